@@ -1,0 +1,11 @@
+//! RTCstack: the call SDK behind RTCstack Desktop.
+//!
+//! This crate knows nothing of Tauri or any UI. It follows the SDK surface in
+//! the project's design notes: `Call::new(CallOptions)`, `connect()`,
+//! `connection_state()`, and a stream of `CallEvent`s. The engine and the
+//! reconnect supervisor land here in later steps; for now the crate holds the
+//! shared vocabulary both the app and the tests build against.
+
+mod state;
+
+pub use state::ConnectionState;

@@ -1,0 +1,33 @@
+//! The RTCstack test bench: the real world every capability is proven in.
+//!
+//! - [`server::LiveKitServer`]: a real `livekit-server` per test, on its own
+//!   ports (or in its own network namespace), with no outbound lookups.
+//! - [`tokens`]: access tokens with chosen identity, grants and TTL.
+//! - [`room_service::RoomService`]: the server's Twirp RoomService.
+//! - [`peer::PythonPeer`]: a foreign peer on LiveKit's own engine (PyPI
+//!   `livekit`) that publishes a tone and reports what it hears.
+//! - [`netns::NetHost`]: a network namespace joined to ours by a veth pair,
+//!   so the path between the client under test and the server can be cut and
+//!   degraded in the kernel.
+//!
+//! Everything that waits takes a deadline; nothing sleeps and hopes.
+
+pub mod netns;
+pub mod paths;
+pub mod peer;
+pub mod probe;
+pub mod room_service;
+pub mod server;
+pub mod tokens;
+
+/// The root check for tests that need namespaces, nftables or netem.
+pub fn require_root(what: &str) -> anyhow::Result<()> {
+    if nix::unistd::Uid::effective().is_root() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{what} needs root (network namespaces, nftables and tc netem); \
+             run the test group as root, as CI does"
+        )
+    }
+}

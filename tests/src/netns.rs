@@ -1,0 +1,255 @@
+//! A test host in its own network namespace, joined to ours by a veth pair.
+//!
+//! The server (and the peers that stand "next to" it) live inside the
+//! namespace; the client under test lives in the root namespace and reaches
+//! the host over the veth. Cutting or degrading the veth therefore hurts the
+//! client under test and nobody else, which is what a Wi-Fi drop looks like.
+//!
+//! ```text
+//!   root ns (client under test)            rtcsN (server, helper peers)
+//!   rtcsNa 10.213.x.(4k+1)/30  <== veth ==>  rtcsNb 10.213.x.(4k+2)/30
+//! ```
+//!
+//! Needs root. The namespace (and with it the veth and every nftables rule
+//! and qdisc inside it) is deleted on drop.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{bail, Context, Result};
+
+/// Prefix of every namespace and interface the bench makes; `scripts/test`
+/// removes leftovers with this prefix from a crashed run.
+pub const PREFIX: &str = "rtcs";
+const SLOTS: u32 = 16384; // /30 blocks in 10.213.0.0/16
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Network impairment applied in both directions with `tc netem`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Netem {
+    /// Packet loss, percent (0–100).
+    pub loss_percent: f32,
+    /// One-way added delay.
+    pub delay_ms: u32,
+    /// Jitter around the delay.
+    pub jitter_ms: u32,
+}
+
+impl Netem {
+    fn args(&self) -> Vec<String> {
+        let mut a = vec!["netem".to_string()];
+        if self.delay_ms > 0 || self.jitter_ms > 0 {
+            a.extend(["delay".into(), format!("{}ms", self.delay_ms)]);
+            if self.jitter_ms > 0 {
+                a.push(format!("{}ms", self.jitter_ms));
+            }
+        }
+        if self.loss_percent > 0.0 {
+            a.extend(["loss".into(), format!("{}%", self.loss_percent)]);
+        }
+        a
+    }
+}
+
+/// The namespace and the link to it.
+#[derive(Debug)]
+pub struct NetHost {
+    name: String,
+    slot: u32,
+}
+
+impl NetHost {
+    /// Makes a fresh namespace with a veth link to the root namespace.
+    pub fn new() -> Result<Self> {
+        crate::require_root("a network namespace test host")?;
+        let base = std::process::id().wrapping_mul(97);
+        for _ in 0..64 {
+            let slot = (base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))) % SLOTS;
+            let name = format!("{PREFIX}{slot}");
+            // `ip netns add` fails if the name exists: another test owns it.
+            if run("ip", &["netns", "add", &name]).is_err() {
+                continue;
+            }
+            let host = NetHost { name, slot };
+            host.wire().with_context(|| format!("wiring namespace {}", host.name))?;
+            return Ok(host);
+        }
+        bail!("no free namespace slot after 64 tries (stale {PREFIX}* namespaces? `ip netns list`)")
+    }
+
+    fn wire(&self) -> Result<()> {
+        let (n, a, b) = (&self.name, self.root_if(), self.host_if());
+        run("ip", &["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", n])?;
+        run("ip", &["addr", "add", &format!("{}/30", self.client_ip()), "dev", &a])?;
+        run("ip", &["link", "set", &a, "up"])?;
+        run("ip", &["-n", n, "addr", "add", &format!("{}/30", self.host_ip()), "dev", &b])?;
+        run("ip", &["-n", n, "link", "set", &b, "up"])?;
+        run("ip", &["-n", n, "link", "set", "lo", "up"])?;
+        Ok(())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The host's address: what the client under test dials.
+    pub fn host_ip(&self) -> Ipv4Addr {
+        self.addr(2)
+    }
+
+    /// Our end of the link, in the root namespace.
+    pub fn client_ip(&self) -> Ipv4Addr {
+        self.addr(1)
+    }
+
+    fn addr(&self, last: u32) -> Ipv4Addr {
+        let off = self.slot * 4 + last;
+        Ipv4Addr::new(10, 213, (off >> 8) as u8, (off & 0xff) as u8)
+    }
+
+    fn root_if(&self) -> String {
+        format!("{}a", self.name)
+    }
+
+    fn host_if(&self) -> String {
+        format!("{}b", self.name)
+    }
+
+    /// A command that runs inside the namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+
+    /// Silent cut: every packet on the link is dropped (nftables, inside the
+    /// namespace), the interfaces stay up. Like a dead access point: the
+    /// client learns of it only by timeouts.
+    pub fn cut(&self) -> Result<()> {
+        let b = self.host_if();
+        let rules = format!(
+            "table inet rtcs_cut {{\n\
+             chain in {{ type filter hook prerouting priority -400; policy accept; iifname \"{b}\" drop; }}\n\
+             chain out {{ type filter hook output priority -400; policy accept; oifname \"{b}\" drop; }}\n\
+             }}\n"
+        );
+        self.nft_stdin(&rules)
+    }
+
+    /// Undoes [`cut`](Self::cut).
+    pub fn restore(&self) -> Result<()> {
+        run("ip", &["netns", "exec", &self.name, "nft", "delete", "table", "inet", "rtcs_cut"])
+    }
+
+    /// Loud cut: our side of the link goes down, as when Wi-Fi is switched off.
+    pub fn link_down(&self) -> Result<()> {
+        run("ip", &["link", "set", &self.root_if(), "down"])
+    }
+
+    /// Undoes [`link_down`](Self::link_down).
+    pub fn link_up(&self) -> Result<()> {
+        run("ip", &["link", "set", &self.root_if(), "up"])
+    }
+
+    /// Degrades the link both ways (replaces any earlier impairment).
+    pub fn degrade(&self, netem: Netem) -> Result<()> {
+        let args = netem.args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let a = self.root_if();
+        let mut root = vec!["qdisc", "replace", "dev", a.as_str(), "root"];
+        root.extend(&args);
+        run("tc", &root)?;
+        let b = self.host_if();
+        let mut host = vec!["-n", self.name.as_str(), "qdisc", "replace", "dev", b.as_str(), "root"];
+        host.extend(&args);
+        run("tc", &host)
+    }
+
+    /// Removes any impairment.
+    pub fn clear_degrade(&self) -> Result<()> {
+        let a = self.root_if();
+        let b = self.host_if();
+        // `del` fails when nothing is installed; that is the state we want.
+        let _ = run("tc", &["qdisc", "del", "dev", &a, "root"]);
+        let _ = run("tc", &["-n", &self.name, "qdisc", "del", "dev", &b, "root"]);
+        Ok(())
+    }
+
+    fn nft_stdin(&self, rules: &str) -> Result<()> {
+        use std::io::Write;
+        let mut child = self
+            .command("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running nft")?;
+        child
+            .stdin
+            .take()
+            .context("nft stdin")?
+            .write_all(rules.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!("nft failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for NetHost {
+    fn drop(&mut self) {
+        // Deleting the namespace removes its end of the veth, which removes
+        // ours, and everything configured inside it.
+        let _ = run("ip", &["netns", "del", &self.name]);
+    }
+}
+
+/// Runs a system tool and turns a non-zero exit into an error with its stderr.
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("could not run {program} (is it installed? scripts/setup)"))?;
+    if !out.status.success() {
+        bail!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netem_arguments() {
+        let n = Netem {
+            loss_percent: 20.0,
+            delay_ms: 50,
+            jitter_ms: 10,
+        };
+        assert_eq!(n.args(), ["netem", "delay", "50ms", "10ms", "loss", "20%"]);
+        let loss_only = Netem {
+            loss_percent: 100.0,
+            ..Netem::default()
+        };
+        assert_eq!(loss_only.args(), ["netem", "loss", "100%"]);
+    }
+
+    #[test]
+    fn addresses_stay_inside_the_test_block() {
+        let last = NetHost {
+            name: "x".into(),
+            slot: SLOTS - 1,
+        };
+        assert_eq!(last.client_ip(), Ipv4Addr::new(10, 213, 255, 253));
+        assert_eq!(last.host_ip(), Ipv4Addr::new(10, 213, 255, 254));
+        std::mem::forget(last); // no namespace to delete
+    }
+}

@@ -1,0 +1,294 @@
+//! The foreign peer: `tests/peer/peer.py` on the PyPI `livekit` SDK.
+//!
+//! The bench starts it, reads its JSON lines into a history that tests wait
+//! on with deadlines, sends it commands on stdin, and stops it. Its stderr is
+//! kept and printed if the test panics.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::watch;
+
+use crate::netns::NetHost;
+use crate::paths;
+
+/// How a peer joins.
+#[derive(Debug, Clone)]
+pub struct PeerOptions {
+    pub room: String,
+    pub identity: String,
+    /// Tone to publish, Hz; 0 publishes nothing.
+    pub tone_hz: f64,
+}
+
+impl PeerOptions {
+    pub fn new(room: &str, identity: &str, tone_hz: f64) -> Self {
+        PeerOptions {
+            room: room.to_string(),
+            identity: identity.to_string(),
+            tone_hz,
+        }
+    }
+}
+
+/// One line the peer printed.
+#[derive(Debug, Clone)]
+pub struct PeerEvent(pub Value);
+
+impl PeerEvent {
+    pub fn kind(&self) -> &str {
+        self.str("event").unwrap_or("")
+    }
+
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(Value::as_str)
+    }
+
+    pub fn f64(&self, field: &str) -> Option<f64> {
+        self.0.get(field).and_then(Value::as_f64)
+    }
+}
+
+#[derive(Default)]
+struct History {
+    events: Vec<PeerEvent>,
+    closed: bool,
+}
+
+/// A running Python peer.
+pub struct PythonPeer {
+    identity: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    history: Arc<Mutex<History>>,
+    changed: watch::Receiver<usize>,
+    stderr_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl PythonPeer {
+    /// Starts the peer, inside `net` if given, and waits until it has joined.
+    pub async fn spawn(
+        net: Option<&NetHost>,
+        url: &str,
+        token: &str,
+        opts: &PeerOptions,
+    ) -> Result<Self> {
+        paths::check_installed()?;
+        let dir = tempfile::Builder::new().prefix("rtcstack-peer-").tempdir()?;
+        let stderr_path = dir.path().join("stderr.log");
+        let std_cmd = match net {
+            Some(net) => net.command(paths::python()),
+            None => std::process::Command::new(paths::python()),
+        };
+        let mut cmd = Command::from(std_cmd);
+        cmd.arg(paths::peer_script())
+            .args(["--url", url, "--tone", &opts.tone_hz.to_string()])
+            // The token goes by environment, never on a command line.
+            .env("LK_TOKEN", token)
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path)?)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().context("starting the Python peer")?;
+        let stdout = child.stdout.take().context("peer stdout")?;
+        let stdin = child.stdin.take();
+        let history = Arc::new(Mutex::new(History::default()));
+        let (tx, changed) = watch::channel(0usize);
+        let sink = Arc::clone(&history);
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                // Anything that is not JSON (a stray print) is kept as text.
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({"event": "text", "text": line}));
+                let n = {
+                    let mut h = sink.lock().expect("peer history lock");
+                    h.events.push(PeerEvent(value));
+                    h.events.len()
+                };
+                tx.send_replace(n);
+            }
+            sink.lock().expect("peer history lock").closed = true;
+            // Wake every waiter so it sees the peer is gone.
+            tx.send_modify(|_| {});
+        });
+        let peer = PythonPeer {
+            identity: opts.identity.clone(),
+            child,
+            stdin,
+            history,
+            changed,
+            stderr_path,
+            _dir: dir,
+        };
+        peer.wait_for("joined", |e| e.kind() == "joined", Duration::from_secs(30))
+            .await?;
+        Ok(peer)
+    }
+
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// A position in the event history, to wait for events after it.
+    pub fn mark(&self) -> usize {
+        self.history.lock().expect("peer history lock").events.len()
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<PeerEvent> {
+        self.history.lock().expect("peer history lock").events.clone()
+    }
+
+    /// Waits for an event matching `pred`, anywhere in the history.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        pred: impl Fn(&PeerEvent) -> bool,
+        within: Duration,
+    ) -> Result<PeerEvent> {
+        self.wait_for_after(0, what, pred, within).await
+    }
+
+    /// Waits for an event matching `pred` at or after `mark`.
+    pub async fn wait_for_after(
+        &self,
+        mark: usize,
+        what: &str,
+        pred: impl Fn(&PeerEvent) -> bool,
+        within: Duration,
+    ) -> Result<PeerEvent> {
+        let deadline = Instant::now() + within;
+        let mut changed = self.changed.clone();
+        let mut from = mark;
+        loop {
+            changed.borrow_and_update();
+            {
+                let h = self.history.lock().expect("peer history lock");
+                if let Some(e) = h.events.iter().skip(from).find(|e| pred(e)) {
+                    return Ok(e.clone());
+                }
+                from = from.max(h.events.len());
+                if h.closed {
+                    bail!(
+                        "peer {} exited while waiting for {what}; stderr:\n{}",
+                        self.identity,
+                        self.stderr_tail(40)
+                    );
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, changed.changed()).await.is_err() {
+                bail!(
+                    "peer {}: no {what} within {within:?}; last events:\n{}",
+                    self.identity,
+                    self.last_events(15)
+                );
+            }
+        }
+    }
+
+    /// Waits until the peer hears `from` at `hz` ± `tolerance` and audibly
+    /// (above -40 dBFS), and returns the measured frequency.
+    pub async fn wait_for_tone(
+        &self,
+        from: &str,
+        hz: f64,
+        tolerance: f64,
+        within: Duration,
+    ) -> Result<f64> {
+        let e = self
+            .wait_for(
+                &format!("{hz} Hz from {from}"),
+                |e| {
+                    e.kind() == "audio"
+                        && e.str("identity") == Some(from)
+                        && e.f64("level_db").is_some_and(|l| l > -40.0)
+                        && e.f64("hz").is_some_and(|f| (f - hz).abs() <= tolerance)
+                },
+                within,
+            )
+            .await?;
+        Ok(e.f64("hz").unwrap_or_default())
+    }
+
+    /// Sends a command line (see peer.py) to the peer.
+    pub async fn send(&mut self, cmd: Value) -> Result<()> {
+        let stdin = self.stdin.as_mut().context("peer stdin closed")?;
+        let mut line = serde_json::to_vec(&cmd)?;
+        line.push(b'\n');
+        stdin.write_all(&line).await?;
+        stdin.flush().await?;
+        Ok(())
+    }
+
+    /// Asks the peer to send a `SimulateScenario` on its own connection,
+    /// e.g. `SIMULATE_SIGNAL_RECONNECT`, `SIMULATE_NODE_FAILURE`,
+    /// `SIMULATE_MIGRATION`, `SIMULATE_SERVER_LEAVE`, `SIMULATE_FORCE_TCP`.
+    pub async fn simulate(&mut self, scenario: &str) -> Result<()> {
+        let mark = self.mark();
+        self.send(serde_json::json!({"cmd": "simulate", "scenario": scenario}))
+            .await?;
+        let e = self
+            .wait_for_after(
+                mark,
+                &format!("ack of {scenario}"),
+                |e| e.kind() == "simulated" || e.kind() == "error",
+                Duration::from_secs(10),
+            )
+            .await?;
+        if e.kind() == "error" {
+            bail!("{scenario}: {}", e.str("message").unwrap_or("failed"));
+        }
+        Ok(())
+    }
+
+    /// Leaves the room and waits for the process to end.
+    pub async fn leave(mut self) -> Result<()> {
+        self.send(serde_json::json!({"cmd": "leave"})).await?;
+        match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
+            Ok(status) => {
+                status?;
+                Ok(())
+            }
+            Err(_) => bail!("peer {} did not exit within 10 s of leave", self.identity),
+        }
+    }
+
+    fn last_events(&self, n: usize) -> String {
+        let h = self.history.lock().expect("peer history lock");
+        h.events[h.events.len().saturating_sub(n)..]
+            .iter()
+            .map(|e| e.0.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn stderr_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for PythonPeer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "---- peer {} (last events) ----\n{}\n---- stderr ----\n{}",
+                self.identity,
+                self.last_events(20),
+                self.stderr_tail(40)
+            );
+        }
+        let _ = self.child.start_kill();
+    }
+}

@@ -1,0 +1,122 @@
+//! Measurements of the path between the client under test and a host:
+//! reachability (a TCP connect with a deadline) and `ping` statistics.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+/// Whether a TCP connection to `addr` completes within `within`.
+pub async fn tcp_reachable(addr: SocketAddr, within: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(within, tokio::net::TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
+}
+
+/// What `ping` saw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PingStats {
+    pub sent: u32,
+    pub received: u32,
+    /// Average round-trip time of the replies, if any came back.
+    pub avg_rtt_ms: Option<f64>,
+}
+
+impl PingStats {
+    pub fn loss_percent(&self) -> f64 {
+        if self.sent == 0 {
+            return 100.0;
+        }
+        100.0 * f64::from(self.sent - self.received) / f64::from(self.sent)
+    }
+}
+
+/// Pings `ip` `count` times, `interval` apart, from the root namespace.
+/// Intervals under 200 ms need root, as `ping` itself says.
+pub async fn ping(ip: IpAddr, count: u32, interval: Duration) -> Result<PingStats> {
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ping")
+            .args([
+                "-n",
+                "-q",
+                "-c",
+                &count.to_string(),
+                "-i",
+                &format!("{:.3}", interval.as_secs_f64()),
+                "-W",
+                "1",
+                &ip.to_string(),
+            ])
+            .output()
+    })
+    .await?
+    .context("running ping (iputils-ping; scripts/setup installs it)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_ping(&text).with_context(|| {
+        format!(
+            "could not read ping's summary: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn parse_ping(text: &str) -> Result<PingStats> {
+    // "200 packets transmitted, 131 received, 34.5% packet loss, time 2010ms"
+    // "rtt min/avg/max/mdev = 100.1/120.3/141.0/9.8 ms"
+    let Some(summary) = text.lines().find(|l| l.contains("packets transmitted")) else {
+        bail!("no summary line");
+    };
+    let num = |word: &str| -> Result<u32> {
+        summary
+            .split(',')
+            .find(|part| part.contains(word))
+            .and_then(|part| part.split_whitespace().next())
+            .context("summary field")?
+            .parse()
+            .context("summary number")
+    };
+    let avg_rtt_ms = text
+        .lines()
+        .find(|l| l.starts_with("rtt ") || l.starts_with("round-trip"))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|v| v.trim().split('/').nth(1))
+        .and_then(|v| v.parse().ok());
+    Ok(PingStats {
+        sent: num("transmitted")?,
+        received: num("received")?,
+        avg_rtt_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_ping_summary() {
+        let s = parse_ping(
+            "--- 10.0.0.2 ping statistics ---\n\
+             200 packets transmitted, 131 received, 34.5% packet loss, time 2010ms\n\
+             rtt min/avg/max/mdev = 100.100/120.300/141.000/9.800 ms\n",
+        )
+        .unwrap();
+        assert_eq!((s.sent, s.received), (200, 131));
+        assert!((s.loss_percent() - 34.5).abs() < 0.01);
+        assert_eq!(s.avg_rtt_ms, Some(120.3));
+    }
+
+    #[test]
+    fn total_loss_has_no_rtt() {
+        let s = parse_ping("5 packets transmitted, 0 received, 100% packet loss, time 40ms\n").unwrap();
+        assert_eq!(s.loss_percent(), 100.0);
+        assert_eq!(s.avg_rtt_ms, None);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(parse_ping("ping: unknown host").is_err());
+    }
+}
