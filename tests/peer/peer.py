@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -60,8 +61,9 @@ def dominant_frequency(samples: np.ndarray) -> tuple[float, float]:
 class Peer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.room = rtc.Room()
-        self.source = rtc.AudioSource(SAMPLE_RATE, 1)
+        # Room and AudioSource bind to the running event loop: made in run().
+        self.room: rtc.Room
+        self.source: rtc.AudioSource
         self.track: rtc.LocalAudioTrack | None = None
         self.hz = float(args.tone)
         self.muted = False
@@ -71,7 +73,13 @@ class Peer:
     def spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self.finished)
+
+    def finished(self, task: asyncio.Task[None]) -> None:
+        """Reports a task that died, so a broken peer is loud, not silent."""
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            emit("error", message=f"task failed: {task.exception()!r}")
 
     def wire_events(self) -> None:
         room = self.room
@@ -85,8 +93,10 @@ class Peer:
             emit("participant_left", identity=p.identity)
 
         @room.on("connection_quality_changed")
-        def _quality(p: rtc.Participant, q: int) -> None:
-            emit("quality", identity=p.identity, quality=rtc.ConnectionQuality.Name(q))
+        def _quality(p: rtc.Participant, q: rtc.ConnectionQuality) -> None:
+            # QUALITY_EXCELLENT -> EXCELLENT
+            name = rtc.ConnectionQuality(q).name.removeprefix("QUALITY_")
+            emit("quality", identity=p.identity, quality=name)
 
         @room.on("track_subscribed")
         def _subscribed(
@@ -122,6 +132,8 @@ class Peer:
             self.done.set()
 
     async def run(self) -> None:
+        self.room = rtc.Room()
+        self.source = rtc.AudioSource(SAMPLE_RATE, 1)
         self.wire_events()
         token = os.environ.get("LK_TOKEN", "")
         if not token:
@@ -145,10 +157,11 @@ class Peer:
         )
         if self.hz > 0:
             self.track = rtc.LocalAudioTrack.create_audio_track("tone", self.source)
+            # The source must be fed before publishing: publish waits for audio.
+            self.spawn(self.play_tone())
             opts = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             pub = await me.publish_track(self.track, opts)
             emit("published", track_sid=pub.sid, hz=self.hz)
-            self.spawn(self.play_tone())
         self.spawn(self.read_commands())
         await self.done.wait()
         for task in list(self.tasks):
@@ -192,13 +205,18 @@ class Peer:
                 emit("audio", identity=identity, track_sid=sid, hz=round(hz, 2), level_db=round(level, 1))
 
     async def read_commands(self) -> None:
+        """Reads command lines on a daemon thread: stdin may be a pipe, a tty
+        or /dev/null, and a blocked read must not keep the process alive."""
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def pump() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+
+        threading.Thread(target=pump, daemon=True).start()
         while True:
-            line = await reader.readline()
-            if not line:
-                return  # stdin closed: keep running until killed or told to leave
+            line = await lines.get()
             try:
                 await self.handle(json.loads(line))
             except Exception as err:  # a bad command must not kill the peer
