@@ -8,10 +8,11 @@
 //!   `livekit`) that publishes a tone and reports what it hears.
 //! - [`netns::NetHost`]: a network namespace joined to ours by a veth pair,
 //!   so the path between the client under test and the server can be cut and
-//!   degraded in the kernel.
+//!   degraded in the kernel ([`impair`]: loss, delay, jitter).
 //!
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
+pub mod impair;
 pub mod netns;
 pub mod paths;
 pub mod peer;

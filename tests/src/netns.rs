@@ -16,17 +16,22 @@
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
+
+use crate::impair::{self, Delayer};
 
 /// Prefix of every namespace and interface the bench makes; `scripts/test`
 /// removes leftovers with this prefix from a crashed run.
 pub const PREFIX: &str = "rtcs";
-const SLOTS: u32 = 16384; // /30 blocks in 10.213.0.0/16
+const SLOTS: u32 = 16384; // /30 blocks in BLOCK
+const BLOCK: &str = "10.213.0.0/16";
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// Network impairment applied in both directions with `tc netem`.
+/// Netem-like impairment, applied in both directions (see [`crate::impair`]
+/// for how, on kernels without `sch_netem`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Netem {
     /// Packet loss, percent (0–100).
@@ -37,27 +42,12 @@ pub struct Netem {
     pub jitter_ms: u32,
 }
 
-impl Netem {
-    fn args(&self) -> Vec<String> {
-        let mut a = vec!["netem".to_string()];
-        if self.delay_ms > 0 || self.jitter_ms > 0 {
-            a.extend(["delay".into(), format!("{}ms", self.delay_ms)]);
-            if self.jitter_ms > 0 {
-                a.push(format!("{}ms", self.jitter_ms));
-            }
-        }
-        if self.loss_percent > 0.0 {
-            a.extend(["loss".into(), format!("{}%", self.loss_percent)]);
-        }
-        a
-    }
-}
-
 /// The namespace and the link to it.
 #[derive(Debug)]
 pub struct NetHost {
     name: String,
     slot: u32,
+    delayer: Mutex<Option<Delayer>>,
 }
 
 impl NetHost {
@@ -72,8 +62,13 @@ impl NetHost {
             if run("ip", &["netns", "add", &name]).is_err() {
                 continue;
             }
-            let host = NetHost { name, slot };
-            host.wire().with_context(|| format!("wiring namespace {}", host.name))?;
+            let host = NetHost {
+                name,
+                slot,
+                delayer: Mutex::new(None),
+            };
+            host.wire()
+                .with_context(|| format!("wiring namespace {}", host.name))?;
             return Ok(host);
         }
         bail!("no free namespace slot after 64 tries (stale {PREFIX}* namespaces? `ip netns list`)")
@@ -81,10 +76,39 @@ impl NetHost {
 
     fn wire(&self) -> Result<()> {
         let (n, a, b) = (&self.name, self.root_if(), self.host_if());
-        run("ip", &["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", n])?;
-        run("ip", &["addr", "add", &format!("{}/30", self.client_ip()), "dev", &a])?;
+        // Test addresses must never fall through to the default route (and
+        // out of the machine) while a link is down: make the block
+        // unreachable except through its own veth /30s.
+        run("ip", &["route", "replace", "unreachable", BLOCK])?;
+        run(
+            "ip",
+            &[
+                "link", "add", &a, "type", "veth", "peer", "name", &b, "netns", n,
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/30", self.client_ip()),
+                "dev",
+                &a,
+            ],
+        )?;
         run("ip", &["link", "set", &a, "up"])?;
-        run("ip", &["-n", n, "addr", "add", &format!("{}/30", self.host_ip()), "dev", &b])?;
+        run(
+            "ip",
+            &[
+                "-n",
+                n,
+                "addr",
+                "add",
+                &format!("{}/30", self.host_ip()),
+                "dev",
+                &b,
+            ],
+        )?;
         run("ip", &["-n", n, "link", "set", &b, "up"])?;
         run("ip", &["-n", n, "link", "set", "lo", "up"])?;
         Ok(())
@@ -140,7 +164,12 @@ impl NetHost {
 
     /// Undoes [`cut`](Self::cut).
     pub fn restore(&self) -> Result<()> {
-        run("ip", &["netns", "exec", &self.name, "nft", "delete", "table", "inet", "rtcs_cut"])
+        run(
+            "ip",
+            &[
+                "netns", "exec", &self.name, "nft", "delete", "table", "inet", "rtcs_cut",
+            ],
+        )
     }
 
     /// Loud cut: our side of the link goes down, as when Wi-Fi is switched off.
@@ -155,25 +184,49 @@ impl NetHost {
 
     /// Degrades the link both ways (replaces any earlier impairment).
     pub fn degrade(&self, netem: Netem) -> Result<()> {
-        let args = netem.args();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let a = self.root_if();
-        let mut root = vec!["qdisc", "replace", "dev", a.as_str(), "root"];
-        root.extend(&args);
-        run("tc", &root)?;
+        self.clear_degrade()?;
         let b = self.host_if();
-        let mut host = vec!["-n", self.name.as_str(), "qdisc", "replace", "dev", b.as_str(), "root"];
-        host.extend(&args);
-        run("tc", &host)
+        if netem.loss_percent > 0.0 {
+            self.nft_stdin(&impair::loss_rules(&b, netem.loss_percent))?;
+        }
+        if netem.delay_ms > 0 || netem.jitter_ms > 0 {
+            let delayer = Delayer::start(&self.name, netem)?;
+            *self.delayer.lock().expect("delayer lock") = Some(delayer);
+            for rule in impair::queue_rules(&b, "-A") {
+                let mut args = vec!["netns", "exec", self.name.as_str(), "iptables"];
+                args.extend(rule.iter().map(String::as_str));
+                run("ip", &args)?;
+            }
+        }
+        Ok(())
     }
 
-    /// Removes any impairment.
+    /// Removes any impairment; held packets are released, not lost.
     pub fn clear_degrade(&self) -> Result<()> {
-        let a = self.root_if();
         let b = self.host_if();
-        // `del` fails when nothing is installed; that is the state we want.
-        let _ = run("tc", &["qdisc", "del", "dev", &a, "root"]);
-        let _ = run("tc", &["-n", &self.name, "qdisc", "del", "dev", &b, "root"]);
+        // Each step fails when nothing of its kind is installed: that is the
+        // state we want, so those errors are not errors.
+        let _ = run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.name,
+                "nft",
+                "delete",
+                "table",
+                "inet",
+                "rtcs_loss",
+            ],
+        );
+        for rule in impair::queue_rules(&b, "-D") {
+            let mut args = vec!["netns", "exec", self.name.as_str(), "iptables"];
+            args.extend(rule.iter().map(String::as_str));
+            let _ = run("ip", &args);
+        }
+        if let Some(mut d) = self.delayer.lock().expect("delayer lock").take() {
+            d.stop();
+        }
         Ok(())
     }
 
@@ -193,7 +246,10 @@ impl NetHost {
             .write_all(rules.as_bytes())?;
         let out = child.wait_with_output()?;
         if !out.status.success() {
-            bail!("nft failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "nft failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(())
     }
@@ -201,6 +257,7 @@ impl NetHost {
 
 impl Drop for NetHost {
     fn drop(&mut self) {
+        let _ = self.clear_degrade();
         // Deleting the namespace removes its end of the veth, which removes
         // ours, and everything configured inside it.
         let _ = run("ip", &["netns", "del", &self.name]);
@@ -228,25 +285,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn netem_arguments() {
-        let n = Netem {
-            loss_percent: 20.0,
-            delay_ms: 50,
-            jitter_ms: 10,
-        };
-        assert_eq!(n.args(), ["netem", "delay", "50ms", "10ms", "loss", "20%"]);
-        let loss_only = Netem {
-            loss_percent: 100.0,
-            ..Netem::default()
-        };
-        assert_eq!(loss_only.args(), ["netem", "loss", "100%"]);
-    }
-
-    #[test]
     fn addresses_stay_inside_the_test_block() {
         let last = NetHost {
             name: "x".into(),
             slot: SLOTS - 1,
+            delayer: Mutex::new(None),
         };
         assert_eq!(last.client_ip(), Ipv4Addr::new(10, 213, 255, 253));
         assert_eq!(last.host_ip(), Ipv4Addr::new(10, 213, 255, 254));

@@ -33,7 +33,10 @@ pub fn peer_script() -> PathBuf {
 
 /// Fails with the command that fixes it when a part is not installed.
 pub fn check_installed() -> anyhow::Result<()> {
-    for (what, path) in [("livekit-server", livekit_server()), ("python venv", python())] {
+    for (what, path) in [
+        ("livekit-server", livekit_server()),
+        ("python venv", python()),
+    ] {
         anyhow::ensure!(
             path.exists(),
             "{what} not found at {}: run scripts/setup",

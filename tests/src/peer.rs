@@ -81,7 +81,9 @@ impl PythonPeer {
         opts: &PeerOptions,
     ) -> Result<Self> {
         paths::check_installed()?;
-        let dir = tempfile::Builder::new().prefix("rtcstack-peer-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("rtcstack-peer-")
+            .tempdir()?;
         let stderr_path = dir.path().join("stderr.log");
         let std_cmd = match net {
             Some(net) => net.command(paths::python()),
@@ -145,7 +147,11 @@ impl PythonPeer {
 
     /// Every event so far.
     pub fn events(&self) -> Vec<PeerEvent> {
-        self.history.lock().expect("peer history lock").events.clone()
+        self.history
+            .lock()
+            .expect("peer history lock")
+            .events
+            .clone()
     }
 
     /// Waits for an event matching `pred`, anywhere in the history.

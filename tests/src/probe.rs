@@ -20,8 +20,10 @@ pub async fn tcp_reachable(addr: SocketAddr, within: Duration) -> bool {
 pub struct PingStats {
     pub sent: u32,
     pub received: u32,
-    /// Average round-trip time of the replies, if any came back.
+    /// Round-trip times of the replies (min, avg, max), if any came back.
+    pub min_rtt_ms: Option<f64>,
     pub avg_rtt_ms: Option<f64>,
+    pub max_rtt_ms: Option<f64>,
 }
 
 impl PingStats {
@@ -78,16 +80,24 @@ fn parse_ping(text: &str) -> Result<PingStats> {
             .parse()
             .context("summary number")
     };
-    let avg_rtt_ms = text
+    let rtt: Vec<f64> = text
         .lines()
         .find(|l| l.starts_with("rtt ") || l.starts_with("round-trip"))
         .and_then(|l| l.split('=').nth(1))
-        .and_then(|v| v.trim().split('/').nth(1))
-        .and_then(|v| v.parse().ok());
+        .map(|v| {
+            v.trim()
+                .trim_end_matches(" ms")
+                .split('/')
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(PingStats {
         sent: num("transmitted")?,
         received: num("received")?,
-        avg_rtt_ms,
+        min_rtt_ms: rtt.first().copied(),
+        avg_rtt_ms: rtt.get(1).copied(),
+        max_rtt_ms: rtt.get(2).copied(),
     })
 }
 
@@ -105,12 +115,15 @@ mod tests {
         .unwrap();
         assert_eq!((s.sent, s.received), (200, 131));
         assert!((s.loss_percent() - 34.5).abs() < 0.01);
+        assert_eq!(s.min_rtt_ms, Some(100.1));
         assert_eq!(s.avg_rtt_ms, Some(120.3));
+        assert_eq!(s.max_rtt_ms, Some(141.0));
     }
 
     #[test]
     fn total_loss_has_no_rtt() {
-        let s = parse_ping("5 packets transmitted, 0 received, 100% packet loss, time 40ms\n").unwrap();
+        let s =
+            parse_ping("5 packets transmitted, 0 received, 100% packet loss, time 40ms\n").unwrap();
         assert_eq!(s.loss_percent(), 100.0);
         assert_eq!(s.avg_rtt_ms, None);
     }

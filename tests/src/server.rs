@@ -309,5 +309,7 @@ fn free_tcp_port() -> Result<u16> {
 }
 
 fn free_udp_port() -> Result<u16> {
-    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }

@@ -89,9 +89,10 @@ mod tests {
             .ttl(Duration::from_secs(90))
             .mint("key", "a-secret-long-enough-for-hs256-signing!!")
             .unwrap();
-        let claims: Claims = TokenVerifier::with_api_key("key", "a-secret-long-enough-for-hs256-signing!!")
-            .verify(&jwt)
-            .unwrap();
+        let claims: Claims =
+            TokenVerifier::with_api_key("key", "a-secret-long-enough-for-hs256-signing!!")
+                .verify(&jwt)
+                .unwrap();
         assert_eq!(claims.sub, "alice");
         assert_eq!(claims.name, "Alice");
         assert_eq!(claims.video.room, "room-a");
@@ -104,8 +105,10 @@ mod tests {
         let jwt = TokenSpec::join("r", "bob")
             .mint("key", "the-right-secret-the-right-secret")
             .unwrap();
-        assert!(TokenVerifier::with_api_key("key", "the-wrong-secret-the-wrong-secret")
-            .verify(&jwt)
-            .is_err());
+        assert!(
+            TokenVerifier::with_api_key("key", "the-wrong-secret-the-wrong-secret")
+                .verify(&jwt)
+                .is_err()
+        );
     }
 }
