@@ -10,8 +10,11 @@
 //!   so the path between the client under test and the server can be cut and
 //!   degraded in the kernel ([`impair`]: loss, delay, jitter).
 //!
+//! - [`app::AppSession`]: the real app in a real window under tauri-driver.
+//!
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
+pub mod app;
 pub mod impair;
 pub mod netns;
 pub mod paths;

@@ -1,0 +1,34 @@
+//! The real app in a real window (`scripts/test app`): built with its UI
+//! embedded, started by tauri-driver under Xvfb, read through WebDriver.
+
+use std::time::Duration;
+
+use rtcstack_testbench::app::{distinct_colours, png_size, AppSession};
+
+#[tokio::test]
+async fn window_shows_the_ui_with_state_from_rust() {
+    let app = AppSession::start(&[]).await.expect("app session");
+    assert_eq!(app.client.title().await.unwrap(), "RTCstack");
+    // The text comes from the Rust side through a command: a page that
+    // loaded without its backend would show "unavailable (…)" instead.
+    let state = app
+        .wait_text(
+            "[data-testid=connection-state]",
+            Duration::from_secs(20),
+            |t| t != "…",
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, "idle");
+    let shot = app.screenshot_window("app-idle").unwrap();
+    let (w, h) = png_size(&shot).unwrap();
+    assert!(w >= 480 && h >= 400, "window screenshot is {w}x{h}");
+    // Painted text, not an empty window.
+    let colours = distinct_colours(&shot).unwrap();
+    assert!(
+        colours > 8,
+        "window looks blank: {colours} colours in {}",
+        shot.display()
+    );
+    app.close().await.unwrap();
+}
