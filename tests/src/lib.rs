@@ -22,6 +22,7 @@ pub mod peer;
 pub mod probe;
 pub mod room_service;
 pub mod server;
+pub mod tail;
 pub mod tokens;
 
 /// The root check for tests that need namespaces, nftables or netem.

@@ -279,9 +279,7 @@ impl PythonPeer {
     }
 
     fn stderr_tail(&self, n: usize) -> String {
-        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
+        crate::tail::file_tail(&self.stderr_path, n)
     }
 }
 
