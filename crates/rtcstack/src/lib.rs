@@ -4,8 +4,9 @@
 //! the project's design notes: `Call::new(CallOptions)`, `connect()`,
 //! `connection_state()`, and a stream of `CallEvent`s. The engine and the
 //! reconnect supervisor land here in later steps; for now the crate holds the
-//! shared vocabulary both the app and the tests build against.
+//! shared vocabulary (connection states) and token expiry rules.
 
 mod state;
+pub mod token;
 
 pub use state::ConnectionState;
