@@ -6,6 +6,8 @@
 //! reconnect supervisor land here in later steps; for now the crate holds the
 //! shared vocabulary (connection states) and token expiry rules.
 
+pub mod audio;
+pub mod room;
 mod state;
 pub mod token;
 
