@@ -7,8 +7,16 @@
 //! shared vocabulary (connection states) and token expiry rules.
 
 pub mod audio;
+mod call;
+mod engine;
+mod error;
+pub mod events;
 pub mod room;
 mod state;
 pub mod token;
 
+pub use call::{Call, CallOptions};
+pub use error::ConnectError;
+pub use events::{CallEvent, DisconnectReason};
+pub use room::{ConnectionQuality, Participant};
 pub use state::ConnectionState;

@@ -4,6 +4,8 @@
 //! which is what the Opus track carries.
 
 pub mod analysis;
+pub mod capture;
+pub mod io;
 pub mod tone;
 
 /// Sample rate of every signal in the call.

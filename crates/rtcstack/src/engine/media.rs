@@ -1,0 +1,108 @@
+//! Media loops: the sender paces, encodes and writes our audio; one receiver
+//! per remote track reads RTP, conceals gaps and decodes into the sink.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtc::media::Sample;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
+use crate::audio::FRAME_SAMPLES;
+
+const FRAME: Duration = Duration::from_millis(20);
+/// Longest gap concealed frame by frame; beyond it the stream restarted.
+const MAX_CONCEALED_FRAMES: u16 = 10;
+
+/// Encodes `input` to Opus every 20 ms and writes it to `track` until
+/// `stop` is set. While `muted`, silence is sent, so the stream's timing
+/// stays intact for the receivers.
+pub(crate) async fn send_audio(
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    payload_type: u8,
+    mut input: Box<dyn AudioInput>,
+    muted: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut encoder =
+        match opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!("opus encoder: {e}");
+                return;
+            }
+        };
+    let mut pcm = vec![0i16; FRAME_SAMPLES];
+    let mut packet = vec![0u8; 1500];
+    let mut tick = tokio::time::interval(FRAME);
+    // After a stall, carry on from now rather than bursting the backlog.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        input.next_frame(&mut pcm);
+        if muted.load(Ordering::Relaxed) {
+            pcm.fill(0);
+        }
+        let len = match encoder.encode(&pcm, &mut packet) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("opus encode: {e}");
+                continue;
+            }
+        };
+        let sample = Sample {
+            data: bytes::Bytes::copy_from_slice(&packet[..len]),
+            duration: FRAME,
+            ..Sample::new(Instant::now())
+        };
+        if let Err(e) = track.write_sample(ssrc, payload_type, &sample, &[]).await {
+            tracing::debug!("audio write: {e}");
+        }
+    }
+}
+
+/// Reads one remote audio track until it ends, decoding into `sink`.
+pub(crate) async fn receive_audio(
+    track: Arc<dyn TrackRemote>,
+    from: RemoteAudio,
+    sink: Arc<dyn AudioSink>,
+) {
+    let mut decoder = match opus::Decoder::new(48_000, opus::Channels::Mono) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("opus decoder: {e}");
+            return;
+        }
+    };
+    // Up to 120 ms per Opus packet.
+    let mut pcm = vec![0i16; 5760];
+    let mut last_seq: Option<u16> = None;
+    while let Some(event) = track.poll().await {
+        let packet = match event {
+            TrackRemoteEvent::OnRtpPacket(p) => p,
+            TrackRemoteEvent::OnEnded => break,
+            _ => continue,
+        };
+        let seq = packet.header.sequence_number;
+        if let Some(prev) = last_seq {
+            let gap = seq.wrapping_sub(prev);
+            if gap == 0 || gap > u16::MAX / 2 {
+                continue; // duplicate or late: already played or concealed
+            }
+            // Lost packets: let the decoder conceal each missing frame.
+            for _ in 1..gap.min(MAX_CONCEALED_FRAMES) {
+                if let Ok(n) = decoder.decode(&[], &mut pcm[..FRAME_SAMPLES], false) {
+                    sink.on_frame(&from, &pcm[..n]);
+                }
+            }
+        }
+        last_seq = Some(seq);
+        match decoder.decode(&packet.payload, &mut pcm, false) {
+            Ok(n) => sink.on_frame(&from, &pcm[..n]),
+            Err(e) => tracing::debug!("opus decode: {e}"),
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! The LiveKit client: signalling (LiveKit's own `livekit-signaling`), a
+//! publisher and a subscriber peer connection (dual-PC mode, which every
+//! server supports), trickle ICE both ways, publishing our audio and
+//! decoding everyone else's.
+//!
+//! One task owns the protocol: it reads the signal stream and the peer
+//! connections' events and applies them in order. Callers act through the
+//! shared handles (send a request, negotiate the publisher) and wait on
+//! what the task reports back.
+
+mod media;
+mod peer;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use livekit_protocol as proto;
+use livekit_signaling::{SignalClient, SignalEvent, SignalEvents, SignalOptions};
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use webrtc::data_channel::RTCDataChannelInit;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::peer_connection::{
+    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
+};
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
+use crate::error::ConnectError;
+use crate::events::{CallEvent, DisconnectReason};
+use crate::room::{Participant, RoomChange, RoomState};
+use peer::{PcEvent, Target};
+
+/// A joined session: the signal connection and both peer connections.
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+}
+
+struct Shared {
+    signal: SignalClient,
+    publisher: Arc<dyn PeerConnection>,
+    subscriber: Arc<dyn PeerConnection>,
+    room: Mutex<RoomState>,
+    /// AddTrack requests waiting for the server's TrackPublished, by cid.
+    pending_tracks: Mutex<HashMap<String, oneshot::Sender<proto::TrackInfo>>>,
+    /// Publisher answers waiting to be applied, by offer id.
+    pending_answers: Mutex<HashMap<u32, oneshot::Sender<()>>>,
+    next_offer_id: Mutex<u32>,
+    connected: watch::Sender<bool>,
+    events: mpsc::UnboundedSender<CallEvent>,
+    sink: Arc<dyn AudioSink>,
+    muted: Arc<AtomicBool>,
+    published: Mutex<Vec<String>>,
+}
+
+impl Session {
+    /// Joins: signal handshake, both peer connections, until media can flow.
+    pub(crate) async fn connect(
+        url: &str,
+        token: &str,
+        deadline: Duration,
+        events: mpsc::UnboundedSender<CallEvent>,
+        sink: Arc<dyn AudioSink>,
+    ) -> Result<Self, ConnectError> {
+        let mut options = SignalOptions::default();
+        options.auto_subscribe = true;
+        // Not LiveKit Cloud: no region fallback that would hide the real error.
+        options.region_failover = false;
+        options.single_peer_connection = false;
+        options.connect_timeout = deadline;
+        let (signal, join, signal_events) =
+            tokio::time::timeout(deadline, SignalClient::connect(url, token, options, None))
+                .await
+                .map_err(|_| ConnectError::Timeout(deadline))?
+                .map_err(|e| ConnectError::from_signal(e, deadline))?;
+
+        let (pc_tx, pc_rx) = mpsc::unbounded_channel();
+        let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
+        let publisher = peer::build(Target::Publisher, &join.ice_servers, pc_tx.clone())
+            .await
+            .map_err(media)?;
+        let subscriber = peer::build(Target::Subscriber, &join.ice_servers, pc_tx)
+            .await
+            .map_err(media)?;
+        // LiveKit's data channels live on the publisher; creating them also
+        // gives the first publisher negotiation something to carry.
+        publisher
+            .create_data_channel(
+                "_reliable",
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(media)?;
+        publisher
+            .create_data_channel(
+                "_lossy",
+                Some(RTCDataChannelInit {
+                    ordered: false,
+                    max_retransmits: Some(0),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(media)?;
+
+        let (room, changes) = RoomState::from_join(&join);
+        let (connected, mut connected_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            signal,
+            publisher,
+            subscriber,
+            room: Mutex::new(room),
+            pending_tracks: Mutex::new(HashMap::new()),
+            pending_answers: Mutex::new(HashMap::new()),
+            next_offer_id: Mutex::new(0),
+            connected,
+            events,
+            sink,
+            muted: Arc::new(AtomicBool::new(false)),
+            published: Mutex::new(Vec::new()),
+        });
+        shared.emit_changes(changes);
+        let stop = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
+
+        let session = Session { shared, stop };
+        session.negotiate_publisher(deadline).await?;
+        tokio::time::timeout(deadline, connected_rx.wait_for(|c| *c))
+            .await
+            .map_err(|_| ConnectError::Media(format!("no media connection within {deadline:?}")))?
+            .map_err(|_| ConnectError::Closed)?;
+        Ok(session)
+    }
+
+    /// Offers the publisher's current state and waits for the answer.
+    async fn negotiate_publisher(&self, deadline: Duration) -> Result<(), ConnectError> {
+        let s = &self.shared;
+        let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
+        let offer = s.publisher.create_offer(None).await.map_err(media)?;
+        s.publisher
+            .set_local_description(offer.clone())
+            .await
+            .map_err(media)?;
+        let id = {
+            let mut n = s.next_offer_id.lock().expect("offer id lock");
+            *n += 1;
+            *n
+        };
+        let (tx, rx) = oneshot::channel();
+        s.pending_answers
+            .lock()
+            .expect("answers lock")
+            .insert(id, tx);
+        s.signal
+            .send(Req::Offer(proto::SessionDescription {
+                r#type: "offer".into(),
+                sdp: offer.sdp,
+                id,
+                ..Default::default()
+            }))
+            .await;
+        tokio::time::timeout(deadline, rx)
+            .await
+            .map_err(|_| ConnectError::Media("the server did not answer our offer".into()))?
+            .map_err(|_| ConnectError::Closed)
+    }
+
+    /// Publishes a microphone track fed by `input`; returns its track sid.
+    pub(crate) async fn publish_audio(
+        &self,
+        input: Box<dyn AudioInput>,
+        deadline: Duration,
+    ) -> Result<String, ConnectError> {
+        let s = &self.shared;
+        let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
+        let cid = format!("TR_local_{}", rand::random::<u32>());
+        let (tx, rx) = oneshot::channel();
+        s.pending_tracks
+            .lock()
+            .expect("tracks lock")
+            .insert(cid.clone(), tx);
+        s.signal
+            .send(Req::AddTrack(proto::AddTrackRequest {
+                cid: cid.clone(),
+                name: "microphone".into(),
+                r#type: proto::TrackType::Audio as i32,
+                source: proto::TrackSource::Microphone as i32,
+                muted: s.muted.load(Ordering::Relaxed),
+                ..Default::default()
+            }))
+            .await;
+        let info = tokio::time::timeout(deadline, rx)
+            .await
+            .map_err(|_| ConnectError::Media("the server did not accept our track".into()))?
+            .map_err(|_| ConnectError::Closed)?;
+
+        let ssrc: u32 = rand::random();
+        // LiveKit matches the SDP's msid track id against the AddTrack cid.
+        let track = Arc::new(
+            TrackLocalStaticSample::new(
+                std::time::Instant::now(),
+                MediaStreamTrack::new(
+                    cid.clone(),
+                    cid.clone(),
+                    "microphone".into(),
+                    RtpCodecKind::Audio,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: peer::opus_codec(),
+                        ..Default::default()
+                    }],
+                ),
+            )
+            .map_err(media)?,
+        );
+        let transceiver = s
+            .publisher
+            .add_transceiver_from_track(
+                Arc::clone(&track) as Arc<dyn TrackLocal>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(media)?;
+        self.negotiate_publisher(deadline).await?;
+        let payload_type = match transceiver.sender().await {
+            Ok(Some(sender)) => sender
+                .get_parameters()
+                .await
+                .map_err(media)?
+                .rtp_parameters
+                .codecs
+                .first()
+                .map(|c| c.payload_type)
+                .unwrap_or(111),
+            _ => 111,
+        };
+        tokio::spawn(media::send_audio(
+            track,
+            ssrc,
+            payload_type,
+            input,
+            Arc::clone(&s.muted),
+            Arc::clone(&self.stop),
+        ));
+        s.published
+            .lock()
+            .expect("published lock")
+            .push(info.sid.clone());
+        Ok(info.sid)
+    }
+
+    /// Mutes or unmutes our microphone: silence is sent, and the server
+    /// (and through it everyone) is told.
+    pub(crate) async fn set_muted(&self, muted: bool) {
+        let s = &self.shared;
+        s.muted.store(muted, Ordering::Relaxed);
+        let sids = s.published.lock().expect("published lock").clone();
+        for sid in sids {
+            s.signal
+                .send(Req::Mute(proto::MuteTrackRequest { sid, muted }))
+                .await;
+        }
+    }
+
+    pub(crate) fn participants(&self) -> Vec<Participant> {
+        let room = self.shared.room.lock().expect("room lock");
+        room.participants().cloned().collect()
+    }
+
+    pub(crate) fn local_participant(&self) -> Option<Participant> {
+        self.shared.room.lock().expect("room lock").local().cloned()
+    }
+
+    /// Leaves the room and closes everything.
+    pub(crate) async fn leave(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let s = &self.shared;
+        s.signal
+            .send(Req::Leave(proto::LeaveRequest {
+                reason: proto::DisconnectReason::ClientInitiated as i32,
+                ..Default::default()
+            }))
+            .await;
+        s.signal.close().await;
+        let _ = s.publisher.close().await;
+        let _ = s.subscriber.close().await;
+    }
+}
+
+impl Shared {
+    fn emit(&self, e: CallEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn emit_changes(&self, changes: Vec<RoomChange>) {
+        for c in changes {
+            self.emit(match c {
+                RoomChange::Joined(participant) => CallEvent::ParticipantJoined { participant },
+                RoomChange::Left { identity } => CallEvent::ParticipantLeft { identity },
+                RoomChange::Updated(participant) => CallEvent::ParticipantUpdated { participant },
+                RoomChange::LocalUpdated(participant) => {
+                    CallEvent::LocalParticipantUpdated { participant }
+                }
+            });
+        }
+    }
+
+    fn pc(&self, target: Target) -> &Arc<dyn PeerConnection> {
+        match target {
+            Target::Publisher => &self.publisher,
+            Target::Subscriber => &self.subscriber,
+        }
+    }
+
+    /// The identity behind a participant sid.
+    fn identity_of(&self, participant_sid: &str) -> String {
+        let room = self.room.lock().expect("room lock");
+        let identity = room
+            .participants()
+            .find(|p| p.sid == participant_sid)
+            .map(|p| p.identity.clone());
+        identity.unwrap_or_else(|| participant_sid.to_string())
+    }
+}
+
+/// Candidates that arrive before their connection has a remote description.
+#[derive(Default)]
+struct Early {
+    publisher: Vec<RTCIceCandidateInit>,
+    subscriber: Vec<RTCIceCandidateInit>,
+}
+
+impl Early {
+    fn of(&mut self, t: Target) -> &mut Vec<RTCIceCandidateInit> {
+        match t {
+            Target::Publisher => &mut self.publisher,
+            Target::Subscriber => &mut self.subscriber,
+        }
+    }
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    mut signal: SignalEvents,
+    mut pcs: mpsc::UnboundedReceiver<PcEvent>,
+) {
+    let mut early = Early::default();
+    loop {
+        tokio::select! {
+            ev = signal.recv() => match ev {
+                Some(SignalEvent::Message(msg)) => on_signal(&shared, *msg, &mut early).await,
+                Some(SignalEvent::Close(why)) => {
+                    tracing::info!("signal connection closed: {why}");
+                    shared.emit(CallEvent::Disconnected { reason: DisconnectReason::NetworkError });
+                    return;
+                }
+                None => return,
+            },
+            ev = pcs.recv() => match ev {
+                Some(ev) => on_pc(&shared, ev).await,
+                None => return,
+            },
+        }
+    }
+}
+
+async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
+    match msg {
+        Resp::Offer(offer) => {
+            // The server offers the subscriber connection; we answer.
+            let pc = &shared.subscriber;
+            let result = async {
+                pc.set_remote_description(RTCSessionDescription::offer(offer.sdp)?)
+                    .await?;
+                for c in early.of(Target::Subscriber).drain(..) {
+                    pc.add_ice_candidate(c).await?;
+                }
+                let answer = pc.create_answer(None).await?;
+                pc.set_local_description(answer.clone()).await?;
+                Ok::<_, webrtc::error::Error>(answer)
+            }
+            .await;
+            match result {
+                Ok(answer) => {
+                    shared
+                        .signal
+                        .send(Req::Answer(proto::SessionDescription {
+                            r#type: "answer".into(),
+                            sdp: answer.sdp,
+                            id: offer.id,
+                            ..Default::default()
+                        }))
+                        .await
+                }
+                Err(e) => tracing::warn!("subscriber negotiation failed: {e}"),
+            }
+        }
+        Resp::Answer(answer) => {
+            let pc = &shared.publisher;
+            let applied = async {
+                pc.set_remote_description(RTCSessionDescription::answer(answer.sdp)?)
+                    .await?;
+                for c in early.of(Target::Publisher).drain(..) {
+                    pc.add_ice_candidate(c).await?;
+                }
+                Ok::<_, webrtc::error::Error>(())
+            }
+            .await;
+            if let Err(e) = applied {
+                tracing::warn!("publisher answer rejected: {e}");
+            }
+            if let Some(tx) = shared
+                .pending_answers
+                .lock()
+                .expect("answers lock")
+                .remove(&answer.id)
+            {
+                let _ = tx.send(());
+            }
+        }
+        Resp::Trickle(t) => {
+            let target = Target::from_proto(t.target);
+            match serde_json::from_str::<RTCIceCandidateInit>(&t.candidate_init) {
+                Ok(c) => {
+                    let pc = shared.pc(target);
+                    if pc.remote_description().await.is_some() {
+                        if let Err(e) = pc.add_ice_candidate(c).await {
+                            tracing::debug!("remote candidate refused: {e}");
+                        }
+                    } else {
+                        early.of(target).push(c);
+                    }
+                }
+                Err(e) => tracing::debug!("unreadable candidate from server: {e}"),
+            }
+        }
+        Resp::Update(update) => {
+            let changes = shared.room.lock().expect("room lock").apply_update(&update);
+            shared.emit_changes(changes);
+        }
+        Resp::ConnectionQuality(q) => {
+            let changes = shared.room.lock().expect("room lock").apply_quality(&q);
+            shared.emit_changes(changes);
+        }
+        Resp::SpeakersChanged(s) => {
+            let changes = shared.room.lock().expect("room lock").apply_speakers(&s);
+            shared.emit_changes(changes);
+        }
+        Resp::TrackPublished(published) => {
+            if let (Some(tx), Some(track)) = (
+                shared
+                    .pending_tracks
+                    .lock()
+                    .expect("tracks lock")
+                    .remove(&published.cid),
+                published.track,
+            ) {
+                let _ = tx.send(track);
+            }
+        }
+        Resp::Leave(leave) => {
+            shared.emit(CallEvent::Disconnected {
+                reason: DisconnectReason::from_proto(leave.reason),
+            });
+        }
+        _ => {}
+    }
+}
+
+async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
+    match ev {
+        PcEvent::Candidate(target, init) => {
+            if let Ok(json) = serde_json::to_string(&init) {
+                shared
+                    .signal
+                    .send(Req::Trickle(proto::TrickleRequest {
+                        candidate_init: json,
+                        target: target.to_proto(),
+                        ..Default::default()
+                    }))
+                    .await;
+            }
+        }
+        PcEvent::State(target, state) => {
+            tracing::debug!("{target:?} connection {state}");
+            if state == RTCPeerConnectionState::Connected {
+                shared.connected.send_replace(true);
+            }
+        }
+        PcEvent::Track(track) => {
+            if track.kind().await != RtpCodecKind::Audio {
+                return;
+            }
+            // LiveKit's msid stream id is "<participant sid>|<track sid>".
+            let stream = track.stream_id().await;
+            let (participant_sid, track_sid) = match stream.split_once('|') {
+                Some((p, t)) => (p.to_string(), t.to_string()),
+                None => (stream.clone(), track.track_id().await),
+            };
+            let identity = shared.identity_of(&participant_sid);
+            shared.emit(CallEvent::TrackSubscribed {
+                identity: identity.clone(),
+                track_sid: track_sid.clone(),
+            });
+            tokio::spawn(media::receive_audio(
+                track,
+                RemoteAudio {
+                    identity,
+                    track_sid,
+                },
+                Arc::clone(&shared.sink),
+            ));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! One WebRTC peer connection to the server (publisher or subscriber),
+//! built with Opus, the default interceptors (RTCP reports, NACK, TWCC: the
+//! server scores quality from them) and the server's ICE servers. Its
+//! callbacks only forward to the engine's channel: they run on the
+//! connection's driver task and must not block it.
+
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry, SettingEngineBuilder,
+};
+use webrtc::runtime::TokioRuntime;
+
+/// Which of the two connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Publisher,
+    Subscriber,
+}
+
+impl Target {
+    pub(crate) fn to_proto(self) -> i32 {
+        match self {
+            Target::Publisher => proto::SignalTarget::Publisher as i32,
+            Target::Subscriber => proto::SignalTarget::Subscriber as i32,
+        }
+    }
+
+    pub(crate) fn from_proto(t: i32) -> Self {
+        if t == proto::SignalTarget::Subscriber as i32 {
+            Target::Subscriber
+        } else {
+            Target::Publisher
+        }
+    }
+}
+
+/// What a peer connection reports to the engine.
+pub(crate) enum PcEvent {
+    Candidate(Target, RTCIceCandidateInit),
+    State(Target, RTCPeerConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Forward {
+    target: Target,
+    tx: mpsc::UnboundedSender<PcEvent>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Forward {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(mut init) = event.candidate.to_json() {
+            // The library leaves the mid empty; everything is bundled on "0".
+            init.sdp_mid = Some("0".into());
+            let _ = self.tx.send(PcEvent::Candidate(self.target, init));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.tx.send(PcEvent::State(self.target, state));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tx.send(PcEvent::Track(track));
+    }
+}
+
+/// Opus as LiveKit negotiates it: 48 kHz, stereo in SDP (mono content), FEC.
+pub(crate) fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+pub(crate) async fn build(
+    target: Target,
+    ice_servers: &[proto::IceServer],
+    tx: mpsc::UnboundedSender<PcEvent>,
+) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+    let mut media = MediaEngine::default();
+    media.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus_codec(),
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let config = RTCConfigurationBuilder::new()
+        .with_ice_servers(
+            ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone(),
+                    credential: s.credential.clone(),
+                })
+                .collect(),
+        )
+        .build();
+    // No multicast socket: LiveKit servers never hand out .local candidates.
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .with_runtime(Arc::new(TokioRuntime))
+        .with_handler(Arc::new(Forward { target, tx }))
+        // A wildcard skips loopback; a local development server needs it.
+        .with_udp_addrs(vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()])
+        .build()
+        .await?;
+    Ok(Arc::new(pc))
+}

@@ -1,0 +1,62 @@
+//! Why `connect()` failed, in words a user (and a UI) can act on.
+
+use livekit_signaling::SignalError;
+
+use crate::token::TokenError;
+
+/// A failed join. Each variant is one thing the user can fix or wait out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the server URL is not valid: {0}")]
+    InvalidUrl(String),
+    #[error("the access token is malformed: {0}")]
+    MalformedToken(#[from] TokenError),
+    #[error("the access token has expired")]
+    TokenExpired,
+    #[error("the server refused the access token: {0}")]
+    Unauthorized(String),
+    #[error("the server rejected the join ({status}): {message}")]
+    JoinRejected { status: u16, message: String },
+    #[error("the server could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the server did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("media could not be connected: {0}")]
+    Media(String),
+    #[error("the connection was closed during the join")]
+    Closed,
+}
+
+impl ConnectError {
+    /// Maps a signalling failure. 401/403 come from the server's own
+    /// `rtc/validate` check, whose message says why (expired, bad signature).
+    pub(crate) fn from_signal(err: SignalError, deadline: std::time::Duration) -> Self {
+        match err {
+            SignalError::UrlParse(m) => Self::InvalidUrl(m),
+            SignalError::TokenFormat => {
+                Self::MalformedToken(TokenError::Malformed("invalid characters".into()))
+            }
+            SignalError::Client(status, message) if matches!(status.as_u16(), 401 | 403) => {
+                if message.to_ascii_lowercase().contains("expired") {
+                    Self::TokenExpired
+                } else {
+                    Self::Unauthorized(message)
+                }
+            }
+            SignalError::Client(status, message) | SignalError::Server(status, message) => {
+                Self::JoinRejected {
+                    status: status.as_u16(),
+                    message,
+                }
+            }
+            SignalError::Handshake { status } => Self::JoinRejected {
+                status: status.as_u16(),
+                message: "websocket upgrade refused".into(),
+            },
+            SignalError::Timeout(_) => Self::Timeout(deadline),
+            SignalError::Connection(m) => Self::Unreachable(m),
+            SignalError::Closed | SignalError::SendError => Self::Closed,
+            other => Self::Unreachable(other.to_string()),
+        }
+    }
+}

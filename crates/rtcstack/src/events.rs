@@ -1,0 +1,99 @@
+//! What a call tells its user, serialised in the spec's camelCase words.
+
+use livekit_protocol as proto;
+use serde::Serialize;
+
+use crate::room::Participant;
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DisconnectReason {
+    /// We left.
+    ClientInitiated,
+    /// Retries exhausted.
+    NetworkError,
+    Unauthorized,
+    TokenExpired,
+    ParticipantRemoved,
+    RoomDeleted,
+    DuplicateIdentity,
+    ServerShutdown,
+    JoinFailure,
+    /// A reason this SDK does not know yet.
+    Other,
+}
+
+impl DisconnectReason {
+    /// From the server's `Leave` reason.
+    pub(crate) fn from_proto(reason: i32) -> Self {
+        use proto::DisconnectReason as R;
+        match R::try_from(reason) {
+            Ok(R::ClientInitiated) => Self::ClientInitiated,
+            Ok(R::DuplicateIdentity) => Self::DuplicateIdentity,
+            Ok(R::ServerShutdown) => Self::ServerShutdown,
+            Ok(R::ParticipantRemoved) => Self::ParticipantRemoved,
+            Ok(R::RoomDeleted) | Ok(R::RoomClosed) => Self::RoomDeleted,
+            Ok(R::JoinFailure) => Self::JoinFailure,
+            Ok(R::StateMismatch) | Ok(R::SignalClose) | Ok(R::ConnectionTimeout) => {
+                Self::NetworkError
+            }
+            _ => Self::Other,
+        }
+    }
+}
+
+/// An event of the call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum CallEvent {
+    Connected,
+    ParticipantJoined { participant: Participant },
+    ParticipantLeft { identity: String },
+    ParticipantUpdated { participant: Participant },
+    LocalParticipantUpdated { participant: Participant },
+    TrackSubscribed { identity: String, track_sid: String },
+    Disconnected { reason: DisconnectReason },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_use_the_spec_words() {
+        let e = CallEvent::TrackSubscribed {
+            identity: "a".into(),
+            track_sid: "TR_1".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"type": "trackSubscribed", "identity": "a", "trackSid": "TR_1"})
+        );
+        let d = CallEvent::Disconnected {
+            reason: DisconnectReason::NetworkError,
+        };
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            serde_json::json!({"type": "disconnected", "reason": "networkError"})
+        );
+    }
+
+    #[test]
+    fn server_leave_reasons_map() {
+        use proto::DisconnectReason as R;
+        assert_eq!(
+            DisconnectReason::from_proto(R::ParticipantRemoved as i32),
+            DisconnectReason::ParticipantRemoved
+        );
+        assert_eq!(
+            DisconnectReason::from_proto(R::RoomDeleted as i32),
+            DisconnectReason::RoomDeleted
+        );
+        assert_eq!(DisconnectReason::from_proto(9999), DisconnectReason::Other);
+    }
+}
