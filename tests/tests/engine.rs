@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallOptions, ConnectionState};
+use rtcstack::{Call, CallOptions, ConnectError, ConnectionQuality, ConnectionState};
+use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
@@ -67,4 +68,268 @@ async fn tone_both_ways_with_the_python_peer() {
         .unwrap();
     eprintln!("we hear {heard:.1} Hz; the Python peer hears {theirs:.1} Hz");
     call.leave().await;
+}
+
+/// A call as the client under test, with a capture sink.
+async fn join(
+    server: &LiveKitServer,
+    room: &str,
+    identity: &str,
+) -> (
+    Call,
+    Arc<CaptureSink>,
+    tokio::sync::mpsc::UnboundedReceiver<rtcstack::CallEvent>,
+) {
+    let sink = Arc::new(CaptureSink::new());
+    let mut options = CallOptions::new(
+        server.url(),
+        server.token(&TokenSpec::join(room, identity)).unwrap(),
+    );
+    options.audio_sink = sink.clone();
+    let (call, events) = Call::new(options);
+    call.connect().await.expect("connect");
+    (call, sink, events)
+}
+
+#[tokio::test]
+async fn three_party_we_hear_both_python_peers() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "eng-three";
+    let _a = server
+        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+        .await
+        .unwrap();
+    let _b = server
+        .spawn_peer(PeerOptions::new(room, "py-660", 660.0))
+        .await
+        .unwrap();
+    let (call, sink, _events) = join(&server, room, "rust-listener").await;
+    let (a, b) = tokio::join!(
+        wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20)),
+        wait_hearing(&sink, "py-660", 660.0, 5.0, SECS(20)),
+    );
+    eprintln!("three-party: {a:.1} Hz and {b:.1} Hz");
+    call.leave().await;
+}
+
+#[tokio::test]
+async fn participants_quality_and_mute_are_seen_both_ways() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "eng-mute";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-peer", 440.0))
+        .await
+        .unwrap();
+    let (call, _sink, _events) = join(&server, room, "rust-me").await;
+    let sid = call
+        .publish_audio(Box::new(Tone::new(880.0, 0.3)))
+        .await
+        .unwrap();
+
+    // We list the peer with a quality within 10 s; it sees us.
+    let deadline = Instant::now() + SECS(10);
+    loop {
+        let ps = call.participants();
+        if let Some(p) = ps.iter().find(|p| p.identity == "py-peer") {
+            if p.connection_quality != ConnectionQuality::Unknown {
+                eprintln!("py-peer quality {:?}", p.connection_quality);
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "py-peer not listed with a quality: {ps:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    peer.wait_for(
+        "us joining",
+        |e| e.kind() == "participant_joined" && e.str("identity") == Some("rust-me"),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    peer.wait_for_tone("rust-me", 880.0, 5.0, SECS(20))
+        .await
+        .unwrap();
+
+    // Mute: the peer sees our track muted and hears silence.
+    let mark = peer.mark();
+    call.set_muted(true).await;
+    peer.wait_for_after(
+        mark,
+        "our track muted",
+        |e| e.kind() == "track_muted" && e.str("track_sid") == Some(sid.as_str()),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    peer.wait_for_after(
+        mark,
+        "silence from us",
+        |e| {
+            e.kind() == "audio"
+                && e.str("identity") == Some("rust-me")
+                && e.f64("level_db").is_some_and(|l| l < -60.0)
+        },
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    // Unmute restores the tone.
+    let mark = peer.mark();
+    call.set_muted(false).await;
+    peer.wait_for_after(
+        mark,
+        "our track unmuted",
+        |e| e.kind() == "track_unmuted",
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    peer.wait_for_after(
+        mark,
+        "our tone again",
+        |e| {
+            e.kind() == "audio"
+                && e.str("identity") == Some("rust-me")
+                && e.f64("hz").is_some_and(|f| (f - 880.0).abs() <= 5.0)
+                && e.f64("level_db").is_some_and(|l| l > -40.0)
+        },
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    call.leave().await;
+    peer.wait_for(
+        "us leaving",
+        |e| e.kind() == "participant_left" && e.str("identity") == Some("rust-me"),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn quality_drops_under_loss_and_recovers() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "eng-quality";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-peer", 440.0))
+        .await
+        .unwrap();
+    let (call, _sink, _events) = join(&server, room, "rust-lossy").await;
+    call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
+        .await
+        .unwrap();
+    peer.wait_for_tone("rust-lossy", 880.0, 5.0, SECS(20))
+        .await
+        .unwrap();
+
+    let ours = |call: &Call| call.local_participant().map(|p| p.connection_quality);
+    let link = server.link().unwrap();
+    link.degrade(Netem {
+        loss_percent: 25.0,
+        ..Netem::default()
+    })
+    .unwrap();
+    let t0 = Instant::now();
+    let mark = peer.mark();
+    let dropped = async {
+        loop {
+            if matches!(ours(&call), Some(q) if q != ConnectionQuality::Excellent && q != ConnectionQuality::Unknown)
+            {
+                return format!("we report {:?}", ours(&call));
+            }
+            if peer.events()[mark..].iter().any(|e| {
+                e.kind() == "quality"
+                    && e.str("identity") == Some("rust-lossy")
+                    && e.str("quality") != Some("EXCELLENT")
+            }) {
+                return "the peer reports us below excellent".to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let how = tokio::time::timeout(SECS(20), dropped)
+        .await
+        .expect("quality stayed excellent under 25% loss for 20 s");
+    eprintln!("under 25% loss after {:?}: {how}", t0.elapsed());
+
+    link.clear_degrade().unwrap();
+    let t1 = Instant::now();
+    let back = async {
+        while ours(&call) != Some(ConnectionQuality::Excellent) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(SECS(30), back)
+        .await
+        .expect("quality did not return to excellent within 30 s");
+    eprintln!(
+        "excellent again {:?} after the loss was removed",
+        t1.elapsed()
+    );
+    call.leave().await;
+}
+
+#[tokio::test]
+async fn bad_input_gives_specific_errors_without_hanging() {
+    let server = LiveKitServer::start().await.unwrap();
+    let good = server
+        .token(&TokenSpec::join("eng-bad", "rust-bad"))
+        .unwrap();
+    let try_connect = |url: String, token: String| async move {
+        let mut o = CallOptions::new(url, token);
+        o.connect_timeout = SECS(3);
+        let (call, _rx) = Call::new(o);
+        let t0 = Instant::now();
+        let r = call.connect().await;
+        assert!(t0.elapsed() < SECS(8), "connect took {:?}", t0.elapsed());
+        (r, call.connection_state())
+    };
+
+    let (r, _) = try_connect("localhost:7880".into(), good.clone()).await;
+    assert!(matches!(r, Err(ConnectError::InvalidUrl(_))), "{r:?}");
+
+    let (r, _) = try_connect(server.url(), "not.a.token".into()).await;
+    assert!(matches!(r, Err(ConnectError::MalformedToken(_))), "{r:?}");
+
+    let expired = server
+        .token(&TokenSpec::join("eng-bad", "rust-bad").ttl(Duration::ZERO))
+        .unwrap();
+    let (r, _) = try_connect(server.url(), expired).await;
+    assert_eq!(r, Err(ConnectError::TokenExpired));
+
+    let forged = TokenSpec::join("eng-bad", "rust-bad")
+        .mint(
+            server.api_key(),
+            "a-different-secret-a-different-secret-1234",
+        )
+        .unwrap();
+    let (r, state) = try_connect(server.url(), forged).await;
+    assert!(matches!(r, Err(ConnectError::Unauthorized(_))), "{r:?}");
+    assert_eq!(state, ConnectionState::Disconnected);
+
+    // Nothing listens on this port: refused at once.
+    let refused = format!("ws://{}:7999", server.ip());
+    let (r, _) = try_connect(refused, good.clone()).await;
+    assert!(
+        matches!(
+            r,
+            Err(ConnectError::Unreachable(_)) | Err(ConnectError::JoinRejected { .. })
+        ),
+        "{r:?}"
+    );
+
+    // A silent path: the deadline ends it.
+    server.link().unwrap().cut().unwrap();
+    let (r, _) = try_connect(server.url(), good).await;
+    assert!(
+        matches!(
+            r,
+            Err(ConnectError::Timeout(_)) | Err(ConnectError::Unreachable(_))
+        ),
+        "{r:?}"
+    );
 }
