@@ -1,0 +1,143 @@
+//! Join a LiveKit room from the command line and print the call's events as
+//! JSON lines: a user's quick check, the demo's bot, a benchmark's client.
+//!
+//!   cargo run -p rtcstack --example call -- --url ws://127.0.0.1:7880 \
+//!       --api-key devkey --api-secret-env LK_SECRET --room demo --tone 440
+//!
+//! The token comes from --token-env (the name of an environment variable
+//! holding it) or is minted from an API key and a secret taken from an
+//! environment variable: secrets never go on a command line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use rtcstack::audio::capture::CaptureSink;
+use rtcstack::audio::tone::Tone;
+use rtcstack::{Call, CallOptions};
+
+#[derive(Parser)]
+#[command(about = "Join a LiveKit room and print the call's events as JSON lines")]
+struct Args {
+    /// LiveKit server URL (ws://, wss://, http://, https://).
+    #[arg(long)]
+    url: String,
+    /// Environment variable that holds an access token.
+    #[arg(long, conflicts_with = "api_key")]
+    token_env: Option<String>,
+    /// API key to mint a token with (with --api-secret-env).
+    #[arg(long, requires = "api_secret_env")]
+    api_key: Option<String>,
+    /// Environment variable that holds the API secret.
+    #[arg(long)]
+    api_secret_env: Option<String>,
+    /// Room to join (when minting).
+    #[arg(long, default_value = "demo")]
+    room: String,
+    /// Identity to join as (when minting).
+    #[arg(long, default_value = "rtcstack-cli")]
+    identity: String,
+    /// Publish a sine tone of this frequency (Hz).
+    #[arg(long)]
+    tone: Option<f64>,
+    /// Leave after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Print what we hear from each participant every N ms (0: never).
+    #[arg(long, default_value_t = 1000)]
+    report_ms: u64,
+}
+
+fn env_secret(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}
+
+fn token(args: &Args) -> Result<String, String> {
+    if let Some(var) = &args.token_env {
+        return env_secret(var);
+    }
+    let (Some(key), Some(secret_var)) = (&args.api_key, &args.api_secret_env) else {
+        return Err("give --token-env, or --api-key with --api-secret-env".into());
+    };
+    AccessToken::with_api_key(key, &env_secret(secret_var)?)
+        .with_identity(&args.identity)
+        .with_ttl(Duration::from_secs(3600))
+        .with_grants(VideoGrants {
+            room_join: true,
+            room: args.room.clone(),
+            can_publish: Some(true),
+            can_subscribe: Some(true),
+            ..VideoGrants::default()
+        })
+        .to_jwt()
+        .map_err(|e| format!("could not mint a token: {e}"))
+}
+
+fn line(value: serde_json::Value) {
+    println!("{value}");
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let token = match token(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            line(serde_json::json!({"type": "error", "message": e}));
+            std::process::exit(2);
+        }
+    };
+    let sink = Arc::new(CaptureSink::new());
+    let mut options = CallOptions::new(&args.url, token);
+    options.audio_sink = sink.clone();
+    let (call, mut events) = Call::new(options);
+    let started = std::time::Instant::now();
+    if let Err(e) = call.connect().await {
+        line(serde_json::json!({"type": "error", "message": e.to_string()}));
+        std::process::exit(1);
+    }
+    line(serde_json::json!({"type": "joined", "seconds": started.elapsed().as_secs_f64()}));
+    if let Some(hz) = args.tone {
+        match call.publish_audio(Box::new(Tone::new(hz, 0.3))).await {
+            Ok(sid) => line(serde_json::json!({"type": "published", "trackSid": sid, "hz": hz})),
+            Err(e) => line(serde_json::json!({"type": "error", "message": e.to_string()})),
+        }
+    }
+    let end = async {
+        match args.duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(end);
+    let mut report = tokio::time::interval(Duration::from_millis(args.report_ms.max(100)));
+    loop {
+        tokio::select! {
+            _ = &mut end => break,
+            e = events.recv() => match e {
+                Some(e) => {
+                    let ended = matches!(e, rtcstack::CallEvent::Disconnected { .. });
+                    line(serde_json::to_value(&e).unwrap_or_default());
+                    if ended { break; }
+                }
+                None => break,
+            },
+            _ = report.tick(), if args.report_ms > 0 => {
+                for p in call.participants() {
+                    if let Some(peak) = sink.peak_of(&p.identity, 500) {
+                        line(serde_json::json!({
+                            "type": "audio", "identity": p.identity,
+                            "hz": (peak.hz * 10.0).round() / 10.0,
+                            "levelDb": (peak.level_db * 10.0).round() / 10.0,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    call.leave().await;
+    line(serde_json::json!({"type": "left"}));
+}
