@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod capture;
 pub mod io;
+pub mod jitter;
 pub mod tone;
 
 /// Sample rate of every signal in the call.

@@ -1,5 +1,6 @@
 //! Media loops: the sender paces, encodes and writes our audio; one receiver
-//! per remote track reads RTP, conceals gaps and decodes into the sink.
+//! per remote track reads RTP into a jitter buffer and plays it out, decoded
+//! or concealed, into the sink.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,11 +11,10 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
+use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::FRAME_SAMPLES;
 
 const FRAME: Duration = Duration::from_millis(20);
-/// Longest gap concealed frame by frame; beyond it the stream restarted.
-const MAX_CONCEALED_FRAMES: u16 = 10;
 
 /// Encodes `input` to Opus every 20 ms and writes it to `track` until
 /// `stop` is set. While `muted`, silence is sent, so the stream's timing
@@ -64,7 +64,9 @@ pub(crate) async fn send_audio(
     }
 }
 
-/// Reads one remote audio track until it ends, decoding into `sink`.
+/// Reads one remote audio track until it ends: packets go into a jitter
+/// buffer as they arrive; every 20 ms one frame comes out, decoded (or
+/// concealed) into `sink`.
 pub(crate) async fn receive_audio(
     track: Arc<dyn TrackRemote>,
     from: RemoteAudio,
@@ -79,30 +81,33 @@ pub(crate) async fn receive_audio(
     };
     // Up to 120 ms per Opus packet.
     let mut pcm = vec![0i16; 5760];
-    let mut last_seq: Option<u16> = None;
-    while let Some(event) = track.poll().await {
-        let packet = match event {
-            TrackRemoteEvent::OnRtpPacket(p) => p,
-            TrackRemoteEvent::OnEnded => break,
-            _ => continue,
-        };
-        let seq = packet.header.sequence_number;
-        if let Some(prev) = last_seq {
-            let gap = seq.wrapping_sub(prev);
-            if gap == 0 || gap > u16::MAX / 2 {
-                continue; // duplicate or late: already played or concealed
-            }
-            // Lost packets: let the decoder conceal each missing frame.
-            for _ in 1..gap.min(MAX_CONCEALED_FRAMES) {
-                if let Ok(n) = decoder.decode(&[], &mut pcm[..FRAME_SAMPLES], false) {
-                    sink.on_frame(&from, &pcm[..n]);
+    let mut buffer = JitterBuffer::new();
+    let mut tick = tokio::time::interval(FRAME);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            event = track.poll() => match event {
+                Some(TrackRemoteEvent::OnRtpPacket(p)) => buffer.push(
+                    p.header.sequence_number,
+                    p.header.timestamp,
+                    p.payload,
+                    Instant::now(),
+                ),
+                Some(TrackRemoteEvent::OnEnded) | None => break,
+                Some(_) => {}
+            },
+            _ = tick.tick() => {
+                let decoded = match buffer.pop(Instant::now()) {
+                    Playout::Packet(p) => decoder.decode(&p, &mut pcm, false),
+                    // Opus's own loss concealment fills the missing frame.
+                    Playout::Conceal => decoder.decode(&[], &mut pcm[..FRAME_SAMPLES], false),
+                    Playout::Silence => continue,
+                };
+                match decoded {
+                    Ok(n) => sink.on_frame(&from, &pcm[..n]),
+                    Err(e) => tracing::debug!("opus decode: {e}"),
                 }
             }
-        }
-        last_seq = Some(seq);
-        match decoder.decode(&packet.payload, &mut pcm, false) {
-            Ok(n) => sink.on_frame(&from, &pcm[..n]),
-            Err(e) => tracing::debug!("opus decode: {e}"),
         }
     }
 }

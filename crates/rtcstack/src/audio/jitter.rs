@@ -1,0 +1,296 @@
+//! The receive jitter buffer: packets in (any order, any timing), one frame
+//! out every 20 ms. It reorders, waits just long enough for the network's
+//! jitter (RFC 3550 interarrival estimate, adapted continuously), and says
+//! "conceal" for a frame that never came, so the decoder can fill it.
+//!
+//! Sans-IO: arrival and playout times are passed in.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const FRAME: Duration = Duration::from_millis(20);
+/// Never hold less than one frame, nor more than this.
+const MIN_DELAY: Duration = Duration::from_millis(20);
+const MAX_DELAY: Duration = Duration::from_millis(240);
+/// Target delay = this many times the jitter estimate, plus one frame.
+const JITTER_MULTIPLE: f64 = 3.0;
+/// Packets held at most; beyond it the oldest go (a stalled consumer).
+const CAPACITY: usize = 64;
+
+/// What to play for the next 20 ms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Playout {
+    /// Decode this packet.
+    Packet(bytes::Bytes),
+    /// The frame is missing: conceal it.
+    Conceal,
+    /// Nothing to play yet (not started, or drained after an outage).
+    Silence,
+}
+
+/// Statistics for quality reporting and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct JitterStats {
+    pub received: u64,
+    pub played: u64,
+    pub concealed: u64,
+    pub late: u64,
+    pub jitter_ms: f64,
+    pub target_delay_ms: f64,
+}
+
+#[derive(Debug)]
+pub struct JitterBuffer {
+    /// Packets by extended sequence number.
+    held: BTreeMap<u64, bytes::Bytes>,
+    /// Extended sequence of the next frame to play, once playing.
+    next: Option<u64>,
+    /// Highest extended sequence seen (for unwrapping).
+    highest: Option<u64>,
+    /// When the first packet of the current talk spurt arrived.
+    first_arrival: Option<Instant>,
+    /// RFC 3550 transit state.
+    last_transit: Option<f64>,
+    jitter_s: f64,
+    epoch: Option<Instant>,
+    stats: JitterStats,
+}
+
+impl Default for JitterBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JitterBuffer {
+    pub fn new() -> Self {
+        JitterBuffer {
+            held: BTreeMap::new(),
+            next: None,
+            highest: None,
+            first_arrival: None,
+            last_transit: None,
+            jitter_s: 0.0,
+            epoch: None,
+            stats: JitterStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        JitterStats {
+            jitter_ms: self.jitter_s * 1e3,
+            target_delay_ms: self.target_delay().as_secs_f64() * 1e3,
+            ..self.stats
+        }
+    }
+
+    /// The delay the buffer aims to hold before playing.
+    pub fn target_delay(&self) -> Duration {
+        let d = FRAME.as_secs_f64() + JITTER_MULTIPLE * self.jitter_s;
+        Duration::from_secs_f64(d).clamp(MIN_DELAY, MAX_DELAY)
+    }
+
+    fn extend(&self, seq: u16) -> u64 {
+        match self.highest {
+            None => u64::from(seq) + (1 << 16),
+            Some(h) => {
+                // The candidate nearest the highest seen.
+                let base = h & !0xffff;
+                [base.wrapping_sub(1 << 16), base, base + (1 << 16)]
+                    .into_iter()
+                    .map(|b| b + u64::from(seq))
+                    .min_by_key(|c| c.abs_diff(h))
+                    .unwrap_or(base + u64::from(seq))
+            }
+        }
+    }
+
+    /// A packet arrived at `now` with RTP `seq` and `timestamp`.
+    pub fn push(&mut self, seq: u16, timestamp: u32, payload: bytes::Bytes, now: Instant) {
+        self.stats.received += 1;
+        let ext = self.extend(seq);
+        self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
+        // Interarrival jitter (RFC 3550 6.4.1), in seconds.
+        let epoch = *self.epoch.get_or_insert(now);
+        let arrival = now.duration_since(epoch).as_secs_f64();
+        let transit = arrival - f64::from(timestamp) / 48_000.0;
+        if let Some(last) = self.last_transit {
+            let mut d = (transit - last).abs();
+            if d > 1.0 {
+                d = 0.0; // a timestamp jump (new stream), not jitter
+            }
+            self.jitter_s += (d - self.jitter_s) / 16.0;
+        }
+        self.last_transit = Some(transit);
+
+        if self.next.is_some_and(|n| ext < n) {
+            self.stats.late += 1;
+            return; // its slot was already played or concealed
+        }
+        if self.first_arrival.is_none() {
+            self.first_arrival = Some(now);
+        }
+        self.held.insert(ext, payload);
+        while self.held.len() > CAPACITY {
+            self.held.pop_first();
+        }
+    }
+
+    /// The frame to play at `now` (call every 20 ms).
+    pub fn pop(&mut self, now: Instant) -> Playout {
+        let Some(next) = self.next else {
+            // Start once the oldest packet has waited the target delay.
+            let ready = self
+                .first_arrival
+                .is_some_and(|t| now.duration_since(t) >= self.target_delay());
+            if !ready {
+                return Playout::Silence;
+            }
+            let Some((&first, _)) = self.held.first_key_value() else {
+                return Playout::Silence;
+            };
+            self.next = Some(first);
+            return self.pop(now);
+        };
+        if let Some(p) = self.held.remove(&next) {
+            self.next = Some(next + 1);
+            self.stats.played += 1;
+            return Playout::Packet(p);
+        }
+        if self.held.is_empty() {
+            // Drained: the talker paused or the link is down. Start over
+            // (with a fresh delay) when packets come back.
+            self.next = None;
+            self.first_arrival = None;
+            return Playout::Silence;
+        }
+        // A hole with later packets waiting: conceal it and move on.
+        self.next = Some(next + 1);
+        self.stats.concealed += 1;
+        Playout::Conceal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms at 48 kHz, in RTP timestamp units.
+    const FRAME_TS: u32 = 960;
+
+    fn pkt(n: u8) -> bytes::Bytes {
+        bytes::Bytes::from(vec![n])
+    }
+
+    /// Plays `frames` 20 ms ticks from `start`, returning what came out.
+    fn drain(jb: &mut JitterBuffer, start: Instant, frames: u32) -> Vec<Playout> {
+        (0..frames).map(|i| jb.pop(start + FRAME * i)).collect()
+    }
+
+    #[test]
+    fn waits_the_target_delay_then_plays_in_order() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        for i in 0..5u16 {
+            jb.push(
+                100 + i,
+                u32::from(i) * FRAME_TS,
+                pkt(i as u8),
+                t0 + FRAME * u32::from(i),
+            );
+        }
+        assert_eq!(jb.pop(t0), Playout::Silence, "plays before the delay");
+        let out = drain(&mut jb, t0 + MIN_DELAY, 5);
+        assert_eq!(
+            out,
+            (0..5).map(|i| Playout::Packet(pkt(i))).collect::<Vec<_>>()
+        );
+    }
+
+    // Packets pushed all at once look like jitter to the estimator, so
+    // these tests start playing at whatever delay it then targets.
+    #[test]
+    fn reorders_within_the_delay() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        for &i in &[0u16, 2, 1, 3] {
+            jb.push(i, u32::from(i) * FRAME_TS, pkt(i as u8), t0);
+        }
+        let start = t0 + jb.target_delay();
+        let out = drain(&mut jb, start, 4);
+        assert_eq!(
+            out,
+            (0..4).map(|i| Playout::Packet(pkt(i))).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn conceals_a_lost_packet_and_drops_it_if_late() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        for &i in &[0u16, 1, 3, 4] {
+            jb.push(i, u32::from(i) * FRAME_TS, pkt(i as u8), t0);
+        }
+        let start = t0 + jb.target_delay();
+        let out = drain(&mut jb, start, 5);
+        assert_eq!(
+            out,
+            [
+                Playout::Packet(pkt(0)),
+                Playout::Packet(pkt(1)),
+                Playout::Conceal,
+                Playout::Packet(pkt(3)),
+                Playout::Packet(pkt(4))
+            ]
+        );
+        jb.push(2, 2 * FRAME_TS, pkt(2), t0 + FRAME * 6);
+        assert_eq!(jb.stats().late, 1);
+        assert_eq!(jb.stats().concealed, 1);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        for (k, seq) in [65534u16, 65535, 0, 1].into_iter().enumerate() {
+            jb.push(seq, k as u32 * FRAME_TS, pkt(k as u8), t0);
+        }
+        let start = t0 + jb.target_delay();
+        let out = drain(&mut jb, start, 4);
+        assert_eq!(
+            out,
+            (0..4).map(|i| Playout::Packet(pkt(i))).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn delay_grows_with_jitter_and_stays_bounded() {
+        let t0 = Instant::now();
+        let mut steady = JitterBuffer::new();
+        let mut jittery = JitterBuffer::new();
+        for i in 0..200u32 {
+            let sent = FRAME * i;
+            steady.push(i as u16, i * FRAME_TS, pkt(0), t0 + sent);
+            // Alternating 0 / 30 ms extra transit.
+            let extra = Duration::from_millis(if i % 2 == 0 { 0 } else { 30 });
+            jittery.push(i as u16, i * FRAME_TS, pkt(0), t0 + sent + extra);
+        }
+        assert_eq!(steady.target_delay(), MIN_DELAY);
+        let d = jittery.target_delay();
+        assert!(d > Duration::from_millis(60) && d <= MAX_DELAY, "{d:?}");
+    }
+
+    #[test]
+    fn drains_to_silence_and_restarts_after_an_outage() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, pkt(0), t0);
+        assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(pkt(0)));
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Silence);
+        // Back after 3 s: plays again once the delay has passed.
+        let back = t0 + Duration::from_secs(3);
+        jb.push(150, 150 * FRAME_TS, pkt(9), back);
+        assert_eq!(jb.pop(back), Playout::Silence);
+        assert_eq!(jb.pop(back + MIN_DELAY), Playout::Packet(pkt(9)));
+    }
+}
