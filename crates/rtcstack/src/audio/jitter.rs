@@ -139,10 +139,17 @@ impl JitterBuffer {
     /// The frame to play at `now` (call every 20 ms).
     pub fn pop(&mut self, now: Instant) -> Playout {
         let Some(next) = self.next else {
-            // Start once the oldest packet has waited the target delay.
+            // Start once the oldest packet has waited the target delay. The
+            // very first start uses the minimum: a stream's first packets
+            // come in a burst that says nothing about the path's jitter.
+            let delay = if self.stats.played == 0 {
+                MIN_DELAY
+            } else {
+                self.target_delay()
+            };
             let ready = self
                 .first_arrival
-                .is_some_and(|t| now.duration_since(t) >= self.target_delay());
+                .is_some_and(|t| now.duration_since(t) >= delay);
             if !ready {
                 return Playout::Silence;
             }
