@@ -20,6 +20,7 @@ pub mod netns;
 pub mod paths;
 pub mod peer;
 pub mod probe;
+pub mod pulse;
 pub mod room_service;
 pub mod server;
 pub mod tail;

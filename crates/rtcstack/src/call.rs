@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 use crate::audio::capture::NullSink;
-use crate::audio::io::{AudioInput, AudioSink};
+use crate::audio::io::{AudioInput, AudioSink, SwitchableSink};
 use crate::engine::Session;
 use crate::error::ConnectError;
 use crate::events::CallEvent;
@@ -54,6 +54,7 @@ impl std::fmt::Debug for CallOptions {
 /// A call in one room.
 pub struct Call {
     options: CallOptions,
+    output: Arc<SwitchableSink>,
     session: Mutex<Option<Arc<Session>>>,
     state: Mutex<ConnectionState>,
     expires_at: Mutex<Option<SystemTime>>,
@@ -65,8 +66,10 @@ impl Call {
     pub fn new(options: CallOptions) -> (Self, mpsc::UnboundedReceiver<CallEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let expires_at = token::inspect(&options.token).ok().map(|t| t.expires_at);
+        let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
         let call = Call {
             options,
+            output,
             session: Mutex::new(None),
             state: Mutex::new(ConnectionState::Idle),
             expires_at: Mutex::new(expires_at),
@@ -111,7 +114,7 @@ impl Call {
             &self.options.token,
             self.options.connect_timeout,
             self.events.clone(),
-            Arc::clone(&self.options.audio_sink),
+            Arc::clone(&self.output) as Arc<dyn AudioSink>,
         )
         .await;
         match result {
@@ -134,6 +137,16 @@ impl Call {
         session
             .publish_audio(input, self.options.connect_timeout)
             .await
+    }
+
+    /// Switches where remote audio plays (another speaker), mid-call.
+    pub fn set_audio_output(&self, sink: Arc<dyn AudioSink>) {
+        self.output.replace(sink);
+    }
+
+    /// Switches the microphone mid-call; false if nothing is published.
+    pub fn set_audio_input(&self, input: Box<dyn AudioInput>) -> bool {
+        self.session().is_some_and(|s| s.replace_input(input))
     }
 
     /// Mutes or unmutes our microphone; everyone sees the change.

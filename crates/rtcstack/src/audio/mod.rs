@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod device;
 pub mod io;
 pub mod jitter;
 pub mod tone;

@@ -33,7 +33,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
-use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
+use crate::audio::io::{AudioInput, AudioSink, RemoteAudio, SwitchableInput};
 use crate::error::ConnectError;
 use crate::events::{CallEvent, DisconnectReason};
 use crate::room::{Participant, RoomChange, RoomState};
@@ -60,6 +60,7 @@ struct Shared {
     sink: Arc<dyn AudioSink>,
     muted: Arc<AtomicBool>,
     published: Mutex<Vec<String>>,
+    input: Mutex<Option<SwitchableInput>>,
 }
 
 impl Session {
@@ -130,6 +131,7 @@ impl Session {
             sink,
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
+            input: Mutex::new(None),
         });
         shared.emit_changes(changes);
         let stop = Arc::new(AtomicBool::new(false));
@@ -252,11 +254,13 @@ impl Session {
                 .unwrap_or(111),
             _ => 111,
         };
+        let input = SwitchableInput::new(input);
+        *s.input.lock().expect("input lock") = Some(input.clone());
         tokio::spawn(media::send_audio(
             track,
             ssrc,
             payload_type,
-            input,
+            Box::new(input),
             Arc::clone(&s.muted),
             Arc::clone(&self.stop),
         ));
@@ -265,6 +269,19 @@ impl Session {
             .expect("published lock")
             .push(info.sid.clone());
         Ok(info.sid)
+    }
+
+    /// Switches the published track's source (another microphone) without
+    /// renegotiating: the next frame comes from `input`. False when nothing
+    /// is published yet.
+    pub(crate) fn replace_input(&self, input: Box<dyn AudioInput>) -> bool {
+        match self.shared.input.lock().expect("input lock").as_ref() {
+            Some(current) => {
+                current.replace(input);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Mutes or unmutes our microphone: silence is sent, and the server

@@ -1,0 +1,433 @@
+//! The system's microphone and speakers through `cpal` (ALSA or PulseAudio
+//! on Linux, CoreAudio on macOS, WASAPI on Windows).
+//!
+//! Devices run at their own rate and channel count; the call runs at 48 kHz
+//! mono. Each side converts (channel mix, linear resampling) in its device
+//! callback and meets the call through a short queue. A cpal stream may not
+//! move between threads, so each lives on a thread of its own until dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::io::{AudioInput, AudioSink, RemoteAudio};
+use super::SAMPLE_RATE;
+
+/// Longest queue between a device and the call (beyond it, the oldest
+/// audio goes: late audio is worse than lost audio in a call).
+const MAX_QUEUE: usize = SAMPLE_RATE as usize / 5;
+
+/// A device as the UI lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    /// Stable id to open it by.
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("no audio {0} device is available")]
+    NoDevice(&'static str),
+    #[error("audio device {0:?} was not found")]
+    NotFound(String),
+    #[error("audio device cannot be used: {0}")]
+    Unusable(String),
+}
+
+fn unusable(e: impl std::fmt::Display) -> DeviceError {
+    DeviceError::Unusable(e.to_string())
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Input,
+    Output,
+}
+
+impl Direction {
+    fn word(self) -> &'static str {
+        match self {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }
+    }
+}
+
+fn list(dir: Direction) -> Result<Vec<DeviceInfo>, DeviceError> {
+    let host = cpal::default_host();
+    let default = match dir {
+        Direction::Input => host.default_input_device(),
+        Direction::Output => host.default_output_device(),
+    }
+    .and_then(|d| d.id().ok())
+    .map(|id| id.to_string());
+    let devices = match dir {
+        Direction::Input => host.input_devices(),
+        Direction::Output => host.output_devices(),
+    }
+    .map_err(unusable)?;
+    Ok(devices
+        .filter_map(|d| {
+            let id = d.id().ok()?.to_string();
+            let name = d
+                .description()
+                .map(|desc| desc.name().to_string())
+                .unwrap_or_else(|_| id.clone());
+            Some(DeviceInfo {
+                is_default: default.as_deref() == Some(id.as_str()),
+                id,
+                name,
+            })
+        })
+        .collect())
+}
+
+/// Microphones and other capture devices.
+pub fn input_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
+    list(Direction::Input)
+}
+
+/// Speakers, headsets and other playback devices.
+pub fn output_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
+    list(Direction::Output)
+}
+
+fn find(dir: Direction, id: Option<&str>) -> Result<cpal::Device, DeviceError> {
+    let host = cpal::default_host();
+    match id {
+        None => match dir {
+            Direction::Input => host.default_input_device(),
+            Direction::Output => host.default_output_device(),
+        }
+        .ok_or(DeviceError::NoDevice(dir.word())),
+        Some(want) => match dir {
+            Direction::Input => host.input_devices(),
+            Direction::Output => host.output_devices(),
+        }
+        .map_err(unusable)?
+        .find(|d| d.id().is_ok_and(|i| i.to_string() == want))
+        .ok_or_else(|| DeviceError::NotFound(want.to_string())),
+    }
+}
+
+/// The device's config, at 48 kHz when it can do that (no resampling).
+fn pick_config(
+    device: &cpal::Device,
+    dir: Direction,
+) -> Result<(cpal::StreamConfig, cpal::SampleFormat), DeviceError> {
+    let default = match dir {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    }
+    .map_err(unusable)?;
+    let can_48k = match dir {
+        Direction::Input => device
+            .supported_input_configs()
+            .map(|c| c.collect::<Vec<_>>()),
+        Direction::Output => device
+            .supported_output_configs()
+            .map(|c| c.collect::<Vec<_>>()),
+    }
+    .map_err(unusable)?
+    .into_iter()
+    .find(|c| {
+        c.sample_format() == default.sample_format()
+            && c.min_sample_rate() <= SAMPLE_RATE
+            && c.max_sample_rate() >= SAMPLE_RATE
+    });
+    let chosen = match can_48k {
+        Some(c) => c.with_sample_rate(SAMPLE_RATE),
+        None => default,
+    };
+    Ok((chosen.config(), chosen.sample_format()))
+}
+
+/// Linear resampling between a device rate and 48 kHz: cheap, and clean
+/// enough for speech (devices almost always offer 48 kHz anyway).
+struct Resampler {
+    step: f64,
+    pos: f64,
+    last: f32,
+}
+
+impl Resampler {
+    fn new(from: u32, to: u32) -> Self {
+        Resampler {
+            step: f64::from(from) / f64::from(to),
+            pos: 0.0,
+            last: 0.0,
+        }
+    }
+
+    fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        if (self.step - 1.0).abs() < f64::EPSILON {
+            out.extend_from_slice(input);
+            return;
+        }
+        // pos is measured from `last` (index -1) into `input`.
+        while self.pos < input.len() as f64 {
+            let i = self.pos.floor();
+            let frac = (self.pos - i) as f32;
+            let a = if i < 1.0 {
+                self.last
+            } else {
+                input[i as usize - 1]
+            };
+            let b = input[i as usize];
+            out.push(a + (b - a) * frac);
+            self.pos += self.step;
+        }
+        self.pos -= input.len() as f64;
+        if let Some(&l) = input.last() {
+            self.last = l;
+        }
+    }
+}
+
+/// Keeps a cpal stream alive on its own thread until dropped.
+struct StreamThread {
+    stop: Option<std_mpsc::Sender<()>>,
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.stop.take(); // closing the channel ends the thread
+    }
+}
+
+fn spawn_stream(
+    build: impl FnOnce() -> Result<cpal::Stream, DeviceError> + Send + 'static,
+) -> Result<StreamThread, DeviceError> {
+    let (ready_tx, ready_rx) = std_mpsc::channel();
+    let (stop_tx, stop_rx) = std_mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("rtcstack-audio-device".into())
+        .spawn(move || {
+            let stream = match build().and_then(|s| s.play().map(|_| s).map_err(unusable)) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            let _ = stop_rx.recv(); // until the owner drops
+            drop(stream);
+        })
+        .map_err(unusable)?;
+    ready_rx
+        .recv()
+        .map_err(|_| DeviceError::Unusable("the audio thread ended".into()))??;
+    Ok(StreamThread {
+        stop: Some(stop_tx),
+    })
+}
+
+fn to_f32_i16(s: i16) -> f32 {
+    f32::from(s) / 32768.0
+}
+
+fn to_i16_f32(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * 32767.0) as i16
+}
+
+/// A capture device as the call's audio input.
+pub struct Microphone {
+    queue: Arc<Mutex<VecDeque<i16>>>,
+    _stream: StreamThread,
+}
+
+impl Microphone {
+    /// Opens the device with `id`, or the system default.
+    pub fn open(id: Option<&str>) -> Result<Self, DeviceError> {
+        let device = find(Direction::Input, id)?;
+        let (config, format) = pick_config(&device, Direction::Input)?;
+        let queue = Arc::new(Mutex::new(VecDeque::with_capacity(MAX_QUEUE)));
+        let q = Arc::clone(&queue);
+        let stream = spawn_stream(move || {
+            let channels = usize::from(config.channels.max(1));
+            let mut resampler = Resampler::new(config.sample_rate, SAMPLE_RATE);
+            let mut mono = Vec::new();
+            let mut out = Vec::new();
+            let mut deliver = move |mono: &[f32], out: &mut Vec<f32>| {
+                out.clear();
+                resampler.push(mono, out);
+                let mut q = q.lock().expect("mic queue");
+                q.extend(out.iter().map(|&s| to_i16_f32(s)));
+                let excess = q.len().saturating_sub(MAX_QUEUE);
+                q.drain(..excess);
+            };
+            let err = |e| tracing::warn!("microphone stream: {e}");
+            match format {
+                cpal::SampleFormat::F32 => device.build_input_stream(
+                    config,
+                    move |data: &[f32], _: &cpal::InputCallbackInfo| {
+                        mono.clear();
+                        mono.extend(
+                            data.chunks(channels)
+                                .map(|f| f.iter().sum::<f32>() / channels as f32),
+                        );
+                        deliver(&mono, &mut out);
+                    },
+                    err,
+                    None,
+                ),
+                cpal::SampleFormat::I16 => device.build_input_stream(
+                    config,
+                    move |data: &[i16], _: &cpal::InputCallbackInfo| {
+                        mono.clear();
+                        mono.extend(data.chunks(channels).map(|f| {
+                            f.iter().map(|&s| to_f32_i16(s)).sum::<f32>() / channels as f32
+                        }));
+                        deliver(&mono, &mut out);
+                    },
+                    err,
+                    None,
+                ),
+                other => return Err(unusable(format!("sample format {other:?}"))),
+            }
+            .map_err(unusable)
+        })?;
+        Ok(Microphone {
+            queue,
+            _stream: stream,
+        })
+    }
+}
+
+impl AudioInput for Microphone {
+    fn next_frame(&mut self, out: &mut [i16]) {
+        let mut q = self.queue.lock().expect("mic queue");
+        for s in out.iter_mut() {
+            // An underrun (device slower than the clock) plays as silence.
+            *s = q.pop_front().unwrap_or(0);
+        }
+    }
+}
+
+type Mix = Arc<Mutex<HashMap<RemoteAudio, VecDeque<i16>>>>;
+
+/// A playback device as the call's audio output: every remote track mixed.
+pub struct Speaker {
+    tracks: Mix,
+    _stream: StreamThread,
+}
+
+impl Speaker {
+    /// Opens the device with `id`, or the system default.
+    pub fn open(id: Option<&str>) -> Result<Self, DeviceError> {
+        let device = find(Direction::Output, id)?;
+        let (config, format) = pick_config(&device, Direction::Output)?;
+        let tracks: Mix = Arc::new(Mutex::new(HashMap::new()));
+        let t = Arc::clone(&tracks);
+        let stream = spawn_stream(move || {
+            let channels = usize::from(config.channels.max(1));
+            let mut resampler = Resampler::new(SAMPLE_RATE, config.sample_rate);
+            let mut call_rate = Vec::new();
+            let mut device_rate = Vec::new();
+            // Fills `frames` device frames from the mix.
+            let mut mix = move |frames: usize| -> Vec<f32> {
+                // Samples at 48 kHz needed for `frames` at the device rate.
+                let need = (frames as f64 * resampler.step).ceil() as usize + 1;
+                call_rate.clear();
+                call_rate.resize(need, 0.0f32);
+                {
+                    let mut tracks = t.lock().expect("speaker mix");
+                    for q in tracks.values_mut() {
+                        for slot in call_rate.iter_mut() {
+                            match q.pop_front() {
+                                Some(s) => *slot += to_f32_i16(s),
+                                None => break,
+                            }
+                        }
+                    }
+                }
+                device_rate.clear();
+                resampler.push(&call_rate, &mut device_rate);
+                device_rate.resize(frames, 0.0);
+                device_rate.clone()
+            };
+            let err = |e| tracing::warn!("speaker stream: {e}");
+            match format {
+                cpal::SampleFormat::F32 => device.build_output_stream(
+                    config,
+                    move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
+                        let m = mix(data.len() / channels);
+                        for (frame, s) in data.chunks_mut(channels).zip(m) {
+                            frame.fill(s.clamp(-1.0, 1.0));
+                        }
+                    },
+                    err,
+                    None,
+                ),
+                cpal::SampleFormat::I16 => device.build_output_stream(
+                    config,
+                    move |data: &mut [i16], _: &cpal::OutputCallbackInfo| {
+                        let m = mix(data.len() / channels);
+                        for (frame, s) in data.chunks_mut(channels).zip(m) {
+                            frame.fill(to_i16_f32(s));
+                        }
+                    },
+                    err,
+                    None,
+                ),
+                other => return Err(unusable(format!("sample format {other:?}"))),
+            }
+            .map_err(unusable)
+        })?;
+        Ok(Speaker {
+            tracks,
+            _stream: stream,
+        })
+    }
+}
+
+impl AudioSink for Speaker {
+    fn on_frame(&self, from: &RemoteAudio, pcm: &[i16]) {
+        let mut tracks = self.tracks.lock().expect("speaker mix");
+        let q = tracks.entry(from.clone()).or_default();
+        q.extend(pcm);
+        let excess = q.len().saturating_sub(MAX_QUEUE);
+        q.drain(..excess);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::analysis::spectrum_peak;
+    use crate::audio::tone::Tone;
+
+    #[test]
+    fn resampling_keeps_the_pitch() {
+        let mut tone = Tone::new(440.0, 0.5);
+        let mut pcm = vec![0i16; 44_100];
+        // A 440 Hz tone "recorded" at 44.1 kHz: generate at 48 k, take it as 44.1 k.
+        let mut src = Resampler::new(48_000, 44_100);
+        let mut at48 = vec![0i16; 48_000];
+        tone.fill(&mut at48);
+        let f: Vec<f32> = at48.iter().map(|&s| to_f32_i16(s)).collect();
+        let mut at441 = Vec::new();
+        src.push(&f, &mut at441);
+        // Now back to 48 kHz, in uneven chunks as callbacks would deliver.
+        let mut back = Resampler::new(44_100, 48_000);
+        let mut out = Vec::new();
+        for chunk in at441.chunks(441 + 7) {
+            back.push(chunk, &mut out);
+        }
+        pcm.clear();
+        pcm.extend(out.iter().map(|&s| to_i16_f32(s)));
+        let peak = spectrum_peak(&pcm).unwrap();
+        assert!((peak.hz - 440.0).abs() < 2.0, "{peak:?}");
+        assert!(
+            (pcm.len() as i64 - 48_000).abs() < 10,
+            "{} samples",
+            pcm.len()
+        );
+    }
+}

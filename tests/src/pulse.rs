@@ -1,0 +1,169 @@
+//! A private PulseAudio server with two null sinks, so real device code
+//! (cpal over ALSA's pulse plugin) runs on a machine with no sound card:
+//! `spk` is the default output (record it through `spk.monitor`), and
+//! whatever is played into `mic` is what the default input (`mic.monitor`)
+//! hears: a virtual microphone.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+pub struct PulseServer {
+    daemon: Child,
+    dir: tempfile::TempDir,
+}
+
+impl PulseServer {
+    /// Starts the server and points this process's audio at it (the
+    /// PULSE_SERVER and ALSA_CONFIG_PATH variables): call it before any
+    /// audio device is opened, from a test binary that runs one test.
+    pub fn start() -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("rtcstack-pulse-")
+            .tempdir()?;
+        let socket = dir.path().join("native");
+        let daemon = Command::new("pulseaudio")
+            .args([
+                "--daemonize=no",
+                "-n",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+            ])
+            .arg(format!(
+                "--load=module-native-protocol-unix socket={} auth-anonymous=1",
+                socket.display()
+            ))
+            .arg("--load=module-null-sink sink_name=spk")
+            .arg("--load=module-null-sink sink_name=mic")
+            .env("HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("pulse.log"))?)
+            .spawn()
+            .context("starting pulseaudio (scripts/setup installs it)")?;
+        let server = PulseServer { daemon, dir };
+        let asound = server.dir.path().join("asound.conf");
+        std::fs::write(
+            &asound,
+            "</usr/share/alsa/alsa.conf>\npcm.!default { type pulse }\nctl.!default { type pulse }\n",
+        )?;
+        std::env::set_var("PULSE_SERVER", format!("unix:{}", socket.display()));
+        std::env::set_var("ALSA_CONFIG_PATH", &asound);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.pactl(&["info"]).is_err() {
+            if Instant::now() > deadline {
+                bail!("pulseaudio did not come up: {}", server.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.pactl(&["set-default-sink", "spk"])?;
+        server.pactl(&["set-default-source", "mic.monitor"])?;
+        Ok(server)
+    }
+
+    fn pactl(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new("pactl").args(args).output()?;
+        if !out.status.success() {
+            bail!("pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pulse.log")).unwrap_or_default()
+    }
+
+    /// Plays 48 kHz mono s16 audio into the virtual microphone, from a
+    /// generator called for each 20 ms, until the returned handle drops.
+    pub fn play_into_mic(
+        &self,
+        mut next: impl FnMut(&mut [i16]) + Send + 'static,
+    ) -> Result<Player> {
+        let mut child = Command::new("pacat")
+            .args([
+                "--raw",
+                "--format=s16le",
+                "--rate=48000",
+                "--channels=1",
+                "--latency-msec=40",
+                "-d",
+                "mic",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting pacat")?;
+        let mut stdin = child.stdin.take().context("pacat stdin")?;
+        std::thread::spawn(move || {
+            let mut frame = [0i16; 960];
+            let mut bytes = Vec::with_capacity(1920);
+            loop {
+                next(&mut frame);
+                bytes.clear();
+                bytes.extend(frame.iter().flat_map(|s| s.to_le_bytes()));
+                // pacat blocks when its buffer is full: that paces us.
+                if stdin.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Player { child })
+    }
+
+    /// Records `seconds` of what the default output (`spk`) plays.
+    pub fn record_speaker(&self, seconds: f64) -> Result<Vec<i16>> {
+        let mut child = Command::new("parec")
+            .args([
+                "--raw",
+                "--format=s16le",
+                "--rate=48000",
+                "--channels=1",
+                "-d",
+                "spk.monitor",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting parec")?;
+        let mut out = child.stdout.take().context("parec stdout")?;
+        let want = (seconds * 48_000.0) as usize * 2;
+        let mut buf = vec![0u8; want];
+        out.read_exact(&mut buf)?;
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(buf
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect())
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for PulseServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- pulseaudio log ----\n{}", self.log());
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// Audio being played into the virtual microphone.
+pub struct Player {
+    child: Child,
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
