@@ -14,7 +14,10 @@ use std::time::Duration;
 use clap::Parser;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use rtcstack::audio::capture::CaptureSink;
+use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
+use rtcstack::audio::io::{AudioInput, FanOut};
 use rtcstack::audio::tone::Tone;
+use rtcstack::audio::wav::WavInput;
 use rtcstack::{Call, CallOptions};
 
 #[derive(Parser)]
@@ -39,8 +42,21 @@ struct Args {
     #[arg(long, default_value = "rtcstack-cli")]
     identity: String,
     /// Publish a sine tone of this frequency (Hz).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["mic", "wav"])]
     tone: Option<f64>,
+    /// Publish the microphone (the system default, or the device id given;
+    /// ids are listed by --list-devices).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    mic: Option<String>,
+    /// Publish a WAV file (mono or stereo, any rate), looped.
+    #[arg(long)]
+    wav: Option<std::path::PathBuf>,
+    /// Play what we hear on the speaker (the default, or the device id given).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    speaker: Option<String>,
+    /// List audio devices and exit.
+    #[arg(long)]
+    list_devices: bool,
     /// Leave after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -78,9 +94,44 @@ fn line(value: serde_json::Value) {
     println!("{value}");
 }
 
+fn device_id(arg: &str) -> Option<&str> {
+    (!arg.is_empty()).then_some(arg)
+}
+
+/// An input to publish, and what to call it.
+type Source = (Box<dyn AudioInput>, String);
+
+/// The audio to publish, if any was asked for.
+fn input(args: &Args) -> Result<Option<Source>, String> {
+    if let Some(hz) = args.tone {
+        return Ok(Some((
+            Box::new(Tone::new(hz, 0.3)),
+            format!("tone {hz} Hz"),
+        )));
+    }
+    if let Some(id) = &args.mic {
+        let mic = Microphone::open(device_id(id)).map_err(|e| e.to_string())?;
+        return Ok(Some((Box::new(mic), "microphone".into())));
+    }
+    if let Some(path) = &args.wav {
+        let wav = WavInput::open(path).map_err(|e| e.to_string())?;
+        return Ok(Some((Box::new(wav), path.display().to_string())));
+    }
+    Ok(None)
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.list_devices {
+        let list = serde_json::json!({
+            "type": "devices",
+            "inputs": input_devices().unwrap_or_default(),
+            "outputs": output_devices().unwrap_or_default(),
+        });
+        line(list);
+        return;
+    }
     let token = match token(&args) {
         Ok(t) => t,
         Err(e) => {
@@ -98,10 +149,26 @@ async fn main() {
         std::process::exit(1);
     }
     line(serde_json::json!({"type": "joined", "seconds": started.elapsed().as_secs_f64()}));
-    if let Some(hz) = args.tone {
-        match call.publish_audio(Box::new(Tone::new(hz, 0.3))).await {
-            Ok(sid) => line(serde_json::json!({"type": "published", "trackSid": sid, "hz": hz})),
+    if let Some(id) = &args.speaker {
+        match Speaker::open(device_id(id)) {
+            // Keep reporting what we hear while it plays.
+            Ok(s) => call.set_audio_output(Arc::new(FanOut(vec![Arc::new(s), sink.clone()]))),
+            Err(e) => line(
+                serde_json::json!({"type": "warning", "message": format!("listening without a speaker: {e}")}),
+            ),
+        }
+    }
+    match input(&args) {
+        Ok(Some((source, what))) => match call.publish_audio(source).await {
+            Ok(sid) => {
+                line(serde_json::json!({"type": "published", "trackSid": sid, "source": what}))
+            }
             Err(e) => line(serde_json::json!({"type": "error", "message": e.to_string()})),
+        },
+        Ok(None) => {}
+        // No device: stay in the call, listen-only, and say so.
+        Err(e) => {
+            line(serde_json::json!({"type": "warning", "message": format!("listen-only: {e}")}))
         }
     }
     let end = async {

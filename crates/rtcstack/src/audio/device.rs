@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::io::{AudioInput, AudioSink, RemoteAudio};
+use super::resample::{to_f32_i16, to_i16_f32, Resampler};
 use super::SAMPLE_RATE;
 
 /// Longest queue between a device and the call (beyond it, the oldest
@@ -147,48 +148,6 @@ fn pick_config(
     Ok((chosen.config(), chosen.sample_format()))
 }
 
-/// Linear resampling between a device rate and 48 kHz: cheap, and clean
-/// enough for speech (devices almost always offer 48 kHz anyway).
-struct Resampler {
-    step: f64,
-    pos: f64,
-    last: f32,
-}
-
-impl Resampler {
-    fn new(from: u32, to: u32) -> Self {
-        Resampler {
-            step: f64::from(from) / f64::from(to),
-            pos: 0.0,
-            last: 0.0,
-        }
-    }
-
-    fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
-        if (self.step - 1.0).abs() < f64::EPSILON {
-            out.extend_from_slice(input);
-            return;
-        }
-        // pos is measured from `last` (index -1) into `input`.
-        while self.pos < input.len() as f64 {
-            let i = self.pos.floor();
-            let frac = (self.pos - i) as f32;
-            let a = if i < 1.0 {
-                self.last
-            } else {
-                input[i as usize - 1]
-            };
-            let b = input[i as usize];
-            out.push(a + (b - a) * frac);
-            self.pos += self.step;
-        }
-        self.pos -= input.len() as f64;
-        if let Some(&l) = input.last() {
-            self.last = l;
-        }
-    }
-}
-
 /// Keeps a cpal stream alive on its own thread until dropped.
 struct StreamThread {
     stop: Option<std_mpsc::Sender<()>>,
@@ -226,14 +185,6 @@ fn spawn_stream(
     Ok(StreamThread {
         stop: Some(stop_tx),
     })
-}
-
-fn to_f32_i16(s: i16) -> f32 {
-    f32::from(s) / 32768.0
-}
-
-fn to_i16_f32(s: f32) -> i16 {
-    (s.clamp(-1.0, 1.0) * 32767.0) as i16
 }
 
 /// A capture device as the call's audio input.
@@ -394,40 +345,5 @@ impl AudioSink for Speaker {
         q.extend(pcm);
         let excess = q.len().saturating_sub(MAX_QUEUE);
         q.drain(..excess);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audio::analysis::spectrum_peak;
-    use crate::audio::tone::Tone;
-
-    #[test]
-    fn resampling_keeps_the_pitch() {
-        let mut tone = Tone::new(440.0, 0.5);
-        let mut pcm = vec![0i16; 44_100];
-        // A 440 Hz tone "recorded" at 44.1 kHz: generate at 48 k, take it as 44.1 k.
-        let mut src = Resampler::new(48_000, 44_100);
-        let mut at48 = vec![0i16; 48_000];
-        tone.fill(&mut at48);
-        let f: Vec<f32> = at48.iter().map(|&s| to_f32_i16(s)).collect();
-        let mut at441 = Vec::new();
-        src.push(&f, &mut at441);
-        // Now back to 48 kHz, in uneven chunks as callbacks would deliver.
-        let mut back = Resampler::new(44_100, 48_000);
-        let mut out = Vec::new();
-        for chunk in at441.chunks(441 + 7) {
-            back.push(chunk, &mut out);
-        }
-        pcm.clear();
-        pcm.extend(out.iter().map(|&s| to_i16_f32(s)));
-        let peak = spectrum_peak(&pcm).unwrap();
-        assert!((peak.hz - 440.0).abs() < 2.0, "{peak:?}");
-        assert!(
-            (pcm.len() as i64 - 48_000).abs() < 10,
-            "{} samples",
-            pcm.len()
-        );
     }
 }

@@ -70,3 +70,14 @@ impl AudioSink for SwitchableSink {
         self.0.read().expect("sink lock").on_frame(from, pcm);
     }
 }
+
+/// Sends every frame to several outputs (a speaker and a level meter, say).
+pub struct FanOut(pub Vec<Arc<dyn AudioSink>>);
+
+impl AudioSink for FanOut {
+    fn on_frame(&self, from: &RemoteAudio, pcm: &[i16]) {
+        for sink in &self.0 {
+            sink.on_frame(from, pcm);
+        }
+    }
+}

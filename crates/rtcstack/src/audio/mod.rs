@@ -8,7 +8,9 @@ pub mod capture;
 pub mod device;
 pub mod io;
 pub mod jitter;
+mod resample;
 pub mod tone;
+pub mod wav;
 
 /// Sample rate of every signal in the call.
 pub const SAMPLE_RATE: u32 = 48_000;
