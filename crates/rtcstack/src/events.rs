@@ -4,6 +4,7 @@ use livekit_protocol as proto;
 use serde::Serialize;
 
 use crate::room::Participant;
+use crate::state::ConnectionState;
 
 /// Why a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,13 +52,43 @@ impl DisconnectReason {
     rename_all_fields = "camelCase"
 )]
 pub enum CallEvent {
+    /// The connection state changed (idle, connecting, connected,
+    /// reconnecting, disconnected).
+    ConnectionStateChanged {
+        state: ConnectionState,
+    },
     Connected,
-    ParticipantJoined { participant: Participant },
-    ParticipantLeft { identity: String },
-    ParticipantUpdated { participant: Participant },
-    LocalParticipantUpdated { participant: Participant },
-    TrackSubscribed { identity: String, track_sid: String },
-    Disconnected { reason: DisconnectReason },
+    /// Attempt `attempt` (1, 2, 3 … within this outage) has started.
+    Reconnecting {
+        attempt: u32,
+    },
+    /// Attempt `attempt` will start in `in_ms` milliseconds (a countdown).
+    ReconnectScheduled {
+        attempt: u32,
+        in_ms: u64,
+    },
+    Reconnected,
+    /// The token is inside its expiry window.
+    TokenExpired,
+    ParticipantJoined {
+        participant: Participant,
+    },
+    ParticipantLeft {
+        identity: String,
+    },
+    ParticipantUpdated {
+        participant: Participant,
+    },
+    LocalParticipantUpdated {
+        participant: Participant,
+    },
+    TrackSubscribed {
+        identity: String,
+        track_sid: String,
+    },
+    Disconnected {
+        reason: DisconnectReason,
+    },
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod room;
 mod state;
+pub mod supervisor;
 pub mod token;
 
 pub use call::{Call, CallOptions};
