@@ -1,19 +1,22 @@
 //! The SDK's front door: `Call::new(CallOptions)`, `connect()`, state,
-//! events, participants. (The reconnect supervisor will own the state
-//! machine; until it lands a lost connection ends the call.)
+//! events, participants; and the driver that connects the sans-IO
+//! supervisor to the engine (engine reports and OS hints in, attempts out).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::audio::capture::NullSink;
-use crate::audio::io::{AudioInput, AudioSink, SwitchableSink};
-use crate::engine::Session;
+use crate::audio::io::{AudioInput, AudioSink, SwitchableInput, SwitchableSink};
+use crate::engine::{EngineSignal, Session};
 use crate::error::ConnectError;
-use crate::events::CallEvent;
+use crate::events::{CallEvent, DisconnectReason};
 use crate::room::Participant;
 use crate::state::ConnectionState;
+use crate::supervisor::{Action, AttemptError, AttemptKind, Input, ReconnectPolicy, Supervisor};
 use crate::token::{self, Freshness};
 
 /// How to join.
@@ -27,6 +30,8 @@ pub struct CallOptions {
     pub connect_timeout: Duration,
     /// Where remote audio goes.
     pub audio_sink: Arc<dyn AudioSink>,
+    /// How to recover from a lost link.
+    pub reconnect_policy: ReconnectPolicy,
 }
 
 impl CallOptions {
@@ -36,6 +41,7 @@ impl CallOptions {
             token: token.into(),
             connect_timeout: Duration::from_secs(10),
             audio_sink: Arc::new(NullSink),
+            reconnect_policy: ReconnectPolicy::default(),
         }
     }
 }
@@ -47,52 +53,87 @@ impl std::fmt::Debug for CallOptions {
             .field("url", &self.url)
             .field("token", &"<redacted>")
             .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect_policy", &self.reconnect_policy)
             .finish()
     }
 }
 
-/// A call in one room.
-pub struct Call {
+/// What the call shares between its handle and its driver task.
+struct Inner {
     options: CallOptions,
     output: Arc<SwitchableSink>,
+    supervisor: Mutex<Supervisor>,
     session: Mutex<Option<Arc<Session>>>,
     state: Mutex<ConnectionState>,
     expires_at: Mutex<Option<SystemTime>>,
+    token: Mutex<String>,
+    /// What we publish, kept to republish after a rejoin.
+    input: Mutex<Option<SwitchableInput>>,
+    muted: AtomicBool,
     events: mpsc::UnboundedSender<CallEvent>,
+    engine_tx: mpsc::UnboundedSender<EngineSignal>,
+    hints: mpsc::UnboundedSender<Input>,
+}
+
+/// A call in one room.
+pub struct Call {
+    inner: Arc<Inner>,
+    driver_parts: Mutex<Option<DriverParts>>,
+}
+
+struct DriverParts {
+    engine_rx: mpsc::UnboundedReceiver<EngineSignal>,
+    hints_rx: mpsc::UnboundedReceiver<Input>,
 }
 
 impl Call {
     /// A call that has not joined yet, and the stream of its events.
     pub fn new(options: CallOptions) -> (Self, mpsc::UnboundedReceiver<CallEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (engine_tx, engine_rx) = mpsc::unbounded_channel();
+        let (hints, hints_rx) = mpsc::unbounded_channel();
         let expires_at = token::inspect(&options.token).ok().map(|t| t.expires_at);
         let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
-        let call = Call {
+        let supervisor = Supervisor::new(
+            options.reconnect_policy.clone(),
+            false,
+            rand::random(),
+        );
+        let inner = Arc::new(Inner {
+            token: Mutex::new(options.token.clone()),
             options,
             output,
+            supervisor: Mutex::new(supervisor),
             session: Mutex::new(None),
             state: Mutex::new(ConnectionState::Idle),
             expires_at: Mutex::new(expires_at),
+            input: Mutex::new(None),
+            muted: AtomicBool::new(false),
             events: tx,
+            engine_tx,
+            hints,
+        });
+        let call = Call {
+            inner,
+            driver_parts: Mutex::new(Some(DriverParts {
+                engine_rx,
+                hints_rx,
+            })),
         };
         (call, rx)
     }
 
     pub fn connection_state(&self) -> ConnectionState {
-        *self.state.lock().expect("state lock")
-    }
-
-    fn set_state(&self, s: ConnectionState) {
-        *self.state.lock().expect("state lock") = s;
+        *self.inner.state.lock().expect("state lock")
     }
 
     /// When the current token expires (from its `exp` claim).
     pub fn token_expires_at(&self) -> Option<SystemTime> {
-        *self.expires_at.lock().expect("expiry lock")
+        *self.inner.expires_at.lock().expect("expiry lock")
     }
 
     fn session(&self) -> Option<Arc<Session>> {
-        self.session.lock().expect("session lock").clone()
+        self.inner.session()
     }
 
     /// Joins the room. Bad input fails fast with a specific error; a server
@@ -101,31 +142,35 @@ impl Call {
         if self.session().is_some() {
             return Ok(());
         }
-        check_url(&self.options.url)?;
-        let info = token::inspect(&self.options.token)?;
+        let inner = &self.inner;
+        check_url(&inner.options.url)?;
+        let info = token::inspect(&inner.options.token)?;
         if token::freshness(info.expires_at, SystemTime::now(), Duration::ZERO)
             == Freshness::Expired
         {
             return Err(ConnectError::TokenExpired);
         }
-        self.set_state(ConnectionState::Connecting);
-        let result = Session::connect(
-            &self.options.url,
-            &self.options.token,
-            self.options.connect_timeout,
-            self.events.clone(),
-            Arc::clone(&self.output) as Arc<dyn AudioSink>,
-        )
-        .await;
-        match result {
+        inner.run(inner.feed(Input::Connect)).await;
+        match inner.join().await {
             Ok(session) => {
-                *self.session.lock().expect("session lock") = Some(Arc::new(session));
-                self.set_state(ConnectionState::Connected);
-                let _ = self.events.send(CallEvent::Connected);
+                *inner.session.lock().expect("session lock") = Some(Arc::new(session));
+                inner.run(inner.feed(Input::TokenChanged {
+                    expires_at: info.expires_at,
+                }))
+                .await;
+                inner.run(inner.feed(Input::Joined)).await;
+                if let Some(parts) = self.driver_parts.lock().expect("driver lock").take() {
+                    tokio::spawn(drive(Arc::clone(inner), parts));
+                }
                 Ok(())
             }
             Err(e) => {
-                self.set_state(ConnectionState::Disconnected);
+                let reason = match e {
+                    ConnectError::Unauthorized(_) => DisconnectReason::Unauthorized,
+                    ConnectError::TokenExpired => DisconnectReason::TokenExpired,
+                    _ => DisconnectReason::JoinFailure,
+                };
+                inner.run(inner.feed(Input::JoinFailed(reason))).await;
                 Err(e)
             }
         }
@@ -134,23 +179,33 @@ impl Call {
     /// Publishes a microphone track fed by `input`; returns the track sid.
     pub async fn publish_audio(&self, input: Box<dyn AudioInput>) -> Result<String, ConnectError> {
         let session = self.session().ok_or(ConnectError::Closed)?;
+        let input = SwitchableInput::new(input);
+        *self.inner.input.lock().expect("input lock") = Some(input.clone());
         session
-            .publish_audio(input, self.options.connect_timeout)
+            .publish_audio(Box::new(input), self.inner.options.connect_timeout)
             .await
     }
 
     /// Switches where remote audio plays (another speaker), mid-call.
     pub fn set_audio_output(&self, sink: Arc<dyn AudioSink>) {
-        self.output.replace(sink);
+        self.inner.output.replace(sink);
     }
 
     /// Switches the microphone mid-call; false if nothing is published.
     pub fn set_audio_input(&self, input: Box<dyn AudioInput>) -> bool {
-        self.session().is_some_and(|s| s.replace_input(input))
+        match self.inner.input.lock().expect("input lock").as_ref() {
+            Some(current) => {
+                current.replace(input);
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Mutes or unmutes our microphone; everyone sees the change.
+    /// Mutes or unmutes our microphone; everyone sees the change, and it
+    /// survives reconnects.
     pub async fn set_muted(&self, muted: bool) {
+        self.inner.muted.store(muted, Ordering::Relaxed);
         if let Some(s) = self.session() {
             s.set_muted(muted).await;
         }
@@ -166,13 +221,204 @@ impl Call {
         self.session().and_then(|s| s.local_participant())
     }
 
+    /// The OS is about to sleep.
+    pub fn suspend(&self) {
+        let _ = self.inner.hints.send(Input::Suspend);
+    }
+
+    /// The OS woke up: probe and recover at once.
+    pub fn resume(&self) {
+        let _ = self.inner.hints.send(Input::Wake);
+    }
+
+    /// The network changed: recover now instead of waiting for a timeout.
+    pub fn network_changed(&self) {
+        let _ = self.inner.hints.send(Input::NetworkChanged);
+    }
+
     /// Leaves the room.
     pub async fn leave(&self) {
-        let session = self.session.lock().expect("session lock").take();
+        let session = self.inner.session.lock().expect("session lock").take();
         if let Some(s) = session {
             s.leave().await;
         }
-        self.set_state(ConnectionState::Disconnected);
+        self.inner.run(self.inner.feed(Input::Leave)).await;
+    }
+}
+
+impl Inner {
+    fn session(&self) -> Option<Arc<Session>> {
+        self.session.lock().expect("session lock").clone()
+    }
+
+    async fn join(&self) -> Result<Session, ConnectError> {
+        let token = self.token.lock().expect("token lock").clone();
+        Session::connect(
+            &self.options.url,
+            &token,
+            self.options.connect_timeout,
+            self.events.clone(),
+            self.engine_tx.clone(),
+            Arc::clone(&self.output) as Arc<dyn AudioSink>,
+        )
+        .await
+    }
+
+    fn feed(&self, input: Input) -> Vec<Action> {
+        let mut sup = self.supervisor.lock().expect("supervisor lock");
+        sup.handle(input, Instant::now(), SystemTime::now());
+        drain(&mut sup)
+    }
+
+    fn tick(&self) -> Vec<Action> {
+        let mut sup = self.supervisor.lock().expect("supervisor lock");
+        sup.handle_timeout(Instant::now(), SystemTime::now());
+        drain(&mut sup)
+    }
+
+    /// Carries out the supervisor's actions that need no driver (events
+    /// and the state); returns the attempts and other work for the driver.
+    async fn run(&self, actions: Vec<Action>) -> Vec<Action> {
+        let mut rest = Vec::new();
+        for a in actions {
+            match a {
+                Action::Emit(e) => {
+                    if let CallEvent::ConnectionStateChanged { state } = &e {
+                        *self.state.lock().expect("state lock") = *state;
+                    }
+                    let _ = self.events.send(e);
+                }
+                Action::Close => {
+                    let session = self.session.lock().expect("session lock").take();
+                    if let Some(s) = session {
+                        s.close().await;
+                    }
+                }
+                other => rest.push(other),
+            }
+        }
+        rest
+    }
+
+    /// One reconnect attempt.
+    async fn attempt(self: Arc<Self>, kind: AttemptKind) -> Result<(), AttemptError> {
+        let deadline = self.options.connect_timeout;
+        if kind == AttemptKind::Resume {
+            if let Some(s) = self.session() {
+                return s.resume(deadline).await;
+            }
+        }
+        // A full rejoin: a new session, then everything the user had.
+        let old = self.session.lock().expect("session lock").take();
+        if let Some(old) = old {
+            old.close().await;
+        }
+        let session = Arc::new(self.join().await.map_err(|e| match e {
+            ConnectError::Unauthorized(_) => AttemptError::Unauthorized,
+            ConnectError::TokenExpired => AttemptError::TokenExpired,
+            _ => AttemptError::Retryable,
+        })?);
+        *self.session.lock().expect("session lock") = Some(Arc::clone(&session));
+        let input = self.input.lock().expect("input lock").clone();
+        if let Some(input) = input {
+            session
+                .publish_audio(Box::new(input), deadline)
+                .await
+                .map_err(|_| AttemptError::Retryable)?;
+        }
+        if self.muted.load(Ordering::Relaxed) {
+            session.set_muted(true).await;
+        }
+        Ok(())
+    }
+}
+
+fn drain(sup: &mut Supervisor) -> Vec<Action> {
+    let mut out = Vec::new();
+    while let Some(a) = sup.poll_action() {
+        out.push(a);
+    }
+    out
+}
+
+/// The driver: feeds the supervisor from the engine, the OS hints and the
+/// clock, and carries out its attempts.
+async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
+    let (result_tx, mut result_rx) = mpsc::unbounded_channel::<(u32, Result<(), AttemptError>)>();
+    let mut in_flight: Option<(u32, JoinHandle<()>)> = None;
+    loop {
+        let timeout = inner
+            .supervisor
+            .lock()
+            .expect("supervisor lock")
+            .poll_timeout();
+        let actions = tokio::select! {
+            Some(signal) = parts.engine_rx.recv() => match signal {
+                EngineSignal::LinkLost => inner.feed(Input::LinkLost),
+                EngineSignal::Leave(action) => inner.feed(Input::ServerLeave(action)),
+                EngineSignal::TokenRefreshed(token) => {
+                    match token::inspect(&token) {
+                        Ok(info) => {
+                            *inner.token.lock().expect("token lock") = token;
+                            *inner.expires_at.lock().expect("expiry lock") = Some(info.expires_at);
+                            inner.feed(Input::TokenChanged { expires_at: info.expires_at })
+                        }
+                        Err(_) => Vec::new(),
+                    }
+                }
+            },
+            Some(hint) = parts.hints_rx.recv() => inner.feed(hint),
+            Some((n, result)) = result_rx.recv() => {
+                if in_flight.as_ref().is_some_and(|(m, _)| *m == n) {
+                    in_flight = None;
+                    inner.feed(match result {
+                        Ok(()) => Input::AttemptSucceeded,
+                        Err(e) => Input::AttemptFailed(e),
+                    })
+                } else {
+                    Vec::new() // an aborted attempt reporting late
+                }
+            }
+            _ = sleep_until(timeout) => inner.tick(),
+        };
+        for action in inner.run(actions).await {
+            match action {
+                Action::StartAttempt { kind, attempt } => {
+                    let tx = result_tx.clone();
+                    let worker = Arc::clone(&inner);
+                    let handle = tokio::spawn(async move {
+                        let _ = tx.send((attempt, worker.attempt(kind).await));
+                    });
+                    if let Some((_, old)) = in_flight.replace((attempt, handle)) {
+                        old.abort();
+                    }
+                }
+                Action::AbortAttempt => {
+                    if let Some((_, h)) = in_flight.take() {
+                        h.abort();
+                    }
+                }
+                Action::RefreshToken => {
+                    // No refresher is configured yet: say so at once.
+                    let more = inner.feed(Input::RefreshFailed);
+                    let _ = inner.run(more).await;
+                }
+                _ => {}
+            }
+        }
+        if *inner.state.lock().expect("state lock") == ConnectionState::Disconnected {
+            if let Some((_, h)) = in_flight.take() {
+                h.abort();
+            }
+            return;
+        }
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -23,6 +23,7 @@ use proto::signal_response::Message as Resp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use tokio::sync::{mpsc, oneshot, watch};
 use webrtc::data_channel::RTCDataChannelInit;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -33,11 +34,23 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
-use crate::audio::io::{AudioInput, AudioSink, RemoteAudio, SwitchableInput};
+use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
 use crate::error::ConnectError;
 use crate::events::{CallEvent, DisconnectReason};
 use crate::room::{Participant, RoomChange, RoomState};
+use crate::supervisor::{AttemptError, LeaveAction};
 use peer::{PcEvent, Target};
+
+/// What the engine tells the call's driver (the supervisor's inputs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EngineSignal {
+    /// The signal connection closed, or a peer connection failed.
+    LinkLost,
+    /// The server asked us to leave, resume or reconnect.
+    Leave(LeaveAction),
+    /// The server sent a refreshed token (in-band).
+    TokenRefreshed(String),
+}
 
 /// A joined session: the signal connection and both peer connections.
 pub(crate) struct Session {
@@ -56,11 +69,13 @@ struct Shared {
     pending_answers: Mutex<HashMap<u32, oneshot::Sender<()>>>,
     next_offer_id: Mutex<u32>,
     connected: watch::Sender<bool>,
+    publisher_state: watch::Sender<RTCPeerConnectionState>,
+    subscriber_state: watch::Sender<RTCPeerConnectionState>,
     events: mpsc::UnboundedSender<CallEvent>,
+    driver: mpsc::UnboundedSender<EngineSignal>,
     sink: Arc<dyn AudioSink>,
     muted: Arc<AtomicBool>,
     published: Mutex<Vec<String>>,
-    input: Mutex<Option<SwitchableInput>>,
 }
 
 impl Session {
@@ -70,6 +85,7 @@ impl Session {
         token: &str,
         deadline: Duration,
         events: mpsc::UnboundedSender<CallEvent>,
+        driver: mpsc::UnboundedSender<EngineSignal>,
         sink: Arc<dyn AudioSink>,
     ) -> Result<Self, ConnectError> {
         let mut options = SignalOptions::default();
@@ -127,11 +143,13 @@ impl Session {
             pending_answers: Mutex::new(HashMap::new()),
             next_offer_id: Mutex::new(0),
             connected,
+            publisher_state: watch::channel(RTCPeerConnectionState::New).0,
+            subscriber_state: watch::channel(RTCPeerConnectionState::New).0,
             events,
+            driver,
             sink,
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
-            input: Mutex::new(None),
         });
         shared.emit_changes(changes);
         let stop = Arc::new(AtomicBool::new(false));
@@ -148,13 +166,25 @@ impl Session {
 
     /// Offers the publisher's current state and waits for the answer.
     async fn negotiate_publisher(&self, deadline: Duration) -> Result<(), ConnectError> {
+        let offer = self
+            .shared
+            .publisher
+            .create_offer(None)
+            .await
+            .map_err(|e| ConnectError::Media(e.to_string()))?;
+        self.send_publisher_offer(offer, deadline).await
+    }
+
+    async fn send_publisher_offer(
+        &self,
+        offer: RTCSessionDescription,
+        deadline: Duration,
+    ) -> Result<(), ConnectError> {
         let s = &self.shared;
-        let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
-        let offer = s.publisher.create_offer(None).await.map_err(media)?;
         s.publisher
             .set_local_description(offer.clone())
             .await
-            .map_err(media)?;
+            .map_err(|e| ConnectError::Media(e.to_string()))?;
         let id = {
             let mut n = s.next_offer_id.lock().expect("offer id lock");
             *n += 1;
@@ -177,6 +207,54 @@ impl Session {
             .await
             .map_err(|_| ConnectError::Media("the server did not answer our offer".into()))?
             .map_err(|_| ConnectError::Closed)
+    }
+
+    /// Resumes the session after the link was lost: signal `reconnect=1`,
+    /// an ICE restart of the publisher (the server restarts the
+    /// subscriber's), and both connections back up.
+    pub(crate) async fn resume(&self, deadline: Duration) -> Result<(), AttemptError> {
+        let s = &self.shared;
+        let failed = |e: webrtc::error::Error| {
+            tracing::debug!("resume: {e}");
+            AttemptError::Retryable
+        };
+        let response = tokio::time::timeout(
+            deadline,
+            s.signal.restart(proto::ReconnectReason::RrSignalDisconnected),
+        )
+        .await
+        .map_err(|_| AttemptError::Retryable)?
+        .map_err(attempt_error)?;
+        if !response.ice_servers.is_empty() {
+            tracing::debug!("resume brought {} ICE servers", response.ice_servers.len());
+        }
+        let offer = s
+            .publisher
+            .create_offer(Some(RTCOfferOptions { ice_restart: true }))
+            .await
+            .map_err(failed)?;
+        self.send_publisher_offer(offer, deadline)
+            .await
+            .map_err(|_| AttemptError::Retryable)?;
+        let up = |tx: &watch::Sender<RTCPeerConnectionState>| {
+            let mut rx = tx.subscribe();
+            async move {
+                rx.wait_for(|st| *st == RTCPeerConnectionState::Connected)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        let both = async {
+            let (a, b) = tokio::join!(up(&s.publisher_state), up(&s.subscriber_state));
+            a.and(b)
+        };
+        tokio::time::timeout(deadline, both)
+            .await
+            .map_err(|_| AttemptError::Retryable)?
+            .map_err(|_| AttemptError::Retryable)?;
+        // Releases the requests queued while the link was down.
+        s.signal.set_reconnected().await;
+        Ok(())
     }
 
     /// Publishes a microphone track fed by `input`; returns its track sid.
@@ -254,13 +332,11 @@ impl Session {
                 .unwrap_or(111),
             _ => 111,
         };
-        let input = SwitchableInput::new(input);
-        *s.input.lock().expect("input lock") = Some(input.clone());
         tokio::spawn(media::send_audio(
             track,
             ssrc,
             payload_type,
-            Box::new(input),
+            input,
             Arc::clone(&s.muted),
             Arc::clone(&self.stop),
         ));
@@ -269,19 +345,6 @@ impl Session {
             .expect("published lock")
             .push(info.sid.clone());
         Ok(info.sid)
-    }
-
-    /// Switches the published track's source (another microphone) without
-    /// renegotiating: the next frame comes from `input`. False when nothing
-    /// is published yet.
-    pub(crate) fn replace_input(&self, input: Box<dyn AudioInput>) -> bool {
-        match self.shared.input.lock().expect("input lock").as_ref() {
-            Some(current) => {
-                current.replace(input);
-                true
-            }
-            None => false,
-        }
     }
 
     /// Mutes or unmutes our microphone: silence is sent, and the server
@@ -304,6 +367,15 @@ impl Session {
 
     pub(crate) fn local_participant(&self) -> Option<Participant> {
         self.shared.room.lock().expect("room lock").local().cloned()
+    }
+
+    /// Closes everything without a goodbye (the session is dead anyway).
+    pub(crate) async fn close(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let s = &self.shared;
+        s.signal.close().await;
+        let _ = s.publisher.close().await;
+        let _ = s.subscriber.close().await;
     }
 
     /// Leaves the room and closes everything.
@@ -386,8 +458,7 @@ async fn run(
                 Some(SignalEvent::Message(msg)) => on_signal(&shared, *msg, &mut early).await,
                 Some(SignalEvent::Close(why)) => {
                     tracing::info!("signal connection closed: {why}");
-                    shared.emit(CallEvent::Disconnected { reason: DisconnectReason::NetworkError });
-                    return;
+                    let _ = shared.driver.send(EngineSignal::LinkLost);
                 }
                 None => return,
             },
@@ -494,9 +565,16 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
             }
         }
         Resp::Leave(leave) => {
-            shared.emit(CallEvent::Disconnected {
-                reason: DisconnectReason::from_proto(leave.reason),
-            });
+            use proto::leave_request::Action as A;
+            let action = match A::try_from(leave.action) {
+                Ok(A::Resume) => LeaveAction::Resume,
+                Ok(A::Reconnect) => LeaveAction::Reconnect,
+                _ => LeaveAction::Disconnect(DisconnectReason::from_proto(leave.reason)),
+            };
+            let _ = shared.driver.send(EngineSignal::Leave(action));
+        }
+        Resp::RefreshToken(token) => {
+            let _ = shared.driver.send(EngineSignal::TokenRefreshed(token));
         }
         _ => {}
     }
@@ -518,8 +596,21 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
         }
         PcEvent::State(target, state) => {
             tracing::debug!("{target:?} connection {state}");
+            let tx = match target {
+                Target::Publisher => &shared.publisher_state,
+                Target::Subscriber => &shared.subscriber_state,
+            };
+            let was = tx.send_replace(state);
             if state == RTCPeerConnectionState::Connected {
                 shared.connected.send_replace(true);
+            }
+            // A connection that was up and is now down: the link is lost.
+            let down = matches!(
+                state,
+                RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
+            );
+            if down && was == RTCPeerConnectionState::Connected {
+                let _ = shared.driver.send(EngineSignal::LinkLost);
             }
         }
         PcEvent::Track(track) => {
@@ -546,5 +637,22 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                 Arc::clone(&shared.sink),
             ));
         }
+    }
+}
+
+/// What a failed resume means for the supervisor.
+fn attempt_error(e: livekit_signaling::SignalError) -> AttemptError {
+    use livekit_signaling::SignalError as E;
+    match e {
+        E::Client(status, message) if matches!(status.as_u16(), 401 | 403) => {
+            if message.to_ascii_lowercase().contains("expired") {
+                AttemptError::TokenExpired
+            } else {
+                AttemptError::Unauthorized
+            }
+        }
+        // The server no longer has our session (or told us to rejoin).
+        E::LeaveRequest { .. } | E::Client(..) => AttemptError::ResumeRefused,
+        _ => AttemptError::Retryable,
     }
 }

@@ -121,6 +121,15 @@ pub(crate) async fn build(
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_ice_connection_attempts(Some(CHECK_INTERVAL), Some(CHECK_ATTEMPTS))
+        // Disconnected after 3 s without a packet (default 5 s), checked by
+        // keepalives every 500 ms: a dead link shows well before the
+        // server's 15 s ping timeout, while audio, RTCP and keepalives keep
+        // a lossy link alive.
+        .with_ice_timeouts(
+            Some(std::time::Duration::from_secs(3)),
+            Some(std::time::Duration::from_secs(10)),
+            Some(std::time::Duration::from_millis(500)),
+        )
         .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(config)
