@@ -94,11 +94,7 @@ impl Call {
         let (hints, hints_rx) = mpsc::unbounded_channel();
         let expires_at = token::inspect(&options.token).ok().map(|t| t.expires_at);
         let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
-        let supervisor = Supervisor::new(
-            options.reconnect_policy.clone(),
-            false,
-            rand::random(),
-        );
+        let supervisor = Supervisor::new(options.reconnect_policy.clone(), false, rand::random());
         let inner = Arc::new(Inner {
             token: Mutex::new(options.token.clone()),
             options,
@@ -154,10 +150,11 @@ impl Call {
         match inner.join().await {
             Ok(session) => {
                 *inner.session.lock().expect("session lock") = Some(Arc::new(session));
-                inner.run(inner.feed(Input::TokenChanged {
-                    expires_at: info.expires_at,
-                }))
-                .await;
+                inner
+                    .run(inner.feed(Input::TokenChanged {
+                        expires_at: info.expires_at,
+                    }))
+                    .await;
                 inner.run(inner.feed(Input::Joined)).await;
                 if let Some(parts) = self.driver_parts.lock().expect("driver lock").take() {
                     tokio::spawn(drive(Arc::clone(inner), parts));

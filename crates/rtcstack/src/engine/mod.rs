@@ -20,10 +20,10 @@ use livekit_protocol as proto;
 use livekit_signaling::{SignalClient, SignalEvent, SignalEvents, SignalOptions};
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use rtc::peer_connection::configuration::RTCOfferOptions;
 use tokio::sync::{mpsc, oneshot, watch};
 use webrtc::data_channel::RTCDataChannelInit;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -220,7 +220,8 @@ impl Session {
         };
         let response = tokio::time::timeout(
             deadline,
-            s.signal.restart(proto::ReconnectReason::RrSignalDisconnected),
+            s.signal
+                .restart(proto::ReconnectReason::RrSignalDisconnected),
         )
         .await
         .map_err(|_| AttemptError::Retryable)?

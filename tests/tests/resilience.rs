@@ -1,0 +1,175 @@
+//! The call survives the real world (`scripts/test resilience`): kernel-level
+//! cuts between us and a real livekit-server, with LiveKit's Python SDK on
+//! the far side. Needs root.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtcstack::audio::capture::CaptureSink;
+use rtcstack::audio::tone::Tone;
+use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tokens::TokenSpec;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+struct Rig {
+    server: LiveKitServer,
+    peer: PythonPeer,
+    call: Call,
+    sink: Arc<CaptureSink>,
+    events: UnboundedReceiver<CallEvent>,
+    seen: Vec<CallEvent>,
+}
+
+impl Rig {
+    async fn start(room: &str) -> Rig {
+        let server = LiveKitServer::start().await.unwrap();
+        let peer = server
+            .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+            .await
+            .unwrap();
+        let sink = Arc::new(CaptureSink::new());
+        let mut options = CallOptions::new(
+            server.url(),
+            server.token(&TokenSpec::join(room, "rust-880")).unwrap(),
+        );
+        options.audio_sink = sink.clone();
+        let (call, events) = Call::new(options);
+        call.connect().await.unwrap();
+        call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
+            .await
+            .unwrap();
+        let rig = Rig {
+            server,
+            peer,
+            call,
+            sink,
+            events,
+            seen: Vec::new(),
+        };
+        rig.both_ways("before the fault").await;
+        rig
+    }
+
+    /// Our tone heard by the peer and the peer's heard by us, from now on.
+    async fn both_ways(&self, when: &str) {
+        let mark = self.peer.mark();
+        self.peer
+            .wait_for_after(
+                mark,
+                &format!("our tone {when}"),
+                |e| {
+                    e.kind() == "audio"
+                        && e.str("identity") == Some("rust-880")
+                        && e.f64("level_db").is_some_and(|l| l > -40.0)
+                        && e.f64("hz").is_some_and(|f| (f - 880.0).abs() <= 5.0)
+                },
+                SECS(20),
+            )
+            .await
+            .unwrap();
+        let before = self.sink.samples_from("py-440");
+        let deadline = Instant::now() + SECS(20);
+        loop {
+            let fresh = self.sink.samples_from("py-440") > before + 24_000;
+            let tone = self
+                .sink
+                .peak_of("py-440", 500)
+                .is_some_and(|p| (p.hz - 440.0).abs() <= 5.0 && p.level_db > -40.0);
+            if fresh && tone {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the peer's tone not heard {when}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for an event matching `pred`, recording everything seen.
+    async fn wait_event(
+        &mut self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&CallEvent) -> bool,
+    ) -> CallEvent {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.events.recv()).await {
+                Ok(Some(e)) => {
+                    self.seen.push(e.clone());
+                    if pred(&e) {
+                        return e;
+                    }
+                }
+                _ => panic!("no {what} within {within:?}; saw {:?}", self.seen),
+            }
+        }
+    }
+}
+
+async fn cut_and_recover(room: &str, cut_for: Duration) -> (Rig, Duration) {
+    let mut rig = Rig::start(room).await;
+    rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { attempt: 1 })
+    })
+    .await;
+    let detect = cut_at.elapsed();
+    assert_eq!(rig.call.connection_state(), ConnectionState::Reconnecting);
+    tokio::time::sleep(cut_for.saturating_sub(cut_at.elapsed())).await;
+    rig.server.link().unwrap().restore().unwrap();
+    let restored = Instant::now();
+    rig.wait_event("reconnected", SECS(45), |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    eprintln!(
+        "{room}: cut {cut_for:?}, detected after {detect:?}, reconnected {:?} after restore",
+        restored.elapsed()
+    );
+    assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
+    rig.both_ways("after recovery").await;
+    (rig, detect)
+}
+
+#[tokio::test]
+async fn a_3_s_cut_resumes() {
+    let (rig, detect) = cut_and_recover("res-3s", SECS(3)).await;
+    assert!(detect < SECS(10), "detection took {detect:?}");
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn a_12_s_cut_recovers() {
+    let (rig, _) = cut_and_recover("res-12s", SECS(12)).await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn a_35_s_cut_rejoins_past_the_resume_window() {
+    let (rig, _) = cut_and_recover("res-35s", SECS(35)).await;
+    let attempts: Vec<u32> = rig
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::Reconnecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        attempts.len() > 1,
+        "one attempt for a 35 s cut: {attempts:?}"
+    );
+    assert!(
+        attempts.windows(2).all(|w| w[1] == w[0] + 1),
+        "{attempts:?}"
+    );
+    rig.call.leave().await;
+}
