@@ -173,3 +173,81 @@ async fn a_35_s_cut_rejoins_past_the_resume_window() {
     );
     rig.call.leave().await;
 }
+
+#[tokio::test]
+async fn a_120_s_cut_gives_up_with_network_error_within_the_deadline() {
+    let mut rig = Rig::start("res-120s").await;
+    rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
+    let e = rig
+        .wait_event("disconnected", SECS(90), |e| {
+            matches!(e, CallEvent::Disconnected { .. })
+        })
+        .await;
+    let gave_up = cut_at.elapsed();
+    assert_eq!(
+        e,
+        CallEvent::Disconnected {
+            reason: rtcstack::DisconnectReason::NetworkError
+        }
+    );
+    // Detection (~3 s) plus the 60 s policy deadline, never stuck.
+    assert!(gave_up < SECS(70), "gave up after {gave_up:?}");
+    assert_eq!(rig.call.connection_state(), ConnectionState::Disconnected);
+    eprintln!("gave up after {gave_up:?}");
+}
+
+async fn ends_without_retry(
+    room: &str,
+    act: impl AsyncFnOnce(&Rig),
+    want: rtcstack::DisconnectReason,
+) {
+    let mut rig = Rig::start(room).await;
+    act(&rig).await;
+    let e = rig
+        .wait_event("disconnected", SECS(15), |e| {
+            matches!(e, CallEvent::Disconnected { .. })
+        })
+        .await;
+    assert_eq!(e, CallEvent::Disconnected { reason: want });
+    assert!(
+        !rig.seen
+            .iter()
+            .any(|e| matches!(e, CallEvent::Reconnecting { .. })),
+        "retried a terminal end: {:?}",
+        rig.seen
+    );
+    assert_eq!(rig.call.connection_state(), ConnectionState::Disconnected);
+}
+
+#[tokio::test]
+async fn remove_participant_ends_the_call_without_retries() {
+    ends_without_retry(
+        "res-remove",
+        async |rig: &Rig| {
+            rig.server
+                .room_service()
+                .remove_participant("res-remove", "rust-880")
+                .await
+                .unwrap()
+        },
+        rtcstack::DisconnectReason::ParticipantRemoved,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn delete_room_ends_the_call_without_retries() {
+    ends_without_retry(
+        "res-delete",
+        async |rig: &Rig| {
+            rig.server
+                .room_service()
+                .delete_room("res-delete")
+                .await
+                .unwrap()
+        },
+        rtcstack::DisconnectReason::RoomDeleted,
+    )
+    .await;
+}
