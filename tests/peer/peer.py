@@ -192,11 +192,17 @@ class Peer:
         window = np.zeros(0, dtype=np.int16)
         last = time.monotonic()
         first = True
+        last_frame = time.monotonic()
         async for ev in stream:
             data = np.frombuffer(ev.frame.data, dtype=np.int16)
+            arrived = time.monotonic()
             if first:
                 emit("first_audio", identity=identity, track_sid=sid)
                 first = False
+            elif arrived - last_frame > 0.2:
+                # Frames flow again after an outage: when, precisely.
+                emit("audio_resumed", identity=identity, track_sid=sid, gap=arrived - last_frame)
+            last_frame = arrived
             window = np.concatenate((window, data))[-ANALYSIS_SAMPLES:]
             now = time.monotonic()
             if now - last >= 0.5 and window.size >= ANALYSIS_SAMPLES // 2:
