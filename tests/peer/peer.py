@@ -192,19 +192,23 @@ class Peer:
         window = np.zeros(0, dtype=np.int16)
         last = time.monotonic()
         first = True
-        last_frame = time.monotonic()
+        # When the track last sounded; during an outage the decoder keeps
+        # producing frames (concealment fading to silence), so an outage
+        # shows as quiet, not as missing frames.
+        last_loud = time.monotonic()
         async for ev in stream:
             data = np.frombuffer(ev.frame.data, dtype=np.int16)
-            arrived = time.monotonic()
+            now = time.monotonic()
             if first:
                 emit("first_audio", identity=identity, track_sid=sid)
                 first = False
-            elif arrived - last_frame > 0.2:
-                # Frames flow again after an outage: when, precisely.
-                emit("audio_resumed", identity=identity, track_sid=sid, gap=arrived - last_frame)
-            last_frame = arrived
+            x = data.astype(np.float64) / 32768.0
+            loud = x.size > 0 and float(np.sqrt(np.mean(x * x))) > 0.03  # about -30 dBFS
+            if loud:
+                if now - last_loud > 0.2:
+                    emit("audio_resumed", identity=identity, track_sid=sid, gap=now - last_loud)
+                last_loud = now
             window = np.concatenate((window, data))[-ANALYSIS_SAMPLES:]
-            now = time.monotonic()
             if now - last >= 0.5 and window.size >= ANALYSIS_SAMPLES // 2:
                 last = now
                 hz, level = dominant_frequency(window)
