@@ -8,6 +8,7 @@ the dominant frequency and level of every audio track it receives.
 The URL comes from --url; the token from the LK_TOKEN environment variable so
 it never shows in a process list. Commands arrive on stdin, one JSON object a
 line: {"cmd": "mute"}, {"cmd": "unmute"}, {"cmd": "tone", "hz": 660},
+{"cmd": "watch", "hz": 660} (report the first 40 ms in which 660 Hz is heard),
 {"cmd": "simulate", "scenario": "SIMULATE_SIGNAL_RECONNECT"}, {"cmd": "leave"}.
 """
 
@@ -67,6 +68,9 @@ class Peer:
         self.track: rtc.LocalAudioTrack | None = None
         self.hz = float(args.tone)
         self.muted = False
+        # Frequencies to report the first hearing of (a bench marks "new
+        # audio after an outage" by switching the far peer's tone).
+        self.watch: set[float] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.done = asyncio.Event()
 
@@ -192,22 +196,20 @@ class Peer:
         window = np.zeros(0, dtype=np.int16)
         last = time.monotonic()
         first = True
-        # When the track last sounded; during an outage the decoder keeps
-        # producing frames (concealment fading to silence), so an outage
-        # shows as quiet, not as missing frames.
-        last_loud = time.monotonic()
+        recent = np.zeros(0, dtype=np.int16)  # the last 40 ms
         async for ev in stream:
             data = np.frombuffer(ev.frame.data, dtype=np.int16)
             now = time.monotonic()
             if first:
                 emit("first_audio", identity=identity, track_sid=sid)
                 first = False
-            x = data.astype(np.float64) / 32768.0
-            loud = x.size > 0 and float(np.sqrt(np.mean(x * x))) > 0.03  # about -30 dBFS
-            if loud:
-                if now - last_loud > 0.2:
-                    emit("audio_resumed", identity=identity, track_sid=sid, gap=now - last_loud)
-                last_loud = now
+            recent = np.concatenate((recent, data))[-1920:]
+            if self.watch and recent.size == 1920:
+                hz, level = dominant_frequency(recent)
+                for w in list(self.watch):
+                    if abs(hz - w) <= 25 and level > -30:
+                        emit("heard", identity=identity, track_sid=sid, hz=w)
+                        self.watch.discard(w)
             window = np.concatenate((window, data))[-ANALYSIS_SAMPLES:]
             if now - last >= 0.5 and window.size >= ANALYSIS_SAMPLES // 2:
                 last = now
@@ -237,6 +239,9 @@ class Peer:
         if name in ("mute", "unmute") and self.track is not None:
             (self.track.mute if name == "mute" else self.track.unmute)()
             emit(name + "d")
+        elif name == "watch":
+            self.watch.add(float(cmd["hz"]))
+            emit("watching", hz=float(cmd["hz"]))
         elif name == "tone":
             self.hz = float(cmd["hz"])
             emit("tone", hz=self.hz)

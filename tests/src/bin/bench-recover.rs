@@ -5,8 +5,9 @@
 //! A silent cut (nftables drop on the link; interfaces stay up) of 3 s and
 //! of 35 s (past the server's resume window). Measured on the kernel's
 //! monotonic clock, which the Python peer's `time.monotonic()` also reads:
-//! cut → `Reconnecting`, restore → `Reconnected`, restore → first audible
-//! frame of the far peer's tone.
+//! cut → `Reconnecting`, restore → `Reconnected`, restore → the first 40 ms
+//! of new audio (the far peer switches its tone when the cut starts, since
+//! concealment keeps the old tone sounding through an outage).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,10 @@ use rtcstack::{Call, CallEvent, CallOptions};
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
+
+/// The far peer switches to this tone when the cut starts: hearing it
+/// means new audio got through.
+const NEW_HZ: f64 = 660.0;
 
 #[derive(Parser)]
 struct Args {
@@ -47,7 +52,7 @@ struct Times {
 async fn ours(cut: Duration, run: usize) -> Result<Times> {
     let server = LiveKitServer::start().await?;
     let room = "bench-recover";
-    let _far = server
+    let mut far = server
         .spawn_peer(PeerOptions::new(room, "far", 440.0))
         .await?;
     let sink = Arc::new(CaptureSink::new());
@@ -64,6 +69,9 @@ async fn ours(cut: Duration, run: usize) -> Result<Times> {
     let link = server.link()?;
     link.cut()?;
     let cut_at = mono();
+    // New audio after the outage is told apart by a new tone.
+    far.send(serde_json::json!({"cmd": "tone", "hz": NEW_HZ}))
+        .await?;
     let mut detect = None;
     let restore_at = cut_at + cut.as_secs_f64();
     let mut restored = false;
@@ -88,10 +96,12 @@ async fn ours(cut: Duration, run: usize) -> Result<Times> {
             }
         }
     }
-    let before = sink.samples_from("far");
-    while sink.samples_from("far") <= before {
+    while !sink
+        .peak_of("far", 40)
+        .is_some_and(|p| (p.hz - NEW_HZ).abs() <= 25.0 && p.level_db > -30.0)
+    {
         if mono() > deadline {
-            bail!("ours: no audio after reconnecting");
+            bail!("ours: the far peer's new tone never arrived");
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -118,10 +128,10 @@ async fn wait_audio(sink: &CaptureSink, within: Duration) -> Result<()> {
 async fn python(cut: Duration, run: usize) -> Result<Times> {
     let server = LiveKitServer::start().await?;
     let room = "bench-recover";
-    let _far = server
+    let mut far = server
         .spawn_peer(PeerOptions::new(room, "far", 440.0))
         .await?;
-    let peer = server
+    let mut peer = server
         .spawn_client_peer(PeerOptions::new(room, &format!("py-{run}"), 880.0))
         .await?;
     peer.wait_for(
@@ -131,23 +141,23 @@ async fn python(cut: Duration, run: usize) -> Result<Times> {
     )
     .await?;
     let link = server.link()?;
+    peer.send(serde_json::json!({"cmd": "watch", "hz": NEW_HZ}))
+        .await?;
     let mark = peer.mark();
     link.cut()?;
     let cut_at = mono();
+    far.send(serde_json::json!({"cmd": "tone", "hz": NEW_HZ}))
+        .await?;
     tokio::time::sleep(cut).await;
     link.restore()?;
     let restore_at = mono();
     let wait = Duration::from_secs(60);
-    // The first frame of the far peer after the gap the cut made.
+    // The first 40 ms with the far peer's new tone.
     let heard = peer
         .wait_for_after(
             mark,
-            "audio after restore",
-            |e| {
-                e.kind() == "audio_resumed"
-                    && e.str("identity") == Some("far")
-                    && e.f64("t").is_some_and(|t| t > restore_at)
-            },
+            "the new tone after restore",
+            |e| e.kind() == "heard" && e.str("identity") == Some("far"),
             wait,
         )
         .await?;
