@@ -88,6 +88,8 @@ impl Session {
         driver: mpsc::UnboundedSender<EngineSignal>,
         sink: Arc<dyn AudioSink>,
     ) -> Result<Self, ConnectError> {
+        // Fails harmlessly when the application already chose a provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut options = SignalOptions::default();
         options.auto_subscribe = true;
         // Not LiveKit Cloud: no region fallback that would hide the real error.
