@@ -15,6 +15,7 @@
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
 pub mod app;
+pub mod client;
 pub mod impair;
 pub mod netns;
 pub mod paths;

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtcstack::audio::analysis::spectrum_peak;
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
 use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallOptions};
+use rtcstack_testbench::client::join_with_capture;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::tokens::TokenSpec;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -65,14 +63,7 @@ async fn microphone_and_speaker_in_a_call_and_switched_mid_call() {
         .unwrap();
 
     // Start with generated audio both ways, then switch to the devices.
-    let capture = Arc::new(CaptureSink::new());
-    let mut options = CallOptions::new(
-        server.url(),
-        server.token(&TokenSpec::join(room, "rust-dev")).unwrap(),
-    );
-    options.audio_sink = capture.clone();
-    let (call, _events) = Call::new(options);
-    call.connect().await.unwrap();
+    let (call, _capture, _events) = join_with_capture(&server, room, "rust-dev").await.unwrap();
     call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
         .await
         .unwrap();

@@ -1,44 +1,17 @@
 //! The call engine against a real livekit-server and LiveKit's own Python
 //! SDK (`scripts/test engine`). Needs root for the server's namespace.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::tone::Tone;
 use rtcstack::{Call, CallOptions, ConnectError, ConnectionQuality, ConnectionState};
+use rtcstack_testbench::client::{join_with_capture, wait_hearing};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-/// Waits until `sink` hears `identity` at `hz` ± `tol` (audibly).
-async fn wait_hearing(
-    sink: &CaptureSink,
-    identity: &str,
-    hz: f64,
-    tol: f64,
-    within: Duration,
-) -> f64 {
-    let deadline = Instant::now() + within;
-    let mut last = None;
-    loop {
-        if let Some(p) = sink.peak_of(identity, 500) {
-            if (p.hz - hz).abs() <= tol && p.level_db > -40.0 {
-                return p.hz;
-            }
-            last = Some(p);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not hear {hz} Hz from {identity} within {within:?}; last heard {last:?}, {} samples",
-            sink.samples_from(identity)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn tone_both_ways_with_the_python_peer() {
@@ -48,47 +21,21 @@ async fn tone_both_ways_with_the_python_peer() {
         .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
         .await
         .unwrap();
-    let sink = Arc::new(CaptureSink::new());
-    let mut options = CallOptions::new(
-        server.url(),
-        server.token(&TokenSpec::join(room, "rust-880")).unwrap(),
-    );
-    options.audio_sink = sink.clone();
-    let (call, _events) = Call::new(options);
-    call.connect().await.expect("connect");
+    let (call, sink, _events) = join_with_capture(&server, room, "rust-880").await.unwrap();
     assert_eq!(call.connection_state(), ConnectionState::Connected);
     call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
         .await
         .expect("publish");
 
-    let heard = wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20)).await;
+    let heard = wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20))
+        .await
+        .unwrap();
     let theirs = peer
         .wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
         .await
         .unwrap();
     eprintln!("we hear {heard:.1} Hz; the Python peer hears {theirs:.1} Hz");
     call.leave().await;
-}
-
-/// A call as the client under test, with a capture sink.
-async fn join(
-    server: &LiveKitServer,
-    room: &str,
-    identity: &str,
-) -> (
-    Call,
-    Arc<CaptureSink>,
-    tokio::sync::mpsc::UnboundedReceiver<rtcstack::CallEvent>,
-) {
-    let sink = Arc::new(CaptureSink::new());
-    let mut options = CallOptions::new(
-        server.url(),
-        server.token(&TokenSpec::join(room, identity)).unwrap(),
-    );
-    options.audio_sink = sink.clone();
-    let (call, events) = Call::new(options);
-    call.connect().await.expect("connect");
-    (call, sink, events)
 }
 
 #[tokio::test]
@@ -103,11 +50,14 @@ async fn three_party_we_hear_both_python_peers() {
         .spawn_peer(PeerOptions::new(room, "py-660", 660.0))
         .await
         .unwrap();
-    let (call, sink, _events) = join(&server, room, "rust-listener").await;
+    let (call, sink, _events) = join_with_capture(&server, room, "rust-listener")
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(
         wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20)),
         wait_hearing(&sink, "py-660", 660.0, 5.0, SECS(20)),
     );
+    let (a, b) = (a.unwrap(), b.unwrap());
     eprintln!("three-party: {a:.1} Hz and {b:.1} Hz");
     call.leave().await;
 }
@@ -120,7 +70,7 @@ async fn participants_quality_and_mute_are_seen_both_ways() {
         .spawn_peer(PeerOptions::new(room, "py-peer", 440.0))
         .await
         .unwrap();
-    let (call, _sink, _events) = join(&server, room, "rust-me").await;
+    let (call, _sink, _events) = join_with_capture(&server, room, "rust-me").await.unwrap();
     let sid = call
         .publish_audio(Box::new(Tone::new(880.0, 0.3)))
         .await
@@ -218,7 +168,9 @@ async fn quality_drops_under_loss_and_recovers() {
         .spawn_peer(PeerOptions::new(room, "py-peer", 440.0))
         .await
         .unwrap();
-    let (call, _sink, _events) = join(&server, room, "rust-lossy").await;
+    let (call, _sink, _events) = join_with_capture(&server, room, "rust-lossy")
+        .await
+        .unwrap();
     call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
         .await
         .unwrap();
@@ -342,8 +294,12 @@ async fn tone_survives_loss_and_jitter() {
         .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
         .await
         .unwrap();
-    let (call, sink, _events) = join(&server, room, "rust-jitter").await;
-    wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20)).await;
+    let (call, sink, _events) = join_with_capture(&server, room, "rust-jitter")
+        .await
+        .unwrap();
+    wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20))
+        .await
+        .unwrap();
     // 10% loss and 40 ± 30 ms each way: reordered, late and missing packets.
     server
         .link()

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
+use rtcstack::{Call, CallEvent, ConnectionState};
+use rtcstack_testbench::client::join_with_capture;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::tokens::TokenSpec;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -31,14 +31,7 @@ impl Rig {
             .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
             .await
             .unwrap();
-        let sink = Arc::new(CaptureSink::new());
-        let mut options = CallOptions::new(
-            server.url(),
-            server.token(&TokenSpec::join(room, "rust-880")).unwrap(),
-        );
-        options.audio_sink = sink.clone();
-        let (call, events) = Call::new(options);
-        call.connect().await.unwrap();
+        let (call, sink, events) = join_with_capture(&server, room, "rust-880").await.unwrap();
         call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
             .await
             .unwrap();
