@@ -244,3 +244,74 @@ async fn delete_room_ends_the_call_without_retries() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_duplicate_identity_ends_the_first_call_without_retries() {
+    ends_without_retry(
+        "res-dup",
+        async |rig: &Rig| {
+            // Someone joins as us: the server keeps the newcomer.
+            let (second, _sink, _events) = join_with_capture(&rig.server, "res-dup", "rust-880")
+                .await
+                .unwrap();
+            std::mem::forget(second); // stays in the room while we check
+        },
+        rtcstack::DisconnectReason::DuplicateIdentity,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mute_is_kept_across_resume_and_rejoin() {
+    let mut rig = Rig::start("res-mute").await;
+    rig.call.set_muted(true).await;
+    let mark = rig.peer.mark();
+    rig.peer
+        .wait_for_after(
+            mark,
+            "our track muted",
+            |e| e.kind() == "track_muted",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    for cut in [SECS(3), SECS(35)] {
+        rig.server.link().unwrap().cut().unwrap();
+        let t0 = Instant::now();
+        rig.wait_event("reconnecting", SECS(20), |e| {
+            matches!(e, CallEvent::Reconnecting { .. })
+        })
+        .await;
+        tokio::time::sleep(cut.saturating_sub(t0.elapsed())).await;
+        let mark = rig.peer.mark();
+        rig.server.link().unwrap().restore().unwrap();
+        rig.wait_event("reconnected", SECS(45), |e| {
+            matches!(e, CallEvent::Reconnected)
+        })
+        .await;
+        // Still muted: the peer hears silence from us, never the tone.
+        rig.peer
+            .wait_for_after(
+                mark,
+                "silence from us",
+                |e| {
+                    e.kind() == "audio"
+                        && e.str("identity") == Some("rust-880")
+                        && e.f64("level_db").is_some_and(|l| l < -60.0)
+                },
+                SECS(20),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(SECS(2)).await;
+        let loud = rig.peer.events()[mark..].iter().any(|e| {
+            e.kind() == "audio"
+                && e.str("identity") == Some("rust-880")
+                && e.f64("level_db").is_some_and(|l| l > -40.0)
+        });
+        assert!(!loud, "our muted tone was heard after the {cut:?} cut");
+    }
+    // Unmuting after all that brings the tone back.
+    rig.call.set_muted(false).await;
+    rig.both_ways("after unmuting").await;
+}

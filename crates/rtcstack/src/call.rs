@@ -316,15 +316,17 @@ impl Inner {
             _ => AttemptError::Retryable,
         })?);
         *self.session.lock().expect("session lock") = Some(Arc::clone(&session));
+        // Muted first, so the republished track starts muted: not one
+        // frame of the microphone leaks out.
+        if self.muted.load(Ordering::Relaxed) {
+            session.set_muted(true).await;
+        }
         let input = self.input.lock().expect("input lock").clone();
         if let Some(input) = input {
             session
                 .publish_audio(Box::new(input), deadline)
                 .await
                 .map_err(|_| AttemptError::Retryable)?;
-        }
-        if self.muted.load(Ordering::Relaxed) {
-            session.set_muted(true).await;
         }
         Ok(())
     }
