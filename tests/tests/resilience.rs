@@ -315,3 +315,34 @@ async fn mute_is_kept_across_resume_and_rejoin() {
     rig.call.set_muted(false).await;
     rig.both_ways("after unmuting").await;
 }
+
+#[tokio::test]
+async fn twenty_percent_loss_with_jitter_for_60_s_causes_no_reconnect() {
+    let mut rig = Rig::start("res-lossy").await;
+    rig.server
+        .link()
+        .unwrap()
+        .degrade(rtcstack_testbench::netns::Netem {
+            loss_percent: 20.0,
+            delay_ms: 100,
+            jitter_ms: 100,
+        })
+        .unwrap();
+    let until = Instant::now() + SECS(60);
+    while Instant::now() < until {
+        let left = until.saturating_duration_since(Instant::now());
+        if let Ok(Some(e)) = tokio::time::timeout(left, rig.events.recv()).await {
+            assert!(
+                !matches!(
+                    e,
+                    CallEvent::Reconnecting { .. } | CallEvent::Disconnected { .. }
+                ),
+                "a false alarm under loss and jitter: {e:?}"
+            );
+            rig.seen.push(e);
+        }
+    }
+    assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
+    rig.server.link().unwrap().clear_degrade().unwrap();
+    rig.both_ways("after 60 s of loss and jitter").await;
+}
