@@ -68,7 +68,6 @@ struct Shared {
     /// Publisher answers waiting to be applied, by offer id.
     pending_answers: Mutex<HashMap<u32, oneshot::Sender<()>>>,
     next_offer_id: Mutex<u32>,
-    connected: watch::Sender<bool>,
     publisher_state: watch::Sender<RTCPeerConnectionState>,
     subscriber_state: watch::Sender<RTCPeerConnectionState>,
     events: mpsc::UnboundedSender<CallEvent>,
@@ -135,7 +134,6 @@ impl Session {
             .map_err(media)?;
 
         let (room, changes) = RoomState::from_join(&join);
-        let (connected, mut connected_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             signal,
             publisher,
@@ -144,7 +142,6 @@ impl Session {
             pending_tracks: Mutex::new(HashMap::new()),
             pending_answers: Mutex::new(HashMap::new()),
             next_offer_id: Mutex::new(0),
-            connected,
             publisher_state: watch::channel(RTCPeerConnectionState::New).0,
             subscriber_state: watch::channel(RTCPeerConnectionState::New).0,
             events,
@@ -159,7 +156,15 @@ impl Session {
 
         let session = Session { shared, stop };
         session.negotiate_publisher(deadline).await?;
-        tokio::time::timeout(deadline, connected_rx.wait_for(|c| *c))
+        // Joined once media can flow on either connection.
+        let either = async {
+            let s = &session.shared;
+            tokio::select! {
+                r = until_connected(&s.publisher_state) => r,
+                r = until_connected(&s.subscriber_state) => r,
+            }
+        };
+        tokio::time::timeout(deadline, either)
             .await
             .map_err(|_| ConnectError::Media(format!("no media connection within {deadline:?}")))?
             .map_err(|_| ConnectError::Closed)?;
@@ -239,16 +244,11 @@ impl Session {
         self.send_publisher_offer(offer, deadline)
             .await
             .map_err(|_| AttemptError::Retryable)?;
-        let up = |tx: &watch::Sender<RTCPeerConnectionState>| {
-            let mut rx = tx.subscribe();
-            async move {
-                rx.wait_for(|st| *st == RTCPeerConnectionState::Connected)
-                    .await
-                    .map(|_| ())
-            }
-        };
         let both = async {
-            let (a, b) = tokio::join!(up(&s.publisher_state), up(&s.subscriber_state));
+            let (a, b) = tokio::join!(
+                until_connected(&s.publisher_state),
+                until_connected(&s.subscriber_state)
+            );
             a.and(b)
         };
         tokio::time::timeout(deadline, both)
@@ -604,9 +604,6 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                 Target::Subscriber => &shared.subscriber_state,
             };
             let was = tx.send_replace(state);
-            if state == RTCPeerConnectionState::Connected {
-                shared.connected.send_replace(true);
-            }
             // A connection that was up and is now down: the link is lost.
             let down = matches!(
                 state,
@@ -641,6 +638,16 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
             ));
         }
     }
+}
+
+/// Resolves once the connection watched by `tx` is connected.
+async fn until_connected(
+    tx: &watch::Sender<RTCPeerConnectionState>,
+) -> Result<(), watch::error::RecvError> {
+    let mut rx = tx.subscribe();
+    rx.wait_for(|st| *st == RTCPeerConnectionState::Connected)
+        .await
+        .map(|_| ())
 }
 
 /// What a failed resume means for the supervisor.
