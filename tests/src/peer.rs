@@ -53,6 +53,25 @@ impl PeerEvent {
     pub fn f64(&self, field: &str) -> Option<f64> {
         self.0.get(field).and_then(Value::as_f64)
     }
+
+    /// An audio report of `from`, audible (above -40 dBFS).
+    pub fn is_audible(&self, from: &str) -> bool {
+        self.kind() == "audio"
+            && self.str("identity") == Some(from)
+            && self.f64("level_db").is_some_and(|l| l > -40.0)
+    }
+
+    /// An audible audio report of `from` at `hz` ± `tolerance`.
+    pub fn is_tone(&self, from: &str, hz: f64, tolerance: f64) -> bool {
+        self.is_audible(from) && self.f64("hz").is_some_and(|f| (f - hz).abs() <= tolerance)
+    }
+
+    /// An audio report of `from` that is silence (below -60 dBFS).
+    pub fn is_silence(&self, from: &str) -> bool {
+        self.kind() == "audio"
+            && self.str("identity") == Some(from)
+            && self.f64("level_db").is_some_and(|l| l < -60.0)
+    }
 }
 
 #[derive(Default)]
@@ -211,15 +230,25 @@ impl PythonPeer {
         tolerance: f64,
         within: Duration,
     ) -> Result<f64> {
+        self.wait_for_tone_after(0, from, hz, tolerance, within)
+            .await
+    }
+
+    /// Like [`wait_for_tone`](Self::wait_for_tone), counting only reports
+    /// at or after `mark`.
+    pub async fn wait_for_tone_after(
+        &self,
+        mark: usize,
+        from: &str,
+        hz: f64,
+        tolerance: f64,
+        within: Duration,
+    ) -> Result<f64> {
         let e = self
-            .wait_for(
+            .wait_for_after(
+                mark,
                 &format!("{hz} Hz from {from}"),
-                |e| {
-                    e.kind() == "audio"
-                        && e.str("identity") == Some(from)
-                        && e.f64("level_db").is_some_and(|l| l > -40.0)
-                        && e.f64("hz").is_some_and(|f| (f - hz).abs() <= tolerance)
-                },
+                |e| e.is_tone(from, hz, tolerance),
                 within,
             )
             .await?;

@@ -117,11 +117,7 @@ async fn participants_quality_and_mute_are_seen_both_ways() {
     peer.wait_for_after(
         mark,
         "silence from us",
-        |e| {
-            e.kind() == "audio"
-                && e.str("identity") == Some("rust-me")
-                && e.f64("level_db").is_some_and(|l| l < -60.0)
-        },
+        |e| e.is_silence("rust-me"),
         SECS(10),
     )
     .await
@@ -137,19 +133,9 @@ async fn participants_quality_and_mute_are_seen_both_ways() {
     )
     .await
     .unwrap();
-    peer.wait_for_after(
-        mark,
-        "our tone again",
-        |e| {
-            e.kind() == "audio"
-                && e.str("identity") == Some("rust-me")
-                && e.f64("hz").is_some_and(|f| (f - 880.0).abs() <= 5.0)
-                && e.f64("level_db").is_some_and(|l| l > -40.0)
-        },
-        SECS(10),
-    )
-    .await
-    .unwrap();
+    peer.wait_for_tone_after(mark, "rust-me", 880.0, 5.0, SECS(10))
+        .await
+        .unwrap();
     call.leave().await;
     peer.wait_for(
         "us leaving",

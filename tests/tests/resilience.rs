@@ -51,19 +51,9 @@ impl Rig {
     async fn both_ways(&self, when: &str) {
         let mark = self.peer.mark();
         self.peer
-            .wait_for_after(
-                mark,
-                &format!("our tone {when}"),
-                |e| {
-                    e.kind() == "audio"
-                        && e.str("identity") == Some("rust-880")
-                        && e.f64("level_db").is_some_and(|l| l > -40.0)
-                        && e.f64("hz").is_some_and(|f| (f - 880.0).abs() <= 5.0)
-                },
-                SECS(20),
-            )
+            .wait_for_tone_after(mark, "rust-880", 880.0, 5.0, SECS(20))
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("our tone {when}: {e}"));
         let before = self.sink.samples_from("py-440");
         let deadline = Instant::now() + SECS(20);
         loop {
@@ -294,21 +284,15 @@ async fn mute_is_kept_across_resume_and_rejoin() {
             .wait_for_after(
                 mark,
                 "silence from us",
-                |e| {
-                    e.kind() == "audio"
-                        && e.str("identity") == Some("rust-880")
-                        && e.f64("level_db").is_some_and(|l| l < -60.0)
-                },
+                |e| e.is_silence("rust-880"),
                 SECS(20),
             )
             .await
             .unwrap();
         tokio::time::sleep(SECS(2)).await;
-        let loud = rig.peer.events()[mark..].iter().any(|e| {
-            e.kind() == "audio"
-                && e.str("identity") == Some("rust-880")
-                && e.f64("level_db").is_some_and(|l| l > -40.0)
-        });
+        let loud = rig.peer.events()[mark..]
+            .iter()
+            .any(|e| e.is_audible("rust-880"));
         assert!(!loud, "our muted tone was heard after the {cut:?} cut");
     }
     // Unmuting after all that brings the tone back.
