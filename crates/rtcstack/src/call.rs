@@ -17,7 +17,7 @@ use crate::events::{CallEvent, DisconnectReason};
 use crate::room::Participant;
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, ReconnectPolicy, Supervisor};
-use crate::token::{self, Freshness};
+use crate::token::{self, Freshness, RefreshError, TokenRefresher};
 
 /// How to join.
 #[derive(Clone)]
@@ -32,6 +32,9 @@ pub struct CallOptions {
     pub audio_sink: Arc<dyn AudioSink>,
     /// How to recover from a lost link.
     pub reconnect_policy: ReconnectPolicy,
+    /// Where new tokens come from; without one, a call whose token expires
+    /// during an outage ends with `TokenExpired`.
+    pub token_refresher: Option<Arc<dyn TokenRefresher>>,
 }
 
 impl CallOptions {
@@ -42,6 +45,7 @@ impl CallOptions {
             connect_timeout: Duration::from_secs(10),
             audio_sink: Arc::new(NullSink),
             reconnect_policy: ReconnectPolicy::default(),
+            token_refresher: None,
         }
     }
 }
@@ -54,6 +58,7 @@ impl std::fmt::Debug for CallOptions {
             .field("token", &"<redacted>")
             .field("connect_timeout", &self.connect_timeout)
             .field("reconnect_policy", &self.reconnect_policy)
+            .field("token_refresher", &self.token_refresher.is_some())
             .finish()
     }
 }
@@ -94,7 +99,11 @@ impl Call {
         let (hints, hints_rx) = mpsc::unbounded_channel();
         let expires_at = token::inspect(&options.token).ok().map(|t| t.expires_at);
         let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
-        let supervisor = Supervisor::new(options.reconnect_policy.clone(), false, rand::random());
+        let supervisor = Supervisor::new(
+            options.reconnect_policy.clone(),
+            options.token_refresher.is_some(),
+            rand::random(),
+        );
         let inner = Arc::new(Inner {
             token: Mutex::new(options.token.clone()),
             options,
@@ -261,6 +270,20 @@ impl Inner {
         .await
     }
 
+    /// Whether `token` can replace the one in use (same identity and room,
+    /// not expired).
+    fn check_new_token(&self, token: &str) -> Result<token::TokenInfo, RefreshError> {
+        let current = self.token.lock().expect("token lock").clone();
+        let current =
+            token::inspect(&current).map_err(|e| RefreshError::BadToken(e.to_string()))?;
+        token::check_replacement(token, &current, SystemTime::now())
+    }
+
+    fn use_token(&self, token: String, info: &token::TokenInfo) {
+        *self.token.lock().expect("token lock") = token;
+        *self.expires_at.lock().expect("expiry lock") = Some(info.expires_at);
+    }
+
     fn feed(&self, input: Input) -> Vec<Action> {
         let mut sup = self.supervisor.lock().expect("supervisor lock");
         sup.handle(input, Instant::now(), SystemTime::now());
@@ -345,6 +368,8 @@ fn drain(sup: &mut Supervisor) -> Vec<Action> {
 async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
     let (result_tx, mut result_rx) = mpsc::unbounded_channel::<(u32, Result<(), AttemptError>)>();
     let mut in_flight: Option<(u32, JoinHandle<()>)> = None;
+    let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel::<Result<String, RefreshError>>();
+    let mut refresh: Option<JoinHandle<()>> = None;
     loop {
         let timeout = inner
             .supervisor
@@ -355,17 +380,27 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
             Some(signal) = parts.engine_rx.recv() => match signal {
                 EngineSignal::LinkLost => inner.feed(Input::LinkLost),
                 EngineSignal::Leave(action) => inner.feed(Input::ServerLeave(action)),
-                EngineSignal::TokenRefreshed(token) => {
-                    match token::inspect(&token) {
-                        Ok(info) => {
-                            *inner.token.lock().expect("token lock") = token;
-                            *inner.expires_at.lock().expect("expiry lock") = Some(info.expires_at);
-                            inner.feed(Input::TokenChanged { expires_at: info.expires_at })
-                        }
-                        Err(_) => Vec::new(),
+                EngineSignal::TokenRefreshed(token) => match inner.check_new_token(&token) {
+                    Ok(info) => {
+                        inner.use_token(token, &info);
+                        inner.feed(Input::TokenChanged { expires_at: info.expires_at })
                     }
-                }
+                    Err(e) => {
+                        tracing::warn!("ignored the server's refreshed token: {e}");
+                        Vec::new()
+                    }
+                },
             },
+            Some(result) = refresh_rx.recv() => {
+                refresh = None;
+                match result.and_then(|t| inner.check_new_token(&t).map(|info| (t, info))) {
+                    Ok((token, info)) => {
+                        inner.use_token(token, &info);
+                        inner.feed(Input::RefreshSucceeded { expires_at: info.expires_at })
+                    }
+                    Err(e) => inner.feed(Input::RefreshFailed { reason: e.to_string() }),
+                }
+            }
             Some(hint) = parts.hints_rx.recv() => inner.feed(hint),
             Some((n, result)) = result_rx.recv() => {
                 if in_flight.as_ref().is_some_and(|(m, _)| *m == n) {
@@ -398,15 +433,30 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     }
                 }
                 Action::RefreshToken => {
-                    // No refresher is configured yet: say so at once.
-                    let more = inner.feed(Input::RefreshFailed);
-                    let _ = inner.run(more).await;
+                    if let Some(refresher) = inner.options.token_refresher.clone() {
+                        // The supervisor keeps the deadline; this one only
+                        // stops a hung refresher from lingering.
+                        let limit = inner.options.reconnect_policy.refresh_timeout;
+                        let tx = refresh_tx.clone();
+                        let task = tokio::spawn(async move {
+                            let result = tokio::time::timeout(limit, refresher.refresh())
+                                .await
+                                .unwrap_or(Err(RefreshError::Timeout(limit)));
+                            let _ = tx.send(result);
+                        });
+                        if let Some(old) = refresh.replace(task) {
+                            old.abort();
+                        }
+                    }
                 }
                 _ => {}
             }
         }
         if *inner.state.lock().expect("state lock") == ConnectionState::Disconnected {
             if let Some((_, h)) = in_flight.take() {
+                h.abort();
+            }
+            if let Some(h) = refresh.take() {
                 h.abort();
             }
             return;

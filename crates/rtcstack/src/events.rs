@@ -70,6 +70,16 @@ pub enum CallEvent {
     Reconnected,
     /// The token is inside its expiry window.
     TokenExpired,
+    /// A new token is in use (a refresh, or the server's in-band token);
+    /// it expires at `expires_at_ms` (Unix time, milliseconds).
+    TokenUpdated {
+        expires_at_ms: u64,
+    },
+    /// The token refresher failed or did not answer; `reason` says why
+    /// (never a token or credential).
+    TokenRefreshFailed {
+        reason: String,
+    },
     ParticipantJoined {
         participant: Participant,
     },

@@ -221,6 +221,15 @@ impl Session {
     /// subscriber's), and both connections back up.
     pub(crate) async fn resume(&self, deadline: Duration) -> Result<(), AttemptError> {
         let s = &self.shared;
+        // The signal client resumes with the token it joined with (or the
+        // server's in-band one); once that has expired only a rejoin, with
+        // the refreshed token, can work.
+        let signal_token = s.signal.token();
+        let expired = crate::token::inspect(&signal_token)
+            .map_or(true, |t| t.expires_at <= std::time::SystemTime::now());
+        if expired {
+            return Err(AttemptError::ResumeRefused);
+        }
         let failed = |e: webrtc::error::Error| {
             tracing::debug!("resume: {e}");
             AttemptError::Retryable

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::events::{CallEvent, DisconnectReason};
 use crate::state::ConnectionState;
-use crate::token::{freshness, Freshness};
+use crate::token::{freshness, Freshness, RefreshError};
 use policy::Jitter;
 pub use policy::ReconnectPolicy;
 
@@ -78,7 +78,9 @@ pub enum Input {
     RefreshSucceeded {
         expires_at: SystemTime,
     },
-    RefreshFailed,
+    RefreshFailed {
+        reason: String,
+    },
     /// The OS is about to sleep.
     Suspend,
     /// The OS woke up: probe and recover at once.
@@ -223,6 +225,10 @@ impl Supervisor {
     fn set_expiry(&mut self, expires_at: SystemTime, now: Instant, wall: SystemTime) {
         self.expires_at = Some(expires_at);
         self.expiry_announced = false;
+        let ms = expires_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.emit(CallEvent::TokenUpdated { expires_at_ms: ms });
         // The window opens `expiry_window` before exp, mapped onto the
         // monotonic clock (wall time can jump; the monotonic one cannot).
         let opens = expires_at
@@ -302,7 +308,12 @@ impl Supervisor {
                 }
                 self.handle_timeout(now, wall);
             }
-            Input::RefreshFailed => self.refresh_failed(now, wall),
+            Input::RefreshFailed { reason } => {
+                // A report from a refresh we already gave up on is stale.
+                if self.refresh.is_some() {
+                    self.refresh_failed(reason, now, wall);
+                }
+            }
             Input::Suspend => {
                 self.suspended_at.get_or_insert(now);
             }
@@ -405,8 +416,9 @@ impl Supervisor {
         self.handle_timeout(now, wall);
     }
 
-    fn refresh_failed(&mut self, now: Instant, wall: SystemTime) {
+    fn refresh_failed(&mut self, reason: String, now: Instant, wall: SystemTime) {
         self.refresh = None;
+        self.emit(CallEvent::TokenRefreshFailed { reason });
         if self.freshness(wall) == Freshness::Expired {
             if self.live() {
                 self.end(DisconnectReason::TokenExpired);
@@ -427,7 +439,8 @@ impl Supervisor {
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
         if self.refresh.as_ref().is_some_and(|r| now >= r.until) {
             // The refresher hung: that is a failure, not a wait forever.
-            self.refresh_failed(now, wall);
+            let reason = RefreshError::Timeout(self.policy.refresh_timeout).to_string();
+            self.refresh_failed(reason, now, wall);
         }
         if self.live() && !self.expiry_announced && self.window_at.is_some_and(|t| now >= t) {
             self.expiry_announced = true;

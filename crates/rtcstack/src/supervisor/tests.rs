@@ -322,10 +322,13 @@ fn an_expired_token_is_refreshed_once_before_the_attempt() {
     r.input(Input::TokenChanged {
         expires_at: r.wall + S(5),
     });
-    r.input(Input::RefreshFailed);
+    r.input(Input::RefreshFailed {
+        reason: "test".into(),
+    });
     r.log.clear();
-    r.input(Input::LinkLost); // attempt 1, with the still-valid token
-                              // Attempt 1 hangs past the expiry and times out at 8 s.
+    // Attempt 1 goes with the still-valid token, hangs past the expiry and
+    // times out at 8 s.
+    r.input(Input::LinkLost);
     r.advance(S(12));
     let refreshes: Vec<usize> = r
         .log
@@ -384,6 +387,49 @@ fn a_hanging_refresher_fails_by_its_deadline() {
     let a = r.advance(S(30));
     assert_eq!(r.sup.state(), ConnectionState::Disconnected, "{a:?}");
     assert_eq!(disconnected(&r.log), Some(DisconnectReason::TokenExpired));
+    let reasons: Vec<&String> = r
+        .log
+        .iter()
+        .filter_map(|x| match x {
+            Action::Emit(CallEvent::TokenRefreshFailed { reason }) => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "{:?}", r.log);
+    assert!(
+        reasons[0].contains("did not answer within 10s"),
+        "{reasons:?}"
+    );
+    // The refresher answering at last changes nothing: the call is over.
+    r.input(Input::RefreshFailed {
+        reason: "late".into(),
+    });
+    assert_eq!(r.sup.state(), ConnectionState::Disconnected);
+}
+
+#[test]
+fn a_refresh_failure_nobody_asked_for_is_ignored() {
+    let mut r = Rig::connected(true);
+    r.input(Input::TokenChanged {
+        expires_at: r.wall + S(3600),
+    });
+    r.log.clear();
+    let a = r.input(Input::RefreshFailed {
+        reason: "stale".into(),
+    });
+    assert!(a.is_empty(), "{a:?}");
+}
+
+#[test]
+fn every_new_token_announces_its_expiry() {
+    let mut r = Rig::connected(true);
+    let exp = r.wall + S(3600);
+    let a = r.input(Input::TokenChanged { expires_at: exp });
+    let ms = exp
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(has(&a, &CallEvent::TokenUpdated { expires_at_ms: ms }));
 }
 
 #[test]
@@ -395,7 +441,9 @@ fn a_failing_refresher_with_a_still_valid_token_goes_on() {
     r.input(Input::LinkLost);
     r.input(Input::AttemptFailed(AttemptError::Retryable));
     r.advance(S(1));
-    r.input(Input::RefreshFailed);
+    r.input(Input::RefreshFailed {
+        reason: "test".into(),
+    });
     let a = r.advance(S(5));
     assert_eq!(r.sup.state(), ConnectionState::Reconnecting);
     assert!(!attempts(&[r.log.clone(), a].concat()).is_empty());

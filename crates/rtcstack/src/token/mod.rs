@@ -9,6 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livekit_api::access_token::Claims;
 
+mod refresher;
+pub use refresher::{check_replacement, refresher_fn, RefreshError, TokenRefresher};
+
 /// `TokenExpired` fires this long before `exp` unless configured otherwise.
 pub const DEFAULT_EXPIRY_WINDOW: Duration = Duration::from_secs(60);
 
