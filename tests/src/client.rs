@@ -18,12 +18,20 @@ pub async fn join_with_capture(
     room: &str,
     identity: &str,
 ) -> Result<(Call, Arc<CaptureSink>, UnboundedReceiver<CallEvent>)> {
+    join_configured(server, &TokenSpec::join(room, identity), |_| {}).await
+}
+
+/// The same, with a token made to `spec` and options adjusted by `configure`
+/// (a refresher, a policy).
+pub async fn join_configured(
+    server: &LiveKitServer,
+    spec: &TokenSpec,
+    configure: impl FnOnce(&mut CallOptions),
+) -> Result<(Call, Arc<CaptureSink>, UnboundedReceiver<CallEvent>)> {
     let sink = Arc::new(CaptureSink::new());
-    let mut options = CallOptions::new(
-        server.url(),
-        server.token(&TokenSpec::join(room, identity))?,
-    );
+    let mut options = CallOptions::new(server.url(), server.token(spec)?);
     options.audio_sink = sink.clone();
+    configure(&mut options);
     let (call, events) = Call::new(options);
     call.connect().await?;
     Ok((call, sink, events))

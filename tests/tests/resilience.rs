@@ -3,14 +3,15 @@
 //! the far side. Needs root.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallEvent, ConnectionState};
-use rtcstack_testbench::client::join_with_capture;
+use rtcstack::{Call, CallEvent, CallOptions, ConnectionState, DisconnectReason, Scenario};
+use rtcstack_testbench::client::{join_configured, join_with_capture};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tokens::TokenSpec;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -26,12 +27,24 @@ struct Rig {
 
 impl Rig {
     async fn start(room: &str) -> Rig {
+        Rig::start_with(room, &TokenSpec::join(room, "rust-880"), |_, _| {}).await
+    }
+
+    /// A call as "rust-880" with a token made to `spec` and options
+    /// adjusted by `configure`, talking with a Python peer.
+    async fn start_with(
+        room: &str,
+        spec: &TokenSpec,
+        configure: impl FnOnce(&mut CallOptions, &LiveKitServer),
+    ) -> Rig {
         let server = LiveKitServer::start().await.unwrap();
         let peer = server
             .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
             .await
             .unwrap();
-        let (call, sink, events) = join_with_capture(&server, room, "rust-880").await.unwrap();
+        let (call, sink, events) = join_configured(&server, spec, |o| configure(o, &server))
+            .await
+            .unwrap();
         call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
             .await
             .unwrap();
@@ -329,4 +342,215 @@ async fn twenty_percent_loss_with_jitter_for_60_s_causes_no_reconnect() {
     assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
     rig.server.link().unwrap().clear_degrade().unwrap();
     rig.both_ways("after 60 s of loss and jitter").await;
+}
+
+/// Simulates `scenario` and waits for the call to come back, both ways.
+async fn survives(room: &str, scenario: Scenario, within: Duration) -> Rig {
+    let mut rig = Rig::start(room).await;
+    rig.call.simulate(scenario).await;
+    let t0 = Instant::now();
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { attempt: 1 })
+    })
+    .await;
+    rig.wait_event("reconnected", within, |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    eprintln!(
+        "{room}: {scenario:?} → reconnected after {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
+    rig.both_ways(&format!("after {scenario:?}")).await;
+    rig
+}
+
+#[tokio::test]
+async fn simulated_signal_reconnect_resumes() {
+    let rig = survives("sim-signal", Scenario::SignalReconnect, SECS(10)).await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn simulated_node_failure_recovers() {
+    let rig = survives("sim-node", Scenario::NodeFailure, SECS(20)).await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn simulated_migration_recovers() {
+    let rig = survives("sim-migrate", Scenario::Migration, SECS(20)).await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn simulated_full_reconnect_rejoins() {
+    let rig = survives("sim-full", Scenario::FullReconnect, SECS(20)).await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn simulated_force_tcp_keeps_the_call() {
+    let mut rig = Rig::start("sim-tcp").await;
+    rig.call.simulate(Scenario::ForceTcp).await;
+    // The server restarts ICE with TCP candidates only; whether that is a
+    // quiet switch or a reconnect, the call must end up connected, both ways.
+    tokio::time::sleep(SECS(3)).await;
+    let deadline = Instant::now() + SECS(30);
+    while rig.call.connection_state() != ConnectionState::Connected {
+        assert!(Instant::now() < deadline, "not connected: {:?}", rig.seen);
+        let _ = rig.wait_event("any event", SECS(30), |_| true).await;
+    }
+    rig.both_ways("after the switch to TCP").await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn a_signal_dropped_again_on_resume_still_recovers() {
+    let mut rig = Rig::start("sim-resume-drop").await;
+    rig.call.simulate(Scenario::DisconnectSignalOnResume).await;
+    rig.call.simulate(Scenario::SignalReconnect).await;
+    rig.wait_event("reconnected", SECS(30), |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
+    rig.both_ways("after a resume whose signal dropped").await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn simulated_server_leave_ends_with_server_shutdown() {
+    ends_without_retry(
+        "sim-leave",
+        async |rig: &Rig| rig.call.simulate(Scenario::ServerLeave).await,
+        DisconnectReason::ServerShutdown,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_hard_kill_and_restart_recovers() {
+    let mut rig = Rig::start("res-kill").await;
+    rig.server.hard_kill().unwrap();
+    let killed = Instant::now();
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { attempt: 1 })
+    })
+    .await;
+    let detect = killed.elapsed();
+    tokio::time::sleep(SECS(5).saturating_sub(killed.elapsed())).await;
+    rig.server.start_again().await.unwrap();
+    let restarted = Instant::now();
+    rig.wait_event("reconnected", SECS(45), |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    eprintln!(
+        "server killed: detected after {detect:?}, reconnected {:?} after the restart",
+        restarted.elapsed()
+    );
+    assert!(detect < SECS(5), "a dead server noticed after {detect:?}");
+    rig.both_ways("after the server restarted").await;
+    rig.call.leave().await;
+}
+
+/// A token that expires in the middle of a 35 s cut.
+const SHORT_TTL: Duration = Duration::from_secs(30);
+
+fn short_lived(room: &str) -> TokenSpec {
+    TokenSpec::join(room, "rust-880").ttl(SHORT_TTL)
+}
+
+#[tokio::test]
+async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_and_the_call_rejoins() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let room = "tok-refresh";
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&calls);
+    let mut rig =
+        Rig::start_with(room, &short_lived(room), |o, server| {
+            o.reconnect_policy.expiry_window = SECS(5);
+            let fresh = TokenSpec::join(room, "rust-880").name("refreshed");
+            let (key, secret) = (
+                server.api_key().to_string(),
+                server.api_secret().to_string(),
+            );
+            o.token_refresher = Some(rtcstack::token::refresher_fn(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let token = fresh.mint(&key, &secret);
+                async move {
+                    token.map_err(|e| rtcstack::token::RefreshError::Unavailable(e.to_string()))
+                }
+            }));
+        })
+        .await;
+    let first_expiry = rig.call.token_expires_at().unwrap();
+    rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
+    assert!(
+        SystemTime::now() < first_expiry,
+        "the set-up took too long: the token expired before the cut"
+    );
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { .. })
+    })
+    .await;
+    tokio::time::sleep(SECS(35).saturating_sub(cut_at.elapsed())).await;
+    // The test means something only if the token died while the link was down.
+    assert!(
+        first_expiry < SystemTime::now(),
+        "the token outlived the cut"
+    );
+    rig.server.link().unwrap().restore().unwrap();
+    rig.wait_event("reconnected", SECS(45), |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "refresher calls");
+    assert!(rig.call.token_expires_at().unwrap() > first_expiry + SECS(60));
+    // The rejoin used the new token: the server knows us by its name.
+    assert_eq!(
+        rig.call.local_participant().map(|p| p.name),
+        Some("refreshed".to_string())
+    );
+    rig.both_ways("after a rejoin with the refreshed token")
+        .await;
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn a_token_expiring_during_a_35_s_cut_without_a_refresher_ends_with_token_expired() {
+    let room = "tok-none";
+    let mut rig = Rig::start_with(room, &short_lived(room), |o, _| {
+        o.reconnect_policy.expiry_window = SECS(5);
+    })
+    .await;
+    let expiry = rig.call.token_expires_at().unwrap();
+    rig.server.link().unwrap().cut().unwrap();
+    let e = rig
+        .wait_event("disconnected", SECS(45), |e| {
+            matches!(e, CallEvent::Disconnected { .. })
+        })
+        .await;
+    let ended = SystemTime::now();
+    assert_eq!(
+        e,
+        CallEvent::Disconnected {
+            reason: DisconnectReason::TokenExpired
+        }
+    );
+    // Ended at the expiry (the next attempt is at most the backoff cap
+    // later), not after the policy's whole deadline.
+    let after_expiry = ended.duration_since(expiry).unwrap_or_default();
+    assert!(
+        after_expiry < SECS(7),
+        "ended {after_expiry:?} after expiry"
+    );
+    assert!(
+        rig.seen.contains(&CallEvent::TokenExpired),
+        "{:?}",
+        rig.seen
+    );
 }

@@ -227,6 +227,13 @@ impl Call {
         self.session().and_then(|s| s.local_participant())
     }
 
+    /// Simulates a fault on the live call (tests, support tools).
+    pub async fn simulate(&self, scenario: crate::Scenario) {
+        if let Some(s) = self.session() {
+            s.simulate(scenario).await;
+        }
+    }
+
     /// The OS is about to sleep.
     pub fn suspend(&self) {
         let _ = self.inner.hints.send(Input::Suspend);

@@ -2,9 +2,9 @@
 //!
 //! This crate knows nothing of Tauri or any UI. It follows the SDK surface in
 //! the project's design notes: `Call::new(CallOptions)`, `connect()`,
-//! `connection_state()`, and a stream of `CallEvent`s. The engine and the
-//! reconnect supervisor land here in later steps; for now the crate holds the
-//! shared vocabulary (connection states) and token expiry rules.
+//! `connection_state()`, and a stream of `CallEvent`s. Inside: the engine
+//! (signalling, peer connections, media), the sans-IO reconnect supervisor
+//! and the driver that joins them, room state, tokens and audio.
 
 pub mod audio;
 mod call;
@@ -12,6 +12,7 @@ mod engine;
 mod error;
 pub mod events;
 pub mod room;
+mod scenario;
 mod state;
 pub mod supervisor;
 pub mod token;
@@ -20,4 +21,5 @@ pub use call::{Call, CallOptions};
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};
 pub use room::{ConnectionQuality, Participant};
+pub use scenario::Scenario;
 pub use state::ConnectionState;

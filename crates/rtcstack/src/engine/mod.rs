@@ -381,6 +381,19 @@ impl Session {
         self.shared.room.lock().expect("room lock").local().cloned()
     }
 
+    /// Simulates a fault: the server carries out most; a signal drop is ours.
+    pub(crate) async fn simulate(&self, scenario: crate::Scenario) {
+        let s = &self.shared;
+        match scenario.to_proto() {
+            Some(request) => s.signal.send(Req::Simulate(request)).await,
+            None => {
+                // As if the websocket died: closed under us, then noticed.
+                s.signal.close().await;
+                let _ = s.driver.send(EngineSignal::LinkLost);
+            }
+        }
+    }
+
     /// Closes everything without a goodbye (the session is dead anyway).
     pub(crate) async fn close(&self) {
         self.stop.store(true, Ordering::Relaxed);
