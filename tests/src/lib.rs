@@ -17,6 +17,7 @@
 pub mod app;
 pub mod client;
 pub mod impair;
+pub mod lines;
 pub mod netns;
 pub mod paths;
 pub mod peer;
@@ -24,6 +25,7 @@ pub mod probe;
 pub mod pulse;
 pub mod room_service;
 pub mod server;
+pub mod signal_proxy;
 pub mod tail;
 pub mod tokens;
 

@@ -31,6 +31,17 @@ pub fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer/peer.py")
 }
 
+/// Our `call` example (built by `scripts/test` before the tests run).
+pub fn call_example() -> PathBuf {
+    if let Some(p) = std::env::var_os("RTCSTACK_CALL_EXAMPLE") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/examples/call")
+}
+
 /// Fails with the command that fixes it when a part is not installed.
 pub fn check_installed() -> anyhow::Result<()> {
     for (what, path) in [

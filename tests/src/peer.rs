@@ -6,15 +6,14 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::watch;
 
+use crate::lines::{Line, Lines, WaitError};
 use crate::netns::NetHost;
 use crate::paths;
 
@@ -38,55 +37,14 @@ impl PeerOptions {
 }
 
 /// One line the peer printed.
-#[derive(Debug, Clone)]
-pub struct PeerEvent(pub Value);
-
-impl PeerEvent {
-    pub fn kind(&self) -> &str {
-        self.str("event").unwrap_or("")
-    }
-
-    pub fn str(&self, field: &str) -> Option<&str> {
-        self.0.get(field).and_then(Value::as_str)
-    }
-
-    pub fn f64(&self, field: &str) -> Option<f64> {
-        self.0.get(field).and_then(Value::as_f64)
-    }
-
-    /// An audio report of `from`, audible (above -40 dBFS).
-    pub fn is_audible(&self, from: &str) -> bool {
-        self.kind() == "audio"
-            && self.str("identity") == Some(from)
-            && self.f64("level_db").is_some_and(|l| l > -40.0)
-    }
-
-    /// An audible audio report of `from` at `hz` ± `tolerance`.
-    pub fn is_tone(&self, from: &str, hz: f64, tolerance: f64) -> bool {
-        self.is_audible(from) && self.f64("hz").is_some_and(|f| (f - hz).abs() <= tolerance)
-    }
-
-    /// An audio report of `from` that is silence (below -60 dBFS).
-    pub fn is_silence(&self, from: &str) -> bool {
-        self.kind() == "audio"
-            && self.str("identity") == Some(from)
-            && self.f64("level_db").is_some_and(|l| l < -60.0)
-    }
-}
-
-#[derive(Default)]
-struct History {
-    events: Vec<PeerEvent>,
-    closed: bool,
-}
+pub type PeerEvent = Line;
 
 /// A running Python peer.
 pub struct PythonPeer {
     identity: String,
     child: Child,
     stdin: Option<ChildStdin>,
-    history: Arc<Mutex<History>>,
-    changed: watch::Receiver<usize>,
+    lines: Lines,
     stderr_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -121,32 +79,12 @@ impl PythonPeer {
         let mut child = cmd.spawn().context("starting the Python peer")?;
         let stdout = child.stdout.take().context("peer stdout")?;
         let stdin = child.stdin.take();
-        let history = Arc::new(Mutex::new(History::default()));
-        let (tx, changed) = watch::channel(0usize);
-        let sink = Arc::clone(&history);
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                // Anything that is not JSON (a stray print) is kept as text.
-                let value = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| serde_json::json!({"event": "text", "text": line}));
-                let n = {
-                    let mut h = sink.lock().expect("peer history lock");
-                    h.events.push(PeerEvent(value));
-                    h.events.len()
-                };
-                tx.send_replace(n);
-            }
-            sink.lock().expect("peer history lock").closed = true;
-            // Wake every waiter so it sees the peer is gone.
-            tx.send_modify(|_| {});
-        });
+        let lines = Lines::follow(stdout);
         let peer = PythonPeer {
             identity: opts.identity.clone(),
             child,
             stdin,
-            history,
-            changed,
+            lines,
             stderr_path,
             _dir: dir,
         };
@@ -161,16 +99,12 @@ impl PythonPeer {
 
     /// A position in the event history, to wait for events after it.
     pub fn mark(&self) -> usize {
-        self.history.lock().expect("peer history lock").events.len()
+        self.lines.mark()
     }
 
     /// Every event so far.
     pub fn events(&self) -> Vec<PeerEvent> {
-        self.history
-            .lock()
-            .expect("peer history lock")
-            .events
-            .clone()
+        self.lines.all()
     }
 
     /// Waits for an event matching `pred`, anywhere in the history.
@@ -191,33 +125,18 @@ impl PythonPeer {
         pred: impl Fn(&PeerEvent) -> bool,
         within: Duration,
     ) -> Result<PeerEvent> {
-        let deadline = Instant::now() + within;
-        let mut changed = self.changed.clone();
-        let mut from = mark;
-        loop {
-            changed.borrow_and_update();
-            {
-                let h = self.history.lock().expect("peer history lock");
-                if let Some(e) = h.events.iter().skip(from).find(|e| pred(e)) {
-                    return Ok(e.clone());
-                }
-                from = from.max(h.events.len());
-                if h.closed {
-                    bail!(
-                        "peer {} exited while waiting for {what}; stderr:\n{}",
-                        self.identity,
-                        self.stderr_tail(40)
-                    );
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || tokio::time::timeout(left, changed.changed()).await.is_err() {
-                bail!(
-                    "peer {}: no {what} within {within:?}; last events:\n{}",
-                    self.identity,
-                    self.last_events(15)
-                );
-            }
+        match self.lines.wait_after(mark, pred, within).await {
+            Ok(e) => Ok(e),
+            Err(WaitError::Closed) => bail!(
+                "peer {} exited while waiting for {what}; stderr:\n{}",
+                self.identity,
+                self.stderr_tail(40)
+            ),
+            Err(WaitError::TimedOut) => bail!(
+                "peer {}: no {what} within {within:?}; last events:\n{}",
+                self.identity,
+                self.lines.last(15)
+            ),
         }
     }
 
@@ -298,15 +217,6 @@ impl PythonPeer {
         }
     }
 
-    fn last_events(&self, n: usize) -> String {
-        let h = self.history.lock().expect("peer history lock");
-        h.events[h.events.len().saturating_sub(n)..]
-            .iter()
-            .map(|e| e.0.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
     fn stderr_tail(&self, n: usize) -> String {
         crate::tail::file_tail(&self.stderr_path, n)
     }
@@ -318,7 +228,7 @@ impl Drop for PythonPeer {
             eprintln!(
                 "---- peer {} (last events) ----\n{}\n---- stderr ----\n{}",
                 self.identity,
-                self.last_events(20),
+                self.lines.last(20),
                 self.stderr_tail(40)
             );
         }

@@ -11,6 +11,7 @@ use rtcstack::{Call, CallEvent, CallOptions, ConnectionState, DisconnectReason, 
 use rtcstack_testbench::client::{join_configured, join_with_capture};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::signal_proxy::SignalProxy;
 use rtcstack_testbench::tokens::TokenSpec;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -30,8 +31,8 @@ impl Rig {
         Rig::start_with(room, &TokenSpec::join(room, "rust-880"), |_, _| {}).await
     }
 
-    /// A call as "rust-880" with a token made to `spec` and options
-    /// adjusted by `configure`, talking with a Python peer.
+    /// A call as "rust-880" with a token made to `spec` and options adjusted
+    /// by `configure`, talking with a Python peer.
     async fn start_with(
         room: &str,
         spec: &TokenSpec,
@@ -80,7 +81,10 @@ impl Rig {
             }
             assert!(
                 Instant::now() < deadline,
-                "the peer's tone not heard {when}"
+                "the peer's tone not heard {when}: {} new samples, last heard {:?}; events {:?}",
+                self.sink.samples_from("py-440") - before,
+                self.sink.peak_of("py-440", 500),
+                &self.seen[self.seen.len().saturating_sub(12)..]
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -385,12 +389,6 @@ async fn simulated_migration_recovers() {
 }
 
 #[tokio::test]
-async fn simulated_full_reconnect_rejoins() {
-    let rig = survives("sim-full", Scenario::FullReconnect, SECS(20)).await;
-    rig.call.leave().await;
-}
-
-#[tokio::test]
 async fn simulated_force_tcp_keeps_the_call() {
     let mut rig = Rig::start("sim-tcp").await;
     rig.call.simulate(Scenario::ForceTcp).await;
@@ -456,36 +454,65 @@ async fn a_server_hard_kill_and_restart_recovers() {
     rig.call.leave().await;
 }
 
-/// A token that expires in the middle of a 35 s cut.
+/// LiveKit's server re-mints our token in-band at join and every 5 minutes
+/// (valid 10), so against it the token we hold never expires in a short
+/// outage. A proxy that withholds those in-band tokens leaves us with our
+/// own 30 s token, which then expires in the middle of a 35 s cut.
 const SHORT_TTL: Duration = Duration::from_secs(30);
 
-fn short_lived(room: &str) -> TokenSpec {
-    TokenSpec::join(room, "rust-880").ttl(SHORT_TTL)
+async fn token_rig(
+    room: &str,
+    refresher: Option<Arc<dyn rtcstack::token::TokenRefresher>>,
+) -> (Rig, SignalProxy) {
+    let proxy_slot = Arc::new(std::sync::Mutex::new(None));
+    let slot = Arc::clone(&proxy_slot);
+    let spec = TokenSpec::join(room, "rust-880").ttl(SHORT_TTL);
+    // The proxy must exist before the join; start_with gives the server.
+    let rig = Rig::start_with(room, &spec, move |o, server| {
+        let proxy = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(SignalProxy::start(&server.url()))
+        })
+        .unwrap();
+        o.url = proxy.url();
+        o.reconnect_policy.expiry_window = SECS(5);
+        o.token_refresher = refresher;
+        *slot.lock().unwrap() = Some(proxy);
+    })
+    .await;
+    let proxy = proxy_slot.lock().unwrap().take().unwrap();
+    assert!(
+        proxy.dropped_refreshes() >= 1,
+        "the server sent no in-band token"
+    );
+    (rig, proxy)
 }
 
-#[tokio::test]
-async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_and_the_call_rejoins() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_then_the_call_rejoins() {
     use std::sync::atomic::{AtomicU32, Ordering};
     let room = "tok-refresh";
     let calls = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&calls);
-    let mut rig =
-        Rig::start_with(room, &short_lived(room), |o, server| {
-            o.reconnect_policy.expiry_window = SECS(5);
-            let fresh = TokenSpec::join(room, "rust-880").name("refreshed");
-            let (key, secret) = (
-                server.api_key().to_string(),
-                server.api_secret().to_string(),
-            );
-            o.token_refresher = Some(rtcstack::token::refresher_fn(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let token = fresh.mint(&key, &secret);
-                async move {
-                    token.map_err(|e| rtcstack::token::RefreshError::Unavailable(e.to_string()))
-                }
-            }));
-        })
-        .await;
+    // The refresher mints like a backend would, with the server's key.
+    let keys: Arc<std::sync::Mutex<Option<(String, String)>>> = Default::default();
+    let keys_for_refresher = Arc::clone(&keys);
+    let refresher = rtcstack::token::refresher_fn(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let (key, secret) = keys_for_refresher
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default();
+        let token = TokenSpec::join(room, "rust-880")
+            .name("refreshed")
+            .mint(&key, &secret);
+        async move { token.map_err(|e| rtcstack::token::RefreshError::Unavailable(e.to_string())) }
+    });
+    let (mut rig, _proxy) = token_rig(room, Some(refresher)).await;
+    *keys.lock().unwrap() = Some((
+        rig.server.api_key().to_string(),
+        rig.server.api_secret().to_string(),
+    ));
     let first_expiry = rig.call.token_expires_at().unwrap();
     rig.server.link().unwrap().cut().unwrap();
     let cut_at = Instant::now();
@@ -498,7 +525,6 @@ async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_and_the_call_rejoi
     })
     .await;
     tokio::time::sleep(SECS(35).saturating_sub(cut_at.elapsed())).await;
-    // The test means something only if the token died while the link was down.
     assert!(
         first_expiry < SystemTime::now(),
         "the token outlived the cut"
@@ -510,7 +536,7 @@ async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_and_the_call_rejoi
     .await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "refresher calls");
     assert!(rig.call.token_expires_at().unwrap() > first_expiry + SECS(60));
-    // The rejoin used the new token: the server knows us by its name.
+    // The server knows us by the refreshed token's name: the rejoin used it.
     assert_eq!(
         rig.call.local_participant().map(|p| p.name),
         Some("refreshed".to_string())
@@ -520,13 +546,9 @@ async fn a_token_expiring_during_a_35_s_cut_is_refreshed_once_and_the_call_rejoi
     rig.call.leave().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_during_a_35_s_cut_without_a_refresher_ends_with_token_expired() {
-    let room = "tok-none";
-    let mut rig = Rig::start_with(room, &short_lived(room), |o, _| {
-        o.reconnect_policy.expiry_window = SECS(5);
-    })
-    .await;
+    let (mut rig, _proxy) = token_rig("tok-none", None).await;
     let expiry = rig.call.token_expires_at().unwrap();
     rig.server.link().unwrap().cut().unwrap();
     let e = rig
@@ -534,20 +556,17 @@ async fn a_token_expiring_during_a_35_s_cut_without_a_refresher_ends_with_token_
             matches!(e, CallEvent::Disconnected { .. })
         })
         .await;
-    let ended = SystemTime::now();
     assert_eq!(
         e,
         CallEvent::Disconnected {
             reason: DisconnectReason::TokenExpired
         }
     );
-    // Ended at the expiry (the next attempt is at most the backoff cap
-    // later), not after the policy's whole deadline.
-    let after_expiry = ended.duration_since(expiry).unwrap_or_default();
-    assert!(
-        after_expiry < SECS(7),
-        "ended {after_expiry:?} after expiry"
-    );
+    // At the first attempt due after the expiry (an attempt in flight runs
+    // out its 8 s; the backoff adds at most 5 s), not at the policy's 60 s
+    // deadline after a string of doomed retries.
+    let after = SystemTime::now().duration_since(expiry).unwrap_or_default();
+    assert!(after < SECS(14), "ended {after:?} after the token expired");
     assert!(
         rig.seen.contains(&CallEvent::TokenExpired),
         "{:?}",

@@ -18,9 +18,10 @@ use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker
 use rtcstack::audio::io::{AudioInput, FanOut};
 use rtcstack::audio::tone::Tone;
 use rtcstack::audio::wav::WavInput;
+use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
 use rtcstack::{Call, CallOptions};
 
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 #[command(about = "Join a LiveKit room and print the call's events as JSON lines")]
 struct Args {
     /// LiveKit server URL (ws://, wss://, http://, https://).
@@ -41,6 +42,13 @@ struct Args {
     /// Identity to join as (when minting).
     #[arg(long, default_value = "rtcstack-cli")]
     identity: String,
+    /// Lifetime of minted tokens, seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
+    /// Mint a new token whenever the call needs one (a token refresher;
+    /// needs --api-key).
+    #[arg(long, requires = "api_key")]
+    refresh: bool,
     /// Publish a sine tone of this frequency (Hz).
     #[arg(long, conflicts_with_all = ["mic", "wav"])]
     tone: Option<f64>,
@@ -76,9 +84,13 @@ fn token(args: &Args) -> Result<String, String> {
     let (Some(key), Some(secret_var)) = (&args.api_key, &args.api_secret_env) else {
         return Err("give --token-env, or --api-key with --api-secret-env".into());
     };
-    AccessToken::with_api_key(key, &env_secret(secret_var)?)
+    mint(key, &env_secret(secret_var)?, args)
+}
+
+fn mint(key: &str, secret: &str, args: &Args) -> Result<String, String> {
+    AccessToken::with_api_key(key, secret)
         .with_identity(&args.identity)
-        .with_ttl(Duration::from_secs(3600))
+        .with_ttl(Duration::from_secs(args.token_ttl))
         .with_grants(VideoGrants {
             room_join: true,
             room: args.room.clone(),
@@ -88,6 +100,20 @@ fn token(args: &Args) -> Result<String, String> {
         })
         .to_jwt()
         .map_err(|e| format!("could not mint a token: {e}"))
+}
+
+/// A refresher that mints a new token each time it is asked (and says so).
+fn refresher(args: &Args) -> Result<Arc<dyn TokenRefresher>, String> {
+    let (Some(key), Some(secret_var)) = (args.api_key.clone(), &args.api_secret_env) else {
+        return Err("--refresh needs --api-key with --api-secret-env".into());
+    };
+    let secret = env_secret(secret_var)?;
+    let args = args.clone();
+    Ok(refresher_fn(move || {
+        line(serde_json::json!({"type": "refresherCalled"}));
+        let token = mint(&key, &secret, &args).map_err(RefreshError::Unavailable);
+        async move { token }
+    }))
 }
 
 fn line(value: serde_json::Value) {
@@ -142,6 +168,15 @@ async fn main() {
     let sink = Arc::new(CaptureSink::new());
     let mut options = CallOptions::new(&args.url, token);
     options.audio_sink = sink.clone();
+    if args.refresh {
+        match refresher(&args) {
+            Ok(r) => options.token_refresher = Some(r),
+            Err(e) => {
+                line(serde_json::json!({"type": "error", "message": e}));
+                std::process::exit(2);
+            }
+        }
+    }
     let (call, mut events) = Call::new(options);
     let started = std::time::Instant::now();
     if let Err(e) = call.connect().await {
@@ -181,6 +216,10 @@ async fn main() {
     };
     tokio::pin!(end);
     let mut report = tokio::time::interval(Duration::from_millis(args.report_ms.max(100)));
+    // Samples heard per participant at the last report: only fresh audio
+    // is reported, so an outage shows as silence in the log, not as the
+    // last thing heard repeated.
+    let mut heard: std::collections::HashMap<String, u64> = Default::default();
     loop {
         tokio::select! {
             _ = &mut end => break,
@@ -194,6 +233,10 @@ async fn main() {
             },
             _ = report.tick(), if args.report_ms > 0 => {
                 for p in call.participants() {
+                    let samples = sink.samples_from(&p.identity);
+                    if heard.insert(p.identity.clone(), samples) == Some(samples) {
+                        continue;
+                    }
                     if let Some(peak) = sink.peak_of(&p.identity, 500) {
                         line(serde_json::json!({
                             "type": "audio", "identity": p.identity,

@@ -76,7 +76,7 @@ struct Inner {
     input: Mutex<Option<SwitchableInput>>,
     muted: AtomicBool,
     events: mpsc::UnboundedSender<CallEvent>,
-    engine_tx: mpsc::UnboundedSender<EngineSignal>,
+    engine_tx: mpsc::UnboundedSender<(u64, EngineSignal)>,
     hints: mpsc::UnboundedSender<Input>,
 }
 
@@ -87,7 +87,7 @@ pub struct Call {
 }
 
 struct DriverParts {
-    engine_rx: mpsc::UnboundedReceiver<EngineSignal>,
+    engine_rx: mpsc::UnboundedReceiver<(u64, EngineSignal)>,
     hints_rx: mpsc::UnboundedReceiver<Input>,
 }
 
@@ -384,7 +384,9 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
             .expect("supervisor lock")
             .poll_timeout();
         let actions = tokio::select! {
-            Some(signal) = parts.engine_rx.recv() => match signal {
+            Some((id, signal)) = parts.engine_rx.recv() => match signal {
+                // A session we replaced or gave up on: not our call's news.
+                _ if inner.session().is_none_or(|s| s.id() != id) => Vec::new(),
                 EngineSignal::LinkLost => inner.feed(Input::LinkLost),
                 EngineSignal::Leave(action) => inner.feed(Input::ServerLeave(action)),
                 EngineSignal::TokenRefreshed(token) => match inner.check_new_token(&token) {

@@ -20,8 +20,6 @@ pub enum Scenario {
     DisconnectSignalOnResume,
     /// The same, before the server sends anything on the resumed connection.
     DisconnectSignalOnResumeNoMessages,
-    /// The server asks for a full reconnect.
-    FullReconnect,
 }
 
 impl Scenario {
@@ -38,7 +36,6 @@ impl Scenario {
             Scenario::DisconnectSignalOnResumeNoMessages => {
                 S::DisconnectSignalOnResumeNoMessages(true)
             }
-            Scenario::FullReconnect => S::LeaveRequestFullReconnect(true),
         };
         Some(proto::SimulateScenario { scenario: Some(s) })
     }

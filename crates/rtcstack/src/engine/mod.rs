@@ -55,10 +55,18 @@ pub(crate) enum EngineSignal {
 /// A joined session: the signal connection and both peer connections.
 pub(crate) struct Session {
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    /// The task that owns the protocol; stopped with the session.
+    run: tokio::task::JoinHandle<()>,
 }
 
+/// Sessions are numbered so the driver can tell the current one's reports
+/// from those of one it has already given up on.
+static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 struct Shared {
+    id: u64,
+    /// Set when the session is closed or dropped: it reports nothing more.
+    stop: Arc<AtomicBool>,
     signal: SignalClient,
     publisher: Arc<dyn PeerConnection>,
     subscriber: Arc<dyn PeerConnection>,
@@ -71,7 +79,7 @@ struct Shared {
     publisher_state: watch::Sender<RTCPeerConnectionState>,
     subscriber_state: watch::Sender<RTCPeerConnectionState>,
     events: mpsc::UnboundedSender<CallEvent>,
-    driver: mpsc::UnboundedSender<EngineSignal>,
+    driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     sink: Arc<dyn AudioSink>,
     muted: Arc<AtomicBool>,
     published: Mutex<Vec<String>>,
@@ -84,7 +92,7 @@ impl Session {
         token: &str,
         deadline: Duration,
         events: mpsc::UnboundedSender<CallEvent>,
-        driver: mpsc::UnboundedSender<EngineSignal>,
+        driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
         sink: Arc<dyn AudioSink>,
     ) -> Result<Self, ConnectError> {
         // Fails harmlessly when the application already chose a provider.
@@ -135,6 +143,8 @@ impl Session {
 
         let (room, changes) = RoomState::from_join(&join);
         let shared = Arc::new(Shared {
+            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            stop: Arc::new(AtomicBool::new(false)),
             signal,
             publisher,
             subscriber,
@@ -151,10 +161,10 @@ impl Session {
             published: Mutex::new(Vec::new()),
         });
         shared.emit_changes(changes);
-        let stop = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
-
-        let session = Session { shared, stop };
+        let run = tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
+        // From here a join abandoned half-way (an aborted attempt) drops
+        // the session, which closes it: no half-joined ghost lingers.
+        let session = Session { shared, run };
         session.negotiate_publisher(deadline).await?;
         // Joined once media can flow on either connection.
         let either = async {
@@ -350,7 +360,7 @@ impl Session {
             payload_type,
             input,
             Arc::clone(&s.muted),
-            Arc::clone(&self.stop),
+            Arc::clone(&s.stop),
         ));
         s.published
             .lock()
@@ -389,14 +399,19 @@ impl Session {
             None => {
                 // As if the websocket died: closed under us, then noticed.
                 s.signal.close().await;
-                let _ = s.driver.send(EngineSignal::LinkLost);
+                s.report(EngineSignal::LinkLost);
             }
         }
     }
 
+    /// Which session this is (see [`NEXT_SESSION`]).
+    pub(crate) fn id(&self) -> u64 {
+        self.shared.id
+    }
+
     /// Closes everything without a goodbye (the session is dead anyway).
     pub(crate) async fn close(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         let s = &self.shared;
         s.signal.close().await;
         let _ = s.publisher.close().await;
@@ -405,7 +420,7 @@ impl Session {
 
     /// Leaves the room and closes everything.
     pub(crate) async fn leave(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         let s = &self.shared;
         s.signal
             .send(Req::Leave(proto::LeaveRequest {
@@ -419,9 +434,35 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.run.abort();
+        if self.shared.stop.swap(true, Ordering::Relaxed) {
+            return; // closed already
+        }
+        let s = Arc::clone(&self.shared);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                s.signal.close().await;
+                let _ = s.publisher.close().await;
+                let _ = s.subscriber.close().await;
+            });
+        }
+    }
+}
+
 impl Shared {
     fn emit(&self, e: CallEvent) {
-        let _ = self.events.send(e);
+        if !self.stop.load(Ordering::Relaxed) {
+            let _ = self.events.send(e);
+        }
+    }
+
+    /// Tells the call's driver, unless this session is over.
+    fn report(&self, signal: EngineSignal) {
+        if !self.stop.load(Ordering::Relaxed) {
+            let _ = self.driver.send((self.id, signal));
+        }
     }
 
     fn emit_changes(&self, changes: Vec<RoomChange>) {
@@ -483,7 +524,7 @@ async fn run(
                 Some(SignalEvent::Message(msg)) => on_signal(&shared, *msg, &mut early).await,
                 Some(SignalEvent::Close(why)) => {
                     tracing::info!("signal connection closed: {why}");
-                    let _ = shared.driver.send(EngineSignal::LinkLost);
+                    shared.report(EngineSignal::LinkLost);
                 }
                 None => return,
             },
@@ -596,10 +637,10 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
                 Ok(A::Reconnect) => LeaveAction::Reconnect,
                 _ => LeaveAction::Disconnect(DisconnectReason::from_proto(leave.reason)),
             };
-            let _ = shared.driver.send(EngineSignal::Leave(action));
+            shared.report(EngineSignal::Leave(action));
         }
         Resp::RefreshToken(token) => {
-            let _ = shared.driver.send(EngineSignal::TokenRefreshed(token));
+            shared.report(EngineSignal::TokenRefreshed(token));
         }
         _ => {}
     }
@@ -632,7 +673,7 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                 RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
             );
             if down && was == RTCPeerConnectionState::Connected {
-                let _ = shared.driver.send(EngineSignal::LinkLost);
+                shared.report(EngineSignal::LinkLost);
             }
         }
         PcEvent::Track(track) => {

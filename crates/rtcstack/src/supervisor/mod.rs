@@ -231,8 +231,15 @@ impl Supervisor {
         self.emit(CallEvent::TokenUpdated { expires_at_ms: ms });
         // The window opens `expiry_window` before exp, mapped onto the
         // monotonic clock (wall time can jump; the monotonic one cannot).
+        // With a refresher, a short-lived token opens it halfway through
+        // its life at the latest: refreshing it at once would bring another
+        // such token, and another, in a loop.
+        let mut window = self.policy.expiry_window;
+        if self.has_refresher {
+            window = window.min(expires_at.duration_since(wall).unwrap_or_default() / 2);
+        }
         let opens = expires_at
-            .checked_sub(self.policy.expiry_window)
+            .checked_sub(window)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         self.window_at = Some(match opens.duration_since(wall) {
             Ok(ahead) => now + ahead,

@@ -564,3 +564,22 @@ fn the_same_seed_replays_the_same_schedule() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn tokens_shorter_than_the_window_refresh_at_half_life_not_in_a_loop() {
+    let mut r = Rig::connected(true);
+    // 40 s tokens against a 60 s window.
+    r.input(Input::TokenChanged {
+        expires_at: r.wall + S(40),
+    });
+    assert!(r.advance(S(19)).is_empty(), "nothing before half-life");
+    let a = r.advance(S(1));
+    assert_eq!(a.iter().filter(|x| **x == Action::RefreshToken).count(), 1);
+    r.input(Input::RefreshSucceeded {
+        expires_at: r.wall + S(40),
+    });
+    // The new token is not refreshed at once, but at its own half-life.
+    let soon = r.advance(S(19));
+    assert!(!soon.contains(&Action::RefreshToken), "{soon:?}");
+    assert!(r.advance(S(1)).contains(&Action::RefreshToken));
+}
