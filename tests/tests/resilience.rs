@@ -171,6 +171,16 @@ async fn a_35_s_cut_rejoins_past_the_resume_window() {
         attempts.windows(2).all(|w| w[1] == w[0] + 1),
         "{attempts:?}"
     );
+    // The rejoin reconciled the participant list: the peer never left and
+    // never joined twice.
+    let about_peer = |e: &&CallEvent| match e {
+        CallEvent::ParticipantJoined { participant } => participant.identity == "py-440",
+        CallEvent::ParticipantLeft { identity } => identity == "py-440",
+        _ => false,
+    };
+    let churn: Vec<&CallEvent> = rig.seen.iter().filter(about_peer).collect();
+    assert_eq!(churn.len(), 1, "{churn:?}");
+    assert_eq!(rig.call.participants().len(), 1);
     rig.call.leave().await;
 }
 

@@ -14,7 +14,7 @@ use crate::audio::io::{AudioInput, AudioSink, SwitchableInput, SwitchableSink};
 use crate::engine::{EngineSignal, Session};
 use crate::error::ConnectError;
 use crate::events::{CallEvent, DisconnectReason};
-use crate::room::Participant;
+use crate::room::{Participant, RoomState};
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, ReconnectPolicy, Supervisor};
 use crate::token::{self, Freshness, RefreshError, TokenRefresher};
@@ -69,6 +69,9 @@ struct Inner {
     output: Arc<SwitchableSink>,
     supervisor: Mutex<Supervisor>,
     session: Mutex<Option<Arc<Session>>>,
+    /// The room as the last session knew it, kept across a rejoin's
+    /// attempts so the new participant list is reconciled, not re-joined.
+    room_before: Mutex<Option<RoomState>>,
     state: Mutex<ConnectionState>,
     expires_at: Mutex<Option<SystemTime>>,
     token: Mutex<String>,
@@ -110,6 +113,7 @@ impl Call {
             output,
             supervisor: Mutex::new(supervisor),
             session: Mutex::new(None),
+            room_before: Mutex::new(None),
             state: Mutex::new(ConnectionState::Idle),
             expires_at: Mutex::new(expires_at),
             input: Mutex::new(None),
@@ -156,7 +160,7 @@ impl Call {
             return Err(ConnectError::TokenExpired);
         }
         inner.run(inner.feed(Input::Connect)).await;
-        match inner.join().await {
+        match inner.join(None).await {
             Ok(session) => {
                 *inner.session.lock().expect("session lock") = Some(Arc::new(session));
                 inner
@@ -219,7 +223,15 @@ impl Call {
 
     /// Everyone else in the room.
     pub fn participants(&self) -> Vec<Participant> {
-        self.session().map(|s| s.participants()).unwrap_or_default()
+        if let Some(s) = self.session() {
+            return s.participants();
+        }
+        // Mid-rejoin: everyone as we last knew them, not an empty room.
+        let before = self.inner.room_before.lock().expect("room lock");
+        before
+            .as_ref()
+            .map(|r| r.participants().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Us, as the server sees us (including our connection quality).
@@ -264,7 +276,7 @@ impl Inner {
         self.session.lock().expect("session lock").clone()
     }
 
-    async fn join(&self) -> Result<Session, ConnectError> {
+    async fn join(&self, previous: Option<&RoomState>) -> Result<Session, ConnectError> {
         let token = self.token.lock().expect("token lock").clone();
         Session::connect(
             &self.options.url,
@@ -273,6 +285,7 @@ impl Inner {
             self.events.clone(),
             self.engine_tx.clone(),
             Arc::clone(&self.output) as Arc<dyn AudioSink>,
+            previous,
         )
         .await
     }
@@ -330,6 +343,9 @@ impl Inner {
     /// One reconnect attempt.
     async fn attempt(self: Arc<Self>, kind: AttemptKind) -> Result<(), AttemptError> {
         let deadline = self.options.connect_timeout;
+        // Nothing goes out until the server can be reached (the supervisor's
+        // attempt timeout bounds this wait).
+        crate::engine::reach::until_reachable(&self.options.url).await;
         if kind == AttemptKind::Resume {
             if let Some(s) = self.session() {
                 return s.resume(deadline).await;
@@ -339,13 +355,16 @@ impl Inner {
         let old = self.session.lock().expect("session lock").take();
         if let Some(old) = old {
             old.close().await;
+            *self.room_before.lock().expect("room lock") = Some(old.room());
         }
-        let session = Arc::new(self.join().await.map_err(|e| match e {
+        let before = self.room_before.lock().expect("room lock").clone();
+        let session = Arc::new(self.join(before.as_ref()).await.map_err(|e| match e {
             ConnectError::Unauthorized(_) => AttemptError::Unauthorized,
             ConnectError::TokenExpired => AttemptError::TokenExpired,
             _ => AttemptError::Retryable,
         })?);
         *self.session.lock().expect("session lock") = Some(Arc::clone(&session));
+        *self.room_before.lock().expect("room lock") = None;
         // Muted first, so the republished track starts muted: not one
         // frame of the microphone leaks out.
         if self.muted.load(Ordering::Relaxed) {

@@ -145,6 +145,22 @@ impl RoomState {
         (room, changes)
     }
 
+    /// The room from a rejoin's JoinResponse, starting from what we knew:
+    /// those still there update, those gone leave, newcomers join. A UI
+    /// sees no one leave and join again just because we reconnected.
+    pub fn after_rejoin(
+        previous: &RoomState,
+        join: &proto::JoinResponse,
+    ) -> (Self, Vec<RoomChange>) {
+        let (mut room, _) = RoomState::from_join(&proto::JoinResponse {
+            other_participants: Vec::new(),
+            ..join.clone()
+        });
+        room.remote = previous.remote.clone();
+        let changes = room.reconcile(&join.other_participants);
+        (room, changes)
+    }
+
     pub fn local(&self) -> Option<&Participant> {
         self.local.as_ref()
     }
@@ -383,6 +399,35 @@ mod tests {
             .any(|c| matches!(c, RoomChange::Joined(p) if p.identity == "carol")));
         let ids: Vec<&str> = room.participants().map(|p| p.identity.as_str()).collect();
         assert_eq!(ids, ["carol"]);
+    }
+
+    #[test]
+    fn a_rejoin_updates_who_stayed_and_never_joins_them_twice() {
+        let mut before = joined_room();
+        before.apply_update(&proto::ParticipantUpdate {
+            participants: vec![info("PA_b", "bob", 1)],
+        });
+        let join = proto::JoinResponse {
+            participant: Some(info("PA_me2", "me", 1)),
+            other_participants: vec![info("PA_b2", "bob", 1), info("PA_c", "carol", 1)],
+            ..Default::default()
+        };
+        let (room, ch) = RoomState::after_rejoin(&before, &join);
+        let joined: Vec<&str> = ch
+            .iter()
+            .filter_map(|c| match c {
+                RoomChange::Joined(p) => Some(p.identity.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(joined, ["carol"]);
+        assert!(ch.contains(&RoomChange::Left {
+            identity: "alice".into()
+        }));
+        assert!(ch.iter().any(
+            |c| matches!(c, RoomChange::Updated(p) if p.identity == "bob" && p.sid == "PA_b2")
+        ));
+        assert_eq!(room.local().unwrap().sid, "PA_me2");
     }
 
     #[test]

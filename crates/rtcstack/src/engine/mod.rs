@@ -10,6 +10,8 @@
 
 mod media;
 mod peer;
+pub(crate) mod reach;
+mod sync;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,7 +84,10 @@ struct Shared {
     driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     sink: Arc<dyn AudioSink>,
     muted: Arc<AtomicBool>,
-    published: Mutex<Vec<String>>,
+    /// Our tracks as the server accepted them (cid and info).
+    published: Mutex<Vec<proto::TrackPublishedResponse>>,
+    /// The id of the server's last subscriber offer (for SyncState).
+    last_offer_id: Mutex<u32>,
 }
 
 impl Session {
@@ -94,6 +99,7 @@ impl Session {
         events: mpsc::UnboundedSender<CallEvent>,
         driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
         sink: Arc<dyn AudioSink>,
+        previous: Option<&RoomState>,
     ) -> Result<Self, ConnectError> {
         // Fails harmlessly when the application already chose a provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -141,7 +147,10 @@ impl Session {
             .await
             .map_err(media)?;
 
-        let (room, changes) = RoomState::from_join(&join);
+        let (room, changes) = match previous {
+            Some(before) => RoomState::after_rejoin(before, &join),
+            None => RoomState::from_join(&join),
+        };
         let shared = Arc::new(Shared {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
             stop: Arc::new(AtomicBool::new(false)),
@@ -159,6 +168,7 @@ impl Session {
             sink,
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
+            last_offer_id: Mutex::new(0),
         });
         shared.emit_changes(changes);
         let run = tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
@@ -240,6 +250,22 @@ impl Session {
         if expired {
             return Err(AttemptError::ResumeRefused);
         }
+        // A short cut may have healed by itself: the signal connection
+        // survived and ICE found its way back. Then there is nothing to
+        // redo (a signal restart would only interrupt what already flows).
+        if s.signal.is_connected().await && !s.failed() {
+            let healed = async {
+                let (a, b) = tokio::join!(
+                    until_connected(&s.publisher_state),
+                    until_connected(&s.subscriber_state)
+                );
+                a.and(b)
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(HEAL_GRACE, healed).await {
+                tracing::debug!("resume: the link healed by itself");
+                return Ok(());
+            }
+        }
         let failed = |e: webrtc::error::Error| {
             tracing::debug!("resume: {e}");
             AttemptError::Retryable
@@ -255,6 +281,10 @@ impl Session {
         if !response.ice_servers.is_empty() {
             tracing::debug!("resume brought {} ICE servers", response.ice_servers.len());
         }
+        // What we have, as the server should know it: the subscriber's last
+        // offer and answer, our tracks (pass-through: sent before the
+        // queued requests are released).
+        s.signal.send(Req::SyncState(sync::state(s).await)).await;
         let offer = s
             .publisher
             .create_offer(Some(RTCOfferOptions { ice_restart: true }))
@@ -362,11 +392,15 @@ impl Session {
             Arc::clone(&s.muted),
             Arc::clone(&s.stop),
         ));
+        let sid = info.sid.clone();
         s.published
             .lock()
             .expect("published lock")
-            .push(info.sid.clone());
-        Ok(info.sid)
+            .push(proto::TrackPublishedResponse {
+                cid,
+                track: Some(info),
+            });
+        Ok(sid)
     }
 
     /// Mutes or unmutes our microphone: silence is sent, and the server
@@ -374,7 +408,13 @@ impl Session {
     pub(crate) async fn set_muted(&self, muted: bool) {
         let s = &self.shared;
         s.muted.store(muted, Ordering::Relaxed);
-        let sids = s.published.lock().expect("published lock").clone();
+        let sids: Vec<String> = s
+            .published
+            .lock()
+            .expect("published lock")
+            .iter()
+            .filter_map(|p| p.track.as_ref().map(|t| t.sid.clone()))
+            .collect();
         for sid in sids {
             s.signal
                 .send(Req::Mute(proto::MuteTrackRequest { sid, muted }))
@@ -385,6 +425,11 @@ impl Session {
     pub(crate) fn participants(&self) -> Vec<Participant> {
         let room = self.shared.room.lock().expect("room lock");
         room.participants().cloned().collect()
+    }
+
+    /// The room as this session knows it (to carry over a rejoin).
+    pub(crate) fn room(&self) -> RoomState {
+        self.shared.room.lock().expect("room lock").clone()
     }
 
     pub(crate) fn local_participant(&self) -> Option<Participant> {
@@ -451,7 +496,18 @@ impl Drop for Session {
     }
 }
 
+/// How long a resume waits for a link that is back to heal by itself (ICE
+/// consent checks run every 200 ms) before redoing signal and ICE.
+const HEAL_GRACE: Duration = Duration::from_millis(600);
+
 impl Shared {
+    /// Either connection has failed for good (it will not heal by itself).
+    fn failed(&self) -> bool {
+        [&self.publisher_state, &self.subscriber_state]
+            .iter()
+            .any(|w| *w.borrow() == RTCPeerConnectionState::Failed)
+    }
+
     fn emit(&self, e: CallEvent) {
         if !self.stop.load(Ordering::Relaxed) {
             let _ = self.events.send(e);
@@ -540,6 +596,7 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
     match msg {
         Resp::Offer(offer) => {
             // The server offers the subscriber connection; we answer.
+            *shared.last_offer_id.lock().expect("offer id lock") = offer.id;
             let pc = &shared.subscriber;
             let result = async {
                 pc.set_remote_description(RTCSessionDescription::offer(offer.sdp)?)
