@@ -1,0 +1,30 @@
+//! Windows: the update is the NSIS (or MSI) installer of the new version.
+//! Installing starts it in passive mode and exits the app; the installer
+//! starts the new version when it is done. So "install" never returns on
+//! success.
+
+use tauri::utils::{config::BundleType, platform::bundle_type};
+
+/// Label of the button that applies a downloaded update.
+pub const APPLY_LABEL: &str = "Install and restart";
+
+/// Whether this copy of the app can update itself, and if not why.
+pub fn can_self_update() -> Result<(), String> {
+    match bundle_type() {
+        Some(BundleType::Nsis | BundleType::Msi) => Ok(()),
+        _ => Err("this copy was not installed by the RTCstack installer \
+                  (a build run from a checkout)"
+            .into()),
+    }
+}
+
+/// Starts the installer and exits the app (the installer restarts it).
+pub fn install(
+    update: &tauri_plugin_updater::Update,
+    bytes: &[u8],
+) -> tauri_plugin_updater::Result<()> {
+    update.install(bytes)
+}
+
+/// The installer restarts the app itself.
+pub const RESTART_AFTER_INSTALL: bool = false;

@@ -1,0 +1,148 @@
+//! What the UI is told about updates: plain serde types, camelCase, one
+//! `state` tag. The UI shows them as they are; it decides nothing.
+
+use serde::Serialize;
+
+/// The event the UI listens to; its payload is an [`UpdateStatus`].
+pub const STATUS_EVENT: &str = "update-status";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum UpdateStatus {
+    /// No check has run yet.
+    Idle { current: String },
+    /// This copy cannot update itself (e.g. a build run from a checkout,
+    /// not an installed bundle); `reason` says so.
+    Unavailable { current: String, reason: String },
+    Checking { current: String },
+    UpToDate { current: String },
+    /// Found during a call: nothing is downloaded until the call ends.
+    WaitingForCall {
+        current: String,
+        version: String,
+        notes: String,
+    },
+    Downloading {
+        current: String,
+        version: String,
+        notes: String,
+        received: u64,
+        /// From the server's Content-Length, when it sent one.
+        total: Option<u64>,
+    },
+    /// Downloaded and its signature checked; installed on restart.
+    /// `action` is the label of the button that does it on this OS.
+    Ready {
+        current: String,
+        version: String,
+        notes: String,
+        action: String,
+    },
+    Installing { current: String, version: String },
+    /// The update was refused or could not be had; the app stays on
+    /// `current` and `message` says why in words a person can act on.
+    Failed {
+        current: String,
+        version: Option<String>,
+        problem: ProblemKind,
+        message: String,
+    },
+}
+
+/// Why an update was refused or failed, for the UI and the tests to tell
+/// the cases apart without parsing the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProblemKind {
+    /// The signature does not match the app's public key, or was signed
+    /// for another version than the one offered.
+    BadSignature,
+    /// The download ended before all of it arrived.
+    Incomplete,
+    /// The manifest points at a package of another app.
+    WrongApp,
+    /// The manifest has no build for this system.
+    NoBuildForThisSystem,
+    /// The update server answered something that is not a release manifest.
+    BadManifest,
+    /// The update server could not be reached or refused the request.
+    Network,
+    /// The update was verified but the system could not install it.
+    InstallFailed,
+    /// The app's own updater configuration is unusable.
+    Config,
+}
+
+impl UpdateStatus {
+    /// The version offered, in the states that have one.
+    pub fn offered_version(&self) -> Option<&str> {
+        match self {
+            Self::WaitingForCall { version, .. }
+            | Self::Downloading { version, .. }
+            | Self::Ready { version, .. }
+            | Self::Installing { version, .. } => Some(version),
+            Self::Failed { version, .. } => version.as_deref(),
+            Self::Idle { .. }
+            | Self::Unavailable { .. }
+            | Self::Checking { .. }
+            | Self::UpToDate { .. } => None,
+        }
+    }
+
+    /// True while an update is being fetched or applied: no new check then.
+    pub fn busy(&self) -> bool {
+        matches!(
+            self,
+            Self::Checking { .. }
+                | Self::WaitingForCall { .. }
+                | Self::Downloading { .. }
+                | Self::Ready { .. }
+                | Self::Installing { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_with_the_names_the_ui_reads() {
+        let s = UpdateStatus::Downloading {
+            current: "0.1.0".into(),
+            version: "0.2.0".into(),
+            notes: "n".into(),
+            received: 10,
+            total: Some(20),
+        };
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({"state": "downloading", "current": "0.1.0", "version": "0.2.0",
+                               "notes": "n", "received": 10, "total": 20})
+        );
+        let f = UpdateStatus::Failed {
+            current: "0.1.0".into(),
+            version: None,
+            problem: ProblemKind::NoBuildForThisSystem,
+            message: "m".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({"state": "failed", "current": "0.1.0", "version": null,
+                               "problem": "noBuildForThisSystem", "message": "m"})
+        );
+        assert_eq!(
+            serde_json::to_value(UpdateStatus::WaitingForCall {
+                current: "0.1.0".into(),
+                version: "0.2.0".into(),
+                notes: String::new()
+            })
+            .unwrap()["state"],
+            "waitingForCall"
+        );
+    }
+}
