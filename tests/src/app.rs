@@ -20,7 +20,7 @@ pub fn app_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug/rtcstack-desktop")
+    target.join(format!("debug/rtcstack-desktop{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Where tests leave screenshots and logs for people to look at.
@@ -39,7 +39,7 @@ fn tauri_driver() -> PathBuf {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
                 .join(".cache/rtcstack")
         });
-    cache.join("bin/tauri-driver")
+    cache.join(format!("bin/tauri-driver{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn free_port() -> Result<u16> {
@@ -59,14 +59,19 @@ pub struct AppSession {
 impl AppSession {
     /// Starts tauri-driver and, through it, the app.
     pub async fn start(envs: &[(&str, &str)]) -> Result<Self> {
-        let app = app_binary();
+        Self::start_app(&app_binary(), envs).await
+    }
+
+    /// Starts tauri-driver and, through it, the app binary at `app` (an
+    /// installed copy, for instance).
+    pub async fn start_app(app: &Path, envs: &[(&str, &str)]) -> Result<Self> {
         anyhow::ensure!(
             app.exists(),
             "app binary {} not found: run scripts/build-app",
             app.display()
         );
         anyhow::ensure!(
-            std::env::var_os("DISPLAY").is_some(),
+            !cfg!(target_os = "linux") || std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: run the app tests with scripts/test app (it starts Xvfb)"
         );
         let dir = tempfile::Builder::new().prefix("rtcstack-app-").tempdir()?;

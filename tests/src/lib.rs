@@ -11,6 +11,8 @@
 //!   degraded in the kernel ([`impair`]: loss, delay, jitter).
 //!
 //! - [`app::AppSession`]: the real app in a real window under tauri-driver.
+//! - [`update_server::UpdateServer`]: a loopback release host for the
+//!   update test, which can also cut or pace a download.
 //!
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
@@ -28,6 +30,7 @@ pub mod server;
 pub mod signal_proxy;
 pub mod tail;
 pub mod tokens;
+pub mod update_server;
 
 /// The root check for tests that need namespaces, nftables or netem.
 pub fn require_root(what: &str) -> anyhow::Result<()> {

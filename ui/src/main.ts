@@ -1,4 +1,5 @@
 import { invoke } from "@tauri-apps/api/core";
+import { startUpdateNotice } from "./update";
 
 // The page asks the Rust side for the call state; it knows nothing of LiveKit.
 async function showState(): Promise<void> {
@@ -12,3 +13,4 @@ async function showState(): Promise<void> {
 }
 
 void showState();
+void startUpdateNotice();
