@@ -20,7 +20,10 @@ pub fn app_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join(format!("debug/rtcstack-desktop{}", std::env::consts::EXE_SUFFIX))
+    target.join(format!(
+        "debug/rtcstack-desktop{}",
+        std::env::consts::EXE_SUFFIX
+    ))
 }
 
 /// Where tests leave screenshots and logs for people to look at.

@@ -170,7 +170,11 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Result<()> {
             Reply::Status(405)
         } else if path.ends_with("/latest.json") {
             match &s.manifest {
-                Some(m) => Reply::Body("application/json", Arc::new(m.clone().into_bytes()), Delivery::Whole),
+                Some(m) => Reply::Body(
+                    "application/json",
+                    Arc::new(m.clone().into_bytes()),
+                    Delivery::Whole,
+                ),
                 None => Reply::Status(204),
             }
         } else if let Some((bytes, delivery)) = path
@@ -190,7 +194,11 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Result<()> {
                 404 => "Not Found",
                 _ => "Method Not Allowed",
             };
-            let body_len = if code == 204 { "" } else { "Content-Length: 0\r\n" };
+            let body_len = if code == 204 {
+                ""
+            } else {
+                "Content-Length: 0\r\n"
+            };
             sock.write_all(
                 format!("HTTP/1.1 {code} {reason}\r\n{body_len}Connection: close\r\n\r\n")
                     .as_bytes(),
@@ -271,9 +279,15 @@ mod tests {
         server.put_file("b.deb", vec![7u8; 100_000], Delivery::CutAfter(1000));
         let r = get(&format!("{base}/files/b.deb")).await.unwrap();
         assert_eq!(r.content_length(), Some(100_000));
-        assert!(r.bytes().await.is_err(), "a cut download must not read as whole");
+        assert!(
+            r.bytes().await.is_err(),
+            "a cut download must not read as whole"
+        );
 
-        assert_eq!(get(&format!("{base}/files/nope")).await.unwrap().status(), 404);
+        assert_eq!(
+            get(&format!("{base}/files/nope")).await.unwrap().status(),
+            404
+        );
         server
             .wait_request(Duration::from_secs(1), |r| r == "GET /files/nope")
             .await

@@ -53,7 +53,10 @@ impl Fixtures {
             .trim()
             .parse()
             .context("port file")?;
-        let package = run("dpkg-deb", &["-f", &path_str(&dir.join("a.deb")), "Package"])?;
+        let package = run(
+            "dpkg-deb",
+            &["-f", &path_str(&dir.join("a.deb")), "Package"],
+        )?;
         Ok(Self { dir, port, package })
     }
 
@@ -123,7 +126,9 @@ fn run(cmd: &str, args: &[&str]) -> Result<String> {
 /// PATH (see the module docs).
 fn pkexec_shim() -> Result<(tempfile::TempDir, String)> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new().prefix("rtcstack-pkexec-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("rtcstack-pkexec-")
+        .tempdir()?;
     let shim = dir.path().join("pkexec");
     std::fs::write(&shim, "#!/bin/sh\nexec \"$@\"\n")?;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))?;
@@ -387,7 +392,7 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
             .find(Locator::Css("[data-testid=update-progress]"))
             .await
             .unwrap()
-            .prop("value")
+            .attr("value")
             .await
             .unwrap()
             .and_then(|v| v.parse::<f64>().ok())
@@ -404,7 +409,11 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         .await
         .unwrap();
     assert!(msg.contains(&format!("Update {B} is ready")), "{msg}");
-    assert_eq!(fx.installed().as_deref(), Some(A), "installed only on restart");
+    assert_eq!(
+        fx.installed().as_deref(),
+        Some(A),
+        "installed only on restart"
+    );
     let _ = app.screenshot_window("update-ready");
 
     // The user restarts: dpkg installs B and the app comes back as B.

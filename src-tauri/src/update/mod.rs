@@ -267,10 +267,9 @@ pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), String> {
             version: version.clone(),
         },
     );
-    let installed = tauri::async_runtime::spawn_blocking(move || {
-        os::install(&pending.update, &pending.bytes)
-    })
-    .await;
+    let installed =
+        tauri::async_runtime::spawn_blocking(move || os::install(&pending.update, &pending.bytes))
+            .await;
     let problem = match installed {
         Ok(Ok(())) => {
             if os::RESTART_AFTER_INSTALL {

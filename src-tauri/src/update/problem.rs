@@ -173,7 +173,11 @@ mod tests {
             Some("0.2.0"),
         );
         assert_eq!(p.kind, ProblemKind::Incomplete);
-        assert!(p.message.contains("after 500 of 1000 bytes"), "{}", p.message);
+        assert!(
+            p.message.contains("after 500 of 1000 bytes"),
+            "{}",
+            p.message
+        );
         assert!(p.message.ends_with("Staying on 0.1.0."));
         // The whole length arrived: the same error is a network failure.
         let p = explain(

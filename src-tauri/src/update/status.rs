@@ -14,12 +14,21 @@ pub const STATUS_EVENT: &str = "update-status";
 )]
 pub enum UpdateStatus {
     /// No check has run yet.
-    Idle { current: String },
+    Idle {
+        current: String,
+    },
     /// This copy cannot update itself (e.g. a build run from a checkout,
     /// not an installed bundle); `reason` says so.
-    Unavailable { current: String, reason: String },
-    Checking { current: String },
-    UpToDate { current: String },
+    Unavailable {
+        current: String,
+        reason: String,
+    },
+    Checking {
+        current: String,
+    },
+    UpToDate {
+        current: String,
+    },
     /// Found during a call: nothing is downloaded until the call ends.
     WaitingForCall {
         current: String,
@@ -42,7 +51,10 @@ pub enum UpdateStatus {
         notes: String,
         action: String,
     },
-    Installing { current: String, version: String },
+    Installing {
+        current: String,
+        version: String,
+    },
     /// The update was refused or could not be had; the app stays on
     /// `current` and `message` says why in words a person can act on.
     Failed {
