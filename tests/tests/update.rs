@@ -340,7 +340,7 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
     // About 4 s of download, so the progress bar can be seen.
     let b = fx.bytes("b.deb").unwrap();
     let pace = b.len() / 4;
-    server.put_file("b.deb", b, Delivery::Paced(pace));
+    server.put_file("RTCstack_0.2.0_amd64.deb", b, Delivery::Paced(pace));
     server.serve_no_update();
     fx.install_a().unwrap();
 
@@ -354,7 +354,8 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
 
     // A call starts; then a release appears and the user checks.
     invoke(&app, "test_call_started").await.unwrap();
-    server.serve_release(B, NOTES, PLATFORM, "b.deb", &fx.text("b.deb.sig").unwrap());
+    // The manifest the release workflow's own tool wrote for B.
+    server.serve_manifest(fx.text("latest.json").unwrap());
     notice.click("update-check").await.unwrap();
     let msg = notice
         .wait_state("waitingForCall", Duration::from_secs(30))
