@@ -17,15 +17,20 @@
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
 pub mod app;
+#[cfg(feature = "linux-bench")]
 pub mod client;
+#[cfg(feature = "linux-bench")]
 pub mod impair;
 pub mod lines;
+#[cfg(feature = "linux-bench")]
 pub mod netns;
 pub mod paths;
+#[cfg(feature = "linux-bench")]
 pub mod peer;
 pub mod probe;
 pub mod pulse;
 pub mod room_service;
+#[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
 pub mod tail;
@@ -33,6 +38,7 @@ pub mod tokens;
 pub mod update_server;
 
 /// The root check for tests that need namespaces, nftables or netem.
+#[cfg(feature = "linux-bench")]
 pub fn require_root(what: &str) -> anyhow::Result<()> {
     if nix::unistd::Uid::effective().is_root() {
         Ok(())
