@@ -417,6 +417,21 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
     );
     let _ = app.screenshot_window("update-ready");
 
+    // A new call starts before the user restarts: restarting is refused,
+    // nothing is installed, the update stays ready.
+    invoke(&app, "test_call_started").await.unwrap();
+    notice.click("update-apply").await.unwrap();
+    app.wait_text(
+        "[data-testid=update-message]",
+        Duration::from_secs(10),
+        |t| t.starts_with("A call is in progress"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(notice.attr("data-state").await.as_deref(), Some("ready"));
+    assert_eq!(fx.installed().as_deref(), Some(A));
+    invoke(&app, "test_call_ended").await.unwrap();
+
     // The user restarts: dpkg installs B and the app comes back as B.
     notice.click("update-apply").await.unwrap();
     fx.wait_installed(B, Duration::from_secs(90)).await.unwrap();
