@@ -92,11 +92,26 @@ async fn relay(client: TcpStream, upstream: &str, dropped: Arc<AtomicU32>) -> Re
     if let Some(auth) = req.headers().get("authorization") {
         up_req.headers_mut().insert("authorization", auth.clone());
     }
-    let (upstream, _) = tokio_tungstenite::connect_async(up_req)
-        .await
-        .context("upstream handshake")?;
-    let (mut up_tx, mut up_rx) = upstream.split();
     let (mut down_tx, mut down_rx) = downstream.split();
+    // A client that gives up (its attempt timed out) takes its upstream
+    // connection with it: a connect still pending when the link comes back
+    // must not reach the server late, as a stale join or resume would.
+    let mut early = Vec::new();
+    let connect = tokio_tungstenite::connect_async(up_req);
+    tokio::pin!(connect);
+    let upstream = loop {
+        tokio::select! {
+            up = &mut connect => break up.context("upstream handshake")?.0,
+            m = down_rx.next() => match m {
+                Some(Ok(m)) => early.push(m),
+                _ => return Ok(()),
+            },
+        }
+    };
+    let (mut up_tx, mut up_rx) = upstream.split();
+    for m in early {
+        up_tx.send(m).await?;
+    }
     let to_server = async {
         while let Some(Ok(m)) = down_rx.next().await {
             if up_tx.send(m).await.is_err() {
