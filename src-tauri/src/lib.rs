@@ -1,26 +1,32 @@
 //! The desktop shell: a thin layer of commands and events over `rtcstack`.
 
-use rtcstack::ConnectionState;
-
+mod credentials;
+mod notify;
+mod session;
 pub mod update;
-
-/// The call's state as the UI should show it. Until the call engine lands the
-/// app is always idle; the command exists so the UI reads state from Rust.
-#[tauri::command]
-fn connection_state() -> ConnectionState {
-    ConnectionState::Idle
-}
+mod view;
+mod words;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     if let Err(err) = tauri::Builder::default()
         .plugin(update::plugin())
+        .plugin(tauri_plugin_notification::init())
+        .manage(session::Session::default())
+        .manage(credentials::DevServer::from_env())
         .setup(|app| {
             update::setup(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            connection_state,
+            session::join_defaults,
+            session::call_view,
+            session::join,
+            session::leave,
+            session::set_muted,
+            session::retry_now,
+            session::audio_devices,
+            session::choose_devices,
             update::update_status,
             update::update_check,
             update::update_apply,

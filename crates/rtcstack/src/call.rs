@@ -256,6 +256,11 @@ impl Call {
         let _ = self.inner.hints.send(Input::Wake);
     }
 
+    /// The user asked to retry now: the waiting attempt starts at once.
+    pub fn retry_now(&self) {
+        let _ = self.inner.hints.send(Input::RetryNow);
+    }
+
     /// The network changed: recover now instead of waiting for a timeout.
     pub fn network_changed(&self) {
         let _ = self.inner.hints.send(Input::NetworkChanged);

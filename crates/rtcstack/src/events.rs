@@ -7,6 +7,7 @@ use crate::room::Participant;
 use crate::state::ConnectionState;
 
 /// Why a call ended.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DisconnectReason {

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 /// The spec's connection quality, from the server's score (>80 excellent,
 /// >40 good, >20 poor, else lost; updated every few seconds).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum ConnectionQuality {
@@ -36,6 +37,7 @@ impl ConnectionQuality {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TrackKind {
@@ -45,6 +47,7 @@ pub enum TrackKind {
 }
 
 /// A track a participant publishes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackInfo {
@@ -71,6 +74,7 @@ impl TrackInfo {
 }
 
 /// One person in the call, as the UI shows them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Participant {

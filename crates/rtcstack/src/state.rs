@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The spec's connection states, serialised in camelCase so the UI sees the
 /// spec's own words (`reconnecting`, not `Reconnecting`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum ConnectionState {

@@ -21,6 +21,7 @@ use super::SAMPLE_RATE;
 const MAX_QUEUE: usize = SAMPLE_RATE as usize / 5;
 
 /// A device as the UI lists it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {

@@ -87,6 +87,8 @@ pub enum Input {
     Wake,
     /// The network changed under us: recover now, not after a timeout.
     NetworkChanged,
+    /// The user asked to retry now (the wait before the next attempt ends).
+    RetryNow,
     /// The user left.
     Leave,
 }
@@ -338,6 +340,7 @@ impl Supervisor {
                 }
                 self.hurry(now, wall);
             }
+            Input::RetryNow => self.hurry(now, wall),
             Input::Leave => {
                 if self.state != ConnectionState::Disconnected {
                     self.end(DisconnectReason::ClientInitiated);

@@ -583,3 +583,19 @@ fn tokens_shorter_than_the_window_refresh_at_half_life_not_in_a_loop() {
     assert!(!soon.contains(&Action::RefreshToken), "{soon:?}");
     assert!(r.advance(S(1)).contains(&Action::RefreshToken));
 }
+
+#[test]
+fn retry_now_starts_the_waiting_attempt_at_once() {
+    let mut r = Rig::connected(false);
+    r.input(Input::LinkLost); // attempt 1, at once
+    let a = r.input(Input::AttemptFailed(AttemptError::Retryable));
+    let waits = a.iter().any(|x| {
+        matches!(x, Action::Emit(CallEvent::ReconnectScheduled { attempt: 2, in_ms }) if *in_ms > 0)
+    });
+    assert!(waits, "attempt 2 should wait (seeded backoff): {a:?}");
+    let a = r.input(Input::RetryNow);
+    assert_eq!(attempts(&a), [(AttemptKind::Resume, 2)]);
+    // Connected: nothing to hurry.
+    let mut c = Rig::connected(false);
+    assert!(attempts(&c.input(Input::RetryNow)).is_empty());
+}

@@ -1,0 +1,335 @@
+//! The call the app is in: join, leave, mute, retry, devices. Each command
+//! is a few lines over `rtcstack`; the call's events become a `CallView`
+//! the UI renders (event `call-view`), and notifications when the window
+//! is not in front.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rtcstack::audio::capture::NullSink;
+use rtcstack::audio::device::{input_devices, output_devices, DeviceInfo, Microphone, Speaker};
+use rtcstack::audio::io::AudioSink;
+use rtcstack::token::{refresher_fn, RefreshError};
+use rtcstack::{Call, CallEvent, CallOptions, ConnectError};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, State};
+use ts_rs::TS;
+
+use crate::credentials::DevServer;
+use crate::notify;
+use crate::update::UpdateGate;
+use crate::view::CallView;
+
+/// What the join form sends.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JoinRequest {
+    pub url: String,
+    pub room: String,
+    pub name: String,
+}
+
+/// What the join form starts with.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JoinDefaults {
+    pub url: String,
+    pub room: String,
+    /// Whether the app holds a server key to mint tokens with.
+    pub can_join: bool,
+}
+
+/// Why a join did not happen, in words for the form.
+#[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "message")]
+#[ts(export)]
+pub enum JoinError {
+    #[error("{0}")]
+    EmptyRoom(String),
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Microphones and speakers, and which are chosen.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Devices {
+    pub inputs: Vec<DeviceInfo>,
+    pub outputs: Vec<DeviceInfo>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+}
+
+/// The app's call, if any, and its view.
+#[derive(Default)]
+pub struct Session {
+    call: Mutex<Option<Arc<Call>>>,
+    view: Arc<Mutex<CallView>>,
+    devices: Mutex<(Option<String>, Option<String>)>,
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Sends the view to the UI, stamped.
+fn publish(app: &AppHandle, view: &Mutex<CallView>) {
+    let snapshot = {
+        let mut v = view.lock().expect("view lock");
+        v.seq += 1;
+        v.sent_at_ms = now_ms();
+        v.clone()
+    };
+    let _ = app.emit("call-view", snapshot);
+}
+
+impl Session {
+    fn current(&self) -> Option<Arc<Call>> {
+        self.call.lock().expect("call lock").clone()
+    }
+}
+
+#[tauri::command]
+pub fn join_defaults(server: State<'_, DevServer>) -> JoinDefaults {
+    JoinDefaults {
+        url: server.url.clone(),
+        room: server.room.clone(),
+        can_join: server.can_mint(),
+    }
+}
+
+#[tauri::command]
+pub fn call_view(session: State<'_, Session>) -> CallView {
+    session.view.lock().expect("view lock").clone()
+}
+
+#[tauri::command]
+pub async fn join(
+    app: AppHandle,
+    session: State<'_, Session>,
+    server: State<'_, DevServer>,
+    request: JoinRequest,
+) -> Result<CallView, JoinError> {
+    let room = request.room.trim().to_string();
+    if room.is_empty() {
+        return Err(JoinError::EmptyRoom("Enter a room name.".into()));
+    }
+    let name = match request.name.trim() {
+        "" => "Guest".to_string(),
+        n => n.to_string(),
+    };
+    if let Some(old) = session.current() {
+        old.leave().await;
+    }
+    let identity = format!("{}-{:04x}", slug(&name), rand_suffix());
+    let mint = server
+        .minter(&room, &identity, &name)
+        .map_err(JoinError::NotConfigured)?;
+    let token = mint().map_err(|e| JoinError::NotConfigured(e.to_string()))?;
+    let (input, output) = session.devices.lock().expect("devices lock").clone();
+    let mut notice = Vec::new();
+    let mut options = CallOptions::new(request.url.trim(), token);
+    options.audio_sink = match Speaker::open(output.as_deref()) {
+        Ok(s) => Arc::new(s) as Arc<dyn AudioSink>,
+        Err(e) => {
+            notice.push(format!("No speaker: {e}."));
+            Arc::new(NullSink)
+        }
+    };
+    // The self-hosted profile refreshes by minting again.
+    options.token_refresher = Some(refresher_fn(move || {
+        let t = mint().map_err(|e| RefreshError::Unavailable(e.to_string()));
+        async move { t }
+    }));
+    let (call, events) = Call::new(options);
+    let call = Arc::new(call);
+    {
+        let mut v = session.view.lock().expect("view lock");
+        *v = CallView {
+            room: Some(room.clone()),
+            seq: v.seq,
+            ..Default::default()
+        };
+    }
+    app.state::<UpdateGate>().call_started();
+    tokio::spawn(pump(app.clone(), Arc::clone(&session.view), events));
+    if let Err(e) = call.connect().await {
+        app.state::<UpdateGate>().call_ended();
+        return Err(join_error(e));
+    }
+    match Microphone::open(input.as_deref()) {
+        Ok(mic) => {
+            if let Err(e) = call.publish_audio(Box::new(mic)).await {
+                notice.push(format!("Your microphone could not be sent: {e}."));
+            }
+        }
+        Err(e) => notice.push(format!("Listening only: no microphone ({e}).")),
+    }
+    *session.call.lock().expect("call lock") = Some(call);
+    session.view.lock().expect("view lock").notice = (!notice.is_empty()).then(|| notice.join(" "));
+    publish(&app, &session.view);
+    Ok(session.view.lock().expect("view lock").clone())
+}
+
+fn join_error(e: ConnectError) -> JoinError {
+    let text = e.to_string();
+    match e {
+        ConnectError::InvalidUrl(_) => {
+            JoinError::InvalidUrl(format!("Check the server address: {text}."))
+        }
+        ConnectError::Unreachable(_) | ConnectError::Timeout(_) => {
+            JoinError::Unreachable(format!("The server cannot be reached: {text}."))
+        }
+        ConnectError::Unauthorized(_)
+        | ConnectError::TokenExpired
+        | ConnectError::MalformedToken(_)
+        | ConnectError::JoinRejected { .. } => {
+            JoinError::Rejected(format!("The server refused to let us in: {text}."))
+        }
+        ConnectError::Media(_) | ConnectError::Closed => {
+            JoinError::Failed(format!("Could not join: {text}."))
+        }
+    }
+}
+
+/// The call's events, folded into the view and sent on; notifications
+/// for a user who is looking elsewhere.
+async fn pump(
+    app: AppHandle,
+    view: Arc<Mutex<CallView>>,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+) {
+    while let Some(event) = events.recv().await {
+        view.lock()
+            .expect("view lock")
+            .apply(&event, now_ms() as u64);
+        publish(&app, &view);
+        notify::on_event(&app, &event);
+        if let CallEvent::Disconnected { .. } = event {
+            app.state::<UpdateGate>().call_ended();
+            break;
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn leave(app: AppHandle, session: State<'_, Session>) -> Result<(), ()> {
+    let call = session.call.lock().expect("call lock").take();
+    if let Some(call) = call {
+        call.leave().await;
+    }
+    app.state::<UpdateGate>().call_ended();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_muted(app: AppHandle, session: State<'_, Session>, muted: bool) -> Result<(), ()> {
+    if let Some(call) = session.current() {
+        call.set_muted(muted).await;
+    }
+    session.view.lock().expect("view lock").muted = muted;
+    publish(&app, &session.view);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn retry_now(session: State<'_, Session>) {
+    if let Some(call) = session.current() {
+        call.retry_now();
+    }
+}
+
+#[tauri::command]
+pub fn audio_devices(session: State<'_, Session>) -> Devices {
+    let (input, output) = session.devices.lock().expect("devices lock").clone();
+    Devices {
+        inputs: input_devices().unwrap_or_default(),
+        outputs: output_devices().unwrap_or_default(),
+        input,
+        output,
+    }
+}
+
+/// Chooses devices; in a call they switch at once.
+#[tauri::command]
+pub fn choose_devices(
+    session: State<'_, Session>,
+    input: Option<String>,
+    output: Option<String>,
+) -> Result<(), String> {
+    if let Some(call) = session.current() {
+        if let Some(id) = &input {
+            let mic = Microphone::open(Some(id)).map_err(|e| e.to_string())?;
+            call.set_audio_input(Box::new(mic));
+        }
+        if let Some(id) = &output {
+            let speaker = Speaker::open(Some(id)).map_err(|e| e.to_string())?;
+            call.set_audio_output(Arc::new(speaker));
+        }
+    }
+    *session.devices.lock().expect("devices lock") = (input, output);
+    Ok(())
+}
+
+/// A name as an identity: lower case letters, digits and dashes.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        "guest".into()
+    } else {
+        s
+    }
+}
+
+fn rand_suffix() -> u16 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .subsec_nanos();
+    (nanos ^ std::process::id()) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_identities() {
+        assert_eq!(slug("Ada Lovelace"), "ada-lovelace");
+        assert_eq!(slug("  ☃ "), "guest");
+    }
+
+    #[test]
+    fn join_errors_say_what_to_fix() {
+        let e = join_error(ConnectError::InvalidUrl("x".into()));
+        assert!(matches!(e, JoinError::InvalidUrl(m) if m.contains("server address")));
+        let e = join_error(ConnectError::Unauthorized("bad".into()));
+        assert!(matches!(e, JoinError::Rejected(_)));
+        let j = serde_json::to_value(JoinError::EmptyRoom("Enter a room name.".into())).unwrap();
+        assert_eq!(j["kind"], "emptyRoom");
+        assert_eq!(j["message"], "Enter a room name.");
+    }
+}

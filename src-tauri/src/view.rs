@@ -1,0 +1,171 @@
+//! What the UI shows, as one snapshot the shell keeps up to date from the
+//! call's events and sends whole on every change. The UI renders it and
+//! keeps no state of its own, so it cannot drift from the truth.
+
+use rtcstack::{CallEvent, ConnectionState, DisconnectReason, Participant};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// The call as the UI shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CallView {
+    pub state: ConnectionState,
+    pub room: Option<String>,
+    /// The reconnect attempt in progress or next (0 when connected).
+    pub attempt: u32,
+    /// When the next attempt starts (Unix ms), while one is waiting.
+    #[ts(type = "number | null")]
+    pub next_attempt_at_ms: Option<u64>,
+    /// Why the call ended, once it has, and what to tell the user.
+    pub disconnect_reason: Option<DisconnectReason>,
+    pub end_message: Option<String>,
+    /// Everyone else, by identity.
+    pub participants: Vec<Participant>,
+    /// Us, as the server sees us (our connection quality).
+    pub local: Option<Participant>,
+    pub muted: bool,
+    /// When the token expires (Unix ms).
+    #[ts(type = "number | null")]
+    pub token_expires_at_ms: Option<u64>,
+    /// The token is about to expire and cannot be refreshed.
+    pub token_warning: bool,
+    /// Something the user should know that does not stop the call
+    /// (listening only, no speaker).
+    pub notice: Option<String>,
+    /// Which change this is, and when the shell made it (Unix ms, with
+    /// fractions): the UI benchmark measures the way to the screen.
+    #[ts(type = "number")]
+    pub seq: u64,
+    pub sent_at_ms: f64,
+}
+
+impl CallView {
+    /// Folds one event in; `now_ms` is the wall clock in Unix ms.
+    pub fn apply(&mut self, event: &CallEvent, now_ms: u64) {
+        match event {
+            CallEvent::ConnectionStateChanged { state } => {
+                self.state = *state;
+                if *state != ConnectionState::Reconnecting {
+                    self.attempt = 0;
+                    self.next_attempt_at_ms = None;
+                }
+                if *state == ConnectionState::Connecting {
+                    self.disconnect_reason = None;
+                    self.end_message = None;
+                }
+            }
+            CallEvent::Reconnecting { attempt } => {
+                self.attempt = *attempt;
+                self.next_attempt_at_ms = None;
+            }
+            CallEvent::ReconnectScheduled { attempt, in_ms } => {
+                self.attempt = *attempt;
+                self.next_attempt_at_ms = Some(now_ms + in_ms);
+            }
+            CallEvent::Reconnected | CallEvent::Connected | CallEvent::TrackSubscribed { .. } => {}
+            CallEvent::Disconnected { reason } => {
+                self.disconnect_reason = Some(*reason);
+                self.end_message = Some(crate::words::disconnect_reason(*reason).to_string());
+            }
+            CallEvent::TokenExpired => self.token_warning = true,
+            CallEvent::TokenUpdated { expires_at_ms } => {
+                self.token_expires_at_ms = Some(*expires_at_ms);
+                self.token_warning = false;
+            }
+            CallEvent::TokenRefreshFailed { .. } => self.token_warning = true,
+            CallEvent::ParticipantJoined { participant }
+            | CallEvent::ParticipantUpdated { participant } => {
+                match self
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.identity == participant.identity)
+                {
+                    Some(p) => *p = participant.clone(),
+                    None => self.participants.push(participant.clone()),
+                }
+            }
+            CallEvent::ParticipantLeft { identity } => {
+                self.participants.retain(|p| &p.identity != identity)
+            }
+            CallEvent::LocalParticipantUpdated { participant } => {
+                self.local = Some(participant.clone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_shows_attempts_and_countdown_then_clears() {
+        let mut v = CallView::default();
+        let t = 1_000_000;
+        for e in [
+            CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Connected,
+            },
+            CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Reconnecting,
+            },
+            CallEvent::Reconnecting { attempt: 1 },
+            CallEvent::ReconnectScheduled {
+                attempt: 2,
+                in_ms: 1500,
+            },
+        ] {
+            v.apply(&e, t);
+        }
+        assert_eq!(v.state, ConnectionState::Reconnecting);
+        assert_eq!(v.attempt, 2);
+        assert_eq!(v.next_attempt_at_ms, Some(t + 1500));
+        v.apply(&CallEvent::Reconnecting { attempt: 2 }, t + 1500);
+        assert_eq!(v.next_attempt_at_ms, None);
+        v.apply(
+            &CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Connected,
+            },
+            t + 2000,
+        );
+        assert_eq!((v.attempt, v.next_attempt_at_ms), (0, None));
+    }
+
+    #[test]
+    fn the_end_keeps_its_reason_and_a_new_join_clears_it() {
+        let mut v = CallView::default();
+        v.apply(
+            &CallEvent::Disconnected {
+                reason: DisconnectReason::NetworkError,
+            },
+            0,
+        );
+        assert_eq!(v.disconnect_reason, Some(DisconnectReason::NetworkError));
+        assert_eq!(
+            v.end_message.as_deref(),
+            Some("Could not reconnect. Please rejoin.")
+        );
+        v.apply(
+            &CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Connecting,
+            },
+            0,
+        );
+        assert_eq!(v.disconnect_reason, None);
+    }
+
+    #[test]
+    fn serialised_in_the_spec_words() {
+        let v = CallView {
+            state: ConnectionState::Reconnecting,
+            attempt: 3,
+            ..Default::default()
+        };
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["state"], "reconnecting");
+        assert_eq!(j["attempt"], 3);
+        assert!(j.get("nextAttemptAtMs").is_some());
+    }
+}

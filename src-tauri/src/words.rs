@@ -1,0 +1,19 @@
+//! The app's words for the SDK's reasons.
+
+use rtcstack::DisconnectReason;
+
+pub fn disconnect_reason(reason: DisconnectReason) -> &'static str {
+    use DisconnectReason as R;
+    match reason {
+        R::ClientInitiated => "You left the call.",
+        R::NetworkError => "Could not reconnect. Please rejoin.",
+        R::Unauthorized => "The server no longer accepts this sign-in. Please rejoin.",
+        R::TokenExpired => "The call's access expired and could not be renewed. Please rejoin.",
+        R::ParticipantRemoved => "You were removed from the call.",
+        R::RoomDeleted => "The call was ended for everyone.",
+        R::DuplicateIdentity => "You joined this call from somewhere else.",
+        R::ServerShutdown => "The server shut down. Please rejoin.",
+        R::JoinFailure => "Could not join the call.",
+        R::Other => "The call ended.",
+    }
+}

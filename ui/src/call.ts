@@ -1,0 +1,201 @@
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { CallView } from "./generated/CallView";
+import type { Devices } from "./generated/Devices";
+import type { JoinDefaults } from "./generated/JoinDefaults";
+import type { JoinError } from "./generated/JoinError";
+import type { JoinRequest } from "./generated/JoinRequest";
+import type { Participant } from "./generated/Participant";
+import { qualityIcon } from "./quality";
+
+// The page renders the CallView the Rust side sends; it keeps no call state
+// of its own and knows nothing of LiveKit.
+
+function el<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (!found) throw new Error(`missing element ${id}`);
+  return found;
+}
+
+let view: CallView | null = null;
+let lastJoin: JoinRequest | null = null;
+
+/** When each view reached the screen, for the UI benchmark. */
+interface Shown {
+  seq: number;
+  sentAtMs: number;
+  shownAtMs: number;
+}
+const shown: Shown[] = [];
+(window as unknown as { __rtcstackShown: Shown[] }).__rtcstackShown = shown;
+
+function isMuted(p: Participant): boolean {
+  return p.tracks.some((t) => t.kind === "audio" && t.muted);
+}
+
+function person(p: Participant): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset["identity"] = p.identity;
+  li.className = p.speaking ? "person speaking" : "person";
+  const speaking = document.createElement("span");
+  speaking.className = "speaking-dot";
+  speaking.dataset["testid"] = "speaking";
+  speaking.setAttribute("aria-label", p.speaking ? "speaking" : "not speaking");
+  speaking.textContent = p.speaking ? "●" : "○";
+  const name = document.createElement("span");
+  name.className = "name";
+  name.dataset["testid"] = "participant-name";
+  name.textContent = p.name || p.identity;
+  li.append(speaking, name);
+  if (isMuted(p)) {
+    const m = document.createElement("span");
+    m.className = "muted";
+    m.dataset["testid"] = "participant-muted";
+    m.textContent = "🔇 muted";
+    li.appendChild(m);
+  }
+  li.appendChild(qualityIcon(p.connectionQuality));
+  return li;
+}
+
+function countdown(): void {
+  const c = el("banner-countdown");
+  const at = view?.nextAttemptAtMs;
+  if (view?.state !== "reconnecting" || at == null) {
+    c.textContent = "";
+    return;
+  }
+  const s = Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  c.textContent = s > 0 ? `· next try in ${s} s` : "· trying now";
+}
+
+function render(v: CallView): void {
+  view = v;
+  el("connection-state").textContent = v.state;
+  const inCall = v.state === "connecting" || v.state === "connected" || v.state === "reconnecting";
+  const failed = v.state === "disconnected" && v.disconnectReason !== null && v.disconnectReason !== "clientInitiated";
+  el("call-screen").hidden = !inCall;
+  el("join-screen").hidden = inCall || failed;
+  el("room-name").textContent = v.room ?? "";
+
+  const banner = el("reconnect-banner");
+  banner.hidden = v.state !== "reconnecting";
+  el("banner-text").textContent = `Connection lost — reconnecting (attempt ${Math.max(v.attempt, 1)})`;
+  countdown();
+
+  el("failure").hidden = !failed;
+  el("failure-text").textContent = v.endMessage ?? "";
+
+  const tw = el("token-warning");
+  tw.hidden = !(inCall && v.tokenWarning);
+  tw.textContent = "Your access to this call expires soon and could not be renewed.";
+  const notice = el("notice");
+  notice.hidden = !(inCall && v.notice);
+  notice.textContent = v.notice ?? "";
+
+  const local = el("local-quality");
+  local.replaceChildren(qualityIcon(v.local?.connectionQuality ?? "unknown"));
+  const poor = v.local?.connectionQuality === "poor" || v.local?.connectionQuality === "lost";
+  el("local-warning").hidden = !(inCall && poor);
+
+  el("participants").replaceChildren(...v.participants.map(person));
+  const mute = el<HTMLButtonElement>("mute");
+  mute.textContent = v.muted ? "Unmute" : "Mute";
+  mute.setAttribute("aria-pressed", String(v.muted));
+
+  shown.push({ seq: v.seq, sentAtMs: v.sentAtMs, shownAtMs: performance.timeOrigin + performance.now() });
+  if (shown.length > 500) shown.shift();
+}
+
+async function join(request: JoinRequest): Promise<void> {
+  const error = el("join-error");
+  error.hidden = true;
+  lastJoin = request;
+  try {
+    render(await invoke<CallView>("join", { request }));
+  } catch (e) {
+    const err = e as JoinError;
+    error.textContent = err.message ?? String(e);
+    error.dataset["kind"] = err.kind ?? "failed";
+    error.hidden = false;
+    el("join-screen").hidden = false;
+    el("failure").hidden = true;
+  }
+}
+
+function fillDevices(select: HTMLSelectElement, list: Devices["inputs"], chosen: string | null): void {
+  const def = document.createElement("option");
+  def.value = "";
+  def.textContent = "System default";
+  select.replaceChildren(def, ...list.map((d) => {
+    const o = document.createElement("option");
+    o.value = d.id;
+    o.textContent = d.name + (d.isDefault ? " (default)" : "");
+    o.selected = d.id === chosen;
+    return o;
+  }));
+}
+
+async function loadDevices(): Promise<void> {
+  const d = await invoke<Devices>("audio_devices");
+  fillDevices(el<HTMLSelectElement>("input-device"), d.inputs, d.input);
+  fillDevices(el<HTMLSelectElement>("output-device"), d.outputs, d.output);
+}
+
+async function chooseDevices(): Promise<void> {
+  const input = el<HTMLSelectElement>("input-device").value || null;
+  const output = el<HTMLSelectElement>("output-device").value || null;
+  try {
+    await invoke("choose_devices", { input, output });
+  } catch (e) {
+    const notice = el("notice");
+    notice.textContent = `Could not switch device: ${String(e)}`;
+    notice.hidden = false;
+  }
+}
+
+async function toggleMute(): Promise<void> {
+  if (!view || view.state === "disconnected" || view.state === "idle") return;
+  await invoke("set_muted", { muted: !view.muted });
+}
+
+export async function startCall(): Promise<void> {
+  const form = el<HTMLFormElement>("join-form");
+  const defaults = await invoke<JoinDefaults>("join_defaults");
+  el<HTMLInputElement>("join-url").value = defaults.url;
+  el<HTMLInputElement>("join-room").value = defaults.room;
+  if (!defaults.canJoin) {
+    const error = el("join-error");
+    error.textContent = "This app has no server key to join with: start it with scripts/demo.";
+    error.hidden = false;
+  }
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    void join({
+      url: String(data.get("url") ?? ""),
+      room: String(data.get("room") ?? ""),
+      name: String(data.get("name") ?? ""),
+    });
+  });
+  el("retry-now").addEventListener("click", () => void invoke("retry_now"));
+  el("rejoin").addEventListener("click", () => {
+    if (lastJoin) void join(lastJoin);
+  });
+  el("leave").addEventListener("click", () => void invoke("leave"));
+  el("mute").addEventListener("click", () => void toggleMute());
+  el("input-device").addEventListener("change", () => void chooseDevices());
+  el("output-device").addEventListener("change", () => void chooseDevices());
+  // M mutes and unmutes, unless the user is typing.
+  document.addEventListener("keydown", (ev) => {
+    const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement;
+    if (!typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey && ev.key.toLowerCase() === "m") {
+      ev.preventDefault();
+      void toggleMute();
+    }
+  });
+  await listen<CallView>("call-view", (e) => render(e.payload));
+  render(await invoke<CallView>("call_view"));
+  setInterval(countdown, 250);
+  void loadDevices();
+}

@@ -1,0 +1,59 @@
+import type { ConnectionQuality } from "./generated/ConnectionQuality";
+
+// Shape and word, never colour alone: bars for how good, a cross for lost,
+// a question mark for not known yet.
+const LABEL: Record<ConnectionQuality, string> = {
+  excellent: "Excellent",
+  good: "Good",
+  poor: "Poor",
+  lost: "Lost",
+  unknown: "Unknown",
+};
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function bars(filled: number): SVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 18 14");
+  svg.setAttribute("aria-hidden", "true");
+  for (let i = 0; i < 3; i++) {
+    const r = document.createElementNS(SVG, "rect");
+    r.setAttribute("x", String(i * 6));
+    r.setAttribute("y", String(10 - i * 4));
+    r.setAttribute("width", "4");
+    r.setAttribute("height", String(4 + i * 4));
+    r.setAttribute("class", i < filled ? "bar on" : "bar off");
+    svg.appendChild(r);
+  }
+  return svg;
+}
+
+function glyph(text: string): SVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 14 14");
+  svg.setAttribute("aria-hidden", "true");
+  const t = document.createElementNS(SVG, "text");
+  t.setAttribute("x", "7");
+  t.setAttribute("y", "12");
+  t.setAttribute("text-anchor", "middle");
+  t.textContent = text;
+  svg.appendChild(t);
+  return svg;
+}
+
+/** A quality icon with its label and accessible text. */
+export function qualityIcon(q: ConnectionQuality): HTMLSpanElement {
+  const span = document.createElement("span");
+  span.className = `quality quality-${q}`;
+  span.dataset["quality"] = q;
+  span.setAttribute("role", "img");
+  span.setAttribute("aria-label", `Connection quality: ${LABEL[q]}`);
+  const icon =
+    q === "excellent" ? bars(3) : q === "good" ? bars(2) : q === "poor" ? bars(1) : glyph(q === "lost" ? "✕" : "?");
+  span.appendChild(icon);
+  const label = document.createElement("span");
+  label.className = "quality-label";
+  label.textContent = LABEL[q];
+  span.appendChild(label);
+  return span;
+}
