@@ -9,6 +9,15 @@ mod words;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    // Logs to stderr, `RUST_LOG` to choose; nothing the SDK logs carries a
+    // token or secret.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,rtcstack=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     if let Err(err) = tauri::Builder::default()
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init())

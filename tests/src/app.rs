@@ -186,6 +186,15 @@ impl Drop for AppSession {
         if std::thread::panicking() {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
             eprintln!("---- tauri-driver log ----\n{text}");
+            let err = self.log.with_file_name("tauri-driver.err");
+            // The whole of it, for reading later.
+            if let Ok(dir) = artifacts_dir() {
+                let _ = std::fs::copy(&err, dir.join("app-stderr.log"));
+            }
+            eprintln!(
+                "---- the app's and drivers' stderr (tail) ----\n{}",
+                crate::tail::file_tail(&err, 120)
+            );
         }
         let _ = self.driver.kill();
     }

@@ -24,6 +24,8 @@ pub mod impair;
 pub mod lines;
 #[cfg(feature = "linux-bench")]
 pub mod netns;
+#[cfg(feature = "linux-bench")]
+pub mod notifications;
 pub mod paths;
 #[cfg(feature = "linux-bench")]
 pub mod peer;
@@ -36,6 +38,8 @@ pub mod signal_proxy;
 pub mod tail;
 pub mod tokens;
 pub mod update_server;
+#[cfg(feature = "linux-bench")]
+pub mod usage;
 
 /// The root check for tests that need namespaces, nftables or netem.
 #[cfg(feature = "linux-bench")]

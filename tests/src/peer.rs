@@ -93,6 +93,11 @@ impl PythonPeer {
         Ok(peer)
     }
 
+    /// The peer's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub fn identity(&self) -> &str {
         &self.identity
     }

@@ -198,4 +198,6 @@ export async function startCall(): Promise<void> {
   render(await invoke<CallView>("call_view"));
   setInterval(countdown, 250);
   void loadDevices();
+  // Ready for input (the end-to-end tests wait for this).
+  document.body.dataset["ready"] = "1";
 }

@@ -91,33 +91,11 @@ async fn python(server: &LiveKitServer, room: &str, run: usize) -> Result<(f64, 
 }
 
 /// CPU seconds and peak RSS (MiB) of a running process, from /proc.
-struct Usage {
-    cpu_s: f64,
-    peak_mib: f64,
-}
-
-fn proc_usage(pid: u32) -> Result<Usage> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) start at ')'.
-    let rest = stat.rsplit_once(')').context("stat format")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?.unwrap_or(100) as f64;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let hwm_kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .context("VmHWM")?
-        .parse()?;
-    Ok(Usage {
-        cpu_s: ticks / hz,
-        peak_mib: hwm_kib / 1024.0,
-    })
-}
-
 /// Runs a client for `seconds` of call, reads its usage, then stops it.
-async fn measure_call(mut cmd: tokio::process::Command, seconds: u64) -> Result<Usage> {
+async fn measure_call(
+    mut cmd: tokio::process::Command,
+    seconds: u64,
+) -> Result<rtcstack_testbench::usage::Usage> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -129,7 +107,7 @@ async fn measure_call(mut cmd: tokio::process::Command, seconds: u64) -> Result<
     if let Some(status) = child.try_wait()? {
         bail!("client ended early: {status}");
     }
-    let usage = proc_usage(pid)?;
+    let usage = rtcstack_testbench::usage::of_pid(pid)?;
     child.kill().await?;
     Ok(usage)
 }
