@@ -2,7 +2,7 @@
 //! call's events and sends whole on every change. The UI renders it and
 //! keeps no state of its own, so it cannot drift from the truth.
 
-use rtcstack::{CallEvent, ConnectionState, DisconnectReason, Participant};
+use rtcstack::{CallEvent, ConnectionQuality, ConnectionState, DisconnectReason, Participant};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -47,6 +47,16 @@ impl CallView {
         match event {
             CallEvent::ConnectionStateChanged { state } => {
                 self.state = *state;
+                if *state == ConnectionState::Reconnecting {
+                    // What the server last said is stale now: our link is
+                    // lost and nobody's quality is known until it is back.
+                    if let Some(l) = self.local.as_mut() {
+                        l.connection_quality = ConnectionQuality::Lost;
+                    }
+                    for p in &mut self.participants {
+                        p.connection_quality = ConnectionQuality::Unknown;
+                    }
+                }
                 if *state != ConnectionState::Reconnecting {
                     self.attempt = 0;
                     self.next_attempt_at_ms = None;

@@ -300,6 +300,13 @@ impl Supervisor {
             Input::ServerLeave(action) => match action {
                 LeaveAction::Resume => self.lost(now, now, false, wall),
                 LeaveAction::Reconnect => self.lost(now, now, true, wall),
+                // Mid-outage, "could not join" answers our resume: the
+                // server lost the session. A rejoin can still work.
+                LeaveAction::Disconnect(DisconnectReason::JoinFailure)
+                    if self.state == ConnectionState::Reconnecting =>
+                {
+                    self.lost(now, now, true, wall)
+                }
                 LeaveAction::Disconnect(reason) => self.end(reason),
             },
             Input::TokenChanged { expires_at } => {

@@ -599,3 +599,25 @@ fn retry_now_starts_the_waiting_attempt_at_once() {
     let mut c = Rig::connected(false);
     assert!(attempts(&c.input(Input::RetryNow)).is_empty());
 }
+
+#[test]
+fn a_join_failure_answering_a_resume_turns_into_a_rejoin() {
+    let mut r = Rig::connected(false);
+    r.input(Input::LinkLost); // resume 1 in flight
+    let a = r.input(Input::ServerLeave(LeaveAction::Disconnect(
+        DisconnectReason::JoinFailure,
+    )));
+    assert_eq!(disconnected(&a), None, "{a:?}");
+    r.input(Input::AttemptFailed(AttemptError::ResumeRefused));
+    let next = r.advance(S(6));
+    assert_eq!(
+        attempts(&next).first().map(|a| a.0),
+        Some(AttemptKind::Rejoin)
+    );
+    // Connected, the same reason is the end.
+    let mut c = Rig::connected(false);
+    let a = c.input(Input::ServerLeave(LeaveAction::Disconnect(
+        DisconnectReason::JoinFailure,
+    )));
+    assert_eq!(disconnected(&a), Some(DisconnectReason::JoinFailure));
+}
