@@ -1,6 +1,9 @@
 //! The demo's world: a local livekit-server on loopback and a demo peer that
 //! talks (a tone) in the demo room. Prints one `ready` JSON line with the
-//! server URL and room, then runs until Ctrl-C or stdin closes.
+//! server URL and room. With `--app PATH` it then opens the app, ready to
+//! join the demo room (the server's key reaches it by environment, never a
+//! file or a command line), and stops when the app closes; without, it runs
+//! until Ctrl-C or stdin closes.
 
 use anyhow::Result;
 use clap::Parser;
@@ -17,6 +20,9 @@ struct Args {
     /// Tone the demo peer publishes, in Hz.
     #[arg(long, default_value_t = 440.0)]
     tone: f64,
+    /// The RTCstack Desktop binary to open.
+    #[arg(long)]
+    app: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -31,6 +37,20 @@ async fn main() -> Result<()> {
         "{}",
         serde_json::json!({"event": "ready", "url": server.url(), "room": args.room})
     );
+    if let Some(app) = &args.app {
+        let status = tokio::process::Command::new(app)
+            .env("RTCSTACK_SERVER_URL", server.url())
+            .env("RTCSTACK_API_KEY", server.api_key())
+            .env("RTCSTACK_API_SECRET", server.api_secret())
+            .env("RTCSTACK_ROOM", &args.room)
+            .kill_on_drop(true)
+            .status();
+        tokio::select! {
+            s = status => eprintln!("the app closed ({})", s?),
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        return Ok(());
+    }
     let mut stdin = tokio::io::stdin();
     let mut buf = [0u8; 64];
     tokio::select! {
