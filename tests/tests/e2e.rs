@@ -74,6 +74,12 @@ impl Rig {
         };
         rig.type_into("join-name", "Ada").await;
         rig.click("join-button").await;
+        // Media up, not only the list (which comes with the signal's join
+        // answer, before the peer connections).
+        rig.until("connected", SECS(20), async |r| {
+            r.text("connection-state").await == "connected"
+        })
+        .await;
         rig.peer_listed(SECS(20)).await.unwrap();
         rig
     }
