@@ -167,6 +167,28 @@ mod tests {
     }
 
     #[test]
+    fn the_token_warning_shows_until_a_new_token_comes() {
+        let mut v = CallView::default();
+        v.apply(&CallEvent::TokenExpired, 0);
+        assert!(v.token_warning);
+        v.apply(
+            &CallEvent::TokenUpdated {
+                expires_at_ms: 9_000,
+            },
+            0,
+        );
+        assert!(!v.token_warning);
+        assert_eq!(v.token_expires_at_ms, Some(9_000));
+        v.apply(
+            &CallEvent::TokenRefreshFailed {
+                reason: "the token service could not be reached".into(),
+            },
+            0,
+        );
+        assert!(v.token_warning);
+    }
+
+    #[test]
     fn serialised_in_the_spec_words() {
         let v = CallView {
             state: ConnectionState::Reconnecting,
