@@ -3,6 +3,7 @@
 //! the UI renders (event `call-view`), and notifications when the window
 //! is not in front.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -77,6 +78,14 @@ pub struct Session {
     call: Mutex<Option<Arc<Call>>>,
     view: Arc<Mutex<CallView>>,
     devices: Mutex<(Option<String>, Option<String>)>,
+    /// Joins and leaves run one at a time: a Leave clicked during a join
+    /// waits for it and then leaves, instead of missing the call.
+    op: tokio::sync::Mutex<()>,
+    /// Which join the view belongs to: a replaced call's late events are
+    /// not this call's news.
+    generation: Arc<AtomicU64>,
+    /// The user's mute wish; it holds across joins and rejoins.
+    muted: AtomicBool,
 }
 
 fn now_ms() -> f64 {
@@ -131,9 +140,13 @@ pub async fn join(
         "" => "Guest".to_string(),
         n => n.to_string(),
     };
-    if let Some(old) = session.current() {
+    let _op = session.op.lock().await;
+    let old = session.call.lock().expect("call lock").take();
+    if let Some(old) = old {
         old.leave().await;
+        app.state::<UpdateGate>().call_ended();
     }
+    let generation = session.generation.fetch_add(1, Ordering::SeqCst) + 1;
     let identity = format!("{}-{:04x}", slug(&name), rand_suffix());
     let mint = server
         .minter(&room, &identity, &name)
@@ -156,17 +169,29 @@ pub async fn join(
     }));
     let (call, events) = Call::new(options);
     let call = Arc::new(call);
+    let muted = session.muted.load(Ordering::SeqCst);
+    call.set_muted(muted).await;
     {
         let mut v = session.view.lock().expect("view lock");
         *v = CallView {
             room: Some(room.clone()),
+            muted,
             seq: v.seq,
             ..Default::default()
         };
     }
+    // Stored now, so a mute during the join reaches this call.
+    *session.call.lock().expect("call lock") = Some(Arc::clone(&call));
     app.state::<UpdateGate>().call_started();
-    tokio::spawn(pump(app.clone(), Arc::clone(&session.view), events));
+    tokio::spawn(pump(
+        app.clone(),
+        Arc::clone(&session.view),
+        events,
+        generation,
+        Arc::clone(&session.generation),
+    ));
     if let Err(e) = call.connect().await {
+        session.call.lock().expect("call lock").take();
         app.state::<UpdateGate>().call_ended();
         return Err(join_error(e));
     }
@@ -178,7 +203,6 @@ pub async fn join(
         }
         Err(e) => notice.push(format!("Listening only: no microphone ({e}).")),
     }
-    *session.call.lock().expect("call lock") = Some(call);
     session.view.lock().expect("view lock").notice = (!notice.is_empty()).then(|| notice.join(" "));
     publish(&app, &session.view);
     Ok(session.view.lock().expect("view lock").clone())
@@ -211,8 +235,13 @@ async fn pump(
     app: AppHandle,
     view: Arc<Mutex<CallView>>,
     mut events: tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+    generation: u64,
+    current: Arc<AtomicU64>,
 ) {
     while let Some(event) = events.recv().await {
+        if current.load(Ordering::SeqCst) != generation {
+            break; // a newer join owns the view and the gate now
+        }
         view.lock()
             .expect("view lock")
             .apply(&event, now_ms() as u64);
@@ -227,6 +256,7 @@ async fn pump(
 
 #[tauri::command]
 pub async fn leave(app: AppHandle, session: State<'_, Session>) -> Result<(), ()> {
+    let _op = session.op.lock().await;
     let call = session.call.lock().expect("call lock").take();
     if let Some(call) = call {
         call.leave().await;
@@ -237,6 +267,8 @@ pub async fn leave(app: AppHandle, session: State<'_, Session>) -> Result<(), ()
 
 #[tauri::command]
 pub async fn set_muted(app: AppHandle, session: State<'_, Session>, muted: bool) -> Result<(), ()> {
+    // Held as the user's wish: a call joining now starts with it.
+    session.muted.store(muted, Ordering::SeqCst);
     if let Some(call) = session.current() {
         call.set_muted(muted).await;
     }

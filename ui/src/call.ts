@@ -19,6 +19,8 @@ function el<T extends HTMLElement = HTMLElement>(id: string): T {
 
 let view: CallView | null = null;
 let lastJoin: JoinRequest | null = null;
+/** The last join was refused: the form says why, not the failure panel. */
+let joinRefused = false;
 
 /** When each view reached the screen, for the UI benchmark. */
 interface Shown {
@@ -70,10 +72,16 @@ function countdown(): void {
 }
 
 function render(v: CallView): void {
+  // A reply or event can arrive after a newer view: keep the newest.
+  if (view && v.seq < view.seq) return;
   view = v;
   el("connection-state").textContent = v.state;
   const inCall = v.state === "connecting" || v.state === "connected" || v.state === "reconnecting";
-  const failed = v.state === "disconnected" && v.disconnectReason !== null && v.disconnectReason !== "clientInitiated";
+  const failed =
+    !joinRefused &&
+    v.state === "disconnected" &&
+    v.disconnectReason !== null &&
+    v.disconnectReason !== "clientInitiated";
   el("call-screen").hidden = !inCall;
   el("join-screen").hidden = inCall || failed;
   el("room-name").textContent = v.room ?? "";
@@ -111,9 +119,11 @@ async function join(request: JoinRequest): Promise<void> {
   const error = el("join-error");
   error.hidden = true;
   lastJoin = request;
+  joinRefused = false;
   try {
     render(await invoke<CallView>("join", { request }));
   } catch (e) {
+    joinRefused = true;
     const err = e as JoinError;
     error.textContent = err.message ?? String(e);
     error.dataset["kind"] = err.kind ?? "failed";
@@ -188,8 +198,13 @@ export async function startCall(): Promise<void> {
   el("output-device").addEventListener("change", () => void chooseDevices());
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {
-    const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement;
-    if (!typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey && ev.key.toLowerCase() === "m") {
+    const t = ev.target;
+    const typing =
+      t instanceof HTMLInputElement ||
+      t instanceof HTMLSelectElement ||
+      t instanceof HTMLTextAreaElement ||
+      (t instanceof HTMLElement && t.isContentEditable);
+    if (!typing && !ev.repeat && !ev.ctrlKey && !ev.metaKey && !ev.altKey && ev.key.toLowerCase() === "m") {
       ev.preventDefault();
       void toggleMute();
     }

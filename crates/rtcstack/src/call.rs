@@ -162,6 +162,10 @@ impl Call {
         inner.run(inner.feed(Input::Connect)).await;
         match inner.join(None).await {
             Ok(session) => {
+                // A mute asked for before the join holds from the start.
+                if inner.muted.load(Ordering::Relaxed) {
+                    session.set_muted(true).await;
+                }
                 *inner.session.lock().expect("session lock") = Some(Arc::new(session));
                 inner
                     .run(inner.feed(Input::TokenChanged {
@@ -273,6 +277,8 @@ impl Call {
             s.leave().await;
         }
         self.inner.run(self.inner.feed(Input::Leave)).await;
+        // Wakes the driver, which stops an attempt or refresh in flight.
+        let _ = self.inner.hints.send(Input::Leave);
     }
 }
 
@@ -346,21 +352,26 @@ impl Inner {
     }
 
     /// One reconnect attempt.
-    async fn attempt(self: Arc<Self>, kind: AttemptKind) -> Result<(), AttemptError> {
+    async fn attempt(
+        self: Arc<Self>,
+        kind: AttemptKind,
+        may_heal: bool,
+    ) -> Result<(), AttemptError> {
         let deadline = self.options.connect_timeout;
         // Nothing goes out until the server can be reached (the supervisor's
         // attempt timeout bounds this wait).
         crate::engine::reach::until_reachable(&self.options.url).await;
         if kind == AttemptKind::Resume {
             if let Some(s) = self.session() {
-                return s.resume(deadline).await;
+                return s.resume(deadline, may_heal).await;
             }
         }
         // A full rejoin: a new session, then everything the user had.
         let old = self.session.lock().expect("session lock").take();
         if let Some(old) = old {
-            old.close().await;
+            // Kept before the close, which an aborted attempt may not finish.
             *self.room_before.lock().expect("room lock") = Some(old.room());
+            old.close().await;
         }
         let before = self.room_before.lock().expect("room lock").clone();
         let session = Arc::new(self.join(before.as_ref()).await.map_err(|e| match e {
@@ -368,8 +379,14 @@ impl Inner {
             ConnectError::TokenExpired => AttemptError::TokenExpired,
             _ => AttemptError::Retryable,
         })?);
+        if *self.state.lock().expect("state lock") == ConnectionState::Disconnected {
+            // The user left (or the call ended) while this join ran.
+            session.leave().await;
+            return Err(AttemptError::Retryable);
+        }
         *self.session.lock().expect("session lock") = Some(Arc::clone(&session));
         *self.room_before.lock().expect("room lock") = None;
+        session.adopt();
         // Muted first, so the republished track starts muted: not one
         // frame of the microphone leaks out.
         if self.muted.load(Ordering::Relaxed) {
@@ -399,6 +416,10 @@ fn drain(sup: &mut Supervisor) -> Vec<Action> {
 async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
     let (result_tx, mut result_rx) = mpsc::unbounded_channel::<(u32, Result<(), AttemptError>)>();
     let mut in_flight: Option<(u32, JoinHandle<()>)> = None;
+    // Whether this outage may end by the link healing by itself: only one
+    // the engine noticed. After a wake, a network change or a server's
+    // request, the connections' "connected" is stale, not healed.
+    let mut may_heal = true;
     let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel::<Result<String, RefreshError>>();
     let mut refresh: Option<JoinHandle<()>> = None;
     loop {
@@ -411,8 +432,16 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
             Some((id, signal)) = parts.engine_rx.recv() => match signal {
                 // A session we replaced or gave up on: not our call's news.
                 _ if inner.session().is_none_or(|s| s.id() != id) => Vec::new(),
-                EngineSignal::LinkLost => inner.feed(Input::LinkLost),
-                EngineSignal::Leave(action) => inner.feed(Input::ServerLeave(action)),
+                EngineSignal::LinkLost => {
+                    if *inner.state.lock().expect("state lock") == ConnectionState::Connected {
+                        may_heal = true;
+                    }
+                    inner.feed(Input::LinkLost)
+                }
+                EngineSignal::Leave(action) => {
+                    may_heal = false;
+                    inner.feed(Input::ServerLeave(action))
+                }
                 EngineSignal::TokenRefreshed(token) => match inner.check_new_token(&token) {
                     Ok(info) => {
                         inner.use_token(token, &info);
@@ -434,7 +463,12 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     Err(e) => inner.feed(Input::RefreshFailed { reason: e.to_string() }),
                 }
             }
-            Some(hint) = parts.hints_rx.recv() => inner.feed(hint),
+            Some(hint) = parts.hints_rx.recv() => {
+                if matches!(hint, Input::Wake | Input::NetworkChanged) {
+                    may_heal = false;
+                }
+                inner.feed(hint)
+            }
             Some((n, result)) = result_rx.recv() => {
                 if in_flight.as_ref().is_some_and(|(m, _)| *m == n) {
                     in_flight = None;
@@ -454,7 +488,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     let tx = result_tx.clone();
                     let worker = Arc::clone(&inner);
                     let handle = tokio::spawn(async move {
-                        let _ = tx.send((attempt, worker.attempt(kind).await));
+                        let _ = tx.send((attempt, worker.attempt(kind, may_heal).await));
                     });
                     if let Some((_, old)) = in_flight.replace((attempt, handle)) {
                         old.abort();

@@ -67,6 +67,9 @@ static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 
 struct Shared {
     id: u64,
+    /// Events held back while a rejoin's session is not yet the call's
+    /// (dropped with it if the attempt fails).
+    held: Mutex<Option<Vec<CallEvent>>>,
     /// Set when the session is closed or dropped: it reports nothing more.
     stop: Arc<AtomicBool>,
     signal: SignalClient,
@@ -154,6 +157,8 @@ impl Session {
         let shared = Arc::new(Shared {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
             stop: Arc::new(AtomicBool::new(false)),
+            // A rejoin's news waits until the call takes the session on.
+            held: Mutex::new(previous.is_some().then(Vec::new)),
             signal,
             publisher,
             subscriber,
@@ -239,7 +244,11 @@ impl Session {
     /// Resumes the session after the link was lost: signal `reconnect=1`,
     /// an ICE restart of the publisher (the server restarts the
     /// subscriber's), and both connections back up.
-    pub(crate) async fn resume(&self, deadline: Duration) -> Result<(), AttemptError> {
+    pub(crate) async fn resume(
+        &self,
+        deadline: Duration,
+        may_heal: bool,
+    ) -> Result<(), AttemptError> {
         let s = &self.shared;
         // The signal client resumes with the token it joined with (or the
         // server's in-band one); once that has expired only a rejoin, with
@@ -253,7 +262,7 @@ impl Session {
         // A short cut may have healed by itself: the signal connection
         // survived and ICE found its way back. Then there is nothing to
         // redo (a signal restart would only interrupt what already flows).
-        if s.signal.is_connected().await && !s.failed() {
+        if may_heal && s.signal.is_connected().await && !s.failed() {
             let healed = async {
                 let (a, b) = tokio::join!(
                     until_connected(&s.publisher_state),
@@ -449,6 +458,14 @@ impl Session {
         }
     }
 
+    /// The call has taken this session on: what it held back goes out.
+    pub(crate) fn adopt(&self) {
+        let held = self.shared.held.lock().expect("held lock").take();
+        for e in held.into_iter().flatten() {
+            let _ = self.shared.events.send(e);
+        }
+    }
+
     /// Which session this is (see [`NEXT_SESSION`]).
     pub(crate) fn id(&self) -> u64 {
         self.shared.id
@@ -509,8 +526,14 @@ impl Shared {
     }
 
     fn emit(&self, e: CallEvent) {
-        if !self.stop.load(Ordering::Relaxed) {
-            let _ = self.events.send(e);
+        if self.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        match self.held.lock().expect("held lock").as_mut() {
+            Some(held) => held.push(e),
+            None => {
+                let _ = self.events.send(e);
+            }
         }
     }
 
