@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures_util::{SinkExt, StreamExt};
@@ -17,7 +18,6 @@ use livekit_protocol as proto;
 use prost::Message as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A running proxy.
@@ -70,48 +70,72 @@ impl Drop for SignalProxy {
     }
 }
 
-// The handshake callback's error type is tungstenite's, not ours.
-#[allow(clippy::result_large_err)]
+/// The client's request head (request line and headers), read without
+/// consuming it, so the websocket handshake can still be answered later.
+async fn peek_head(client: &TcpStream) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::time::timeout_at(deadline, client.peek(&mut buf))
+            .await
+            .context("no request from the client")??;
+        anyhow::ensure!(n > 0, "the client closed before its request");
+        let text = String::from_utf8_lossy(&buf[..n]);
+        if let Some(end) = text.find("\r\n\r\n") {
+            return Ok(text[..end].to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Resolves when the client has closed its connection (its request still
+/// unread, so the read side's hang-up is what tells).
+async fn gone(client: &TcpStream) {
+    loop {
+        match client.ready(tokio::io::Interest::READABLE).await {
+            Ok(r) if !r.is_read_closed() => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return,
+        }
+    }
+}
+
 async fn relay(client: TcpStream, upstream: &str, dropped: Arc<AtomicU32>) -> Result<()> {
-    // The client's request (path, query, Authorization) goes upstream as is.
-    let mut seen: Option<Request> = None;
-    let downstream =
-        tokio_tungstenite::accept_hdr_async(client, |req: &Request, resp: Response| {
-            seen = Some(req.clone());
-            Ok(resp)
-        })
-        .await
-        .context("client handshake")?;
-    let req = seen.context("no request seen")?;
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    // The client's request (path, query, Authorization) goes upstream as
+    // is, and only once the server has accepted it is the client's
+    // handshake answered: as with a direct connection, a client whose
+    // connect is still pending when it gives up leaves nothing behind (a
+    // late join or resume reaching the server after the link came back
+    // would take our identity from the session that replaced it).
+    let head = peek_head(&client).await?;
+    let path = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .context("no request line")?
+        .to_string();
+    let auth = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("authorization")
+            .then(|| v.trim().to_string())
+    });
     let url = format!("{upstream}{path}");
     let mut up_req =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
             url.as_str(),
         )?;
-    if let Some(auth) = req.headers().get("authorization") {
-        up_req.headers_mut().insert("authorization", auth.clone());
+    if let Some(auth) = auth {
+        up_req.headers_mut().insert("authorization", auth.parse()?);
     }
-    let (mut down_tx, mut down_rx) = downstream.split();
-    // A client that gives up (its attempt timed out) takes its upstream
-    // connection with it: a connect still pending when the link comes back
-    // must not reach the server late, as a stale join or resume would.
-    let mut early = Vec::new();
-    let connect = tokio_tungstenite::connect_async(up_req);
-    tokio::pin!(connect);
-    let upstream = loop {
-        tokio::select! {
-            up = &mut connect => break up.context("upstream handshake")?.0,
-            m = down_rx.next() => match m {
-                Some(Ok(m)) => early.push(m),
-                _ => return Ok(()),
-            },
-        }
+    let upstream = tokio::select! {
+        up = tokio_tungstenite::connect_async(up_req) => up.context("upstream handshake")?.0,
+        _ = gone(&client) => return Ok(()),
     };
+    let downstream = tokio_tungstenite::accept_async(client)
+        .await
+        .context("client handshake")?;
+    let (mut down_tx, mut down_rx) = downstream.split();
     let (mut up_tx, mut up_rx) = upstream.split();
-    for m in early {
-        up_tx.send(m).await?;
-    }
     let to_server = async {
         while let Some(Ok(m)) = down_rx.next().await {
             if up_tx.send(m).await.is_err() {
