@@ -268,7 +268,9 @@ pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), String> {
         },
     );
     let installed =
-        tauri::async_runtime::spawn_blocking(move || os::install(&pending.update, &pending.bytes))
+        // On Windows this starts the installer and exits the app; elsewhere
+        // it returns once installed (see os::RESTART_AFTER_INSTALL).
+        tauri::async_runtime::spawn_blocking(move || pending.update.install(&pending.bytes))
             .await;
     let problem = match installed {
         Ok(Ok(())) => {

@@ -18,14 +18,5 @@ pub fn can_self_update() -> Result<(), String> {
     }
 }
 
-/// Installs verified update bytes. Returns once installed; the caller
-/// restarts the app.
-pub fn install(
-    update: &tauri_plugin_updater::Update,
-    bytes: &[u8],
-) -> tauri_plugin_updater::Result<()> {
-    update.install(bytes)
-}
-
 /// Whether the caller must restart the app after [`install`] returns.
 pub const RESTART_AFTER_INSTALL: bool = true;

@@ -18,13 +18,5 @@ pub fn can_self_update() -> Result<(), String> {
     }
 }
 
-/// Starts the installer and exits the app (the installer restarts it).
-pub fn install(
-    update: &tauri_plugin_updater::Update,
-    bytes: &[u8],
-) -> tauri_plugin_updater::Result<()> {
-    update.install(bytes)
-}
-
 /// The installer restarts the app itself.
 pub const RESTART_AFTER_INSTALL: bool = false;
