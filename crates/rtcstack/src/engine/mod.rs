@@ -263,14 +263,7 @@ impl Session {
         // survived and ICE found its way back. Then there is nothing to
         // redo (a signal restart would only interrupt what already flows).
         if may_heal && s.signal.is_connected().await && !s.failed() {
-            let healed = async {
-                let (a, b) = tokio::join!(
-                    until_connected(&s.publisher_state),
-                    until_connected(&s.subscriber_state)
-                );
-                a.and(b)
-            };
-            if let Ok(Ok(())) = tokio::time::timeout(HEAL_GRACE, healed).await {
+            if let Ok(Ok(())) = tokio::time::timeout(HEAL_GRACE, s.both_connected()).await {
                 tracing::debug!("resume: the link healed by itself");
                 return Ok(());
             }
@@ -302,14 +295,7 @@ impl Session {
         self.send_publisher_offer(offer, deadline)
             .await
             .map_err(|_| AttemptError::Retryable)?;
-        let both = async {
-            let (a, b) = tokio::join!(
-                until_connected(&s.publisher_state),
-                until_connected(&s.subscriber_state)
-            );
-            a.and(b)
-        };
-        tokio::time::timeout(deadline, both)
+        tokio::time::timeout(deadline, s.both_connected())
             .await
             .map_err(|_| AttemptError::Retryable)?
             .map_err(|_| AttemptError::Retryable)?;
@@ -474,10 +460,7 @@ impl Session {
     /// Closes everything without a goodbye (the session is dead anyway).
     pub(crate) async fn close(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        let s = &self.shared;
-        s.signal.close().await;
-        let _ = s.publisher.close().await;
-        let _ = s.subscriber.close().await;
+        self.shared.shut().await;
     }
 
     /// Leaves the room and closes everything.
@@ -490,9 +473,7 @@ impl Session {
                 ..Default::default()
             }))
             .await;
-        s.signal.close().await;
-        let _ = s.publisher.close().await;
-        let _ = s.subscriber.close().await;
+        s.shut().await;
     }
 }
 
@@ -504,11 +485,7 @@ impl Drop for Session {
         }
         let s = Arc::clone(&self.shared);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                s.signal.close().await;
-                let _ = s.publisher.close().await;
-                let _ = s.subscriber.close().await;
-            });
+            rt.spawn(async move { s.shut().await });
         }
     }
 }
@@ -518,6 +495,22 @@ impl Drop for Session {
 const HEAL_GRACE: Duration = Duration::from_millis(600);
 
 impl Shared {
+    /// Closes the signal connection and both peer connections.
+    async fn shut(&self) {
+        self.signal.close().await;
+        let _ = self.publisher.close().await;
+        let _ = self.subscriber.close().await;
+    }
+
+    /// Resolves once both connections are connected.
+    async fn both_connected(&self) -> Result<(), watch::error::RecvError> {
+        let (a, b) = tokio::join!(
+            until_connected(&self.publisher_state),
+            until_connected(&self.subscriber_state)
+        );
+        a.and(b)
+    }
+
     /// Either connection has failed for good (it will not heal by itself).
     fn failed(&self) -> bool {
         [&self.publisher_state, &self.subscriber_state]
