@@ -134,6 +134,28 @@ impl AppSession {
         })
     }
 
+    /// Waits until the page has set up its form and listeners (the UI marks
+    /// `body[data-ready]`).
+    pub async fn wait_ready(&self, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let ready = self
+                .client
+                .execute("return document.body.dataset.ready === '1';", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the page did not become ready within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the element's text satisfies `pred`; returns the text.
     pub async fn wait_text(
         &self,

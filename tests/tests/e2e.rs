@@ -37,22 +37,8 @@ async fn app_for(server: &LiveKitServer, room: &str, secret: &str) -> AppSession
     ])
     .await
     .unwrap();
-    // The page has set up its form and listeners.
-    let deadline = Instant::now() + SECS(20);
-    loop {
-        let ready = app
-            .client
-            .execute("return document.body.dataset.ready === '1';", vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        if ready {
-            break app;
-        }
-        assert!(Instant::now() < deadline, "the page never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready(SECS(20)).await.unwrap();
+    app
 }
 
 impl Rig {

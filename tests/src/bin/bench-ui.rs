@@ -9,7 +9,7 @@
 //! memory of the app (with its WebKit processes) and of the Python peer.
 //! Run under Xvfb and a session bus (scripts/bench does that).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -58,17 +58,7 @@ async fn main() -> Result<()> {
         ("RTCSTACK_ROOM", room),
     ])
     .await?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while js(&app, "return document.body.dataset.ready === '1';")
-        .await?
-        .as_bool()
-        != Some(true)
-    {
-        if Instant::now() > deadline {
-            bail!("the page never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready(Duration::from_secs(20)).await?;
     app.client
         .find(Locator::Css("[data-testid=join-button]"))
         .await?
