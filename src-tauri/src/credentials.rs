@@ -13,11 +13,22 @@ use livekit_api::access_token::{AccessToken, VideoGrants};
 /// again before they expire.
 const TOKEN_TTL: Duration = Duration::from_secs(600);
 
+/// A test and development knob: `RTCSTACK_TOKEN_TTL_SECS` makes minted
+/// tokens short-lived (at least 10 s), so a test can see one expire during
+/// an outage or a sleep.
+fn token_ttl() -> Duration {
+    std::env::var("RTCSTACK_TOKEN_TTL_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(TOKEN_TTL, |s| Duration::from_secs(s.max(10)))
+}
+
 pub struct DevServer {
     pub url: String,
     pub room: String,
     key: Option<String>,
     secret: Option<String>,
+    ttl: Duration,
 }
 
 impl std::fmt::Debug for DevServer {
@@ -43,6 +54,7 @@ impl DevServer {
             room: var("RTCSTACK_ROOM").unwrap_or_else(|| "demo".into()),
             key: var("RTCSTACK_API_KEY"),
             secret: var("RTCSTACK_API_SECRET"),
+            ttl: token_ttl(),
         }
     }
 
@@ -55,11 +67,12 @@ impl DevServer {
             return Err("No server key is configured: start the app with RTCSTACK_API_KEY and RTCSTACK_API_SECRET set (scripts/demo does).".into());
         };
         let (room, identity, name) = (room.to_string(), identity.to_string(), name.to_string());
+        let ttl = self.ttl;
         Ok(Arc::new(move || {
             AccessToken::with_api_key(&key, &secret)
                 .with_identity(&identity)
                 .with_name(&name)
-                .with_ttl(TOKEN_TTL)
+                .with_ttl(ttl)
                 .with_grants(VideoGrants {
                     room_join: true,
                     room: room.clone(),
@@ -83,6 +96,7 @@ mod tests {
             room: "demo".into(),
             key: key.map(String::from),
             secret: key.map(|_| "a-very-secret-value-0123456789".to_string()),
+            ttl: TOKEN_TTL,
         }
     }
 

@@ -1,7 +1,10 @@
 //! The desktop shell: a thin layer of commands and events over `rtcstack`.
 
 mod credentials;
+mod hints;
+mod network;
 mod notify;
+mod power;
 mod session;
 pub mod update;
 mod view;
@@ -14,7 +17,7 @@ pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,rtcstack=info".into()),
+                .unwrap_or_else(|_| "warn,rtcstack=info,rtcstack_desktop=info".into()),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -25,6 +28,7 @@ pub fn run() {
         .manage(credentials::DevServer::from_env())
         .setup(|app| {
             update::setup(app.handle());
+            hints::start(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

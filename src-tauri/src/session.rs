@@ -106,7 +106,7 @@ fn publish(app: &AppHandle, view: &Mutex<CallView>) {
 }
 
 impl Session {
-    fn current(&self) -> Option<Arc<Call>> {
+    pub(crate) fn current(&self) -> Option<Arc<Call>> {
         self.call.lock().expect("call lock").clone()
     }
 }

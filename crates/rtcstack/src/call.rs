@@ -136,6 +136,12 @@ impl Call {
         *self.inner.state.lock().expect("state lock")
     }
 
+    /// The server URL the call joins (for an app's network monitor, which
+    /// watches the path to it).
+    pub fn url(&self) -> &str {
+        &self.inner.options.url
+    }
+
     /// When the current token expires (from its `exp` claim).
     pub fn token_expires_at(&self) -> Option<SystemTime> {
         *self.inner.expires_at.lock().expect("expiry lock")
