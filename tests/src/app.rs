@@ -55,6 +55,7 @@ fn free_port() -> Result<u16> {
 pub struct AppSession {
     pub client: Client,
     driver: Child,
+    app: PathBuf,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -129,6 +130,7 @@ impl AppSession {
         Ok(AppSession {
             client,
             driver,
+            app: app.to_path_buf(),
             log,
             _dir: dir,
         })
@@ -179,6 +181,45 @@ impl AppSession {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Where the app's stderr (its log) goes, with the drivers'.
+    pub fn stderr_path(&self) -> PathBuf {
+        self.log.with_file_name("tauri-driver.err")
+    }
+
+    /// The app's process id (a descendant of tauri-driver running the app
+    /// binary), to freeze it as a machine's sleep would.
+    #[cfg(target_os = "linux")]
+    pub fn app_pid(&self) -> Option<u32> {
+        let want = std::fs::canonicalize(&self.app).ok()?;
+        let parent_of = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid …; comm may hold spaces and parens.
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
+        let driver = self.driver.id();
+        std::fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == want))
+            .find(|&pid| {
+                // Ours only: tauri-driver among its ancestors.
+                let mut p = pid;
+                for _ in 0..8 {
+                    match parent_of(p) {
+                        Some(q) if q == driver => return true,
+                        Some(q) if q > 1 => p = q,
+                        _ => return false,
+                    }
+                }
+                false
+            })
     }
 
     /// A PNG of the app's real window (the X11 window, decorations and

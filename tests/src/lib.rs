@@ -11,6 +11,10 @@
 //!   degraded in the kernel ([`impair`]: loss, delay, jitter).
 //!
 //! - [`app::AppSession`]: the real app in a real window under tauri-driver.
+//! - [`fake_logind::FakeLogind`]: a private system bus with a fake logind
+//!   that hands out inhibitor locks and announces sleep and wake.
+//! - [`netchange`]: the app in a call while its address moves (the network
+//!   monitor's test and benchmark share it).
 //! - [`update_server::UpdateServer`]: a loopback release host for the
 //!   update test, which can also cut or pace a download.
 //!
@@ -20,8 +24,12 @@ pub mod app;
 #[cfg(feature = "linux-bench")]
 pub mod client;
 #[cfg(feature = "linux-bench")]
+pub mod fake_logind;
+#[cfg(feature = "linux-bench")]
 pub mod impair;
 pub mod lines;
+#[cfg(feature = "linux-bench")]
+pub mod netchange;
 #[cfg(feature = "linux-bench")]
 pub mod netns;
 #[cfg(feature = "linux-bench")]

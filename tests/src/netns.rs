@@ -182,6 +182,56 @@ impl NetHost {
         run("ip", &["link", "set", &self.root_if(), "up"])
     }
 
+    /// Moves our end of the link to another address, as a network switch
+    /// does (Wi-Fi to Ethernet, a VPN on): a new address in a block of its
+    /// own (10.214.0.0/16, so no other test's) that the host routes back to,
+    /// a host route to the server from it, then the old address removed.
+    /// Connections bound to the old address are dead from then on; new ones
+    /// leave from the new one. Returns the new address. (The namespace's
+    /// deletion undoes it all.)
+    pub fn move_client(&self) -> Result<Ipv4Addr> {
+        let off = self.slot * 4 + 1;
+        let new = Ipv4Addr::new(10, 214, (off >> 8) as u8, (off & 0xff) as u8);
+        let (a, b) = (self.root_if(), self.host_if());
+        let (new_s, host) = (new.to_string(), self.host_ip().to_string());
+        run("ip", &["addr", "add", &format!("{new_s}/32"), "dev", &a])?;
+        run(
+            "ip",
+            &[
+                "-n",
+                &self.name,
+                "route",
+                "add",
+                &format!("{new_s}/32"),
+                "dev",
+                &b,
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "route",
+                "add",
+                &format!("{host}/32"),
+                "dev",
+                &a,
+                "src",
+                &new_s,
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "addr",
+                "del",
+                &format!("{}/30", self.client_ip()),
+                "dev",
+                &a,
+            ],
+        )?;
+        Ok(new)
+    }
+
     /// Degrades the link both ways (replaces any earlier impairment).
     pub fn degrade(&self, netem: Netem) -> Result<()> {
         self.clear_degrade()?;

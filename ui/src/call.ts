@@ -22,11 +22,16 @@ let lastJoin: JoinRequest | null = null;
 /** The last join was refused: the form says why, not the failure panel. */
 let joinRefused = false;
 
-/** When each view reached the screen, for the UI benchmark. */
+/** When each view reached the screen, for the UI benchmark; and what the
+ * page then showed (state, the banner's words, the token's expiry), for
+ * tests that must see a state even if it lasted only a moment. */
 interface Shown {
   seq: number;
   sentAtMs: number;
   shownAtMs: number;
+  state: string;
+  banner: string | null;
+  tokenExpiresAtMs: number | null;
 }
 const shown: Shown[] = [];
 (window as unknown as { __rtcstackShown: Shown[] }).__rtcstackShown = shown;
@@ -111,7 +116,14 @@ function render(v: CallView): void {
   mute.textContent = v.muted ? "Unmute" : "Mute";
   mute.setAttribute("aria-pressed", String(v.muted));
 
-  shown.push({ seq: v.seq, sentAtMs: v.sentAtMs, shownAtMs: performance.timeOrigin + performance.now() });
+  shown.push({
+    seq: v.seq,
+    sentAtMs: v.sentAtMs,
+    shownAtMs: performance.timeOrigin + performance.now(),
+    state: v.state,
+    banner: banner.hidden ? null : el("banner-text").textContent,
+    tokenExpiresAtMs: v.tokenExpiresAtMs,
+  });
   if (shown.length > 500) shown.shift();
 }
 

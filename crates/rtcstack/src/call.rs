@@ -463,6 +463,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                 refresh = None;
                 match result.and_then(|t| inner.check_new_token(&t).map(|info| (t, info))) {
                     Ok((token, info)) => {
+                        tracing::debug!("token refreshed");
                         inner.use_token(token, &info);
                         inner.feed(Input::RefreshSucceeded { expires_at: info.expires_at })
                     }
@@ -491,6 +492,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
         for action in inner.run(actions).await {
             match action {
                 Action::StartAttempt { kind, attempt } => {
+                    tracing::debug!("reconnect attempt {attempt}: {kind:?}");
                     let tx = result_tx.clone();
                     let worker = Arc::clone(&inner);
                     let handle = tokio::spawn(async move {
@@ -507,6 +509,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                 }
                 Action::RefreshToken => {
                     if let Some(refresher) = inner.options.token_refresher.clone() {
+                        tracing::debug!("refreshing the token");
                         // The supervisor keeps the deadline; this one only
                         // stops a hung refresher from lingering.
                         let limit = inner.options.reconnect_policy.refresh_timeout;

@@ -127,7 +127,12 @@ async fn run(mut os: mpsc::UnboundedReceiver<()>, tx: HintSender, target: Target
             }
             _ = look.tick() => {
                 let addr = server(&target, &mut resolved).await;
-                watch.look(addr, path::read);
+                if let (Some(addr), Some(f)) = (addr, watch.look(addr, path::read)) {
+                    tracing::debug!(
+                        "network monitor: watching the path to {addr} (from {:?})",
+                        f.to_server
+                    );
+                }
             }
         }
     }

@@ -128,11 +128,18 @@ impl Watch {
         &mut self,
         server: Option<SocketAddr>,
         now: impl FnOnce(SocketAddr) -> Fingerprint,
-    ) {
+    ) -> Option<Fingerprint> {
         match server {
-            None => self.current = None,
-            Some(s) if self.current.is_some_and(|(c, _)| c == s) => {}
-            Some(s) => self.current = Some((s, now(s))),
+            None => {
+                self.current = None;
+                None
+            }
+            Some(s) if self.current.is_some_and(|(c, _)| c == s) => None,
+            Some(s) => {
+                let f = now(s);
+                self.current = Some((s, f));
+                Some(f)
+            }
         }
     }
 
