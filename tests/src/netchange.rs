@@ -223,6 +223,13 @@ pub async fn measure(room: &str, monitor: bool) -> Result<(AppCall, Sample)> {
             |v| v.state == "connected",
         )
         .await?;
+    // The app's account of it, for reading later.
+    if let Ok(dir) = crate::app::artifacts_dir() {
+        let _ = std::fs::copy(
+            call.app.stderr_path(),
+            dir.join(format!("netchange-{room}.log")),
+        );
+    }
     let ms = |t: f64| Duration::from_secs_f64(((t - at) / 1000.0).max(0.0));
     Ok((
         call,

@@ -308,6 +308,10 @@ impl NetHost {
 impl Drop for NetHost {
     fn drop(&mut self) {
         let _ = self.clear_degrade();
+        // Our end first: a namespace can outlive its name while sockets in
+        // it wind down (a server's connection to an address that moved
+        // away), and its veth would keep our end, and the slot, taken.
+        let _ = run("ip", &["link", "del", &self.root_if()]);
         // Deleting the namespace removes its end of the veth, which removes
         // ours, and everything configured inside it.
         let _ = run("ip", &["netns", "del", &self.name]);

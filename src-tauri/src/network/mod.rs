@@ -112,7 +112,8 @@ async fn run(mut os: mpsc::UnboundedReceiver<()>, tx: HintSender, target: Target
                     continue;
                 };
                 let gone = path::gone(watch.local());
-                match watch.after_event(addr, path::read(addr), gone) {
+                let now = path::read(addr);
+                match watch.after_event(addr, now, gone) {
                     Verdict::Changed(what) => {
                         tracing::info!(
                             "network changed ({what}); told the call {} ms after the first event",
@@ -122,20 +123,25 @@ async fn run(mut os: mpsc::UnboundedReceiver<()>, tx: HintSender, target: Target
                             return;
                         }
                     }
-                    Verdict::Baseline | Verdict::Same => {}
+                    Verdict::Baseline => watching(addr, &now),
+                    Verdict::Same => {}
                 }
             }
             _ = look.tick() => {
                 let addr = server(&target, &mut resolved).await;
-                if let (Some(addr), Some(f)) = (addr, watch.look(addr, path::read)) {
-                    tracing::debug!(
-                        "network monitor: watching the path to {addr} (from {:?})",
-                        f.to_server
-                    );
+                if let (Some(addr), Some(now)) = (addr, watch.look(addr, path::read)) {
+                    watching(addr, &now);
                 }
             }
         }
     }
+}
+
+fn watching(server: SocketAddr, path: &path::Fingerprint) {
+    tracing::debug!(
+        "network monitor: watching the path to {server} (from {:?})",
+        path.to_server
+    );
 }
 
 /// The current call's server, resolved once per URL.

@@ -133,6 +133,12 @@ pub(crate) async fn build(
             Some(std::time::Duration::from_secs(10)),
             Some(std::time::Duration::from_millis(200)),
         )
+        // An ICE restart (our resume) binds new sockets on the interfaces
+        // there are now and gathers from them: after a network switch the
+        // old host candidates name an address that is gone, and checks
+        // from them go nowhere (without this, the library keeps them and
+        // the restart never connects; seen with an address moved mid-call).
+        .with_discard_local_candidates_during_ice_restart(true)
         .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(config)
