@@ -150,24 +150,31 @@ async fn sleep_and_wake_recover_at_once_with_a_refreshed_token() {
         .token_expires_at_ms
         .expect("the view carries the token's expiry");
     assert!(fresh > woke, "the call came back on an expired token");
+    // In the app's log since it was told of the sleep: the refresh done
+    // before the first attempt. (It may start as the app thaws, before the
+    // wake signal is read: either way, before any attempt.)
     let log = call.log();
-    let after_wake = &log[log
-        .rfind("os hint Wake")
-        .expect("the wake reached the call")..];
+    let asleep = &log[log
+        .rfind("os hint Sleep")
+        .expect("the sleep reached the call")..];
     let at = |needle: &str| {
-        after_wake
+        asleep
             .find(needle)
-            .unwrap_or_else(|| panic!("no {needle:?} after the wake in the app's log"))
+            .unwrap_or_else(|| panic!("no {needle:?} after the sleep in the app's log"))
     };
     assert!(
         at("refreshing the token") < at("token refreshed")
             && at("token refreshed") < at("reconnect attempt 1"),
-        "the token was not refreshed before attempt 1:\n{after_wake}"
+        "the token was not refreshed before attempt 1:\n{asleep}"
     );
+    assert!(asleep.contains("reconnect attempt 1: Rejoin"), "{asleep}");
     assert!(
         hears(&call, 660.0, SECS(20)).await,
         "the peer's new tone after the wake"
     );
+    if let Ok(dir) = rtcstack_testbench::app::artifacts_dir() {
+        let _ = std::fs::write(dir.join("power-sleep.log"), call.log());
+    }
     // And a new lock, for the next sleep.
     logind
         .wait_locks("a new inhibitor after the wake", SECS(5), |l| {

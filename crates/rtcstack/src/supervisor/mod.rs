@@ -135,7 +135,8 @@ pub struct Supervisor {
     has_refresher: bool,
     state: ConnectionState,
     outage: Option<Outage>,
-    suspended_at: Option<Instant>,
+    /// When the OS said it would sleep (monotonic, wall).
+    suspended_at: Option<(Instant, SystemTime)>,
     expires_at: Option<SystemTime>,
     /// When the expiry window opens, on the monotonic clock.
     window_at: Option<Instant>,
@@ -331,13 +332,23 @@ impl Supervisor {
                 }
             }
             Input::Suspend => {
-                self.suspended_at.get_or_insert(now);
+                self.suspended_at.get_or_insert((now, wall));
             }
             Input::Wake => {
-                let slept_from = self.suspended_at.take();
+                let slept = self.suspended_at.take();
+                // How long we slept, by the wall clock: the monotonic one
+                // stops while the machine sleeps (Linux, macOS), so it
+                // cannot tell a long sleep from a short one. Past the
+                // resume window the server has dropped our session: a
+                // resume would only be refused, so go straight to rejoin.
+                let long = slept.is_some_and(|(_, w)| {
+                    wall.duration_since(w).unwrap_or_default() >= self.policy.resume_window
+                });
                 if self.state == ConnectionState::Connected {
                     // Whatever the link says, it was gone while we slept.
-                    self.lost(slept_from.unwrap_or(now), now, false, wall);
+                    self.lost(slept.map_or(now, |(t, _)| t), now, long, wall);
+                } else if let Some(o) = self.outage.as_mut() {
+                    o.resume_refused |= long;
                 }
                 self.hurry(now, wall);
             }

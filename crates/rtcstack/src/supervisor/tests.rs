@@ -481,6 +481,25 @@ fn sleep_then_wake_recovers_at_once_as_a_rejoin_when_long() {
 }
 
 #[test]
+fn a_long_sleep_rejoins_even_when_the_monotonic_clock_stood_still() {
+    // A real sleep: the monotonic clock stops, the wall clock runs on.
+    let mut r = Rig::connected(false);
+    r.input(Input::Suspend);
+    r.wall += S(40);
+    let a = r.input(Input::Wake);
+    assert_eq!(attempts(&a), [(AttemptKind::Rejoin, 1)]);
+    // The engine noticed the dead link first (its timers fire on wake):
+    // the wake still turns the outage into a rejoin.
+    let mut r = Rig::connected(false);
+    r.input(Input::Suspend);
+    r.wall += S(40);
+    let a = r.input(Input::LinkLost);
+    assert!(attempts(&a).is_empty(), "attempted before the wake: {a:?}");
+    let a = r.input(Input::Wake);
+    assert_eq!(attempts(&a), [(AttemptKind::Rejoin, 1)]);
+}
+
+#[test]
 fn a_short_sleep_resumes() {
     let mut r = Rig::connected(false);
     r.input(Input::Suspend);
