@@ -70,7 +70,7 @@ fn watch_os(changes: ChangeSender) -> Result<&'static str, String> {
 
 #[cfg(windows)]
 fn watch_os(changes: ChangeSender) -> Result<&'static str, String> {
-    windows::watch(changes)
+    self::windows::watch(changes)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]

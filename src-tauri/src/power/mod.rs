@@ -33,7 +33,7 @@ pub fn start(tx: HintSender) {
     #[cfg(target_os = "macos")]
     macos::watch(tx.clone());
     #[cfg(windows)]
-    windows::watch(tx.clone());
+    self::windows::watch(tx.clone());
     tauri::async_runtime::spawn(watch_clocks(tx));
 }
 
