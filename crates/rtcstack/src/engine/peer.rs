@@ -139,6 +139,13 @@ pub(crate) async fn build(
         // from them go nowhere (without this, the library keeps them and
         // the restart never connects; seen with an address moved mid-call).
         .with_discard_local_candidates_during_ice_restart(true)
+        // A pair whose server end we first learn from the server's own
+        // check (peer-reflexive: its trickled candidate not here yet, as
+        // after a restart) is a path the check just proved; the library
+        // holds off nominating it for 1 s (for a better pair that, with one
+        // SFU address, never comes). Seen as ~1 s of an address-move
+        // recovery in one run of two.
+        .with_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO))
         .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(config)
