@@ -1,7 +1,9 @@
 //! The desktop shell: a thin layer of commands and events over `rtcstack`.
 
-mod credentials;
+use tauri::Manager;
+
 mod notify;
+mod profiles;
 mod session;
 pub mod update;
 mod view;
@@ -22,13 +24,22 @@ pub fn run() {
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init())
         .manage(session::Session::default())
-        .manage(credentials::DevServer::from_env())
         .setup(|app| {
+            // Profiles live in the app's config directory; their secrets
+            // in the keychain.
+            let dir = app.path().app_config_dir()?;
+            app.manage(profiles::Profiles::new(
+                &dir,
+                profiles::EnvProfile::from_env(),
+            ));
             update::setup(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            session::join_defaults,
+            profiles::profiles,
+            profiles::save_profile,
+            profiles::delete_profile,
+            profiles::select_profile,
             session::call_view,
             session::join,
             session::leave,

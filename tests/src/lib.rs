@@ -31,11 +31,14 @@ pub mod paths;
 pub mod peer;
 pub mod probe;
 pub mod pulse;
+#[cfg(feature = "linux-bench")]
+pub mod rig;
 pub mod room_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
 pub mod tail;
+pub mod token_service;
 pub mod tokens;
 pub mod update_server;
 #[cfg(feature = "linux-bench")]
