@@ -4,6 +4,7 @@ use tauri::Manager;
 
 mod notify;
 mod profiles;
+mod redact;
 mod session;
 pub mod update;
 mod view;
@@ -11,14 +12,15 @@ mod words;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    // Logs to stderr, `RUST_LOG` to choose; nothing the SDK logs carries a
-    // token or secret.
+    // Logs to stderr, `RUST_LOG` to choose. Nothing we log carries a token
+    // or secret, and every line is redacted on its way out in case a
+    // library's does.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "warn,rtcstack=info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(redact::Redacting)
         .try_init();
     if let Err(err) = tauri::Builder::default()
         .plugin(update::plugin())

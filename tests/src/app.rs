@@ -195,6 +195,74 @@ impl AppSession {
         Ok(out)
     }
 
+    /// The app's (and the drivers') stderr, as written so far.
+    pub fn stderr_path(&self) -> PathBuf {
+        self.log.with_file_name("tauri-driver.err")
+    }
+
+    /// Clicks the element with this `data-testid`.
+    pub async fn click(&self, id: &str) -> Result<()> {
+        self.client
+            .find(Locator::Css(&format!("[data-testid={id}]")))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the text of the input with this `data-testid`.
+    pub async fn type_into(&self, id: &str, text: &str) -> Result<()> {
+        let el = self
+            .client
+            .find(Locator::Css(&format!("[data-testid={id}]")))
+            .await?;
+        el.clear().await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Whether the element is shown (its `hidden` attribute off).
+    pub async fn shown(&self, id: &str) -> bool {
+        let js = format!(
+            "const e = document.querySelector('[data-testid={id}]'); return !!e && !e.hidden;"
+        );
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    /// The element's text (empty when there is none).
+    pub async fn text(&self, id: &str) -> String {
+        let js = format!(
+            "const e = document.querySelector('[data-testid={id}]'); return e ? e.textContent : '';"
+        );
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// Calls one of the app's commands the way the UI does, returning its
+    /// answer (or its error) as JSON.
+    pub async fn invoke(
+        &self,
+        command: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let js = "const [cmd, args, done] = arguments; \
+                  window.__TAURI_INTERNALS__.invoke(cmd, args) \
+                    .then((v) => done({ ok: v }), (e) => done({ err: e }));";
+        Ok(self
+            .client
+            .execute_async(js, vec![command.into(), args])
+            .await?)
+    }
+
     pub async fn close(mut self) -> Result<()> {
         self.client.clone().close().await.ok();
         let _ = self.driver.kill();

@@ -35,6 +35,8 @@ pub mod pulse;
 pub mod rig;
 pub mod room_service;
 #[cfg(feature = "linux-bench")]
+pub mod secret_service;
+#[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
 pub mod tail;

@@ -106,6 +106,9 @@ pub struct Resolved {
 pub struct Profiles {
     store: Store,
     env: Option<EnvProfile>,
+    /// The choice made in this run; a profile from the environment (the
+    /// demo's, a test's) starts chosen, since that is why it was given.
+    chosen: std::sync::Mutex<Option<String>>,
     /// Saves and deletes one at a time (file and keychain kept in step).
     op: tokio::sync::Mutex<()>,
 }
@@ -139,6 +142,7 @@ impl Profiles {
     pub fn new(config_dir: &Path, env: Option<EnvProfile>) -> Self {
         Profiles {
             store: Store::new(config_dir),
+            chosen: std::sync::Mutex::new(env.as_ref().map(|e| e.info().id)),
             env,
             op: tokio::sync::Mutex::new(()),
         }
@@ -156,6 +160,9 @@ impl Profiles {
             }
             Err(problem) => view.problem = Some(problem),
         }
+        if let Some(id) = self.chosen.lock().expect("chosen lock").clone() {
+            view.selected = Some(id);
+        }
         let known = |id: &String| view.profiles.iter().any(|p| &p.id == id);
         if !view.selected.as_ref().is_some_and(known) {
             view.selected = view.profiles.first().map(|p| p.id.clone());
@@ -171,7 +178,9 @@ impl Profiles {
             .or(view.selected.clone())
             .ok_or_else(|| ProfileError::Invalid("Add a server profile first.".into()))?;
         if let Some(env) = self.env.as_ref().filter(|e| e.info().id == id) {
-            return Ok(env.resolve());
+            let r = env.resolve();
+            crate::redact::register(&r.secret);
+            return Ok(r);
         }
         let info = view
             .profiles
@@ -179,6 +188,7 @@ impl Profiles {
             .find(|p| p.id == id)
             .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))?;
         let secret = keychain::read(&info.id).await?;
+        crate::redact::register(&secret);
         Ok(Resolved { info, secret })
     }
 
@@ -198,6 +208,9 @@ impl Profiles {
             })
             .transpose()?;
         let secret = non_empty(draft.secret.as_deref());
+        if let Some(s) = &secret {
+            crate::redact::register(s);
+        }
         if existing.is_none() && secret.is_none() {
             return Err(ProfileError::Invalid(
                 match draft.kind {
@@ -242,6 +255,7 @@ impl Profiles {
         }
         file.selected = Some(shown.id.clone());
         self.store.save(&file).map_err(ProfileError::Storage)?;
+        *self.chosen.lock().expect("chosen lock") = Some(shown.id.clone());
         tracing::info!(profile = %shown.id, kind = ?shown.kind, "profile saved");
         Ok(shown)
     }
@@ -261,12 +275,18 @@ impl Profiles {
         if file.selected.as_deref() == Some(id) {
             file.selected = None;
         }
+        let mut chosen = self.chosen.lock().expect("chosen lock");
+        if chosen.as_deref() == Some(id) {
+            *chosen = None;
+        }
+        drop(chosen);
         self.store.save(&file).map_err(ProfileError::Storage)?;
         tracing::info!(profile = %id, "profile deleted");
         Ok(())
     }
 
     pub fn select(&self, id: &str) -> Result<(), ProfileError> {
+        *self.chosen.lock().expect("chosen lock") = Some(id.to_string());
         let mut file = self.store.load().map_err(ProfileError::Storage)?;
         file.selected = Some(id.to_string());
         self.store.save(&file).map_err(ProfileError::Storage)
