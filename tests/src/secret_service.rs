@@ -57,6 +57,15 @@ impl SecretService {
                 .is_ok_and(|st| st.success())
                 && s.dir.path().join("data/keyrings/login.keyring").exists();
             if ok {
+                // A desktop login makes "login" the default collection,
+                // where applications' secrets go; do the same.
+                s.secret_service_call(
+                    "SetAlias",
+                    &[
+                        "string:default",
+                        "objpath:/org/freedesktop/secrets/collection/login",
+                    ],
+                )?;
                 return Ok(s);
             }
             if Instant::now() > deadline {
@@ -137,12 +146,30 @@ impl SecretService {
 
     /// Locks the login keyring, as a screen lock or a timeout would.
     pub fn lock(&self) -> Result<()> {
-        let st = self
-            .command("secret-tool")
-            .args(["lock", "--collection=login"])
-            .stderr(Stdio::null())
-            .status()?;
-        anyhow::ensure!(st.success(), "secret-tool lock failed: {st}");
+        self.secret_service_call(
+            "Lock",
+            &["array:objpath:/org/freedesktop/secrets/collection/login"],
+        )
+    }
+
+    /// One Secret Service method call on the bus (dbus-send).
+    fn secret_service_call(&self, method: &str, args: &[&str]) -> Result<()> {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                &format!("org.freedesktop.Secret.Service.{method}"),
+            ])
+            .args(args)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "Secret Service {method} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(())
     }
 

@@ -17,7 +17,7 @@ pub enum EndpointError {
     Refused(u16),
     #[error("the token service is unavailable after {tries} tries: {last}")]
     Unavailable { tries: u32, last: String },
-    #[error("the token service did not answer within {0:?}")]
+    #[error("the token service did not answer within {} s", .0.as_secs())]
     Timeout(Duration),
     #[error("the token service's answer is not usable: {0}")]
     Malformed(String),

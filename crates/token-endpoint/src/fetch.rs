@@ -117,6 +117,8 @@ impl TokenEndpoint {
         let start = Instant::now();
         let deadline = start + self.retry.overall;
         let mut tries = 0u32;
+        // A service that never answers is "not answering", not "failing".
+        let mut only_silence = true;
         loop {
             tries += 1;
             let left = deadline.saturating_duration_since(Instant::now());
@@ -124,14 +126,17 @@ impl TokenEndpoint {
             let last = match tokio::time::timeout(this_try, self.try_once()).await {
                 Ok(Try::Token(t)) => return Ok(t),
                 Ok(Try::Fail(e)) => return Err(e),
-                Ok(Try::Again(why)) => why,
+                Ok(Try::Again(why)) => {
+                    only_silence = false;
+                    why
+                }
                 Err(_) => format!("no answer within {this_try:?}"),
             };
             let pause = self.retry.backoff(tries);
             tracing::debug!(tries, %last, "token request failed; trying again");
             if Instant::now() + pause + Duration::from_millis(100) >= deadline {
-                return Err(if last.starts_with("no answer") && tries == 1 {
-                    EndpointError::Timeout(self.retry.overall)
+                return Err(if only_silence {
+                    EndpointError::Timeout(start.elapsed())
                 } else {
                     EndpointError::Unavailable { tries, last }
                 });
