@@ -100,9 +100,7 @@ impl AppSession {
             .spawn()
             .context("starting tauri-driver (scripts/setup installs it)")?;
 
-        // Two TLS providers are linked into this binary (ring via the call
-        // engine, aws-lc via the WebDriver client): choose one explicitly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
         let url = format!("http://127.0.0.1:{port}");

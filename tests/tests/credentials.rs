@@ -173,7 +173,10 @@ async fn a_35_s_cut_in_which_the_token_expires_recovers_asking_the_endpoint_firs
         fresh
             .iter()
             .any(|s| s.at >= restored && s.at <= reconnected),
-        "no token from the endpoint between the restore and the reconnect: {fresh:?}"
+        "no token from the endpoint between the restore and the reconnect: {fresh:?}; \
+         restored at {restored:?}, reconnected at {reconnected:?}; requests {:?}; events {:?}",
+        service.seen(),
+        rig.seen
     );
     assert!(rig.call.token_expires_at().unwrap() > SystemTime::now() + SECS(20));
     rig.both_ways("after the cut, on the endpoint's new token")
