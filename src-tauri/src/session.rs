@@ -10,14 +10,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rtcstack::audio::capture::NullSink;
 use rtcstack::audio::device::{input_devices, output_devices, DeviceInfo, Microphone, Speaker};
 use rtcstack::audio::io::AudioSink;
-use rtcstack::token::{refresher_fn, RefreshError};
 use rtcstack::{Call, CallEvent, CallOptions, ConnectError};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
 use ts_rs::TS;
 
-use crate::credentials::DevServer;
 use crate::notify;
+use crate::profiles::tokens::{self, TokenSourceError};
+use crate::profiles::{ProfileError, Profiles};
 use crate::update::UpdateGate;
 use crate::view::CallView;
 
@@ -26,20 +26,11 @@ use crate::view::CallView;
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct JoinRequest {
+    /// The server profile to get tokens from (the chosen one if absent).
+    pub profile: Option<String>,
     pub url: String,
     pub room: String,
     pub name: String,
-}
-
-/// What the join form starts with.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct JoinDefaults {
-    pub url: String,
-    pub room: String,
-    /// Whether the app holds a server key to mint tokens with.
-    pub can_join: bool,
 }
 
 /// Why a join did not happen, in words for the form.
@@ -57,6 +48,13 @@ pub enum JoinError {
     Rejected(String),
     #[error("{0}")]
     NotConfigured(String),
+    /// The token service did not accept the credential: sign in again.
+    #[error("{0}")]
+    SignInAgain(String),
+    #[error("{0}")]
+    Keychain(String),
+    #[error("{0}")]
+    TokenService(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -112,15 +110,6 @@ impl Session {
 }
 
 #[tauri::command]
-pub fn join_defaults(server: State<'_, DevServer>) -> JoinDefaults {
-    JoinDefaults {
-        url: server.url.clone(),
-        room: server.room.clone(),
-        can_join: server.can_mint(),
-    }
-}
-
-#[tauri::command]
 pub fn call_view(session: State<'_, Session>) -> CallView {
     session.view.lock().expect("view lock").clone()
 }
@@ -129,7 +118,7 @@ pub fn call_view(session: State<'_, Session>) -> CallView {
 pub async fn join(
     app: AppHandle,
     session: State<'_, Session>,
-    server: State<'_, DevServer>,
+    profiles: State<'_, Profiles>,
     request: JoinRequest,
 ) -> Result<CallView, JoinError> {
     let room = request.room.trim().to_string();
@@ -148,13 +137,29 @@ pub async fn join(
     }
     let generation = session.generation.fetch_add(1, Ordering::SeqCst) + 1;
     let identity = format!("{}-{:04x}", slug(&name), rand_suffix());
-    let mint = server
-        .minter(&room, &identity, &name)
-        .map_err(JoinError::NotConfigured)?;
-    let token = mint().map_err(|e| JoinError::NotConfigured(e.to_string()))?;
+    let profile = profiles
+        .resolve(request.profile.as_deref())
+        .await
+        .map_err(|e| match e {
+            ProfileError::Keychain(m) => JoinError::Keychain(m),
+            other => JoinError::NotConfigured(other.to_string()),
+        })?;
+    let got = tokens::for_call(profile, &room, &name, &identity)
+        .await
+        .map_err(|e| match e {
+            TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(m),
+            TokenSourceError::Service(m) => JoinError::TokenService(m),
+            TokenSourceError::Unusable(m) => JoinError::Rejected(m),
+        })?;
+    // A pasted token names its own room.
+    let room = rtcstack::token::inspect(&got.token)
+        .ok()
+        .map(|t| t.room)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(room);
     let (input, output) = session.devices.lock().expect("devices lock").clone();
     let mut notice = Vec::new();
-    let mut options = CallOptions::new(request.url.trim(), token);
+    let mut options = CallOptions::new(request.url.trim(), got.token);
     options.audio_sink = match Speaker::open(output.as_deref()) {
         Ok(s) => Arc::new(s) as Arc<dyn AudioSink>,
         Err(e) => {
@@ -162,11 +167,8 @@ pub async fn join(
             Arc::new(NullSink)
         }
     };
-    // The self-hosted profile refreshes by minting again.
-    options.token_refresher = Some(refresher_fn(move || {
-        let t = mint().map_err(|e| RefreshError::Unavailable(e.to_string()));
-        async move { t }
-    }));
+    let token_refreshable = got.refresher.is_some();
+    options.token_refresher = got.refresher;
     let (call, events) = Call::new(options);
     let call = Arc::new(call);
     let muted = session.muted.load(Ordering::SeqCst);
@@ -176,6 +178,7 @@ pub async fn join(
         *v = CallView {
             room: Some(room.clone()),
             muted,
+            token_refreshable,
             seq: v.seq,
             ..Default::default()
         };

@@ -31,6 +31,9 @@ pub struct CallView {
     pub token_expires_at_ms: Option<u64>,
     /// The token is about to expire and cannot be refreshed.
     pub token_warning: bool,
+    /// The profile can get new tokens (so an expiring one is no news until
+    /// a refresh fails).
+    pub token_refreshable: bool,
     /// Something the user should know that does not stop the call
     /// (listening only, no speaker).
     pub notice: Option<String>,
@@ -79,7 +82,7 @@ impl CallView {
                 self.disconnect_reason = Some(*reason);
                 self.end_message = Some(crate::words::disconnect_reason(*reason).to_string());
             }
-            CallEvent::TokenExpired => self.token_warning = true,
+            CallEvent::TokenExpired => self.token_warning = !self.token_refreshable,
             CallEvent::TokenUpdated { expires_at_ms } => {
                 self.token_expires_at_ms = Some(*expires_at_ms);
                 self.token_warning = false;
@@ -170,7 +173,13 @@ mod tests {
     fn the_token_warning_shows_until_a_new_token_comes() {
         let mut v = CallView::default();
         v.apply(&CallEvent::TokenExpired, 0);
-        assert!(v.token_warning);
+        assert!(v.token_warning, "no refresher: expiring is news");
+        let mut refreshable = CallView {
+            token_refreshable: true,
+            ..Default::default()
+        };
+        refreshable.apply(&CallEvent::TokenExpired, 0);
+        assert!(!refreshable.token_warning, "a refresh is under way");
         v.apply(
             &CallEvent::TokenUpdated {
                 expires_at_ms: 9_000,

@@ -101,9 +101,7 @@ impl AppSession {
             .spawn()
             .context("starting tauri-driver (scripts/setup installs it)")?;
 
-        // Two TLS providers are linked into this binary (ring via the call
-        // engine, aws-lc via the WebDriver client): choose one explicitly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
         let url = format!("http://127.0.0.1:{port}");
@@ -183,11 +181,6 @@ impl AppSession {
         }
     }
 
-    /// Where the app's stderr (its log) goes, with the drivers'.
-    pub fn stderr_path(&self) -> PathBuf {
-        self.log.with_file_name("tauri-driver.err")
-    }
-
     /// The app's process id (a descendant of tauri-driver running the app
     /// binary), to freeze it as a machine's sleep would.
     #[cfg(target_os = "linux")]
@@ -234,6 +227,74 @@ impl AppSession {
             .context("running import (imagemagick)")?;
         anyhow::ensure!(status.success(), "import failed for window {id}");
         Ok(out)
+    }
+
+    /// The app's (and the drivers') stderr, as written so far.
+    pub fn stderr_path(&self) -> PathBuf {
+        self.log.with_file_name("tauri-driver.err")
+    }
+
+    /// Clicks the element with this `data-testid`.
+    pub async fn click(&self, id: &str) -> Result<()> {
+        self.client
+            .find(Locator::Css(&format!("[data-testid={id}]")))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the text of the input with this `data-testid`.
+    pub async fn type_into(&self, id: &str, text: &str) -> Result<()> {
+        let el = self
+            .client
+            .find(Locator::Css(&format!("[data-testid={id}]")))
+            .await?;
+        el.clear().await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Whether the element is shown (its `hidden` attribute off).
+    pub async fn shown(&self, id: &str) -> bool {
+        let js = format!(
+            "const e = document.querySelector('[data-testid={id}]'); return !!e && !e.hidden;"
+        );
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    /// The element's text (empty when there is none).
+    pub async fn text(&self, id: &str) -> String {
+        let js = format!(
+            "const e = document.querySelector('[data-testid={id}]'); return e ? e.textContent : '';"
+        );
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// Calls one of the app's commands the way the UI does, returning its
+    /// answer (or its error) as JSON.
+    pub async fn invoke(
+        &self,
+        command: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let js = "const [cmd, args, done] = arguments; \
+                  window.__TAURI_INTERNALS__.invoke(cmd, args) \
+                    .then((v) => done({ ok: v }), (e) => done({ err: e }));";
+        Ok(self
+            .client
+            .execute_async(js, vec![command.into(), args])
+            .await?)
     }
 
     pub async fn close(mut self) -> Result<()> {

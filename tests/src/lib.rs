@@ -39,15 +39,28 @@ pub mod paths;
 pub mod peer;
 pub mod probe;
 pub mod pulse;
+#[cfg(feature = "linux-bench")]
+pub mod rig;
 pub mod room_service;
+#[cfg(feature = "linux-bench")]
+pub mod secret_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
 pub mod tail;
+pub mod token_service;
 pub mod tokens;
 pub mod update_server;
 #[cfg(feature = "linux-bench")]
 pub mod usage;
+
+/// Chooses the process's TLS provider (ring, as the engine does) before any
+/// HTTP client is built: two are linked in (ring via the engine, aws-lc via
+/// the WebDriver client) and reqwest, built without one of its own, would
+/// refuse to pick.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// The root check for tests that need namespaces, nftables or netem.
 #[cfg(feature = "linux-bench")]

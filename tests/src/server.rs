@@ -139,6 +139,7 @@ impl LiveKitServer {
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
+        crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(500))
             .no_proxy()

@@ -250,9 +250,7 @@ mod tests {
     use super::*;
 
     async fn get(url: &str) -> Result<reqwest::Response> {
-        // Built with the whole workspace, reqwest's TLS comes without a
-        // provider (the app's updater asks for that): pick one, as the bench does.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
         Ok(reqwest::Client::new().get(url).send().await?)
     }
 

@@ -71,52 +71,19 @@ impl Rig {
     }
 
     async fn click(&self, id: &str) {
-        self.app
-            .client
-            .find(Locator::Css(&format!("[data-testid={id}]")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.app.click(id).await.unwrap();
     }
 
     async fn type_into(&self, id: &str, text: &str) {
-        let el = self
-            .app
-            .client
-            .find(Locator::Css(&format!("[data-testid={id}]")))
-            .await
-            .unwrap();
-        el.clear().await.unwrap();
-        el.send_keys(text).await.unwrap();
+        self.app.type_into(id, text).await.unwrap();
     }
 
-    /// Whether the element is shown (its `hidden` attribute off).
     async fn shown(&self, id: &str) -> bool {
-        let js = format!(
-            "const e = document.querySelector('[data-testid={id}]'); return !!e && !e.hidden;"
-        );
-        self.app
-            .client
-            .execute(&js, vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
+        self.app.shown(id).await
     }
 
     async fn text(&self, id: &str) -> String {
-        let js = format!(
-            "const e = document.querySelector('[data-testid={id}]'); return e ? e.textContent : '';"
-        );
-        self.app
-            .client
-            .execute(&js, vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
+        self.app.text(id).await
     }
 
     async fn until(&self, what: &str, within: Duration, mut ok: impl AsyncFnMut(&Rig) -> bool) {

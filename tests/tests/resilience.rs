@@ -5,113 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use rtcstack::audio::capture::CaptureSink;
-use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallEvent, CallOptions, ConnectionState, DisconnectReason, Scenario};
-use rtcstack_testbench::client::{join_configured, join_with_capture};
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
-use rtcstack_testbench::server::LiveKitServer;
+use rtcstack::{CallEvent, ConnectionState, DisconnectReason, Scenario};
+use rtcstack_testbench::client::join_with_capture;
+use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::signal_proxy::SignalProxy;
 use rtcstack_testbench::tokens::TokenSpec;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-struct Rig {
-    server: LiveKitServer,
-    peer: PythonPeer,
-    call: Call,
-    sink: Arc<CaptureSink>,
-    events: UnboundedReceiver<CallEvent>,
-    seen: Vec<CallEvent>,
-}
-
-impl Rig {
-    async fn start(room: &str) -> Rig {
-        Rig::start_with(room, &TokenSpec::join(room, "rust-880"), |_, _| {}).await
-    }
-
-    /// A call as "rust-880" with a token made to `spec` and options adjusted
-    /// by `configure`, talking with a Python peer.
-    async fn start_with(
-        room: &str,
-        spec: &TokenSpec,
-        configure: impl FnOnce(&mut CallOptions, &LiveKitServer),
-    ) -> Rig {
-        let server = LiveKitServer::start().await.unwrap();
-        let peer = server
-            .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
-            .await
-            .unwrap();
-        let (call, sink, events) = join_configured(&server, spec, |o| configure(o, &server))
-            .await
-            .unwrap();
-        call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
-            .await
-            .unwrap();
-        let rig = Rig {
-            server,
-            peer,
-            call,
-            sink,
-            events,
-            seen: Vec::new(),
-        };
-        rig.both_ways("before the fault").await;
-        rig
-    }
-
-    /// Our tone heard by the peer and the peer's heard by us, from now on.
-    async fn both_ways(&self, when: &str) {
-        let mark = self.peer.mark();
-        self.peer
-            .wait_for_tone_after(mark, "rust-880", 880.0, 5.0, SECS(20))
-            .await
-            .unwrap_or_else(|e| panic!("our tone {when}: {e}"));
-        let before = self.sink.samples_from("py-440");
-        let deadline = Instant::now() + SECS(20);
-        loop {
-            let fresh = self.sink.samples_from("py-440") > before + 24_000;
-            let tone = self
-                .sink
-                .peak_of("py-440", 500)
-                .is_some_and(|p| (p.hz - 440.0).abs() <= 5.0 && p.level_db > -40.0);
-            if fresh && tone {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the peer's tone not heard {when}: {} new samples, last heard {:?}; events {:?}",
-                self.sink.samples_from("py-440") - before,
-                self.sink.peak_of("py-440", 500),
-                &self.seen[self.seen.len().saturating_sub(12)..]
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits for an event matching `pred`, recording everything seen.
-    async fn wait_event(
-        &mut self,
-        what: &str,
-        within: Duration,
-        pred: impl Fn(&CallEvent) -> bool,
-    ) -> CallEvent {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    self.seen.push(e.clone());
-                    if pred(&e) {
-                        return e;
-                    }
-                }
-                _ => panic!("no {what} within {within:?}; saw {:?}", self.seen),
-            }
-        }
-    }
-}
 
 async fn cut_and_recover(room: &str, cut_for: Duration) -> (Rig, Duration) {
     let mut rig = Rig::start(room).await;

@@ -2,10 +2,10 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { CallView } from "./generated/CallView";
 import type { Devices } from "./generated/Devices";
-import type { JoinDefaults } from "./generated/JoinDefaults";
 import type { JoinError } from "./generated/JoinError";
 import type { JoinRequest } from "./generated/JoinRequest";
 import type { Participant } from "./generated/Participant";
+import { chosenProfile, startProfiles } from "./profiles";
 import { qualityIcon } from "./quality";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
@@ -99,6 +99,9 @@ function render(v: CallView): void {
   el("failure").hidden = !failed;
   el("failure-text").textContent = v.endMessage ?? "";
 
+  const expires = v.tokenExpiresAtMs;
+  el("token-status").textContent =
+    inCall && expires != null ? `Access valid until ${new Date(expires).toLocaleTimeString()}` : "";
   const tw = el("token-warning");
   tw.hidden = !(inCall && v.tokenWarning);
   tw.textContent = "Your access to this call expires soon and could not be renewed.";
@@ -183,18 +186,17 @@ async function toggleMute(): Promise<void> {
 
 export async function startCall(): Promise<void> {
   const form = el<HTMLFormElement>("join-form");
-  const defaults = await invoke<JoinDefaults>("join_defaults");
-  el<HTMLInputElement>("join-url").value = defaults.url;
-  el<HTMLInputElement>("join-room").value = defaults.room;
-  if (!defaults.canJoin) {
-    const error = el("join-error");
-    error.textContent = "This app has no server key to join with: start it with scripts/demo.";
-    error.hidden = false;
-  }
+  await startProfiles((p) => {
+    // The chosen profile fills the server and room; both can be changed.
+    el<HTMLInputElement>("join-url").value = p?.url ?? "";
+    el<HTMLInputElement>("join-room").value = p?.room ?? "";
+    el<HTMLButtonElement>("join-button").disabled = p == null;
+  });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
     void join({
+      profile: chosenProfile()?.id ?? null,
       url: String(data.get("url") ?? ""),
       room: String(data.get("room") ?? ""),
       name: String(data.get("name") ?? ""),

@@ -367,6 +367,16 @@ impl Inner {
         // Nothing goes out until the server can be reached (the supervisor's
         // attempt timeout bounds this wait).
         crate::engine::reach::until_reachable(&self.options.url).await;
+        // The token may have expired while we waited: going on would be
+        // let in only by the server's leeway, and leave the refresh for later.
+        let expired = self
+            .expires_at
+            .lock()
+            .expect("expiry lock")
+            .is_some_and(|exp| exp <= SystemTime::now());
+        if expired {
+            return Err(AttemptError::TokenExpired);
+        }
         if kind == AttemptKind::Resume {
             if let Some(s) = self.session() {
                 return s.resume(deadline, may_heal).await;
@@ -467,7 +477,10 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                         inner.use_token(token, &info);
                         inner.feed(Input::RefreshSucceeded { expires_at: info.expires_at })
                     }
-                    Err(e) => inner.feed(Input::RefreshFailed { reason: e.to_string() }),
+                    Err(e) => inner.feed(Input::RefreshFailed {
+                        transient: matches!(e, RefreshError::Unavailable(_) | RefreshError::Timeout(_)),
+                        reason: e.to_string(),
+                    }),
                 }
             }
             Some(hint) = parts.hints_rx.recv() => {

@@ -36,6 +36,11 @@ tokenExpiresAtMs: number | null,
  */
 tokenWarning: boolean, 
 /**
+ * The profile can get new tokens (so an expiring one is no news until
+ * a refresh fails).
+ */
+tokenRefreshable: boolean, 
+/**
  * Something the user should know that does not stop the call
  * (listening only, no speaker).
  */

@@ -3,4 +3,8 @@
 /**
  * What the join form sends.
  */
-export type JoinRequest = { url: string, room: string, name: string, };
+export type JoinRequest = { 
+/**
+ * The server profile to get tokens from (the chosen one if absent).
+ */
+profile: string | null, url: string, room: string, name: string, };

@@ -80,6 +80,9 @@ pub enum Input {
     },
     RefreshFailed {
         reason: String,
+        /// Asking again later may work (the service was unreachable or
+        /// slow), as opposed to a refusal or an unusable answer.
+        transient: bool,
     },
     /// The OS is about to sleep.
     Suspend,
@@ -325,10 +328,10 @@ impl Supervisor {
                 }
                 self.handle_timeout(now, wall);
             }
-            Input::RefreshFailed { reason } => {
+            Input::RefreshFailed { reason, transient } => {
                 // A report from a refresh we already gave up on is stale.
                 if self.refresh.is_some() {
-                    self.refresh_failed(reason, now, wall);
+                    self.refresh_failed(reason, transient, now, wall);
                 }
             }
             Input::Suspend => {
@@ -412,8 +415,17 @@ impl Supervisor {
                 return self.end(DisconnectReason::TokenExpired)
             }
             AttemptError::TokenExpired => {
-                // Our clock thought it fresh; the server disagrees. Refresh.
+                // Expired by the time the server could be reached (or the
+                // server says so): the server is there, so no backoff —
+                // refresh, and the next attempt follows the new token.
                 self.expires_at = Some(wall);
+                if let Some(o) = self.outage.as_mut() {
+                    if o.in_flight_until.take().is_some() {
+                        o.next_at = None;
+                        self.request_refresh(now);
+                    }
+                }
+                return;
             }
             AttemptError::ResumeRefused | AttemptError::Retryable => {}
         }
@@ -444,11 +456,24 @@ impl Supervisor {
         self.handle_timeout(now, wall);
     }
 
-    fn refresh_failed(&mut self, reason: String, now: Instant, wall: SystemTime) {
+    fn refresh_failed(&mut self, reason: String, transient: bool, now: Instant, wall: SystemTime) {
         self.refresh = None;
         self.emit(CallEvent::TokenRefreshFailed { reason });
         if self.freshness(wall) == Freshness::Expired {
-            if self.live() {
+            // Mid-outage the token service is often as unreachable as the
+            // media server: ask again at the next attempt's time, until the
+            // outage's deadline. A refusal or a bad answer will not change.
+            if transient && self.state == ConnectionState::Reconnecting {
+                let next = self.outage.as_ref().map_or(1, |o| o.attempt + 1);
+                let delay = self.policy.delay_before(next, self.jitter.draw());
+                if let Some(o) = self.outage.as_mut() {
+                    if o.in_flight_until.is_none() {
+                        o.next_at = Some(now + delay);
+                    }
+                }
+                return;
+            }
+            if self.live() && !transient {
                 self.end(DisconnectReason::TokenExpired);
             }
             return;
@@ -468,7 +493,7 @@ impl Supervisor {
         if self.refresh.as_ref().is_some_and(|r| now >= r.until) {
             // The refresher hung: that is a failure, not a wait forever.
             let reason = RefreshError::Timeout(self.policy.refresh_timeout).to_string();
-            self.refresh_failed(reason, now, wall);
+            self.refresh_failed(reason, true, now, wall);
         }
         if self.live() && !self.expiry_announced && self.window_at.is_some_and(|t| now >= t) {
             self.expiry_announced = true;
@@ -479,6 +504,10 @@ impl Supervisor {
         }
         let Some(o) = self.outage.clone() else { return };
         if now >= o.started + self.policy.deadline {
+            // Out of time with an expired token: that is what kept us out.
+            if self.freshness(wall) == Freshness::Expired {
+                return self.end(DisconnectReason::TokenExpired);
+            }
             return self.end(DisconnectReason::NetworkError);
         }
         if o.in_flight_until.is_some_and(|t| now >= t) {

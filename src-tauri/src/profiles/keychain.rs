@@ -1,0 +1,119 @@
+//! The OS keychain, through `keyring` with each platform's store compiled in
+//! explicitly (Secret Service on Linux, Keychain on macOS, Credential Manager
+//! on Windows; see Cargo.toml): without those features keyring would keep
+//! secrets in memory and lose them silently. Every call runs off the async
+//! runtime with a deadline, because a locked keychain may wait for a
+//! password prompt that never comes.
+
+use std::time::Duration;
+
+use keyring::Entry;
+
+/// The keychain service our entries are filed under; one entry per profile.
+const SERVICE: &str = "dev.rtcstack.desktop";
+const DEADLINE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeychainError {
+    #[error("No keychain is available to keep this profile's secret ({0}). On Linux, start a Secret Service (GNOME Keyring or KeePassXC) and unlock it; nothing was saved in its place.")]
+    Unavailable(String),
+    #[error("The keychain is locked or refused access ({0}). Unlock it (on Linux: your desktop's keyring) and try again.")]
+    Locked(String),
+    #[error("The keychain did not answer within {0} s; it may be locked and waiting for a password. Unlock it and try again.")]
+    NoAnswer(u64),
+    #[error("This profile's secret is not in the keychain (removed outside the app?). Edit the profile and enter it again.")]
+    Missing,
+}
+
+fn entry(profile_id: &str) -> Result<Entry, KeychainError> {
+    Entry::new(SERVICE, profile_id).map_err(map)
+}
+
+fn map(e: keyring::Error) -> KeychainError {
+    match e {
+        keyring::Error::NoEntry => KeychainError::Missing,
+        keyring::Error::NoStorageAccess(inner) => KeychainError::Unavailable(words(&*inner)),
+        keyring::Error::PlatformFailure(inner) => {
+            let w = words(&*inner);
+            let l = w.to_lowercase();
+            if l.contains("lock")
+                || l.contains("prompt")
+                || l.contains("dismiss")
+                || l.contains("denied")
+            {
+                KeychainError::Locked(w)
+            } else {
+                KeychainError::Unavailable(w)
+            }
+        }
+        other => KeychainError::Unavailable(other.to_string()),
+    }
+}
+
+/// The store's own message, first line, short: it is shown to the user.
+fn words(e: &(dyn std::error::Error + Send + Sync)) -> String {
+    let s = e.to_string();
+    let line = s.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
+}
+
+async fn off_thread<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
+) -> Result<T, KeychainError> {
+    match tokio::time::timeout(DEADLINE, tokio::task::spawn_blocking(job)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(join)) => Err(KeychainError::Unavailable(format!(
+            "the keychain call failed: {join}"
+        ))),
+        Err(_) => Err(KeychainError::NoAnswer(DEADLINE.as_secs())),
+    }
+}
+
+pub async fn store(profile_id: &str, secret: String) -> Result<(), KeychainError> {
+    let id = profile_id.to_string();
+    off_thread(move || entry(&id)?.set_password(&secret).map_err(map)).await
+}
+
+pub async fn read(profile_id: &str) -> Result<String, KeychainError> {
+    let id = profile_id.to_string();
+    off_thread(move || entry(&id)?.get_password().map_err(map)).await
+}
+
+/// Removes the secret; one that is already gone is fine.
+pub async fn delete(profile_id: &str) -> Result<(), KeychainError> {
+    let id = profile_id.to_string();
+    off_thread(move || match entry(&id)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(map(e)),
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store compiled in keeps secrets past the process, which the
+    /// in-memory mock keyring falls back to without platform features
+    /// would not.
+    #[test]
+    fn a_real_platform_store_is_compiled_in() {
+        let builder = keyring::default::default_credential_builder();
+        assert!(matches!(
+            builder.persistence(),
+            keyring::credential::CredentialPersistence::UntilDelete
+        ));
+    }
+
+    #[test]
+    fn store_errors_become_advice() {
+        let e = map(keyring::Error::NoStorageAccess(
+            "no org.freedesktop.secrets".into(),
+        ));
+        assert!(matches!(e, KeychainError::Unavailable(_)));
+        assert!(e.to_string().contains("nothing was saved"));
+        let e = map(keyring::Error::PlatformFailure("Prompt dismissed".into()));
+        assert!(matches!(e, KeychainError::Locked(_)), "{e:?}");
+        assert_eq!(map(keyring::Error::NoEntry), KeychainError::Missing);
+    }
+}

@@ -1,0 +1,397 @@
+//! Server profiles: where the app gets its LiveKit tokens. Three kinds — a
+//! backend's token endpoint (with a credential for it), a self-hosted server's
+//! API key and secret (the app mints), or a pasted token. What a profile is
+//! lives in a file; its secret only in the OS keychain. The UI sees
+//! [`ProfileInfo`], never a secret; it sends one only when the user types it.
+
+mod environment;
+mod keychain;
+mod store;
+pub mod tokens;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use ts_rs::TS;
+
+pub use environment::EnvProfile;
+pub use keychain::KeychainError;
+use store::{Store, StoredProfile};
+
+/// How a profile gets tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ProfileKind {
+    /// A backend's token endpoint and a credential for it.
+    TokenEndpoint,
+    /// The server's API key and secret: the app mints its own tokens.
+    SelfHosted,
+    /// One token, pasted; no refresh.
+    PastedToken,
+}
+
+/// A profile as the UI sees it: no secret.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProfileInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: ProfileKind,
+    pub url: String,
+    pub room: String,
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+    #[ts(type = "number | null")]
+    pub token_expires_at_ms: Option<u64>,
+    /// Given by the environment (the demo, a test): not stored, not editable.
+    pub from_environment: bool,
+}
+
+/// The profiles and which one the join form starts with.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProfilesView {
+    pub profiles: Vec<ProfileInfo>,
+    pub selected: Option<String>,
+    /// The profiles file could not be read: what to do.
+    pub problem: Option<String>,
+}
+
+/// A new or edited profile from the form. `secret` is the credential, the
+/// API secret or the token, by kind; empty when editing keeps the stored one.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProfileDraft {
+    pub id: Option<String>,
+    pub name: String,
+    pub kind: ProfileKind,
+    pub url: String,
+    pub room: String,
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+    pub secret: Option<String>,
+}
+
+/// Why a profile was not saved or deleted; nothing changed.
+#[derive(Debug, Clone, PartialEq, Serialize, TS, thiserror::Error)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "message")]
+#[ts(export)]
+pub enum ProfileError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Keychain(String),
+    #[error("{0}")]
+    Storage(String),
+}
+
+impl From<KeychainError> for ProfileError {
+    fn from(e: KeychainError) -> Self {
+        ProfileError::Keychain(e.to_string())
+    }
+}
+
+/// A profile ready to ask for tokens: what it is and its secret.
+pub struct Resolved {
+    pub info: ProfileInfo,
+    pub secret: String,
+}
+
+pub struct Profiles {
+    store: Store,
+    env: Option<EnvProfile>,
+    /// The choice made in this run; a profile from the environment (the
+    /// demo's, a test's) starts chosen, since that is why it was given.
+    chosen: std::sync::Mutex<Option<String>>,
+    /// Saves and deletes one at a time (file and keychain kept in step).
+    op: tokio::sync::Mutex<()>,
+}
+
+fn info(p: &StoredProfile) -> ProfileInfo {
+    ProfileInfo {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        kind: p.kind,
+        url: p.url.clone(),
+        room: p.room.clone(),
+        endpoint: p.endpoint.clone(),
+        api_key: p.api_key.clone(),
+        token_expires_at_ms: p.token_expires_at_ms,
+        from_environment: false,
+    }
+}
+
+fn new_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("p-{:x}", nanos ^ ((std::process::id() as u128) << 64))
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+impl Profiles {
+    pub fn new(config_dir: &Path, env: Option<EnvProfile>) -> Self {
+        Profiles {
+            store: Store::new(config_dir),
+            chosen: std::sync::Mutex::new(env.as_ref().map(|e| e.info().id)),
+            env,
+            op: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn view(&self) -> ProfilesView {
+        let mut view = ProfilesView::default();
+        if let Some(env) = &self.env {
+            view.profiles.push(env.info());
+        }
+        match self.store.load() {
+            Ok(file) => {
+                view.profiles.extend(file.profiles.iter().map(info));
+                view.selected = file.selected;
+            }
+            Err(problem) => view.problem = Some(problem),
+        }
+        if let Some(id) = self.chosen.lock().expect("chosen lock").clone() {
+            view.selected = Some(id);
+        }
+        let known = |id: &String| view.profiles.iter().any(|p| &p.id == id);
+        if !view.selected.as_ref().is_some_and(known) {
+            view.selected = view.profiles.first().map(|p| p.id.clone());
+        }
+        view
+    }
+
+    /// The profile and its secret (from the keychain, or the environment).
+    pub async fn resolve(&self, id: Option<&str>) -> Result<Resolved, ProfileError> {
+        let view = self.view();
+        let id = id
+            .map(String::from)
+            .or(view.selected.clone())
+            .ok_or_else(|| ProfileError::Invalid("Add a server profile first.".into()))?;
+        if let Some(env) = self.env.as_ref().filter(|e| e.info().id == id) {
+            let r = env.resolve();
+            crate::redact::register(&r.secret);
+            return Ok(r);
+        }
+        let info = view
+            .profiles
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))?;
+        let secret = keychain::read(&info.id).await?;
+        crate::redact::register(&secret);
+        Ok(Resolved { info, secret })
+    }
+
+    /// Checks a draft, puts its secret in the keychain, then records it.
+    /// A keychain that fails leaves everything as it was.
+    pub async fn save(&self, draft: ProfileDraft) -> Result<ProfileInfo, ProfileError> {
+        let _op = self.op.lock().await;
+        let mut file = self.store.load().map_err(ProfileError::Storage)?;
+        let existing = draft
+            .id
+            .as_ref()
+            .map(|id| {
+                file.profiles
+                    .iter()
+                    .position(|p| &p.id == id)
+                    .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))
+            })
+            .transpose()?;
+        let secret = non_empty(draft.secret.as_deref());
+        if let Some(s) = &secret {
+            crate::redact::register(s);
+        }
+        if existing.is_none() && secret.is_none() {
+            return Err(ProfileError::Invalid(
+                match draft.kind {
+                    ProfileKind::TokenEndpoint => "Enter the credential for the token endpoint.",
+                    ProfileKind::SelfHosted => "Enter the server's API secret.",
+                    ProfileKind::PastedToken => "Paste the token.",
+                }
+                .into(),
+            ));
+        }
+        let mut profile = validate(&draft)?;
+        if let Some(i) = existing {
+            profile.id = file.profiles[i].id.clone();
+            if secret.is_none() {
+                profile.token_expires_at_ms = file.profiles[i].token_expires_at_ms;
+            }
+        }
+        if let (ProfileKind::PastedToken, Some(token)) = (profile.kind, &secret) {
+            let t = rtcstack::token::inspect(token)
+                .map_err(|e| ProfileError::Invalid(format!("That token cannot be used: {e}.")))?;
+            let ms = t
+                .expires_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            if t.expires_at <= SystemTime::now() {
+                return Err(ProfileError::Invalid(
+                    "That token has already expired: paste a new one.".into(),
+                ));
+            }
+            profile.token_expires_at_ms = Some(ms);
+            if !t.room.is_empty() {
+                profile.room = t.room;
+            }
+        }
+        if let Some(secret) = secret {
+            keychain::store(&profile.id, secret).await?;
+        }
+        let shown = info(&profile);
+        match existing {
+            Some(i) => file.profiles[i] = profile,
+            None => file.profiles.push(profile),
+        }
+        file.selected = Some(shown.id.clone());
+        self.store.save(&file).map_err(ProfileError::Storage)?;
+        *self.chosen.lock().expect("chosen lock") = Some(shown.id.clone());
+        tracing::info!(profile = %shown.id, kind = ?shown.kind, "profile saved");
+        Ok(shown)
+    }
+
+    /// Deletes the secret, then the profile. A keychain that refuses keeps
+    /// both, so nothing is left half-deleted.
+    pub async fn delete(&self, id: &str) -> Result<(), ProfileError> {
+        let _op = self.op.lock().await;
+        let mut file = self.store.load().map_err(ProfileError::Storage)?;
+        let Some(i) = file.profiles.iter().position(|p| p.id == id) else {
+            return Err(ProfileError::Invalid(
+                "That profile no longer exists.".into(),
+            ));
+        };
+        keychain::delete(id).await?;
+        file.profiles.remove(i);
+        if file.selected.as_deref() == Some(id) {
+            file.selected = None;
+        }
+        let mut chosen = self.chosen.lock().expect("chosen lock");
+        if chosen.as_deref() == Some(id) {
+            *chosen = None;
+        }
+        drop(chosen);
+        self.store.save(&file).map_err(ProfileError::Storage)?;
+        tracing::info!(profile = %id, "profile deleted");
+        Ok(())
+    }
+
+    pub fn select(&self, id: &str) -> Result<(), ProfileError> {
+        *self.chosen.lock().expect("chosen lock") = Some(id.to_string());
+        let mut file = self.store.load().map_err(ProfileError::Storage)?;
+        file.selected = Some(id.to_string());
+        self.store.save(&file).map_err(ProfileError::Storage)
+    }
+}
+
+/// The draft's fields, checked; the id is new.
+fn validate(d: &ProfileDraft) -> Result<StoredProfile, ProfileError> {
+    let bad = |m: &str| ProfileError::Invalid(m.to_string());
+    let name = d.name.trim();
+    if name.is_empty() {
+        return Err(bad("Give the profile a name."));
+    }
+    let url = d.url.trim();
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "ws" | "wss" | "http" | "https") => {}
+        _ => {
+            return Err(bad(
+                "The server address should look like wss://livekit.example.com.",
+            ))
+        }
+    }
+    let endpoint = non_empty(d.endpoint.as_deref());
+    let api_key = non_empty(d.api_key.as_deref());
+    match d.kind {
+        ProfileKind::TokenEndpoint => {
+            let e = endpoint
+                .as_deref()
+                .ok_or_else(|| bad("Enter the token endpoint's address."))?;
+            rtcstack_token_endpoint::check_endpoint_url(e)
+                .map_err(|e| ProfileError::Invalid(format!("Token endpoint: {e}.")))?;
+        }
+        ProfileKind::SelfHosted if api_key.is_none() => {
+            return Err(bad("Enter the server's API key."))
+        }
+        _ => {}
+    }
+    Ok(StoredProfile {
+        id: new_id(),
+        name: name.to_string(),
+        kind: d.kind,
+        url: url.to_string(),
+        room: d.room.trim().to_string(),
+        endpoint: endpoint.filter(|_| d.kind == ProfileKind::TokenEndpoint),
+        api_key: api_key.filter(|_| d.kind == ProfileKind::SelfHosted),
+        token_expires_at_ms: None,
+    })
+}
+
+#[tauri::command]
+pub fn profiles(profiles: State<'_, Profiles>) -> ProfilesView {
+    profiles.view()
+}
+
+#[tauri::command]
+pub async fn save_profile(
+    profiles: State<'_, Profiles>,
+    draft: ProfileDraft,
+) -> Result<ProfileInfo, ProfileError> {
+    profiles.save(draft).await
+}
+
+#[tauri::command]
+pub async fn delete_profile(profiles: State<'_, Profiles>, id: String) -> Result<(), ProfileError> {
+    profiles.delete(&id).await
+}
+
+#[tauri::command]
+pub fn select_profile(profiles: State<'_, Profiles>, id: String) -> Result<(), ProfileError> {
+    profiles.select(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(kind: ProfileKind) -> ProfileDraft {
+        ProfileDraft {
+            id: None,
+            name: "Work".into(),
+            kind,
+            url: "wss://lk.example.com".into(),
+            room: "standup".into(),
+            endpoint: Some("https://example.com/api/token".into()),
+            api_key: Some("APIkey".into()),
+            secret: Some("s".into()),
+        }
+    }
+
+    #[test]
+    fn drafts_are_checked_field_by_field() {
+        let p = validate(&draft(ProfileKind::TokenEndpoint)).unwrap();
+        assert_eq!(p.api_key, None, "an endpoint profile keeps no API key");
+        let mut d = draft(ProfileKind::TokenEndpoint);
+        d.endpoint = Some("http://tokens.example.com/t".into());
+        let e = validate(&d).unwrap_err().to_string();
+        assert!(e.contains("https://"), "{e}");
+        let mut d = draft(ProfileKind::SelfHosted);
+        d.api_key = None;
+        assert!(validate(&d).unwrap_err().to_string().contains("API key"));
+        let mut d = draft(ProfileKind::PastedToken);
+        d.url = "lk.example.com".into();
+        assert!(validate(&d).unwrap_err().to_string().contains("wss://"));
+        d.url = "wss://lk.example.com".into();
+        d.name = " ".into();
+        assert!(validate(&d).unwrap_err().to_string().contains("name"));
+    }
+}

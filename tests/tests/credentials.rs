@@ -1,0 +1,746 @@
+//! Credentials (`scripts/test credentials`). First the engine on tokens from
+//! a token endpoint: the project's token service issuing 60 s tokens, a real
+//! livekit-server whose in-band refreshed tokens are withheld (otherwise the
+//! server keeps a token alive by itself and the endpoint is never asked), and
+//! the endpoint misbehaving. Then the real app under Xvfb with a real Secret
+//! Service (gnome-keyring on a private bus): profiles' secrets in the
+//! keychain, a missing or locked keychain, and a search for leaked secrets.
+//! Needs root (namespaces, the cut) and a display (scripts/test gives one).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use rtcstack::CallEvent;
+use rtcstack_testbench::app::AppSession;
+use rtcstack_testbench::rig::Rig;
+use rtcstack_testbench::secret_service::SecretService;
+use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::signal_proxy::SignalProxy;
+use rtcstack_testbench::token_service::{Behaviour, TokenService};
+use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_token_endpoint::{Credential, EndpointError, TokenEndpoint, TokenRequest};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+const CREDENTIAL: &str = "bearer-credential-7f3a9c";
+
+fn endpoint(service: &TokenService, room: &str) -> TokenEndpoint {
+    TokenEndpoint::new(
+        &service.url(),
+        Credential::new(CREDENTIAL),
+        TokenRequest {
+            room: room.into(),
+            name: "Rust".into(),
+            identity: "rust-880".into(),
+        },
+    )
+    .unwrap()
+}
+
+/// A call whose token came from the endpoint, which is also its refresher,
+/// through a proxy that withholds the server's in-band tokens.
+async fn endpoint_rig(room: &str, ttl: Duration) -> (Rig, TokenService, SignalProxy) {
+    let slot = Arc::new(std::sync::Mutex::new(None));
+    let put = Arc::clone(&slot);
+    let rig = Rig::start_with(room, &TokenSpec::join(room, "unused"), move |o, server| {
+        let (service, proxy, token) = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let service =
+                    TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, ttl)
+                        .await
+                        .unwrap();
+                let proxy = SignalProxy::start(&server.url()).await.unwrap();
+                let token = endpoint(&service, room).fetch().await.unwrap();
+                (service, proxy, token)
+            })
+        });
+        o.url = proxy.url();
+        o.token = token;
+        o.token_refresher = Some(Arc::new(endpoint(&service, room)));
+        *put.lock().unwrap() = Some((service, proxy));
+    })
+    .await;
+    let (service, proxy) = slot.lock().unwrap().take().unwrap();
+    (rig, service, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_four_minute_call_on_60_s_tokens_keeps_working_across_refreshes() {
+    let (mut rig, service, proxy) = endpoint_rig("ep-long", SECS(60)).await;
+    let start = Instant::now();
+    let first_expiry = rig.call.token_expires_at().unwrap();
+    // Four minutes, watching every event: no reconnect, no failed refresh.
+    // (`TokenExpired` is the expiry window opening: with a refresher it
+    // starts a refresh and is no failure.)
+    while start.elapsed() < SECS(240) {
+        let left = SECS(240).saturating_sub(start.elapsed());
+        if let Ok(Some(e)) = tokio::time::timeout(left, rig.events.recv()).await {
+            assert!(
+                !matches!(
+                    e,
+                    CallEvent::Reconnecting { .. }
+                        | CallEvent::Disconnected { .. }
+                        | CallEvent::TokenRefreshFailed { .. }
+                ),
+                "{e:?} during the call; token requests {:?}",
+                service.seen()
+            );
+            rig.seen.push(e);
+        }
+    }
+    let seen = service.seen();
+    // The join's request, then one about every half-life (30 s).
+    assert!(
+        seen.len() >= 7,
+        "only {} token requests in 4 min",
+        seen.len()
+    );
+    assert!(
+        seen.iter().all(|s| s.status == 200 && s.authorized),
+        "{seen:?}"
+    );
+    let updates = rig
+        .seen
+        .iter()
+        .filter(|e| matches!(e, CallEvent::TokenUpdated { .. }))
+        .count();
+    assert!(updates >= 6, "{updates} token updates");
+    // We are on a token the original would not have covered.
+    assert!(SystemTime::now() > first_expiry);
+    assert!(rig.call.token_expires_at().unwrap() > SystemTime::now());
+    assert!(
+        proxy.dropped_refreshes() >= 1,
+        "the server sent no in-band token to withhold"
+    );
+    rig.both_ways("after 4 minutes on 60 s tokens").await;
+    rig.call.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_35_s_cut_in_which_the_token_expires_recovers_asking_the_endpoint_first() {
+    let (mut rig, service, _proxy) = endpoint_rig("ep-cut", SECS(60)).await;
+    // Cut when less than the cut's length is left on the token, just
+    // before the next half-life refresh (due at 30 s left).
+    let deadline = Instant::now() + SECS(45);
+    let expiry = loop {
+        let expiry = rig.call.token_expires_at().unwrap();
+        let left = expiry.duration_since(SystemTime::now()).unwrap_or_default();
+        if left <= SECS(32) && left > SECS(30) {
+            break expiry;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never caught the token with 30–32 s left"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // The network is gone: the server and the token service with it.
+    service.set(Behaviour::Down);
+    rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { .. })
+    })
+    .await;
+    tokio::time::sleep(SECS(35).saturating_sub(cut_at.elapsed())).await;
+    assert!(SystemTime::now() > expiry, "the token outlived the cut");
+    while let Ok(e) = rig.events.try_recv() {
+        rig.seen.push(e);
+    }
+    assert!(
+        rig.seen
+            .iter()
+            .any(|e| matches!(e, CallEvent::TokenRefreshFailed { .. })),
+        "no refresh was tried during the cut: {:?}",
+        rig.seen
+    );
+    let before = service.seen().iter().filter(|s| s.status == 200).count();
+    service.set(Behaviour::Issue);
+    rig.server.link().unwrap().restore().unwrap();
+    let restored = Instant::now();
+    rig.wait_event("reconnected", SECS(30), |e| {
+        matches!(e, CallEvent::Reconnected)
+    })
+    .await;
+    let reconnected = Instant::now();
+    let fresh: Vec<_> = service
+        .seen()
+        .into_iter()
+        .filter(|s| s.status == 200)
+        .skip(before)
+        .collect();
+    assert!(
+        fresh
+            .iter()
+            .any(|s| s.at >= restored && s.at <= reconnected),
+        "no token from the endpoint between the restore and the reconnect: {fresh:?}; \
+         restored at {restored:?}, reconnected at {reconnected:?}; requests {:?}; events {:?}",
+        service.seen(),
+        rig.seen
+    );
+    assert!(rig.call.token_expires_at().unwrap() > SystemTime::now() + SECS(20));
+    rig.both_ways("after the cut, on the endpoint's new token")
+        .await;
+    rig.call.leave().await;
+}
+
+/// The endpoint alone (no LiveKit server needed): each misbehaviour gives
+/// its specified outcome, inside the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_answering_401_500_garbage_or_hanging_each_gets_its_behaviour() {
+    let secret = "api-secret-for-the-endpoint-test-0123456789";
+    let service = TokenService::start("key", secret, CREDENTIAL, SECS(60))
+        .await
+        .unwrap();
+
+    // A good answer first, to show the rest fail for their own reason.
+    assert!(endpoint(&service, "r").fetch().await.is_ok());
+    let wrong = TokenEndpoint::new(
+        &service.url(),
+        Credential::new("not-the-credential"),
+        TokenRequest {
+            room: "r".into(),
+            name: "n".into(),
+            identity: "i".into(),
+        },
+    )
+    .unwrap();
+
+    let cases: [(Behaviour, &str); 4] = [
+        (Behaviour::Status(401), "401"),
+        (Behaviour::Status(500), "500"),
+        (Behaviour::Garbage, "garbage"),
+        (Behaviour::Hang, "hang"),
+    ];
+    for (behaviour, name) in cases {
+        service.set(behaviour);
+        let before = service.seen().len();
+        let t0 = Instant::now();
+        let err = endpoint(&service, "r").fetch().await.unwrap_err();
+        let took = t0.elapsed();
+        let tries = service.seen().len() - before;
+        println!("{name}: {took:?}, {tries} requests: {err}");
+        assert!(took < SECS(10), "{name} took {took:?}");
+        match behaviour {
+            // Never retried: the user must sign in again.
+            Behaviour::Status(401) => {
+                assert_eq!(err, EndpointError::SignInAgain(401));
+                assert_eq!(tries, 1);
+                assert!(err.needs_user());
+            }
+            // Retried with growing pauses, then "unavailable".
+            Behaviour::Status(500) => {
+                assert!(matches!(err, EndpointError::Unavailable { .. }), "{err}");
+                assert!(tries >= 3, "{tries} tries");
+                let at: Vec<_> = service.seen()[before..].iter().map(|s| s.at).collect();
+                let gaps: Vec<_> = at.windows(2).map(|w| w[1] - w[0]).collect();
+                // Growing pauses up to the cap (timer jitter allowed).
+                let slack = Duration::from_millis(50);
+                assert!(
+                    gaps.windows(2).all(|g| g[1] + slack >= g[0]),
+                    "backoff shrank: {gaps:?}"
+                );
+                assert!(
+                    gaps[1] > gaps[0] + Duration::from_millis(200),
+                    "no backoff: {gaps:?}"
+                );
+            }
+            Behaviour::Garbage => {
+                assert!(matches!(err, EndpointError::Malformed(_)), "{err}");
+                assert_eq!(tries, 1, "garbage is not retried");
+                assert!(err.to_string().contains("not JSON"));
+            }
+            // Tries that never answer: the overall deadline ends them.
+            Behaviour::Hang => {
+                assert!(
+                    matches!(
+                        err,
+                        EndpointError::Timeout(_) | EndpointError::Unavailable { .. }
+                    ),
+                    "{err}"
+                );
+                assert!(took >= SECS(3), "{took:?}");
+            }
+            _ => unreachable!(),
+        }
+        assert!(!err.to_string().contains(CREDENTIAL));
+    }
+    service.set(Behaviour::Issue);
+    assert_eq!(
+        wrong.fetch().await.unwrap_err(),
+        EndpointError::SignInAgain(401)
+    );
+    // A token for another room is refused, not used.
+    let other = endpoint(&service, "elsewhere");
+    assert!(other.fetch().await.is_ok());
+    for token in service.issued() {
+        assert!(!format!("{:?}", service.seen()).contains(&token));
+    }
+}
+
+// ---- The app: profiles, the keychain, and no secret anywhere it should not be.
+
+/// The app, with its files under `home` and the keychain on `bus`.
+async fn start_app(bus: &str, home: &Path, extra: &[(&str, &str)]) -> AppSession {
+    let dirs = ["config", "data", "cache"].map(|d| home.join(d).display().to_string());
+    let home_s = home.display().to_string();
+    let mut envs = vec![
+        ("DBUS_SESSION_BUS_ADDRESS", bus),
+        ("HOME", home_s.as_str()),
+        ("XDG_CONFIG_HOME", dirs[0].as_str()),
+        ("XDG_DATA_HOME", dirs[1].as_str()),
+        ("XDG_CACHE_HOME", dirs[2].as_str()),
+    ];
+    envs.extend_from_slice(extra);
+    let app = AppSession::start(&envs).await.unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    app
+}
+
+async fn until(
+    app: &AppSession,
+    what: &str,
+    within: Duration,
+    mut ok: impl AsyncFnMut(&AppSession) -> bool,
+) {
+    let deadline = Instant::now() + within;
+    while !ok(app).await {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {within:?}; state {:?}, join error {:?}, profile error {:?}, summary {:?}",
+            app.text("connection-state").await,
+            app.text("join-error").await,
+            app.text("profile-error").await,
+            app.text("profile-summary").await,
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The value of an input or select.
+async fn value(app: &AppSession, id: &str) -> String {
+    let js = format!("return document.querySelector('[data-testid={id}]').value;");
+    app.client
+        .execute(&js, vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+async fn profile_ids(app: &AppSession) -> Vec<String> {
+    let js = "return [...document.querySelectorAll('[data-testid=profile-select] option')].map((o) => o.value);";
+    serde_json::from_value(app.client.execute(js, vec![]).await.unwrap()).unwrap()
+}
+
+struct NewProfile<'a> {
+    name: &'a str,
+    kind: &'a str,
+    url: &'a str,
+    room: &'a str,
+    endpoint: &'a str,
+    api_key: &'a str,
+    secret: &'a str,
+}
+
+/// Types `text` into a field (a field left empty is only cleared).
+async fn fill(app: &AppSession, id: &str, text: &str) {
+    if text.is_empty() {
+        let js = format!("document.querySelector('[data-testid={id}]').value = '';");
+        app.client.execute(&js, vec![]).await.unwrap();
+    } else {
+        app.type_into(id, text).await.unwrap();
+    }
+}
+
+/// Fills the profile form as a person would and saves it.
+async fn add_profile(app: &AppSession, p: NewProfile<'_>) {
+    app.click("profile-new").await.unwrap();
+    fill(app, "profile-name", p.name).await;
+    app.click(p.kind).await.unwrap();
+    fill(app, "profile-url", p.url).await;
+    fill(app, "profile-room", p.room).await;
+    let secret_field = match p.kind {
+        "kind-endpoint" => {
+            fill(app, "profile-endpoint", p.endpoint).await;
+            "profile-credential"
+        }
+        "kind-self-hosted" => {
+            fill(app, "profile-api-key", p.api_key).await;
+            "profile-api-secret"
+        }
+        _ => "profile-token",
+    };
+    fill(app, secret_field, p.secret).await;
+    app.click("profile-save").await.unwrap();
+}
+
+async fn join(app: &AppSession) {
+    app.type_into("join-name", "Ada").await.unwrap();
+    app.click("join-button").await.unwrap();
+    until(app, "connected", SECS(25), async |a| {
+        a.text("connection-state").await == "connected"
+    })
+    .await;
+}
+
+fn profiles_file(home: &Path) -> std::path::PathBuf {
+    home.join("config/dev.rtcstack.desktop/profiles.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_the_profile() {
+    let keychain = SecretService::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = LiveKitServer::start().await.unwrap();
+    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(600))
+        .await
+        .unwrap();
+    let app = start_app(keychain.address(), home.path(), &[]).await;
+    assert!(app
+        .text("profile-summary")
+        .await
+        .contains("No server profile"));
+    let url = server.url();
+    let endpoint_url = service.url();
+    add_profile(
+        &app,
+        NewProfile {
+            name: "Work",
+            kind: "kind-endpoint",
+            url: &url,
+            room: "kc-room",
+            endpoint: &endpoint_url,
+            api_key: "",
+            secret: CREDENTIAL,
+        },
+    )
+    .await;
+    until(&app, "the profile listed", SECS(15), async |a| {
+        profile_ids(a).await.len() == 1
+    })
+    .await;
+    let id = value(&app, "profile-select").await;
+    assert_eq!(
+        keychain.lookup(&id).unwrap().as_deref(),
+        Some(CREDENTIAL),
+        "not in the keychain"
+    );
+    let file = std::fs::read_to_string(profiles_file(home.path())).unwrap();
+    assert!(file.contains("Work") && file.contains(&id), "{file}");
+    assert!(
+        !file.contains(CREDENTIAL),
+        "the credential is in the profiles file"
+    );
+    assert_eq!(
+        value(&app, "profile-credential").await,
+        "",
+        "the form kept the secret"
+    );
+    app.close().await.unwrap();
+
+    // A new run: the profile is back, and its secret with it (the join
+    // asks the endpoint with it).
+    let app = start_app(keychain.address(), home.path(), &[]).await;
+    assert_eq!(value(&app, "profile-select").await, id);
+    join(&app).await;
+    let seen = service.seen();
+    assert!(
+        seen.iter().any(|s| s.authorized && s.room == "kc-room"),
+        "{seen:?}"
+    );
+    app.click("leave").await.unwrap();
+    until(&app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
+
+    // Deleting the profile deletes its secret.
+    app.click("profile-delete").await.unwrap();
+    app.click("profile-delete").await.unwrap(); // the second click confirms
+    until(&app, "the profile gone", SECS(15), async |a| {
+        profile_ids(a).await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        keychain.lookup(&id).unwrap(),
+        None,
+        "the secret outlived its profile"
+    );
+    assert_eq!(keychain.entries().unwrap(), 0);
+    let file = std::fs::read_to_string(profiles_file(home.path())).unwrap();
+    assert!(!file.contains(&id), "{file}");
+    app.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_locked_keychain_is_a_clear_error_and_nothing_is_kept_elsewhere() {
+    // No Secret Service on the bus at all.
+    let bare = SecretService::bus_only().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let app = start_app(bare.address(), home.path(), &[]).await;
+    let draft = NewProfile {
+        name: "Dev",
+        kind: "kind-self-hosted",
+        url: "ws://127.0.0.1:7880",
+        room: "r",
+        endpoint: "",
+        api_key: "APIdev",
+        secret: "an-api-secret-that-must-not-land-anywhere",
+    };
+    add_profile(&app, draft).await;
+    until(&app, "the keychain error", SECS(15), async |a| {
+        a.shown("profile-error").await
+    })
+    .await;
+    let text = app.text("profile-error").await;
+    println!("no keychain: {text}");
+    assert!(
+        text.contains("No keychain is available") && text.contains("nothing was saved"),
+        "{text}"
+    );
+    assert!(
+        profile_ids(&app).await.is_empty(),
+        "a profile without its secret was kept"
+    );
+    assert!(
+        !profiles_file(home.path()).exists()
+            || !std::fs::read_to_string(profiles_file(home.path()))
+                .unwrap()
+                .contains("Dev")
+    );
+    app.close().await.unwrap();
+
+    // A keychain that was unlocked when the profile was saved, then locked.
+    let keychain = SecretService::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let app = start_app(keychain.address(), home.path(), &[]).await;
+    add_profile(
+        &app,
+        NewProfile {
+            name: "Work",
+            kind: "kind-endpoint",
+            url: "ws://127.0.0.1:7880",
+            room: "r",
+            endpoint: "http://127.0.0.1:9/token",
+            api_key: "",
+            secret: CREDENTIAL,
+        },
+    )
+    .await;
+    until(&app, "the profile listed", SECS(15), async |a| {
+        profile_ids(a).await.len() == 1
+    })
+    .await;
+    keychain.lock().unwrap();
+    let t0 = Instant::now();
+    app.type_into("join-name", "Ada").await.unwrap();
+    app.click("join-button").await.unwrap();
+    until(&app, "the join error", SECS(20), async |a| {
+        a.shown("join-error").await
+    })
+    .await;
+    let text = app.text("join-error").await;
+    println!("locked keychain, after {:?}: {text}", t0.elapsed());
+    let kind = app
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=join-error]').dataset.kind;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kind.as_str(), Some("keychain"), "{text}");
+    assert!(text.contains("Unlock it"), "{text}");
+    // Nothing lost: the profile and its secret are still there.
+    assert_eq!(profile_ids(&app).await.len(), 1);
+    assert_eq!(keychain.entries().unwrap(), 1);
+    app.close().await.unwrap();
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_verbose_logging() {
+    let keychain = SecretService::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = LiveKitServer::start().await.unwrap();
+    // In-band tokens withheld, 60 s tokens: the endpoint is asked every 30 s.
+    let proxy = SignalProxy::start(&server.url()).await.unwrap();
+    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(60))
+        .await
+        .unwrap();
+    let app = start_app(keychain.address(), home.path(), &[("RUST_LOG", "trace")]).await;
+    let (proxy_url, endpoint_url, server_url) = (proxy.url(), service.url(), server.url());
+
+    // 1. A token endpoint profile: join, and stay through two refreshes.
+    add_profile(
+        &app,
+        NewProfile {
+            name: "Work",
+            kind: "kind-endpoint",
+            url: &proxy_url,
+            room: "leak-room",
+            endpoint: &endpoint_url,
+            api_key: "",
+            secret: CREDENTIAL,
+        },
+    )
+    .await;
+    until(&app, "profile 1", SECS(15), async |a| {
+        profile_ids(a).await.len() == 1
+    })
+    .await;
+    join(&app).await;
+    service.wait_requests(3, SECS(100)).await.unwrap();
+    assert_eq!(app.text("connection-state").await, "connected");
+    app.click("leave").await.unwrap();
+    until(&app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
+
+    // 2. A self-hosted profile: the server's own secret; join and leave.
+    let api_secret = server.api_secret().to_string();
+    add_profile(
+        &app,
+        NewProfile {
+            name: "Own server",
+            kind: "kind-self-hosted",
+            url: &server_url,
+            room: "leak-room-2",
+            endpoint: "",
+            api_key: server.api_key(),
+            secret: &api_secret,
+        },
+    )
+    .await;
+    until(&app, "profile 2", SECS(15), async |a| {
+        profile_ids(a).await.len() == 2
+    })
+    .await;
+    join(&app).await;
+    app.click("leave").await.unwrap();
+    until(&app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
+
+    // 3. A pasted token.
+    let pasted = TokenSpec::join("leak-room-3", "pasted-ada")
+        .mint(server.api_key(), server.api_secret())
+        .unwrap();
+    add_profile(
+        &app,
+        NewProfile {
+            name: "Pasted",
+            kind: "kind-pasted",
+            url: &server_url,
+            room: "",
+            endpoint: "",
+            api_key: "",
+            secret: &pasted,
+        },
+    )
+    .await;
+    until(&app, "profile 3", SECS(15), async |a| {
+        profile_ids(a).await.len() == 3
+    })
+    .await;
+    assert!(app.text("profile-summary").await.contains("valid until"));
+
+    // What the UI can see: web storage, the page, and every command's
+    // answer it reads (the `call-view` event carries the same CallView).
+    let storage = app
+        .client
+        .execute(
+            "const dump = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)])); \
+             const fields = [...document.querySelectorAll('input, textarea')].map((e) => e.value); \
+             return JSON.stringify({ local: dump(localStorage), session: dump(sessionStorage), \
+               fields, page: document.documentElement.outerHTML });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut ipc = Vec::new();
+    for command in ["profiles", "call_view", "audio_devices", "update_status"] {
+        ipc.push(app.invoke(command, serde_json::json!({})).await.unwrap());
+    }
+    // The log goes with the session: read it first.
+    let log = std::fs::read(app.stderr_path()).unwrap_or_default();
+    app.close().await.unwrap();
+
+    let mut secrets: Vec<(String, String)> = vec![
+        ("the endpoint credential".into(), CREDENTIAL.into()),
+        ("the API secret".into(), api_secret.clone()),
+        ("the pasted token".into(), pasted.clone()),
+    ];
+    let issued = service.issued();
+    assert!(issued.len() >= 3, "{} tokens issued", issued.len());
+    secrets.extend(
+        issued
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (format!("issued token {i}"), t)),
+    );
+
+    let log_text = String::from_utf8_lossy(&log);
+    assert!(
+        log_text.contains("TRACE") && log_text.lines().count() > 100,
+        "the app did not log verbosely ({} lines)",
+        log_text.lines().count()
+    );
+    let mut places: Vec<(String, Vec<u8>)> = vec![
+        ("the app's log".into(), log.clone()),
+        (
+            "web storage, page and form fields".into(),
+            storage.to_string().into_bytes(),
+        ),
+        ("IPC answers".into(), serde_json::to_vec(&ipc).unwrap()),
+    ];
+    for (path, bytes) in files_under(home.path()) {
+        places.push((path.display().to_string(), bytes));
+    }
+    let mut found = Vec::new();
+    for (place, bytes) in &places {
+        for (what, secret) in &secrets {
+            if contains(bytes, secret) {
+                found.push(format!("{what} in {place}"));
+            }
+        }
+        // No token of any kind (the server's own refreshed ones included).
+        if contains(bytes, "eyJhbGciOi") {
+            found.push(format!("a JWT in {place}"));
+        }
+    }
+    println!(
+        "searched {} places ({} files under the app's home, {} log lines) for {} secrets",
+        places.len(),
+        places.len() - 3,
+        log_text.lines().count(),
+        secrets.len()
+    );
+    assert!(found.is_empty(), "leaks: {found:#?}");
+}

@@ -1,0 +1,187 @@
+import { invoke } from "@tauri-apps/api/core";
+import type { ProfileDraft } from "./generated/ProfileDraft";
+import type { ProfileError } from "./generated/ProfileError";
+import type { ProfileInfo } from "./generated/ProfileInfo";
+import type { ProfileKind } from "./generated/ProfileKind";
+import type { ProfilesView } from "./generated/ProfilesView";
+
+// Server profiles: choose, add, edit, delete. Secrets typed here go to Rust
+// once, on save, and are cleared from the form; nothing sends them back.
+
+function el<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (!found) throw new Error(`missing element ${id}`);
+  return found;
+}
+
+let current: ProfilesView = { profiles: [], selected: null, problem: null };
+let editing: ProfileInfo | null = null;
+let onChosen: (p: ProfileInfo | null) => void = () => undefined;
+
+export function chosenProfile(): ProfileInfo | null {
+  return current.profiles.find((p) => p.id === current.selected) ?? null;
+}
+
+function describe(p: ProfileInfo): string {
+  switch (p.kind) {
+    case "tokenEndpoint":
+      return `Tokens from ${p.endpoint ?? "?"}`;
+    case "selfHosted":
+      return "Tokens minted here with the server's API key (this computer holds its secret)";
+    case "pastedToken": {
+      const at = p.tokenExpiresAtMs;
+      if (at == null) return "A pasted token";
+      const left = at - Date.now();
+      const when = new Date(at).toLocaleString();
+      return left > 0 ? `A pasted token, valid until ${when}` : `A pasted token that expired at ${when}: edit the profile and paste a new one`;
+    }
+  }
+}
+
+function render(): void {
+  const select = el<HTMLSelectElement>("profile-select");
+  select.replaceChildren(
+    ...current.profiles.map((p) => {
+      const o = document.createElement("option");
+      o.value = p.id;
+      o.textContent = p.name;
+      o.selected = p.id === current.selected;
+      return o;
+    }),
+  );
+  const chosen = chosenProfile();
+  el("profile-summary").textContent = chosen
+    ? describe(chosen)
+    : "No server profile yet: add one to join a call.";
+  const fixed = !chosen || chosen.fromEnvironment;
+  el<HTMLButtonElement>("profile-edit").disabled = fixed;
+  el<HTMLButtonElement>("profile-delete").disabled = fixed;
+  const problem = el("profile-problem");
+  problem.hidden = current.problem == null;
+  problem.textContent = current.problem ?? "";
+  onChosen(chosen);
+}
+
+async function reload(): Promise<void> {
+  current = await invoke<ProfilesView>("profiles");
+  render();
+}
+
+function showKind(kind: ProfileKind): void {
+  for (const part of document.querySelectorAll<HTMLElement>("[data-testid='profile-form'] [data-kind]")) {
+    part.hidden = part.dataset["kind"] !== kind;
+  }
+}
+
+function kindChosen(): ProfileKind {
+  const checked = document.querySelector<HTMLInputElement>("[data-testid='profile-form'] input[name='kind']:checked");
+  const v = checked?.value;
+  return v === "selfHosted" || v === "pastedToken" ? v : "tokenEndpoint";
+}
+
+function clearSecrets(): void {
+  for (const id of ["profile-credential", "profile-api-secret", "profile-token"]) {
+    el<HTMLInputElement | HTMLTextAreaElement>(id).value = "";
+  }
+}
+
+function openForm(p: ProfileInfo | null): void {
+  editing = p;
+  const form = el<HTMLFormElement>("profile-form");
+  form.reset();
+  el<HTMLInputElement>("profile-name").value = p?.name ?? "";
+  el<HTMLInputElement>("profile-url").value = p?.url ?? "";
+  el<HTMLInputElement>("profile-room").value = p?.room ?? "";
+  el<HTMLInputElement>("profile-endpoint").value = p?.endpoint ?? "";
+  el<HTMLInputElement>("profile-api-key").value = p?.apiKey ?? "";
+  const kind = p?.kind ?? "tokenEndpoint";
+  for (const r of form.querySelectorAll<HTMLInputElement>("input[name='kind']")) r.checked = r.value === kind;
+  const keep = p ? "stored in the keychain; leave empty to keep it" : "";
+  for (const id of ["profile-credential", "profile-api-secret", "profile-token"]) {
+    el<HTMLInputElement | HTMLTextAreaElement>(id).placeholder = keep;
+  }
+  showKind(kind);
+  el("profile-error").hidden = true;
+  form.hidden = false;
+}
+
+function closeForm(): void {
+  clearSecrets();
+  el<HTMLFormElement>("profile-form").hidden = true;
+  editing = null;
+}
+
+function showError(id: string, e: unknown): void {
+  const box = el(id);
+  const err = e as ProfileError;
+  box.textContent = err.message ?? String(e);
+  box.dataset["kind"] = err.kind ?? "failed";
+  box.hidden = false;
+}
+
+async function save(): Promise<void> {
+  const kind = kindChosen();
+  const secretField = kind === "tokenEndpoint" ? "profile-credential" : kind === "selfHosted" ? "profile-api-secret" : "profile-token";
+  const secret = el<HTMLInputElement | HTMLTextAreaElement>(secretField).value.trim();
+  const draft: ProfileDraft = {
+    id: editing?.id ?? null,
+    name: el<HTMLInputElement>("profile-name").value,
+    kind,
+    url: el<HTMLInputElement>("profile-url").value,
+    room: el<HTMLInputElement>("profile-room").value,
+    endpoint: el<HTMLInputElement>("profile-endpoint").value || null,
+    apiKey: el<HTMLInputElement>("profile-api-key").value || null,
+    secret: secret === "" ? null : secret,
+  };
+  try {
+    await invoke<ProfileInfo>("save_profile", { draft });
+    closeForm();
+    await reload();
+  } catch (e) {
+    showError("profile-error", e);
+  }
+}
+
+async function remove(): Promise<void> {
+  const chosen = chosenProfile();
+  if (!chosen || chosen.fromEnvironment) return;
+  // Two clicks: the first asks.
+  const button = el<HTMLButtonElement>("profile-delete");
+  if (button.dataset["confirm"] !== chosen.id) {
+    button.dataset["confirm"] = chosen.id;
+    button.textContent = `Delete "${chosen.name}" and its secret?`;
+    return;
+  }
+  delete button.dataset["confirm"];
+  button.textContent = "Delete";
+  try {
+    await invoke("delete_profile", { id: chosen.id });
+    el("profile-problem").hidden = true;
+    await reload();
+  } catch (e) {
+    showError("profile-problem", e);
+  }
+}
+
+/** Sets the profile controls up; `chosen` hears which profile the join form should use. */
+export async function startProfiles(chosen: (p: ProfileInfo | null) => void): Promise<void> {
+  onChosen = chosen;
+  el("profile-new").addEventListener("click", () => openForm(null));
+  el("profile-edit").addEventListener("click", () => openForm(chosenProfile()));
+  el("profile-delete").addEventListener("click", () => void remove());
+  el("profile-cancel").addEventListener("click", closeForm);
+  el<HTMLSelectElement>("profile-select").addEventListener("change", (ev) => {
+    const id = (ev.target as HTMLSelectElement).value;
+    current = { ...current, selected: id };
+    render();
+    void invoke("select_profile", { id }).catch(() => undefined);
+  });
+  for (const r of document.querySelectorAll<HTMLInputElement>("[data-testid='profile-form'] input[name='kind']")) {
+    r.addEventListener("change", () => showKind(kindChosen()));
+  }
+  el<HTMLFormElement>("profile-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void save();
+  });
+  await reload();
+}
