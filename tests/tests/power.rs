@@ -108,8 +108,16 @@ async fn sleep_and_wake_recover_at_once_with_a_refreshed_token() {
     kill(pid, Signal::SIGCONT).unwrap();
     let woke = wall_ms();
     logind.prepare_for_sleep(false).await.unwrap();
+    // (A view may still say "connected" as the app thaws: the call learns
+    // of the outage from the wake, or its own timers, a moment later.)
+    let lost = call
+        .wait_view("reconnecting after the wake", woke, SECS(20), |v| {
+            v.state == "reconnecting"
+        })
+        .await
+        .unwrap();
     let back = call
-        .wait_view("connected after the wake", woke, SECS(20), |v| {
+        .wait_view("connected after the wake", lost.sent_at_ms, SECS(20), |v| {
             v.state == "connected"
         })
         .await
