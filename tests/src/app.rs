@@ -281,6 +281,17 @@ impl AppSession {
             .unwrap_or_default()
     }
 
+    /// The value of the input or select with this `data-testid`.
+    pub async fn value(&self, id: &str) -> String {
+        let js = format!("return document.querySelector('[data-testid={id}]').value;");
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
     /// Calls one of the app's commands the way the UI does, returning its
     /// answer (or its error) as JSON.
     pub async fn invoke(

@@ -141,6 +141,24 @@ impl NetHost {
         format!("{}b", self.name)
     }
 
+    /// A TCP listener on the host's address, inside the namespace (a
+    /// thread enters it just to make the socket; the socket stays there).
+    pub fn listen_tcp(&self) -> Result<tokio::net::TcpListener> {
+        let (ns_path, ip) = (format!("/var/run/netns/{}", self.name), self.host_ip());
+        let listener = std::thread::spawn(move || -> Result<std::net::TcpListener> {
+            use std::os::fd::AsFd;
+            let ns = std::fs::File::open(&ns_path).context("opening the namespace")?;
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                .context("entering the namespace")?;
+            let l = std::net::TcpListener::bind((ip, 0)).context("binding in the namespace")?;
+            l.set_nonblocking(true)?;
+            Ok(l)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the namespace thread panicked"))??;
+        Ok(tokio::net::TcpListener::from_std(listener)?)
+    }
+
     /// A command that runs inside the namespace.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new("ip");

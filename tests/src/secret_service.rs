@@ -44,34 +44,24 @@ impl SecretService {
             .context("keyring stdin")?
             .write_all(b"throwaway-test-password")?;
         s.keyring = Some(keyring);
-        // Ready when a search answers (the name is owned and the
-        // collection exists).
+        // Ready when the "login" collection is there to be made the default
+        // one, as a desktop login makes it: where applications' secrets go.
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let ok = s
-                .command("secret-tool")
-                .args(["search", "--all", "service", "readiness-probe"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|st| st.success())
-                && s.dir.path().join("data/keyrings/login.keyring").exists();
-            if ok {
-                // A desktop login makes "login" the default collection,
-                // where applications' secrets go; do the same.
-                s.secret_service_call(
-                    "SetAlias",
-                    &[
-                        "string:default",
-                        "objpath:/org/freedesktop/secrets/collection/login",
-                    ],
-                )?;
-                return Ok(s);
+            let made_default = s.secret_service_call(
+                "SetAlias",
+                &[
+                    "string:default",
+                    "objpath:/org/freedesktop/secrets/collection/login",
+                ],
+            );
+            match made_default {
+                Ok(()) => return Ok(s),
+                Err(e) if Instant::now() > deadline => {
+                    bail!("gnome-keyring's Secret Service not ready within 15 s: {e:#}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
-            if Instant::now() > deadline {
-                bail!("gnome-keyring's Secret Service did not come up within 15 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 

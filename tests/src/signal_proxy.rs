@@ -30,7 +30,15 @@ pub struct SignalProxy {
 impl SignalProxy {
     /// Listens on loopback and forwards to `upstream` (`ws://host:port`).
     pub async fn start(upstream: &str) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(TcpListener::bind("127.0.0.1:0").await?, upstream)
+    }
+
+    /// Serves on a listener made elsewhere: one inside the server's
+    /// namespace ([`crate::netns::NetHost::listen_tcp`]) stands beside the
+    /// server, so a cut of the link cuts the proxy too, as it would a real
+    /// server (a proxy on loopback would stay reachable through a cut and
+    /// hide it from a client that waits for its server to be reachable).
+    pub fn start_on(listener: TcpListener, upstream: &str) -> Result<Self> {
         let addr = listener.local_addr()?;
         let dropped = Arc::new(AtomicU32::new(0));
         let upstream = upstream.trim_end_matches('/').to_string();

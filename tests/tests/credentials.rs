@@ -49,7 +49,9 @@ async fn endpoint_rig(room: &str, ttl: Duration) -> (Rig, TokenService, SignalPr
                     TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, ttl)
                         .await
                         .unwrap();
-                let proxy = SignalProxy::start(&server.url()).await.unwrap();
+                // Beside the server: cut with it.
+                let listener = server.link().unwrap().listen_tcp().unwrap();
+                let proxy = SignalProxy::start_on(listener, &server.url()).unwrap();
                 let token = endpoint(&service, room).fetch().await.unwrap();
                 (service, proxy, token)
             })
@@ -317,17 +319,6 @@ async fn until(
     }
 }
 
-/// The value of an input or select.
-async fn value(app: &AppSession, id: &str) -> String {
-    let js = format!("return document.querySelector('[data-testid={id}]').value;");
-    app.client
-        .execute(&js, vec![])
-        .await
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
 async fn profile_ids(app: &AppSession) -> Vec<String> {
     let js = "return [...document.querySelectorAll('[data-testid=profile-select] option')].map((o) => o.value);";
     serde_json::from_value(app.client.execute(js, vec![]).await.unwrap()).unwrap()
@@ -375,6 +366,30 @@ async fn add_profile(app: &AppSession, p: NewProfile<'_>) {
     app.click("profile-save").await.unwrap();
 }
 
+/// Adds a profile and waits until the list shows it.
+async fn add_listed_profile(app: &AppSession, p: NewProfile<'_>) {
+    let before = profile_ids(app).await.len();
+    add_profile(app, p).await;
+    until(app, "the new profile listed", SECS(15), async |a| {
+        profile_ids(a).await.len() == before + 1
+    })
+    .await;
+}
+
+impl<'a> NewProfile<'a> {
+    fn endpoint(url: &'a str, room: &'a str, endpoint: &'a str) -> Self {
+        NewProfile {
+            name: "Work",
+            kind: "kind-endpoint",
+            url,
+            room,
+            endpoint,
+            api_key: "",
+            secret: CREDENTIAL,
+        }
+    }
+}
+
 async fn join(app: &AppSession) {
     app.type_into("join-name", "Ada").await.unwrap();
     app.click("join-button").await.unwrap();
@@ -403,24 +418,8 @@ async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_
         .contains("No server profile"));
     let url = server.url();
     let endpoint_url = service.url();
-    add_profile(
-        &app,
-        NewProfile {
-            name: "Work",
-            kind: "kind-endpoint",
-            url: &url,
-            room: "kc-room",
-            endpoint: &endpoint_url,
-            api_key: "",
-            secret: CREDENTIAL,
-        },
-    )
-    .await;
-    until(&app, "the profile listed", SECS(15), async |a| {
-        profile_ids(a).await.len() == 1
-    })
-    .await;
-    let id = value(&app, "profile-select").await;
+    add_listed_profile(&app, NewProfile::endpoint(&url, "kc-room", &endpoint_url)).await;
+    let id = app.value("profile-select").await;
     assert_eq!(
         keychain.lookup(&id).unwrap().as_deref(),
         Some(CREDENTIAL),
@@ -433,7 +432,7 @@ async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_
         "the credential is in the profiles file"
     );
     assert_eq!(
-        value(&app, "profile-credential").await,
+        app.value("profile-credential").await,
         "",
         "the form kept the secret"
     );
@@ -442,7 +441,7 @@ async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_
     // A new run: the profile is back, and its secret with it (the join
     // asks the endpoint with it).
     let app = start_app(keychain.address(), home.path(), &[]).await;
-    assert_eq!(value(&app, "profile-select").await, id);
+    assert_eq!(app.value("profile-select").await, id);
     join(&app).await;
     let seen = service.seen();
     assert!(
@@ -515,22 +514,10 @@ async fn a_missing_or_locked_keychain_is_a_clear_error_and_nothing_is_kept_elsew
     let keychain = SecretService::start().unwrap();
     let home = tempfile::tempdir().unwrap();
     let app = start_app(keychain.address(), home.path(), &[]).await;
-    add_profile(
+    add_listed_profile(
         &app,
-        NewProfile {
-            name: "Work",
-            kind: "kind-endpoint",
-            url: "ws://127.0.0.1:7880",
-            room: "r",
-            endpoint: "http://127.0.0.1:9/token",
-            api_key: "",
-            secret: CREDENTIAL,
-        },
+        NewProfile::endpoint("ws://127.0.0.1:7880", "r", "http://127.0.0.1:9/token"),
     )
-    .await;
-    until(&app, "the profile listed", SECS(15), async |a| {
-        profile_ids(a).await.len() == 1
-    })
     .await;
     keychain.lock().unwrap();
     let t0 = Instant::now();
@@ -596,22 +583,10 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     let (proxy_url, endpoint_url, server_url) = (proxy.url(), service.url(), server.url());
 
     // 1. A token endpoint profile: join, and stay through two refreshes.
-    add_profile(
+    add_listed_profile(
         &app,
-        NewProfile {
-            name: "Work",
-            kind: "kind-endpoint",
-            url: &proxy_url,
-            room: "leak-room",
-            endpoint: &endpoint_url,
-            api_key: "",
-            secret: CREDENTIAL,
-        },
+        NewProfile::endpoint(&proxy_url, "leak-room", &endpoint_url),
     )
-    .await;
-    until(&app, "profile 1", SECS(15), async |a| {
-        profile_ids(a).await.len() == 1
-    })
     .await;
     join(&app).await;
     service.wait_requests(3, SECS(100)).await.unwrap();
@@ -624,7 +599,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
 
     // 2. A self-hosted profile: the server's own secret; join and leave.
     let api_secret = server.api_secret().to_string();
-    add_profile(
+    add_listed_profile(
         &app,
         NewProfile {
             name: "Own server",
@@ -637,10 +612,6 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
         },
     )
     .await;
-    until(&app, "profile 2", SECS(15), async |a| {
-        profile_ids(a).await.len() == 2
-    })
-    .await;
     join(&app).await;
     app.click("leave").await.unwrap();
     until(&app, "left", SECS(10), async |a| {
@@ -652,7 +623,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     let pasted = TokenSpec::join("leak-room-3", "pasted-ada")
         .mint(server.api_key(), server.api_secret())
         .unwrap();
-    add_profile(
+    add_listed_profile(
         &app,
         NewProfile {
             name: "Pasted",
@@ -664,10 +635,6 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
             secret: &pasted,
         },
     )
-    .await;
-    until(&app, "profile 3", SECS(15), async |a| {
-        profile_ids(a).await.len() == 3
-    })
     .await;
     assert!(app.text("profile-summary").await.contains("valid until"));
 
@@ -743,4 +710,46 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
         secrets.len()
     );
     assert!(found.is_empty(), "leaks: {found:#?}");
+}
+
+/// The demo's way in: a token endpoint profile given by the environment
+/// (as `scripts/demo` gives it), used without any keychain and never stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_stored() {
+    let bare = SecretService::bus_only().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = LiveKitServer::start().await.unwrap();
+    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(60))
+        .await
+        .unwrap();
+    let (url, endpoint) = (server.url(), service.url());
+    let app = start_app(
+        bare.address(),
+        home.path(),
+        &[
+            ("RTCSTACK_SERVER_URL", url.as_str()),
+            ("RTCSTACK_TOKEN_ENDPOINT", endpoint.as_str()),
+            ("RTCSTACK_TOKEN_CREDENTIAL", CREDENTIAL),
+            ("RTCSTACK_ROOM", "env-room"),
+        ],
+    )
+    .await;
+    assert_eq!(app.value("profile-select").await, "environment");
+    assert_eq!(app.value("join-room").await, "env-room");
+    join(&app).await;
+    let seen = service.seen();
+    assert!(
+        seen.iter().any(|s| s.authorized && s.room == "env-room"),
+        "{seen:?}"
+    );
+    assert!(app
+        .text("token-status")
+        .await
+        .starts_with("Access valid until"));
+    app.click("leave").await.unwrap();
+    app.close().await.unwrap();
+    assert!(
+        !profiles_file(home.path()).exists(),
+        "the environment's profile was written down"
+    );
 }

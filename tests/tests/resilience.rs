@@ -379,8 +379,11 @@ async fn token_rig(
     let spec = TokenSpec::join(room, "rust-880").ttl(SHORT_TTL);
     // The proxy must exist before the join; start_with gives the server.
     let rig = Rig::start_with(room, &spec, move |o, server| {
+        // Beside the server, so the cut cuts it too.
         let proxy = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(SignalProxy::start(&server.url()))
+            let _rt = tokio::runtime::Handle::current().enter();
+            let listener = server.link()?.listen_tcp()?;
+            SignalProxy::start_on(listener, &server.url())
         })
         .unwrap();
         o.url = proxy.url();

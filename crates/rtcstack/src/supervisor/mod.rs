@@ -298,6 +298,11 @@ impl Supervisor {
                     self.outage = None;
                     self.set_state(ConnectionState::Connected);
                     self.emit(CallEvent::Reconnected);
+                    // Back on a token whose refresh failed in the outage
+                    // (the server's leeway let it in): get a good one now.
+                    if self.has_refresher && self.freshness(wall) == Freshness::Expired {
+                        self.request_refresh(now);
+                    }
                 }
             }
             Input::AttemptFailed(err) => self.attempt_failed(err, now, wall),

@@ -692,3 +692,16 @@ fn a_join_failure_answering_a_resume_turns_into_a_rejoin() {
     )));
     assert_eq!(disconnected(&a), Some(DisconnectReason::JoinFailure));
 }
+
+#[test]
+fn back_on_an_expired_token_after_an_outage_refreshes_at_once() {
+    let mut r = Rig::connected(true);
+    r.input(Input::TokenChanged {
+        expires_at: r.wall + S(3600),
+    });
+    r.input(Input::LinkLost);
+    // The attempt went out with a good token and got in after it expired.
+    r.wall += S(7200);
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(a.contains(&Action::RefreshToken), "{a:?}");
+}
