@@ -41,7 +41,9 @@ async fn sleep_and_wake_recover_at_once_with_a_refreshed_token() {
     let far = Far::start("power-sleep").await.unwrap();
     // In-band refreshed tokens withheld: the app's own 30 s token expires
     // while it sleeps, as it would against a server that does not re-mint.
-    let proxy = SignalProxy::start(&far.server.url()).await.unwrap();
+    // Beside the server in its namespace, so the cut cuts it too.
+    let listener = far.server.link().unwrap().listen_tcp().unwrap();
+    let proxy = SignalProxy::start_on(listener, &far.server.url()).unwrap();
     let mut call = AppCall::join(
         far,
         &proxy.url(),
