@@ -14,7 +14,13 @@ use anyhow::{bail, Context, Result};
 /// The keychain service the app files its entries under.
 pub const SERVICE: &str = "dev.rtcstack.desktop";
 
+/// One GNOME Keyring at a time: a second one started while another runs
+/// gives up ("another secret service is running"), private buses or not.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub struct SecretService {
+    /// Held while a keyring daemon runs (see [`ONE_AT_A_TIME`]).
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
     dir: tempfile::TempDir,
     address: String,
     bus: Child,
@@ -24,7 +30,11 @@ pub struct SecretService {
 impl SecretService {
     /// A private bus with an unlocked GNOME Keyring.
     pub fn start() -> Result<Self> {
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut s = Self::bus_only()?;
+        s._turn = Some(turn);
         let data = s.dir.path().join("data");
         let run = s.dir.path().join("run");
         let mut keyring = s
@@ -90,6 +100,7 @@ impl SecretService {
             bail!("dbus-daemon printed no address");
         }
         Ok(SecretService {
+            _turn: None,
             dir,
             address,
             bus,

@@ -713,7 +713,8 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
 }
 
 /// The demo's way in: a token endpoint profile given by the environment
-/// (as `scripts/demo` gives it), used without any keychain and never stored.
+/// (as `scripts/demo` gives it), used without any keychain and never stored;
+/// an endpoint refusing the credential is a "sign in again" on the form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_stored() {
     let bare = SecretService::bus_only().unwrap();
@@ -736,6 +737,28 @@ async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_st
     .await;
     assert_eq!(app.value("profile-select").await, "environment");
     assert_eq!(app.value("join-room").await, "env-room");
+    // The endpoint no longer takes the credential: the form says to sign in
+    // again (one request, no retries).
+    service.set(Behaviour::Status(401));
+    app.type_into("join-name", "Ada").await.unwrap();
+    app.click("join-button").await.unwrap();
+    until(&app, "the sign-in error", SECS(15), async |a| {
+        a.shown("join-error").await
+    })
+    .await;
+    let kind = app
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=join-error]').dataset.kind;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let text = app.text("join-error").await;
+    assert_eq!(kind.as_str(), Some("signInAgain"), "{text}");
+    assert!(text.contains("sign in again"), "{text}");
+    assert_eq!(service.seen().len(), 1);
+    service.set(Behaviour::Issue);
     join(&app).await;
     let seen = service.seen();
     assert!(
