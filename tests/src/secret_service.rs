@@ -14,13 +14,7 @@ use anyhow::{bail, Context, Result};
 /// The keychain service the app files its entries under.
 pub const SERVICE: &str = "dev.rtcstack.desktop";
 
-/// One GNOME Keyring at a time: a second one started while another runs
-/// gives up ("another secret service is running"), private buses or not.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 pub struct SecretService {
-    /// Held while a keyring daemon runs (see [`ONE_AT_A_TIME`]).
-    _turn: Option<std::sync::MutexGuard<'static, ()>>,
     dir: tempfile::TempDir,
     address: String,
     bus: Child,
@@ -30,11 +24,7 @@ pub struct SecretService {
 impl SecretService {
     /// A private bus with an unlocked GNOME Keyring.
     pub fn start() -> Result<Self> {
-        let turn = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut s = Self::bus_only()?;
-        s._turn = Some(turn);
         let data = s.dir.path().join("data");
         let run = s.dir.path().join("run");
         let mut keyring = s
@@ -84,10 +74,34 @@ impl SecretService {
             std::fs::create_dir_all(dir.path().join(d))?;
         }
         set_private(&dir.path().join("run"))?;
+        // A session bus that starts nothing by itself: with the system's
+        // service files it would start a second GNOME Keyring (unlocked by
+        // nobody) the moment anyone asked for org.freedesktop.secrets before
+        // ours was up, and ours would give up ("another secret service is
+        // running"); and "no keychain" would not be no keychain.
         let socket = dir.path().join("bus");
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )?;
         let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}", socket.display()))
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -100,7 +114,6 @@ impl SecretService {
             bail!("dbus-daemon printed no address");
         }
         Ok(SecretService {
-            _turn: None,
             dir,
             address,
             bus,

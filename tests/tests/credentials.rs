@@ -157,9 +157,11 @@ async fn a_35_s_cut_in_which_the_token_expires_recovers_asking_the_endpoint_firs
         rig.seen
     );
     let before = service.seen().iter().filter(|s| s.status == 200).count();
+    // The network comes back: the token service first (it is on loopback
+    // here, so it answers at once), then the link.
+    let restored = Instant::now();
     service.set(Behaviour::Issue);
     rig.server.link().unwrap().restore().unwrap();
-    let restored = Instant::now();
     rig.wait_event("reconnected", SECS(30), |e| {
         matches!(e, CallEvent::Reconnected)
     })
