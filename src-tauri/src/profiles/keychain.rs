@@ -30,23 +30,23 @@ fn entry(profile_id: &str) -> Result<Entry, KeychainError> {
 }
 
 fn map(e: keyring::Error) -> KeychainError {
-    match e {
-        keyring::Error::NoEntry => KeychainError::Missing,
-        keyring::Error::NoStorageAccess(inner) => KeychainError::Unavailable(words(&*inner)),
-        keyring::Error::PlatformFailure(inner) => {
-            let w = words(&*inner);
-            let l = w.to_lowercase();
-            if l.contains("lock")
-                || l.contains("prompt")
-                || l.contains("dismiss")
-                || l.contains("denied")
-            {
-                KeychainError::Locked(w)
-            } else {
-                KeychainError::Unavailable(w)
-            }
+    let w = match e {
+        keyring::Error::NoEntry => return KeychainError::Missing,
+        keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => {
+            words(&*inner)
         }
-        other => KeychainError::Unavailable(other.to_string()),
+        other => return KeychainError::Unavailable(other.to_string()),
+    };
+    // A store that is there but locked (an unlock prompt nobody answered,
+    // access denied) says so in its own words; either variant can carry it.
+    let l = w.to_lowercase();
+    if ["lock", "prompt", "dismiss", "denied"]
+        .iter()
+        .any(|k| l.contains(k))
+    {
+        KeychainError::Locked(w)
+    } else {
+        KeychainError::Unavailable(w)
     }
 }
 
@@ -114,6 +114,12 @@ mod tests {
         assert!(e.to_string().contains("nothing was saved"));
         let e = map(keyring::Error::PlatformFailure("Prompt dismissed".into()));
         assert!(matches!(e, KeychainError::Locked(_)), "{e:?}");
+        // As Secret Service reports a locked collection it cannot unlock.
+        let e = map(keyring::Error::NoStorageAccess(
+            "Secret Service: unlock prompt was dismissed".into(),
+        ));
+        assert!(matches!(e, KeychainError::Locked(_)), "{e:?}");
+        assert!(e.to_string().contains("Unlock it"));
         assert_eq!(map(keyring::Error::NoEntry), KeychainError::Missing);
     }
 }
