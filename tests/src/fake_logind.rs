@@ -9,13 +9,14 @@
 //!
 //! Give the app `DBUS_SYSTEM_BUS_ADDRESS` = [`FakeLogind::address`].
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
+
+use crate::private_bus::{BusKind, PrivateBus};
 use zbus::object_server::SignalEmitter;
 
 const PATH: &str = "/org/freedesktop/login1";
@@ -77,7 +78,8 @@ impl Manager {
 
 /// The running bus and fake logind; dropped, both are gone.
 pub struct FakeLogind {
-    daemon: Child,
+    /// The bus goes when the fake does.
+    _bus: PrivateBus,
     address: String,
     conn: zbus::Connection,
     locks: Locks,
@@ -89,51 +91,8 @@ impl FakeLogind {
         let dir = tempfile::Builder::new()
             .prefix("rtcstack-sysbus-")
             .tempdir()?;
-        let socket = dir.path().join("system_bus_socket");
-        let config = dir.path().join("system.conf");
-        // A system-type bus that lets anyone own and call anything: the
-        // only clients are the test and the app under test.
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#,
-                socket.display()
-            ),
-        )?;
-        let mut daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting dbus-daemon (apt dbus-daemon; scripts/setup)")?;
-        let stdout = daemon.stdout.take().context("dbus-daemon stdout")?;
-        // The address is its first line, once it listens.
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        });
-        let address = match tokio::time::timeout(Duration::from_secs(10), line).await {
-            Ok(Ok(Ok(l))) if !l.trim().is_empty() => l.trim().to_string(),
-            other => {
-                let _ = daemon.kill();
-                bail!("dbus-daemon gave no address: {other:?}");
-            }
-        };
+        let bus = tokio::task::block_in_place(|| PrivateBus::start(dir.path(), BusKind::System))?;
+        let address = bus.address().to_string();
         let locks: Locks = Arc::default();
         let conn = zbus::connection::Builder::address(address.as_str())?
             .name("org.freedesktop.login1")?
@@ -147,7 +106,7 @@ impl FakeLogind {
             .await
             .context("taking org.freedesktop.login1 on the private system bus")?;
         Ok(FakeLogind {
-            daemon,
+            _bus: bus,
             address,
             conn,
             locks,
@@ -202,12 +161,5 @@ impl FakeLogind {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for FakeLogind {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }

@@ -37,6 +37,8 @@ pub mod notifications;
 pub mod paths;
 #[cfg(feature = "linux-bench")]
 pub mod peer;
+#[cfg(feature = "linux-bench")]
+pub mod private_bus;
 pub mod probe;
 pub mod pulse;
 #[cfg(feature = "linux-bench")]

@@ -4,20 +4,21 @@
 //! `DBUS_SESSION_BUS_ADDRESS`; `secret-tool` (libsecret) reads what it
 //! stored. Also a bus with no Secret Service at all, and locking.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::private_bus::{BusKind, PrivateBus};
+
 /// The keychain service the app files its entries under.
 pub const SERVICE: &str = "dev.rtcstack.desktop";
 
 pub struct SecretService {
     dir: tempfile::TempDir,
-    address: String,
-    bus: Child,
+    bus: PrivateBus,
     keyring: Option<Child>,
 }
 
@@ -74,48 +75,14 @@ impl SecretService {
             std::fs::create_dir_all(dir.path().join(d))?;
         }
         set_private(&dir.path().join("run"))?;
-        // A session bus that starts nothing by itself: with the system's
-        // service files it would start a second GNOME Keyring (unlocked by
-        // nobody) the moment anyone asked for org.freedesktop.secrets before
-        // ours was up, and ours would give up ("another secret service is
-        // running"); and "no keychain" would not be no keychain.
-        let socket = dir.path().join("bus");
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-                socket.display()
-            ),
-        )?;
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting dbus-daemon")?;
-        let mut line = String::new();
-        BufReader::new(bus.stdout.take().context("bus stdout")?).read_line(&mut line)?;
-        let address = line.trim().to_string();
-        if address.is_empty() {
-            let _ = bus.kill();
-            bail!("dbus-daemon printed no address");
-        }
+        // A bus that starts nothing by itself: with the system's service
+        // files it would start a second GNOME Keyring (unlocked by nobody)
+        // the moment anyone asked for org.freedesktop.secrets before ours was
+        // up, and ours would give up ("another secret service is running");
+        // and "no keychain" would not be no keychain.
+        let bus = PrivateBus::start(dir.path(), BusKind::Session)?;
         Ok(SecretService {
             dir,
-            address,
             bus,
             keyring: None,
         })
@@ -123,12 +90,12 @@ impl SecretService {
 
     /// The bus address to give the app.
     pub fn address(&self) -> &str {
-        &self.address
+        self.bus.address()
     }
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env("DBUS_SESSION_BUS_ADDRESS", &self.address);
+        c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address());
         c
     }
 
@@ -205,7 +172,5 @@ impl Drop for SecretService {
             let _ = k.kill();
             let _ = k.wait();
         }
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
     }
 }

@@ -17,6 +17,7 @@ function el<T extends HTMLElement = HTMLElement>(id: string): T {
 let current: ProfilesView = { profiles: [], selected: null, problem: null };
 let editing: ProfileInfo | null = null;
 let onChosen: (p: ProfileInfo | null) => void = () => undefined;
+let lastChosen: string | null | undefined = undefined;
 
 export function chosenProfile(): ProfileInfo | null {
   return current.profiles.find((p) => p.id === current.selected) ?? null;
@@ -59,7 +60,19 @@ function render(): void {
   const problem = el("profile-problem");
   problem.hidden = current.problem == null;
   problem.textContent = current.problem ?? "";
-  onChosen(chosen);
+  // A delete asked for one profile is not a confirmation for another.
+  const del = el<HTMLButtonElement>("profile-delete");
+  if (del.dataset["confirm"] !== chosen?.id) {
+    delete del.dataset["confirm"];
+    del.textContent = "Delete";
+  }
+  // The join form is refilled only when the choice changes, so what the
+  // user typed there survives a save or a reload.
+  const id = chosen?.id ?? null;
+  if (id !== lastChosen) {
+    lastChosen = id;
+    onChosen(chosen);
+  }
 }
 
 async function reload(): Promise<void> {
@@ -79,6 +92,10 @@ function kindChosen(): ProfileKind {
   return v === "selfHosted" || v === "pastedToken" ? v : "tokenEndpoint";
 }
 
+function secretField(kind: ProfileKind): string {
+  return kind === "tokenEndpoint" ? "profile-credential" : kind === "selfHosted" ? "profile-api-secret" : "profile-token";
+}
+
 function clearSecrets(): void {
   for (const id of ["profile-credential", "profile-api-secret", "profile-token"]) {
     el<HTMLInputElement | HTMLTextAreaElement>(id).value = "";
@@ -96,9 +113,11 @@ function openForm(p: ProfileInfo | null): void {
   el<HTMLInputElement>("profile-api-key").value = p?.apiKey ?? "";
   const kind = p?.kind ?? "tokenEndpoint";
   for (const r of form.querySelectorAll<HTMLInputElement>("input[name='kind']")) r.checked = r.value === kind;
-  const keep = p ? "stored in the keychain; leave empty to keep it" : "";
+  // "Keep" only where the stored secret is of that kind.
+  const stored = p ? secretField(p.kind) : null;
   for (const id of ["profile-credential", "profile-api-secret", "profile-token"]) {
-    el<HTMLInputElement | HTMLTextAreaElement>(id).placeholder = keep;
+    el<HTMLInputElement | HTMLTextAreaElement>(id).placeholder =
+      id === stored ? "stored in the keychain; leave empty to keep it" : "";
   }
   showKind(kind);
   el("profile-error").hidden = true;
@@ -121,8 +140,7 @@ function showError(id: string, e: unknown): void {
 
 async function save(): Promise<void> {
   const kind = kindChosen();
-  const secretField = kind === "tokenEndpoint" ? "profile-credential" : kind === "selfHosted" ? "profile-api-secret" : "profile-token";
-  const secret = el<HTMLInputElement | HTMLTextAreaElement>(secretField).value.trim();
+  const secret = el<HTMLInputElement | HTMLTextAreaElement>(secretField(kind)).value.trim();
   const draft: ProfileDraft = {
     id: editing?.id ?? null,
     name: el<HTMLInputElement>("profile-name").value,

@@ -89,6 +89,8 @@ impl TokenEndpoint {
         let http = reqwest::Client::builder()
             // Our own deadline covers the whole try; this one the connect.
             .connect_timeout(Duration::from_secs(3))
+            // A credential endpoint answers, it does not send us elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EndpointError::Unavailable {
                 tries: 0,
@@ -164,12 +166,25 @@ impl TokenEndpoint {
             408 | 429 | 500..=599 => return Try::Again(format!("HTTP {status}")),
             _ => return Try::Fail(EndpointError::Refused(status)),
         }
-        match response.bytes().await {
-            Ok(body) => match check_answer(&body, &self.request.room, SystemTime::now()) {
-                Ok(t) => Try::Token(t),
-                Err(e) => Try::Fail(e),
-            },
-            Err(e) => Try::Again(describe(&e)),
+        // Read no more than a token can be: an endpoint pouring out data
+        // is cut off at the limit, not buffered whole.
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(part)) => {
+                    body.extend_from_slice(&part);
+                    if body.len() > MAX_ANSWER {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Try::Again(describe(&e)),
+            }
+        }
+        match check_answer(&body, &self.request.room, SystemTime::now()) {
+            Ok(t) => Try::Token(t),
+            Err(e) => Try::Fail(e),
         }
     }
 }

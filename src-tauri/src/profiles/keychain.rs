@@ -19,7 +19,7 @@ pub enum KeychainError {
     Unavailable(String),
     #[error("The keychain is locked or refused access ({0}). Unlock it (on Linux: your desktop's keyring) and try again.")]
     Locked(String),
-    #[error("The keychain did not answer within {0} s; it may be locked and waiting for a password. Unlock it and try again.")]
+    #[error("The keychain did not answer within {0} s; it may be locked and waiting for a password. Unlock it and try again (the change may still be made once it is unlocked).")]
     NoAnswer(u64),
     #[error("This profile's secret is not in the keychain (removed outside the app?). Edit the profile and enter it again.")]
     Missing,

@@ -64,7 +64,7 @@ pub struct ProfilesView {
 
 /// A new or edited profile from the form. `secret` is the credential, the
 /// API secret or the token, by kind; empty when editing keeps the stored one.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ProfileDraft {
@@ -78,7 +78,21 @@ pub struct ProfileDraft {
     pub secret: Option<String>,
 }
 
-/// Why a profile was not saved or deleted; nothing changed.
+impl std::fmt::Debug for ProfileDraft {
+    // The secret never reaches a log through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileDraft")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Why a profile was not saved or deleted (the words say if part of it was).
 #[derive(Debug, Clone, PartialEq, Serialize, TS, thiserror::Error)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "message")]
 #[ts(export)]
@@ -222,6 +236,16 @@ impl Profiles {
             ));
         }
         let mut profile = validate(&draft)?;
+        if let (Some(i), None) = (existing, &secret) {
+            // A kept secret stays with what it was given for: never sent
+            // as another kind of secret, nor to another endpoint.
+            let was = &file.profiles[i];
+            if was.kind != profile.kind || was.endpoint != profile.endpoint {
+                return Err(ProfileError::Invalid(
+                    "The kind or the token endpoint changed: enter the secret for it again.".into(),
+                ));
+            }
+        }
         if let Some(i) = existing {
             profile.id = file.profiles[i].id.clone();
             if secret.is_none() {
@@ -245,7 +269,15 @@ impl Profiles {
                 profile.room = t.room;
             }
         }
+        // The secret first (a keychain that refuses leaves everything as it
+        // was); if the file then cannot be written, the keychain is put back.
+        let mut undo = None;
         if let Some(secret) = secret {
+            if existing.is_some() {
+                undo = Some(keychain::read(&profile.id).await.ok());
+            } else {
+                undo = Some(None);
+            }
             keychain::store(&profile.id, secret).await?;
         }
         let shown = info(&profile);
@@ -254,14 +286,26 @@ impl Profiles {
             None => file.profiles.push(profile),
         }
         file.selected = Some(shown.id.clone());
-        self.store.save(&file).map_err(ProfileError::Storage)?;
+        if let Err(e) = self.store.save(&file) {
+            match undo {
+                Some(Some(old)) => {
+                    let _ = keychain::store(&shown.id, old).await;
+                }
+                Some(None) => {
+                    let _ = keychain::delete(&shown.id).await;
+                }
+                None => {}
+            }
+            return Err(ProfileError::Storage(e));
+        }
         *self.chosen.lock().expect("chosen lock") = Some(shown.id.clone());
         tracing::info!(profile = %shown.id, kind = ?shown.kind, "profile saved");
         Ok(shown)
     }
 
-    /// Deletes the secret, then the profile. A keychain that refuses keeps
-    /// both, so nothing is left half-deleted.
+    /// Removes the profile, then its secret. A profile is never left
+    /// without its secret; a keychain that cannot delete (gone, locked) is
+    /// said, and the secret it still holds is unreachable by the app.
     pub async fn delete(&self, id: &str) -> Result<(), ProfileError> {
         let _op = self.op.lock().await;
         let mut file = self.store.load().map_err(ProfileError::Storage)?;
@@ -270,19 +314,23 @@ impl Profiles {
                 "That profile no longer exists.".into(),
             ));
         };
-        keychain::delete(id).await?;
         file.profiles.remove(i);
         if file.selected.as_deref() == Some(id) {
             file.selected = None;
         }
-        let mut chosen = self.chosen.lock().expect("chosen lock");
-        if chosen.as_deref() == Some(id) {
-            *chosen = None;
-        }
-        drop(chosen);
         self.store.save(&file).map_err(ProfileError::Storage)?;
+        {
+            let mut chosen = self.chosen.lock().expect("chosen lock");
+            if chosen.as_deref() == Some(id) {
+                *chosen = None;
+            }
+        }
         tracing::info!(profile = %id, "profile deleted");
-        Ok(())
+        keychain::delete(id).await.map_err(|e| {
+            ProfileError::Keychain(format!(
+                "The profile is deleted, but its secret could not be removed from the keychain: {e}"
+            ))
+        })
     }
 
     pub fn select(&self, id: &str) -> Result<(), ProfileError> {

@@ -124,6 +124,8 @@ struct Outage {
     next_at: Option<Instant>,
     /// When the attempt in flight times out.
     in_flight_until: Option<Instant>,
+    /// An attempt found the token expired and had it refreshed at once.
+    expiry_refreshed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -395,6 +397,7 @@ impl Supervisor {
                     resume_refused,
                     next_at: Some(now),
                     in_flight_until: None,
+                    expiry_refreshed: false,
                 });
                 self.set_state(ConnectionState::Reconnecting);
                 self.handle_timeout(now, wall);
@@ -422,15 +425,19 @@ impl Supervisor {
             AttemptError::TokenExpired => {
                 // Expired by the time the server could be reached (or the
                 // server says so): the server is there, so no backoff —
-                // refresh, and the next attempt follows the new token.
+                // refresh, and the next attempt follows the new token. Once
+                // per outage: a server that calls every new token expired
+                // (a clock far off) gets the usual backoff after that.
                 self.expires_at = Some(wall);
                 if let Some(o) = self.outage.as_mut() {
-                    if o.in_flight_until.take().is_some() {
+                    if !o.expiry_refreshed && o.in_flight_until.is_some() {
+                        o.expiry_refreshed = true;
+                        o.in_flight_until = None;
                         o.next_at = None;
                         self.request_refresh(now);
+                        return;
                     }
                 }
-                return;
             }
             AttemptError::ResumeRefused | AttemptError::Retryable => {}
         }
@@ -471,9 +478,14 @@ impl Supervisor {
             if transient && self.state == ConnectionState::Reconnecting {
                 let next = self.outage.as_ref().map_or(1, |o| o.attempt + 1);
                 let delay = self.policy.delay_before(next, self.jitter.draw());
+                let delay = Duration::from_millis(delay.as_millis() as u64);
                 if let Some(o) = self.outage.as_mut() {
                     if o.in_flight_until.is_none() {
                         o.next_at = Some(now + delay);
+                        self.emit(CallEvent::ReconnectScheduled {
+                            attempt: next,
+                            in_ms: delay.as_millis() as u64,
+                        });
                     }
                 }
                 return;
@@ -509,10 +521,9 @@ impl Supervisor {
         }
         let Some(o) = self.outage.clone() else { return };
         if now >= o.started + self.policy.deadline {
-            // Out of time with an expired token: that is what kept us out.
-            if self.freshness(wall) == Freshness::Expired {
-                return self.end(DisconnectReason::TokenExpired);
-            }
+            // Refusals end the call at once as TokenExpired; reaching the
+            // deadline means nothing (the token service included) could be
+            // reached: a network error, whatever the token's state.
             return self.end(DisconnectReason::NetworkError);
         }
         if o.in_flight_until.is_some_and(|t| now >= t) {

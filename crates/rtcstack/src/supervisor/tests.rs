@@ -388,10 +388,11 @@ fn a_hanging_refresher_fails_by_its_deadline_and_is_asked_again_until_the_outage
     // be the network: it is asked again, not given up on at once.
     let a = r.advance(S(30));
     assert_eq!(r.sup.state(), ConnectionState::Reconnecting, "{a:?}");
-    // Until the outage's deadline; then the expired token is the reason.
+    // Until the outage's deadline: nothing could be reached, the token
+    // service included — a network error.
     let a = r.advance(S(35));
     assert_eq!(r.sup.state(), ConnectionState::Disconnected, "{a:?}");
-    assert_eq!(disconnected(&r.log), Some(DisconnectReason::TokenExpired));
+    assert_eq!(disconnected(&r.log), Some(DisconnectReason::NetworkError));
     let reasons: Vec<&String> = r
         .log
         .iter()
@@ -704,4 +705,25 @@ fn back_on_an_expired_token_after_an_outage_refreshes_at_once() {
     r.wall += S(7200);
     let a = r.input(Input::AttemptSucceeded);
     assert!(a.contains(&Action::RefreshToken), "{a:?}");
+}
+
+#[test]
+fn a_server_that_calls_every_token_expired_gets_one_quick_refresh_then_backoff() {
+    let mut r = Rig::connected(true);
+    r.input(Input::TokenChanged {
+        expires_at: r.wall + S(3600),
+    });
+    r.input(Input::LinkLost);
+    let a = r.input(Input::AttemptFailed(AttemptError::TokenExpired));
+    assert!(a.contains(&Action::RefreshToken), "{a:?}");
+    r.input(Input::RefreshSucceeded {
+        expires_at: r.wall + S(600),
+    });
+    // The server says so again: now the usual backoff, and the attempt counts.
+    let b = r.input(Input::AttemptFailed(AttemptError::TokenExpired));
+    assert!(
+        b.iter()
+            .any(|x| matches!(x, Action::Emit(CallEvent::ReconnectScheduled { .. }))),
+        "{b:?}"
+    );
 }

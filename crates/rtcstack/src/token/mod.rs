@@ -45,10 +45,15 @@ pub fn inspect(token: &str) -> Result<TokenInfo, TokenError> {
     if !claims.video.room_join {
         return Err(TokenError::NoJoinGrant);
     }
+    // An `exp` past what the clock can hold is no expiry time at all
+    // (and adding it would panic).
+    let expires_at = UNIX_EPOCH
+        .checked_add(Duration::from_secs(claims.exp as u64))
+        .ok_or_else(|| TokenError::Malformed(format!("`exp` {} is out of range", claims.exp)))?;
     Ok(TokenInfo {
         identity: claims.sub,
         room: claims.video.room,
-        expires_at: UNIX_EPOCH + Duration::from_secs(claims.exp as u64),
+        expires_at,
     })
 }
 
@@ -90,6 +95,18 @@ mod tests {
             })
             .to_jwt()
             .unwrap()
+    }
+
+    #[test]
+    fn an_expiry_past_the_clocks_range_is_malformed_not_a_panic() {
+        // {"sub":"ada","iss":"key","nbf":0,"exp":18446744073709551615,
+        //  "video":{"roomJoin":true,"room":"r"}}, signature irrelevant.
+        let t = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZGEiLCJpc3MiOiJrZXkiLCJuYmYiOjAsImV4cCI6MTg0NDY3NDQwNzM3MDk1NTE2MTUsInZpZGVvIjp7InJvb21Kb2luIjp0cnVlLCJyb29tIjoiciJ9fQ.c2ln";
+        assert!(
+            matches!(inspect(t), Err(TokenError::Malformed(_))),
+            "{:?}",
+            inspect(t)
+        );
     }
 
     #[test]
