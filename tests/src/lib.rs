@@ -25,6 +25,7 @@ pub mod app;
 pub mod client;
 #[cfg(feature = "linux-bench")]
 pub mod fake_logind;
+pub mod http_wire;
 #[cfg(feature = "linux-bench")]
 pub mod impair;
 pub mod lines;

@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::http_wire::{header, read_head};
 use crate::tokens::TokenSpec;
 
 /// How the service answers.
@@ -215,35 +216,6 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Result<()> {
     sock.write_all(reply.as_bytes()).await?;
     sock.shutdown().await.ok();
     Ok(())
-}
-
-/// Reads up to the end of the request head; returns it (lower-cased
-/// header names kept as sent) and whatever body bytes came with it.
-async fn read_head(sock: &mut TcpStream) -> Result<(String, Vec<u8>)> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 1024];
-    let read = async {
-        loop {
-            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                return Ok(end);
-            }
-            let n = sock.read(&mut buf).await?;
-            if n == 0 || data.len() > 16 * 1024 {
-                bail!("bad request head");
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
-    };
-    let end = tokio::time::timeout(Duration::from_secs(10), read).await??;
-    let head = String::from_utf8_lossy(&data[..end]).to_string();
-    Ok((head, data[end + 4..].to_vec()))
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().skip(1).find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
 }
 
 fn reason(status: u16) -> &'static str {

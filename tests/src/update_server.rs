@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+use crate::http_wire::read_head;
 
 /// How a served file misbehaves.
 #[derive(Debug, Clone, Copy, Default)]
@@ -148,21 +150,7 @@ impl Drop for UpdateServer {
 }
 
 async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Result<()> {
-    // The request head: small, and it must come quickly.
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    let read_head = async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = sock.read(&mut buf).await?;
-            if n == 0 || head.len() > 16 * 1024 {
-                bail!("bad request head");
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(10), read_head).await??;
-    let text = String::from_utf8_lossy(&head);
+    let (text, _) = read_head(&mut sock).await?;
     let line = text.lines().next().unwrap_or_default().to_string();
     let mut words = line.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));

@@ -401,6 +401,16 @@ async fn join(app: &AppSession) {
     .await;
 }
 
+/// A server and the token service minting for it, `ttl` tokens for
+/// [`CREDENTIAL`].
+async fn server_with_endpoint(ttl: Duration) -> (LiveKitServer, TokenService) {
+    let server = LiveKitServer::start().await.unwrap();
+    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, ttl)
+        .await
+        .unwrap();
+    (server, service)
+}
+
 fn profiles_file(home: &Path) -> std::path::PathBuf {
     home.join("config/dev.rtcstack.desktop/profiles.json")
 }
@@ -409,10 +419,7 @@ fn profiles_file(home: &Path) -> std::path::PathBuf {
 async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_the_profile() {
     let keychain = SecretService::start().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let server = LiveKitServer::start().await.unwrap();
-    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(600))
-        .await
-        .unwrap();
+    let (server, service) = server_with_endpoint(SECS(600)).await;
     let app = start_app(keychain.address(), home.path(), &[]).await;
     assert!(app
         .text("profile-summary")
@@ -575,12 +582,9 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_verbose_logging() {
     let keychain = SecretService::start().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let server = LiveKitServer::start().await.unwrap();
+    let (server, service) = server_with_endpoint(SECS(60)).await;
     // In-band tokens withheld, 60 s tokens: the endpoint is asked every 30 s.
     let proxy = SignalProxy::start(&server.url()).await.unwrap();
-    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(60))
-        .await
-        .unwrap();
     let app = start_app(keychain.address(), home.path(), &[("RUST_LOG", "trace")]).await;
     let (proxy_url, endpoint_url, server_url) = (proxy.url(), service.url(), server.url());
 
@@ -721,10 +725,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
 async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_stored() {
     let bare = SecretService::bus_only().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let server = LiveKitServer::start().await.unwrap();
-    let service = TokenService::start(server.api_key(), server.api_secret(), CREDENTIAL, SECS(60))
-        .await
-        .unwrap();
+    let (server, service) = server_with_endpoint(SECS(60)).await;
     let (url, endpoint) = (server.url(), service.url());
     let app = start_app(
         bare.address(),
