@@ -318,13 +318,14 @@ impl Session {
             .lock()
             .expect("tracks lock")
             .insert(cid.clone(), tx);
+        let announced_muted = s.muted.load(Ordering::Relaxed);
         s.signal
             .send(Req::AddTrack(proto::AddTrackRequest {
                 cid: cid.clone(),
                 name: "microphone".into(),
                 r#type: proto::TrackType::Audio as i32,
                 source: proto::TrackSource::Microphone as i32,
-                muted: s.muted.load(Ordering::Relaxed),
+                muted: announced_muted,
                 ..Default::default()
             }))
             .await;
@@ -395,6 +396,20 @@ impl Session {
                 cid,
                 track: Some(info),
             });
+        // A mute or unmute asked while the track was being set up found no
+        // track to name; the server still has the state AddTrack carried.
+        let muted = s.muted.load(Ordering::Relaxed);
+        if muted != announced_muted {
+            tracing::debug!(
+                "track {sid}: telling the server muted={muted} (changed during publish)"
+            );
+            s.signal
+                .send(Req::Mute(proto::MuteTrackRequest {
+                    sid: sid.clone(),
+                    muted,
+                }))
+                .await;
+        }
         Ok(sid)
     }
 
@@ -410,7 +425,12 @@ impl Session {
             .iter()
             .filter_map(|p| p.track.as_ref().map(|t| t.sid.clone()))
             .collect();
+        if sids.is_empty() {
+            // Nothing published yet: publish_audio tells the server.
+            tracing::debug!("muted={muted} before any track is published");
+        }
         for sid in sids {
+            tracing::debug!("track {sid}: telling the server muted={muted}");
             s.signal
                 .send(Req::Mute(proto::MuteTrackRequest { sid, muted }))
                 .await;
