@@ -436,8 +436,12 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
     // the engine noticed. After a wake, a network change or a server's
     // request, the connections' "connected" is stale, not healed.
     let mut may_heal = true;
-    let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel::<Result<String, RefreshError>>();
-    let mut refresh: Option<JoinHandle<()>> = None;
+    // Refreshes are numbered like attempts: a result queued by one we
+    // replaced is not credited to its successor.
+    let (refresh_tx, mut refresh_rx) =
+        mpsc::unbounded_channel::<(u64, Result<String, RefreshError>)>();
+    let mut refreshes: u64 = 0;
+    let mut refresh: Option<(u64, JoinHandle<()>)> = None;
     loop {
         let timeout = inner
             .supervisor
@@ -469,7 +473,10 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     }
                 },
             },
-            Some(result) = refresh_rx.recv() => {
+            Some((n, result)) = refresh_rx.recv() => {
+                if refresh.as_ref().is_none_or(|(m, _)| *m != n) {
+                    continue; // a replaced refresh reporting late
+                }
                 refresh = None;
                 match result.and_then(|t| inner.check_new_token(&t).map(|info| (t, info))) {
                     Ok((token, info)) => {
@@ -527,13 +534,15 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                         // stops a hung refresher from lingering.
                         let limit = inner.options.reconnect_policy.refresh_timeout;
                         let tx = refresh_tx.clone();
+                        refreshes += 1;
+                        let n = refreshes;
                         let task = tokio::spawn(async move {
                             let result = tokio::time::timeout(limit, refresher.refresh())
                                 .await
                                 .unwrap_or(Err(RefreshError::Timeout(limit)));
-                            let _ = tx.send(result);
+                            let _ = tx.send((n, result));
                         });
-                        if let Some(old) = refresh.replace(task) {
+                        if let Some((_, old)) = refresh.replace((n, task)) {
                             old.abort();
                         }
                     }
@@ -545,7 +554,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
             if let Some((_, h)) = in_flight.take() {
                 h.abort();
             }
-            if let Some(h) = refresh.take() {
+            if let Some((_, h)) = refresh.take() {
                 h.abort();
             }
             return;
