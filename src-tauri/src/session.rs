@@ -151,14 +151,25 @@ pub async fn join(
             TokenSourceError::Service(m) => JoinError::TokenService(m),
             TokenSourceError::Unusable(m) => JoinError::Rejected(m),
         })?;
-    // A pasted token names its own room.
-    let room = rtcstack::token::inspect(&got.token)
+    let mut notice = Vec::new();
+    // A pasted token names its own room; the user is told if it is not
+    // the one typed.
+    let named = rtcstack::token::inspect(&got.token)
         .ok()
         .map(|t| t.room)
-        .filter(|r| !r.is_empty())
-        .unwrap_or(room);
+        .filter(|r| !r.is_empty());
+    let room = match named {
+        Some(named) => {
+            if !room.is_empty() && named != room {
+                notice.push(format!(
+                    "This access is for room \"{named}\", so you joined that room, not \"{room}\"."
+                ));
+            }
+            named
+        }
+        None => room,
+    };
     let (input, output) = session.devices.lock().expect("devices lock").clone();
-    let mut notice = Vec::new();
     let mut options = CallOptions::new(request.url.trim(), got.token);
     options.audio_sink = match Speaker::open(output.as_deref()) {
         Ok(s) => Arc::new(s) as Arc<dyn AudioSink>,

@@ -643,6 +643,23 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     )
     .await;
     assert!(app.text("profile-summary").await.contains("valid until"));
+    // Joined with another room typed: the token's room wins, and the user
+    // is told so.
+    app.type_into("join-room", "typed-room").await.unwrap();
+    join(&app).await;
+    assert_eq!(app.text("room-name").await, "leak-room-3");
+    let notice = app.text("notice").await;
+    assert!(
+        app.shown("notice").await
+            && notice.contains("\"leak-room-3\"")
+            && notice.contains("\"typed-room\""),
+        "notice: {notice:?}"
+    );
+    app.click("leave").await.unwrap();
+    until(&app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
 
     // What the UI can see: web storage, the page, and every command's
     // answer it reads (the `call-view` event carries the same CallView).
