@@ -106,9 +106,23 @@ class Peer:
         def _subscribed(
             track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
         ) -> None:
-            emit("track_subscribed", identity=p.identity, track_sid=pub.sid, kind=track.kind)
+            emit(
+                "track_subscribed",
+                identity=p.identity,
+                track_sid=pub.sid,
+                kind=track.kind,
+                muted=pub.muted,
+            )
             if track.kind == rtc.TrackKind.KIND_AUDIO:
                 self.spawn(self.analyse(track, p.identity, pub.sid))
+
+        @room.on("track_published")
+        def _published(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
+            emit("track_published", identity=p.identity, track_sid=pub.sid, muted=pub.muted)
+
+        @room.on("track_unpublished")
+        def _unpublished(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
+            emit("track_unpublished", identity=p.identity, track_sid=pub.sid)
 
         @room.on("track_muted")
         def _muted(p: rtc.Participant, pub: rtc.TrackPublication) -> None:

@@ -27,6 +27,21 @@ impl Line {
         self.0.get(field).and_then(Value::as_f64)
     }
 
+    pub fn bool(&self, field: &str) -> Option<bool> {
+        self.0.get(field).and_then(Value::as_bool)
+    }
+
+    /// The peer saw a remote track become `muted` (or not): a mute change,
+    /// or a track (re)published already in that state (after a rejoin).
+    pub fn shows_muted(&self, muted: bool) -> bool {
+        match self.kind() {
+            "track_muted" => muted,
+            "track_unmuted" => !muted,
+            "track_published" | "track_subscribed" => self.bool("muted") == Some(muted),
+            _ => false,
+        }
+    }
+
     /// An audio report of `from`, audible (above -40 dBFS).
     pub fn is_audible(&self, from: &str) -> bool {
         self.kind() == "audio"

@@ -7,15 +7,10 @@ import type { JoinRequest } from "./generated/JoinRequest";
 import type { Participant } from "./generated/Participant";
 import { chosenProfile, startProfiles } from "./profiles";
 import { qualityIcon } from "./quality";
+import { el, setText } from "./dom";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
 // of its own and knows nothing of LiveKit.
-
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.querySelector<T>(`[data-testid="${id}"]`);
-  if (!found) throw new Error(`missing element ${id}`);
-  return found;
-}
 
 let view: CallView | null = null;
 let lastJoin: JoinRequest | null = null;
@@ -69,18 +64,18 @@ function countdown(): void {
   const c = el("banner-countdown");
   const at = view?.nextAttemptAtMs;
   if (view?.state !== "reconnecting" || at == null) {
-    c.textContent = "";
+    setText(c, "");
     return;
   }
   const s = Math.max(0, Math.ceil((at - Date.now()) / 1000));
-  c.textContent = s > 0 ? `· next try in ${s} s` : "· trying now";
+  setText(c, s > 0 ? `· next try in ${s} s` : "· trying now");
 }
 
 function render(v: CallView): void {
   // A reply or event can arrive after a newer view: keep the newest.
   if (view && v.seq < view.seq) return;
   view = v;
-  el("connection-state").textContent = v.state;
+  setText(el("connection-state"), v.state);
   const inCall = v.state === "connecting" || v.state === "connected" || v.state === "reconnecting";
   const failed =
     !joinRefused &&
@@ -89,25 +84,27 @@ function render(v: CallView): void {
     v.disconnectReason !== "clientInitiated";
   el("call-screen").hidden = !inCall;
   el("join-screen").hidden = inCall || failed;
-  el("room-name").textContent = v.room ?? "";
+  setText(el("room-name"), v.room ?? "");
 
   const banner = el("reconnect-banner");
   banner.hidden = v.state !== "reconnecting";
-  el("banner-text").textContent = `Connection lost — reconnecting (attempt ${Math.max(v.attempt, 1)})`;
+  setText(el("banner-text"), `Connection lost — reconnecting (attempt ${Math.max(v.attempt, 1)})`);
   countdown();
 
   el("failure").hidden = !failed;
-  el("failure-text").textContent = v.endMessage ?? "";
+  setText(el("failure-text"), v.endMessage ?? "");
 
   const expires = v.tokenExpiresAtMs;
-  el("token-status").textContent =
-    inCall && expires != null ? `Access valid until ${new Date(expires).toLocaleTimeString()}` : "";
+  setText(
+    el("token-status"),
+    inCall && expires != null ? `Access valid until ${new Date(expires).toLocaleTimeString()}` : "",
+  );
   const tw = el("token-warning");
   tw.hidden = !(inCall && v.tokenWarning);
-  tw.textContent = "Your access to this call expires soon and could not be renewed.";
+  setText(tw, "Your access to this call expires soon and could not be renewed.");
   const notice = el("notice");
   notice.hidden = !(inCall && v.notice);
-  notice.textContent = v.notice ?? "";
+  setText(notice, v.notice ?? "");
 
   const local = el("local-quality");
   local.replaceChildren(qualityIcon(v.local?.connectionQuality ?? "unknown"));
@@ -116,7 +113,7 @@ function render(v: CallView): void {
 
   el("participants").replaceChildren(...v.participants.map(person));
   const mute = el<HTMLButtonElement>("mute");
-  mute.textContent = v.muted ? "Unmute" : "Mute";
+  setText(mute, v.muted ? "Unmute" : "Mute");
   mute.setAttribute("aria-pressed", String(v.muted));
 
   shown.push({

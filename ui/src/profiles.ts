@@ -4,15 +4,10 @@ import type { ProfileError } from "./generated/ProfileError";
 import type { ProfileInfo } from "./generated/ProfileInfo";
 import type { ProfileKind } from "./generated/ProfileKind";
 import type { ProfilesView } from "./generated/ProfilesView";
+import { el, setText } from "./dom";
 
 // Server profiles: choose, add, edit, delete. Secrets typed here go to Rust
 // once, on save, and are cleared from the form; nothing sends them back.
-
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.querySelector<T>(`[data-testid="${id}"]`);
-  if (!found) throw new Error(`missing element ${id}`);
-  return found;
-}
 
 let current: ProfilesView = { profiles: [], selected: null, problem: null };
 let editing: ProfileInfo | null = null;
@@ -59,12 +54,12 @@ function render(): void {
   el<HTMLButtonElement>("profile-delete").disabled = fixed;
   const problem = el("profile-problem");
   problem.hidden = current.problem == null;
-  problem.textContent = current.problem ?? "";
+  setText(problem, current.problem ?? "");
   // A delete asked for one profile is not a confirmation for another.
   const del = el<HTMLButtonElement>("profile-delete");
   if (del.dataset["confirm"] !== chosen?.id) {
     delete del.dataset["confirm"];
-    del.textContent = "Delete";
+    setText(del, "Delete");
   }
   // The join form is refilled only when the choice changes, so what the
   // user typed there survives a save or a reload.

@@ -1,5 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { setText } from "./dom";
 
 // Mirrors `UpdateStatus` in src-tauri/src/update/status.rs (to be replaced
 // by generated bindings). The Rust side decides; this only shows it.
@@ -106,7 +107,7 @@ function render(p: Parts, s: UpdateStatus): void {
     p.progress.removeAttribute("value"); // indeterminate
   }
   p.apply.hidden = s.state !== "ready";
-  if (s.state === "ready") p.apply.textContent = s.action;
+  if (s.state === "ready") setText(p.apply, s.action);
   p.apply.disabled = false;
   p.check.hidden = !(s.state === "upToDate" || s.state === "failed");
 }
