@@ -298,15 +298,26 @@ pub fn retry_now(session: State<'_, Session>) {
     }
 }
 
+/// The devices to choose from. Listing probes each device (ALSA opens
+/// them), which can block: it runs on the blocking pool, not on the main
+/// thread where a sync command would stall the window.
 #[tauri::command]
-pub fn audio_devices(session: State<'_, Session>) -> Devices {
+pub async fn audio_devices(session: State<'_, Session>) -> Result<Devices, ()> {
     let (input, output) = session.devices.lock().expect("devices lock").clone();
-    Devices {
-        inputs: input_devices().unwrap_or_default(),
-        outputs: output_devices().unwrap_or_default(),
+    let (inputs, outputs) = tauri::async_runtime::spawn_blocking(|| {
+        (
+            input_devices().unwrap_or_default(),
+            output_devices().unwrap_or_default(),
+        )
+    })
+    .await
+    .unwrap_or_default();
+    Ok(Devices {
+        inputs,
+        outputs,
         input,
         output,
-    }
+    })
 }
 
 /// Chooses devices; in a call they switch at once.
