@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 use crate::notify;
 use crate::profiles::tokens::{self, TokenSourceError};
-use crate::profiles::{ProfileError, Profiles};
+use crate::profiles::{ProfileError, ProfileKind, Profiles};
 use crate::update::UpdateGate;
 use crate::view::CallView;
 
@@ -122,13 +122,22 @@ pub async fn join(
     request: JoinRequest,
 ) -> Result<CallView, JoinError> {
     let room = request.room.trim().to_string();
-    if room.is_empty() {
-        return Err(JoinError::EmptyRoom("Enter a room name.".into()));
-    }
     let name = match request.name.trim() {
         "" => "Guest".to_string(),
         n => n.to_string(),
     };
+    let profile = profiles
+        .resolve(request.profile.as_deref())
+        .await
+        .map_err(|e| match e {
+            ProfileError::Keychain(m) => JoinError::Keychain(m),
+            other => JoinError::NotConfigured(other.to_string()),
+        })?;
+    // A pasted token names its room; the others ask for one.
+    let pasted = profile.info.kind == ProfileKind::PastedToken;
+    if room.is_empty() && !pasted {
+        return Err(JoinError::EmptyRoom("Enter a room name.".into()));
+    }
     let _op = session.op.lock().await;
     let old = session.call.lock().expect("call lock").take();
     if let Some(old) = old {
@@ -137,13 +146,6 @@ pub async fn join(
     }
     let generation = session.generation.fetch_add(1, Ordering::SeqCst) + 1;
     let identity = format!("{}-{:04x}", slug(&name), rand_suffix());
-    let profile = profiles
-        .resolve(request.profile.as_deref())
-        .await
-        .map_err(|e| match e {
-            ProfileError::Keychain(m) => JoinError::Keychain(m),
-            other => JoinError::NotConfigured(other.to_string()),
-        })?;
     let got = tokens::for_call(profile, &room, &name, &identity)
         .await
         .map_err(|e| match e {
@@ -152,22 +154,28 @@ pub async fn join(
             TokenSourceError::Unusable(m) => JoinError::Rejected(m),
         })?;
     let mut notice = Vec::new();
-    // A pasted token names its own room; the user is told if it is not
-    // the one typed.
-    let named = rtcstack::token::inspect(&got.token)
-        .ok()
-        .map(|t| t.room)
-        .filter(|r| !r.is_empty());
-    let room = match named {
-        Some(named) => {
-            if !room.is_empty() && named != room {
+    let room = if pasted {
+        let named = rtcstack::token::inspect(&got.token)
+            .ok()
+            .map(|t| t.room)
+            .filter(|r| !r.is_empty());
+        match named {
+            Some(named) if !room.is_empty() && named != room => {
                 notice.push(format!(
                     "This access is for room \"{named}\", so you joined that room, not \"{room}\"."
                 ));
+                named
             }
-            named
+            Some(named) => named,
+            None if room.is_empty() => {
+                return Err(JoinError::EmptyRoom(
+                    "This access names no room: enter a room name.".into(),
+                ))
+            }
+            None => room,
         }
-        None => room,
+    } else {
+        room
     };
     let (input, output) = session.devices.lock().expect("devices lock").clone();
     let mut options = CallOptions::new(request.url.trim(), got.token);
@@ -190,6 +198,9 @@ pub async fn join(
             room: Some(room.clone()),
             muted,
             token_refreshable,
+            // Shown from the start, so it does not push the call's
+            // controls down later.
+            notice: (!notice.is_empty()).then(|| notice.join(" ")),
             seq: v.seq,
             ..Default::default()
         };
@@ -311,7 +322,10 @@ pub async fn audio_devices(session: State<'_, Session>) -> Result<Devices, ()> {
         )
     })
     .await
-    .unwrap_or_default();
+    .unwrap_or_else(|e| {
+        tracing::warn!("listing audio devices failed: {e}");
+        Default::default()
+    });
     Ok(Devices {
         inputs,
         outputs,

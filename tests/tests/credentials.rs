@@ -648,13 +648,13 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     app.type_into("join-room", "typed-room").await.unwrap();
     join(&app).await;
     assert_eq!(app.text("room-name").await, "leak-room-3");
-    let notice = app.text("notice").await;
-    assert!(
-        app.shown("notice").await
+    until(&app, "the notice naming both rooms", SECS(5), async |a| {
+        let notice = a.text("notice").await;
+        a.shown("notice").await
             && notice.contains("\"leak-room-3\"")
-            && notice.contains("\"typed-room\""),
-        "notice: {notice:?}"
-    );
+            && notice.contains("\"typed-room\"")
+    })
+    .await;
     app.click("leave").await.unwrap();
     until(&app, "left", SECS(10), async |a| {
         a.shown("join-screen").await

@@ -93,11 +93,11 @@ impl Rig {
         }
     }
 
-    /// How many views the page has rendered.
-    async fn renders(&self) -> u64 {
+    /// The sequence number of the last view the page rendered.
+    async fn last_view(&self) -> u64 {
         self.app
             .client
-            .execute("return window.__rtcstackShown.length;", vec![])
+            .execute("return window.__rtcstackShown.at(-1)?.seq ?? 0;", vec![])
             .await
             .ok()
             .and_then(|v| v.as_u64())
@@ -281,14 +281,14 @@ async fn mute_by_button_and_shortcut_is_seen_by_the_peer() {
         )
         .await
         .unwrap();
-    let renders = rig.renders().await;
+    let seen = rig.last_view().await;
     // The same state again: a new view, nothing changed.
     rig.app
         .invoke("set_muted", serde_json::json!({ "muted": false }))
         .await
         .unwrap();
     rig.until("a view rendered during the press", SECS(5), async |r| {
-        r.renders().await > renders
+        r.last_view().await > seen
     })
     .await;
     rig.app

@@ -398,8 +398,14 @@ impl Session {
             });
         // A mute or unmute asked while the track was being set up found no
         // track to name; the server still has the state AddTrack carried.
-        let muted = s.muted.load(Ordering::Relaxed);
-        if muted != announced_muted {
+        // Read again after each send: a change racing this one must not be
+        // overtaken by the older value.
+        let mut told = announced_muted;
+        loop {
+            let muted = s.muted.load(Ordering::Relaxed);
+            if muted == told {
+                break;
+            }
             tracing::debug!(
                 "track {sid}: telling the server muted={muted} (changed during publish)"
             );
@@ -409,6 +415,7 @@ impl Session {
                     muted,
                 }))
                 .await;
+            told = muted;
         }
         Ok(sid)
     }
