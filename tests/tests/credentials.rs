@@ -660,6 +660,16 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
         a.shown("join-screen").await
     })
     .await;
+    // With the room left blank, the token's room, and nothing to tell.
+    app.type_into("join-room", "").await.unwrap();
+    join(&app).await;
+    assert_eq!(app.text("room-name").await, "leak-room-3");
+    assert!(!app.shown("notice").await, "{:?}", app.text("notice").await);
+    app.click("leave").await.unwrap();
+    until(&app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
 
     // What the UI can see: web storage, the page, and every command's
     // answer it reads (the `call-view` event carries the same CallView).
