@@ -251,7 +251,9 @@ impl AppSession {
             .find(Locator::Css(&format!("[data-testid={id}]")))
             .await?;
         el.clear().await?;
-        el.send_keys(text).await?;
+        if !text.is_empty() {
+            el.send_keys(text).await?;
+        }
         Ok(())
     }
 
