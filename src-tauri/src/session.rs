@@ -182,7 +182,10 @@ pub async fn join(
     options.audio_sink = match Speaker::open(output.as_deref()) {
         Ok(s) => Arc::new(s) as Arc<dyn AudioSink>,
         Err(e) => {
-            notice.push(format!("No speaker: {e}."));
+            notice.push(format!(
+                "No speaker: {}.",
+                e.to_string().trim_end_matches('.')
+            ));
             Arc::new(NullSink)
         }
     };
@@ -223,10 +226,16 @@ pub async fn join(
     match Microphone::open(input.as_deref()) {
         Ok(mic) => {
             if let Err(e) = call.publish_audio(Box::new(mic)).await {
-                notice.push(format!("Your microphone could not be sent: {e}."));
+                notice.push(format!(
+                    "Your microphone could not be sent: {}.",
+                    e.to_string().trim_end_matches('.')
+                ));
             }
         }
-        Err(e) => notice.push(format!("Listening only: no microphone ({e}).")),
+        Err(e) => notice.push(format!(
+            "Listening only: no microphone ({}).",
+            e.to_string().trim_end_matches('.')
+        )),
     }
     session.view.lock().expect("view lock").notice = (!notice.is_empty()).then(|| notice.join(" "));
     publish(&app, &session.view);
