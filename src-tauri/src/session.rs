@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 use crate::notify;
 use crate::profiles::tokens::{self, TokenSourceError};
-use crate::profiles::{ProfileError, ProfileKind, Profiles};
+use crate::profiles::{ProfileError, ProfileKind, Profiles, Resolved};
 use crate::update::UpdateGate;
 use crate::view::CallView;
 
@@ -133,11 +133,9 @@ pub async fn join(
             ProfileError::Keychain(m) => JoinError::Keychain(m),
             other => JoinError::NotConfigured(other.to_string()),
         })?;
-    // A pasted token names its room; the others ask for one.
-    let pasted = profile.info.kind == ProfileKind::PastedToken;
-    if room.is_empty() && !pasted {
-        return Err(JoinError::EmptyRoom("Enter a room name.".into()));
-    }
+    // Decided before anything changes: a join refused here leaves the
+    // current call as it is.
+    let (room, room_notice) = room_to_join(&profile, room)?;
     let _op = session.op.lock().await;
     let old = session.call.lock().expect("call lock").take();
     if let Some(old) = old {
@@ -153,39 +151,13 @@ pub async fn join(
             TokenSourceError::Service(m) => JoinError::TokenService(m),
             TokenSourceError::Unusable(m) => JoinError::Rejected(m),
         })?;
-    let mut notice = Vec::new();
-    let room = if pasted {
-        let named = rtcstack::token::inspect(&got.token)
-            .ok()
-            .map(|t| t.room)
-            .filter(|r| !r.is_empty());
-        match named {
-            Some(named) if !room.is_empty() && named != room => {
-                notice.push(format!(
-                    "This access is for room \"{named}\", so you joined that room, not \"{room}\"."
-                ));
-                named
-            }
-            Some(named) => named,
-            None if room.is_empty() => {
-                return Err(JoinError::EmptyRoom(
-                    "This access names no room: enter a room name.".into(),
-                ))
-            }
-            None => room,
-        }
-    } else {
-        room
-    };
+    let mut notice: Vec<String> = room_notice.into_iter().collect();
     let (input, output) = session.devices.lock().expect("devices lock").clone();
     let mut options = CallOptions::new(request.url.trim(), got.token);
     options.audio_sink = match Speaker::open(output.as_deref()) {
         Ok(s) => Arc::new(s) as Arc<dyn AudioSink>,
         Err(e) => {
-            notice.push(format!(
-                "No speaker: {}.",
-                e.to_string().trim_end_matches('.')
-            ));
+            notice.push(format!("No speaker: {}.", clause(&e)));
             Arc::new(NullSink)
         }
     };
@@ -228,18 +200,51 @@ pub async fn join(
             if let Err(e) = call.publish_audio(Box::new(mic)).await {
                 notice.push(format!(
                     "Your microphone could not be sent: {}.",
-                    e.to_string().trim_end_matches('.')
+                    clause(&e)
                 ));
             }
         }
-        Err(e) => notice.push(format!(
-            "Listening only: no microphone ({}).",
-            e.to_string().trim_end_matches('.')
-        )),
+        Err(e) => notice.push(format!("Listening only: no microphone ({}).", clause(&e))),
     }
     session.view.lock().expect("view lock").notice = (!notice.is_empty()).then(|| notice.join(" "));
     publish(&app, &session.view);
     Ok(session.view.lock().expect("view lock").clone())
+}
+
+/// The room to join, and a notice when it is not the one typed. A pasted
+/// token names its room (the field may stay blank); the others join the
+/// room typed. An unreadable token is left to the token source to refuse.
+fn room_to_join(profile: &Resolved, typed: String) -> Result<(String, Option<String>), JoinError> {
+    let pasted = profile.info.kind == ProfileKind::PastedToken;
+    let named = if pasted {
+        match rtcstack::token::inspect(&profile.secret) {
+            Ok(t) if !t.room.is_empty() => Some(t.room),
+            Ok(_) => None,
+            Err(_) => return Ok((typed, None)),
+        }
+    } else {
+        None
+    };
+    match named {
+        Some(named) if !typed.is_empty() && named != typed => {
+            let notice = format!(
+                "This access is for room \"{named}\", so you joined that room, not \"{typed}\"."
+            );
+            Ok((named, Some(notice)))
+        }
+        Some(named) => Ok((named, None)),
+        None if typed.is_empty() => Err(JoinError::EmptyRoom(if pasted {
+            "This access names no room: enter a room name.".into()
+        } else {
+            "Enter a room name.".into()
+        })),
+        None => Ok((typed, None)),
+    }
+}
+
+/// An error's words without their final period, to sit inside a sentence.
+fn clause(e: &dyn std::fmt::Display) -> String {
+    e.to_string().trim_end_matches('.').to_string()
 }
 
 fn join_error(e: ConnectError) -> JoinError {

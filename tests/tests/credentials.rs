@@ -401,6 +401,14 @@ async fn join(app: &AppSession) {
     .await;
 }
 
+async fn leave(app: &AppSession) {
+    app.click("leave").await.unwrap();
+    until(app, "left", SECS(10), async |a| {
+        a.shown("join-screen").await
+    })
+    .await;
+}
+
 /// A server and the token service minting for it, `ttl` tokens for
 /// [`CREDENTIAL`].
 async fn server_with_endpoint(ttl: Duration) -> (LiveKitServer, TokenService) {
@@ -457,11 +465,7 @@ async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_
         seen.iter().any(|s| s.authorized && s.room == "kc-room"),
         "{seen:?}"
     );
-    app.click("leave").await.unwrap();
-    until(&app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
-    })
-    .await;
+    leave(&app).await;
 
     // Deleting the profile deletes its secret.
     app.click("profile-delete").await.unwrap();
@@ -597,11 +601,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     join(&app).await;
     service.wait_requests(3, SECS(100)).await.unwrap();
     assert_eq!(app.text("connection-state").await, "connected");
-    app.click("leave").await.unwrap();
-    until(&app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
-    })
-    .await;
+    leave(&app).await;
 
     // 2. A self-hosted profile: the server's own secret; join and leave.
     let api_secret = server.api_secret().to_string();
@@ -619,11 +619,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     )
     .await;
     join(&app).await;
-    app.click("leave").await.unwrap();
-    until(&app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
-    })
-    .await;
+    leave(&app).await;
 
     // 3. A pasted token.
     let pasted = TokenSpec::join("leak-room-3", "pasted-ada")
@@ -655,11 +651,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
             && notice.contains("\"typed-room\"")
     })
     .await;
-    app.click("leave").await.unwrap();
-    until(&app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
-    })
-    .await;
+    leave(&app).await;
     // With the room left blank, the token's room, and nothing to tell of
     // rooms (this app has no audio devices: the notice says that).
     app.type_into("join-room", "").await.unwrap();
@@ -667,11 +659,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     assert_eq!(app.text("room-name").await, "leak-room-3");
     let notice = app.text("notice").await;
     assert!(!notice.contains("This access is for room"), "{notice:?}");
-    app.click("leave").await.unwrap();
-    until(&app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
-    })
-    .await;
+    leave(&app).await;
 
     // What the UI can see: web storage, the page, and every command's
     // answer it reads (the `call-view` event carries the same CallView).
