@@ -10,6 +10,23 @@ export RTCSTACK_CACHE="$CACHE"
 export RTCSTACK_LIVEKIT_SERVER="$CACHE/bin/livekit-server"
 export RTCSTACK_PYTHON="$VENV/bin/python"
 export PATH="$CACHE/bin:$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
+# One target directory per machine for every script and CI: the tests a
+# developer ran leave CI warm, and the reverse.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+# mold (Debian's package, installed by setup) links the large test binaries
+# several times faster; without it the ordinary linker is used. Chosen once
+# per run and passed on to every script it starts (scripts/test chooses
+# again after its set-up installed mold): flags that changed mid-run would
+# rebuild everything.
+choose_linker() {
+  if command -v mold >/dev/null && [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
+    export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-fuse-ld=mold"
+  else
+    unset CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS
+  fi
+  export RTCSTACK_LINKER_CHOSEN=1
+}
+[ -n "${RTCSTACK_LINKER_CHOSEN:-}" ] || choose_linker
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -23,4 +40,16 @@ stage() {
   local rc=$?
   printf 'stage %-22s %4ds  rc=%d\n' "$name" $((SECONDS - t0)) "$rc" >&2
   return $rc
+}
+
+# The app embeds its UI at compile time (src-tauri/Cargo.toml), so the UI is
+# built before anything compiles the desktop crate. Only when its sources
+# changed: a rebuilt ui/dist makes cargo rebuild the app.
+ui_built() {
+  local stamp="$ROOT/ui/dist/index.html"
+  if [ -f "$stamp" ] && [ -z "$(find "$ROOT/ui/src" "$ROOT/ui/index.html" "$ROOT/ui/package-lock.json" \
+    "$ROOT/ui/tsconfig.json" "$ROOT/ui"/vite.config.* -newer "$stamp" 2>/dev/null | head -n1)" ]; then
+    return 0
+  fi
+  (cd "$ROOT/ui" && npm run --silent build >/dev/null)
 }

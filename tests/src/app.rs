@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 
 /// The app binary built by `scripts/build-app` (UI embedded).
 pub fn app_binary() -> PathBuf {
@@ -101,13 +102,12 @@ impl AppSession {
             .spawn()
             .context("starting tauri-driver (scripts/setup installs it)")?;
 
-        crate::install_tls_provider();
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
-            match ClientBuilder::rustls()?
+            match ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
                 .connect(&url)
                 .await

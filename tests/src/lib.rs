@@ -58,9 +58,8 @@ pub mod update_server;
 pub mod usage;
 
 /// Chooses the process's TLS provider (ring, as the engine does) before any
-/// HTTP client is built: two are linked in (ring via the engine, aws-lc via
-/// the WebDriver client) and reqwest, built without one of its own, would
-/// refuse to pick.
+/// HTTP client is built: reqwest is built without one of its own, and an
+/// explicit choice keeps working if another provider is ever linked in.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
