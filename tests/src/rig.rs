@@ -24,6 +24,9 @@ pub struct Rig {
     pub sink: Arc<CaptureSink>,
     pub events: UnboundedReceiver<CallEvent>,
     pub seen: Vec<CallEvent>,
+    /// When the call's connect returned (its signal pings count from about
+    /// then).
+    pub joined_at: Instant,
 }
 
 impl Rig {
@@ -46,6 +49,7 @@ impl Rig {
         let (call, sink, events) = join_configured(&server, spec, |o| configure(o, &server))
             .await
             .unwrap();
+        let joined_at = Instant::now();
         call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
             .await
             .unwrap();
@@ -56,6 +60,7 @@ impl Rig {
             sink,
             events,
             seen: Vec::new(),
+            joined_at,
         };
         rig.both_ways("before the fault").await;
         rig
@@ -87,6 +92,34 @@ impl Rig {
                 &self.seen[self.seen.len().saturating_sub(12)..]
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Records the call's events for `span` and fails at the first that
+    /// matches `bad`: for a call that must stay as it is (no second outage
+    /// after a recovery).
+    pub async fn none_within(
+        &mut self,
+        what: &str,
+        span: Duration,
+        bad: impl Fn(&CallEvent) -> bool,
+    ) {
+        let deadline = Instant::now() + span;
+        let from = self.seen.len();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.events.recv()).await {
+                Ok(Some(e)) => {
+                    self.seen.push(e.clone());
+                    assert!(
+                        !bad(&e),
+                        "{what} within {span:?}: {e:?}; events since: {:?}",
+                        &self.seen[from..]
+                    );
+                }
+                Ok(None) => panic!("the call's events ended while waiting out {what}"),
+                Err(_) => return,
+            }
         }
     }
 

@@ -13,8 +13,29 @@ use rtcstack_testbench::tokens::TokenSpec;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
+/// The signal ping interval this server gives in its JoinResponse.
+const PING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Waits until the client's next signal ping is `lead` away. A cut that
+/// starts then holds that ping in TCP's retransmission backoff (resent
+/// 0.2, 0.6, 1.4, 3.0, 6.2, 12.6 s after it went out): with `lead` = 1 s an
+/// 8 s cut leaves the websocket silent for ~5 s after the restore, the case
+/// where a call that took the link as healed lost it again to the ping
+/// timeout. (Pings count from the join; connect returns ~0.1 s after it.)
+async fn before_a_ping(rig: &Rig, lead: Duration) {
+    let into_cycle = rig.joined_at.elapsed().as_millis() % PING_INTERVAL.as_millis();
+    let to_ping = PING_INTERVAL - Duration::from_millis(into_cycle as u64);
+    let wait = if to_ping > lead {
+        to_ping - lead
+    } else {
+        to_ping + PING_INTERVAL - lead
+    };
+    tokio::time::sleep(wait).await;
+}
+
 async fn cut_and_recover(room: &str, cut_for: Duration) -> (Rig, Duration) {
     let mut rig = Rig::start(room).await;
+    before_a_ping(&rig, SECS(1)).await;
     rig.server.link().unwrap().cut().unwrap();
     let cut_at = Instant::now();
     rig.wait_event("reconnecting", SECS(20), |e| {
@@ -30,19 +51,74 @@ async fn cut_and_recover(room: &str, cut_for: Duration) -> (Rig, Duration) {
         matches!(e, CallEvent::Reconnected)
     })
     .await;
+    let reconnected = Instant::now();
     eprintln!(
         "{room}: cut {cut_for:?}, detected after {detect:?}, reconnected {:?} after restore",
         restored.elapsed()
     );
     assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
+    signal_works(&rig, "right after Reconnected").await;
     rig.both_ways("after recovery").await;
+    // One cut, one outage: the call stays connected once it said so (a
+    // recovery that was not one shows as a second outage seconds later).
+    rig.none_within(
+        "a second outage after Reconnected",
+        STAYS_CONNECTED.saturating_sub(reconnected.elapsed()),
+        |e| {
+            matches!(
+                e,
+                CallEvent::Reconnecting { .. } | CallEvent::Disconnected { .. }
+            )
+        },
+    )
+    .await;
+    assert_eq!(rig.call.connection_state(), ConnectionState::Connected);
     (rig, detect)
 }
+
+/// "Connected" holds for the signal channel too: a mute and an unmute
+/// reach the peer through the server at once. (A websocket that survived a
+/// silent cut can sit in TCP's retransmission backoff for seconds after the
+/// restore; a call that took it as working said "Reconnected" while its
+/// requests went nowhere.)
+async fn signal_works(rig: &Rig, when: &str) {
+    for (muted, kind) in [(true, "track_muted"), (false, "track_unmuted")] {
+        let mark = rig.peer.mark();
+        let asked = Instant::now();
+        rig.call.set_muted(muted).await;
+        rig.peer
+            .wait_for_after(
+                mark,
+                kind,
+                |e| e.kind() == kind && e.str("identity") == Some("rust-880"),
+                SIGNAL_ROUND_TRIP,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{when}: {e}"));
+        eprintln!(
+            "{when}: {kind} seen by the peer {:?} after asking",
+            asked.elapsed()
+        );
+    }
+}
+
+/// How soon a mute must reach the peer on a working signal channel (it
+/// takes milliseconds here).
+const SIGNAL_ROUND_TRIP: Duration = Duration::from_secs(2);
+
+/// How long a recovered call is watched for a second outage.
+const STAYS_CONNECTED: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_3_s_cut_resumes() {
     let (rig, detect) = cut_and_recover("res-3s", SECS(3)).await;
     assert!(detect < SECS(10), "detection took {detect:?}");
+    rig.call.leave().await;
+}
+
+#[tokio::test]
+async fn an_8_s_cut_resumes() {
+    let (rig, _) = cut_and_recover("res-8s", SECS(8)).await;
     rig.call.leave().await;
 }
 

@@ -91,6 +91,8 @@ struct Shared {
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
     /// The id of the server's last subscriber offer (for SyncState).
     last_offer_id: Mutex<u32>,
+    /// The timestamp of the last ping the server answered (it echoes it).
+    pong: watch::Sender<i64>,
 }
 
 impl Session {
@@ -174,6 +176,7 @@ impl Session {
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             last_offer_id: Mutex::new(0),
+            pong: watch::Sender::new(0),
         });
         shared.emit_changes(changes);
         let run = tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
@@ -259,13 +262,27 @@ impl Session {
         if expired {
             return Err(AttemptError::ResumeRefused);
         }
-        // A short cut may have healed by itself: the signal connection
-        // survived and ICE found its way back. Then there is nothing to
-        // redo (a signal restart would only interrupt what already flows).
+        // A short cut may have healed by itself: ICE found its way back and
+        // the signal connection answers a ping sent now. Then there is
+        // nothing to redo (a signal restart would only interrupt what
+        // already flows). A websocket merely still in place is no evidence:
+        // after a silent cut it can sit in TCP's retransmission backoff for
+        // seconds and then fail its ping timeout — a second outage right
+        // after the first "recovery".
         if may_heal && s.signal.is_connected().await && !s.failed() {
-            if let Ok(Ok(())) = tokio::time::timeout(HEAL_GRACE, s.both_connected()).await {
-                tracing::debug!("resume: the link healed by itself");
-                return Ok(());
+            let healed = async {
+                let (media, signal) = tokio::join!(s.both_connected(), s.signal_answers());
+                media.is_ok() && signal
+            };
+            match tokio::time::timeout(HEAL_GRACE, healed).await {
+                Ok(true) => {
+                    tracing::debug!("resume: the link healed by itself (media up, ping answered)");
+                    return Ok(());
+                }
+                Ok(false) => tracing::debug!("resume: not healed; resuming"),
+                Err(_) => tracing::debug!(
+                    "resume: no healed media and answered ping within {HEAL_GRACE:?}; resuming"
+                ),
             }
         }
         let failed = |e: webrtc::error::Error| {
@@ -518,7 +535,8 @@ impl Drop for Session {
 }
 
 /// How long a resume waits for a link that is back to heal by itself (ICE
-/// consent checks run every 200 ms) before redoing signal and ICE.
+/// consent checks run every 200 ms; a ping's round trip on a live signal
+/// connection takes milliseconds) before redoing signal and ICE.
 const HEAL_GRACE: Duration = Duration::from_millis(600);
 
 impl Shared {
@@ -527,6 +545,23 @@ impl Shared {
         self.signal.close().await;
         let _ = self.publisher.close().await;
         let _ = self.subscriber.close().await;
+    }
+
+    /// Sends a ping and resolves once the server has answered it (or a
+    /// later one): a round trip on the signal connection from now.
+    async fn signal_answers(&self) -> bool {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let mut pongs = self.pong.subscribe();
+        self.signal
+            .send(Req::PingReq(proto::Ping {
+                timestamp: stamp,
+                rtt: 0,
+            }))
+            .await;
+        let answered = pongs.wait_for(|&answered| answered >= stamp).await.is_ok();
+        answered
     }
 
     /// Resolves once both connections are connected.
@@ -741,6 +776,9 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
         }
         Resp::RefreshToken(token) => {
             shared.report(EngineSignal::TokenRefreshed(token));
+        }
+        Resp::PongResp(pong) => {
+            shared.pong.send_replace(pong.last_ping_timestamp);
         }
         _ => {}
     }
