@@ -358,11 +358,7 @@ impl Inner {
     }
 
     /// One reconnect attempt.
-    async fn attempt(
-        self: Arc<Self>,
-        kind: AttemptKind,
-        may_heal: bool,
-    ) -> Result<(), AttemptError> {
+    async fn attempt(self: Arc<Self>, kind: AttemptKind) -> Result<(), AttemptError> {
         let deadline = self.options.connect_timeout;
         // Nothing goes out until the server can be reached (the supervisor's
         // attempt timeout bounds this wait).
@@ -379,7 +375,7 @@ impl Inner {
         }
         if kind == AttemptKind::Resume {
             if let Some(s) = self.session() {
-                return s.resume(deadline, may_heal).await;
+                return s.resume(deadline).await;
             }
         }
         // A full rejoin: a new session, then everything the user had.
@@ -432,10 +428,6 @@ fn drain(sup: &mut Supervisor) -> Vec<Action> {
 async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
     let (result_tx, mut result_rx) = mpsc::unbounded_channel::<(u32, Result<(), AttemptError>)>();
     let mut in_flight: Option<(u32, JoinHandle<()>)> = None;
-    // Whether this outage may end by the link healing by itself: only one
-    // the engine noticed. After a wake, a network change or a server's
-    // request, the connections' "connected" is stale, not healed.
-    let mut may_heal = true;
     // Refreshes are numbered like attempts: a result queued by one we
     // replaced is not credited to its successor.
     let (refresh_tx, mut refresh_rx) =
@@ -452,16 +444,8 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
             Some((id, signal)) = parts.engine_rx.recv() => match signal {
                 // A session we replaced or gave up on: not our call's news.
                 _ if inner.session().is_none_or(|s| s.id() != id) => Vec::new(),
-                EngineSignal::LinkLost => {
-                    if *inner.state.lock().expect("state lock") == ConnectionState::Connected {
-                        may_heal = true;
-                    }
-                    inner.feed(Input::LinkLost)
-                }
-                EngineSignal::Leave(action) => {
-                    may_heal = false;
-                    inner.feed(Input::ServerLeave(action))
-                }
+                EngineSignal::LinkLost => inner.feed(Input::LinkLost),
+                EngineSignal::Leave(action) => inner.feed(Input::ServerLeave(action)),
                 EngineSignal::TokenRefreshed(token) => match inner.check_new_token(&token) {
                     Ok(info) => {
                         inner.use_token(token, &info);
@@ -490,12 +474,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     }),
                 }
             }
-            Some(hint) = parts.hints_rx.recv() => {
-                if matches!(hint, Input::Wake | Input::NetworkChanged) {
-                    may_heal = false;
-                }
-                inner.feed(hint)
-            }
+            Some(hint) = parts.hints_rx.recv() => inner.feed(hint),
             Some((n, result)) = result_rx.recv() => {
                 if in_flight.as_ref().is_some_and(|(m, _)| *m == n) {
                     in_flight = None;
@@ -516,7 +495,7 @@ async fn drive(inner: Arc<Inner>, mut parts: DriverParts) {
                     let tx = result_tx.clone();
                     let worker = Arc::clone(&inner);
                     let handle = tokio::spawn(async move {
-                        let _ = tx.send((attempt, worker.attempt(kind, may_heal).await));
+                        let _ = tx.send((attempt, worker.attempt(kind).await));
                     });
                     if let Some((_, old)) = in_flight.replace((attempt, handle)) {
                         old.abort();

@@ -91,8 +91,6 @@ struct Shared {
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
     /// The id of the server's last subscriber offer (for SyncState).
     last_offer_id: Mutex<u32>,
-    /// The timestamp of the last ping the server answered (it echoes it).
-    pong: watch::Sender<i64>,
 }
 
 impl Session {
@@ -176,7 +174,6 @@ impl Session {
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             last_offer_id: Mutex::new(0),
-            pong: watch::Sender::new(0),
         });
         shared.emit_changes(changes);
         let run = tokio::spawn(run(Arc::clone(&shared), signal_events, pc_rx));
@@ -247,11 +244,7 @@ impl Session {
     /// Resumes the session after the link was lost: signal `reconnect=1`,
     /// an ICE restart of the publisher (the server restarts the
     /// subscriber's), and both connections back up.
-    pub(crate) async fn resume(
-        &self,
-        deadline: Duration,
-        may_heal: bool,
-    ) -> Result<(), AttemptError> {
+    pub(crate) async fn resume(&self, deadline: Duration) -> Result<(), AttemptError> {
         let s = &self.shared;
         // The signal client resumes with the token it joined with (or the
         // server's in-band one); once that has expired only a rejoin, with
@@ -262,29 +255,12 @@ impl Session {
         if expired {
             return Err(AttemptError::ResumeRefused);
         }
-        // A short cut may have healed by itself: ICE found its way back and
-        // the signal connection answers a ping sent now. Then there is
-        // nothing to redo (a signal restart would only interrupt what
-        // already flows). A websocket merely still in place is no evidence:
-        // after a silent cut it can sit in TCP's retransmission backoff for
-        // seconds and then fail its ping timeout — a second outage right
-        // after the first "recovery".
-        if may_heal && s.signal.is_connected().await && !s.failed() {
-            let healed = async {
-                let (media, signal) = tokio::join!(s.both_connected(), s.signal_answers());
-                media.is_ok() && signal
-            };
-            match tokio::time::timeout(HEAL_GRACE, healed).await {
-                Ok(true) => {
-                    tracing::debug!("resume: the link healed by itself (media up, ping answered)");
-                    return Ok(());
-                }
-                Ok(false) => tracing::debug!("resume: not healed; resuming"),
-                Err(_) => tracing::debug!(
-                    "resume: no healed media and answered ping within {HEAL_GRACE:?}; resuming"
-                ),
-            }
-        }
+        // Always a signal restart and an ICE restart, as LiveKit's own
+        // clients resume, even when ICE seems to have healed by itself:
+        // after a silent cut the old websocket can sit in TCP's
+        // retransmission backoff for seconds past the restore (requests
+        // going nowhere, then a ping timeout and a second outage). Checking
+        // it with a ping first cost ~0.6 s more than the restart itself.
         let failed = |e: webrtc::error::Error| {
             tracing::debug!("resume: {e}");
             AttemptError::Retryable
@@ -534,34 +510,12 @@ impl Drop for Session {
     }
 }
 
-/// How long a resume waits for a link that is back to heal by itself (ICE
-/// consent checks run every 200 ms; a ping's round trip on a live signal
-/// connection takes milliseconds) before redoing signal and ICE.
-const HEAL_GRACE: Duration = Duration::from_millis(600);
-
 impl Shared {
     /// Closes the signal connection and both peer connections.
     async fn shut(&self) {
         self.signal.close().await;
         let _ = self.publisher.close().await;
         let _ = self.subscriber.close().await;
-    }
-
-    /// Sends a ping and resolves once the server has answered it (or a
-    /// later one): a round trip on the signal connection from now.
-    async fn signal_answers(&self) -> bool {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let mut pongs = self.pong.subscribe();
-        self.signal
-            .send(Req::PingReq(proto::Ping {
-                timestamp: stamp,
-                rtt: 0,
-            }))
-            .await;
-        let answered = pongs.wait_for(|&answered| answered >= stamp).await.is_ok();
-        answered
     }
 
     /// Resolves once both connections are connected.
@@ -571,13 +525,6 @@ impl Shared {
             until_connected(&self.subscriber_state)
         );
         a.and(b)
-    }
-
-    /// Either connection has failed for good (it will not heal by itself).
-    fn failed(&self) -> bool {
-        [&self.publisher_state, &self.subscriber_state]
-            .iter()
-            .any(|w| *w.borrow() == RTCPeerConnectionState::Failed)
     }
 
     fn emit(&self, e: CallEvent) {
@@ -776,9 +723,6 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
         }
         Resp::RefreshToken(token) => {
             shared.report(EngineSignal::TokenRefreshed(token));
-        }
-        Resp::PongResp(pong) => {
-            shared.pong.send_replace(pong.last_ping_timestamp);
         }
         _ => {}
     }
