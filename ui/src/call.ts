@@ -7,7 +7,7 @@ import type { JoinRequest } from "./generated/JoinRequest";
 import type { Participant } from "./generated/Participant";
 import { chosenProfile, startProfiles } from "./profiles";
 import { qualityIcon } from "./quality";
-import { el, setText } from "./dom";
+import { el, rendered, setText } from "./dom";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
 // of its own and knows nothing of LiveKit.
@@ -18,8 +18,9 @@ let lastJoin: JoinRequest | null = null;
 let joinRefused = false;
 
 /** When each view reached the screen, for the UI benchmark; and what the
- * page then showed (state, the banner's words, the token's expiry), for
- * tests that must see a state even if it lasted only a moment. */
+ * page then showed (state, the banner's words if it was rendered, the
+ * token's expiry), for tests that must see a state even if it lasted only
+ * a moment. */
 interface Shown {
   seq: number;
   sentAtMs: number;
@@ -121,7 +122,8 @@ function render(v: CallView): void {
     sentAtMs: v.sentAtMs,
     shownAtMs: performance.timeOrigin + performance.now(),
     state: v.state,
-    banner: banner.hidden ? null : el("banner-text").textContent,
+    // Rendered, not merely unhidden: a stylesheet can show what the page hid.
+    banner: rendered(banner) ? el("banner-text").textContent : null,
     tokenExpiresAtMs: v.tokenExpiresAtMs,
   });
   if (shown.length > 500) shown.shift();

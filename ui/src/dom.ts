@@ -16,3 +16,9 @@ export function el<T extends HTMLElement = HTMLElement>(id: string): T {
 export function setText(e: HTMLElement, text: string): void {
   if (e.textContent !== text) e.textContent = text;
 }
+
+/** Whether the element has a box on the page: `display: none`, its own or
+ * an ancestor's, leaves it none. */
+export function rendered(e: HTMLElement): boolean {
+  return e.getClientRects().length > 0;
+}
