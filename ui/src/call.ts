@@ -61,14 +61,17 @@ function person(p: Participant): HTMLLIElement {
   return li;
 }
 
+/** While reconnecting, the banner says what happens next: the wait to the
+ * next attempt, or that one is under way (an attempt in a cut can take
+ * seconds, and the line stayed empty meanwhile). */
 function countdown(): void {
   const c = el("banner-countdown");
-  const at = view?.nextAttemptAtMs;
-  if (view?.state !== "reconnecting" || at == null) {
+  if (view?.state !== "reconnecting") {
     setText(c, "");
     return;
   }
-  const s = Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  const at = view.nextAttemptAtMs;
+  const s = at == null ? 0 : Math.max(0, Math.ceil((at - Date.now()) / 1000));
   setText(c, s > 0 ? `· next try in ${s} s` : "· trying now");
 }
 
@@ -110,7 +113,9 @@ function render(v: CallView): void {
   const local = el("local-quality");
   local.replaceChildren(qualityIcon(v.local?.connectionQuality ?? "unknown"));
   const poor = v.local?.connectionQuality === "poor" || v.local?.connectionQuality === "lost";
-  el("local-warning").hidden = !(inCall && poor);
+  // While reconnecting the banner says the link is lost: a "poor" beside
+  // it would say less, twice.
+  el("local-warning").hidden = !(v.state === "connected" && poor);
 
   el("participants").replaceChildren(...v.participants.map(person));
   const mute = el<HTMLButtonElement>("mute");
@@ -142,6 +147,9 @@ async function join(request: JoinRequest): Promise<void> {
     error.textContent = err.message ?? String(e);
     error.dataset["kind"] = err.kind ?? "failed";
     error.hidden = false;
+    // No call: the form again, whatever the last view said (the refusal
+    // can come before the view that says the join failed).
+    el("call-screen").hidden = true;
     el("join-screen").hidden = false;
     el("failure").hidden = true;
   }
