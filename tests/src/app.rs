@@ -257,17 +257,169 @@ impl AppSession {
         Ok(())
     }
 
-    /// Whether the element is shown (its `hidden` attribute off).
-    pub async fn shown(&self, id: &str) -> bool {
-        let js = format!(
-            "const e = document.querySelector('[data-testid={id}]'); return !!e && !e.hidden;"
-        );
-        self.client
-            .execute(&js, vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
+    /// Whether a person sees the element with this `data-testid`: see
+    /// [`Seen::visible`]. What the page *says* (its `hidden` property, a
+    /// class) is no answer: a stylesheet can show what the page hid.
+    pub async fn visible(&self, id: &str) -> bool {
+        self.seen(id).await.visible()
+    }
+
+    /// [`AppSession::visible`] for any CSS selector.
+    pub async fn visible_css(&self, css: &str) -> bool {
+        self.seen_css(css).await.visible()
+    }
+
+    /// How the element with this `data-testid` is seen (for messages).
+    pub async fn seen(&self, id: &str) -> Seen {
+        self.seen_css(&format!("[data-testid={id}]")).await
+    }
+
+    /// How the element `css` selects is seen: WebDriver's judgement, its
+    /// rendered box and its computed style.
+    pub async fn seen_css(&self, css: &str) -> Seen {
+        let js = "const e = document.querySelector(arguments[0]); \
+                  if (!e) return { exists: false }; \
+                  const r = e.getBoundingClientRect(); \
+                  const s = getComputedStyle(e); \
+                  let opacity = 1; \
+                  for (let a = e; a; a = a.parentElement) opacity *= parseFloat(getComputedStyle(a).opacity); \
+                  return { exists: true, x: r.x, y: r.y, width: r.width, height: r.height, \
+                    display: s.display, visibility: s.visibility, opacity, \
+                    text: e.innerText ?? e.textContent ?? '', \
+                    viewWidth: window.innerWidth, viewHeight: window.innerHeight, \
+                    scrollX: window.scrollX, scrollY: window.scrollY, \
+                    pageWidth: document.documentElement.scrollWidth, \
+                    pageHeight: document.documentElement.scrollHeight };";
+        let mut seen: Seen = match self.client.execute(js, vec![css.into()]).await {
+            Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+            Err(_) => Seen::default(),
+        };
+        if seen.exists {
+            seen.displayed = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.is_displayed().await.unwrap_or(false),
+                Err(_) => false,
+            };
+        }
+        seen.selector = css.to_string();
+        seen
+    }
+
+    /// Waits until the element with this `data-testid` is visible; returns
+    /// how it was seen.
+    pub async fn wait_visible(&self, id: &str, within: Duration) -> Result<Seen> {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = self.seen(id).await;
+            if seen.visible() {
+                return Ok(seen);
+            }
+            if Instant::now() > deadline {
+                bail!("{id}: not visible within {within:?}: {seen}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the element with this `data-testid` is not visible.
+    pub async fn wait_gone(&self, id: &str, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = self.seen(id).await;
+            if !seen.visible() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{id}: still visible after {within:?}: {seen}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A screenshot of the real window ([`AppSession::screenshot_window`],
+    /// saved as `name`.png), decoded, with the page's geometry to find an
+    /// element's box in it. The screenshot comes first: measure the page
+    /// after it, and check it did not change meanwhile.
+    pub async fn window_pixels(&self, name: &str) -> Result<WindowPixels> {
+        let path = self.screenshot_window(name)?;
+        let geometry = self
+            .client
+            .execute(
+                "return [window.innerWidth, window.innerHeight, window.devicePixelRatio];",
+                vec![],
+            )
+            .await?;
+        let g: Vec<f64> = serde_json::from_value(geometry)?;
+        anyhow::ensure!(g.len() == 3, "page geometry {g:?}");
+        WindowPixels::load(&path, (g[0], g[1]), g[2])
+    }
+
+    /// What the window's pixels show of the reconnect banner, in a fresh
+    /// screenshot saved as `name`.png. The banner's colours are read from
+    /// the page's own stylesheet (its computed style), so a restyled
+    /// banner is still found.
+    pub async fn banner_pixels(&self, name: &str) -> Result<BannerPixels> {
+        let shot = self.window_pixels(name).await?;
+        let js = "const b = document.querySelector('[data-testid=reconnect-banner]'); \
+                  const h = document.querySelector('header'); \
+                  const s = getComputedStyle(b); \
+                  return [s.backgroundColor, s.borderTopColor, h.getBoundingClientRect().bottom];";
+        let v: (String, String, f64) =
+            serde_json::from_value(self.client.execute(js, vec![]).await?)?;
+        let fill = css_rgb(&v.0)?;
+        let border = css_rgb(&v.1)?;
+        let banner = self.seen("reconnect-banner").await;
+        // The band right under the header, the window's width across: the
+        // banner is the first thing there when it is shown.
+        let band = shot.css_rect(0.0, v.2, shot.view.0, BANNER_BAND);
+        let outline = banner.visible().then(|| shot.box_of(&banner));
+        // Its inside, clear of the border and the rounded corners.
+        let inside = outline.map(|r| r.inset(3));
+        Ok(BannerPixels {
+            band_fill: shot.count(band, fill),
+            band_border: shot.count(band, border),
+            band_area: band.area(),
+            box_fill: inside.map_or(0, |r| shot.count(r, fill)),
+            box_area: inside.map_or(0, Rect::area),
+            box_border: outline.map_or(0, |r| shot.count(r, border)),
+            box_width: outline.map_or(0, |r| r.w),
+            fill,
+            banner,
+            shot,
+        })
+    }
+
+    /// What `shot` shows inside the box of the element with this
+    /// `data-testid` (measured now: take it right after the shot, while
+    /// the page is as it was): how much of it is the element's background
+    /// (its own, or the nearest ancestor's it shows through) and how much
+    /// is drawn on that (text, lines).
+    pub async fn box_pixels(&self, shot: &WindowPixels, id: &str) -> Result<BoxPixels> {
+        let seen = self.seen(id).await;
+        let js = "let e = document.querySelector(arguments[0]); \
+                  for (; e; e = e.parentElement) { \
+                    const c = getComputedStyle(e).backgroundColor; \
+                    if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; \
+                  } \
+                  return 'rgb(255, 255, 255)';";
+        let css: String = serde_json::from_value(
+            self.client
+                .execute(js, vec![format!("[data-testid={id}]").into()])
+                .await?,
+        )?;
+        let background = css_rgb(&css)?;
+        let inside = if seen.visible() {
+            shot.box_of(&seen).inset(3)
+        } else {
+            Rect::default()
+        };
+        Ok(BoxPixels {
+            background,
+            area: inside.area(),
+            filled: shot.count(inside, background),
+            ink: shot.ink(inside, background),
+            seen,
+            path: shot.path.clone(),
+        })
     }
 
     /// The element's text (empty when there is none).
@@ -375,4 +527,369 @@ pub fn distinct_colours(path: &Path) -> Result<u64> {
         .trim()
         .parse()
         .with_context(|| format!("convert said {:?}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// How an element is seen, for [`AppSession::visible`] and its messages.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Seen {
+    /// The selector it was found by.
+    #[serde(skip)]
+    pub selector: String,
+    /// The element is in the page at all.
+    pub exists: bool,
+    /// WebDriver's Element Displayed (the displayedness atom).
+    #[serde(skip)]
+    pub displayed: bool,
+    /// Its rendered box (`getBoundingClientRect`), CSS px in the viewport.
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    /// Its computed `display` and `visibility`; its opacity times its
+    /// ancestors'.
+    pub display: String,
+    pub visibility: String,
+    pub opacity: f64,
+    /// Its text as rendered (`innerText`).
+    pub text: String,
+    /// The viewport's size, how far the page is scrolled, and the page's
+    /// whole size, CSS px.
+    pub view_width: f64,
+    pub view_height: f64,
+    pub scroll_x: f64,
+    pub scroll_y: f64,
+    pub page_width: f64,
+    pub page_height: f64,
+}
+
+impl Seen {
+    /// Seen as a person meets it: WebDriver says it is displayed, it has a
+    /// box of some size on the page (in the window, or there by scrolling:
+    /// a long form reaches below the window), it is not `display: none`,
+    /// `visibility: hidden` or fully transparent. Where it must be in the
+    /// window as it stands, ask [`Seen::in_view`] too, or look at the
+    /// window's pixels.
+    pub fn visible(&self) -> bool {
+        self.exists
+            && self.displayed
+            && self.width > 0.0
+            && self.height > 0.0
+            && self.display != "none"
+            && self.visibility == "visible"
+            && self.opacity > 0.0
+            && self.on_page()
+    }
+
+    /// Its box overlaps the window's view, as the page is scrolled now.
+    pub fn in_view(&self) -> bool {
+        self.x < self.view_width
+            && self.y < self.view_height
+            && self.x + self.width > 0.0
+            && self.y + self.height > 0.0
+    }
+
+    /// Its box overlaps the page, where scrolling can bring it into view.
+    pub fn on_page(&self) -> bool {
+        let (x, y) = (self.x + self.scroll_x, self.y + self.scroll_y);
+        x < self.page_width.max(self.view_width)
+            && y < self.page_height.max(self.view_height)
+            && x + self.width > 0.0
+            && y + self.height > 0.0
+    }
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.exists {
+            return write!(f, "{} is not in the page", self.selector);
+        }
+        write!(
+            f,
+            "{} {}: displayed {}, box {:.0}x{:.0} at ({:.0}, {:.0}) in a {:.0}x{:.0} view \
+             ({}) scrolled to ({:.0}, {:.0}) of a {:.0}x{:.0} page, \
+             display {}, visibility {}, opacity {}, text {:?}",
+            self.selector,
+            if self.visible() {
+                "visible"
+            } else {
+                "not visible"
+            },
+            self.displayed,
+            self.width,
+            self.height,
+            self.x,
+            self.y,
+            self.view_width,
+            self.view_height,
+            if self.in_view() {
+                "in view"
+            } else {
+                "out of view"
+            },
+            self.scroll_x,
+            self.scroll_y,
+            self.page_width,
+            self.page_height,
+            self.display,
+            self.visibility,
+            self.opacity,
+            self.text
+        )
+    }
+}
+
+/// How far below the header the banner's band reaches, CSS px: the banner
+/// (about 45 px with its margin) fits; the next thing's colours barely enter.
+const BANNER_BAND: f64 = 64.0;
+
+/// A rectangle of a screenshot, in image pixels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn area(self) -> usize {
+        self.w as usize * self.h as usize
+    }
+
+    /// The rectangle `by` pixels smaller on every side.
+    pub fn inset(self, by: u32) -> Rect {
+        Rect {
+            x: self.x + by,
+            y: self.y + by,
+            w: self.w.saturating_sub(2 * by),
+            h: self.h.saturating_sub(2 * by),
+        }
+    }
+}
+
+/// The window's pixels (RGB) and where the page sits in them.
+pub struct WindowPixels {
+    pub path: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    rgb: Vec<u8>,
+    /// The viewport's size in CSS px, and image px per CSS px.
+    pub view: (f64, f64),
+    pub scale: f64,
+    /// Where the viewport's top left is in the image (the web view fills
+    /// the window's bottom right: anything above or left is the window's).
+    pub origin: (f64, f64),
+}
+
+impl WindowPixels {
+    /// Decodes the PNG at `path` (with ImageMagick, which the screenshots
+    /// already need) for a page whose viewport is `view` CSS px at
+    /// `scale` device pixels each.
+    pub fn load(path: &Path, view: (f64, f64), scale: f64) -> Result<WindowPixels> {
+        let (width, height) = png_size(path)?;
+        let out = Command::new("convert")
+            .arg(path)
+            .args(["-depth", "8", "rgb:-"])
+            .output()
+            .context("running convert (imagemagick)")?;
+        let rgb = out.stdout;
+        anyhow::ensure!(
+            rgb.len() == width as usize * height as usize * 3,
+            "convert gave {} bytes for a {width}x{height} image: {}",
+            rgb.len(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let origin = (
+            (f64::from(width) - view.0 * scale).max(0.0),
+            (f64::from(height) - view.1 * scale).max(0.0),
+        );
+        Ok(WindowPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            rgb,
+            view,
+            scale,
+            origin,
+        })
+    }
+
+    /// The image rectangle of an element's rendered box.
+    pub fn box_of(&self, seen: &Seen) -> Rect {
+        self.css_rect(seen.x, seen.y, seen.width, seen.height)
+    }
+
+    /// The image rectangle of a box given in the page's CSS px, clipped to
+    /// the image.
+    pub fn css_rect(&self, x: f64, y: f64, w: f64, h: f64) -> Rect {
+        let clip = |v: f64, max: u32| v.round().clamp(0.0, f64::from(max)) as u32;
+        let x0 = clip(self.origin.0 + x * self.scale, self.width);
+        let y0 = clip(self.origin.1 + y * self.scale, self.height);
+        let x1 = clip(self.origin.0 + (x + w) * self.scale, self.width);
+        let y1 = clip(self.origin.1 + (y + h) * self.scale, self.height);
+        Rect {
+            x: x0,
+            y: y0,
+            w: x1 - x0,
+            h: y1 - y0,
+        }
+    }
+
+    /// The colour at (`x`, `y`).
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// How many pixels of `r` are `colour` (each channel within 3).
+    pub fn count(&self, r: Rect, colour: [u8; 3]) -> usize {
+        self.pixels(r).filter(|p| near(*p, colour, 3)).count()
+    }
+
+    /// How many pixels of `r` stand out from the `background` colour (some
+    /// channel off by more than 40): text and lines drawn there.
+    pub fn ink(&self, r: Rect, background: [u8; 3]) -> usize {
+        self.pixels(r).filter(|p| !near(*p, background, 40)).count()
+    }
+
+    fn pixels(&self, r: Rect) -> impl Iterator<Item = [u8; 3]> + '_ {
+        let (x1, y1) = ((r.x + r.w).min(self.width), (r.y + r.h).min(self.height));
+        (r.y..y1).flat_map(move |y| (r.x..x1).map(move |x| self.pixel(x, y)))
+    }
+}
+
+/// Whether every channel of `a` is within `by` of `b`'s.
+fn near(a: [u8; 3], b: [u8; 3], by: u8) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= by)
+}
+
+/// `rgb(r, g, b)` or `rgba(r, g, b, a)` as the browser computes a colour.
+fn css_rgb(css: &str) -> Result<[u8; 3]> {
+    let inner = css
+        .trim()
+        .strip_prefix("rgba(")
+        .or_else(|| css.trim().strip_prefix("rgb("))
+        .and_then(|s| s.strip_suffix(')'))
+        .with_context(|| format!("not an rgb() colour: {css:?}"))?;
+    let parts: Vec<u8> = inner
+        .split(',')
+        .take(3)
+        .map(|p| p.trim().parse())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("not an rgb() colour: {css:?}"))?;
+    anyhow::ensure!(parts.len() == 3, "not an rgb() colour: {css:?}");
+    Ok([parts[0], parts[1], parts[2]])
+}
+
+/// What a screenshot of the window shows of the reconnect banner: its
+/// colours in the band under the header where it sits, and inside its own
+/// box when the page has given it one.
+pub struct BannerPixels {
+    /// Pixels of the banner's fill and border colour in the band, and the
+    /// band's size.
+    pub band_fill: usize,
+    pub band_border: usize,
+    pub band_area: usize,
+    /// Inside the banner's box (0 when it has none): fill pixels and the
+    /// inside's size; border pixels and the box's width.
+    pub box_fill: usize,
+    pub box_area: usize,
+    pub box_border: usize,
+    pub box_width: u32,
+    /// The banner's fill colour, and how the page rendered it.
+    pub fill: [u8; 3],
+    pub banner: Seen,
+    /// The screenshot.
+    pub shot: WindowPixels,
+}
+
+impl BannerPixels {
+    /// The banner is on screen: its box mostly its fill, edged by its
+    /// border (top and bottom at least).
+    pub fn seen(&self) -> bool {
+        self.box_area > 0
+            && self.box_fill * 10 >= self.box_area * 6
+            && self.box_border >= self.box_width as usize
+    }
+
+    /// No trace of the banner where it would be: neither its border nor
+    /// more than a sliver of its fill in the band under the header.
+    pub fn absent(&self) -> bool {
+        self.band_border < 8 && self.band_fill * 100 < self.band_area
+    }
+
+    /// "seen", "absent", or "unclear" (neither: a part of it, say).
+    pub fn verdict(&self) -> &'static str {
+        if self.seen() {
+            "seen"
+        } else if self.absent() {
+            "absent"
+        } else {
+            "unclear"
+        }
+    }
+
+    /// Pixels drawn on the banner's fill inside `part`'s box (its text).
+    pub fn ink_in(&self, part: &Seen) -> usize {
+        if !part.visible() {
+            return 0;
+        }
+        self.shot.ink(self.shot.box_of(part), self.fill)
+    }
+}
+
+impl std::fmt::Display for BannerPixels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "in {}: the band under the header has {} fill and {} border pixels of {}; \
+             the banner's box {} fill pixels of {} inside, {} border pixels (width {})",
+            self.shot.path.display(),
+            self.band_fill,
+            self.band_border,
+            self.band_area,
+            self.box_fill,
+            self.box_area,
+            self.box_border,
+            self.box_width
+        )
+    }
+}
+
+/// What a screenshot shows inside one element's box.
+#[derive(Debug, Clone)]
+pub struct BoxPixels {
+    /// The colour behind the element (its own background or an ancestor's).
+    pub background: [u8; 3],
+    /// The inside of its box (3 px in from each edge), and how many of
+    /// those pixels are the background and how many stand out from it.
+    pub area: usize,
+    pub filled: usize,
+    pub ink: usize,
+    pub seen: Seen,
+    pub path: PathBuf,
+}
+
+impl BoxPixels {
+    /// Painted as the page means it: the box mostly its background, with
+    /// something (its text) drawn on it.
+    pub fn painted(&self) -> bool {
+        self.area > 0 && self.filled * 10 >= self.area * 5 && self.ink >= 20
+    }
+}
+
+impl std::fmt::Display for BoxPixels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "in {}: {} of {} pixels are its background {:?}, {} are drawn on it; {}",
+            self.path.display(),
+            self.filled,
+            self.area,
+            self.background,
+            self.ink,
+            self.seen
+        )
+    }
 }

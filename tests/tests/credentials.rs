@@ -346,11 +346,42 @@ async fn fill(app: &AppSession, id: &str, text: &str) {
     }
 }
 
+/// The profile form's parts for each kind of profile: on screen only for
+/// that kind (the self-hosted kind says plainly it holds the secret).
+const KIND_PARTS: [(&str, &[&str]); 3] = [
+    ("kind-endpoint", &["profile-endpoint", "profile-credential"]),
+    (
+        "kind-self-hosted",
+        &[
+            "profile-api-key",
+            "profile-api-secret",
+            "self-hosted-warning",
+        ],
+    ),
+    ("kind-pasted", &["profile-token"]),
+];
+
+/// With `kind` chosen, the form shows its parts and none of the others'.
+async fn form_shows_kind(app: &AppSession, kind: &str) {
+    for (k, parts) in KIND_PARTS {
+        for part in parts {
+            let seen = app.seen(part).await;
+            assert_eq!(
+                seen.visible(),
+                k == kind,
+                "with {kind} chosen, {part} (of {k}): {seen}"
+            );
+        }
+    }
+}
+
 /// Fills the profile form as a person would and saves it.
 async fn add_profile(app: &AppSession, p: NewProfile<'_>) {
     app.click("profile-new").await.unwrap();
+    app.wait_visible("profile-form", SECS(5)).await.unwrap();
     fill(app, "profile-name", p.name).await;
     app.click(p.kind).await.unwrap();
+    form_shows_kind(app, p.kind).await;
     fill(app, "profile-url", p.url).await;
     fill(app, "profile-room", p.room).await;
     let secret_field = match p.kind {
@@ -376,6 +407,7 @@ async fn add_listed_profile(app: &AppSession, p: NewProfile<'_>) {
         profile_ids(a).await.len() == before + 1
     })
     .await;
+    app.wait_gone("profile-form", SECS(5)).await.unwrap();
 }
 
 impl<'a> NewProfile<'a> {
@@ -404,7 +436,7 @@ async fn join(app: &AppSession) {
 async fn leave(app: &AppSession) {
     app.click("leave").await.unwrap();
     until(app, "left", SECS(10), async |a| {
-        a.shown("join-screen").await
+        a.visible("join-screen").await
     })
     .await;
 }
@@ -502,7 +534,7 @@ async fn a_missing_or_locked_keychain_is_a_clear_error_and_nothing_is_kept_elsew
     };
     add_profile(&app, draft).await;
     until(&app, "the keychain error", SECS(15), async |a| {
-        a.shown("profile-error").await
+        a.visible("profile-error").await
     })
     .await;
     let text = app.text("profile-error").await;
@@ -537,7 +569,7 @@ async fn a_missing_or_locked_keychain_is_a_clear_error_and_nothing_is_kept_elsew
     app.type_into("join-name", "Ada").await.unwrap();
     app.click("join-button").await.unwrap();
     until(&app, "the join error", SECS(20), async |a| {
-        a.shown("join-error").await
+        a.visible("join-error").await
     })
     .await;
     let text = app.text("join-error").await;
@@ -638,7 +670,11 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
         },
     )
     .await;
-    assert!(app.text("profile-summary").await.contains("valid until"));
+    let summary = app.seen("profile-summary").await;
+    assert!(
+        summary.visible() && summary.text.contains("valid until"),
+        "{summary}"
+    );
     // Joined with another room typed: the token's room wins, and the user
     // is told so.
     app.type_into("join-room", "typed-room").await.unwrap();
@@ -646,7 +682,7 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     assert_eq!(app.text("room-name").await, "leak-room-3");
     until(&app, "the notice naming both rooms", SECS(5), async |a| {
         let notice = a.text("notice").await;
-        a.shown("notice").await
+        a.visible("notice").await
             && notice.contains("\"leak-room-3\"")
             && notice.contains("\"typed-room\"")
     })
@@ -735,6 +771,47 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     assert!(found.is_empty(), "leaks: {found:#?}");
 }
 
+/// A pasted token cannot be renewed: in its last minute the call says so,
+/// on screen, and the warning goes with the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_token_in_its_last_minute_is_warned_of_on_screen() {
+    let keychain = SecretService::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = LiveKitServer::start().await.unwrap();
+    // The server's in-band tokens withheld: the call keeps the pasted one.
+    let proxy = SignalProxy::start(&server.url()).await.unwrap();
+    let app = start_app(keychain.address(), home.path(), &[]).await;
+    // 50 s: inside the expiry window (the last 60 s) from the start.
+    let pasted = TokenSpec::join("warn-room", "pasted-ada")
+        .ttl(SECS(50))
+        .mint(server.api_key(), server.api_secret())
+        .unwrap();
+    let url = proxy.url();
+    add_listed_profile(
+        &app,
+        NewProfile {
+            name: "Pasted",
+            kind: "kind-pasted",
+            url: &url,
+            room: "",
+            endpoint: "",
+            api_key: "",
+            secret: &pasted,
+        },
+    )
+    .await;
+    app.wait_gone("token-warning", SECS(5)).await.unwrap();
+    join(&app).await;
+    let warning = app.wait_visible("token-warning", SECS(10)).await.unwrap();
+    assert_eq!(
+        warning.text,
+        "Your access to this call expires soon and could not be renewed."
+    );
+    leave(&app).await;
+    app.wait_gone("token-warning", SECS(5)).await.unwrap();
+    app.close().await.unwrap();
+}
+
 /// The demo's way in: a token endpoint profile given by the environment
 /// (as `scripts/demo` gives it), used without any keychain and never stored;
 /// an endpoint refusing the credential is a "sign in again" on the form.
@@ -763,7 +840,7 @@ async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_st
     app.type_into("join-name", "Ada").await.unwrap();
     app.click("join-button").await.unwrap();
     until(&app, "the sign-in error", SECS(15), async |a| {
-        a.shown("join-error").await
+        a.visible("join-error").await
     })
     .await;
     let kind = app
@@ -785,10 +862,11 @@ async fn a_profile_from_the_environment_joins_through_its_endpoint_and_is_not_st
         seen.iter().any(|s| s.authorized && s.room == "env-room"),
         "{seen:?}"
     );
-    assert!(app
-        .text("token-status")
-        .await
-        .starts_with("Access valid until"));
+    let status = app.seen("token-status").await;
+    assert!(
+        status.visible() && status.text.starts_with("Access valid until"),
+        "{status}"
+    );
     app.click("leave").await.unwrap();
     app.close().await.unwrap();
     assert!(

@@ -1,15 +1,19 @@
 //! The product end to end (`scripts/test e2e`): the real app, built with
 //! its UI, in a real window under Xvfb driven by tauri-driver, joined to a
 //! real livekit-server with LiveKit's Python SDK on the far side, checked
-//! by what a person would see. Needs root (the server's namespace, cuts).
-//! Screenshots of each state land in `artifacts/`.
+//! by what a person would see: an element counts as shown when WebDriver
+//! says it is displayed and it has a rendered box in the window
+//! ([`AppSession::visible`]); in each headline state the window's pixels
+//! say whether the reconnect banner is there. Needs root (the server's
+//! namespace, cuts). Screenshots of each state land in `artifacts/`.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
-use rtcstack_testbench::app::AppSession;
+use rtcstack_testbench::app::{AppSession, BannerPixels, BoxPixels, Seen};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
@@ -17,12 +21,46 @@ use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
+const BANNER_1: &str = "Connection lost — reconnecting (attempt 1)";
 
 struct Rig {
     server: LiveKitServer,
     peer: PythonPeer,
     app: AppSession,
     _pulse: PulseServer,
+    /// Every headline look at the window, in order.
+    looks: Mutex<Vec<Look>>,
+}
+
+/// The words the page shows for the call: the header's state, the banner's
+/// line and its countdown (whether or not they are on screen).
+#[derive(Debug, Clone, PartialEq)]
+struct Words {
+    state: String,
+    banner: String,
+    countdown: String,
+}
+
+/// One look at the window in a headline state: the screenshot, and the
+/// reconnect banner as the page rendered it and as the pixels show it.
+struct Look {
+    label: String,
+    words: Words,
+    pixels: BannerPixels,
+    countdown: Seen,
+    /// The failure panel, as painted in the same screenshot.
+    failure: BoxPixels,
+}
+
+impl Look {
+    /// (label, the banner visible, what the pixels say) for the table.
+    fn row(&self) -> (String, bool, &'static str) {
+        (
+            self.label.clone(),
+            self.pixels.banner.visible(),
+            self.pixels.verdict(),
+        )
+    }
 }
 
 /// The app started against `server` with its key (the secret by
@@ -43,8 +81,9 @@ async fn app_for(server: &LiveKitServer, room: &str, secret: &str) -> AppSession
 }
 
 impl Rig {
-    /// The app joined to `room`, where a Python peer plays 440 Hz.
-    async fn joined(room: &str) -> Rig {
+    /// The app on its join screen for `room`, where a Python peer plays
+    /// 440 Hz.
+    async fn started(room: &str) -> Rig {
         // A virtual microphone, so the app publishes a real device.
         let pulse = PulseServer::start().unwrap();
         let server = LiveKitServer::start().await.unwrap();
@@ -58,17 +97,142 @@ impl Rig {
             peer,
             app,
             _pulse: pulse,
+            looks: Mutex::new(Vec::new()),
         };
         rig.type_into("join-name", "Ada").await;
-        rig.click("join-button").await;
+        rig
+    }
+
+    /// Presses Join and waits for the call: connected, the call screen on
+    /// screen and the peer listed.
+    async fn join(&self) {
+        self.click("join-button").await;
         // Media up, not only the list (which comes with the signal's join
         // answer, before the peer connections).
-        rig.until("connected", SECS(20), async |r| {
+        self.until("connected", SECS(20), async |r| {
             r.text("connection-state").await == "connected"
         })
         .await;
-        rig.peer_listed(SECS(20)).await.unwrap();
+        self.app.wait_visible("call-screen", SECS(5)).await.unwrap();
+        self.peer_listed(SECS(20)).await.unwrap();
+    }
+
+    /// The app joined to `room`.
+    async fn joined(room: &str) -> Rig {
+        let rig = Rig::started(room).await;
+        rig.join().await;
         rig
+    }
+
+    /// The words the page shows now, in one read.
+    async fn words(&self) -> Words {
+        let js = "const t = (id) => document.querySelector(`[data-testid=${id}]`).textContent; \
+                  return [t('connection-state'), t('banner-text'), t('banner-countdown')];";
+        let v: (String, String, String) = self
+            .app
+            .client
+            .execute(js, vec![])
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        Words {
+            state: v.0,
+            banner: v.1,
+            countdown: v.2,
+        }
+    }
+
+    /// A look at the window in `state` (what its header must say), saved
+    /// as `shot`.png: the banner by its rendering and by the pixels. The
+    /// page is measured after the screenshot and its words read before and
+    /// after; a look during which they changed is taken again, so the
+    /// screenshot shows what was measured.
+    async fn look(&self, label: &str, state: &str, shot: &str) -> Look {
+        let deadline = Instant::now() + SECS(10);
+        loop {
+            let before = self.words().await;
+            assert_eq!(
+                before.state, state,
+                "{label}: the header says {:?}",
+                before.state
+            );
+            let pixels = self.app.banner_pixels(shot).await.unwrap();
+            let countdown = self.app.seen("banner-countdown").await;
+            let failure = self.app.box_pixels(&pixels.shot, "failure").await.unwrap();
+            let after = self.words().await;
+            if before == after {
+                eprintln!(
+                    "{label}: banner {}; pixels {} ({pixels})",
+                    pixels.banner,
+                    pixels.verdict()
+                );
+                return Look {
+                    label: label.to_string(),
+                    words: after,
+                    pixels,
+                    countdown,
+                    failure,
+                };
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{label}: the page kept changing during the screenshot: {before:?} → {after:?}"
+            );
+        }
+    }
+
+    /// Keeps a look for the table [`Rig::banner_was`] checks.
+    fn keep(&self, look: Look) {
+        self.looks.lock().unwrap().push(look);
+    }
+
+    /// The reconnect banner in each look so far, in order, is `expected`
+    /// (label, shown): shown means rendered visible and its colours seen
+    /// in its box in the window; not shown means not visible and no trace
+    /// of its colours under the header.
+    fn banner_was(&self, expected: &[(&str, bool)]) {
+        let looks = self.looks.lock().unwrap();
+        let got: Vec<_> = looks.iter().map(Look::row).collect();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|&(label, shown)| {
+                let pixels = if shown { "seen" } else { "absent" };
+                (label.to_string(), shown, pixels)
+            })
+            .collect();
+        let table: Vec<String> = looks
+            .iter()
+            .zip(
+                expected
+                    .iter()
+                    .map(|e| Some(e.1))
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(l, want)| {
+                format!(
+                    "  {}: expected {}; rendered {}, pixels {} ({})",
+                    l.label,
+                    match want {
+                        Some(true) => "shown",
+                        Some(false) => "hidden",
+                        None => "nothing",
+                    },
+                    if l.pixels.banner.visible() {
+                        "visible"
+                    } else {
+                        "not visible"
+                    },
+                    l.pixels.verdict(),
+                    l.pixels
+                )
+            })
+            .collect();
+        assert!(
+            got == want,
+            "the reconnect banner, state by state, as the window showed it:\n{}\n(expected {expected:?})",
+            table.join("\n")
+        );
     }
 
     /// The peer sees our microphone muted (or not) after `mark`. On failure,
@@ -112,8 +276,8 @@ impl Rig {
         self.app.type_into(id, text).await.unwrap();
     }
 
-    async fn shown(&self, id: &str) -> bool {
-        self.app.shown(id).await
+    async fn visible(&self, id: &str) -> bool {
+        self.app.visible(id).await
     }
 
     async fn text(&self, id: &str) -> String {
@@ -123,47 +287,95 @@ impl Rig {
     async fn until(&self, what: &str, within: Duration, mut ok: impl AsyncFnMut(&Rig) -> bool) {
         let deadline = Instant::now() + within;
         while !ok(self).await {
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not seen within {within:?}; page state {:?}, banner {:?}, failure {:?}",
-                self.text("connection-state").await,
-                self.text("banner-text").await,
-                self.text("failure-text").await
-            );
+            if Instant::now() >= deadline {
+                panic!(
+                    "{what}: not seen within {within:?}; the page: {:?};\n{}\n{}\n{}",
+                    self.words().await,
+                    self.app.seen("reconnect-banner").await,
+                    self.app.seen("failure").await,
+                    self.app.seen("join-error").await,
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// The peer in the list, with a quality icon that has a label.
+    /// The peer in the list, with a quality icon that has a label, both on
+    /// screen; returns the label.
     async fn peer_listed(&self, within: Duration) -> Result<String> {
+        const ICON: &str = "li[data-identity=\"py-440\"] .quality";
         let deadline = Instant::now() + within;
         loop {
-            let js = "const q = document.querySelector('li[data-identity=\"py-440\"] .quality'); \
-                      return q ? q.getAttribute('aria-label') : null;";
-            if let Ok(v) = self.app.client.execute(js, vec![]).await {
-                if let Some(label) = v.as_str() {
+            let seen = self.app.seen_css(ICON).await;
+            if seen.visible() {
+                let js =
+                    format!("return document.querySelector('{ICON}').getAttribute('aria-label');");
+                if let Some(label) = self.app.client.execute(&js, vec![]).await?.as_str() {
                     return Ok(label.to_string());
                 }
             }
             if Instant::now() > deadline {
-                bail!("the peer is not listed with a quality icon");
+                bail!("the peer is not listed with a quality icon: {seen}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    async fn attempt_shown(&self) -> u32 {
-        let t = self.text("banner-text").await;
-        t.rsplit("attempt ")
-            .next()
-            .and_then(|s| s.trim_end_matches(')').parse().ok())
-            .unwrap_or(0)
+    /// The attempt the banner names, if it is on screen.
+    async fn attempt_shown(&self) -> Option<u32> {
+        let seen = self.app.seen("banner-text").await;
+        if !seen.visible() {
+            return None;
+        }
+        seen.text
+            .strip_prefix("Connection lost — reconnecting (attempt ")?
+            .strip_suffix(')')?
+            .parse()
+            .ok()
+    }
+
+    async fn close(self) {
+        self.app.close().await.unwrap();
     }
 }
 
+/// "· next try in N s" with N ≥ 1.
+fn counting_down(countdown: &str) -> bool {
+    countdown
+        .strip_prefix("· next try in ")
+        .and_then(|s| s.strip_suffix(" s"))
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| n >= 1)
+}
+
+/// The banner, state by state: not on the join screen, not while the first
+/// join runs (its inline error when the server does not answer), not in
+/// the call; on a cut, "attempt 1", then a later attempt with the countdown
+/// to it; gone again when the call is back. Each state is a screenshot,
+/// and the window's pixels must agree with the page's rendering.
 #[tokio::test]
-async fn a_cut_shows_the_banner_with_attempts_and_a_restore_hides_it() {
-    let rig = Rig::joined("e2e-banner").await;
+async fn the_banner_is_seen_only_while_reconnecting() {
+    let rig = Rig::started("e2e-banner").await;
+    rig.app.wait_visible("join-screen", SECS(5)).await.unwrap();
+    rig.keep(rig.look("idle", "idle", "e2e-idle").await);
+
+    // The first join, to a server that does not answer: "connecting" for
+    // the engine's connect timeout (10 s), then the form says why.
+    rig.server.link().unwrap().cut().unwrap();
+    rig.click("join-button").await;
+    rig.until("connecting", SECS(5), async |r| {
+        r.text("connection-state").await == "connecting"
+    })
+    .await;
+    rig.app.wait_visible("call-screen", SECS(5)).await.unwrap();
+    rig.keep(rig.look("connecting", "connecting", "e2e-connecting").await);
+    let (kind, text) = inline_error_now(&rig.app, &Default::default()).await;
+    assert_eq!(kind, "unreachable", "{text}");
+    assert!(text.starts_with("The server cannot be reached"), "{text}");
+
+    rig.server.link().unwrap().restore().unwrap();
+    rig.join().await;
+    rig.app.wait_gone("join-error", SECS(5)).await.unwrap();
     let label = rig.peer_listed(SECS(5)).await.unwrap();
     assert!(label.starts_with("Connection quality: "), "{label}");
     // The peer's quality arrives from the server within seconds.
@@ -171,56 +383,125 @@ async fn a_cut_shows_the_banner_with_attempts_and_a_restore_hides_it() {
         !r.peer_listed(SECS(1)).await.unwrap().ends_with("Unknown")
     })
     .await;
-    rig.app.screenshot_window("e2e-connected").unwrap();
+    rig.keep(rig.look("connected", "connected", "e2e-connected").await);
 
     rig.server.link().unwrap().cut().unwrap();
     rig.until("the banner at attempt 1", SECS(15), async |r| {
-        r.shown("reconnect-banner").await && r.attempt_shown().await >= 1
+        r.text("connection-state").await == "reconnecting" && r.attempt_shown().await.is_some()
     })
     .await;
-    assert_eq!(
-        rig.text("banner-text").await,
-        "Connection lost — reconnecting (attempt 1)"
+    assert_eq!(rig.app.seen("banner-text").await.text, BANNER_1);
+    assert!(rig.visible("retry-now").await, "Retry now is not on screen");
+    // A later attempt and the countdown to it, both in one screenshot.
+    // Attempts in a cut run for their timeout (8 s) and the waits between
+    // them grow (to 5 s, jittered), so a wait long enough to be seen comes
+    // within the policy's minute.
+    let deadline = Instant::now() + SECS(50);
+    let reconnecting = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        rig.until("a countdown to the next attempt", left, async |r| {
+            counting_down(&r.words().await.countdown)
+        })
+        .await;
+        let look = rig
+            .look("reconnecting", "reconnecting", "e2e-reconnecting")
+            .await;
+        if counting_down(&look.words.countdown) {
+            break look;
+        }
+        // The wait ended during the look: the next one.
+    };
+    let attempt: u32 = reconnecting
+        .words
+        .banner
+        .strip_prefix("Connection lost — reconnecting (attempt ")
+        .and_then(|s| s.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(attempt >= 2, "{:?}", reconnecting.words);
+    assert!(
+        reconnecting.countdown.visible(),
+        "the countdown: {}",
+        reconnecting.countdown
     );
-    rig.until("a higher attempt", SECS(20), async |r| {
-        r.attempt_shown().await >= 2
-    })
-    .await;
-    rig.app.screenshot_window("e2e-reconnecting").unwrap();
+    let ink = reconnecting.pixels.ink_in(&reconnecting.countdown);
+    assert!(
+        ink >= 20,
+        "the countdown {:?} is not painted: {ink} pixels drawn in its box ({})",
+        reconnecting.words.countdown,
+        reconnecting.pixels
+    );
+    // The banner says it all: no "poor connection" beside it.
+    let warning = rig.app.seen("local-warning").await;
+    assert!(!warning.visible(), "beside the banner: {warning}");
+    rig.keep(reconnecting);
 
     rig.server.link().unwrap().restore().unwrap();
-    rig.until("the banner gone", SECS(20), async |r| {
-        !r.shown("reconnect-banner").await && r.text("connection-state").await == "connected"
+    rig.until("connected again", SECS(20), async |r| {
+        r.text("connection-state").await == "connected"
     })
     .await;
     rig.peer_listed(SECS(5)).await.unwrap();
-    rig.app.close().await.unwrap();
+    rig.keep(
+        rig.look("reconnected", "connected", "e2e-reconnected")
+            .await,
+    );
+
+    rig.banner_was(&[
+        ("idle", false),
+        ("connecting", false),
+        ("connected", false),
+        ("reconnecting", true),
+        ("reconnected", false),
+    ]);
+    rig.close().await;
 }
 
+/// A cut longer than the policy's minute: "Could not reconnect. Please
+/// rejoin." on screen, painted, and no banner; Rejoin brings the call back,
+/// without the failure or the banner.
 #[tokio::test]
 async fn a_long_cut_says_please_rejoin_and_rejoin_brings_the_call_back() {
     let rig = Rig::joined("e2e-fail").await;
     rig.server.link().unwrap().cut().unwrap();
     // The policy gives up 60 s into the outage (detection adds ~3 s).
-    rig.until("the failure message", SECS(80), async |r| {
-        r.shown("failure").await
-    })
-    .await;
+    let failure = rig.app.wait_visible("failure", SECS(80)).await.unwrap();
+    assert!(
+        failure
+            .text
+            .starts_with("Could not reconnect. Please rejoin."),
+        "{failure}"
+    );
     assert_eq!(
         rig.text("failure-text").await,
         "Could not reconnect. Please rejoin."
     );
-    assert!(!rig.shown("reconnect-banner").await);
-    rig.app.screenshot_window("e2e-failed").unwrap();
+    assert!(rig.visible("rejoin").await, "no Rejoin button on screen");
+    let failed = rig.look("disconnected", "disconnected", "e2e-failed").await;
+    assert!(
+        failed.failure.painted(),
+        "the failure is not painted: {}",
+        failed.failure
+    );
+    assert!(
+        !rig.visible("join-screen").await,
+        "the join form beside the failure"
+    );
+    rig.keep(failed);
 
     rig.server.link().unwrap().restore().unwrap();
     rig.click("rejoin").await;
     rig.until("connected again", SECS(20), async |r| {
-        r.text("connection-state").await == "connected" && !r.shown("failure").await
+        r.text("connection-state").await == "connected"
     })
     .await;
+    rig.app.wait_gone("failure", SECS(5)).await.unwrap();
+    rig.app.wait_visible("call-screen", SECS(5)).await.unwrap();
     rig.peer_listed(SECS(10)).await.unwrap();
-    rig.app.close().await.unwrap();
+    rig.keep(rig.look("rejoined", "connected", "e2e-rejoined").await);
+
+    rig.banner_was(&[("disconnected", false), ("rejoined", false)]);
+    rig.close().await;
 }
 
 #[tokio::test]
@@ -304,12 +585,13 @@ async fn mute_by_button_and_shortcut_is_seen_by_the_peer() {
     })
     .await;
     rig.peer_sees_us_muted(mark, true).await;
-    rig.app.close().await.unwrap();
+    rig.close().await;
 }
 
 #[tokio::test]
 async fn poor_quality_shows_the_warning() {
     let rig = Rig::joined("e2e-poor").await;
+    rig.app.wait_gone("local-warning", SECS(5)).await.unwrap();
     rig.server
         .link()
         .unwrap()
@@ -319,15 +601,23 @@ async fn poor_quality_shows_the_warning() {
             jitter_ms: 0,
         })
         .unwrap();
-    rig.until("the poor-connection warning", SECS(40), async |r| {
-        r.shown("local-warning").await
-    })
-    .await;
-    let label = rig.text("local-quality").await;
-    assert!(label.contains("Poor") || label.contains("Lost"), "{label}");
-    rig.app.screenshot_window("e2e-poor-quality").unwrap();
+    let warning = rig
+        .app
+        .wait_visible("local-warning", SECS(40))
+        .await
+        .unwrap();
+    assert_eq!(warning.text, "⚠ Your connection is poor");
+    let quality = rig.app.seen("local-quality").await;
+    assert!(quality.visible(), "{quality}");
+    assert!(
+        quality.text.contains("Poor") || quality.text.contains("Lost"),
+        "{quality}"
+    );
+    let shot = rig.app.window_pixels("e2e-poor-quality").await.unwrap();
+    let painted = rig.app.box_pixels(&shot, "local-warning").await.unwrap();
+    assert!(painted.ink >= 20, "the warning is not painted: {painted}");
     rig.server.link().unwrap().clear_degrade().unwrap();
-    rig.app.close().await.unwrap();
+    rig.close().await;
 }
 
 #[tokio::test]
@@ -367,7 +657,61 @@ async fn a_cut_posts_a_notification_when_the_window_is_not_in_front() {
         .unwrap();
     let _ = other.kill();
     let _ = other.wait();
-    rig.app.close().await.unwrap();
+    rig.close().await;
+}
+
+/// Joins with `url` and `room` typed into the form; returns the inline
+/// error's kind and words (see [`inline_error_now`]).
+async fn inline_error(
+    app: &AppSession,
+    url: &str,
+    room: &str,
+    previous: &(String, String),
+) -> (String, String) {
+    app.type_into("join-url", url).await.unwrap();
+    app.type_into("join-room", room).await.unwrap();
+    app.click("join-button").await.unwrap();
+    inline_error_now(app, previous).await
+}
+
+/// The join form's inline error (kind and words) once one other than
+/// `previous` is on screen, with the form beside it and neither the call
+/// nor the failure panel.
+async fn inline_error_now(app: &AppSession, previous: &(String, String)) -> (String, String) {
+    let deadline = Instant::now() + SECS(20);
+    loop {
+        let seen = app.seen("join-error").await;
+        let kind = app
+            .client
+            .execute(
+                "return document.querySelector('[data-testid=join-error]').dataset.kind ?? '';",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let got = (kind, seen.text.clone());
+        let (form, call, failure) = (
+            app.seen("join-screen").await,
+            app.seen("call-screen").await,
+            app.seen("failure").await,
+        );
+        if seen.visible()
+            && &got != previous
+            && form.visible()
+            && !call.visible()
+            && !failure.visible()
+        {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new inline error alone with the form:\n{seen}\n{form}\n{call}\n{failure}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -376,53 +720,24 @@ async fn bad_input_gets_a_clear_inline_error() {
     let server = LiveKitServer::start().await.unwrap();
     // A key the server does not know: tokens are refused.
     let app = app_for(&server, "e2e-errors", "not-the-servers-secret-0123456789").await;
-    let rig_error = async |url: &str, room: &str| -> (String, String) {
-        let js = "const f = (id, v) => { const e = document.querySelector(`[data-testid=${id}]`); e.value = v; }; \
-                  f('join-url', arguments[0]); f('join-room', arguments[1]); \
-                  document.querySelector('[data-testid=join-error]').hidden = true; \
-                  document.querySelector('[data-testid=join-button]').click();";
-        app.client
-            .execute(js, vec![url.into(), room.into()])
-            .await
-            .unwrap();
-        let deadline = Instant::now() + SECS(20);
-        loop {
-            let v = app
-                .client
-                .execute(
-                    "const e = document.querySelector('[data-testid=join-error]'); \
-                     const form = document.querySelector('[data-testid=join-screen]'); \
-                     const failure = document.querySelector('[data-testid=failure]'); \
-                     return (e.hidden || form.hidden || !failure.hidden) ? null \
-                       : [e.dataset.kind, e.textContent];",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            if let Some(a) = v.as_array() {
-                let s = |i: usize| a[i].as_str().unwrap_or_default().to_string();
-                return (s(0), s(1));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no inline error for {url} / {room}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    app.wait_gone("join-error", SECS(5)).await.unwrap();
     let url = server.url();
-    let (kind, text) = rig_error(&url, "  ").await;
+    let none = (String::new(), String::new());
+    let empty = inline_error(&app, &url, "  ", &none).await;
     assert_eq!(
-        (kind.as_str(), text.as_str()),
+        (empty.0.as_str(), empty.1.as_str()),
         ("emptyRoom", "Enter a room name.")
     );
-    let (kind, text) = rig_error("localhost:7880", "r").await;
-    assert_eq!(kind, "invalidUrl", "{text}");
-    assert!(text.contains("server address"), "{text}");
-    let (kind, text) = rig_error("ws://127.0.0.1:9", "r").await;
-    assert_eq!(kind, "unreachable", "{text}");
-    let (kind, text) = rig_error(&url, "r").await;
-    assert_eq!(kind, "rejected", "{text}");
+    let shot = app.window_pixels("e2e-inline-error").await.unwrap();
+    let painted = app.box_pixels(&shot, "join-error").await.unwrap();
+    assert!(painted.ink >= 20, "the error is not painted: {painted}");
+    let bad_url = inline_error(&app, "localhost:7880", "r", &empty).await;
+    assert_eq!(bad_url.0, "invalidUrl", "{}", bad_url.1);
+    assert!(bad_url.1.contains("server address"), "{}", bad_url.1);
+    let refused = inline_error(&app, "ws://127.0.0.1:9", "r", &bad_url).await;
+    assert_eq!(refused.0, "unreachable", "{}", refused.1);
+    let rejected = inline_error(&app, &url, "r", &refused).await;
+    assert_eq!(rejected.0, "rejected", "{}", rejected.1);
     // The key this app holds is nowhere on the page.
     let page = app.client.source().await.unwrap();
     assert!(!page.contains("not-the-servers-secret"));

@@ -154,6 +154,17 @@ async fn sleep_and_wake_recover_at_once_with_a_refreshed_token() {
             .all(|v| v.banner.is_none() || v.banner.as_deref() == Some(BANNER_1)),
         "a later attempt was needed: {views:?}"
     );
+    // (The page records the banner's words only when it rendered it.)
+    assert!(
+        views
+            .iter()
+            .all(|v| v.state == "reconnecting" || v.banner.is_none()),
+        "the banner was rendered outside reconnecting: {views:?}"
+    );
+    call.app
+        .wait_gone("reconnect-banner", SECS(5))
+        .await
+        .unwrap();
     // The token: refreshed before the attempt that brought the call back,
     // which the server then accepted with the old token long expired.
     let fresh = back

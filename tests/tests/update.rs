@@ -206,6 +206,33 @@ impl Notice<'_> {
             .await?)
     }
 
+    /// Of the notice's parts (message, notes, progress bar, both buttons),
+    /// exactly `shown` are on screen, as a person sees them.
+    async fn shows(&self, shown: &[&str]) -> Result<()> {
+        const PARTS: [&str; 5] = [
+            "update-message",
+            "update-notes",
+            "update-progress",
+            "update-apply",
+            "update-check",
+        ];
+        let notice = self.app.seen("update-notice").await;
+        ensure!(
+            notice.visible(),
+            "the update notice is not on screen: {notice}"
+        );
+        for part in PARTS {
+            let seen = self.app.seen(part).await;
+            let want = shown.contains(&part);
+            ensure!(
+                seen.visible() == want,
+                "{part} should {}be on screen: {seen}",
+                if want { "" } else { "not " }
+            );
+        }
+        Ok(())
+    }
+
     async fn click(&self, testid: &str) -> Result<()> {
         self.app
             .client
@@ -261,6 +288,7 @@ async fn refused(
         "message: {message}"
     );
     assert_eq!(notice.text("app-version").await?, A);
+    notice.shows(&["update-message", "update-check"]).await?;
     let _ = app.screenshot_window(shot);
     app.close().await?;
     assert_eq!(fx.installed().as_deref(), Some(A), "A must stay installed");
@@ -351,6 +379,10 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         .await
         .unwrap();
     assert_eq!(msg, format!("RTCstack {A} is up to date."));
+    notice
+        .shows(&["update-message", "update-check"])
+        .await
+        .unwrap();
 
     // A call starts; then a release appears and the user checks.
     invoke(&app, "test_call_started").await.unwrap();
@@ -363,6 +395,10 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         .unwrap();
     assert!(msg.contains("when your call ends"), "{msg}");
     assert_eq!(notice.text("update-notes").await.unwrap(), NOTES);
+    notice
+        .shows(&["update-message", "update-notes"])
+        .await
+        .unwrap();
     let _ = app.screenshot_window("update-waiting-for-call");
     // Held: during the call nothing is fetched, let alone installed. (A
     // bounded look for something that must not happen.)
@@ -398,10 +434,14 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
             .unwrap()
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0);
-        if value > 0.0 {
+        let bar = app.seen("update-progress").await;
+        if value > 0.0 && bar.visible() {
             break;
         }
-        assert!(Instant::now() < deadline, "progress bar never moved");
+        assert!(
+            Instant::now() < deadline,
+            "progress bar never moved on screen (value {value}): {bar}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = app.screenshot_window("update-downloading");
@@ -410,6 +450,10 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         .await
         .unwrap();
     assert!(msg.contains(&format!("Update {B} is ready")), "{msg}");
+    notice
+        .shows(&["update-message", "update-notes", "update-apply"])
+        .await
+        .unwrap();
     assert_eq!(
         fx.installed().as_deref(),
         Some(A),
