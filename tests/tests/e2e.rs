@@ -645,16 +645,46 @@ async fn a_cut_posts_a_notification_when_the_window_is_not_in_front() {
         "xdotool could not focus the other window"
     );
     rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
     let lost = notifications
         .wait_for("Connection lost", SECS(20))
         .await
         .unwrap();
     assert!(lost.body.contains("Reconnecting"), "{lost:?}");
+    // An 8 s cut: long enough for the signal connection's TCP to back off
+    // past the restore (a recovery that trusted it came undone seconds
+    // later, with a second "Connection lost").
+    tokio::time::sleep(SECS(8).saturating_sub(cut_at.elapsed())).await;
     rig.server.link().unwrap().restore().unwrap();
     notifications
         .wait_for("Reconnected", SECS(20))
         .await
         .unwrap();
+    // One cut, one outage: for 30 s the banner stays off the screen, and
+    // the cut posted exactly one "Connection lost" and one "Reconnected".
+    let quiet_until = Instant::now() + SECS(30);
+    rig.app
+        .wait_gone("reconnect-banner", SECS(5))
+        .await
+        .unwrap();
+    while Instant::now() < quiet_until {
+        let banner = rig.app.seen("reconnect-banner").await;
+        assert!(
+            !banner.visible(),
+            "the banner came back after Reconnected: {banner}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let posted: Vec<String> = notifications
+        .posted()
+        .into_iter()
+        .map(|p| p.summary)
+        .collect();
+    assert_eq!(
+        posted,
+        ["Connection lost", "Reconnected"],
+        "notifications for one cut"
+    );
     let _ = other.kill();
     let _ = other.wait();
     rig.close().await;
