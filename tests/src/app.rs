@@ -307,29 +307,30 @@ impl AppSession {
     /// Waits until the element with this `data-testid` is visible; returns
     /// how it was seen.
     pub async fn wait_visible(&self, id: &str, within: Duration) -> Result<Seen> {
-        let deadline = Instant::now() + within;
-        loop {
-            let seen = self.seen(id).await;
-            if seen.visible() {
-                return Ok(seen);
-            }
-            if Instant::now() > deadline {
-                bail!("{id}: not visible within {within:?}: {seen}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_seen(id, true, within).await
     }
 
     /// Waits until the element with this `data-testid` is not visible.
     pub async fn wait_gone(&self, id: &str, within: Duration) -> Result<()> {
+        self.wait_seen(id, false, within).await.map(|_| ())
+    }
+
+    /// Waits until the element's visibility is `visible`; returns how it
+    /// was seen then.
+    async fn wait_seen(&self, id: &str, visible: bool, within: Duration) -> Result<Seen> {
         let deadline = Instant::now() + within;
         loop {
             let seen = self.seen(id).await;
-            if !seen.visible() {
-                return Ok(());
+            if seen.visible() == visible {
+                return Ok(seen);
             }
             if Instant::now() > deadline {
-                bail!("{id}: still visible after {within:?}: {seen}");
+                let still = if visible {
+                    "not visible"
+                } else {
+                    "still visible"
+                };
+                bail!("{id}: {still} within {within:?}: {seen}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

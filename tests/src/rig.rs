@@ -97,7 +97,7 @@ impl Rig {
 
     /// Records the call's events for `span` and fails at the first that
     /// matches `bad`: for a call that must stay as it is (no second outage
-    /// after a recovery).
+    /// after a recovery, no false alarm under loss).
     pub async fn none_within(
         &mut self,
         what: &str,
@@ -106,20 +106,12 @@ impl Rig {
     ) {
         let deadline = Instant::now() + span;
         let from = self.seen.len();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    self.seen.push(e.clone());
-                    assert!(
-                        !bad(&e),
-                        "{what} within {span:?}: {e:?}; events since: {:?}",
-                        &self.seen[from..]
-                    );
-                }
-                Ok(None) => panic!("the call's events ended while waiting out {what}"),
-                Err(_) => return,
-            }
+        while let Some(e) = self.next_before(deadline).await {
+            assert!(
+                !bad(&e),
+                "{what} within {span:?}: {e:?}; events since: {:?}",
+                &self.seen[from..]
+            );
         }
     }
 
@@ -132,16 +124,25 @@ impl Rig {
     ) -> CallEvent {
         let deadline = Instant::now() + within;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    self.seen.push(e.clone());
-                    if pred(&e) {
-                        return e;
-                    }
-                }
-                _ => panic!("no {what} within {within:?}; saw {:?}", self.seen),
+            match self.next_before(deadline).await {
+                Some(e) if pred(&e) => return e,
+                Some(_) => {}
+                None => panic!("no {what} within {within:?}; saw {:?}", self.seen),
             }
+        }
+    }
+
+    /// The call's next event, recorded in `seen`; `None` once `deadline`
+    /// has passed.
+    async fn next_before(&mut self, deadline: Instant) -> Option<CallEvent> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.events.recv()).await {
+            Ok(Some(e)) => {
+                self.seen.push(e.clone());
+                Some(e)
+            }
+            Ok(None) => panic!("the call's events ended; saw {:?}", self.seen),
+            Err(_) => None,
         }
     }
 }
