@@ -28,6 +28,21 @@ choose_linker() {
 }
 [ -n "${RTCSTACK_LINKER_CHOSEN:-}" ] || choose_linker
 
+# Cargo judges our crates fresh by their relative paths and file times, so
+# builds made from another checkout (CI's clean clone, a worktree) would pass
+# for this one's, with that checkout's sources and paths compiled in. The
+# target directory remembers whose builds it holds; when another checkout
+# comes, our crates' builds go (the dependencies, the bulk, stay).
+target_dir_ours() {
+  local mark="$CARGO_TARGET_DIR/.rtcstack-checkout"
+  [ "$(cat "$mark" 2>/dev/null)" = "$ROOT" ] && return 0
+  if [ -d "$CARGO_TARGET_DIR" ]; then
+    (cd "$ROOT" && cargo clean --quiet -p rtcstack -p rtcstack-desktop \
+      -p rtcstack-testbench -p rtcstack-token-endpoint) || return 1
+  fi
+  mkdir -p "$CARGO_TARGET_DIR" && printf '%s\n' "$ROOT" >"$mark"
+}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -310,7 +310,7 @@ async fn mute_is_kept_across_resume_and_rejoin() {
 }
 
 #[tokio::test]
-async fn twenty_percent_loss_with_jitter_for_60_s_causes_no_reconnect() {
+async fn a_20_percent_loss_with_jitter_for_60_s_causes_no_reconnect() {
     let mut rig = Rig::start("res-lossy").await;
     rig.server
         .link()
