@@ -66,11 +66,13 @@ pub(crate) async fn send_audio(
 
 /// Reads one remote audio track until it ends: packets go into a jitter
 /// buffer as they arrive; every 20 ms one frame comes out, decoded (or
-/// concealed) into `sink`.
+/// concealed) into `sink`. `session` names the track's session in the
+/// timeline's first-packet and first-frame marks.
 pub(crate) async fn receive_audio(
     track: Arc<dyn TrackRemote>,
     from: RemoteAudio,
     sink: Arc<dyn AudioSink>,
+    session: u64,
 ) {
     let mut decoder = match opus::Decoder::new(48_000, opus::Channels::Mono) {
         Ok(d) => d,
@@ -84,15 +86,21 @@ pub(crate) async fn receive_audio(
     let mut buffer = JitterBuffer::new();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut first_rtp, mut first_decoded) = (true, true);
     loop {
         tokio::select! {
             event = track.poll() => match event {
-                Some(TrackRemoteEvent::OnRtpPacket(p)) => buffer.push(
-                    p.header.sequence_number,
-                    p.header.timestamp,
-                    p.payload,
-                    Instant::now(),
-                ),
+                Some(TrackRemoteEvent::OnRtpPacket(p)) => {
+                    if std::mem::take(&mut first_rtp) {
+                        super::timeline::mark(session, "first_rtp");
+                    }
+                    buffer.push(
+                        p.header.sequence_number,
+                        p.header.timestamp,
+                        p.payload,
+                        Instant::now(),
+                    )
+                }
                 Some(TrackRemoteEvent::OnEnded) | None => break,
                 Some(_) => {}
             },
@@ -104,7 +112,12 @@ pub(crate) async fn receive_audio(
                     Playout::Silence => continue,
                 };
                 match decoded {
-                    Ok(n) => sink.on_frame(&from, &pcm[..n]),
+                    Ok(n) => {
+                        if std::mem::take(&mut first_decoded) {
+                            super::timeline::mark(session, "first_decoded");
+                        }
+                        sink.on_frame(&from, &pcm[..n]);
+                    }
                     Err(e) => tracing::debug!("opus decode: {e}"),
                 }
             }

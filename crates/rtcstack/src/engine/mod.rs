@@ -12,6 +12,7 @@ mod media;
 mod peer;
 pub(crate) mod reach;
 mod sync;
+mod timeline;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +33,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
-    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
+    PeerConnection, RTCIceCandidateInit, RTCIceConnectionState, RTCPeerConnectionState,
+    RTCSessionDescription,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
@@ -67,6 +69,9 @@ static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 
 struct Shared {
     id: u64,
+    /// The connection the join response calls primary (LiveKit's clients
+    /// call the room connected when it is).
+    primary: Target,
     /// Events held back while a rejoin's session is not yet the call's
     /// (dropped with it if the attempt fails).
     held: Mutex<Option<Vec<CallEvent>>>,
@@ -106,6 +111,7 @@ impl Session {
     ) -> Result<Self, ConnectError> {
         // Fails harmlessly when the application already chose a provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
         let mut options = SignalOptions::default();
         options.auto_subscribe = true;
         // Not LiveKit Cloud: no region fallback that would hide the real error.
@@ -117,6 +123,7 @@ impl Session {
                 .await
                 .map_err(|_| ConnectError::Timeout(deadline))?
                 .map_err(|e| ConnectError::from_signal(e, deadline))?;
+        timeline::mark(id, "join_response");
 
         let (pc_tx, pc_rx) = mpsc::unbounded_channel();
         let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
@@ -149,13 +156,19 @@ impl Session {
             )
             .await
             .map_err(media)?;
+        timeline::mark(id, "transports_built");
 
         let (room, changes) = match previous {
             Some(before) => RoomState::after_rejoin(before, &join),
             None => RoomState::from_join(&join),
         };
         let shared = Arc::new(Shared {
-            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            id,
+            primary: if join.subscriber_primary {
+                Target::Subscriber
+            } else {
+                Target::Publisher
+            },
             stop: Arc::new(AtomicBool::new(false)),
             // A rejoin's news waits until the call takes the session on.
             held: Mutex::new(previous.is_some().then(Vec::new)),
@@ -235,6 +248,7 @@ impl Session {
                 ..Default::default()
             }))
             .await;
+        timeline::mark(s.id, "publisher_offer");
         tokio::time::timeout(deadline, rx)
             .await
             .map_err(|_| ConnectError::Media("the server did not answer our offer".into()))?
@@ -265,6 +279,7 @@ impl Session {
             tracing::debug!("resume: {e}");
             AttemptError::Retryable
         };
+        timeline::mark(s.id, "resume_start");
         let response = tokio::time::timeout(
             deadline,
             s.signal
@@ -273,6 +288,7 @@ impl Session {
         .await
         .map_err(|_| AttemptError::Retryable)?
         .map_err(attempt_error)?;
+        timeline::mark(s.id, "signal_restarted");
         if !response.ice_servers.is_empty() {
             tracing::debug!("resume brought {} ICE servers", response.ice_servers.len());
         }
@@ -285,6 +301,7 @@ impl Session {
             .create_offer(Some(RTCOfferOptions { ice_restart: true }))
             .await
             .map_err(failed)?;
+        timeline::mark(s.id, "resume_offer");
         self.send_publisher_offer(offer, deadline)
             .await
             .map_err(|_| AttemptError::Retryable)?;
@@ -292,6 +309,7 @@ impl Session {
             .await
             .map_err(|_| AttemptError::Retryable)?
             .map_err(|_| AttemptError::Retryable)?;
+        timeline::mark(s.id, "resume_connected");
         // Releases the requests queued while the link was down.
         s.signal.set_reconnected().await;
         Ok(())
@@ -621,6 +639,7 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
     match msg {
         Resp::Offer(offer) => {
             // The server offers the subscriber connection; we answer.
+            timeline::mark(shared.id, "subscriber_offer");
             *shared.last_offer_id.lock().expect("offer id lock") = offer.id;
             let pc = &shared.subscriber;
             let result = async {
@@ -644,12 +663,14 @@ async fn on_signal(shared: &Arc<Shared>, msg: Resp, early: &mut Early) {
                             id: offer.id,
                             ..Default::default()
                         }))
-                        .await
+                        .await;
+                    timeline::mark(shared.id, "subscriber_answer");
                 }
                 Err(e) => tracing::warn!("subscriber negotiation failed: {e}"),
             }
         }
         Resp::Answer(answer) => {
+            timeline::mark(shared.id, "publisher_answer");
             let pc = &shared.publisher;
             let applied = async {
                 pc.set_remote_description(RTCSessionDescription::answer(answer.sdp)?)
@@ -749,6 +770,18 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                 Target::Subscriber => &shared.subscriber_state,
             };
             let was = tx.send_replace(state);
+            if state == RTCPeerConnectionState::Connected && was != state {
+                timeline::mark(
+                    shared.id,
+                    match target {
+                        Target::Publisher => "publisher_connected",
+                        Target::Subscriber => "subscriber_connected",
+                    },
+                );
+                if target == shared.primary {
+                    timeline::mark(shared.id, "primary_connected");
+                }
+            }
             // A connection that was up and is now down: the link is lost.
             let down = matches!(
                 state,
@@ -758,7 +791,19 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                 shared.report(EngineSignal::LinkLost);
             }
         }
+        PcEvent::Ice(target, state) => {
+            if state == RTCIceConnectionState::Connected {
+                timeline::mark(
+                    shared.id,
+                    match target {
+                        Target::Publisher => "publisher_ice_connected",
+                        Target::Subscriber => "subscriber_ice_connected",
+                    },
+                );
+            }
+        }
         PcEvent::Track(track) => {
+            timeline::mark(shared.id, "track");
             if track.kind().await != RtpCodecKind::Audio {
                 return;
             }
@@ -780,6 +825,7 @@ async fn on_pc(shared: &Arc<Shared>, ev: PcEvent) {
                     track_sid,
                 },
                 Arc::clone(&shared.sink),
+                shared.id,
             ));
         }
     }

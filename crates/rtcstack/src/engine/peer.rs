@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry, SettingEngineBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit,
+    RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    Registry, SettingEngineBuilder,
 };
 use webrtc::runtime::TokioRuntime;
 
@@ -51,6 +52,8 @@ impl Target {
 pub(crate) enum PcEvent {
     Candidate(Target, RTCIceCandidateInit),
     State(Target, RTCPeerConnectionState),
+    /// ICE alone (a connection is connected once DTLS is done too).
+    Ice(Target, RTCIceConnectionState),
     Track(Arc<dyn TrackRemote>),
 }
 
@@ -67,6 +70,10 @@ impl PeerConnectionEventHandler for Forward {
             init.sdp_mid = Some("0".into());
             let _ = self.tx.send(PcEvent::Candidate(self.target, init));
         }
+    }
+
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        let _ = self.tx.send(PcEvent::Ice(self.target, state));
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
