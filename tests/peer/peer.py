@@ -8,8 +8,15 @@ the dominant frequency and level of every audio track it receives.
 The URL comes from --url; the token from the LK_TOKEN environment variable so
 it never shows in a process list. Commands arrive on stdin, one JSON object a
 line: {"cmd": "mute"}, {"cmd": "unmute"}, {"cmd": "tone", "hz": 660},
-{"cmd": "watch", "hz": 660} (report the first 40 ms in which 660 Hz is heard),
-{"cmd": "simulate", "scenario": "SIMULATE_SIGNAL_RECONNECT"}, {"cmd": "leave"}.
+{"cmd": "watch", "hz": 660, "identity": "far"} (report the first 20 ms frame
+after it that carries 660 Hz above -40 dBFS, from that identity or any),
+{"cmd": "simulate", "scenario": "SIMULATE_SIGNAL_RECONNECT"},
+{"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
+if in a room, then join again in this same process: the benchmarks' warm
+joins), {"cmd": "leave"} (leave and exit).
+
+--analysis none consumes received audio without analysing it (the CPU
+benchmark, where our client does no analysis either).
 """
 
 from __future__ import annotations
@@ -30,6 +37,14 @@ from livekit.rtc._proto.room_pb2 import SimulateScenarioKind
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms
 ANALYSIS_SAMPLES = SAMPLE_RATE  # 1 s window: 1 Hz bins before interpolation
+# The benchmarks' unit of "audio heard": 20 ms frames counted from the
+# stream's start, each judged by the level of one tone in it (the Rust side,
+# tests/src/tone_watch.rs, does exactly the same on our client's frames). The
+# tone must also be most of the frame (within 10 dB of its whole level): a
+# click or a concealed fade-out has a little of every frequency in it.
+TONE_FRAME_SAMPLES = SAMPLE_RATE // 50
+TONE_HEARD_DB = -40.0
+TONE_SHARE_DB = 10.0
 
 
 def emit(event: str, **fields: object) -> None:
@@ -59,6 +74,30 @@ def dominant_frequency(samples: np.ndarray) -> tuple[float, float]:
     return (k + shift) * SAMPLE_RATE / x.size, level
 
 
+def carries_tone(frame: np.ndarray, hz: float) -> float | None:
+    """The tone's level if `frame` carries it (see TONE_SHARE_DB), else None."""
+    level = tone_level_db(frame, hz)
+    x = frame.astype(np.float64) / 32768.0
+    rms = math.sqrt(float(np.mean(x * x)))
+    whole = 20.0 * math.log10(rms) if rms > 1e-6 else -120.0
+    return level if level > TONE_HEARD_DB and level > whole - TONE_SHARE_DB else None
+
+
+def tone_level_db(samples: np.ndarray, hz: float) -> float:
+    """RMS level (dBFS) of the `hz` component of a block: a Hann-windowed
+    DFT evaluated at exactly `hz`, scaled by the window's sum so a sine of
+    amplitude A reads A/sqrt(2). Other tones 200 Hz away leak below -60 dB."""
+    n = samples.size
+    if n < 2:
+        return -120.0
+    x = samples.astype(np.float64) / 32768.0
+    k = np.arange(n)
+    w = 0.5 - 0.5 * np.cos(2 * math.pi * k / (n - 1))
+    s = np.sum(w * x * np.exp(-2j * math.pi * hz * k / SAMPLE_RATE))
+    rms = 2.0 * abs(s) / float(np.sum(w)) / math.sqrt(2.0)
+    return 20.0 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
 class Peer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -68,16 +107,24 @@ class Peer:
         self.track: rtc.LocalAudioTrack | None = None
         self.hz = float(args.tone)
         self.muted = False
-        # Frequencies to report the first hearing of (a bench marks "new
-        # audio after an outage" by switching the far peer's tone).
-        self.watch: set[float] = set()
+        # Tones to report the first hearing of, with the identity to hear
+        # them from ("" for anyone): a bench marks "new audio after an
+        # outage" by switching the far peer's tone, and times a join to the
+        # first frame of the talker's.
+        self.watch: dict[float, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        # The receive analysers of the current room (ended on leaving it).
+        self.analysers: set[asyncio.Task[None]] = set()
+        self.tone_task: asyncio.Task[None] | None = None
+        # Set while we leave a room on purpose and stay running.
+        self.leaving_room = False
         self.done = asyncio.Event()
 
-    def spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+    def spawn(self, coro) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.finished)
+        return task
 
     def finished(self, task: asyncio.Task[None]) -> None:
         """Reports a task that died, so a broken peer is loud, not silent."""
@@ -114,7 +161,9 @@ class Peer:
                 muted=pub.muted,
             )
             if track.kind == rtc.TrackKind.KIND_AUDIO:
-                self.spawn(self.analyse(track, p.identity, pub.sid))
+                task = self.spawn(self.analyse(track, p.identity, pub.sid))
+                self.analysers.add(task)
+                task.add_done_callback(self.analysers.discard)
 
         @room.on("track_published")
         def _published(pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant) -> None:
@@ -147,16 +196,27 @@ class Peer:
         @room.on("disconnected")
         def _disconnected(reason: int) -> None:
             emit("disconnected", reason=rtc.DisconnectReason.Name(reason))
-            self.done.set()
+            if not self.leaving_room:
+                self.done.set()
 
     async def run(self) -> None:
-        self.room = rtc.Room()
         self.source = rtc.AudioSource(SAMPLE_RATE, 1)
-        self.wire_events()
-        token = os.environ.get("LK_TOKEN", "")
-        if not token:
+        if not os.environ.get("LK_TOKEN", ""):
             emit("error", message="LK_TOKEN is not set")
             return
+        if not await self.join():
+            return
+        self.spawn(self.read_commands())
+        await self.done.wait()
+        for task in list(self.tasks):
+            task.cancel()
+
+    async def join(self) -> bool:
+        """Joins the room (a new Room each time; the process, and LiveKit's
+        engine in it, stay warm across rejoins) and publishes the tone."""
+        self.room = rtc.Room()
+        self.wire_events()
+        token = os.environ.get("LK_TOKEN", "")
         t0 = time.monotonic()
         try:
             await self.room.connect(
@@ -164,26 +224,39 @@ class Peer:
             )
         except Exception as err:  # the SDK raises plain exceptions on join failure
             emit("error", message=f"connect failed: {err}")
-            return
+            return False
+        join_seconds = time.monotonic() - t0
         me = self.room.local_participant
         emit(
             "joined",
             identity=me.identity,
             room=self.room.name,
-            join_seconds=time.monotonic() - t0,
+            # t0: when connect() was called; join_seconds: until it returned.
+            t0=t0,
+            join_seconds=join_seconds,
+            sdk=rtc.__version__,
             participants=[p.identity for p in self.room.remote_participants.values()],
         )
         if self.hz > 0:
             self.track = rtc.LocalAudioTrack.create_audio_track("tone", self.source)
             # The source must be fed before publishing: publish waits for audio.
-            self.spawn(self.play_tone())
+            if self.tone_task is None:
+                self.tone_task = self.spawn(self.play_tone())
             opts = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             pub = await me.publish_track(self.track, opts)
             emit("published", track_sid=pub.sid, hz=self.hz)
-        self.spawn(self.read_commands())
-        await self.done.wait()
-        for task in list(self.tasks):
+        return True
+
+    async def leave_room(self) -> None:
+        """Leaves the room and stops its analysers; the process stays."""
+        self.leaving_room = True
+        try:
+            await self.room.disconnect()
+        finally:
+            self.leaving_room = False
+        for task in list(self.analysers):
             task.cancel()
+        emit("left_room")
 
     async def play_tone(self) -> None:
         """A sine at self.hz, 10 ms frames paced against the monotonic clock."""
@@ -205,25 +278,35 @@ class Peer:
                 next_at = time.monotonic()  # fell far behind: do not burst
 
     async def analyse(self, track: rtc.Track, identity: str, sid: str) -> None:
-        """Report each received track's dominant frequency and level twice a second."""
+        """Report each received track's dominant frequency and level twice a
+        second, and watched tones by 20 ms frame; or only consume the audio
+        (--analysis none)."""
         stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+        if self.args.analysis == "none":
+            async for _ in stream:
+                pass
+            return
         window = np.zeros(0, dtype=np.int16)
         last = time.monotonic()
         first = True
-        recent = np.zeros(0, dtype=np.int16)  # the last 40 ms
+        pending = np.zeros(0, dtype=np.int16)  # toward the next 20 ms frame
         async for ev in stream:
             data = np.frombuffer(ev.frame.data, dtype=np.int16)
             now = time.monotonic()
             if first:
                 emit("first_audio", identity=identity, track_sid=sid)
                 first = False
-            recent = np.concatenate((recent, data))[-1920:]
-            if self.watch and recent.size == 1920:
-                hz, level = dominant_frequency(recent)
-                for w in list(self.watch):
-                    if abs(hz - w) <= 25 and level > -30:
-                        emit("heard", identity=identity, track_sid=sid, hz=w)
-                        self.watch.discard(w)
+            # 20 ms frames from the stream's start, stamped when complete.
+            pending = np.concatenate((pending, data))
+            while pending.size >= TONE_FRAME_SAMPLES:
+                frame, pending = pending[:TONE_FRAME_SAMPLES], pending[TONE_FRAME_SAMPLES:]
+                for hz, who in list(self.watch.items()):
+                    if who and who != identity:
+                        continue
+                    level = carries_tone(frame, hz)
+                    if level is not None:
+                        emit("heard", identity=identity, track_sid=sid, hz=hz, level_db=round(level, 1))
+                        self.watch.pop(hz, None)
             window = np.concatenate((window, data))[-ANALYSIS_SAMPLES:]
             if now - last >= 0.5 and window.size >= ANALYSIS_SAMPLES // 2:
                 last = now
@@ -254,7 +337,7 @@ class Peer:
             (self.track.mute if name == "mute" else self.track.unmute)()
             emit(name + "d")
         elif name == "watch":
-            self.watch.add(float(cmd["hz"]))
+            self.watch[float(cmd["hz"])] = str(cmd.get("identity", ""))
             emit("watching", hz=float(cmd["hz"]))
         elif name == "tone":
             self.hz = float(cmd["hz"])
@@ -262,6 +345,12 @@ class Peer:
         elif name == "simulate":
             await self.room.simulate_scenario(SimulateScenarioKind.Value(cmd["scenario"]))
             emit("simulated", scenario=cmd["scenario"])
+        elif name == "disconnect":
+            await self.leave_room()
+        elif name == "rejoin":
+            if self.room.isconnected():
+                await self.leave_room()
+            await self.join()
         elif name == "leave":
             await self.room.disconnect()
             self.done.set()
@@ -273,6 +362,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="LiveKit server URL, ws://…")
     parser.add_argument("--tone", type=float, default=440.0, help="Hz; 0 publishes nothing")
+    parser.add_argument(
+        "--analysis",
+        choices=["full", "none"],
+        default="full",
+        help="none: consume received audio without analysing it",
+    )
     args = parser.parse_args()
     try:
         asyncio.run(Peer(args).run())

@@ -50,9 +50,14 @@ pub mod secret_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
+pub mod stats;
 pub mod tail;
+#[cfg(feature = "linux-bench")]
+pub mod timeline;
 pub mod token_service;
 pub mod tokens;
+#[cfg(feature = "linux-bench")]
+pub mod tone_watch;
 pub mod update_server;
 #[cfg(feature = "linux-bench")]
 pub mod usage;

@@ -3,10 +3,11 @@
 
 use anyhow::{Context, Result};
 
-/// CPU seconds used so far and peak resident memory.
+/// CPU seconds used so far, resident memory now and its peak.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
     pub cpu_s: f64,
+    pub rss_mib: f64,
     pub peak_mib: f64,
 }
 
@@ -15,6 +16,7 @@ impl std::ops::Add for Usage {
     fn add(self, o: Usage) -> Usage {
         Usage {
             cpu_s: self.cpu_s + o.cpu_s,
+            rss_mib: self.rss_mib + o.rss_mib,
             peak_mib: self.peak_mib + o.peak_mib,
         }
     }
@@ -33,16 +35,59 @@ pub fn of_pid(pid: u32) -> Result<Usage> {
     let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?.unwrap_or(100) as f64;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let hwm_kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .context("VmHWM")?
-        .parse()?;
+    let kib = |key: &str| -> Result<f64> {
+        Ok(status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .with_context(|| format!("{key} in /proc/{pid}/status"))?
+            .parse()?)
+    };
     Ok(Usage {
         cpu_s: ticks / hz,
-        peak_mib: hwm_kib / 1024.0,
+        rss_mib: kib("VmRSS:")? / 1024.0,
+        peak_mib: kib("VmHWM:")? / 1024.0,
     })
+}
+
+/// What [`sample`] saw of one process.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    /// CPU use in each interval, percent of one core.
+    pub cpu_pct: Vec<f64>,
+    /// Resident memory at each sample, MiB.
+    pub rss_mib: Vec<f64>,
+    /// Peak resident memory at the end, MiB.
+    pub peak_mib: f64,
+}
+
+/// Reads every process in `pids` at the same moments, `intervals` times
+/// `every` apart (one read before the first), so processes measured side by
+/// side share the same seconds of the same run.
+pub async fn sample(
+    pids: &[u32],
+    every: std::time::Duration,
+    intervals: usize,
+) -> Result<Vec<Series>> {
+    let read = || -> Result<Vec<Usage>> { pids.iter().map(|&p| of_pid(p)).collect() };
+    let mut out = vec![Series::default(); pids.len()];
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let mut last = (read()?, std::time::Instant::now());
+    for _ in 0..intervals {
+        tick.tick().await;
+        let now = (read()?, std::time::Instant::now());
+        let seconds = now.1.duration_since(last.1).as_secs_f64();
+        for ((series, before), after) in out.iter_mut().zip(&last.0).zip(&now.0) {
+            series
+                .cpu_pct
+                .push(100.0 * (after.cpu_s - before.cpu_s) / seconds);
+            series.rss_mib.push(after.rss_mib);
+            series.peak_mib = after.peak_mib;
+        }
+        last = now;
+    }
+    Ok(out)
 }
 
 fn all_pids() -> Vec<u32> {

@@ -1,139 +1,191 @@
 //! `scripts/bench join`: how fast a client joins a room, ours beside
-//! LiveKit's own Python SDK, against the same server in the same run; then
-//! CPU time and peak memory of a two-party call for each.
+//! LiveKit's own Python SDK (libwebrtc), against the same server in the
+//! same run; then CPU and memory of the two in one two-party call.
 //!
-//! Both clients time themselves in-process, from the connect call: to
-//! Connected (the call is up) and to the first decoded frame of the remote
-//! peer's audio. Process start-up is excluded on both sides.
+//! One definition for both clients, timed from the connect call on the
+//! monotonic clock (process start-up excluded):
+//! - connected: the peer connection LiveKit's join response calls primary
+//!   is connected (ICE and DTLS). It is what LiveKit's SDK `connect()`
+//!   waits for (rust-sdks: `wait_pc_connection` after the join response),
+//!   so for livekit-python it is `Room.connect()` returning; ours is the
+//!   engine's `primary_connected` timeline mark. Our `connect()` returns
+//!   at another moment (after our publisher's offer is answered and either
+//!   connection is up): shown in its own column, not in the ratio.
+//! - first audio: the first 20 ms frame that carries the talking peer's
+//!   440 Hz above -40 dBFS (ours at the audio sink, Python in its
+//!   AudioStream; both judge frames with the same tone-level measure).
+//!
+//! Both warm the same way: each joins repeatedly from one process that has
+//! already joined once, that first join discarded; the clients take turns,
+//! and which goes first alternates run by run.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::{Call, CallOptions};
-use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::lines::{Line, Lines};
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::stats::{median, median_ratio, mono, ms_or, p95};
+use rtcstack_testbench::timeline::Timeline;
 use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_testbench::tone_watch::ToneWatch;
+use rtcstack_testbench::usage;
+
+const TALKER_HZ: f64 = 440.0;
+const STEP: Duration = Duration::from_secs(15);
 
 #[derive(Parser)]
 struct Args {
-    /// Joins per client.
+    /// Measured joins per client (after one warm-up join each).
     #[arg(long, default_value_t = 20)]
     runs: usize,
     /// Length of the two-party call measured for CPU and memory.
     #[arg(long, default_value_t = 60)]
     call_seconds: u64,
+    /// Seconds between CPU and memory samples of the call.
+    #[arg(long, default_value_t = 5)]
+    sample_seconds: u64,
     /// Our command-line client (built by scripts/bench).
     #[arg(long, env = "RTCSTACK_CALL_EXAMPLE")]
     call_example: PathBuf,
 }
 
-#[derive(Default)]
-struct Samples {
-    connected: Vec<f64>,
-    first_audio: Vec<f64>,
+/// One join, seconds from the connect call.
+#[derive(Debug, Clone, Default)]
+struct Join {
+    connected: f64,
+    audio: f64,
+    /// Ours only: when `connect()` returned, and each timeline mark (a
+    /// repeated one numbered) with how many subscriber offers came.
+    connect_returned: Option<f64>,
+    marks: BTreeMap<String, f64>,
+    subscriber_offers: usize,
 }
 
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((s.len() - 1) as f64 * q).round() as usize;
-    s[i]
-}
-
-async fn ours(server: &LiveKitServer, room: &str, run: usize) -> Result<(f64, f64)> {
-    let sink = Arc::new(CaptureSink::new());
-    let token = server.token(&TokenSpec::join(room, &format!("rust-{run}")))?;
+async fn ours(server: &LiveKitServer, timeline: &Timeline, room: &str) -> Result<Join> {
+    let watch = Arc::new(ToneWatch::new("talker"));
+    watch.watch(TALKER_HZ);
+    let token = server.token(&TokenSpec::join(room, "rust-joiner"))?;
     let mut options = CallOptions::new(server.url(), token);
-    options.audio_sink = sink.clone();
+    options.audio_sink = watch.clone();
     let (call, _events) = Call::new(options);
-    let t0 = Instant::now();
-    call.connect().await?;
-    let connected = t0.elapsed().as_secs_f64();
-    let deadline = t0 + Duration::from_secs(15);
-    while sink.samples_from("talker") == 0 {
-        if Instant::now() > deadline {
-            bail!("no audio from the talker within 15 s");
+    let position = timeline.position();
+    let t0 = mono();
+    call.connect().await.context("connect")?;
+    let connect_returned = mono() - t0;
+    let primary = timeline
+        .wait_for(position, "primary_connected", STEP)
+        .await?;
+    let heard = watch.wait(STEP).await?;
+    let session = primary.session;
+    let mut join = Join {
+        connected: primary.at - t0,
+        audio: heard.at - t0,
+        connect_returned: Some(connect_returned),
+        ..Join::default()
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for m in timeline.since(position) {
+        if m.session != session {
+            continue;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        if m.name == "subscriber_offer" {
+            join.subscriber_offers += 1;
+        }
+        // A mark met again (a renegotiation) is kept as "name#2" and on.
+        let n = seen.entry(m.name.clone()).or_default();
+        *n += 1;
+        let key = match *n {
+            1 => m.name,
+            n => format!("{}#{n}", m.name),
+        };
+        join.marks.insert(key, m.at - t0);
     }
-    let first = t0.elapsed().as_secs_f64();
     call.leave().await;
-    Ok((connected, first))
+    Ok(join)
 }
 
-async fn python(server: &LiveKitServer, room: &str, run: usize) -> Result<(f64, f64)> {
-    let peer = server
-        .spawn_client_peer(PeerOptions::new(room, &format!("py-{run}"), 0.0))
+async fn python(peer: &mut PythonPeer) -> Result<Join> {
+    let mark = peer.mark();
+    peer.send(serde_json::json!({"cmd": "watch", "hz": TALKER_HZ, "identity": "talker"}))
         .await?;
+    peer.send(serde_json::json!({"cmd": "rejoin"})).await?;
     let joined = peer
-        .wait_for("joined", |e| e.kind() == "joined", Duration::from_secs(15))
+        .wait_for_after(mark, "joined", |e| e.kind() == "joined", STEP)
         .await?;
-    let first = peer
-        .wait_for(
-            "first audio",
-            |e| e.kind() == "first_audio" && e.str("identity") == Some("talker"),
-            Duration::from_secs(15),
+    let heard = peer
+        .wait_for_after(
+            mark,
+            "the talker's tone",
+            |e| e.kind() == "heard" && e.str("identity") == Some("talker"),
+            STEP,
         )
         .await?;
-    let join_s = joined.f64("join_seconds").context("join_seconds")?;
-    let start = joined.f64("t").context("t")? - join_s;
-    let first_s = first.f64("t").context("t")? - start;
-    peer.leave().await?;
-    Ok((join_s, first_s))
+    let t0 = joined.f64("t0").context("t0")?;
+    let join = Join {
+        connected: joined.f64("join_seconds").context("join_seconds")?,
+        audio: heard.f64("t").context("t")? - t0,
+        ..Join::default()
+    };
+    leave_room(peer).await?;
+    Ok(join)
 }
 
-/// CPU seconds and peak RSS (MiB) of a running process, from /proc.
-/// Runs a client for `seconds` of call, reads its usage, then stops it.
-async fn measure_call(
-    mut cmd: tokio::process::Command,
-    seconds: u64,
-) -> Result<rtcstack_testbench::usage::Usage> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().context("client pid")?;
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    if let Some(status) = child.try_wait()? {
-        bail!("client ended early: {status}");
-    }
-    let usage = rtcstack_testbench::usage::of_pid(pid)?;
-    child.kill().await?;
-    Ok(usage)
-}
-
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = Args::parse();
-    let server = LiveKitServer::start().await?;
-    let room = "bench-join";
-    let _talker = server
-        .spawn_peer(PeerOptions::new(room, "talker", 440.0))
+/// The Python client out of the room (its process stays) while ours takes
+/// its turn.
+async fn leave_room(peer: &mut PythonPeer) -> Result<()> {
+    let mark = peer.mark();
+    peer.send(serde_json::json!({"cmd": "disconnect"})).await?;
+    peer.wait_for_after(mark, "left_room", |e| e.kind() == "left_room", STEP)
         .await?;
+    Ok(())
+}
 
-    let (mut rust, mut py) = (Samples::default(), Samples::default());
-    // Interleaved, so drift in the machine's load hits both alike.
-    for run in 0..args.runs {
-        let (c, f) = ours(&server, room, run).await.context("our join")?;
-        rust.connected.push(c);
-        rust.first_audio.push(f);
-        let (c, f) = python(&server, room, run).await.context("python join")?;
-        py.connected.push(c);
-        py.first_audio.push(f);
-        eprint!(".");
+/// A client process of the two-party call, its lines followed.
+struct CallProcess {
+    child: tokio::process::Child,
+    lines: Lines,
+    name: &'static str,
+}
+
+impl CallProcess {
+    fn spawn(mut cmd: tokio::process::Command, name: &'static str) -> Result<Self> {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let lines = Lines::follow(child.stdout.take().context("stdout")?);
+        Ok(CallProcess { child, lines, name })
     }
-    eprintln!();
 
+    async fn wait(&self, what: &str, pred: impl Fn(&Line) -> bool) -> Result<()> {
+        self.lines
+            .expect_after(self.name, 0, what, pred, STEP)
+            .await
+            .map(|_| ())
+    }
+
+    fn pid(&self) -> Result<u32> {
+        self.child
+            .id()
+            .with_context(|| format!("{} has exited", self.name))
+    }
+}
+
+/// Our CLI client and the Python peer in one room, each publishing a tone
+/// and receiving the other's, neither analysing what it hears; sampled
+/// side by side.
+async fn two_party_call(server: &LiveKitServer, args: &Args) -> Result<Vec<usage::Series>> {
+    let room = "bench-call";
     let mut ours_cmd = tokio::process::Command::new(&args.call_example);
     ours_cmd
         .args(["--url", &server.url(), "--api-key", server.api_key()])
@@ -147,62 +199,202 @@ async fn main() -> Result<()> {
             "0",
         ])
         .env("BENCH_SECRET", server.api_secret());
-    let ours_usage = measure_call(ours_cmd, args.call_seconds)
-        .await
-        .context("our 2-party call")?;
+    let ours = CallProcess::spawn(ours_cmd, "our call client")?;
     let mut py_cmd = tokio::process::Command::new(rtcstack_testbench::paths::python());
     py_cmd
         .arg(rtcstack_testbench::paths::peer_script())
-        .args(["--url", &server.url(), "--tone", "880"])
-        .env("LK_TOKEN", server.token(&TokenSpec::join(room, "py-call"))?);
-    let py_usage = measure_call(py_cmd, args.call_seconds)
+        .args([
+            "--url",
+            &server.url(),
+            "--tone",
+            "440",
+            "--analysis",
+            "none",
+        ])
+        .env("LK_TOKEN", server.token(&TokenSpec::join(room, "py-call"))?)
+        .env("PYTHONUNBUFFERED", "1");
+    let py = CallProcess::spawn(py_cmd, "the python call client")?;
+    ours.wait("published", |l| l.kind() == "published").await?;
+    py.wait("published", |l| l.kind() == "published").await?;
+    // Each has the other's track before the clock starts.
+    ours.wait("py-call's track", |l| {
+        l.kind() == "trackSubscribed" && l.str("identity") == Some("py-call")
+    })
+    .await?;
+    py.wait("rust-call's track", |l| {
+        l.kind() == "track_subscribed" && l.str("identity") == Some("rust-call")
+    })
+    .await?;
+    let every = Duration::from_secs(args.sample_seconds.max(1));
+    let intervals = (args.call_seconds / every.as_secs()).max(1) as usize;
+    let series = usage::sample(&[ours.pid()?, py.pid()?], every, intervals).await?;
+    for p in [&ours, &py] {
+        if p.lines.all().iter().any(|l| l.kind() == "disconnected") {
+            bail!("{} left the call while it was measured", p.name);
+        }
+    }
+    Ok(series)
+}
+
+fn column(joins: &[Join], f: impl Fn(&Join) -> Option<f64>) -> Vec<f64> {
+    joins.iter().filter_map(f).collect()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    rtcstack_testbench::require_root("the join benchmark")?;
+    let timeline = Timeline::install()?;
+    let server = LiveKitServer::start().await?;
+    let room = "bench-join";
+    let _talker = server
+        .spawn_peer(PeerOptions::new(room, "talker", TALKER_HZ))
+        .await?;
+
+    // Warm-up: each client's first join in its process, not counted.
+    let mut py = server
+        .spawn_client_peer(PeerOptions::new(room, "py-joiner", 0.0))
+        .await?;
+    let sdk = py
+        .events()
+        .iter()
+        .find(|e| e.kind() == "joined")
+        .and_then(|e| e.str("sdk").map(String::from))
+        .unwrap_or_else(|| "?".into());
+    leave_room(&mut py).await?;
+    ours(&server, &timeline, room)
         .await
-        .context("python 2-party call")?;
+        .context("our warm-up join")?;
+
+    let (mut rust, mut lk) = (Vec::new(), Vec::new());
+    for run in 0..args.runs {
+        // Turns alternate, so whatever the first of a pair pays (or
+        // leaves behind) falls on both alike.
+        if run % 2 == 0 {
+            rust.push(ours(&server, &timeline, room).await.context("our join")?);
+            lk.push(python(&mut py).await.context("python join")?);
+        } else {
+            lk.push(python(&mut py).await.context("python join")?);
+            rust.push(ours(&server, &timeline, room).await.context("our join")?);
+        }
+        eprint!(".");
+    }
+    eprintln!();
+    drop(py);
+
+    let series = two_party_call(&server, &args)
+        .await
+        .context("the two-party call")?;
+
+    let lk_name = format!("livekit-python {sdk}");
+    println!();
+    println!(
+        "join bench: {} measured joins per client after one warm-up join each, interleaved, same server, same run",
+        args.runs
+    );
+    println!("machine: {}", machine());
+    println!("connected = the primary peer connection connected (ours: our engine's mark; livekit-python: Room.connect() returned, which waits for it)");
+    println!(
+        "first audio = the first 20 ms frame carrying the talker's {TALKER_HZ} Hz above -40 dBFS"
+    );
+    println!(
+        "{:<26} {:>14} {:>14} {:>15} {:>15}",
+        "client", "conn p50 ms", "conn p95 ms", "audio p50 ms", "audio p95 ms"
+    );
+    for (name, j) in [("rtcstack (ours)", &rust), (lk_name.as_str(), &lk)] {
+        let c = column(j, |x| Some(x.connected));
+        let a = column(j, |x| Some(x.audio));
+        println!(
+            "{:<26} {:>14} {:>14} {:>15} {:>15}",
+            name,
+            ms_or(median(&c), "-"),
+            ms_or(p95(&c), "-"),
+            ms_or(median(&a), "-"),
+            ms_or(p95(&a), "-"),
+        );
+    }
+    let returned = column(&rust, |x| x.connect_returned);
+    println!(
+        "our connect() returned: p50 {} ms, p95 {} ms (not LiveKit's moment: publisher answered and either connection up)",
+        ms_or(median(&returned), "-"),
+        ms_or(p95(&returned), "-")
+    );
+    println!();
+    println!(
+        "where our join's time goes (median ms from the connect call; name#2: the mark's second time):"
+    );
+    let mut names: Vec<(f64, String)> = Vec::new();
+    let all: std::collections::BTreeSet<&String> =
+        rust.iter().flat_map(|j| j.marks.keys()).collect();
+    for name in all {
+        let v = column(&rust, |j| j.marks.get(name).copied());
+        if let Some(m) = median(&v) {
+            names.push((m, format!("{name} ({} of {})", v.len(), rust.len())));
+        }
+    }
+    names.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (m, name) in names {
+        println!("  {:>8.1}  {name}", m * 1e3);
+    }
+    let offers = column(&rust, |j| Some(j.subscriber_offers as f64));
+    println!(
+        "  subscriber offers per join: median {}, max {}",
+        median(&offers).unwrap_or(f64::NAN),
+        offers.iter().copied().fold(0.0, f64::max)
+    );
 
     println!();
     println!(
-        "join bench: {} joins each, same server, same run",
-        args.runs
+        "two-party call, side by side in one room: each publishes a tone and receives the other's, neither analyses it; {} samples {} s apart",
+        series[0].cpu_pct.len(),
+        args.sample_seconds
     );
     println!(
-        "{:<28} {:>12} {:>12} {:>12} {:>12}",
-        "client", "conn p50 ms", "conn p95 ms", "audio p50 ms", "audio p95 ms"
+        "{:<26} {:>14} {:>14} {:>16} {:>14}",
+        "client", "cpu % p50", "cpu % max", "rss MiB p50", "peak rss MiB"
     );
-    for (name, s) in [("rtcstack (ours)", &rust), ("livekit-python 1.2.1", &py)] {
-        println!(
-            "{:<28} {:>12.1} {:>12.1} {:>12.1} {:>12.1}",
-            name,
-            quantile(&s.connected, 0.5) * 1e3,
-            quantile(&s.connected, 0.95) * 1e3,
-            quantile(&s.first_audio, 0.5) * 1e3,
-            quantile(&s.first_audio, 0.95) * 1e3
-        );
-    }
-    println!();
-    println!(
-        "two-party call, {} s, publishing a tone and receiving one",
-        args.call_seconds
-    );
-    println!(
-        "{:<28} {:>12} {:>12} {:>14}",
-        "client", "cpu s", "cpu %", "peak rss MiB"
-    );
-    for (name, u) in [
-        ("rtcstack (ours)", &ours_usage),
-        ("livekit-python 1.2.1", &py_usage),
+    for (name, s) in [
+        ("rtcstack (ours)", &series[0]),
+        (lk_name.as_str(), &series[1]),
     ] {
         println!(
-            "{:<28} {:>12.2} {:>12.1} {:>14.1}",
+            "{:<26} {:>14.1} {:>14.1} {:>16.1} {:>14.1}",
             name,
-            u.cpu_s,
-            100.0 * u.cpu_s / args.call_seconds as f64,
-            u.peak_mib
+            median(&s.cpu_pct).unwrap_or(f64::NAN),
+            s.cpu_pct.iter().copied().fold(0.0, f64::max),
+            median(&s.rss_mib).unwrap_or(f64::NAN),
+            s.peak_mib
         );
     }
     println!();
+    let ratio = |f: fn(&Join) -> f64| {
+        median_ratio(
+            &rust.iter().map(f).collect::<Vec<_>>(),
+            &lk.iter().map(f).collect::<Vec<_>>(),
+        )
+        .map_or("n/a".to_string(), |r| format!("{r:.2}"))
+    };
     println!(
-        "join: ours/livekit-python median ratio {:.2}",
-        quantile(&rust.connected, 0.5) / quantile(&py.connected, 0.5)
+        "join-connected: ours/livekit-python median ratio {}",
+        ratio(|j| j.connected)
+    );
+    println!(
+        "join-audio: ours/livekit-python median ratio {}",
+        ratio(|j| j.audio)
     );
     Ok(())
 }

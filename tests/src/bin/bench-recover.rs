@@ -1,47 +1,52 @@
 //! `scripts/bench recover`: how fast a client notices a silent cut and how
-//! fast it is back, ours beside LiveKit's own Python SDK, against the same
-//! server in the same run.
+//! fast its audio is back, ours beside LiveKit's own Python SDK
+//! (libwebrtc), both in the same call under the same cut.
 //!
-//! A silent cut (nftables drop on the link; interfaces stay up) of 3 s and
-//! of 35 s (past the server's resume window). Measured on the kernel's
-//! monotonic clock, which the Python peer's `time.monotonic()` also reads:
-//! cut → `Reconnecting`, restore → `Reconnected`, restore → the first 40 ms
-//! of new audio (the far peer switches its tone when the cut starts, since
-//! concealment keeps the old tone sounding through an outage).
+//! Each run: a fresh server in its own network namespace, a far peer beside
+//! it (never cut off), and both clients under test in one room on our side
+//! of the link. One silent cut (nftables drop; interfaces stay up) takes
+//! both off the server at once; at the cut the far peer switches its tone
+//! (concealment keeps an old tone sounding through an outage, so only the
+//! new one proves new audio). The restore is stamped once, on the
+//! monotonic clock both processes read, and both clients are timed from it:
+//! - detect: cut → the client's first "reconnecting" ("not seen" if it
+//!   never noticed; a client whose media simply resumes never does);
+//! - reconnected: restore → its "reconnected" (not seen likewise);
+//! - audio: restore → its first 20 ms frame carrying the far peer's new
+//!   tone above -40 dBFS, counted whether the client noticed or not.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::tone::Tone;
 use rtcstack::{Call, CallEvent, CallOptions};
-use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::stats::{median, median_ratio, mono, s_or};
 use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_testbench::tone_watch::ToneWatch;
 
-/// The far peer switches to this tone when the cut starts: hearing it
-/// means new audio got through.
+const ROOM: &str = "bench-recover";
+const OLD_HZ: f64 = 440.0;
+/// The far peer switches to this tone at the cut.
 const NEW_HZ: f64 = 660.0;
+const STEP: Duration = Duration::from_secs(15);
+/// How long after the restore audio may take to come back.
+const BACK_WITHIN: Duration = Duration::from_secs(60);
 
 #[derive(Parser)]
 struct Args {
-    /// Runs per cut length and client.
-    #[arg(long, default_value_t = 1)]
+    /// Runs per cut length.
+    #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Cut lengths, seconds.
+    #[arg(long, value_delimiter = ',', default_values_t = [3u64, 12, 35])]
+    cuts: Vec<u64>,
 }
 
-/// CLOCK_MONOTONIC in seconds: the clock Python's time.monotonic() reads.
-fn mono() -> f64 {
-    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
-        Ok(t) => t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9,
-        Err(_) => f64::NAN, // Linux always has it; NaN would show in the table
-    }
-}
-
-/// Seconds; `None` where the client never reported it (a client that
-/// does not notice a short cut never "reconnects": its media just resumes).
+/// One client's times in one run, seconds.
 #[derive(Debug, Default, Clone, Copy)]
 struct Times {
     detect: Option<f64>,
@@ -49,101 +54,87 @@ struct Times {
     audio: f64,
 }
 
-async fn ours(cut: Duration, run: usize) -> Result<Times> {
-    let server = LiveKitServer::start().await?;
-    let room = "bench-recover";
-    let mut far = server
-        .spawn_peer(PeerOptions::new(room, "far", 440.0))
-        .await?;
-    let sink = Arc::new(CaptureSink::new());
+/// Our call's events, stamped on arrival.
+type Stamped = Arc<Mutex<Vec<(f64, CallEvent)>>>;
+
+fn record(mut events: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Stamped {
+    let seen: Stamped = Arc::default();
+    let out = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            out.lock().expect("events lock").push((mono(), e));
+        }
+    });
+    seen
+}
+
+/// Both clients in the call, hearing the far peer's first tone.
+struct Clients {
+    call: Call,
+    events: Stamped,
+    watch: Arc<ToneWatch>,
+    py: PythonPeer,
+}
+
+async fn join_both(server: &LiveKitServer) -> Result<Clients> {
+    let watch = Arc::new(ToneWatch::new("far"));
+    watch.watch(OLD_HZ);
     let mut options = CallOptions::new(
         server.url(),
-        server.token(&TokenSpec::join(room, &format!("rust-{run}")))?,
+        server.token(&TokenSpec::join(ROOM, "rust-client"))?,
     );
-    options.audio_sink = sink.clone();
-    let (call, mut events) = Call::new(options);
-    call.connect().await?;
-    call.publish_audio(Box::new(Tone::new(880.0, 0.3))).await?;
-    wait_audio(&sink, Duration::from_secs(15)).await?;
-
-    let link = server.link()?;
-    link.cut()?;
-    let cut_at = mono();
-    // New audio after the outage is told apart by a new tone.
-    far.send(serde_json::json!({"cmd": "tone", "hz": NEW_HZ}))
+    options.audio_sink = watch.clone();
+    let (call, events) = Call::new(options);
+    let events = record(events);
+    call.connect().await.context("our connect")?;
+    call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
+        .await
+        .context("our publish")?;
+    let mut py = server
+        .spawn_client_peer(PeerOptions::new(ROOM, "py-client", 880.0))
         .await?;
-    let mut detect = None;
-    let restore_at = cut_at + cut.as_secs_f64();
-    let mut restored = false;
-    let mut reconnected = None;
-    let deadline = cut_at + cut.as_secs_f64() + 60.0;
-    while reconnected.is_none() {
-        if !restored && mono() >= restore_at {
-            link.restore()?;
-            restored = true;
-        }
-        if mono() > deadline {
-            bail!("ours: not reconnected 60 s after the restore");
-        }
-        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(20), events.recv()).await {
-            match e {
-                CallEvent::Reconnecting { attempt: 1 } if detect.is_none() => {
-                    detect = Some(mono() - cut_at)
-                }
-                CallEvent::Reconnected if restored => reconnected = Some(mono() - restore_at),
-                CallEvent::Disconnected { reason } => bail!("ours: disconnected ({reason:?})"),
-                _ => {}
-            }
-        }
-    }
-    while !sink
-        .peak_of("far", 40)
-        .is_some_and(|p| (p.hz - NEW_HZ).abs() <= 25.0 && p.level_db > -30.0)
-    {
-        if mono() > deadline {
-            bail!("ours: the far peer's new tone never arrived");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let audio = mono() - restore_at;
-    call.leave().await;
-    Ok(Times {
-        detect,
-        reconnected,
-        audio,
+    py.send(serde_json::json!({"cmd": "watch", "hz": OLD_HZ, "identity": "far"}))
+        .await?;
+    watch
+        .wait(STEP)
+        .await
+        .context("ours hearing the far peer")?;
+    py.wait_for(
+        "the far peer's tone",
+        |e| e.kind() == "heard" && e.f64("hz") == Some(OLD_HZ),
+        STEP,
+    )
+    .await?;
+    Ok(Clients {
+        call,
+        events,
+        watch,
+        py,
     })
 }
 
-async fn wait_audio(sink: &CaptureSink, within: Duration) -> Result<()> {
-    let end = mono() + within.as_secs_f64();
-    while sink.samples_from("far") == 0 {
-        if mono() > end {
-            bail!("no audio from the far peer");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
-
-async fn python(cut: Duration, run: usize) -> Result<Times> {
+async fn run_once(cut: Duration) -> Result<(Times, Times)> {
     let server = LiveKitServer::start().await?;
-    let room = "bench-recover";
     let mut far = server
-        .spawn_peer(PeerOptions::new(room, "far", 440.0))
+        .spawn_peer(PeerOptions::new(ROOM, "far", OLD_HZ))
         .await?;
-    let mut peer = server
-        .spawn_client_peer(PeerOptions::new(room, &format!("py-{run}"), 880.0))
+    let Clients {
+        call,
+        events,
+        watch,
+        mut py,
+    } = join_both(&server).await?;
+
+    // Both listen for the new tone before it can start.
+    watch.watch(NEW_HZ);
+    let mark = py.mark();
+    py.send(serde_json::json!({"cmd": "watch", "hz": NEW_HZ, "identity": "far"}))
         .await?;
-    peer.wait_for(
-        "first audio",
-        |e| e.kind() == "first_audio",
-        Duration::from_secs(15),
-    )
-    .await?;
+    py.wait_for_after(mark, "watch ack", |e| e.kind() == "watching", STEP)
+        .await?;
+    let ours_from = events.lock().expect("events lock").len();
+
     let link = server.link()?;
-    peer.send(serde_json::json!({"cmd": "watch", "hz": NEW_HZ}))
-        .await?;
-    let mark = peer.mark();
     link.cut()?;
     let cut_at = mono();
     far.send(serde_json::json!({"cmd": "tone", "hz": NEW_HZ}))
@@ -151,98 +142,164 @@ async fn python(cut: Duration, run: usize) -> Result<Times> {
     tokio::time::sleep(cut).await;
     link.restore()?;
     let restore_at = mono();
-    let wait = Duration::from_secs(60);
-    // The first 40 ms with the far peer's new tone.
-    let heard = peer
-        .wait_for_after(
+
+    let is_new_tone = |e: &PeerEvent| e.kind() == "heard" && e.f64("hz") == Some(NEW_HZ);
+    let (ours_heard, py_heard) = tokio::join!(
+        watch.wait(BACK_WITHIN),
+        py.wait_for_after(mark, "the far peer's new tone", is_new_tone, BACK_WITHIN)
+    );
+    let ours_heard = ours_heard.context("ours: the far peer's new tone never came")?;
+    let py_heard = py_heard?;
+
+    // A client that noticed the cut has its reconnection to finish.
+    let deadline = mono() + BACK_WITHIN.as_secs_f64();
+    let ours_events = || events.lock().expect("events lock")[ours_from..].to_vec();
+    let noticed = |e: &[(f64, CallEvent)]| {
+        e.iter()
+            .any(|(_, e)| matches!(e, CallEvent::Reconnecting { .. }))
+    };
+    let done = |e: &[(f64, CallEvent)]| {
+        e.iter()
+            .any(|(_, e)| matches!(e, CallEvent::Reconnected { .. }))
+    };
+    while noticed(&ours_events()) && !done(&ours_events()) {
+        if let Some((_, CallEvent::Disconnected { reason })) = ours_events()
+            .iter()
+            .find(|(_, e)| matches!(e, CallEvent::Disconnected { .. }))
+        {
+            bail!("ours: disconnected ({reason:?})");
+        }
+        if mono() > deadline {
+            bail!("ours: reconnecting but not reconnected 60 s after the audio came back");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let py_noticed = py.events()[mark..]
+        .iter()
+        .any(|e| e.kind() == "reconnecting");
+    if py_noticed {
+        py.wait_for_after(
             mark,
-            "the new tone after restore",
-            |e| e.kind() == "heard" && e.str("identity") == Some("far"),
-            wait,
+            "reconnected",
+            |e| e.kind() == "reconnected",
+            BACK_WITHIN,
         )
         .await?;
-    let t = |e: &rtcstack_testbench::peer::PeerEvent| e.f64("t").unwrap_or(f64::NAN);
-    // Whatever it reported by the time audio was back (and shortly after).
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let seen = peer.events();
-    let first = |kind: &str| seen[mark..].iter().find(|e| e.kind() == kind).map(t);
-    Ok(Times {
-        detect: first("reconnecting").map(|x| x - cut_at),
-        reconnected: first("reconnected").map(|x| x - restore_at),
-        audio: t(&heard) - restore_at,
-    })
+    }
+    // Anything either still reports shortly after (a late notice).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let seen = ours_events();
+    let first = |want: fn(&CallEvent) -> bool| seen.iter().find(|(_, e)| want(e)).map(|(t, _)| *t);
+    let ours = Times {
+        detect: first(|e| matches!(e, CallEvent::Reconnecting { .. })).map(|t| t - cut_at),
+        reconnected: first(|e| matches!(e, CallEvent::Reconnected { .. })).map(|t| t - restore_at),
+        audio: ours_heard.at - restore_at,
+    };
+    let py_seen = py.events();
+    let py_first = |kind: &str| {
+        py_seen[mark..]
+            .iter()
+            .find(|e| e.kind() == kind)
+            .and_then(|e| e.f64("t"))
+    };
+    if py_first("disconnected").is_some() {
+        bail!("livekit-python: disconnected during the run");
+    }
+    let theirs = Times {
+        detect: py_first("reconnecting").map(|t| t - cut_at),
+        reconnected: py_first("reconnected").map(|t| t - restore_at),
+        audio: py_heard.f64("t").context("t")? - restore_at,
+    };
+    call.leave().await;
+    Ok((ours, theirs))
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+fn noticed(ts: &[Times], f: fn(&Times) -> Option<f64>) -> String {
+    let v: Vec<f64> = ts.iter().filter_map(f).collect();
+    if v.is_empty() {
+        return "not seen".into();
+    }
+    let m = s_or(median(&v), "-");
+    if v.len() == ts.len() {
+        m
+    } else {
+        format!("{m} ({}/{})", v.len(), ts.len())
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
     rtcstack_testbench::require_root("the recover benchmark")?;
-    let cuts = [Duration::from_secs(3), Duration::from_secs(35)];
     let mut rows = Vec::new();
-    for cut in cuts {
+    for &secs in &args.cuts {
         let (mut o, mut p) = (Vec::new(), Vec::new());
         for run in 0..args.runs {
-            o.push(ours(cut, run).await.context("our client")?);
-            p.push(python(cut, run).await.context("python client")?);
-            eprint!(".");
+            let (a, b) = run_once(Duration::from_secs(secs))
+                .await
+                .with_context(|| format!("{secs} s cut, run {}", run + 1))?;
+            eprintln!(
+                "{secs} s cut, run {}: ours detect {} reconnected {} audio {:.3}; livekit-python detect {} reconnected {} audio {:.3}",
+                run + 1,
+                s_or(a.detect, "not seen"),
+                s_or(a.reconnected, "not seen"),
+                a.audio,
+                s_or(b.detect, "not seen"),
+                s_or(b.reconnected, "not seen"),
+                b.audio
+            );
+            o.push(a);
+            p.push(b);
         }
-        rows.push((cut, o, p));
+        rows.push((secs, o, p));
     }
-    eprintln!();
+
+    println!();
     println!(
-        "recover bench: silent cut (nftables drop), {} run(s) each, same server build",
+        "recover bench: silent cut (nftables drop) of both clients in one call, {} run(s) per cut, a fresh server each run; medians (n/N: only n of N runs had it)",
         args.runs
     );
     println!(
-        "{:<6} {:<22} {:>10} {:>15} {:>16}",
-        "cut", "client", "detect s", "reconnected s", "first audio s"
+        "{:<6} {:<22} {:>12} {:>15} {:>12} {:>12}",
+        "cut", "client", "detect s", "reconnected s", "audio p50 s", "audio max s"
     );
-    let show = |x: Option<f64>| x.map_or("not seen".to_string(), |v| format!("{v:.2}"));
-    let (mut det, mut rec) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-    for (cut, o, p) in &rows {
-        for (name, t) in [("rtcstack (ours)", o), ("livekit-python 1.2.1", p)] {
-            let opt = |f: fn(&Times) -> Option<f64>| {
-                let v: Vec<f64> = t.iter().filter_map(f).collect();
-                (!v.is_empty()).then(|| median(&v))
-            };
+    for (secs, o, p) in &rows {
+        for (name, t) in [("rtcstack (ours)", o), ("livekit-python", p)] {
+            let audio: Vec<f64> = t.iter().map(|t| t.audio).collect();
             println!(
-                "{:<6} {:<22} {:>10} {:>15} {:>16.2}",
-                format!("{}s", cut.as_secs()),
+                "{:<6} {:<22} {:>12} {:>15} {:>12} {:>12.2}",
+                format!("{secs}s"),
                 name,
-                show(opt(|t| t.detect)),
-                show(opt(|t| t.reconnected)),
-                median(&t.iter().map(|t| t.audio).collect::<Vec<_>>())
+                noticed(t, |t| t.detect),
+                noticed(t, |t| t.reconnected),
+                s_or(median(&audio), "-"),
+                audio.iter().copied().fold(0.0, f64::max)
             );
         }
-        // Detection compares runs where both clients noticed the cut.
-        for (a, b) in o.iter().zip(p) {
-            if let (Some(x), Some(y)) = (a.detect, b.detect) {
-                det.0.push(x);
-                det.1.push(y);
-            }
-        }
-        // Recovery: restore until the far peer is audible again.
-        rec.0.extend(o.iter().map(|t| t.audio));
-        rec.1.extend(p.iter().map(|t| t.audio));
     }
+    println!("detect: from the cut; reconnected and audio: from the restore (audio = the far peer's new tone in a 20 ms frame above -40 dBFS)");
     println!();
-    if det.0.is_empty() {
-        println!("detect: ours/livekit-python median ratio n/a (livekit-python noticed no cut)");
-    } else {
+    for (secs, o, p) in &rows {
+        let audio = |t: &[Times]| t.iter().map(|t| t.audio).collect::<Vec<_>>();
         println!(
-            "detect: ours/livekit-python median ratio {:.2}",
-            median(&det.0) / median(&det.1)
+            "recover-{secs}s: ours/livekit-python median ratio {}",
+            median_ratio(&audio(o), &audio(p)).map_or("n/a".into(), |r| format!("{r:.2}"))
         );
+        // Detection compares the runs in which both clients noticed.
+        let (a, b): (Vec<f64>, Vec<f64>) = o
+            .iter()
+            .zip(p)
+            .filter_map(|(x, y)| Some((x.detect?, y.detect?)))
+            .unzip();
+        if let Some(r) = median_ratio(&a, &b) {
+            let of = if a.len() == o.len() {
+                String::new()
+            } else {
+                format!(" ({} of {} runs: both noticed)", a.len(), o.len())
+            };
+            println!("detect-{secs}s: ours/livekit-python median ratio {r:.2}{of}");
+        }
     }
-    println!(
-        "recover: ours/livekit-python median ratio {:.2}",
-        median(&rec.0) / median(&rec.1)
-    );
     Ok(())
 }
