@@ -215,12 +215,17 @@ async fn run_once(cut: Duration) -> Result<(Times, Times)> {
     Ok((ours, theirs))
 }
 
+/// Seconds with three decimals (sub-second times differ in the third).
+fn s3(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
 fn noticed(ts: &[Times], f: fn(&Times) -> Option<f64>) -> String {
     let v: Vec<f64> = ts.iter().filter_map(f).collect();
     if v.is_empty() {
         return "not seen".into();
     }
-    let m = s_or(median(&v), "-");
+    let m = s3(median(&v));
     if v.len() == ts.len() {
         m
     } else {
@@ -268,12 +273,12 @@ async fn main() -> Result<()> {
         for (name, t) in [("rtcstack (ours)", o), ("livekit-python", p)] {
             let audio: Vec<f64> = t.iter().map(|t| t.audio).collect();
             println!(
-                "{:<6} {:<22} {:>12} {:>15} {:>12} {:>12.2}",
+                "{:<6} {:<22} {:>12} {:>15} {:>12} {:>12.3}",
                 format!("{secs}s"),
                 name,
                 noticed(t, |t| t.detect),
                 noticed(t, |t| t.reconnected),
-                s_or(median(&audio), "-"),
+                s3(median(&audio)),
                 audio.iter().copied().fold(0.0, f64::max)
             );
         }
