@@ -249,6 +249,12 @@ impl Call {
         self.session().and_then(|s| s.local_participant())
     }
 
+    /// The path media takes now (each connection's selected ICE pair);
+    /// `None` between sessions.
+    pub async fn media_paths(&self) -> Option<crate::MediaPaths> {
+        Some(self.session()?.media_paths().await)
+    }
+
     /// Simulates a fault on the live call (tests, support tools).
     pub async fn simulate(&self, scenario: crate::Scenario) {
         if let Some(s) = self.session() {

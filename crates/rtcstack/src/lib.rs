@@ -18,6 +18,7 @@ pub mod supervisor;
 pub mod token;
 
 pub use call::{Call, CallOptions};
+pub use engine::stats::{MediaPath, MediaPaths, PathProtocol};
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};
 pub use room::{ConnectionQuality, Participant};

@@ -11,6 +11,7 @@
 mod media;
 mod peer;
 pub(crate) mod reach;
+pub(crate) mod stats;
 mod sync;
 mod timeline;
 
@@ -488,6 +489,11 @@ impl Session {
         for e in held.into_iter().flatten() {
             let _ = self.shared.events.send(e);
         }
+    }
+
+    /// The path media takes now on each connection (its selected pair).
+    pub(crate) async fn media_paths(&self) -> stats::MediaPaths {
+        stats::MediaPaths::of(&self.shared.publisher, &self.shared.subscriber).await
     }
 
     /// Which session this is (see [`NEXT_SESSION`]).

@@ -163,6 +163,11 @@ pub(crate) async fn build(
         .with_handler(Arc::new(Forward { target, tx }))
         // A wildcard skips loopback; a local development server needs it.
         .with_udp_addrs(vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()])
+        // ICE-TCP too, as libwebrtc gathers it: where UDP is blocked, or
+        // when the server asks for TCP (LiveKit's fallback after UDP
+        // fails), our active TCP candidates dial its passive one. Host UDP
+        // pairs rank higher, so an open network stays on UDP.
+        .with_tcp_addrs(vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()])
         .build()
         .await?;
     Ok(Arc::new(pc))
