@@ -1,6 +1,7 @@
 //! Desktop notifications for a user who is looking at another window: the
 //! connection was lost, it is back, the call ended by an error.
 
+use rtcstack::events::AttemptKind;
 use rtcstack::{CallEvent, DisconnectReason};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -11,7 +12,15 @@ pub fn message(event: &CallEvent) -> Option<(&'static str, String)> {
         CallEvent::Reconnecting { attempt: 1 } => {
             Some(("Connection lost", "Reconnecting to the call…".to_string()))
         }
-        CallEvent::Reconnected => Some(("Reconnected", "The call is back.".to_string())),
+        CallEvent::Reconnected { kind } => Some((
+            "Reconnected",
+            match kind {
+                AttemptKind::Resume => "The call is back.",
+                // Everyone else saw us leave and come back.
+                AttemptKind::Rejoin => "The call is back: you rejoined the room.",
+            }
+            .to_string(),
+        )),
         CallEvent::Disconnected { reason } if *reason != DisconnectReason::ClientInitiated => {
             Some((
                 "Call ended",
@@ -55,5 +64,19 @@ mod tests {
         })
         .unwrap();
         assert!(body.contains("reconnect"), "{body}");
+        // A rejoin says so: the others saw us leave and come back.
+        let (title, body) = message(&CallEvent::Reconnected {
+            kind: AttemptKind::Rejoin,
+        })
+        .unwrap();
+        assert_eq!(
+            (title, body.as_str()),
+            ("Reconnected", "The call is back: you rejoined the room.")
+        );
+        let (_, body) = message(&CallEvent::Reconnected {
+            kind: AttemptKind::Resume,
+        })
+        .unwrap();
+        assert_eq!(body, "The call is back.");
     }
 }

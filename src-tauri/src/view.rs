@@ -2,6 +2,7 @@
 //! call's events and sends whole on every change. The UI renders it and
 //! keeps no state of its own, so it cannot drift from the truth.
 
+use rtcstack::events::AttemptKind;
 use rtcstack::{CallEvent, ConnectionQuality, ConnectionState, DisconnectReason, Participant};
 use serde::Serialize;
 use ts_rs::TS;
@@ -18,6 +19,10 @@ pub struct CallView {
     /// When the next attempt starts (Unix ms), while one is waiting.
     #[ts(type = "number | null")]
     pub next_attempt_at_ms: Option<u64>,
+    /// How the call last came back from an outage: resumed (the same
+    /// session, nobody saw us go) or rejoined (a new one); none before the
+    /// first outage of a join.
+    pub last_reconnect: Option<AttemptKind>,
     /// Why the call ended, once it has, and what to tell the user.
     pub disconnect_reason: Option<DisconnectReason>,
     pub end_message: Option<String>,
@@ -67,6 +72,7 @@ impl CallView {
                 if *state == ConnectionState::Connecting {
                     self.disconnect_reason = None;
                     self.end_message = None;
+                    self.last_reconnect = None;
                 }
             }
             CallEvent::Reconnecting { attempt } => {
@@ -77,7 +83,8 @@ impl CallView {
                 self.attempt = *attempt;
                 self.next_attempt_at_ms = Some(now_ms + in_ms);
             }
-            CallEvent::Reconnected | CallEvent::Connected | CallEvent::TrackSubscribed { .. } => {}
+            CallEvent::Reconnected { kind } => self.last_reconnect = Some(*kind),
+            CallEvent::Connected | CallEvent::TrackSubscribed { .. } => {}
             CallEvent::Disconnected { reason } => {
                 self.disconnect_reason = Some(*reason);
                 self.end_message = Some(crate::words::disconnect_reason(*reason).to_string());
@@ -144,6 +151,22 @@ mod tests {
             t + 2000,
         );
         assert_eq!((v.attempt, v.next_attempt_at_ms), (0, None));
+        assert_eq!(v.last_reconnect, None, "no Reconnected yet");
+        v.apply(
+            &CallEvent::Reconnected {
+                kind: AttemptKind::Rejoin,
+            },
+            t + 2000,
+        );
+        assert_eq!(v.last_reconnect, Some(AttemptKind::Rejoin));
+        // A new join starts with no outage behind it.
+        v.apply(
+            &CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Connecting,
+            },
+            t + 3000,
+        );
+        assert_eq!(v.last_reconnect, None);
     }
 
     #[test]

@@ -170,7 +170,7 @@ async fn a_35_s_cut_in_which_the_token_expires_recovers_asking_the_endpoint_firs
     service.set(Behaviour::Issue);
     rig.server.link().unwrap().restore().unwrap();
     rig.wait_event("reconnected", SECS(30), |e| {
-        matches!(e, CallEvent::Reconnected)
+        matches!(e, CallEvent::Reconnected { .. })
     })
     .await;
     let reconnected = Instant::now();

@@ -1,5 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { AttemptKind } from "./generated/AttemptKind";
 import type { CallView } from "./generated/CallView";
 import type { Devices } from "./generated/Devices";
 import type { JoinError } from "./generated/JoinError";
@@ -19,8 +20,8 @@ let joinRefused = false;
 
 /** When each view reached the screen, for the UI benchmark; and what the
  * page then showed (state, the banner's words if it was rendered, the
- * token's expiry), for tests that must see a state even if it lasted only
- * a moment. */
+ * token's expiry, how the call last came back), for tests that must see a
+ * state even if it lasted only a moment. */
 interface Shown {
   seq: number;
   sentAtMs: number;
@@ -28,6 +29,7 @@ interface Shown {
   state: string;
   banner: string | null;
   tokenExpiresAtMs: number | null;
+  lastReconnect: AttemptKind | null;
 }
 const shown: Shown[] = [];
 (window as unknown as { __rtcstackShown: Shown[] }).__rtcstackShown = shown;
@@ -130,6 +132,7 @@ function render(v: CallView): void {
     // Rendered, not merely unhidden: a stylesheet can show what the page hid.
     banner: rendered(banner) ? el("banner-text").textContent : null,
     tokenExpiresAtMs: v.tokenExpiresAtMs,
+    lastReconnect: v.lastReconnect,
   });
   if (shown.length > 500) shown.shift();
 }

@@ -45,6 +45,20 @@ impl DisconnectReason {
     }
 }
 
+/// How a reconnect attempt brings the call back (and, in `Reconnected`, how
+/// it came back).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttemptKind {
+    /// The same session: signal `reconnect=1`, ICE restart, SyncState. The
+    /// server still held our session; nobody saw us leave.
+    Resume,
+    /// A new session: join again, republish, resubscribe (the server had
+    /// dropped the old one, or refused to resume it).
+    Rejoin,
+}
+
 /// An event of the call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
@@ -68,7 +82,10 @@ pub enum CallEvent {
         attempt: u32,
         in_ms: u64,
     },
-    Reconnected,
+    /// The call is back, by the kind of attempt that succeeded.
+    Reconnected {
+        kind: AttemptKind,
+    },
     /// The token is inside its expiry window.
     TokenExpired,
     /// A new token is in use (a refresh, or the server's in-band token);
@@ -122,6 +139,13 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&d).unwrap(),
             serde_json::json!({"type": "disconnected", "reason": "networkError"})
+        );
+        let r = CallEvent::Reconnected {
+            kind: AttemptKind::Rejoin,
+        };
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"type": "reconnected", "kind": "rejoin"})
         );
     }
 

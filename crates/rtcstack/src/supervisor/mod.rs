@@ -8,8 +8,9 @@
 //! connects it to the engine.
 //!
 //! Recovery order: resume (same session) while the server can still resume
-//! it, else a full rejoin; give up with `NetworkError` after the policy's
-//! attempts or deadline. Terminal reasons (removed, room deleted, duplicate
+//! it, else a full rejoin (`Reconnected` says which one brought the call
+//! back); give up with `NetworkError` after the policy's attempts or
+//! deadline. Terminal reasons (removed, room deleted, duplicate
 //! identity, server shutdown, unauthorized) end the call at once. A token
 //! near or past expiry is refreshed (once per need, with a deadline) before
 //! an attempt; without a refresher an expired token ends the call with
@@ -20,20 +21,12 @@ pub mod policy;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use crate::events::AttemptKind;
 use crate::events::{CallEvent, DisconnectReason};
 use crate::state::ConnectionState;
 use crate::token::{freshness, Freshness, RefreshError};
 use policy::Jitter;
 pub use policy::ReconnectPolicy;
-
-/// How an attempt reconnects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptKind {
-    /// Same session: signal `reconnect=1`, ICE restart, SyncState.
-    Resume,
-    /// A new session: join again, republish, resubscribe.
-    Rejoin,
-}
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,10 +115,18 @@ struct Outage {
     resume_refused: bool,
     /// When the next attempt starts (waiting), if not in flight.
     next_at: Option<Instant>,
-    /// When the attempt in flight times out.
-    in_flight_until: Option<Instant>,
+    /// The attempt in flight, if any.
+    in_flight: Option<InFlight>,
     /// An attempt found the token expired and had it refreshed at once.
     expiry_refreshed: bool,
+}
+
+/// An attempt under way: its kind (`Reconnected` says how the call came
+/// back) and when it times out.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    kind: AttemptKind,
+    until: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -191,7 +192,7 @@ impl Supervisor {
         };
         if let Some(o) = &self.outage {
             consider(o.next_at);
-            consider(o.in_flight_until);
+            consider(o.in_flight.map(|f| f.until));
             consider(Some(o.started + self.policy.deadline));
         }
         consider(self.refresh.as_ref().map(|r| r.until));
@@ -296,10 +297,13 @@ impl Supervisor {
             }
             Input::LinkLost => self.lost(now, now, false, wall),
             Input::AttemptSucceeded => {
-                if self.state == ConnectionState::Reconnecting {
+                // Only an attempt in flight can succeed; its kind is how
+                // the call came back.
+                let in_flight = self.outage.as_ref().and_then(|o| o.in_flight);
+                if let (ConnectionState::Reconnecting, Some(f)) = (self.state, in_flight) {
                     self.outage = None;
                     self.set_state(ConnectionState::Connected);
-                    self.emit(CallEvent::Reconnected);
+                    self.emit(CallEvent::Reconnected { kind: f.kind });
                     // Back on a token whose refresh failed in the outage
                     // (the server's leeway let it in): get a good one now.
                     if self.has_refresher && self.freshness(wall) == Freshness::Expired {
@@ -329,7 +333,7 @@ impl Supervisor {
                 self.set_expiry(expires_at, now, wall);
                 // An outage waiting on the token goes on now.
                 if let Some(o) = self.outage.as_mut() {
-                    if o.in_flight_until.is_none() && o.next_at.is_none() {
+                    if o.in_flight.is_none() && o.next_at.is_none() {
                         o.next_at = Some(now);
                     }
                 }
@@ -380,7 +384,7 @@ impl Supervisor {
     /// Start the waiting attempt now (the OS says the network is back).
     fn hurry(&mut self, now: Instant, wall: SystemTime) {
         if let Some(o) = self.outage.as_mut() {
-            if o.in_flight_until.is_none() && o.next_at.is_some_and(|t| t > now) {
+            if o.in_flight.is_none() && o.next_at.is_some_and(|t| t > now) {
                 o.next_at = Some(now);
             }
         }
@@ -396,7 +400,7 @@ impl Supervisor {
                     attempt: 0,
                     resume_refused,
                     next_at: Some(now),
-                    in_flight_until: None,
+                    in_flight: None,
                     expiry_refreshed: false,
                 });
                 self.set_state(ConnectionState::Reconnecting);
@@ -430,9 +434,9 @@ impl Supervisor {
                 // (a clock far off) gets the usual backoff after that.
                 self.expires_at = Some(wall);
                 if let Some(o) = self.outage.as_mut() {
-                    if !o.expiry_refreshed && o.in_flight_until.is_some() {
+                    if !o.expiry_refreshed && o.in_flight.is_some() {
                         o.expiry_refreshed = true;
-                        o.in_flight_until = None;
+                        o.in_flight = None;
                         o.next_at = None;
                         self.request_refresh(now);
                         return;
@@ -444,10 +448,10 @@ impl Supervisor {
         let Some(o) = self.outage.as_mut() else {
             return;
         };
-        if o.in_flight_until.is_none() {
+        if o.in_flight.is_none() {
             return; // no attempt in flight: a stale report
         }
-        o.in_flight_until = None;
+        o.in_flight = None;
         if err == AttemptError::ResumeRefused {
             o.resume_refused = true;
         }
@@ -480,7 +484,7 @@ impl Supervisor {
                 let delay = self.policy.delay_before(next, self.jitter.draw());
                 let delay = Duration::from_millis(delay.as_millis() as u64);
                 if let Some(o) = self.outage.as_mut() {
-                    if o.in_flight_until.is_none() {
+                    if o.in_flight.is_none() {
                         o.next_at = Some(now + delay);
                         self.emit(CallEvent::ReconnectScheduled {
                             attempt: next,
@@ -498,7 +502,7 @@ impl Supervisor {
         // Still valid for now: carry on with it; an outage's attempt goes
         // ahead with the current token.
         if let Some(o) = self.outage.as_mut() {
-            if o.in_flight_until.is_none() && o.next_at.is_none() {
+            if o.in_flight.is_none() && o.next_at.is_none() {
                 o.next_at = Some(now);
             }
         }
@@ -526,7 +530,7 @@ impl Supervisor {
             // reached: a network error, whatever the token's state.
             return self.end(DisconnectReason::NetworkError);
         }
-        if o.in_flight_until.is_some_and(|t| now >= t) {
+        if o.in_flight.is_some_and(|f| now >= f.until) {
             self.actions.push_back(Action::AbortAttempt);
             return self.attempt_failed(AttemptError::Retryable, now, wall);
         }
@@ -555,7 +559,10 @@ impl Supervisor {
         if let Some(o) = self.outage.as_mut() {
             o.attempt = attempt;
             o.next_at = None;
-            o.in_flight_until = Some(now + self.policy.attempt_timeout);
+            o.in_flight = Some(InFlight {
+                kind,
+                until: now + self.policy.attempt_timeout,
+            });
         }
         self.emit(CallEvent::Reconnecting { attempt });
         self.actions

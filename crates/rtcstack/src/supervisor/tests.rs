@@ -138,7 +138,12 @@ fn a_lost_link_resumes_at_once_and_reconnects() {
     assert!(has(&a, &CallEvent::Reconnecting { attempt: 1 }));
     let a = r.input(Input::AttemptSucceeded);
     assert_eq!(r.sup.state(), ConnectionState::Connected);
-    assert!(has(&a, &CallEvent::Reconnected));
+    assert!(has(
+        &a,
+        &CallEvent::Reconnected {
+            kind: AttemptKind::Resume
+        }
+    ));
     assert_eq!(r.sup.attempt(), 0);
 }
 
@@ -221,6 +226,117 @@ fn gives_up_with_network_error_at_the_deadline() {
     assert!(n >= 5, "only {n} attempts in 60 s");
     // Never stuck: nothing more is scheduled.
     assert_eq!(r.sup.poll_timeout(), None);
+}
+
+#[test]
+fn a_cut_that_never_heals_is_still_reconnecting_just_before_the_deadline() {
+    let p = ReconnectPolicy::default();
+    let mut r = Rig::connected(false);
+    let lost_at = r.now;
+    r.input(Input::LinkLost);
+    // Every attempt hangs (nothing answers) until it times out.
+    r.advance(p.deadline - MS(1));
+    assert_eq!(r.sup.state(), ConnectionState::Reconnecting);
+    assert_eq!(disconnected(&r.log), None, "gave up early: {:?}", r.log);
+    let numbers: Vec<u32> = attempts(&r.log).iter().map(|a| a.1).collect();
+    assert!(numbers.len() > 1, "one attempt in {:?}", p.deadline);
+    assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+    // The deadline itself: over, as a network error, at exactly that time.
+    let a = r.advance(MS(1));
+    assert_eq!(disconnected(&a), Some(DisconnectReason::NetworkError));
+    assert_eq!(r.now - lost_at, p.deadline);
+    assert_eq!(r.sup.state(), ConnectionState::Disconnected);
+}
+
+#[test]
+fn reconnected_says_which_kind_of_attempt_brought_the_call_back() {
+    let resumed = CallEvent::Reconnected {
+        kind: AttemptKind::Resume,
+    };
+    let rejoined = CallEvent::Reconnected {
+        kind: AttemptKind::Rejoin,
+    };
+    // A resume that works.
+    let mut r = Rig::connected(false);
+    r.input(Input::LinkLost);
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(has(&a, &resumed) && !has(&a, &rejoined), "{a:?}");
+    // A refused resume, then a rejoin that works.
+    let mut r = Rig::connected(false);
+    r.input(Input::LinkLost);
+    r.input(Input::AttemptFailed(AttemptError::ResumeRefused));
+    r.advance(S(1)); // attempt 2 waits at most 300 ms
+    assert_eq!(attempts(&r.log).last(), Some(&(AttemptKind::Rejoin, 2)));
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(has(&a, &rejoined) && !has(&a, &resumed), "{a:?}");
+    // The server asks for a full reconnect: a rejoin.
+    let mut r = Rig::connected(false);
+    r.input(Input::ServerLeave(LeaveAction::Reconnect));
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(has(&a, &rejoined), "{a:?}");
+}
+
+#[test]
+fn a_success_with_no_attempt_in_flight_is_ignored() {
+    let mut r = Rig::connected(false);
+    r.input(Input::LinkLost);
+    r.input(Input::AttemptFailed(AttemptError::Retryable));
+    // Attempt 2 is waiting its backoff: nothing can have succeeded.
+    assert_eq!(r.sup.state(), ConnectionState::Reconnecting);
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(a.is_empty(), "{a:?}");
+    assert_eq!(r.sup.state(), ConnectionState::Reconnecting);
+}
+
+/// A silent cut of `cut` on the virtual clock: ICE notices 3 s in; an
+/// attempt cannot get through until the restore, and one in flight then
+/// succeeds 200 ms later (the reachability probe's period). How the call
+/// came back, and when.
+fn silent_cut(cut: Duration) -> (AttemptKind, Duration) {
+    let mut r = Rig::connected(false);
+    let cut_at = r.now;
+    let restore_at = cut_at + cut;
+    r.advance(S(3));
+    let mut in_flight = !attempts(&r.input(Input::LinkLost)).is_empty();
+    while r.now < cut_at + S(60) {
+        if in_flight && r.now >= restore_at + MS(200) {
+            let a = r.input(Input::AttemptSucceeded);
+            let kind = a.iter().find_map(|x| match x {
+                Action::Emit(CallEvent::Reconnected { kind }) => Some(*kind),
+                _ => None,
+            });
+            return (kind.expect("no Reconnected"), r.now - cut_at);
+        }
+        for a in r.advance(MS(100)) {
+            match a {
+                Action::StartAttempt { .. } => in_flight = true,
+                Action::AbortAttempt => in_flight = false,
+                _ => {}
+            }
+        }
+    }
+    panic!("not back 60 s after a {cut:?} cut: {:?}", r.log);
+}
+
+#[test]
+fn cuts_inside_the_resume_window_resume_and_a_35_s_cut_rejoins() {
+    // The resilience group's cuts, as the supervisor sees them.
+    for (cut, want) in [
+        (S(3), AttemptKind::Resume),
+        (S(8), AttemptKind::Resume),
+        (S(12), AttemptKind::Resume),
+        (S(35), AttemptKind::Rejoin),
+    ] {
+        let (kind, back) = silent_cut(cut);
+        assert_eq!(kind, want, "{cut:?} cut, back after {back:?}");
+        // Back once the path is: an attempt is under way at the restore or
+        // starts within the backoff cap of it.
+        let p = ReconnectPolicy::default();
+        assert!(
+            back <= cut + p.max_delay + MS(300),
+            "{cut:?} cut: back after {back:?}"
+        );
+    }
 }
 
 #[test]
