@@ -592,6 +592,7 @@ async fn mute_by_button_and_shortcut_is_seen_by_the_peer() {
 async fn poor_quality_shows_the_warning() {
     let rig = Rig::joined("e2e-poor").await;
     rig.app.wait_gone("local-warning", SECS(5)).await.unwrap();
+    let before = rig.last_view().await;
     rig.server
         .link()
         .unwrap()
@@ -607,11 +608,36 @@ async fn poor_quality_shows_the_warning() {
         .await
         .unwrap();
     assert_eq!(warning.text, "⚠ Your connection is poor");
+    // The server's score of 25 % loss is Poor (it says Lost only when no
+    // packets arrive); the app shows Lost while reconnecting, so "Lost"
+    // here would be a false reconnect.
     let quality = rig.app.seen("local-quality").await;
     assert!(quality.visible(), "{quality}");
     assert!(
-        quality.text.contains("Poor") || quality.text.contains("Lost"),
+        quality.text.contains("Poor") && !quality.text.contains("Lost"),
         "{quality}"
+    );
+    // And no reconnect at any moment of the loss: every view the page has
+    // rendered since it began said connected.
+    let (first, states): (u64, Vec<String>) = serde_json::from_value(
+        rig.app
+            .client
+            .execute(
+                "const s = window.__rtcstackShown; \
+                 return [s[0]?.seq ?? 0, s.filter((v) => v.seq > arguments[0]).map((v) => v.state)];",
+                vec![serde_json::json!(before)],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        first <= before + 1,
+        "the page's record of views since the loss began is incomplete"
+    );
+    assert!(
+        states.iter().all(|s| s == "connected"),
+        "the page showed {states:?} under 25 % loss"
     );
     let shot = rig.app.window_pixels("e2e-poor-quality").await.unwrap();
     let painted = rig.app.box_pixels(&shot, "local-warning").await.unwrap();

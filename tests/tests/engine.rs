@@ -4,12 +4,13 @@
 use std::time::{Duration, Instant};
 
 use rtcstack::audio::tone::Tone;
-use rtcstack::{Call, CallOptions, ConnectError, ConnectionQuality, ConnectionState};
+use rtcstack::{Call, CallEvent, CallOptions, ConnectError, ConnectionQuality, ConnectionState};
 use rtcstack_testbench::client::{join_with_capture, wait_hearing};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -146,15 +147,32 @@ async fn participants_quality_and_mute_are_seen_both_ways() {
     .unwrap();
 }
 
+/// The call's next event before `deadline`, or `None` once it has passed.
+async fn next_event(
+    events: &mut UnboundedReceiver<CallEvent>,
+    deadline: Instant,
+) -> Option<CallEvent> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, events.recv()).await {
+        Ok(Some(e)) => Some(e),
+        Ok(None) => panic!("the call's events ended"),
+        Err(_) => None,
+    }
+}
+
+/// How long our quality is watched once it has dropped to Poor: three of
+/// the server's 5 s quality updates.
+const HOLD_POOR: Duration = Duration::from_secs(15);
+
 #[tokio::test]
-async fn quality_drops_under_loss_and_recovers() {
+async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     let server = LiveKitServer::start().await.unwrap();
     let room = "eng-quality";
     let peer = server
         .spawn_peer(PeerOptions::new(room, "py-peer", 440.0))
         .await
         .unwrap();
-    let (call, _sink, _events) = join_with_capture(&server, room, "rust-lossy")
+    let (call, _sink, mut events) = join_with_capture(&server, room, "rust-lossy")
         .await
         .unwrap();
     call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
@@ -163,8 +181,8 @@ async fn quality_drops_under_loss_and_recovers() {
     peer.wait_for_tone("rust-lossy", 880.0, 5.0, SECS(20))
         .await
         .unwrap();
+    while events.try_recv().is_ok() {} // the join's news
 
-    let ours = |call: &Call| call.local_participant().map(|p| p.connection_quality);
     let link = server.link().unwrap();
     link.degrade(Netem {
         loss_percent: 25.0,
@@ -173,37 +191,86 @@ async fn quality_drops_under_loss_and_recovers() {
     .unwrap();
     let t0 = Instant::now();
     let mark = peer.mark();
-    let dropped = async {
-        loop {
-            if matches!(ours(&call), Some(q) if q != ConnectionQuality::Excellent && q != ConnectionQuality::Unknown)
-            {
-                return format!("we report {:?}", ours(&call));
-            }
-            if peer.events()[mark..].iter().any(|e| {
-                e.kind() == "quality"
-                    && e.str("identity") == Some("rust-lossy")
-                    && e.str("quality") != Some("EXCELLENT")
-            }) {
-                return "the peer reports us below excellent".to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+    // Our quality as we report it (the server's score of us, sent every
+    // 5 s): 25 % loss of Opus scores 0 on the server's scale, clamped at
+    // 30, which is Poor; Lost (≤ 20) only when no packets arrive at all. A
+    // window only partly under loss may pass through Good first. A false
+    // reconnect would show as Reconnecting here (and as Lost in the app).
+    let mut timeline: Vec<(Duration, ConnectionQuality)> = Vec::new();
+    let outage = |e: &CallEvent| {
+        assert!(
+            !matches!(
+                e,
+                CallEvent::Reconnecting { .. } | CallEvent::Disconnected { .. }
+            ),
+            "{e:?} under 25 % loss after {:?}",
+            t0.elapsed()
+        );
     };
-    let how = tokio::time::timeout(SECS(20), dropped)
-        .await
-        .expect("quality stayed excellent under 25% loss for 20 s");
-    eprintln!("under 25% loss after {:?}: {how}", t0.elapsed());
+    let mut poor_at = None;
+    let deadline = t0 + SECS(20);
+    while poor_at.is_none() {
+        let e = next_event(&mut events, deadline)
+            .await
+            .unwrap_or_else(|| panic!("not Poor 20 s into 25 % loss: {timeline:?}"));
+        outage(&e);
+        if let CallEvent::LocalParticipantUpdated { participant } = e {
+            let q = participant.connection_quality;
+            if timeline.last().map(|x| x.1) != Some(q) {
+                timeline.push((t0.elapsed(), q));
+            }
+            match q {
+                ConnectionQuality::Poor => poor_at = Some(Instant::now()),
+                ConnectionQuality::Excellent | ConnectionQuality::Good => {}
+                other => panic!("{other:?} before Poor under 25 % loss: {timeline:?}"),
+            }
+        }
+    }
+    // Held: Poor at every update until the loss ends (Lost only if the
+    // server's score, as the peer hears it, said so too).
+    let hold_until = poor_at.unwrap() + HOLD_POOR;
+    while let Some(e) = next_event(&mut events, hold_until).await {
+        outage(&e);
+        if let CallEvent::LocalParticipantUpdated { participant } = e {
+            let q = participant.connection_quality;
+            if timeline.last().map(|x| x.1) != Some(q) {
+                timeline.push((t0.elapsed(), q));
+            }
+            assert!(
+                matches!(q, ConnectionQuality::Poor | ConnectionQuality::Lost),
+                "{q:?} after Poor, still under 25 % loss: {timeline:?}"
+            );
+        }
+    }
+    let peer_saw: Vec<String> = peer.events()[mark..]
+        .iter()
+        .filter(|e| e.kind() == "quality" && e.str("identity") == Some("rust-lossy"))
+        .filter_map(|e| e.str("quality").map(str::to_string))
+        .collect();
+    if timeline.iter().any(|x| x.1 == ConnectionQuality::Lost) {
+        assert!(
+            peer_saw.iter().any(|q| q == "LOST"),
+            "we said Lost, the server (as the peer hears it) never did: ours {timeline:?}, \
+             the peer's {peer_saw:?}"
+        );
+    }
+    eprintln!("under 25 % loss, our quality: {timeline:?}; the peer saw us {peer_saw:?}");
+    assert_eq!(call.connection_state(), ConnectionState::Connected);
 
     link.clear_degrade().unwrap();
     let t1 = Instant::now();
-    let back = async {
-        while ours(&call) != Some(ConnectionQuality::Excellent) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = t1 + SECS(60);
+    loop {
+        let e = next_event(&mut events, deadline)
+            .await
+            .expect("quality did not return to Excellent within 60 s");
+        outage(&e);
+        if let CallEvent::LocalParticipantUpdated { participant } = e {
+            if participant.connection_quality == ConnectionQuality::Excellent {
+                break;
+            }
         }
-    };
-    tokio::time::timeout(SECS(60), back)
-        .await
-        .expect("quality did not return to excellent within 60 s");
+    }
     eprintln!(
         "excellent again {:?} after the loss was removed",
         t1.elapsed()
