@@ -195,15 +195,16 @@ impl Session {
         // the session, which closes it: no half-joined ghost lingers.
         let session = Session { shared, run };
         session.negotiate_publisher(deadline).await?;
-        // Joined once media can flow on either connection.
-        let either = async {
-            let s = &session.shared;
-            tokio::select! {
-                r = until_connected(&s.publisher_state) => r,
-                r = until_connected(&s.subscriber_state) => r,
-            }
+        // Joined once the primary connection is up (the subscriber, when
+        // the join response says so): what LiveKit's own clients wait for,
+        // so remote media can flow when we say connected. (Waiting for
+        // either connection could say so with only our publisher up.)
+        let s = &session.shared;
+        let primary = match s.primary {
+            Target::Publisher => &s.publisher_state,
+            Target::Subscriber => &s.subscriber_state,
         };
-        tokio::time::timeout(deadline, either)
+        tokio::time::timeout(deadline, until_connected(primary))
             .await
             .map_err(|_| ConnectError::Media(format!("no media connection within {deadline:?}")))?
             .map_err(|_| ConnectError::Closed)?;
