@@ -136,20 +136,29 @@ impl JitterBuffer {
         }
     }
 
+    /// While not playing, when playout may start: once the oldest packet
+    /// has waited the target delay. The very first start uses the minimum:
+    /// a stream's first packets come in a burst that says nothing about the
+    /// path's jitter. `None` while playing or with nothing to play. The
+    /// caller pops first at this moment, not at its next 20 ms tick: a
+    /// restart (a join, the end of an outage) is then heard a tick sooner
+    /// on average, with the same delay held.
+    pub fn start_at(&self) -> Option<Instant> {
+        if self.next.is_some() {
+            return None;
+        }
+        let delay = if self.stats.played == 0 {
+            MIN_DELAY
+        } else {
+            self.target_delay()
+        };
+        Some(self.first_arrival? + delay)
+    }
+
     /// The frame to play at `now` (call every 20 ms).
     pub fn pop(&mut self, now: Instant) -> Playout {
         let Some(next) = self.next else {
-            // Start once the oldest packet has waited the target delay. The
-            // very first start uses the minimum: a stream's first packets
-            // come in a burst that says nothing about the path's jitter.
-            let delay = if self.stats.played == 0 {
-                MIN_DELAY
-            } else {
-                self.target_delay()
-            };
-            let ready = self
-                .first_arrival
-                .is_some_and(|t| now.duration_since(t) >= delay);
+            let ready = self.start_at().is_some_and(|t| now >= t);
             if !ready {
                 return Playout::Silence;
             }
@@ -285,6 +294,28 @@ mod tests {
         assert_eq!(steady.target_delay(), MIN_DELAY);
         let d = jittery.target_delay();
         assert!(d > Duration::from_millis(60) && d <= MAX_DELAY, "{d:?}");
+    }
+
+    #[test]
+    fn says_when_playout_may_start_and_starts_then() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        assert_eq!(jb.start_at(), None, "nothing held");
+        jb.push(0, 0, pkt(0), t0);
+        jb.push(1, FRAME_TS, pkt(1), t0 + FRAME);
+        // The first packet's arrival plus the minimum delay, exactly.
+        assert_eq!(jb.start_at(), Some(t0 + MIN_DELAY));
+        let just_before = t0 + MIN_DELAY - Duration::from_micros(1);
+        assert_eq!(jb.pop(just_before), Playout::Silence);
+        assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(pkt(0)));
+        assert_eq!(jb.start_at(), None, "playing");
+        // After an outage, the restart waits the target delay from the
+        // first packet back.
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Packet(pkt(1)));
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME * 2), Playout::Silence);
+        let back = t0 + Duration::from_secs(3);
+        jb.push(150, 150 * FRAME_TS, pkt(9), back);
+        assert_eq!(jb.start_at(), Some(back + jb.target_delay()));
     }
 
     #[test]

@@ -15,6 +15,8 @@ use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::FRAME_SAMPLES;
 
 const FRAME: Duration = Duration::from_millis(20);
+/// A pause in a remote track's packets this long is an outage.
+const RTP_GAP: Duration = Duration::from_millis(500);
 
 /// Encodes `input` to Opus every 20 ms and writes it to `track` until
 /// `stop` is set. While `muted`, silence is sent, so the stream's timing
@@ -87,6 +89,7 @@ pub(crate) async fn receive_audio(
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut first_rtp, mut first_decoded) = (true, true);
+    let mut last_rtp: Option<Instant> = None;
     loop {
         tokio::select! {
             event = track.poll() => match event {
@@ -94,12 +97,24 @@ pub(crate) async fn receive_audio(
                     if std::mem::take(&mut first_rtp) {
                         super::timeline::mark(session, "first_rtp");
                     }
+                    // Packets back after an outage (a gap no talker's
+                    // pacing makes: Opus sends through silence).
+                    let now = Instant::now();
+                    if last_rtp.is_some_and(|t| now.duration_since(t) > RTP_GAP) {
+                        super::timeline::mark(session, "rtp_resumed");
+                    }
+                    last_rtp = Some(now);
                     buffer.push(
                         p.header.sequence_number,
                         p.header.timestamp,
                         p.payload,
                         Instant::now(),
-                    )
+                    );
+                    // Not playing yet: the first frame comes out when the
+                    // buffer may start, and the 20 ms ticks run from there.
+                    if let Some(t) = buffer.start_at() {
+                        tick.reset_at(tokio::time::Instant::from_std(t));
+                    }
                 }
                 Some(TrackRemoteEvent::OnEnded) | None => break,
                 Some(_) => {}

@@ -11,7 +11,8 @@
 //! (ICE and DTLS both done), `primary_connected` (the connection LiveKit's
 //! join response names primary, the moment LiveKit's own clients call the
 //! room connected), `track`, `first_rtp`, `first_decoded`. A resume:
-//! `resume_start`, `signal_restarted`, `resume_offer`, `resume_connected`.
+//! `resume_start`, `signal_restarted`, `resume_offer`, `resume_connected`;
+//! and `rtp_resumed` when a remote track's packets come back after a gap.
 
 /// Records `mark` for session `session`.
 pub(crate) fn mark(session: u64, mark: &'static str) {
