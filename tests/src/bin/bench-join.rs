@@ -8,9 +8,9 @@
 //!   is connected (ICE and DTLS). It is what LiveKit's SDK `connect()`
 //!   waits for (rust-sdks: `wait_pc_connection` after the join response),
 //!   so for livekit-python it is `Room.connect()` returning; ours is the
-//!   engine's `primary_connected` timeline mark. Our `connect()` returns
-//!   at another moment (after our publisher's offer is answered and either
-//!   connection is up): shown in its own column, not in the ratio.
+//!   engine's `primary_connected` timeline mark, which our `connect()` also
+//!   waits for (with our publisher's answer, which comes long before); the
+//!   moment `connect()` returned is shown beside it, not in the ratio.
 //! - first audio: the first 20 ms frame that carries the talking peer's
 //!   440 Hz above -40 dBFS (ours at the audio sink, Python in its
 //!   AudioStream; both judge frames with the same tone-level measure).
@@ -329,7 +329,7 @@ async fn main() -> Result<()> {
     }
     let returned = column(&rust, |x| x.connect_returned);
     println!(
-        "our connect() returned: p50 {} ms, p95 {} ms (not LiveKit's moment: publisher answered and either connection up)",
+        "our connect() returned: p50 {} ms, p95 {} ms (the primary connection up and our publisher answered)",
         ms_or(median(&returned), "-"),
         ms_or(p95(&returned), "-")
     );

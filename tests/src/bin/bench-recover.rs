@@ -25,6 +25,7 @@ use rtcstack::{Call, CallEvent, CallOptions};
 use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::stats::{median, median_ratio, mono, s_or};
+use rtcstack_testbench::timeline::Timeline;
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::ToneWatch;
 
@@ -113,7 +114,17 @@ async fn join_both(server: &LiveKitServer) -> Result<Clients> {
     })
 }
 
-async fn run_once(cut: Duration) -> Result<(Times, Times)> {
+/// One run as measured: both clients' times, how long the restore command
+/// took, and our engine's timeline from the cut on (seconds from the
+/// restore), to see where our time goes.
+struct Run {
+    ours: Times,
+    theirs: Times,
+    restore_took: f64,
+    marks: Vec<(String, f64)>,
+}
+
+async fn run_once(cut: Duration, timeline: &Timeline) -> Result<Run> {
     let server = LiveKitServer::start().await?;
     let mut far = server
         .spawn_peer(PeerOptions::new(ROOM, "far", OLD_HZ))
@@ -135,13 +146,19 @@ async fn run_once(cut: Duration) -> Result<(Times, Times)> {
     let ours_from = events.lock().expect("events lock").len();
 
     let link = server.link()?;
+    let position = timeline.position();
     link.cut()?;
     let cut_at = mono();
     far.send(serde_json::json!({"cmd": "tone", "hz": NEW_HZ}))
         .await?;
     tokio::time::sleep(cut).await;
+    // Stamped when the command returns (the rule is gone by then, within
+    // the last ms or so of the few ms the command takes; its length is
+    // printed with each run).
+    let asked = mono();
     link.restore()?;
     let restore_at = mono();
+    let restore_took = restore_at - asked;
 
     let is_new_tone = |e: &PeerEvent| e.kind() == "heard" && e.f64("hz") == Some(NEW_HZ);
     let (ours_heard, py_heard) = tokio::join!(
@@ -211,8 +228,18 @@ async fn run_once(cut: Duration) -> Result<(Times, Times)> {
         reconnected: py_first("reconnected").map(|t| t - restore_at),
         audio: py_heard.f64("t").context("t")? - restore_at,
     };
+    let marks = timeline
+        .since(position)
+        .into_iter()
+        .map(|m| (format!("{}@{}", m.name, m.session), m.at - restore_at))
+        .collect();
     call.leave().await;
-    Ok((ours, theirs))
+    Ok(Run {
+        ours,
+        theirs,
+        restore_took,
+        marks,
+    })
 }
 
 /// Seconds with three decimals (sub-second times differ in the third).
@@ -237,16 +264,23 @@ fn noticed(ts: &[Times], f: fn(&Times) -> Option<f64>) -> String {
 async fn main() -> Result<()> {
     let args = Args::parse();
     rtcstack_testbench::require_root("the recover benchmark")?;
+    let timeline = Timeline::install()?;
     let mut rows = Vec::new();
     for &secs in &args.cuts {
         let (mut o, mut p) = (Vec::new(), Vec::new());
         for run in 0..args.runs {
-            let (a, b) = run_once(Duration::from_secs(secs))
+            let Run {
+                ours: a,
+                theirs: b,
+                restore_took: took,
+                marks,
+            } = run_once(Duration::from_secs(secs), &timeline)
                 .await
                 .with_context(|| format!("{secs} s cut, run {}", run + 1))?;
             eprintln!(
-                "{secs} s cut, run {}: ours detect {} reconnected {} audio {:.3}; livekit-python detect {} reconnected {} audio {:.3}",
+                "{secs} s cut, run {} (restore command {:.1} ms): ours detect {} reconnected {} audio {:.3}; livekit-python detect {} reconnected {} audio {:.3}",
                 run + 1,
+                took * 1e3,
                 s_or(a.detect, "not seen"),
                 s_or(a.reconnected, "not seen"),
                 a.audio,
@@ -254,6 +288,12 @@ async fn main() -> Result<()> {
                 s_or(b.reconnected, "not seen"),
                 b.audio
             );
+            // Ours from the cut on, seconds from the restore (name@session).
+            let all: Vec<String> = marks
+                .iter()
+                .map(|(n, t)| format!("{n} {:+.3}", t))
+                .collect();
+            eprintln!("  our timeline: {}", all.join(", "));
             o.push(a);
             p.push(b);
         }
@@ -283,7 +323,7 @@ async fn main() -> Result<()> {
             );
         }
     }
-    println!("detect: from the cut; reconnected and audio: from the restore (audio = the far peer's new tone in a 20 ms frame above -40 dBFS)");
+    println!("detect: from the cut; reconnected and audio: from the moment the restore was asked for (audio = the far peer's new tone in a 20 ms frame above -40 dBFS)");
     println!();
     for (secs, o, p) in &rows {
         let audio = |t: &[Times]| t.iter().map(|t| t.audio).collect::<Vec<_>>();
