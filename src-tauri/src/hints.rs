@@ -1,7 +1,7 @@
 //! OS hints for the call: the machine is going to sleep, has woken, or its
 //! network path changed. The power and network monitors (one file per OS
 //! under `power/` and `network/`) send them here; this is the one place
-//! that hands them to the current call (`suspend`, `resume`,
+//! that hands them to the current call (`suspended`, `woke`,
 //! `network_changed` in `rtcstack`).
 
 use std::sync::Arc;
@@ -64,8 +64,8 @@ async fn forward(app: AppHandle, mut rx: mpsc::UnboundedReceiver<Hint>) {
         };
         tracing::info!("os hint {hint:?} → the call");
         match hint {
-            Hint::Sleep => call.suspend(),
-            Hint::Wake => call.resume(),
+            Hint::Sleep => call.suspended(),
+            Hint::Wake => call.woke(),
             Hint::NetworkChanged => call.network_changed(),
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod audio;
 mod call;
+mod driver;
 mod engine;
 mod error;
 pub mod events;

@@ -1,0 +1,129 @@
+//! What the driver asks of the engine: a join, and of a joined session the
+//! work a reconnect does. The real engine in the SDK; a scripted one in the
+//! driver's tests.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::audio::io::{AudioInput, AudioSink};
+use crate::engine::{EngineSignal, Session};
+use crate::error::ConnectError;
+use crate::events::CallEvent;
+use crate::room::RoomState;
+use crate::supervisor::AttemptError;
+
+/// Joins a room.
+pub(crate) trait Engine: Send + Sync + 'static {
+    type Session: Joined;
+    /// A new session with `token`; `previous` is the room as the last
+    /// session knew it (a rejoin reconciles it instead of joining everyone
+    /// again).
+    fn join(
+        &self,
+        token: &str,
+        previous: Option<&RoomState>,
+    ) -> impl Future<Output = Result<Self::Session, ConnectError>> + Send;
+    /// Returns once the server can be reached again.
+    fn until_reachable(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// A joined session.
+pub(crate) trait Joined: Send + Sync + 'static {
+    /// Which session this is: reports from a replaced one are dropped.
+    fn id(&self) -> u64;
+    /// A LiveKit resume of this session (signal and ICE restart).
+    fn resume(&self) -> impl Future<Output = Result<(), AttemptError>> + Send;
+    fn publish_audio(
+        &self,
+        input: Box<dyn AudioInput>,
+    ) -> impl Future<Output = Result<String, ConnectError>> + Send;
+    fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
+    /// The call has taken this session on: what it held back goes out.
+    fn adopt(&self);
+    fn room(&self) -> RoomState;
+    /// Closes without a goodbye (the link is dead anyway).
+    fn close(&self) -> impl Future<Output = ()> + Send;
+    /// Says goodbye to the server and closes.
+    fn leave(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// The SDK's engine, joining `url` with the call's channels.
+pub(crate) struct Live {
+    pub(crate) url: String,
+    pub(crate) step_timeout: Duration,
+    pub(crate) events: mpsc::UnboundedSender<CallEvent>,
+    pub(crate) signals: mpsc::UnboundedSender<(u64, EngineSignal)>,
+    pub(crate) output: Arc<dyn AudioSink>,
+}
+
+impl Engine for Live {
+    type Session = LiveSession;
+
+    async fn join(
+        &self,
+        token: &str,
+        previous: Option<&RoomState>,
+    ) -> Result<LiveSession, ConnectError> {
+        let session = Session::connect(
+            &self.url,
+            token,
+            self.step_timeout,
+            self.events.clone(),
+            self.signals.clone(),
+            Arc::clone(&self.output),
+            previous,
+        )
+        .await?;
+        Ok(LiveSession {
+            session,
+            step_timeout: self.step_timeout,
+        })
+    }
+
+    async fn until_reachable(&self) {
+        crate::engine::reach::until_reachable(&self.url).await
+    }
+}
+
+/// An engine session with the deadline each of its steps gets.
+pub(crate) struct LiveSession {
+    pub(crate) session: Session,
+    step_timeout: Duration,
+}
+
+impl Joined for LiveSession {
+    fn id(&self) -> u64 {
+        self.session.id()
+    }
+
+    async fn resume(&self) -> Result<(), AttemptError> {
+        self.session.resume(self.step_timeout).await
+    }
+
+    async fn publish_audio(&self, input: Box<dyn AudioInput>) -> Result<String, ConnectError> {
+        self.session.publish_audio(input, self.step_timeout).await
+    }
+
+    async fn set_muted(&self, muted: bool) {
+        self.session.set_muted(muted).await
+    }
+
+    fn adopt(&self) {
+        self.session.adopt()
+    }
+
+    fn room(&self) -> RoomState {
+        self.session.room()
+    }
+
+    async fn close(&self) {
+        self.session.close().await
+    }
+
+    async fn leave(&self) {
+        self.session.leave().await
+    }
+}
