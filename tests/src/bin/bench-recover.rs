@@ -323,7 +323,7 @@ async fn main() -> Result<()> {
             );
         }
     }
-    println!("detect: from the cut; reconnected and audio: from the moment the restore was asked for (audio = the far peer's new tone in a 20 ms frame above -40 dBFS)");
+    println!("detect: from the cut; reconnected and audio: from the restore, stamped when its command returns (audio = the far peer's new tone in a 20 ms frame above -40 dBFS)");
     println!();
     for (secs, o, p) in &rows {
         let audio = |t: &[Times]| t.iter().map(|t| t.audio).collect::<Vec<_>>();
