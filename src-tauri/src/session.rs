@@ -248,7 +248,9 @@ fn clause(e: &dyn std::fmt::Display) -> String {
 }
 
 fn join_error(e: ConnectError) -> JoinError {
-    let text = e.to_string();
+    // The server's refusal quotes the token it refused ("invalid token:
+    // eyJ…, error: …"): the form must not show it.
+    let text = crate::redact::redact(&e.to_string());
     match e {
         ConnectError::InvalidUrl(_) => {
             JoinError::InvalidUrl(format!("Check the server address: {text}."))
@@ -413,6 +415,15 @@ mod tests {
         assert!(matches!(e, JoinError::InvalidUrl(m) if m.contains("server address")));
         let e = join_error(ConnectError::Unauthorized("bad".into()));
         assert!(matches!(e, JoinError::Rejected(_)));
+        // livekit-server's 401 body, as it comes: the token is not repeated.
+        let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl";
+        let e = join_error(ConnectError::Unauthorized(format!(
+            "invalid token: {jwt}, error: token signature is invalid"
+        )));
+        assert!(
+            matches!(&e, JoinError::Rejected(m) if !m.contains("eyJ") && m.contains("signature is invalid")),
+            "{e:?}"
+        );
         let j = serde_json::to_value(JoinError::EmptyRoom("Enter a room name.".into())).unwrap();
         assert_eq!(j["kind"], "emptyRoom");
         assert_eq!(j["message"], "Enter a room name.");
