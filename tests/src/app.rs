@@ -463,6 +463,41 @@ impl AppSession {
             .await?)
     }
 
+    /// Everything the UI holds where a secret could be left, for a leak
+    /// search, as (place, bytes): the page as serialized, every field's
+    /// value (a typed value is no attribute, so not in the page), web
+    /// storage, and the answer of each command that reads state (the
+    /// `call-view` event carries the same view as `call_view`).
+    pub async fn ui_contents(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let js = "const dump = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)])); \
+                  return { page: document.documentElement.outerHTML, \
+                    fields: [...document.querySelectorAll('input, textarea, select')] \
+                      .map((e) => `${e.dataset.testid ?? e.name}=${e.value}`), \
+                    storage: { local: dump(localStorage), session: dump(sessionStorage) } };";
+        let v = self.client.execute(js, vec![]).await?;
+        let mut places = Vec::new();
+        for (place, key) in [
+            ("the page", "page"),
+            ("the form fields", "fields"),
+            ("web storage", "storage"),
+        ] {
+            let part = v
+                .get(key)
+                .with_context(|| format!("no {key} in {v}"))?
+                .to_string();
+            places.push((place.to_string(), part.into_bytes()));
+        }
+        for command in ["profiles", "call_view", "audio_devices", "update_status"] {
+            let answer = self.invoke(command, serde_json::json!({})).await?;
+            anyhow::ensure!(answer.get("ok").is_some(), "{command} answered {answer}");
+            places.push((
+                format!("the answer to {command}"),
+                answer.to_string().into_bytes(),
+            ));
+        }
+        Ok(places)
+    }
+
     pub async fn close(mut self) -> Result<()> {
         self.client.clone().close().await.ok();
         let _ = self.driver.kill();

@@ -29,6 +29,9 @@ pub enum Behaviour {
     Status(u16),
     /// 200 with something that is not JSON.
     Garbage,
+    /// As [`Behaviour::Issue`], but each token is for another room than
+    /// the one asked for (`<room>-other`).
+    OtherRoom,
     /// Reads the request and never answers.
     Hang,
     /// Closes every connection at once, as if the network were gone.
@@ -180,12 +183,21 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Result<()> {
             Behaviour::Hang => (0, None),
             Behaviour::Garbage => (200, Some("<html>not a token</html>".to_string())),
             Behaviour::Status(code) => (code, Some(String::new())),
-            Behaviour::Issue | Behaviour::Down if !authorized => (401, Some(String::new())),
-            Behaviour::Issue | Behaviour::Down if asked.is_none() || room.is_empty() => {
+            Behaviour::Issue | Behaviour::Down | Behaviour::OtherRoom if !authorized => {
+                (401, Some(String::new()))
+            }
+            Behaviour::Issue | Behaviour::Down | Behaviour::OtherRoom
+                if asked.is_none() || room.is_empty() =>
+            {
                 (400, Some(String::new()))
             }
-            Behaviour::Issue | Behaviour::Down => {
-                let token = TokenSpec::join(&room, &identity)
+            Behaviour::Issue | Behaviour::Down | Behaviour::OtherRoom => {
+                let granted = if s.behaviour == Behaviour::OtherRoom {
+                    format!("{room}-other")
+                } else {
+                    room.clone()
+                };
+                let token = TokenSpec::join(&granted, &identity)
                     .name(if name.is_empty() { &identity } else { &name })
                     .ttl(s.ttl)
                     .mint(&s.key, &s.secret)

@@ -1,5 +1,6 @@
 //! Access tokens with chosen identity, grants and TTL, minted by LiveKit's
-//! own `livekit-api` crate.
+//! own `livekit-api` crate; and the leak search's eyes: every JWT-shaped
+//! string, and any given secret, in a heap of bytes.
 
 use std::time::Duration;
 
@@ -77,6 +78,73 @@ impl TokenSpec {
     }
 }
 
+/// A byte of a base64url segment (with `=`, in case a writer padded it).
+fn b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='
+}
+
+/// The text in `bytes` as the search reads it: NUL bytes dropped, so text
+/// stored as UTF-16 (WebKit's web storage, for one) reads as ASCII does.
+fn readable(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().copied().filter(|&b| b != 0).collect()
+}
+
+/// Every JWT in `bytes`: three base64url segments joined by dots, the
+/// first (the header, a JSON object) starting `eyJ`, whoever minted it —
+/// LiveKit's server (`eyJhbGciOi…`), `livekit-api` as the app and our
+/// token service use it (`eyJ0eXAi…`), or anything else. Shape only: no
+/// part is decoded, so a token cut from any JSON, URL or log line is found.
+pub fn find_jwts(bytes: &[u8]) -> Vec<String> {
+    let text = readable(bytes);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 3 <= text.len() {
+        if &text[i..i + 3] != b"eyJ" {
+            i += 1;
+            continue;
+        }
+        // Three runs of base64url, separated by single dots.
+        let mut end = i;
+        let mut segments = 0;
+        loop {
+            let start = end;
+            while end < text.len() && b64url(text[end]) {
+                end += 1;
+            }
+            if end == start {
+                break;
+            }
+            segments += 1;
+            if segments == 3 || end >= text.len() || text[end] != b'.' {
+                break;
+            }
+            end += 1; // the dot
+        }
+        if segments == 3 {
+            found.push(String::from_utf8_lossy(&text[i..end]).into_owned());
+            i = end;
+        } else {
+            i += 3;
+        }
+    }
+    found
+}
+
+/// Whether `secret` is in `bytes` (read as [`find_jwts`] reads them).
+pub fn holds_secret(bytes: &[u8], secret: &str) -> bool {
+    let needle = secret.as_bytes();
+    !needle.is_empty() && readable(bytes).windows(needle.len()).any(|w| w == needle)
+}
+
+/// A found token named for a message without printing it whole.
+pub fn jwt_label(jwt: &str) -> String {
+    format!(
+        "a JWT of {} chars ({}…)",
+        jwt.len(),
+        jwt.get(..12).unwrap_or(jwt)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +178,54 @@ mod tests {
                 .verify(&jwt)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn every_jwt_shape_is_found_wherever_it_sits() {
+        let ours = TokenSpec::join("r", "ada")
+            .mint("key", "a-secret-long-enough-for-hs256-signing!!")
+            .unwrap();
+        // livekit-api writes the header `{"typ":"JWT",…}`, the server
+        // `{"alg":…}`: both must be found, not only the one we used to grep.
+        assert!(ours.starts_with("eyJ0eXAi"), "{ours}");
+        let server = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl";
+        let log = format!(
+            "GET /rtc?access_token={server}&auto_subscribe=1\n{{\"token\":\"{ours}\"}} done"
+        );
+        assert_eq!(find_jwts(log.as_bytes()), [server, ours.as_str()]);
+        // Stored as UTF-16 (little- and big-endian), as web storage keeps it.
+        let utf16le: Vec<u8> = ours.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16be: Vec<u8> = ours.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(find_jwts(&utf16le), [ours.as_str()]);
+        assert_eq!(find_jwts(&utf16be), [ours.as_str()]);
+        // At the very start and end of the bytes, and padded.
+        assert_eq!(find_jwts(b"eyJa.eyJb.c="), ["eyJa.eyJb.c="]);
+    }
+
+    #[test]
+    fn what_is_not_three_segments_is_no_jwt() {
+        for text in [
+            "",
+            "eyJ",
+            "eyJust a word. Done.",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.",
+            "eyJhbGciOiJIUzI1NiJ9..c2ln",
+            "header.eyJzdWIiOiJhZGEifQ.c2ln without eyJ first",
+        ] {
+            assert_eq!(find_jwts(text.as_bytes()), Vec::<String>::new(), "{text:?}");
+        }
+        // A fourth segment does not hide the three before it.
+        assert_eq!(find_jwts(b"eyJa.b.c.d"), ["eyJa.b.c"]);
+    }
+
+    #[test]
+    fn a_secret_is_found_as_ascii_or_utf16_and_an_empty_one_never() {
+        let secret = "typed-secret-4f2b";
+        assert!(holds_secret(b"x typed-secret-4f2b y", secret));
+        let utf16: Vec<u8> = secret.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(holds_secret(&utf16, secret));
+        assert!(!holds_secret(b"typed-secret-4f2", secret));
+        assert!(!holds_secret(b"anything", ""));
     }
 }

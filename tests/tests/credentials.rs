@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use rtcstack::supervisor::ReconnectPolicy;
 use rtcstack::CallEvent;
 use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::rig::Rig;
@@ -18,8 +19,8 @@ use rtcstack_testbench::secret_service::SecretService;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::signal_proxy::SignalProxy;
 use rtcstack_testbench::token_service::{Behaviour, TokenService};
-use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_token_endpoint::{Credential, EndpointError, TokenEndpoint, TokenRequest};
+use rtcstack_testbench::tokens::{find_jwts, holds_secret, jwt_label, TokenSpec};
+use rtcstack_token_endpoint::{Credential, EndpointError, Retry, TokenEndpoint, TokenRequest};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const CREDENTIAL: &str = "bearer-credential-7f3a9c";
@@ -217,6 +218,24 @@ async fn the_endpoint_answering_401_500_garbage_or_hanging_each_gets_its_behavio
     )
     .unwrap();
 
+    // A silent service, by the policy: each try waits `per_try` (4 s) for
+    // an answer, then pauses (300 ms) and tries again; the second try's
+    // 4 s end at 8.3 s, when a third try after its pause (600 ms) would
+    // have under the 100 ms `fetch` asks of a try left of `overall` (9 s).
+    // So the error comes then: not sooner (a try cut short would call a
+    // slow service silent), and inside the call's refresh timeout (10 s),
+    // so the call hears our reason rather than its own.
+    let retry = Retry::default();
+    let second_try_at = retry.per_try + retry.backoff(1);
+    let silent_gives_up_at = second_try_at + retry.per_try;
+    assert!(
+        silent_gives_up_at < retry.overall
+            && silent_gives_up_at + retry.backoff(2) + Duration::from_millis(100) >= retry.overall
+            && retry.overall < ReconnectPolicy::default().refresh_timeout,
+        "the retry policy changed ({retry:?}): work out the hanging case again"
+    );
+
+    let mut errors = Vec::new();
     let cases: [(Behaviour, &str); 4] = [
         (Behaviour::Status(401), "401"),
         (Behaviour::Status(500), "500"),
@@ -261,31 +280,57 @@ async fn the_endpoint_answering_401_500_garbage_or_hanging_each_gets_its_behavio
                 assert_eq!(tries, 1, "garbage is not retried");
                 assert!(err.to_string().contains("not JSON"));
             }
-            // Tries that never answer: the overall deadline ends them.
+            // Tries that never answer: two, each given its full time,
+            // then "did not answer" (not "unavailable": nothing failed).
             Behaviour::Hang => {
+                assert!(matches!(err, EndpointError::Timeout(_)), "{err}");
+                assert!(err.to_string().contains("did not answer"), "{err}");
+                assert_eq!(tries, 2, "tries at a silent service");
                 assert!(
-                    matches!(
-                        err,
-                        EndpointError::Timeout(_) | EndpointError::Unavailable { .. }
-                    ),
-                    "{err}"
+                    took >= silent_gives_up_at && took < retry.overall,
+                    "a silent service gave up after {took:?}, not in [{silent_gives_up_at:?}, {:?})",
+                    retry.overall
                 );
-                assert!(took >= SECS(3), "{took:?}");
+                let at: Vec<_> = service.seen()[before..].iter().map(|s| s.at).collect();
+                let gap = at[1] - at[0];
+                assert!(
+                    gap + Duration::from_millis(100) >= second_try_at
+                        && gap < second_try_at + SECS(1),
+                    "the second try came {gap:?} after the first, not after {second_try_at:?}"
+                );
             }
             _ => unreachable!(),
         }
-        assert!(!err.to_string().contains(CREDENTIAL));
+        errors.push(err);
     }
     service.set(Behaviour::Issue);
+    let err = wrong.fetch().await.unwrap_err();
+    assert_eq!(err, EndpointError::SignInAgain(401));
+    errors.push(err);
+    // A token for another room than the one asked for is refused, not
+    // used, and not asked for again.
+    service.set(Behaviour::OtherRoom);
+    let before = service.seen().len();
+    let err = endpoint(&service, "r").fetch().await.unwrap_err();
     assert_eq!(
-        wrong.fetch().await.unwrap_err(),
-        EndpointError::SignInAgain(401)
+        err,
+        EndpointError::WrongRoom {
+            asked: "r".into(),
+            got: "r-other".into()
+        }
     );
-    // A token for another room is refused, not used.
-    let other = endpoint(&service, "elsewhere");
-    assert!(other.fetch().await.is_ok());
-    for token in service.issued() {
-        assert!(!format!("{:?}", service.seen()).contains(&token));
+    assert_eq!(service.seen().len() - before, 1);
+    errors.push(err);
+    // No error tells the credential or a token (the refused one included).
+    let issued = service.issued();
+    assert!(issued.len() >= 2, "{} tokens issued", issued.len());
+    for err in &errors {
+        let text = err.to_string();
+        assert!(!holds_secret(text.as_bytes(), CREDENTIAL), "{text}");
+        assert_eq!(find_jwts(text.as_bytes()), Vec::<String>::new(), "{text}");
+        for token in &issued {
+            assert!(!holds_secret(text.as_bytes(), token), "{text}");
+        }
     }
 }
 
@@ -484,8 +529,8 @@ async fn a_profiles_secret_lives_in_the_keychain_across_a_restart_and_goes_with_
     let file = std::fs::read_to_string(profiles_file(home.path())).unwrap();
     assert!(file.contains("Work") && file.contains(&id), "{file}");
     assert!(
-        !file.contains(CREDENTIAL),
-        "the credential is in the profiles file"
+        !holds_secret(file.as_bytes(), CREDENTIAL) && find_jwts(file.as_bytes()).is_empty(),
+        "the credential or a token is in the profiles file: {file}"
     );
     assert_eq!(
         app.value("profile-credential").await,
@@ -617,10 +662,6 @@ fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     out
 }
 
-fn contains(hay: &[u8], needle: &str) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_verbose_logging() {
     let keychain = SecretService::start().unwrap();
@@ -704,23 +745,9 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     assert!(!notice.contains("This access is for room"), "{notice:?}");
     leave(&app).await;
 
-    // What the UI can see: web storage, the page, and every command's
-    // answer it reads (the `call-view` event carries the same CallView).
-    let storage = app
-        .client
-        .execute(
-            "const dump = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)])); \
-             const fields = [...document.querySelectorAll('input, textarea')].map((e) => e.value); \
-             return JSON.stringify({ local: dump(localStorage), session: dump(sessionStorage), \
-               fields, page: document.documentElement.outerHTML });",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let mut ipc = Vec::new();
-    for command in ["profiles", "call_view", "audio_devices", "update_status"] {
-        ipc.push(app.invoke(command, serde_json::json!({})).await.unwrap());
-    }
+    // What the UI can see: the page, its fields, web storage, and every
+    // command's answer it reads.
+    let ui = app.ui_contents().await.unwrap();
     // The log goes with the session: read it first.
     let log = std::fs::read(app.stderr_path()).unwrap_or_default();
     app.close().await.unwrap();
@@ -745,33 +772,31 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
         "the app did not log verbosely ({} lines)",
         log_text.lines().count()
     );
-    let mut places: Vec<(String, Vec<u8>)> = vec![
-        ("the app's log".into(), log.clone()),
-        (
-            "web storage, page and form fields".into(),
-            storage.to_string().into_bytes(),
-        ),
-        ("IPC answers".into(), serde_json::to_vec(&ipc).unwrap()),
-    ];
+    let mut places: Vec<(String, Vec<u8>)> = vec![("the app's log".into(), log.clone())];
+    let ui_places = ui.len();
+    places.extend(ui);
     for (path, bytes) in files_under(home.path()) {
         places.push((path.display().to_string(), bytes));
     }
     let mut found = Vec::new();
     for (place, bytes) in &places {
         for (what, secret) in &secrets {
-            if contains(bytes, secret) {
+            if holds_secret(bytes, secret) {
                 found.push(format!("{what} in {place}"));
             }
         }
-        // No token of any kind (the server's own refreshed ones included).
-        if contains(bytes, "eyJhbGciOi") {
-            found.push(format!("a JWT in {place}"));
+        // No token of any kind: the server's refreshed ones and those the
+        // app mints for the self-hosted profile are in no list above.
+        for jwt in find_jwts(bytes) {
+            found.push(format!("{} in {place}", jwt_label(&jwt)));
         }
     }
     println!(
-        "searched {} places ({} files under the app's home, {} log lines) for {} secrets",
+        "searched {} places ({} of the UI, {} files under the app's home, {} log lines) \
+         for {} secrets and any JWT",
         places.len(),
-        places.len() - 3,
+        ui_places,
+        places.len() - 1 - ui_places,
         log_text.lines().count(),
         secrets.len()
     );
