@@ -14,11 +14,13 @@ use anyhow::{bail, Result};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use rtcstack_testbench::app::{AppSession, BannerPixels, BoxPixels, Seen};
-use rtcstack_testbench::netns::Netem;
+use rtcstack_testbench::netns::{NetHost, Netem};
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::pulse::PulseServer;
+use rtcstack_testbench::secret_service::SecretService;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tokens::{find_jwts, holds_secret, jwt_label};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const BANNER_1: &str = "Connection lost — reconnecting (attempt 1)";
@@ -66,16 +68,26 @@ impl Look {
 /// The app started against `server` with its key (the secret by
 /// environment, as the demo does).
 async fn app_for(server: &LiveKitServer, room: &str, secret: &str) -> AppSession {
+    app_with(server, room, secret, &[]).await
+}
+
+/// [`app_for`], with `extra` in the app's environment.
+async fn app_with(
+    server: &LiveKitServer,
+    room: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> AppSession {
     let url = server.url();
-    let app = AppSession::start(&[
+    let mut envs = vec![
         ("RTCSTACK_SERVER_URL", url.as_str()),
         ("RTCSTACK_API_KEY", server.api_key()),
         ("RTCSTACK_API_SECRET", secret),
         ("RTCSTACK_ROOM", room),
         ("RUST_LOG", "warn,rtcstack=debug,rtcstack_desktop=debug"),
-    ])
-    .await
-    .unwrap();
+    ];
+    envs.extend_from_slice(extra);
+    let app = AppSession::start(&envs).await.unwrap();
     app.wait_ready(SECS(20)).await.unwrap();
     app
 }
@@ -321,6 +333,54 @@ impl Rig {
         }
     }
 
+    /// Two readings of the countdown on screen within one wait, the second
+    /// lower: the banner naming the same attempt in both and the countdown
+    /// counting in between (a wait that ends first does not count; the
+    /// next one is watched). Returns the banner's words and the readings.
+    async fn countdown_ticks(&self, within: Duration) -> (String, u32, u32) {
+        let start = Instant::now();
+        let deadline = start + within;
+        let mut first: Option<(String, u32)> = None;
+        let mut readings: Vec<(Duration, String)> = Vec::new();
+        loop {
+            let banner = self.app.seen("banner-text").await;
+            let countdown = self.app.seen("banner-countdown").await;
+            let left = if banner.visible() && countdown.visible() {
+                seconds_left(&countdown.text)
+            } else {
+                None
+            };
+            let reading = format!("{:?} {:?}", banner.text, countdown.text);
+            if readings.last().is_none_or(|(_, r)| *r != reading) {
+                readings.push((start.elapsed(), reading));
+            }
+            first = match (left, first) {
+                (Some(n), Some((b, n0))) if b == banner.text && n < n0 => {
+                    eprintln!(
+                        "the countdown ticked {:.1} s into the check",
+                        start.elapsed().as_secs_f64()
+                    );
+                    return (b, n0, n);
+                }
+                (Some(n), Some((b, n0))) if b == banner.text && n == n0 => Some((b, n0)),
+                // A countdown can go lower only from 2 s.
+                (Some(n), _) if n >= 2 => Some((banner.text, n)),
+                _ => None,
+            };
+            assert!(
+                Instant::now() < deadline,
+                "the countdown did not tick down on screen within one wait in {within:?}; \
+                 the banner and countdown as read, each change once:\n{}",
+                readings
+                    .iter()
+                    .map(|(at, r)| format!("  {:>5.1} s {r}", at.as_secs_f64()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The attempt the banner names, if it is on screen.
     async fn attempt_shown(&self) -> Option<u32> {
         let seen = self.app.seen("banner-text").await;
@@ -339,20 +399,69 @@ impl Rig {
     }
 }
 
-/// "· next try in N s" with N ≥ 1.
-fn counting_down(countdown: &str) -> bool {
+/// Every connection to the server's host from outside its namespace is
+/// refused (a TCP reset, as from a host where nothing listens), anything
+/// else dropped, both ways; the server's own peers (on its loopback) are
+/// left alone. [`accept_connections`] undoes it.
+fn refuse_connections(link: &NetHost) {
+    nft(
+        link,
+        "table inet rtcs_refuse {\n\
+         chain in { type filter hook input priority -300; policy accept; \
+           iifname \"lo\" accept; meta l4proto tcp reject with tcp reset; drop; }\n\
+         chain out { type filter hook output priority -300; policy accept; \
+           oifname \"lo\" accept; meta l4proto tcp accept; drop; }\n\
+         }\n",
+    );
+}
+
+fn accept_connections(link: &NetHost) {
+    nft(link, "delete table inet rtcs_refuse\n");
+}
+
+/// Loads nftables `rules` inside the server's namespace.
+fn nft(link: &NetHost, rules: &str) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut nft = link
+        .command("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    nft.stdin
+        .take()
+        .unwrap()
+        .write_all(rules.as_bytes())
+        .unwrap();
+    let out = nft.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nft -f -: {}\n{rules}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// N in "· next try in N s".
+fn seconds_left(countdown: &str) -> Option<u32> {
     countdown
         .strip_prefix("· next try in ")
         .and_then(|s| s.strip_suffix(" s"))
-        .and_then(|n| n.parse::<u32>().ok())
-        .is_some_and(|n| n >= 1)
+        .and_then(|n| n.parse().ok())
+}
+
+/// "· next try in N s" with N ≥ 1.
+fn counting_down(countdown: &str) -> bool {
+    seconds_left(countdown).is_some_and(|n| n >= 1)
 }
 
 /// The banner, state by state: not on the join screen, not while the first
 /// join runs (its inline error when the server does not answer), not in
-/// the call; on a cut, "attempt 1", then a later attempt with the countdown
-/// to it; gone again when the call is back. Each state is a screenshot,
-/// and the window's pixels must agree with the page's rendering.
+/// the call; on a cut, "attempt 1", then (connections refused) a later
+/// attempt with the countdown to it, seen ticking down; gone again when
+/// the call is back. Each state is a screenshot, and the window's pixels must agree
+/// with the page's rendering.
 #[tokio::test]
 async fn the_banner_is_seen_only_while_reconnecting() {
     let rig = Rig::started("e2e-banner").await;
@@ -392,10 +501,16 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     .await;
     assert_eq!(rig.app.seen("banner-text").await.text, BANNER_1);
     assert!(rig.visible("retry-now").await, "Retry now is not on screen");
+    // Then the server's host answers again but nothing listens there (a
+    // server restarting behind its address): each connection is refused.
+    // Attempts fail at once from here, so the waits between them come one
+    // after another, growing to 5 s (full jitter). In the silent cut each
+    // attempt waits out its 8 s for the path, and the policy's minute
+    // holds few waits, at random too short to see a countdown tick.
+    let link = rig.server.link().unwrap();
+    refuse_connections(link);
+    link.restore().unwrap();
     // A later attempt and the countdown to it, both in one screenshot.
-    // Attempts in a cut run for their timeout (8 s) and the waits between
-    // them grow (to 5 s, jittered), so a wait long enough to be seen comes
-    // within the policy's minute.
     let deadline = Instant::now() + SECS(50);
     let reconnecting = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -435,8 +550,11 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     let warning = rig.app.seen("local-warning").await;
     assert!(!warning.visible(), "beside the banner: {warning}");
     rig.keep(reconnecting);
+    // The countdown counts down on screen, not only the attempt number.
+    let (banner, from, to) = rig.countdown_ticks(SECS(30)).await;
+    eprintln!("countdown on screen: {banner}: next try in {from} s, then in {to} s");
 
-    rig.server.link().unwrap().restore().unwrap();
+    accept_connections(rig.server.link().unwrap());
     rig.until("connected again", SECS(20), async |r| {
         r.text("connection-state").await == "connected"
     })
@@ -770,12 +888,40 @@ async fn inline_error_now(app: &AppSession, previous: &(String, String)) -> (Str
     }
 }
 
+/// Blanks the inline error's words and kind, so that the next error is
+/// told from it even when it says the same.
+async fn forget_inline_error(app: &AppSession) {
+    let js = "const e = document.querySelector('[data-testid=join-error]'); \
+              e.textContent = ''; e.dataset.kind = '';";
+    app.client.execute(js, vec![]).await.unwrap();
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_inline_error() {
+    const ENV_SECRET: &str = "not-the-servers-secret-0123456789";
+    const TYPED_SECRET: &str = "typed-secret-the-server-never-had-4f2b9c";
     let _pulse = PulseServer::start().unwrap();
     let server = LiveKitServer::start().await.unwrap();
+    // A keychain, so that a profile typed into the form is kept and used;
+    // the app's files in a home of its own.
+    let keychain = SecretService::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dirs = ["config", "data", "cache"].map(|d| home.path().join(d).display().to_string());
+    let home_s = home.path().display().to_string();
     // A key the server does not know: tokens are refused.
-    let app = app_for(&server, "e2e-errors", "not-the-servers-secret-0123456789").await;
+    let app = app_with(
+        &server,
+        "e2e-errors",
+        ENV_SECRET,
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", keychain.address()),
+            ("HOME", &home_s),
+            ("XDG_CONFIG_HOME", &dirs[0]),
+            ("XDG_DATA_HOME", &dirs[1]),
+            ("XDG_CACHE_HOME", &dirs[2]),
+        ],
+    )
+    .await;
     app.wait_gone("join-error", SECS(5)).await.unwrap();
     let url = server.url();
     let none = (String::new(), String::new());
@@ -794,8 +940,55 @@ async fn bad_input_gets_a_clear_inline_error() {
     assert_eq!(refused.0, "unreachable", "{}", refused.1);
     let rejected = inline_error(&app, &url, "r", &refused).await;
     assert_eq!(rejected.0, "rejected", "{}", rejected.1);
-    // The key this app holds is nowhere on the page.
-    let page = app.client.source().await.unwrap();
-    assert!(!page.contains("not-the-servers-secret"));
+
+    // Another key the server does not know, typed into the profile form as
+    // a person types it: saved, chosen, and refused when used to join.
+    app.click("profile-new").await.unwrap();
+    app.wait_visible("profile-form", SECS(5)).await.unwrap();
+    app.type_into("profile-name", "Typed").await.unwrap();
+    app.click("kind-self-hosted").await.unwrap();
+    app.type_into("profile-url", &url).await.unwrap();
+    app.type_into("profile-room", "r").await.unwrap();
+    app.type_into("profile-api-key", server.api_key())
+        .await
+        .unwrap();
+    app.type_into("profile-api-secret", TYPED_SECRET)
+        .await
+        .unwrap();
+    // The page has had it: the search below can find it if it is kept.
+    assert_eq!(app.value("profile-api-secret").await, TYPED_SECRET);
+    app.click("profile-save").await.unwrap();
+    if let Err(e) = app.wait_gone("profile-form", SECS(15)).await {
+        panic!("{e:#}\nthe form says: {}", app.seen("profile-error").await);
+    }
+    assert_ne!(app.value("profile-select").await, "environment");
+    assert_eq!(
+        keychain.entries().unwrap(),
+        1,
+        "the typed secret is not kept"
+    );
+    forget_inline_error(&app).await;
+    let typed = inline_error(&app, &url, "r", &none).await;
+    assert_eq!(typed.0, "rejected", "{}", typed.1);
+
+    // Neither key, nor any token (the app minted one with the typed key),
+    // is in the page, its fields, web storage or any command's answer.
+    let places = app.ui_contents().await.unwrap();
+    let mut found = Vec::new();
+    for (place, bytes) in &places {
+        for (what, secret) in [
+            ("the typed secret", TYPED_SECRET),
+            ("the environment's secret", ENV_SECRET),
+        ] {
+            if holds_secret(bytes, secret) {
+                found.push(format!("{what} in {place}"));
+            }
+        }
+        for jwt in find_jwts(bytes) {
+            found.push(format!("{} in {place}", jwt_label(&jwt)));
+        }
+    }
+    println!("searched {} places of the UI", places.len());
+    assert!(found.is_empty(), "leaks: {found:#?}");
     app.close().await.unwrap();
 }
