@@ -40,13 +40,13 @@ impl ConnectError {
                 if message.to_ascii_lowercase().contains("expired") {
                     Self::TokenExpired
                 } else {
-                    Self::Unauthorized(message)
+                    Self::Unauthorized(without_tokens(&message))
                 }
             }
             SignalError::Client(status, message) | SignalError::Server(status, message) => {
                 Self::JoinRejected {
                     status: status.as_u16(),
-                    message,
+                    message: without_tokens(&message),
                 }
             }
             SignalError::Handshake { status } => Self::JoinRejected {
@@ -58,5 +58,51 @@ impl ConnectError {
             SignalError::Closed | SignalError::SendError => Self::Closed,
             other => Self::Unreachable(other.to_string()),
         }
+    }
+}
+
+/// The server's refusal quotes the token it refused ("invalid token: eyJ…,
+/// error: …"): an error's words never carry it. Every JWT-shaped run
+/// (`eyJ…`, three dot-separated base64url parts) becomes `<token>`.
+fn without_tokens(message: &str) -> String {
+    fn flush(run: &mut String, out: &mut String) {
+        let core = run.trim_end_matches('.');
+        if core.starts_with("eyJ") && core.matches('.').count() == 2 {
+            out.push_str("<token>");
+            out.push_str(&run[core.len()..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_quoting_the_token_does_not_repeat_it() {
+        let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl";
+        assert_eq!(
+            without_tokens(&format!(
+                "invalid token: {jwt}, error: signature is invalid"
+            )),
+            "invalid token: <token>, error: signature is invalid"
+        );
+        assert_eq!(without_tokens(&format!("bad {jwt}.")), "bad <token>.");
+        assert_eq!(without_tokens("room r.a.b is full"), "room r.a.b is full");
     }
 }
