@@ -180,17 +180,21 @@ async fn a_12_s_cut_resumes() {
     rig.call.leave().await;
 }
 
-#[tokio::test]
-async fn a_35_s_cut_rejoins_past_the_resume_window() {
-    let (rig, _) = cut_and_recover("res-35s", SECS(35), AttemptKind::Rejoin).await;
-    let attempts: Vec<u32> = rig
-        .seen
+/// The attempt numbers the call announced, in order.
+fn attempts_seen(rig: &Rig) -> Vec<u32> {
+    rig.seen
         .iter()
         .filter_map(|e| match e {
             CallEvent::Reconnecting { attempt } => Some(*attempt),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn a_35_s_cut_rejoins_past_the_resume_window() {
+    let (rig, _) = cut_and_recover("res-35s", SECS(35), AttemptKind::Rejoin).await;
+    let attempts = attempts_seen(&rig);
     assert!(
         attempts.len() > 1,
         "one attempt for a 35 s cut: {attempts:?}"
@@ -245,14 +249,7 @@ async fn a_120_s_cut_gives_up_with_network_error_at_the_policy_deadline() {
     assert_eq!(rig.call.connection_state(), ConnectionState::Disconnected);
     // It tried for the whole deadline, not one attempt and out: several
     // attempts, numbered 1, 2, 3 …
-    let attempts: Vec<u32> = rig
-        .seen
-        .iter()
-        .filter_map(|e| match e {
-            CallEvent::Reconnecting { attempt } => Some(*attempt),
-            _ => None,
-        })
-        .collect();
+    let attempts = attempts_seen(&rig);
     assert!(attempts.len() > 1, "attempts: {attempts:?}");
     assert_eq!(attempts, (1..=attempts.len() as u32).collect::<Vec<_>>());
     // Not before the deadline …
