@@ -116,7 +116,8 @@ pub(crate) struct Driver<E: Engine> {
     commands: mpsc::UnboundedReceiver<Command>,
     signals: mpsc::UnboundedReceiver<(u64, EngineSignal)>,
     /// The first join, and who waits for it.
-    joining: Option<(JoinHandle<()>, ConnectReply)>,
+    /// The first join in progress, and everyone waiting for its result.
+    joining: Option<(JoinHandle<()>, Vec<ConnectReply>)>,
     joined_tx: mpsc::UnboundedSender<Result<E::Session, ConnectError>>,
     joined_rx: mpsc::UnboundedReceiver<Result<E::Session, ConnectError>>,
     /// The attempt in flight, by number: a late report of an aborted one
@@ -288,7 +289,12 @@ impl<E: Engine> Driver<E> {
 
     /// The first join: bad input fails at once, before any network.
     fn connect(&mut self, reply: ConnectReply) -> Vec<Action> {
-        if self.session.is_some() || self.joining.is_some() {
+        if let Some((_, waiting)) = &mut self.joining {
+            // A second connect while the first join runs gets its result.
+            waiting.push(reply);
+            return Vec::new();
+        }
+        if self.session.is_some() {
             let _ = reply.send(Ok(()));
             return Vec::new();
         }
@@ -303,7 +309,7 @@ impl<E: Engine> Driver<E> {
         let task = tokio::spawn(async move {
             let _ = tx.send(engine.join(&token, None).await);
         });
-        self.joining = Some((task, reply));
+        self.joining = Some((task, vec![reply]));
         actions
     }
 
@@ -318,7 +324,7 @@ impl<E: Engine> Driver<E> {
     }
 
     async fn on_joined(&mut self, result: Result<E::Session, ConnectError>) -> Vec<Action> {
-        let Some((_, reply)) = self.joining.take() else {
+        let Some((_, replies)) = self.joining.take() else {
             return Vec::new(); // the user left while it joined
         };
         match result {
@@ -334,7 +340,9 @@ impl<E: Engine> Driver<E> {
                     None => Vec::new(),
                 };
                 actions.extend(self.feed(Input::Joined));
-                let _ = reply.send(Ok(()));
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
+                }
                 actions
             }
             Err(e) => {
@@ -344,7 +352,9 @@ impl<E: Engine> Driver<E> {
                     _ => DisconnectReason::JoinFailure,
                 };
                 let actions = self.feed(Input::JoinFailed(reason));
-                let _ = reply.send(Err(e));
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
                 actions
             }
         }
@@ -418,9 +428,11 @@ impl<E: Engine> Driver<E> {
     }
 
     async fn leave(&mut self) -> Vec<Action> {
-        if let Some((task, reply)) = self.joining.take() {
+        if let Some((task, replies)) = self.joining.take() {
             task.abort();
-            let _ = reply.send(Err(ConnectError::Closed));
+            for reply in replies {
+                let _ = reply.send(Err(ConnectError::Closed));
+            }
         }
         self.stop_tasks();
         if let Some(s) = self.session.take() {
@@ -561,7 +573,10 @@ impl<E: Engine> AttemptJob<E> {
         }
         if self.kind == AttemptKind::Resume {
             if let Some(s) = &self.session {
-                return s.resume().await.map(|()| Recovered::Resumed);
+                return s
+                    .resume(self.clock.now().1)
+                    .await
+                    .map(|()| Recovered::Resumed);
             }
         }
         // A full rejoin: a new session, then everything the user had.

@@ -126,7 +126,7 @@ impl Joined for FakeSession {
     fn id(&self) -> u64 {
         self.id
     }
-    async fn resume(&self) -> Result<(), AttemptError> {
+    async fn resume(&self, _now: SystemTime) -> Result<(), AttemptError> {
         self.log.push(self.start, format!("resume {}", self.id));
         let outcome = self
             .script
@@ -500,4 +500,24 @@ async fn an_unmute_during_a_rejoin_reaches_the_new_session() {
         ]
     );
     rig.leave().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connect_during_the_first_join_gets_that_joins_result() {
+    let (parts, log, script, commands, _signals, _events) = parts(token(S(600)), None);
+    script.lock().unwrap().joins = [Outcome::Fail].into();
+    let (driver, _status) = Driver::new(parts);
+    let _task = tokio::spawn(driver.run());
+    let (first, first_answer) = oneshot::channel();
+    commands.send(Command::Connect(first)).unwrap();
+    tokio::time::sleep(MS(50)).await; // the join takes 100 ms
+    let (second, mut second_answer) = oneshot::channel();
+    commands.send(Command::Connect(second)).unwrap();
+    // Both hear the failure, when the join ends, not the second at once.
+    let early = tokio::time::timeout(MS(40), &mut second_answer).await;
+    assert!(early.is_err(), "answered before the join ended: {early:?}");
+    for answer in [first_answer, second_answer] {
+        assert!(matches!(answer.await.unwrap(), Err(ConnectError::Timeout(_))));
+    }
+    assert_eq!(log.entries(), ["join 1"]);
 }
