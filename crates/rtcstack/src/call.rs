@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::audio::capture::NullSink;
-use crate::audio::io::{AudioInput, AudioSink, SwitchableInput, SwitchableSink};
+use crate::audio::io::{AudioInput, AudioSink, NullSink, SwitchableInput, SwitchableSink};
 use crate::driver::engine::{Live, LiveSession};
 use crate::driver::{Clock, Command, Driver, Parts, Status};
+use crate::engine::Setup;
 use crate::error::ConnectError;
 use crate::events::CallEvent;
 use crate::room::Participant;
@@ -35,6 +35,10 @@ pub struct CallOptions {
     /// Where new tokens come from; without one, a call whose token expires
     /// during an outage ends with `TokenExpired`.
     pub token_refresher: Option<Arc<dyn TokenRefresher>>,
+    /// Ask for LiveKit's single-peer-connection mode (`/rtc/v1`): one
+    /// connection both ways, the first offer inside the join request. A
+    /// server without it is joined with two connections either way.
+    pub single_peer_connection: bool,
 }
 
 impl CallOptions {
@@ -46,6 +50,7 @@ impl CallOptions {
             audio_sink: Arc::new(NullSink),
             reconnect_policy: ReconnectPolicy::default(),
             token_refresher: None,
+            single_peer_connection: true,
         }
     }
 }
@@ -59,6 +64,7 @@ impl std::fmt::Debug for CallOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("reconnect_policy", &self.reconnect_policy)
             .field("token_refresher", &self.token_refresher.is_some())
+            .field("single_peer_connection", &self.single_peer_connection)
             .finish()
     }
 }
@@ -85,11 +91,14 @@ impl Call {
         let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
         let policy = options.reconnect_policy.clone();
         let engine = Live {
-            url: options.url.clone(),
-            step_timeout: options.connect_timeout,
-            events: events.clone(),
-            signals: signals_tx,
-            output: Arc::clone(&output) as Arc<dyn AudioSink>,
+            setup: Setup {
+                url: options.url.clone(),
+                step_timeout: options.connect_timeout,
+                events: events.clone(),
+                driver: signals_tx,
+                sink: Arc::clone(&output) as Arc<dyn AudioSink>,
+                single_peer_connection: options.single_peer_connection,
+            },
         };
         let (driver, status) = Driver::new(Parts {
             engine,

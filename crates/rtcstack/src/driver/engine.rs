@@ -3,15 +3,11 @@
 //! driver's tests.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
-
-use crate::audio::io::{AudioInput, AudioSink};
-use crate::engine::{EngineSignal, Session};
+use crate::audio::io::AudioInput;
+use crate::engine::{Session, Setup};
 use crate::error::ConnectError;
-use crate::events::CallEvent;
 use crate::room::RoomState;
 use crate::supervisor::AttemptError;
 
@@ -34,8 +30,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
 pub(crate) trait Joined: Send + Sync + 'static {
     /// Which session this is: reports from a replaced one are dropped.
     fn id(&self) -> u64;
-    /// A LiveKit resume of this session (signal and ICE restart).
-    fn resume(&self) -> impl Future<Output = Result<(), AttemptError>> + Send;
+    /// A LiveKit resume of this session (signal and ICE restart); `now` is
+    /// the call's wall clock (for the token's expiry).
+    fn resume(&self, now: SystemTime) -> impl Future<Output = Result<(), AttemptError>> + Send;
     fn publish_audio(
         &self,
         input: Box<dyn AudioInput>,
@@ -50,13 +47,9 @@ pub(crate) trait Joined: Send + Sync + 'static {
     fn leave(&self) -> impl Future<Output = ()> + Send;
 }
 
-/// The SDK's engine, joining `url` with the call's channels.
+/// The SDK's engine: joins as its setup says.
 pub(crate) struct Live {
-    pub(crate) url: String,
-    pub(crate) step_timeout: Duration,
-    pub(crate) events: mpsc::UnboundedSender<CallEvent>,
-    pub(crate) signals: mpsc::UnboundedSender<(u64, EngineSignal)>,
-    pub(crate) output: Arc<dyn AudioSink>,
+    pub(crate) setup: Setup,
 }
 
 impl Engine for Live {
@@ -67,24 +60,15 @@ impl Engine for Live {
         token: &str,
         previous: Option<&RoomState>,
     ) -> Result<LiveSession, ConnectError> {
-        let session = Session::connect(
-            &self.url,
-            token,
-            self.step_timeout,
-            self.events.clone(),
-            self.signals.clone(),
-            Arc::clone(&self.output),
-            previous,
-        )
-        .await?;
+        let session = Session::connect(&self.setup, token, previous).await?;
         Ok(LiveSession {
             session,
-            step_timeout: self.step_timeout,
+            step_timeout: self.setup.step_timeout,
         })
     }
 
     async fn until_reachable(&self) {
-        crate::engine::reach::until_reachable(&self.url).await
+        crate::engine::reach::until_reachable(&self.setup.url).await
     }
 }
 
@@ -99,8 +83,8 @@ impl Joined for LiveSession {
         self.session.id()
     }
 
-    async fn resume(&self) -> Result<(), AttemptError> {
-        self.session.resume(self.step_timeout).await
+    async fn resume(&self, now: SystemTime) -> Result<(), AttemptError> {
+        self.session.resume(self.step_timeout, now).await
     }
 
     async fn publish_audio(&self, input: Box<dyn AudioInput>) -> Result<String, ConnectError> {

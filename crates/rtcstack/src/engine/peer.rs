@@ -14,10 +14,11 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit,
+    PeerConnectionEventHandler, RTCConfiguration, RTCConfigurationBuilder, RTCIceCandidateInit,
     RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
     Registry, SettingEngineBuilder,
 };
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
 
 const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -96,6 +97,36 @@ pub(crate) fn opus_codec() -> RTCRtpCodec {
     }
 }
 
+/// The connection's configuration: the server's ICE servers (TURN).
+pub(crate) fn configuration(ice_servers: &[proto::IceServer]) -> RTCConfiguration {
+    RTCConfigurationBuilder::new()
+        .with_ice_servers(
+            ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone(),
+                    credential: s.credential.clone(),
+                })
+                .collect(),
+        )
+        .build()
+}
+
+/// Room for one more remote audio track on a single-PC connection: a
+/// receive-only section the server can fill with a talker's track.
+pub(crate) async fn add_audio_receiver(pc: &dyn PeerConnection) -> webrtc::error::Result<()> {
+    pc.add_transceiver_from_kind(
+        RtpCodecKind::Audio,
+        Some(RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Recvonly,
+            ..Default::default()
+        }),
+    )
+    .await
+    .map(|_| ())
+}
+
 pub(crate) async fn build(
     target: Target,
     ice_servers: &[proto::IceServer],
@@ -110,18 +141,7 @@ pub(crate) async fn build(
         RtpCodecKind::Audio,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?;
-    let config = RTCConfigurationBuilder::new()
-        .with_ice_servers(
-            ice_servers
-                .iter()
-                .map(|s| RTCIceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
-                })
-                .collect(),
-        )
-        .build();
+    let config = configuration(ice_servers);
     // No multicast socket: LiveKit servers never hand out .local candidates.
     // Connectivity checks every 50 ms (the library's default is 200 ms, four
     // times libwebrtc's pacing, and it showed as ~200 ms more per join).

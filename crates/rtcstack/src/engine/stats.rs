@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
 
+use super::transport::Transports;
+
 /// The transport protocol of a candidate pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathProtocol {
@@ -40,14 +42,21 @@ pub struct MediaPaths {
 }
 
 impl MediaPaths {
-    pub(crate) async fn of(
-        publisher: &Arc<dyn PeerConnection>,
-        subscriber: &Arc<dyn PeerConnection>,
-    ) -> Self {
+    /// In single-PC mode one connection carries both ways: both name it.
+    pub(crate) async fn of(transports: &Transports) -> Self {
         let now = Instant::now();
+        let path = |pc: &Arc<dyn PeerConnection>| {
+            let pc = Arc::clone(pc);
+            async move { selected(&pc.get_stats(now, StatsSelector::None).await) }
+        };
+        let publisher = path(&transports.publisher.pc).await;
+        let subscriber = match &transports.subscriber {
+            Some(subscriber) => path(&subscriber.pc).await,
+            None => publisher.clone(),
+        };
         MediaPaths {
-            publisher: selected(&publisher.get_stats(now, StatsSelector::None).await),
-            subscriber: selected(&subscriber.get_stats(now, StatsSelector::None).await),
+            publisher,
+            subscriber,
         }
     }
 }

@@ -4,7 +4,7 @@
 use livekit_protocol as proto;
 use webrtc::peer_connection::RTCSessionDescription;
 
-use super::Shared;
+use super::Core;
 
 fn describe(
     d: Option<RTCSessionDescription>,
@@ -19,14 +19,30 @@ fn describe(
     })
 }
 
-/// The subscriber's last offer and answer (dual-PC mode), and our tracks.
-/// Subscriptions are automatic, so none are listed as exceptions; our data
-/// channels carry nothing that needs replaying.
-pub(super) async fn state(s: &Shared) -> proto::SyncState {
-    let id = *s.last_offer_id.lock().expect("offer id lock");
+/// The last offer and answer (in single-PC mode ours and the server's, in
+/// dual-PC mode the server's subscriber offer and our answer), and our
+/// tracks. Subscriptions are automatic, so none are listed as exceptions;
+/// our data channels carry nothing that needs replaying.
+pub(super) async fn state(s: &Core) -> proto::SyncState {
+    let (offer, answer) = match &s.transports.subscriber {
+        None => {
+            let pc = &s.transports.publisher.pc;
+            (
+                describe(pc.local_description().await, "offer", 0),
+                describe(pc.remote_description().await, "answer", 0),
+            )
+        }
+        Some(subscriber) => {
+            let id = *s.server_offer_id.lock().expect("offer id lock");
+            (
+                describe(subscriber.pc.remote_description().await, "offer", id),
+                describe(subscriber.pc.local_description().await, "answer", id),
+            )
+        }
+    };
     proto::SyncState {
-        answer: describe(s.subscriber.local_description().await, "answer", id),
-        offer: describe(s.subscriber.remote_description().await, "offer", id),
+        answer,
+        offer,
         subscription: Some(proto::UpdateSubscription {
             track_sids: Vec::new(),
             subscribe: false,
