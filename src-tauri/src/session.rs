@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rtcstack::audio::capture::NullSink;
 use rtcstack::audio::device::{input_devices, output_devices, DeviceInfo, Microphone, Speaker};
-use rtcstack::audio::io::AudioSink;
+use rtcstack::audio::io::{AudioSink, NullSink};
 use rtcstack::{Call, CallEvent, CallOptions, ConnectError};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};

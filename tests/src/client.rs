@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::{Call, CallEvent, CallOptions};
+use rtcstack_bot_audio::capture::CaptureSink;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::server::LiveKitServer;

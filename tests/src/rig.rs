@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtcstack::audio::capture::CaptureSink;
-use rtcstack::audio::tone::Tone;
 use rtcstack::{Call, CallEvent, CallOptions};
+use rtcstack_bot_audio::capture::CaptureSink;
+use rtcstack_bot_audio::tone::Tone;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::client::join_configured;

@@ -26,7 +26,7 @@ pub const SHARE_DB: f64 = 10.0;
 /// The tone's level if `frame` carries `hz` as defined above.
 pub fn carries_tone(frame: &[i16], hz: f64) -> Option<f64> {
     let level = tone_level_db(frame, hz);
-    let whole = rtcstack::audio::analysis::rms_db(frame);
+    let whole = rtcstack_bot_audio::analysis::rms_db(frame);
     (level > HEARD_DB && level > whole - SHARE_DB).then_some(level)
 }
 
@@ -138,7 +138,7 @@ impl AudioSink for ToneWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rtcstack::audio::tone::Tone;
+    use rtcstack_bot_audio::tone::Tone;
 
     fn tone(hz: f64, amplitude: f64, samples: usize) -> Vec<i16> {
         let mut t = Tone::new(hz, amplitude);

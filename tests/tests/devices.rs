@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtcstack::audio::analysis::spectrum_peak;
 use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
-use rtcstack::audio::tone::Tone;
+use rtcstack_bot_audio::analysis::spectrum_peak;
+use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::join_with_capture;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::pulse::PulseServer;

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use rtcstack::audio::tone::Tone;
 use rtcstack::{Call, CallEvent, CallOptions, ConnectError, ConnectionQuality, ConnectionState};
+use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::{join_with_capture, wait_hearing};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::peer::PeerOptions;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use rtcstack::audio::analysis::spectrum_peak;
+use rtcstack_bot_audio::analysis::spectrum_peak;
 use rtcstack_testbench::fake_logind::FakeLogind;
 use rtcstack_testbench::netchange::{self, wall_ms, AppCall, Far};
 use rtcstack_testbench::signal_proxy::SignalProxy;

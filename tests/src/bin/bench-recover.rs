@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rtcstack::audio::tone::Tone;
 use rtcstack::{Call, CallEvent, CallOptions};
+use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::stats::{median, median_ratio, mono, s_or};

@@ -3,19 +3,11 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::tone::Tone;
-
 /// A source of 48 kHz mono audio, pulled one 20 ms frame at a time by the
 /// sender's clock.
 pub trait AudioInput: Send + 'static {
     /// Fills `out` (960 samples) with the next frame.
     fn next_frame(&mut self, out: &mut [i16]);
-}
-
-impl AudioInput for Tone {
-    fn next_frame(&mut self, out: &mut [i16]) {
-        self.fill(out);
-    }
 }
 
 /// Who a block of received audio is from.
@@ -28,6 +20,13 @@ pub struct RemoteAudio {
 /// Receives decoded 48 kHz mono audio of every remote track, in order.
 pub trait AudioSink: Send + Sync + 'static {
     fn on_frame(&self, from: &RemoteAudio, pcm: &[i16]);
+}
+
+/// An output that drops everything (listen-only bots, tests of signalling).
+pub struct NullSink;
+
+impl AudioSink for NullSink {
+    fn on_frame(&self, _: &RemoteAudio, _: &[i16]) {}
 }
 
 /// An input that can be replaced while the call runs (device switching).

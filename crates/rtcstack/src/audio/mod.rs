@@ -3,14 +3,10 @@
 //! Everything inside the call is 48 kHz mono, 20 ms frames (960 samples),
 //! which is what the Opus track carries.
 
-pub mod analysis;
-pub mod capture;
 pub mod device;
 pub mod io;
 pub mod jitter;
-mod resample;
-pub mod tone;
-pub mod wav;
+pub mod resample;
 
 /// Sample rate of every signal in the call.
 pub const SAMPLE_RATE: u32 = 48_000;

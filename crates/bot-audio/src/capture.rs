@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::analysis::{spectrum_peak, Peak};
-use super::io::{AudioSink, RemoteAudio};
-use super::SAMPLE_RATE;
+use rtcstack::audio::io::{AudioSink, RemoteAudio};
+use rtcstack::audio::SAMPLE_RATE;
+
+use crate::analysis::{spectrum_peak, Peak};
 
 const KEEP_SECONDS: usize = 2;
 
@@ -79,17 +80,10 @@ impl AudioSink for CaptureSink {
     }
 }
 
-/// An output that drops everything (listen-only bots, tests of signalling).
-pub struct NullSink;
-
-impl AudioSink for NullSink {
-    fn on_frame(&self, _: &RemoteAudio, _: &[i16]) {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::tone::Tone;
+    use crate::tone::Tone;
 
     #[test]
     fn hears_each_identity_apart() {

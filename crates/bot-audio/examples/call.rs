@@ -1,7 +1,7 @@
 //! Join a LiveKit room from the command line and print the call's events as
 //! JSON lines: a user's quick check, the demo's bot, a benchmark's client.
 //!
-//!   cargo run -p rtcstack --example call -- --url ws://127.0.0.1:7880 \
+//!   cargo run -p rtcstack-bot-audio --example call -- --url ws://127.0.0.1:7880 \
 //!       --api-key devkey --api-secret-env LK_SECRET --room demo --tone 440
 //!
 //! The token comes from --token-env (the name of an environment variable
@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use livekit_api::access_token::{AccessToken, VideoGrants};
-use rtcstack::audio::capture::CaptureSink;
 use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
 use rtcstack::audio::io::{AudioInput, FanOut};
-use rtcstack::audio::tone::Tone;
-use rtcstack::audio::wav::WavInput;
 use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
 use rtcstack::{Call, CallOptions};
+use rtcstack_bot_audio::capture::CaptureSink;
+use rtcstack_bot_audio::tone::Tone;
+use rtcstack_bot_audio::wav::WavInput;
 
 #[derive(Parser, Clone)]
 #[command(about = "Join a LiveKit room and print the call's events as JSON lines")]

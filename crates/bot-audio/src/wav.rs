@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use super::io::AudioInput;
-use super::resample::{to_i16_f32, Resampler};
-use super::SAMPLE_RATE;
+use rtcstack::audio::io::AudioInput;
+use rtcstack::audio::resample::{to_i16_f32, Resampler};
+use rtcstack::audio::SAMPLE_RATE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
@@ -72,7 +72,7 @@ impl AudioInput for WavInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::analysis::spectrum_peak;
+    use crate::analysis::spectrum_peak;
 
     #[test]
     fn a_stereo_44k_file_plays_at_48k_mono_with_its_pitch() {

@@ -3,7 +3,7 @@
 
 use rustfft::{num_complex::Complex, FftPlanner};
 
-use super::SAMPLE_RATE;
+use rtcstack::audio::SAMPLE_RATE;
 
 /// The loudest frequency in a block of samples, and the block's level.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,8 +89,8 @@ mod tests {
 
     #[test]
     fn finds_the_louder_of_two_tones() {
-        let mut a = crate::audio::tone::Tone::new(660.0, 0.4);
-        let mut b = crate::audio::tone::Tone::new(440.0, 0.1);
+        let mut a = crate::tone::Tone::new(660.0, 0.4);
+        let mut b = crate::tone::Tone::new(440.0, 0.1);
         let mut x = vec![0i16; 9600];
         let mut y = vec![0i16; 9600];
         a.fill(&mut x);

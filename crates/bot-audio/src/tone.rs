@@ -1,6 +1,7 @@
 //! A generated sine: the test and bot input, and the demo's "voice".
 
-use super::SAMPLE_RATE;
+use rtcstack::audio::io::AudioInput;
+use rtcstack::audio::SAMPLE_RATE;
 
 /// A continuous sine at `hz`; phase carries across frames so there are no
 /// clicks at frame edges.
@@ -35,10 +36,16 @@ impl Tone {
     }
 }
 
+impl AudioInput for Tone {
+    fn next_frame(&mut self, out: &mut [i16]) {
+        self.fill(out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::analysis::spectrum_peak;
+    use crate::analysis::spectrum_peak;
 
     #[test]
     fn frames_join_into_one_clean_sine() {
