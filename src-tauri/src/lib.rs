@@ -1,17 +1,14 @@
-//! The desktop shell: a thin layer of commands and events over `rtcstack`.
+//! The desktop shell: Tauri's commands and events over
+//! `rtcstack-desktop-core`, which does the work.
 
+use std::sync::Arc;
+
+use rtcstack_desktop_core::{redact, Desktop, EnvProfile};
 use tauri::Manager;
 
-mod hints;
-mod network;
-mod notify;
-mod power;
-mod profiles;
-mod redact;
-mod session;
+mod commands;
+mod shell;
 pub mod update;
-mod view;
-mod words;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
@@ -28,31 +25,28 @@ pub fn run() {
     if let Err(err) = tauri::Builder::default()
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init())
-        .manage(session::Session::default())
         .setup(|app| {
-            // Profiles live in the app's config directory; their secrets
-            // in the keychain.
             let dir = app.path().app_config_dir()?;
-            app.manage(profiles::Profiles::new(
-                &dir,
-                profiles::EnvProfile::from_env(),
-            ));
-            update::setup(app.handle());
-            hints::start(app.handle());
+            let window = Arc::new(shell::Window(app.handle().clone()));
+            let desktop = Desktop::new(&dir, EnvProfile::from_env(), window);
+            update::setup(app.handle(), desktop.gate.clone());
+            // The monitors spawn their tasks on the app's runtime.
+            tauri::async_runtime::block_on(async { desktop.start_monitors() });
+            app.manage(desktop);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            profiles::profiles,
-            profiles::save_profile,
-            profiles::delete_profile,
-            profiles::select_profile,
-            session::call_view,
-            session::join,
-            session::leave,
-            session::set_muted,
-            session::retry_now,
-            session::audio_devices,
-            session::choose_devices,
+            commands::profiles,
+            commands::save_profile,
+            commands::delete_profile,
+            commands::select_profile,
+            commands::call_view,
+            commands::join,
+            commands::leave,
+            commands::set_muted,
+            commands::retry_now,
+            commands::audio_devices,
+            commands::choose_devices,
             update::update_status,
             update::update_check,
             update::update_apply,

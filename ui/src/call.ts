@@ -143,7 +143,9 @@ async function join(request: JoinRequest): Promise<void> {
   lastJoin = request;
   joinRefused = false;
   try {
-    render(await invoke<CallView>("join", { request }));
+    // The call's views come as events; the answer only says if the join
+    // was refused.
+    await invoke("join", { request });
   } catch (e) {
     joinRefused = true;
     const err = e as JoinError;

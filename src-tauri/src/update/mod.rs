@@ -3,15 +3,13 @@
 //! refuse it loudly when it is not ours or not whole, and install it when
 //! the user restarts.
 //!
-//! One concern a file: [`gate`] (no update during a call), [`status`] (what
-//! the UI sees), [`provenance`] (is the package ours), [`problem`] (errors
-//! in words), `os/<os>.rs` (how each OS installs). This file only wires them
-//! to `tauri-plugin-updater` and to the app's commands.
+//! One concern a file: the gate (no update during a call), the status
+//! (what the UI sees) and provenance (is the package ours) are in the
+//! desktop core (`rtcstack_desktop_core::update`); here [`problem`] (the
+//! updater's errors in words) and `os/<os>.rs` (how each OS installs). This
+//! file only wires them to `tauri-plugin-updater` and to the app's commands.
 
-mod gate;
 mod problem;
-mod provenance;
-mod status;
 
 #[cfg_attr(target_os = "linux", path = "os/linux.rs")]
 #[cfg_attr(target_os = "macos", path = "os/macos.rs")]
@@ -25,8 +23,9 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Notify;
 
-pub use gate::UpdateGate;
-pub use status::{ProblemKind, UpdateStatus, STATUS_EVENT};
+use rtcstack_desktop_core::update::provenance;
+pub use rtcstack_desktop_core::update::status::STATUS_EVENT;
+pub use rtcstack_desktop_core::update::{ProblemKind, UpdateGate, UpdateStatus};
 
 use problem::{explain, explain_provenance, Problem, Stage};
 
@@ -63,16 +62,16 @@ pub fn plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R, tauri_plugin_update
     tauri_plugin_updater::Builder::new().build()
 }
 
-/// Registers the gate and the updater state, and starts checking if this
-/// copy of the app can update itself.
-pub fn setup<R: Runtime>(app: &AppHandle<R>) {
+/// Registers the gate (shared with the call controller) and the updater
+/// state, and starts checking if this copy of the app can update itself.
+pub fn setup<R: Runtime>(app: &AppHandle<R>, gate: UpdateGate) {
     let current = current_version(app);
     let initial = match os::can_self_update() {
         Ok(()) => UpdateStatus::Idle { current },
         Err(reason) => UpdateStatus::Unavailable { current, reason },
     };
     let enabled = matches!(initial, UpdateStatus::Idle { .. });
-    app.manage(UpdateGate::new());
+    app.manage(gate);
     app.manage(Updates {
         status: Mutex::new(initial),
         pending: Mutex::new(None),

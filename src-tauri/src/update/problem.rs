@@ -4,8 +4,8 @@
 
 use tauri_plugin_updater::Error;
 
-use super::provenance::ProvenanceError;
-use super::status::ProblemKind;
+use rtcstack_desktop_core::update::provenance::ProvenanceError;
+use rtcstack_desktop_core::update::ProblemKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -33,7 +33,12 @@ participants: Array<Participant>,
 /**
  * Us, as the server sees us (our connection quality).
  */
-local: Participant | null, muted: boolean, 
+local: Participant | null, 
+/**
+ * Our microphone is muted, as the server last confirmed it (from our
+ * own participant's tracks): what everyone else hears.
+ */
+muted: boolean, 
 /**
  * When the token expires (Unix ms).
  */

@@ -9,7 +9,7 @@
 use futures_util::StreamExt;
 use zbus::zvariant::OwnedFd;
 
-use crate::hints::{Hint, HintSender};
+use crate::hint::{Hint, HintSender};
 
 #[zbus::proxy(
     interface = "org.freedesktop.login1.Manager",

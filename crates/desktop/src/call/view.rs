@@ -1,9 +1,10 @@
-//! What the UI shows, as one snapshot the shell keeps up to date from the
+//! What the UI shows, as one snapshot the call controller folds from the
 //! call's events and sends whole on every change. The UI renders it and
 //! keeps no state of its own, so it cannot drift from the truth.
 
 use rtcstack::events::AttemptKind;
-use rtcstack::{CallEvent, ConnectionQuality, ConnectionState, DisconnectReason, Participant};
+use rtcstack::room::TrackKind;
+use rtcstack::{CallEvent, ConnectionState, DisconnectReason, Participant};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -30,6 +31,8 @@ pub struct CallView {
     pub participants: Vec<Participant>,
     /// Us, as the server sees us (our connection quality).
     pub local: Option<Participant>,
+    /// Our microphone is muted, as the server last confirmed it (from our
+    /// own participant's tracks): what everyone else hears.
     pub muted: bool,
     /// When the token expires (Unix ms).
     #[ts(type = "number | null")]
@@ -54,17 +57,11 @@ impl CallView {
     pub fn apply(&mut self, event: &CallEvent, now_ms: u64) {
         match event {
             CallEvent::ConnectionStateChanged { state } => {
+                // Qualities are kept as last known through an outage: the
+                // server only sends changes, so a quality blanked here
+                // stayed "Unknown" after the call came back, and the banner
+                // already says the link is lost.
                 self.state = *state;
-                if *state == ConnectionState::Reconnecting {
-                    // What the server last said is stale now: our link is
-                    // lost and nobody's quality is known until it is back.
-                    if let Some(l) = self.local.as_mut() {
-                        l.connection_quality = ConnectionQuality::Lost;
-                    }
-                    for p in &mut self.participants {
-                        p.connection_quality = ConnectionQuality::Unknown;
-                    }
-                }
                 if *state != ConnectionState::Reconnecting {
                     self.attempt = 0;
                     self.next_attempt_at_ms = None;
@@ -87,7 +84,7 @@ impl CallView {
             CallEvent::Connected | CallEvent::TrackSubscribed { .. } => {}
             CallEvent::Disconnected { reason } => {
                 self.disconnect_reason = Some(*reason);
-                self.end_message = Some(crate::words::disconnect_reason(*reason).to_string());
+                self.end_message = Some(super::end_message::end_message(*reason).to_string());
             }
             CallEvent::TokenExpired => self.token_warning = !self.token_refreshable,
             CallEvent::TokenUpdated { expires_at_ms } => {
@@ -110,15 +107,25 @@ impl CallView {
                 self.participants.retain(|p| &p.identity != identity)
             }
             CallEvent::LocalParticipantUpdated { participant } => {
-                self.local = Some(participant.clone())
+                self.muted = microphone_muted(participant);
+                self.local = Some(participant.clone());
             }
         }
     }
 }
 
+/// Whether we publish a microphone and it is muted. Listening only (no
+/// audio track) is not "muted": there is nothing to unmute.
+fn microphone_muted(local: &Participant) -> bool {
+    let mut audio = local.tracks.iter().filter(|t| t.kind == TrackKind::Audio);
+    let first = audio.next();
+    first.is_some_and(|t| t.muted) && audio.all(|t| t.muted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rtcstack::ConnectionQuality;
 
     #[test]
     fn an_outage_shows_attempts_and_countdown_then_clears() {
@@ -231,5 +238,71 @@ mod tests {
         assert_eq!(j["state"], "reconnecting");
         assert_eq!(j["attempt"], 3);
         assert!(j.get("nextAttemptAtMs").is_some());
+    }
+
+    /// A participant as the SDK makes one: from the server's words.
+    fn participant(identity: &str, q: ConnectionQuality, mics: &[bool]) -> Participant {
+        use livekit_protocol as proto;
+        let info = proto::ParticipantInfo {
+            sid: format!("PA_{identity}"),
+            identity: identity.into(),
+            tracks: mics
+                .iter()
+                .map(|&muted| proto::TrackInfo {
+                    sid: "TR_mic".into(),
+                    r#type: proto::TrackType::Audio as i32,
+                    muted,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let (room, _) = rtcstack::room::RoomState::from_join(&proto::JoinResponse {
+            participant: Some(info),
+            ..Default::default()
+        });
+        let mut p = room.local().cloned().expect("the local participant");
+        p.connection_quality = q;
+        p
+    }
+
+    #[test]
+    fn qualities_are_kept_through_an_outage() {
+        let mut v = CallView::default();
+        let peer = participant("peer", ConnectionQuality::Excellent, &[]);
+        v.apply(&CallEvent::ParticipantJoined { participant: peer }, 0);
+        v.apply(
+            &CallEvent::LocalParticipantUpdated {
+                participant: participant("us", ConnectionQuality::Good, &[]),
+            },
+            0,
+        );
+        for state in [ConnectionState::Reconnecting, ConnectionState::Connected] {
+            v.apply(&CallEvent::ConnectionStateChanged { state }, 0);
+            // The server resends only what changes: nothing came, so the
+            // last known qualities stand.
+            assert_eq!(
+                v.participants[0].connection_quality,
+                ConnectionQuality::Excellent
+            );
+            assert_eq!(
+                v.local.as_ref().map(|l| l.connection_quality),
+                Some(ConnectionQuality::Good)
+            );
+        }
+    }
+
+    #[test]
+    fn muted_is_what_the_server_confirms_for_our_microphone() {
+        let mut v = CallView::default();
+        let us = |mics: &[bool]| CallEvent::LocalParticipantUpdated {
+            participant: participant("us", ConnectionQuality::Good, mics),
+        };
+        v.apply(&us(&[]), 0);
+        assert!(!v.muted, "listening only: nothing to unmute");
+        v.apply(&us(&[true]), 0);
+        assert!(v.muted);
+        v.apply(&us(&[false]), 0);
+        assert!(!v.muted);
     }
 }

@@ -2,15 +2,17 @@
 //! state: the call code says when a call starts and ends, the updater waits
 //! for "no call" before it downloads or installs anything.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
-/// Whether a call is in progress. Managed as Tauri state; the call code
-/// calls [`UpdateGate::call_started`] when it begins joining a room and
-/// [`UpdateGate::call_ended`] once the call is over (left, failed or
-/// disconnected for good).
-#[derive(Debug)]
+/// Whether a call is in progress. One gate, shared by its clones: the call
+/// controller calls [`UpdateGate::call_started`] when it begins joining a
+/// room and [`UpdateGate::call_ended`] once the call is over (left, failed
+/// or disconnected for good); the updater holds another clone.
+#[derive(Debug, Clone)]
 pub struct UpdateGate {
-    in_call: watch::Sender<bool>,
+    in_call: Arc<watch::Sender<bool>>,
 }
 
 impl Default for UpdateGate {
@@ -22,7 +24,7 @@ impl Default for UpdateGate {
 impl UpdateGate {
     pub fn new() -> Self {
         Self {
-            in_call: watch::Sender::new(false),
+            in_call: Arc::new(watch::Sender::new(false)),
         }
     }
 
@@ -53,7 +55,6 @@ impl UpdateGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Duration;
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use objc2_app_kit::{
 };
 use objc2_foundation::{NSNotification, NSNotificationName};
 
-use crate::hints::{Hint, HintSender};
+use crate::hint::{Hint, HintSender};
 
 #[allow(unsafe_code)]
 fn names() -> [(&'static NSNotificationName, Hint); 2] {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::hints::{self, Hint, HintSender};
+use crate::hint::{self, Hint, HintSender};
 use path::{Verdict, Watch};
 
 /// The URL of the server the current call is on, if any.
@@ -41,12 +41,12 @@ const LOOK: Duration = Duration::from_secs(1);
 
 /// Starts the monitor, unless `RTCSTACK_NETWORK_MONITOR=off`.
 pub fn start(tx: HintSender, target: Target) {
-    if hints::disabled("RTCSTACK_NETWORK_MONITOR") {
+    if hint::monitor_off("RTCSTACK_NETWORK_MONITOR") {
         tracing::info!("network monitor off: RTCSTACK_NETWORK_MONITOR=off");
         return;
     }
     // Inside the runtime: the OS watcher may register its socket with it.
-    tauri::async_runtime::spawn(async move {
+    tokio::spawn(async move {
         let (changes, rx) = mpsc::unbounded_channel();
         match watch_os(changes) {
             Ok(how) => {
@@ -80,7 +80,7 @@ fn watch_os(_changes: ChangeSender) -> Result<&'static str, String> {
 
 /// The server's address from the call's URL (`ws://host:port/...`).
 async fn resolve(url: String) -> Option<SocketAddr> {
-    let parsed = tauri::Url::parse(&url).ok()?;
+    let parsed = url::Url::parse(&url).ok()?;
     let host = parsed
         .host_str()?
         .trim_matches(|c| c == '[' || c == ']')

@@ -1,6 +1,6 @@
 //! Sleep and wake: the OS's own signal (one file per OS) and, beside it, a
 //! clock-jump fallback that needs no OS signal. Both become hints
-//! (`Sleep`, `Wake`) for the call; see `crate::hints`.
+//! (`Sleep`, `Wake`) for the call; see `crate::monitors`.
 
 mod clock_jump;
 #[cfg(target_os = "linux")]
@@ -12,7 +12,7 @@ mod windows;
 
 use std::time::Duration;
 
-use crate::hints::{self, Hint, HintSender};
+use crate::hint::{self, Hint, HintSender};
 
 pub use clock_jump::ClockJump;
 
@@ -24,17 +24,17 @@ const CLOCK_THRESHOLD: Duration = Duration::from_secs(5);
 /// Starts the OS's sleep/wake monitor and the clock-jump fallback, unless
 /// `RTCSTACK_POWER_MONITOR=off`.
 pub fn start(tx: HintSender) {
-    if hints::disabled("RTCSTACK_POWER_MONITOR") {
+    if hint::monitor_off("RTCSTACK_POWER_MONITOR") {
         tracing::info!("power monitor off: RTCSTACK_POWER_MONITOR=off");
         return;
     }
     #[cfg(target_os = "linux")]
-    tauri::async_runtime::spawn(linux::watch(tx.clone()));
+    tokio::spawn(linux::watch(tx.clone()));
     #[cfg(target_os = "macos")]
     macos::watch(tx.clone());
     #[cfg(windows)]
     self::windows::watch(tx.clone());
-    tauri::async_runtime::spawn(watch_clocks(tx));
+    tokio::spawn(watch_clocks(tx));
 }
 
 /// The fallback: a jump between the clocks means the machine slept.

@@ -15,7 +15,7 @@ use windows::Win32::UI::WindowsAndMessaging::{
     DEVICE_NOTIFY_CALLBACK, PBT_APMRESUMEAUTOMATIC, PBT_APMRESUMESUSPEND, PBT_APMSUSPEND,
 };
 
-use crate::hints::{Hint, HintSender};
+use crate::hint::{Hint, HintSender};
 
 #[allow(unsafe_code)]
 unsafe extern "system" fn on_power(

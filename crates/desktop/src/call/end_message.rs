@@ -1,8 +1,10 @@
-//! The app's words for the SDK's reasons.
+//! The sentence a person reads when a call ends, for each of the SDK's
+//! disconnect reasons (the view's `endMessage`, the "Call ended"
+//! notification).
 
 use rtcstack::DisconnectReason;
 
-pub fn disconnect_reason(reason: DisconnectReason) -> &'static str {
+pub fn end_message(reason: DisconnectReason) -> &'static str {
     use DisconnectReason as R;
     match reason {
         R::ClientInitiated => "You left the call.",

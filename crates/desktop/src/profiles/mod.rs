@@ -13,7 +13,6 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tauri::State;
 use ts_rs::TS;
 
 pub use environment::EnvProfile;
@@ -382,29 +381,6 @@ fn validate(d: &ProfileDraft) -> Result<StoredProfile, ProfileError> {
         api_key: api_key.filter(|_| d.kind == ProfileKind::SelfHosted),
         token_expires_at_ms: None,
     })
-}
-
-#[tauri::command]
-pub fn profiles(profiles: State<'_, Profiles>) -> ProfilesView {
-    profiles.view()
-}
-
-#[tauri::command]
-pub async fn save_profile(
-    profiles: State<'_, Profiles>,
-    draft: ProfileDraft,
-) -> Result<ProfileInfo, ProfileError> {
-    profiles.save(draft).await
-}
-
-#[tauri::command]
-pub async fn delete_profile(profiles: State<'_, Profiles>, id: String) -> Result<(), ProfileError> {
-    profiles.delete(&id).await
-}
-
-#[tauri::command]
-pub fn select_profile(profiles: State<'_, Profiles>, id: String) -> Result<(), ProfileError> {
-    profiles.select(&id)
 }
 
 #[cfg(test)]

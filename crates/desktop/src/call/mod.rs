@@ -1,0 +1,315 @@
+//! The app's call: join, leave, mute, retry, devices, and the OS's hints.
+//! [`CallController`] orchestrates `rtcstack` with plain async methods; the
+//! call's events are folded into a [`CallView`] that goes to the [`Shell`]
+//! (the window) on every change, with the notifications worth showing.
+
+mod devices;
+mod end_message;
+mod join;
+mod notification;
+mod view;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rtcstack::audio::device::{Microphone, Speaker};
+use rtcstack::{Call, CallEvent, CallOptions};
+use tokio::sync::mpsc;
+
+pub use devices::{DeviceChoice, Devices};
+pub use end_message::end_message;
+pub use join::{JoinError, JoinRequest};
+pub use notification::Notification;
+pub use view::CallView;
+
+use crate::hint::Hint;
+use crate::profiles::tokens::{self, TokenSourceError};
+use crate::profiles::{ProfileError, Profiles};
+use crate::update::UpdateGate;
+use join::{clause, join_error, room_to_join};
+
+/// Where the controller's news goes: the desktop shell (a window), or a
+/// test. Called on the call's task, in order; must not block.
+pub trait Shell: Send + Sync + 'static {
+    /// The view changed: show it.
+    fn show(&self, view: &CallView);
+    /// Something to tell a user who may be looking at another window.
+    fn notify(&self, notification: &Notification);
+}
+
+/// The view, and the one way to change it: every change is stamped and
+/// shown, in order.
+struct Published {
+    view: Mutex<CallView>,
+    shell: Arc<dyn Shell>,
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+impl Published {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CallView> {
+        // Every change is whole before the lock is let go.
+        self.view.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the view and shows it. Shown under the lock, so two
+    /// changes reach the shell in the order they were made.
+    fn change(&self, change: impl FnOnce(&mut CallView)) {
+        let mut v = self.lock();
+        change(&mut v);
+        v.seq += 1;
+        v.sent_at_ms = now_ms();
+        self.shell.show(&v);
+    }
+
+    fn snapshot(&self) -> CallView {
+        self.lock().clone()
+    }
+}
+
+/// The call the app is in, if any, and everything a join needs.
+pub struct CallController {
+    profiles: Arc<Profiles>,
+    gate: UpdateGate,
+    published: Arc<Published>,
+    call: Mutex<Option<Arc<Call>>>,
+    devices: Mutex<DeviceChoice>,
+    /// Joins and leaves run one at a time: a Leave clicked during a join
+    /// waits for it and then leaves, instead of missing the call.
+    op: tokio::sync::Mutex<()>,
+    /// Which join the view belongs to: a replaced call's late events are
+    /// not this call's news.
+    generation: Arc<AtomicU64>,
+    /// The user's mute wish, held across joins and rejoins (each new call
+    /// starts with it). What the view shows is what the server confirms.
+    muted: AtomicBool,
+}
+
+impl CallController {
+    pub fn new(profiles: Arc<Profiles>, gate: UpdateGate, shell: Arc<dyn Shell>) -> Self {
+        CallController {
+            profiles,
+            gate,
+            published: Arc::new(Published {
+                view: Mutex::new(CallView::default()),
+                shell,
+            }),
+            call: Mutex::default(),
+            devices: Mutex::default(),
+            op: tokio::sync::Mutex::new(()),
+            generation: Arc::new(AtomicU64::new(0)),
+            muted: AtomicBool::new(false),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Call>> {
+        self.call
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn take_call(&self) -> Option<Arc<Call>> {
+        self.call
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn chosen_devices(&self) -> DeviceChoice {
+        self.devices
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The view as it is now (for a UI that has just loaded).
+    pub fn view(&self) -> CallView {
+        self.published.snapshot()
+    }
+
+    /// The server URL of the call in progress (the network monitor
+    /// watches the path to it).
+    pub fn server_url(&self) -> Option<String> {
+        self.current().map(|call| call.url().to_string())
+    }
+
+    /// Joins a room, leaving the current call first. The view goes to the
+    /// shell as the call's events come; the result only says whether the
+    /// join was refused, and why.
+    pub async fn join(&self, request: JoinRequest) -> Result<(), JoinError> {
+        let name = join::display_name(&request.name);
+        let profile = self
+            .profiles
+            .resolve(request.profile.as_deref())
+            .await
+            .map_err(|e| match e {
+                ProfileError::Keychain(m) => JoinError::Keychain(m),
+                other => JoinError::NotConfigured(other.to_string()),
+            })?;
+        // Decided before anything changes: a join refused here leaves the
+        // current call as it is.
+        let (room, room_notice) = room_to_join(&profile, request.room.trim().to_string())?;
+        let _op = self.op.lock().await;
+        if let Some(old) = self.take_call() {
+            old.leave().await;
+            self.gate.call_ended();
+        }
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let identity = join::identity(&name);
+        let got = tokens::for_call(profile, &room, &name, &identity)
+            .await
+            .map_err(|e| match e {
+                TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(m),
+                TokenSourceError::Service(m) => JoinError::TokenService(m),
+                TokenSourceError::Unusable(m) => JoinError::Rejected(m),
+            })?;
+        let mut notice: Vec<String> = room_notice.into_iter().collect();
+        let devices = self.chosen_devices();
+        let mut options = CallOptions::new(request.url.trim(), got.token);
+        // Without a speaker the call keeps CallOptions' silent sink.
+        match Speaker::open(devices.output.as_deref()) {
+            Ok(s) => options.audio_sink = Arc::new(s),
+            Err(e) => notice.push(format!("No speaker: {}.", clause(&e))),
+        }
+        let token_refreshable = got.refresher.is_some();
+        options.token_refresher = got.refresher;
+        let (call, events) = Call::new(options);
+        let call = Arc::new(call);
+        call.set_muted(self.muted.load(Ordering::SeqCst)).await;
+        {
+            // Not shown yet: the call's first event shows it, so the page
+            // never flashes an idle form between two calls.
+            let mut v = self.published.lock();
+            *v = CallView {
+                room: Some(room),
+                token_refreshable,
+                // Shown from the start, so it does not push the call's
+                // controls down later.
+                notice: (!notice.is_empty()).then(|| notice.join(" ")),
+                seq: v.seq,
+                ..Default::default()
+            };
+        }
+        // Stored now, so a mute during the join reaches this call.
+        *self.call.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&call));
+        self.gate.call_started();
+        tokio::spawn(follow(
+            events,
+            Arc::clone(&self.published),
+            self.gate.clone(),
+            generation,
+            Arc::clone(&self.generation),
+        ));
+        if let Err(e) = call.connect().await {
+            self.take_call();
+            self.gate.call_ended();
+            return Err(join_error(e));
+        }
+        match Microphone::open(devices.input.as_deref()) {
+            Ok(mic) => {
+                if let Err(e) = call.publish_audio(Box::new(mic)).await {
+                    notice.push(format!(
+                        "Your microphone could not be sent: {}.",
+                        clause(&e)
+                    ));
+                }
+            }
+            Err(e) => notice.push(format!("Listening only: no microphone ({}).", clause(&e))),
+        }
+        self.published
+            .change(|v| v.notice = (!notice.is_empty()).then(|| notice.join(" ")));
+        Ok(())
+    }
+
+    pub async fn leave(&self) {
+        let _op = self.op.lock().await;
+        if let Some(call) = self.take_call() {
+            call.leave().await;
+        }
+        self.gate.call_ended();
+    }
+
+    /// Mutes or unmutes; a call joined later starts the same way. The view
+    /// says "muted" once the server confirms it; it is shown again now, so
+    /// the page knows the press was taken.
+    pub async fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::SeqCst);
+        if let Some(call) = self.current() {
+            call.set_muted(muted).await;
+        }
+        self.published.change(|_| {});
+    }
+
+    /// The waiting reconnect attempt starts now.
+    pub fn retry_now(&self) {
+        if let Some(call) = self.current() {
+            call.retry_now();
+        }
+    }
+
+    /// The devices to choose from, and the choice.
+    pub async fn devices(&self) -> Devices {
+        devices::list(self.chosen_devices()).await
+    }
+
+    /// Chooses devices; in a call they switch at once.
+    pub fn choose_devices(&self, choice: DeviceChoice) -> Result<(), String> {
+        if let Some(call) = self.current() {
+            if let Some(id) = &choice.input {
+                let mic = Microphone::open(Some(id)).map_err(|e| e.to_string())?;
+                call.set_audio_input(Box::new(mic));
+            }
+            if let Some(id) = &choice.output {
+                let speaker = Speaker::open(Some(id)).map_err(|e| e.to_string())?;
+                call.set_audio_output(Arc::new(speaker));
+            }
+        }
+        *self.devices.lock().unwrap_or_else(PoisonError::into_inner) = choice;
+        Ok(())
+    }
+
+    /// An OS hint for the call in progress, if any.
+    pub fn hint(&self, hint: Hint) {
+        let Some(call) = self.current() else {
+            tracing::debug!("os hint {hint:?}: no call");
+            return;
+        };
+        tracing::info!("os hint {hint:?} → the call");
+        match hint {
+            Hint::Sleep => call.suspended(),
+            Hint::Wake => call.woke(),
+            Hint::NetworkChanged => call.network_changed(),
+        }
+    }
+}
+
+/// Follows one call's events: each is folded into the view and shown, with
+/// a notification when it deserves one, until the call ends or a newer
+/// join takes over.
+async fn follow(
+    mut events: mpsc::UnboundedReceiver<CallEvent>,
+    published: Arc<Published>,
+    gate: UpdateGate,
+    generation: u64,
+    current: Arc<AtomicU64>,
+) {
+    while let Some(event) = events.recv().await {
+        if current.load(Ordering::SeqCst) != generation {
+            break; // a newer join owns the view and the gate now
+        }
+        published.change(|v| v.apply(&event, now_ms() as u64));
+        if let Some(n) = notification::for_event(&event) {
+            published.shell.notify(&n);
+        }
+        if let CallEvent::Disconnected { .. } = event {
+            gate.call_ended();
+            break;
+        }
+    }
+}

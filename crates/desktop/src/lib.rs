@@ -1,0 +1,59 @@
+//! RTCstack Desktop without its window: everything the app does that needs
+//! no Tauri. The desktop shell (`src-tauri`) makes one [`Desktop`], turns
+//! each IPC command into one call on it, and shows what its [`Shell`]
+//! hears; tests drive it the same way with no window at all.
+//!
+//! - [`call`]: the call controller (join, leave, mute, devices, the OS's
+//!   hints) and the view the UI renders;
+//! - [`profiles`]: where tokens come from, secrets in the OS keychain;
+//! - [`hint`], [`monitors`], `power`, `network`: sleep/wake and network
+//!   changes, per OS;
+//! - [`update`]: the update gate, status and provenance;
+//! - [`redact`]: the log's last line of defence.
+
+pub mod call;
+pub mod hint;
+pub mod monitors;
+mod network;
+mod power;
+pub mod profiles;
+pub mod redact;
+pub mod update;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use call::{CallController, Shell};
+pub use profiles::{EnvProfile, Profiles};
+pub use update::UpdateGate;
+
+/// The app's state: one call controller, the profiles, the update gate.
+pub struct Desktop {
+    pub calls: Arc<CallController>,
+    pub profiles: Arc<Profiles>,
+    pub gate: UpdateGate,
+}
+
+impl Desktop {
+    /// Profiles live in `config_dir`, their secrets in the keychain.
+    pub fn new(config_dir: &Path, env: Option<EnvProfile>, shell: Arc<dyn Shell>) -> Self {
+        let profiles = Arc::new(Profiles::new(config_dir, env));
+        let gate = UpdateGate::new();
+        let calls = Arc::new(CallController::new(
+            Arc::clone(&profiles),
+            gate.clone(),
+            shell,
+        ));
+        Desktop {
+            calls,
+            profiles,
+            gate,
+        }
+    }
+
+    /// Starts the sleep/wake and network monitors. Call inside a tokio
+    /// runtime.
+    pub fn start_monitors(&self) {
+        monitors::start(Arc::clone(&self.calls));
+    }
+}

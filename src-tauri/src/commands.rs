@@ -1,0 +1,73 @@
+//! The UI's commands for the call and the profiles: each one line over
+//! the desktop core.
+
+use rtcstack_desktop_core::call::{CallView, DeviceChoice, Devices, JoinError, JoinRequest};
+use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
+use rtcstack_desktop_core::Desktop;
+use tauri::State;
+
+#[tauri::command]
+pub fn call_view(desktop: State<'_, Desktop>) -> CallView {
+    desktop.calls.view()
+}
+
+/// The view comes as `call-view` events; the answer says only whether the
+/// join was refused.
+#[tauri::command]
+pub async fn join(desktop: State<'_, Desktop>, request: JoinRequest) -> Result<(), JoinError> {
+    desktop.calls.join(request).await
+}
+
+#[tauri::command]
+pub async fn leave(desktop: State<'_, Desktop>) -> Result<(), ()> {
+    desktop.calls.leave().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_muted(desktop: State<'_, Desktop>, muted: bool) -> Result<(), ()> {
+    desktop.calls.set_muted(muted).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn retry_now(desktop: State<'_, Desktop>) {
+    desktop.calls.retry_now();
+}
+
+#[tauri::command]
+pub async fn audio_devices(desktop: State<'_, Desktop>) -> Result<Devices, ()> {
+    Ok(desktop.calls.devices().await)
+}
+
+#[tauri::command]
+pub fn choose_devices(
+    desktop: State<'_, Desktop>,
+    input: Option<String>,
+    output: Option<String>,
+) -> Result<(), String> {
+    desktop.calls.choose_devices(DeviceChoice { input, output })
+}
+
+#[tauri::command]
+pub fn profiles(desktop: State<'_, Desktop>) -> ProfilesView {
+    desktop.profiles.view()
+}
+
+#[tauri::command]
+pub async fn save_profile(
+    desktop: State<'_, Desktop>,
+    draft: ProfileDraft,
+) -> Result<ProfileInfo, ProfileError> {
+    desktop.profiles.save(draft).await
+}
+
+#[tauri::command]
+pub async fn delete_profile(desktop: State<'_, Desktop>, id: String) -> Result<(), ProfileError> {
+    desktop.profiles.delete(&id).await
+}
+
+#[tauri::command]
+pub fn select_profile(desktop: State<'_, Desktop>, id: String) -> Result<(), ProfileError> {
+    desktop.profiles.select(&id)
+}

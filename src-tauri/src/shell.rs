@@ -1,0 +1,39 @@
+//! The call controller's [`Shell`] in a window: each view goes to the page
+//! as the `call-view` event, and a notification is shown when the window
+//! is not in front (the banner says it otherwise).
+
+use rtcstack_desktop_core::call::{CallView, Notification};
+use rtcstack_desktop_core::Shell;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+
+pub struct Window(pub AppHandle);
+
+impl Shell for Window {
+    fn show(&self, view: &CallView) {
+        // No window (yet) is not an error: the page reads the view with
+        // `call_view` when it loads.
+        let _ = self.0.emit("call-view", view);
+    }
+
+    fn notify(&self, n: &Notification) {
+        let focused = self
+            .0
+            .get_webview_window("main")
+            .and_then(|w| w.is_focused().ok())
+            .unwrap_or(false);
+        if focused {
+            return;
+        }
+        let shown = self
+            .0
+            .notification()
+            .builder()
+            .title(n.title)
+            .body(n.body)
+            .show();
+        if let Err(e) = shown {
+            tracing::warn!("notification not shown: {e}");
+        }
+    }
+}
