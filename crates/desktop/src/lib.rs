@@ -9,6 +9,7 @@
 //! - [`hint`], [`monitors`], `power`, `network`: sleep/wake and network
 //!   changes, per OS;
 //! - [`update`]: the update gate, status and provenance;
+//! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`redact`]: the log's last line of defence.
 
 pub mod call;
@@ -18,6 +19,7 @@ mod network;
 mod power;
 pub mod profiles;
 pub mod redact;
+pub mod secret;
 pub mod update;
 
 use std::path::Path;

@@ -11,8 +11,9 @@ use tracing_subscriber::fmt::MakeWriter;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Blanks `secret` in every later log line.
-pub fn register(secret: &str) {
+/// Blanks `secret` in every later log line. Every [`crate::secret::Secret`]
+/// is registered when it is made.
+pub(crate) fn register(secret: &str) {
     // Very short strings would blank ordinary words.
     if secret.len() < 8 {
         return;

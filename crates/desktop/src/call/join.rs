@@ -56,7 +56,7 @@ pub(crate) fn room_to_join(
 ) -> Result<(String, Option<String>), JoinError> {
     let pasted = profile.info.kind == ProfileKind::PastedToken;
     let named = if pasted {
-        match rtcstack::token::inspect(&profile.secret) {
+        match rtcstack::token::inspect(profile.secret.expose()) {
             Ok(t) if !t.room.is_empty() => Some(t.room),
             Ok(_) => None,
             Err(_) => return Ok((typed, None)),

@@ -171,7 +171,8 @@ impl CallController {
             })?;
         let mut notice: Vec<String> = room_notice.into_iter().collect();
         let devices = self.chosen_devices();
-        let mut options = CallOptions::new(request.url.trim(), got.token);
+        // The SDK takes the token's text: the one place it leaves us.
+        let mut options = CallOptions::new(request.url.trim(), got.token.expose());
         // Without a speaker the call keeps CallOptions' silent sink.
         match Speaker::open(devices.output.as_deref()) {
             Ok(s) => options.audio_sink = Arc::new(s),

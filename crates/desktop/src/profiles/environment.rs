@@ -5,21 +5,14 @@
 //! run only, never written anywhere; the tests and `scripts/demo` use it.
 
 use super::{ProfileInfo, ProfileKind, Resolved};
+use crate::secret::Secret;
 
 pub const ID: &str = "environment";
 
+#[derive(Debug)]
 pub struct EnvProfile {
     info: ProfileInfo,
-    secret: String,
-}
-
-impl std::fmt::Debug for EnvProfile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnvProfile")
-            .field("info", &self.info)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+    secret: Secret,
 }
 
 impl EnvProfile {
@@ -49,7 +42,7 @@ impl EnvProfile {
                 token_expires_at_ms: None,
                 from_environment: true,
             },
-            secret,
+            secret: Secret::new(secret),
         })
     }
 

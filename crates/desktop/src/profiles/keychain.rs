@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use keyring::Entry;
 
+use crate::secret::Secret;
+
 /// The keychain service our entries are filed under; one entry per profile.
 const SERVICE: &str = "dev.rtcstack.desktop";
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -69,14 +71,14 @@ async fn off_thread<T: Send + 'static>(
     }
 }
 
-pub async fn store(profile_id: &str, secret: String) -> Result<(), KeychainError> {
+pub async fn store(profile_id: &str, secret: Secret) -> Result<(), KeychainError> {
     let id = profile_id.to_string();
-    off_thread(move || entry(&id)?.set_password(&secret).map_err(map)).await
+    off_thread(move || entry(&id)?.set_password(secret.expose()).map_err(map)).await
 }
 
-pub async fn read(profile_id: &str) -> Result<String, KeychainError> {
+pub async fn read(profile_id: &str) -> Result<Secret, KeychainError> {
     let id = profile_id.to_string();
-    off_thread(move || entry(&id)?.get_password().map_err(map)).await
+    off_thread(move || entry(&id)?.get_password().map(Secret::new).map_err(map)).await
 }
 
 /// Removes the secret; one that is already gone is fine.

@@ -19,6 +19,8 @@ pub use environment::EnvProfile;
 pub use keychain::KeychainError;
 use store::{Store, StoredProfile};
 
+use crate::secret::Secret;
+
 /// How a profile gets tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +65,7 @@ pub struct ProfilesView {
 
 /// A new or edited profile from the form. `secret` is the credential, the
 /// API secret or the token, by kind; empty when editing keeps the stored one.
-#[derive(Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ProfileDraft {
@@ -74,21 +76,8 @@ pub struct ProfileDraft {
     pub room: String,
     pub endpoint: Option<String>,
     pub api_key: Option<String>,
-    pub secret: Option<String>,
-}
-
-impl std::fmt::Debug for ProfileDraft {
-    // The secret never reaches a log through Debug.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProfileDraft")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("url", &self.url)
-            .field("endpoint", &self.endpoint)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
+    #[ts(type = "string | null")]
+    pub secret: Option<Secret>,
 }
 
 /// Why a profile was not saved or deleted (the words say if part of it was).
@@ -111,9 +100,10 @@ impl From<KeychainError> for ProfileError {
 }
 
 /// A profile ready to ask for tokens: what it is and its secret.
+#[derive(Debug)]
 pub struct Resolved {
     pub info: ProfileInfo,
-    pub secret: String,
+    pub secret: Secret,
 }
 
 pub struct Profiles {
@@ -191,9 +181,7 @@ impl Profiles {
             .or(view.selected.clone())
             .ok_or_else(|| ProfileError::Invalid("Add a server profile first.".into()))?;
         if let Some(env) = self.env.as_ref().filter(|e| e.info().id == id) {
-            let r = env.resolve();
-            crate::redact::register(&r.secret);
-            return Ok(r);
+            return Ok(env.resolve());
         }
         let info = view
             .profiles
@@ -201,7 +189,6 @@ impl Profiles {
             .find(|p| p.id == id)
             .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))?;
         let secret = keychain::read(&info.id).await?;
-        crate::redact::register(&secret);
         Ok(Resolved { info, secret })
     }
 
@@ -220,10 +207,12 @@ impl Profiles {
                     .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))
             })
             .transpose()?;
-        let secret = non_empty(draft.secret.as_deref());
-        if let Some(s) = &secret {
-            crate::redact::register(s);
-        }
+        let secret = draft
+            .secret
+            .as_ref()
+            .map(|s| s.expose().trim())
+            .filter(|s| !s.is_empty())
+            .map(Secret::new);
         if existing.is_none() && secret.is_none() {
             return Err(ProfileError::Invalid(
                 match draft.kind {
@@ -252,7 +241,7 @@ impl Profiles {
             }
         }
         if let (ProfileKind::PastedToken, Some(token)) = (profile.kind, &secret) {
-            let t = rtcstack::token::inspect(token)
+            let t = rtcstack::token::inspect(token.expose())
                 .map_err(|e| ProfileError::Invalid(format!("That token cannot be used: {e}.")))?;
             let ms = t
                 .expires_at
@@ -396,7 +385,7 @@ mod tests {
             room: "standup".into(),
             endpoint: Some("https://example.com/api/token".into()),
             api_key: Some("APIkey".into()),
-            secret: Some("s".into()),
+            secret: Some(Secret::new("s")),
         }
     }
 

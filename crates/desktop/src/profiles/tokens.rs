@@ -11,13 +11,14 @@ use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
 use rtcstack_token_endpoint::{Credential, EndpointError, TokenEndpoint, TokenRequest};
 
 use super::{ProfileKind, Resolved};
+use crate::secret::Secret;
 
 /// Self-hosted tokens live this long (short: the call refreshes them by
 /// minting again). `RTCSTACK_TOKEN_TTL_SECS` shortens it for tests.
 const MINTED_TTL: Duration = Duration::from_secs(600);
 
 pub struct CallTokens {
-    pub token: String,
+    pub token: Secret,
     pub refresher: Option<Arc<dyn TokenRefresher>>,
 }
 
@@ -50,7 +51,7 @@ pub async fn for_call(
         ProfileKind::TokenEndpoint => {
             let endpoint = TokenEndpoint::new(
                 info.endpoint.as_deref().unwrap_or_default(),
-                Credential::new(secret),
+                Credential::new(secret.expose()),
                 TokenRequest {
                     room: room.into(),
                     name: name.into(),
@@ -63,7 +64,7 @@ pub async fn for_call(
                 other => TokenSourceError::Service(sentence(&other)),
             })?;
             Ok(CallTokens {
-                token,
+                token: Secret::new(token),
                 refresher: Some(Arc::new(endpoint)),
             })
         }
@@ -72,7 +73,7 @@ pub async fn for_call(
             let (room, identity, name) = (room.to_string(), identity.to_string(), name.to_string());
             let ttl = minted_ttl();
             let mint = move || {
-                AccessToken::with_api_key(&key, &secret)
+                AccessToken::with_api_key(&key, secret.expose())
                     .with_identity(&identity)
                     .with_name(&name)
                     .with_ttl(ttl)
@@ -84,19 +85,23 @@ pub async fn for_call(
                         ..VideoGrants::default()
                     })
                     .to_jwt()
+                    .map(Secret::new)
                     .map_err(|e| format!("could not make a token: {e}"))
             };
             let token = mint().map_err(TokenSourceError::Unusable)?;
             Ok(CallTokens {
                 token,
                 refresher: Some(refresher_fn(move || {
-                    let t = mint().map_err(RefreshError::Unavailable);
+                    // The SDK takes the token's text.
+                    let t = mint()
+                        .map(|t| t.expose().to_string())
+                        .map_err(RefreshError::Unavailable);
                     async move { t }
                 })),
             })
         }
         ProfileKind::PastedToken => {
-            let t = rtcstack::token::inspect(&secret).map_err(|e| {
+            let t = rtcstack::token::inspect(secret.expose()).map_err(|e| {
                 TokenSourceError::Unusable(format!("The pasted token cannot be used: {e}."))
             })?;
             if t.expires_at <= std::time::SystemTime::now() {
