@@ -470,9 +470,8 @@ async fn simulated_migration_recovers() {
     rig.call.leave().await;
 }
 
-#[tokio::test]
-async fn simulated_force_tcp_keeps_the_call() {
-    let mut rig = Rig::start("sim-tcp").await;
+/// Our media path before the switch: UDP both ways.
+async fn on_udp(rig: &Rig) {
     let paths = rig.call.media_paths().await.expect("a session");
     let protocols = |p: &rtcstack::MediaPaths| {
         (
@@ -485,10 +484,59 @@ async fn simulated_force_tcp_keeps_the_call() {
         (Some(PathProtocol::Udp), Some(PathProtocol::Udp)),
         "before the switch: {paths:?}"
     );
+}
+
+#[tokio::test]
+async fn simulated_force_tcp_moves_a_two_connection_call_to_tcp() {
+    // A server without single-PC mode, or a client that does not ask for it.
+    let room = "sim-tcp-dual";
+    let rig = Rig::start_with(room, &TokenSpec::join(room, "rust-880"), |o, _| {
+        o.single_peer_connection = false;
+    })
+    .await;
+    on_udp(&rig).await;
     rig.call.simulate(Scenario::ForceTcp).await;
     // The server restarts the subscriber connection's ICE with its TCP
     // candidates only (and keeps only TCP candidates of ours from now on).
     // The selected pair there must become a TCP one.
+    stays_on_tcp(rig).await;
+}
+
+#[tokio::test]
+async fn simulated_force_tcp_takes_hold_at_the_next_resume() {
+    let mut rig = Rig::start("sim-tcp").await;
+    on_udp(&rig).await;
+    rig.call.simulate(Scenario::ForceTcp).await;
+    // With one connection, which we offer, the server cannot restart it:
+    // it keeps the preference for the session's next ICE restart, and the
+    // call stays as it is until then.
+    rig.none_within("right after the switch", SECS(3), |e| {
+        matches!(
+            e,
+            CallEvent::Reconnecting { .. } | CallEvent::Disconnected { .. }
+        )
+    })
+    .await;
+    on_udp(&rig).await;
+    rig.call.simulate(Scenario::SignalReconnect).await;
+    let e = rig
+        .wait_event("a resume", SECS(15), |e| {
+            matches!(e, CallEvent::Reconnected { .. })
+        })
+        .await;
+    assert_eq!(
+        e,
+        CallEvent::Reconnected {
+            kind: AttemptKind::Resume
+        }
+    );
+    stays_on_tcp(rig).await;
+}
+
+/// The subscriber's path becomes TCP within 20 s, media flows on it both
+/// ways, the kernels on both ends hold the connection, and no outage
+/// follows.
+async fn stays_on_tcp(mut rig: Rig) {
     let deadline = Instant::now() + SECS(20);
     let tcp = loop {
         let p = rig.call.media_paths().await;
