@@ -40,26 +40,35 @@ async fn tone_both_ways_with_the_python_peer() {
 }
 
 #[tokio::test]
-async fn three_party_we_hear_both_python_peers() {
+async fn we_hear_four_talkers_one_more_than_the_first_offer_has_room_for() {
+    // Our first offer has three receive sections: the fourth talker's track
+    // needs the server's MediaSectionsRequirement and our new offer.
     let server = LiveKitServer::start().await.unwrap();
-    let room = "eng-three";
-    let _a = server
-        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
-        .await
-        .unwrap();
-    let _b = server
-        .spawn_peer(PeerOptions::new(room, "py-660", 660.0))
-        .await
-        .unwrap();
+    let room = "eng-four";
+    let tones = [
+        ("py-440", 440.0),
+        ("py-550", 550.0),
+        ("py-660", 660.0),
+        ("py-770", 770.0),
+    ];
+    let mut peers = Vec::new();
+    for (identity, hz) in tones {
+        peers.push(
+            server
+                .spawn_peer(PeerOptions::new(room, identity, hz))
+                .await
+                .unwrap(),
+        );
+    }
     let (call, sink, _events) = join_with_capture(&server, room, "rust-listener")
         .await
         .unwrap();
-    let (a, b) = tokio::join!(
-        wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20)),
-        wait_hearing(&sink, "py-660", 660.0, 5.0, SECS(20)),
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
-    eprintln!("three-party: {a:.1} Hz and {b:.1} Hz");
+    for (identity, hz) in tones {
+        let got = wait_hearing(&sink, identity, hz, 5.0, SECS(20))
+            .await
+            .unwrap_or_else(|e| panic!("{identity} ({hz} Hz) not heard: {e}"));
+        eprintln!("four talkers: {identity} heard at {got:.1} Hz");
+    }
     call.leave().await;
 }
 
