@@ -16,6 +16,10 @@ const MAX_DELAY: Duration = Duration::from_millis(240);
 const JITTER_MULTIPLE: f64 = 3.0;
 /// Packets held at most; beyond it the oldest go (a stalled consumer).
 const CAPACITY: usize = 64;
+/// Missing frames concealed at most before the next packet held: a hole
+/// longer than the longest delay we ever wait is not late packets but a
+/// jump in the numbering (or a burst lost while packets kept coming).
+const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
 
 /// What to play for the next 20 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,8 @@ pub struct JitterStats {
     pub played: u64,
     pub concealed: u64,
     pub late: u64,
+    /// Missing frames skipped, not concealed (a jump in the numbering).
+    pub skipped: u64,
     pub jitter_ms: f64,
     pub target_delay_ms: f64,
 }
@@ -179,6 +185,16 @@ impl JitterBuffer {
             self.next = None;
             self.first_arrival = None;
             return Playout::Silence;
+        }
+        // A hole longer than any wait: play on from what is here. (Frame
+        // by frame it would never close while packets keep coming: the
+        // oldest held go at CAPACITY as fast as the hole is concealed.)
+        if let Some((&first, _)) = self.held.first_key_value() {
+            if first > next + MAX_HOLE {
+                self.stats.skipped += first - next;
+                self.next = Some(first);
+                return self.pop(now);
+            }
         }
         // A hole with later packets waiting: conceal it and move on.
         self.next = Some(next + 1);
@@ -330,5 +346,33 @@ mod tests {
         jb.push(150, 150 * FRAME_TS, pkt(9), back);
         assert_eq!(jb.pop(back), Playout::Silence);
         assert_eq!(jb.pop(back + MIN_DELAY), Playout::Packet(pkt(9)));
+    }
+
+    #[test]
+    fn a_jump_in_the_numbering_is_followed_not_concealed_for_ever() {
+        // A steady stream whose sequence numbers jump 200 ahead while
+        // packets keep coming (numbering reset upstream, or a long burst
+        // lost without a pause): the buffer must play again, not conceal
+        // the missing numbers one tick at a time behind the new ones.
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let mut out = Vec::new();
+        for tick in 0..150u32 {
+            let seq = if tick < 20 { tick } else { tick + 200 };
+            let now = t0 + FRAME * tick;
+            jb.push(seq as u16, tick * FRAME_TS, pkt(tick as u8), now);
+            out.push(jb.pop(now + MIN_DELAY));
+        }
+        let concealed = out.iter().filter(|p| **p == Playout::Conceal).count();
+        assert!(
+            concealed <= 12,
+            "{concealed} frames concealed after the jump; the last: {:?}",
+            &out[140..]
+        );
+        assert!(
+            out[140..].iter().all(|p| matches!(p, Playout::Packet(_))),
+            "not playing 2 s after the jump: {:?}",
+            &out[140..]
+        );
     }
 }
