@@ -239,9 +239,9 @@ impl Call {
         }
     }
 
-    /// The OS is about to sleep (DESIGN.md's hint `suspended()`).
-    pub fn suspended(&self) {
-        self.send(Command::Hint(Input::Suspend));
+    /// The OS is about to sleep: no attempts until it wakes.
+    pub fn sleeping(&self) {
+        self.send(Command::Hint(Input::Sleep));
     }
 
     /// The OS woke up: probe and recover at once. (Not a LiveKit resume:

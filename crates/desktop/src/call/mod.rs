@@ -283,7 +283,7 @@ impl CallController {
         };
         tracing::info!("os hint {hint:?} → the call");
         match hint {
-            Hint::Sleep => call.suspended(),
+            Hint::Sleep => call.sleeping(),
             Hint::Wake => call.woke(),
             Hint::NetworkChanged => call.network_changed(),
         }

@@ -32,7 +32,7 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<String, ConnectError>>,
     },
     SetMuted(bool, oneshot::Sender<()>),
-    /// The OS or the user: suspend, wake, a network change, retry now.
+    /// The OS or the user: sleep, wake, a network change, retry now.
     Hint(Input),
     Leave(oneshot::Sender<()>),
 }

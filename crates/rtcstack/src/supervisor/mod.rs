@@ -78,7 +78,7 @@ pub enum Input {
         transient: bool,
     },
     /// The OS is about to sleep.
-    Suspend,
+    Sleep,
     /// The OS woke up: probe and recover at once.
     Wake,
     /// The network changed under us: recover now, not after a timeout.
@@ -142,7 +142,7 @@ pub struct Supervisor {
     state: ConnectionState,
     outage: Option<Outage>,
     /// When the OS said it would sleep (monotonic, wall).
-    suspended_at: Option<(Instant, SystemTime)>,
+    asleep_since: Option<(Instant, SystemTime)>,
     expires_at: Option<SystemTime>,
     /// When the expiry window opens, on the monotonic clock.
     window_at: Option<Instant>,
@@ -159,7 +159,7 @@ impl Supervisor {
             has_refresher,
             state: ConnectionState::Idle,
             outage: None,
-            suspended_at: None,
+            asleep_since: None,
             expires_at: None,
             window_at: None,
             expiry_announced: false,
@@ -345,11 +345,11 @@ impl Supervisor {
                     self.refresh_failed(reason, transient, now, wall);
                 }
             }
-            Input::Suspend => {
-                self.suspended_at.get_or_insert((now, wall));
+            Input::Sleep => {
+                self.asleep_since.get_or_insert((now, wall));
             }
             Input::Wake => {
-                let slept = self.suspended_at.take();
+                let slept = self.asleep_since.take();
                 // How long we slept, by the wall clock: the monotonic one
                 // stops while the machine sleeps (Linux, macOS), so it
                 // cannot tell a long sleep from a short one. Past the
@@ -534,7 +534,7 @@ impl Supervisor {
             self.actions.push_back(Action::AbortAttempt);
             return self.attempt_failed(AttemptError::Retryable, now, wall);
         }
-        if o.next_at.is_none_or(|t| now < t) || self.suspended_at.is_some() {
+        if o.next_at.is_none_or(|t| now < t) || self.asleep_since.is_some() {
             return;
         }
         // Due. The token first: an attempt with an expired one is doomed.

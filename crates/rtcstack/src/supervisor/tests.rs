@@ -637,7 +637,7 @@ fn server_says_expired_with_a_refresher_refreshes_then_retries() {
 #[test]
 fn sleep_then_wake_recovers_at_once_as_a_rejoin_when_long() {
     let mut r = Rig::connected(false);
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     // Asleep for 40 s: past the server's resume window.
     r.now += S(40);
     r.wall += S(40);
@@ -653,14 +653,14 @@ fn sleep_then_wake_recovers_at_once_as_a_rejoin_when_long() {
 fn a_long_sleep_rejoins_even_when_the_monotonic_clock_stood_still() {
     // A real sleep: the monotonic clock stops, the wall clock runs on.
     let mut r = Rig::connected(false);
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     r.wall += S(40);
     let a = r.input(Input::Wake);
     assert_eq!(attempts(&a), [(AttemptKind::Rejoin, 1)]);
     // The engine noticed the dead link first (its timers fire on wake):
     // the wake still turns the outage into a rejoin.
     let mut r = Rig::connected(false);
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     r.wall += S(40);
     let a = r.input(Input::LinkLost);
     assert!(attempts(&a).is_empty(), "attempted before the wake: {a:?}");
@@ -671,7 +671,7 @@ fn a_long_sleep_rejoins_even_when_the_monotonic_clock_stood_still() {
 #[test]
 fn a_short_sleep_resumes() {
     let mut r = Rig::connected(false);
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     r.now += S(3);
     r.wall += S(3);
     let a = r.input(Input::Wake);
@@ -682,7 +682,7 @@ fn a_short_sleep_resumes() {
 fn no_attempts_while_asleep() {
     let mut r = Rig::connected(false);
     r.input(Input::LinkLost);
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     r.input(Input::AttemptFailed(AttemptError::Retryable));
     let a = r.advance(S(20));
     assert!(attempts(&a).is_empty(), "{a:?}");
@@ -696,7 +696,7 @@ fn an_expired_token_after_wake_is_refreshed_before_reconnecting() {
     r.input(Input::TokenChanged {
         expires_at: r.wall + S(100),
     });
-    r.input(Input::Suspend);
+    r.input(Input::Sleep);
     r.now += S(600);
     r.wall += S(600);
     let a = r.input(Input::Wake);
