@@ -522,7 +522,7 @@ impl<E: Engine> Driver<E> {
         };
         let tx = self.attempt_tx.clone();
         let task = tokio::spawn(async move {
-            let _ = tx.send((attempt, job.run().await));
+            let _ = tx.send((attempt, job.recover().await));
         });
         if let Some((_, old)) = self.attempt.replace((attempt, task)) {
             old.abort();
@@ -562,7 +562,7 @@ impl<E: Engine> Driver<E> {
 }
 
 impl<E: Engine> AttemptJob<E> {
-    async fn run(self) -> Result<Recovered<E::Session>, AttemptError> {
+    async fn recover(self) -> Result<Recovered<E::Session>, AttemptError> {
         // Nothing goes out until the server can be reached (the supervisor's
         // attempt timeout bounds this wait).
         self.engine.until_reachable().await;
