@@ -10,6 +10,44 @@ mod commands;
 mod shell;
 pub mod update;
 
+/// Registers the commands, and keeps their names for the test that holds
+/// them to the IPC contract (`rtcstack_desktop_core::ipc`), from which the
+/// UI's wrappers are generated. Tauri names a command after its function.
+macro_rules! commands {
+    ([$($module:ident :: $name:ident),* $(,)?], test_hooks: [$($hmodule:ident :: $hname:ident),* $(,)?]) => {
+        #[cfg(test)]
+        const REGISTERED: &[&str] = &[$(stringify!($name)),*];
+
+        fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![
+                $($module::$name,)*
+                $(#[cfg(feature = "test-hooks")] $hmodule::$hname,)*
+            ]
+        }
+    };
+}
+
+commands!(
+    [
+        commands::profiles,
+        commands::save_profile,
+        commands::delete_profile,
+        commands::select_profile,
+        commands::call_view,
+        commands::join,
+        commands::leave,
+        commands::set_muted,
+        commands::retry_now,
+        commands::audio_devices,
+        commands::choose_devices,
+        update::update_status,
+        update::update_check,
+        update::update_apply,
+    ],
+    // For the end-to-end update test; never in a release.
+    test_hooks: [update::test_call_started, update::test_call_ended]
+);
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     // Logs to stderr, `RUST_LOG` to choose. Nothing we log carries a token
@@ -35,29 +73,25 @@ pub fn run() {
             app.manage(desktop);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::profiles,
-            commands::save_profile,
-            commands::delete_profile,
-            commands::select_profile,
-            commands::call_view,
-            commands::join,
-            commands::leave,
-            commands::set_muted,
-            commands::retry_now,
-            commands::audio_devices,
-            commands::choose_devices,
-            update::update_status,
-            update::update_check,
-            update::update_apply,
-            #[cfg(feature = "test-hooks")]
-            update::test_call_started,
-            #[cfg(feature = "test-hooks")]
-            update::test_call_ended,
-        ])
+        .invoke_handler(handler())
         .run(tauri::generate_context!())
     {
         eprintln!("rtcstack-desktop could not start: {err}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_registered_is_in_the_contract_and_back() {
+        let mut registered: Vec<&str> = super::REGISTERED.to_vec();
+        let mut contract: Vec<&str> = rtcstack_desktop_core::ipc::commands()
+            .iter()
+            .map(|c| c.name)
+            .collect();
+        registered.sort_unstable();
+        contract.sort_unstable();
+        assert_eq!(registered, contract);
     }
 }

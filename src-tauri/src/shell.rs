@@ -1,9 +1,9 @@
 //! The call controller's [`Shell`] in a window: each view goes to the page
-//! as the `call-view` event, and a notification is shown when the window
+//! as the `call-view` event (`ipc::event::CALL_VIEW`), and a notification is shown when the window
 //! is not in front (the banner says it otherwise).
 
 use rtcstack_desktop_core::call::{CallView, Notification};
-use rtcstack_desktop_core::Shell;
+use rtcstack_desktop_core::{ipc, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -13,7 +13,7 @@ impl Shell for Window {
     fn show(&self, view: &CallView) {
         // No window (yet) is not an error: the page reads the view with
         // `call_view` when it loads.
-        let _ = self.0.emit("call-view", view);
+        let _ = self.0.emit(ipc::event::CALL_VIEW, view);
     }
 
     fn notify(&self, n: &Notification) {

@@ -1,10 +1,8 @@
-import { invoke } from "@tauri-apps/api/core";
-import { listen } from "@tauri-apps/api/event";
 import type { AttemptKind } from "./generated/AttemptKind";
 import type { CallView } from "./generated/CallView";
 import type { Devices } from "./generated/Devices";
-import type { JoinError } from "./generated/JoinError";
 import type { JoinRequest } from "./generated/JoinRequest";
+import * as ipc from "./generated/ipc";
 import type { Participant } from "./generated/Participant";
 import { chosenProfile, startProfiles } from "./profiles";
 import { qualityIcon } from "./quality";
@@ -145,10 +143,10 @@ async function join(request: JoinRequest): Promise<void> {
   try {
     // The call's views come as events; the answer only says if the join
     // was refused.
-    await invoke("join", { request });
+    await ipc.join(request);
   } catch (e) {
     joinRefused = true;
-    const err = e as JoinError;
+    const err = e as ipc.Refusals["join"];
     error.textContent = err.message ?? String(e);
     error.dataset["kind"] = err.kind ?? "failed";
     error.hidden = false;
@@ -174,7 +172,7 @@ function fillDevices(select: HTMLSelectElement, list: Devices["inputs"], chosen:
 }
 
 async function loadDevices(): Promise<void> {
-  const d = await invoke<Devices>("audio_devices");
+  const d = await ipc.audioDevices();
   fillDevices(el<HTMLSelectElement>("input-device"), d.inputs, d.input);
   fillDevices(el<HTMLSelectElement>("output-device"), d.outputs, d.output);
 }
@@ -183,7 +181,7 @@ async function chooseDevices(): Promise<void> {
   const input = el<HTMLSelectElement>("input-device").value || null;
   const output = el<HTMLSelectElement>("output-device").value || null;
   try {
-    await invoke("choose_devices", { input, output });
+    await ipc.chooseDevices(input, output);
   } catch (e) {
     const notice = el("notice");
     notice.textContent = `Could not switch device: ${String(e)}`;
@@ -193,7 +191,7 @@ async function chooseDevices(): Promise<void> {
 
 async function toggleMute(): Promise<void> {
   if (!view || view.state === "disconnected" || view.state === "idle") return;
-  await invoke("set_muted", { muted: !view.muted });
+  await ipc.setMuted(!view.muted);
 }
 
 export async function startCall(): Promise<void> {
@@ -214,11 +212,11 @@ export async function startCall(): Promise<void> {
       name: String(data.get("name") ?? ""),
     });
   });
-  el("retry-now").addEventListener("click", () => void invoke("retry_now"));
+  el("retry-now").addEventListener("click", () => void ipc.retryNow());
   el("rejoin").addEventListener("click", () => {
     if (lastJoin) void join(lastJoin);
   });
-  el("leave").addEventListener("click", () => void invoke("leave"));
+  el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
   el("input-device").addEventListener("change", () => void chooseDevices());
   el("output-device").addEventListener("change", () => void chooseDevices());
@@ -235,8 +233,8 @@ export async function startCall(): Promise<void> {
       void toggleMute();
     }
   });
-  await listen<CallView>("call-view", (e) => render(e.payload));
-  render(await invoke<CallView>("call_view"));
+  await ipc.onCallView(render);
+  render(await ipc.callView());
   setInterval(countdown, 250);
   void loadDevices();
   // Ready for input (the end-to-end tests wait for this).

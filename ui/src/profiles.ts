@@ -1,7 +1,7 @@
-import { invoke } from "@tauri-apps/api/core";
 import type { ProfileDraft } from "./generated/ProfileDraft";
 import type { ProfileError } from "./generated/ProfileError";
 import type { ProfileInfo } from "./generated/ProfileInfo";
+import * as ipc from "./generated/ipc";
 import type { ProfileKind } from "./generated/ProfileKind";
 import type { ProfilesView } from "./generated/ProfilesView";
 import { el, setText } from "./dom";
@@ -71,7 +71,7 @@ function render(): void {
 }
 
 async function reload(): Promise<void> {
-  current = await invoke<ProfilesView>("profiles");
+  current = await ipc.profiles();
   render();
 }
 
@@ -147,7 +147,7 @@ async function save(): Promise<void> {
     secret: secret === "" ? null : secret,
   };
   try {
-    await invoke<ProfileInfo>("save_profile", { draft });
+    await ipc.saveProfile(draft);
     closeForm();
     await reload();
   } catch (e) {
@@ -168,7 +168,7 @@ async function remove(): Promise<void> {
   delete button.dataset["confirm"];
   button.textContent = "Delete";
   try {
-    await invoke("delete_profile", { id: chosen.id });
+    await ipc.deleteProfile(chosen.id);
     el("profile-problem").hidden = true;
     await reload();
   } catch (e) {
@@ -187,7 +187,7 @@ export async function startProfiles(chosen: (p: ProfileInfo | null) => void): Pr
     const id = (ev.target as HTMLSelectElement).value;
     current = { ...current, selected: id };
     render();
-    void invoke("select_profile", { id }).catch(() => undefined);
+    void ipc.selectProfile(id).catch(() => undefined);
   });
   for (const r of document.querySelectorAll<HTMLInputElement>("[data-testid='profile-form'] input[name='kind']")) {
     r.addEventListener("change", () => showKind(kindChosen()));

@@ -1,42 +1,9 @@
-import { invoke } from "@tauri-apps/api/core";
-import { listen } from "@tauri-apps/api/event";
+import type { UpdateStatus } from "./generated/UpdateStatus";
+import * as ipc from "./generated/ipc";
 import { setText } from "./dom";
 
-// Mirrors `UpdateStatus` in src-tauri/src/update/status.rs (to be replaced
-// by generated bindings). The Rust side decides; this only shows it.
-export type ProblemKind =
-  | "badSignature"
-  | "incomplete"
-  | "wrongApp"
-  | "noBuildForThisSystem"
-  | "badManifest"
-  | "network"
-  | "installFailed"
-  | "config";
-
-export type UpdateStatus =
-  | { state: "idle"; current: string }
-  | { state: "unavailable"; current: string; reason: string }
-  | { state: "checking"; current: string }
-  | { state: "upToDate"; current: string }
-  | { state: "waitingForCall"; current: string; version: string; notes: string }
-  | {
-      state: "downloading";
-      current: string;
-      version: string;
-      notes: string;
-      received: number;
-      total: number | null;
-    }
-  | { state: "ready"; current: string; version: string; notes: string; action: string }
-  | { state: "installing"; current: string; version: string }
-  | {
-      state: "failed";
-      current: string;
-      version: string | null;
-      problem: ProblemKind;
-      message: string;
-    };
+// The updater's status as Rust sends it (generated from its type). The Rust
+// side decides; this only shows it.
 
 interface Parts {
   notice: HTMLElement;
@@ -117,18 +84,18 @@ export async function startUpdateNotice(): Promise<void> {
   if (!p) return;
   p.apply.addEventListener("click", () => {
     p.apply.disabled = true;
-    invoke("update_apply").catch((err: unknown) => {
+    ipc.updateApply().catch((err: unknown) => {
       p.apply.disabled = false;
       p.message.textContent = String(err);
     });
   });
   p.check.addEventListener("click", () => {
-    void invoke("update_check");
+    void ipc.updateCheck();
   });
   // Listen first, then read: no status change falls between the two.
-  await listen<UpdateStatus>("update-status", (e) => render(p, e.payload));
+  await ipc.onUpdateStatus((s) => render(p, s));
   try {
-    render(p, await invoke<UpdateStatus>("update_status"));
+    render(p, await ipc.updateStatus());
   } catch (err) {
     p.message.textContent = `Updates unavailable (${String(err)})`;
   }

@@ -3,6 +3,8 @@
 //! each IPC command into one call on it, and shows what its [`Shell`]
 //! hears; tests drive it the same way with no window at all.
 //!
+//! - [`ipc`]: every command and event between the window and Rust, by
+//!   name and type (written to the UI as `generated/ipc.ts`);
 //! - [`call`]: the call controller (join, leave, mute, devices, the OS's
 //!   hints) and the view the UI renders;
 //! - [`profiles`]: where tokens come from, secrets in the OS keychain;
@@ -14,6 +16,7 @@
 
 pub mod call;
 pub mod hint;
+pub mod ipc;
 pub mod monitors;
 mod network;
 mod power;

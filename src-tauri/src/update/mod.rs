@@ -23,8 +23,8 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Notify;
 
+use rtcstack_desktop_core::ipc;
 use rtcstack_desktop_core::update::provenance;
-pub use rtcstack_desktop_core::update::status::STATUS_EVENT;
 pub use rtcstack_desktop_core::update::{ProblemKind, UpdateGate, UpdateStatus};
 
 use problem::{explain, explain_provenance, Problem, Stage};
@@ -91,7 +91,7 @@ fn set_status<R: Runtime>(app: &AppHandle<R>, status: UpdateStatus) {
     *lock(&app.state::<Updates>().status) = status.clone();
     // No window (yet) to tell is not an error: the UI reads the status
     // with `update_status` when it loads.
-    let _ = app.emit(STATUS_EVENT, status);
+    let _ = app.emit(ipc::event::UPDATE_STATUS, status);
 }
 
 fn fail<R: Runtime>(app: &AppHandle<R>, version: Option<String>, problem: Problem) {

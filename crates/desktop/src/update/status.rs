@@ -2,11 +2,11 @@
 //! `state` tag. The UI shows them as they are; it decides nothing.
 
 use serde::Serialize;
+use ts_rs::TS;
 
-/// The event the UI listens to; its payload is an [`UpdateStatus`].
-pub const STATUS_EVENT: &str = "update-status";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Sent as the `update-status` event (`crate::ipc::event::UPDATE_STATUS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 #[serde(
     tag = "state",
     rename_all = "camelCase",
@@ -39,8 +39,10 @@ pub enum UpdateStatus {
         current: String,
         version: String,
         notes: String,
+        #[ts(type = "number")]
         received: u64,
         /// From the server's Content-Length, when it sent one.
+        #[ts(type = "number | null")]
         total: Option<u64>,
     },
     /// Downloaded and its signature checked; installed on restart.
@@ -67,8 +69,9 @@ pub enum UpdateStatus {
 
 /// Why an update was refused or failed, for the UI and the tests to tell
 /// the cases apart without parsing the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub enum ProblemKind {
     /// The signature does not match the app's public key, or was signed
     /// for another version than the one offered.

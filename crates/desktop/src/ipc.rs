@@ -1,0 +1,335 @@
+//! The contract between the window and Rust, in one place: every command's
+//! name, arguments, answer and refusal, every event's name and payload. The
+//! shell registers its handlers and emits its events by these names (its
+//! unit test checks the handler list against [`COMMANDS`]); a unit test
+//! here writes the same contract as `ui/src/generated/ipc.ts`, typed
+//! wrappers the UI imports instead of repeating names, and the lint fails
+//! when the committed file is not what Rust says.
+
+use std::path::Path;
+
+use ts_rs::TS;
+
+use crate::call::{CallView, Devices, JoinError, JoinRequest};
+use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
+use crate::update::UpdateStatus;
+
+/// Event names.
+pub mod event {
+    /// The call's view, whole, on every change.
+    pub const CALL_VIEW: &str = "call-view";
+    /// The updater's status, on every change.
+    pub const UPDATE_STATUS: &str = "update-status";
+}
+
+/// A TypeScript type, and the generated files it needs imported.
+pub struct TsType {
+    name: String,
+    imports: Vec<String>,
+}
+
+fn ts<T: TS + 'static + ?Sized>() -> TsType {
+    /// The exported types a signature names itself (`Option<Foo>`: `Foo`),
+    /// not what those depend on: an unused import fails the UI's check.
+    struct Named<'a>(&'a ts_rs::Config, Vec<String>);
+    impl ts_rs::TypeVisitor for Named<'_> {
+        fn visit<T: TS + 'static + ?Sized>(&mut self) {
+            if T::output_path().is_some() {
+                self.1.push(T::ident(self.0));
+            }
+            T::visit_generics(self);
+        }
+    }
+    let cfg = ts_rs::Config::new();
+    let mut named = Named(&cfg, Vec::new());
+    ts_rs::TypeVisitor::visit::<T>(&mut named);
+    let imports = named.1;
+    TsType {
+        name: T::name(&cfg),
+        imports,
+    }
+}
+
+fn nothing() -> TsType {
+    TsType {
+        name: "void".into(),
+        imports: Vec::new(),
+    }
+}
+
+/// One command: its name (the handler's function name), its arguments by
+/// the names the UI passes them, what it answers and what it rejects with.
+pub struct Command {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub args: Vec<(&'static str, TsType)>,
+    pub answer: TsType,
+    pub refusal: Option<TsType>,
+}
+
+/// One event: its name and payload.
+pub struct Event {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub payload: TsType,
+}
+
+fn command(name: &'static str, doc: &'static str, answer: TsType) -> Command {
+    Command {
+        name,
+        doc,
+        args: Vec::new(),
+        answer,
+        refusal: None,
+    }
+}
+
+impl Command {
+    fn arg(mut self, name: &'static str, ty: TsType) -> Self {
+        self.args.push((name, ty));
+        self
+    }
+
+    fn refused_with(mut self, ty: TsType) -> Self {
+        self.refusal = Some(ty);
+        self
+    }
+}
+
+/// Every command the UI may invoke. (The end-to-end tests' hooks are not
+/// the UI's, and are not listed.)
+pub fn commands() -> Vec<Command> {
+    vec![
+        command(
+            "call_view",
+            "The call's view now (the page has just loaded).",
+            ts::<CallView>(),
+        ),
+        command(
+            "join",
+            "Joins a room (leaving the current call). The view comes as `call-view` events.",
+            nothing(),
+        )
+        .arg("request", ts::<JoinRequest>())
+        .refused_with(ts::<JoinError>()),
+        command("leave", "Leaves the call.", nothing()),
+        command(
+            "set_muted",
+            "Mutes or unmutes; the view says so once the server confirms.",
+            nothing(),
+        )
+        .arg("muted", ts::<bool>()),
+        command(
+            "retry_now",
+            "The waiting reconnect attempt starts now.",
+            nothing(),
+        ),
+        command(
+            "audio_devices",
+            "The devices to choose from, and the choice.",
+            ts::<Devices>(),
+        ),
+        command(
+            "choose_devices",
+            "Chooses devices; in a call they switch at once.",
+            nothing(),
+        )
+        .arg("input", ts::<Option<String>>())
+        .arg("output", ts::<Option<String>>())
+        .refused_with(ts::<String>()),
+        command(
+            "profiles",
+            "The server profiles and the chosen one.",
+            ts::<ProfilesView>(),
+        ),
+        command(
+            "save_profile",
+            "Saves a new or edited profile (its secret to the keychain).",
+            ts::<ProfileInfo>(),
+        )
+        .arg("draft", ts::<ProfileDraft>())
+        .refused_with(ts::<ProfileError>()),
+        command(
+            "delete_profile",
+            "Deletes a profile and its secret.",
+            nothing(),
+        )
+        .arg("id", ts::<String>())
+        .refused_with(ts::<ProfileError>()),
+        command(
+            "select_profile",
+            "Chooses the profile the join form starts with.",
+            nothing(),
+        )
+        .arg("id", ts::<String>())
+        .refused_with(ts::<ProfileError>()),
+        command(
+            "update_status",
+            "The updater's status now.",
+            ts::<UpdateStatus>(),
+        ),
+        command("update_check", "Looks for an update now.", nothing()),
+        command(
+            "update_apply",
+            "Installs the downloaded update and restarts; refused during a call.",
+            nothing(),
+        )
+        .refused_with(ts::<String>()),
+    ]
+}
+
+/// Every event the UI may listen to.
+pub fn events() -> Vec<Event> {
+    vec![
+        Event {
+            name: event::CALL_VIEW,
+            doc: "The call's view, whole, on every change.",
+            payload: ts::<CallView>(),
+        },
+        Event {
+            name: event::UPDATE_STATUS,
+            doc: "The updater's status, on every change.",
+            payload: ts::<UpdateStatus>(),
+        },
+    ]
+}
+
+/// `snake_case` or `kebab-case` as `camelCase`, with a first capital if
+/// asked.
+fn camel(name: &str, capital: bool) -> String {
+    let mut out = String::new();
+    let mut up = capital;
+    for c in name.chars() {
+        if c == '_' || c == '-' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The contract as a TypeScript module.
+pub fn typescript() -> String {
+    let commands = commands();
+    let events = events();
+    let mut imports: Vec<String> = commands
+        .iter()
+        .flat_map(|c| {
+            c.args
+                .iter()
+                .map(|(_, t)| t)
+                .chain([&c.answer])
+                .chain(c.refusal.as_ref())
+        })
+        .chain(events.iter().map(|e| &e.payload))
+        .flat_map(|t| t.imports.iter().cloned())
+        .collect();
+    imports.sort();
+    imports.dedup();
+    let mut s = String::from(
+        "// Generated from Rust (crates/desktop/src/ipc.rs) by its unit tests: do not edit.\n\
+         // Every command and event between the window and Rust, by name, with typed wrappers.\n\n\
+         import { invoke } from \"@tauri-apps/api/core\";\n\
+         import { listen, type UnlistenFn } from \"@tauri-apps/api/event\";\n",
+    );
+    for i in &imports {
+        s += &format!("import type {{ {i} }} from \"./{i}\";\n");
+    }
+    s += "\n/** Command names, as Rust registers them. */\nexport const commands = {\n";
+    for c in &commands {
+        s += &format!("  {}: \"{}\",\n", camel(c.name, false), c.name);
+    }
+    s += "} as const;\n\n/** Event names, as Rust emits them. */\nexport const events = {\n";
+    for e in &events {
+        s += &format!("  {}: \"{}\",\n", camel(e.name, false), e.name);
+    }
+    s += "} as const;\n\n/** What each command's promise rejects with, where it can. */\nexport interface Refusals {\n";
+    for c in &commands {
+        if let Some(r) = &c.refusal {
+            s += &format!("  {}: {};\n", camel(c.name, false), r.name);
+        }
+    }
+    s += "}\n";
+    for c in &commands {
+        let wrapper = camel(c.name, false);
+        let params: Vec<String> = c
+            .args
+            .iter()
+            .map(|(n, t)| format!("{}: {}", camel(n, false), t.name))
+            .collect();
+        let args = if c.args.is_empty() {
+            String::new()
+        } else {
+            let fields: Vec<String> = c.args.iter().map(|(n, _)| camel(n, false)).collect();
+            format!(", {{ {} }}", fields.join(", "))
+        };
+        let refusal = c
+            .refusal
+            .as_ref()
+            .map(|_| format!(" Rejects with `Refusals[\"{wrapper}\"]`."))
+            .unwrap_or_default();
+        s += &format!(
+            "\n/** {}{refusal} */\nexport function {wrapper}({}): Promise<{}> {{\n  return invoke<{}>(commands.{wrapper}{args});\n}}\n",
+            c.doc,
+            params.join(", "),
+            c.answer.name,
+            c.answer.name,
+        );
+    }
+    for e in &events {
+        let key = camel(e.name, false);
+        s += &format!(
+            "\n/** {} */\nexport function on{}(handle: (payload: {}) => void): Promise<UnlistenFn> {{\n  return listen<{}>(events.{key}, (e) => handle(e.payload));\n}}\n",
+            e.doc,
+            camel(e.name, true),
+            e.payload.name,
+            e.payload.name,
+        );
+    }
+    s
+}
+
+/// Writes the module beside ts-rs's exports (`TS_RS_EXPORT_DIR`).
+pub fn export(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join("ipc.ts");
+    let text = typescript();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(path, text)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_the_uis_words() {
+        assert_eq!(camel("set_muted", false), "setMuted");
+        assert_eq!(camel("call-view", true), "CallView");
+    }
+
+    #[test]
+    fn every_command_and_event_is_in_the_module() {
+        let ts = typescript();
+        for c in commands() {
+            assert!(ts.contains(&format!("\"{}\"", c.name)), "{}", c.name);
+        }
+        assert!(ts.contains("export function join(request: JoinRequest): Promise<void>"));
+        assert!(ts.contains("export function onCallView(handle: (payload: CallView) => void)"));
+        assert!(ts.contains("chooseDevices(input: string | null, output: string | null)"));
+    }
+
+    /// Run by the unit tests, like ts-rs's exports: the lint then finds a
+    /// stale committed copy.
+    #[test]
+    fn export_bindings_ipc() {
+        if let Ok(dir) = std::env::var("TS_RS_EXPORT_DIR") {
+            export(Path::new(&dir)).unwrap();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+// Generated from Rust (crates/desktop/src/ipc.rs) by its unit tests: do not edit.
+// Every command and event between the window and Rust, by name, with typed wrappers.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { CallView } from "./CallView";
+import type { Devices } from "./Devices";
+import type { JoinError } from "./JoinError";
+import type { JoinRequest } from "./JoinRequest";
+import type { ProfileDraft } from "./ProfileDraft";
+import type { ProfileError } from "./ProfileError";
+import type { ProfileInfo } from "./ProfileInfo";
+import type { ProfilesView } from "./ProfilesView";
+import type { UpdateStatus } from "./UpdateStatus";
+
+/** Command names, as Rust registers them. */
+export const commands = {
+  callView: "call_view",
+  join: "join",
+  leave: "leave",
+  setMuted: "set_muted",
+  retryNow: "retry_now",
+  audioDevices: "audio_devices",
+  chooseDevices: "choose_devices",
+  profiles: "profiles",
+  saveProfile: "save_profile",
+  deleteProfile: "delete_profile",
+  selectProfile: "select_profile",
+  updateStatus: "update_status",
+  updateCheck: "update_check",
+  updateApply: "update_apply",
+} as const;
+
+/** Event names, as Rust emits them. */
+export const events = {
+  callView: "call-view",
+  updateStatus: "update-status",
+} as const;
+
+/** What each command's promise rejects with, where it can. */
+export interface Refusals {
+  join: JoinError;
+  chooseDevices: string;
+  saveProfile: ProfileError;
+  deleteProfile: ProfileError;
+  selectProfile: ProfileError;
+  updateApply: string;
+}
+
+/** The call's view now (the page has just loaded). */
+export function callView(): Promise<CallView> {
+  return invoke<CallView>(commands.callView);
+}
+
+/** Joins a room (leaving the current call). The view comes as `call-view` events. Rejects with `Refusals["join"]`. */
+export function join(request: JoinRequest): Promise<void> {
+  return invoke<void>(commands.join, { request });
+}
+
+/** Leaves the call. */
+export function leave(): Promise<void> {
+  return invoke<void>(commands.leave);
+}
+
+/** Mutes or unmutes; the view says so once the server confirms. */
+export function setMuted(muted: boolean): Promise<void> {
+  return invoke<void>(commands.setMuted, { muted });
+}
+
+/** The waiting reconnect attempt starts now. */
+export function retryNow(): Promise<void> {
+  return invoke<void>(commands.retryNow);
+}
+
+/** The devices to choose from, and the choice. */
+export function audioDevices(): Promise<Devices> {
+  return invoke<Devices>(commands.audioDevices);
+}
+
+/** Chooses devices; in a call they switch at once. Rejects with `Refusals["chooseDevices"]`. */
+export function chooseDevices(input: string | null, output: string | null): Promise<void> {
+  return invoke<void>(commands.chooseDevices, { input, output });
+}
+
+/** The server profiles and the chosen one. */
+export function profiles(): Promise<ProfilesView> {
+  return invoke<ProfilesView>(commands.profiles);
+}
+
+/** Saves a new or edited profile (its secret to the keychain). Rejects with `Refusals["saveProfile"]`. */
+export function saveProfile(draft: ProfileDraft): Promise<ProfileInfo> {
+  return invoke<ProfileInfo>(commands.saveProfile, { draft });
+}
+
+/** Deletes a profile and its secret. Rejects with `Refusals["deleteProfile"]`. */
+export function deleteProfile(id: string): Promise<void> {
+  return invoke<void>(commands.deleteProfile, { id });
+}
+
+/** Chooses the profile the join form starts with. Rejects with `Refusals["selectProfile"]`. */
+export function selectProfile(id: string): Promise<void> {
+  return invoke<void>(commands.selectProfile, { id });
+}
+
+/** The updater's status now. */
+export function updateStatus(): Promise<UpdateStatus> {
+  return invoke<UpdateStatus>(commands.updateStatus);
+}
+
+/** Looks for an update now. */
+export function updateCheck(): Promise<void> {
+  return invoke<void>(commands.updateCheck);
+}
+
+/** Installs the downloaded update and restarts; refused during a call. Rejects with `Refusals["updateApply"]`. */
+export function updateApply(): Promise<void> {
+  return invoke<void>(commands.updateApply);
+}
+
+/** The call's view, whole, on every change. */
+export function onCallView(handle: (payload: CallView) => void): Promise<UnlistenFn> {
+  return listen<CallView>(events.callView, (e) => handle(e.payload));
+}
+
+/** The updater's status, on every change. */
+export function onUpdateStatus(handle: (payload: UpdateStatus) => void): Promise<UnlistenFn> {
+  return listen<UpdateStatus>(events.updateStatus, (e) => handle(e.payload));
+}
