@@ -4,6 +4,8 @@
 //! tasks it can abort; events go out, and the state is published through a
 //! watch the handle reads.
 
+mod attempt;
+mod clock;
 pub(crate) mod engine;
 #[cfg(test)]
 mod tests;
@@ -22,6 +24,8 @@ use crate::room::RoomState;
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, Supervisor};
 use crate::token::{self, Freshness, RefreshError, TokenRefresher};
+use attempt::{AttemptJob, Recovered};
+pub(crate) use clock::Clock;
 use engine::{Engine, Joined};
 
 /// What the handle asks of the driver.
@@ -46,55 +50,9 @@ pub(crate) struct Status<S> {
     pub(crate) room_before: Option<RoomState>,
 }
 
-/// Where "now" comes from: the system's clocks, or in tests a wall clock
-/// that moves with tokio's paused one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Clock {
-    System,
-    #[cfg_attr(not(test), allow(dead_code))]
-    Virtual {
-        start: tokio::time::Instant,
-        wall: SystemTime,
-    },
-}
-
-impl Clock {
-    fn now(&self) -> (Instant, SystemTime) {
-        let mono = tokio::time::Instant::now();
-        let wall = match self {
-            Clock::System => SystemTime::now(),
-            Clock::Virtual { start, wall } => *wall + (mono - *start),
-        };
-        (mono.into_std(), wall)
-    }
-}
-
-/// How a successful attempt brought the call back.
-enum Recovered<S> {
-    Resumed,
-    /// A new session, muted as the call was when the attempt started.
-    Rejoined {
-        session: Arc<S>,
-        muted: bool,
-    },
-}
-
 type AttemptResult<S> = (u32, Result<Recovered<S>, AttemptError>);
 type ConnectReply = oneshot::Sender<Result<(), ConnectError>>;
 type RefreshResult = (u64, Result<String, RefreshError>);
-
-/// Everything an attempt needs, taken when it starts.
-struct AttemptJob<E: Engine> {
-    kind: AttemptKind,
-    engine: Arc<E>,
-    session: Option<Arc<E::Session>>,
-    room_before: Option<RoomState>,
-    token: String,
-    expires_at: Option<SystemTime>,
-    input: Option<SwitchableInput>,
-    muted: bool,
-    clock: Clock,
-}
 
 pub(crate) struct Driver<E: Engine> {
     engine: Arc<E>,
@@ -558,56 +516,6 @@ impl<E: Engine> Driver<E> {
         if let Some((_, h)) = self.refresh.take() {
             h.abort();
         }
-    }
-}
-
-impl<E: Engine> AttemptJob<E> {
-    async fn recover(self) -> Result<Recovered<E::Session>, AttemptError> {
-        // Nothing goes out until the server can be reached (the supervisor's
-        // attempt timeout bounds this wait).
-        self.engine.until_reachable().await;
-        // The token may have expired while we waited: going on would be let
-        // in only by the server's leeway, and leave the refresh for later.
-        if self.expires_at.is_some_and(|exp| exp <= self.clock.now().1) {
-            return Err(AttemptError::TokenExpired);
-        }
-        if self.kind == AttemptKind::Resume {
-            if let Some(s) = &self.session {
-                return s
-                    .resume(self.clock.now().1)
-                    .await
-                    .map(|()| Recovered::Resumed);
-            }
-        }
-        // A full rejoin: a new session, then everything the user had.
-        if let Some(old) = &self.session {
-            old.close().await;
-        }
-        let session = self
-            .engine
-            .join(&self.token, self.room_before.as_ref())
-            .await
-            .map_err(|e| match e {
-                ConnectError::Unauthorized(_) => AttemptError::Unauthorized,
-                ConnectError::TokenExpired => AttemptError::TokenExpired,
-                _ => AttemptError::Retryable,
-            })?;
-        session.adopt();
-        // Muted first, so the republished track starts muted: not one
-        // frame of the microphone leaks out.
-        if self.muted {
-            session.set_muted(true).await;
-        }
-        if let Some(input) = self.input {
-            session
-                .publish_audio(Box::new(input))
-                .await
-                .map_err(|_| AttemptError::Retryable)?;
-        }
-        Ok(Recovered::Rejoined {
-            session: Arc::new(session),
-            muted: self.muted,
-        })
     }
 }
 

@@ -517,7 +517,10 @@ async fn a_connect_during_the_first_join_gets_that_joins_result() {
     let early = tokio::time::timeout(MS(40), &mut second_answer).await;
     assert!(early.is_err(), "answered before the join ended: {early:?}");
     for answer in [first_answer, second_answer] {
-        assert!(matches!(answer.await.unwrap(), Err(ConnectError::Timeout(_))));
+        assert!(matches!(
+            answer.await.unwrap(),
+            Err(ConnectError::Timeout(_))
+        ));
     }
     assert_eq!(log.entries(), ["join 1"]);
 }
