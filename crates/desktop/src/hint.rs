@@ -5,7 +5,10 @@
 
 use tokio::sync::mpsc;
 
-/// What a monitor saw.
+/// What a monitor saw, in the OS's words (logind's PrepareForSleep,
+/// NSWorkspace's will-sleep and did-wake). `CallController::hint` is the
+/// one place they become the SDK's `suspended()`, `woke()` and
+/// `network_changed()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
     /// The machine is about to sleep.

@@ -200,7 +200,7 @@ impl CallController {
         // Stored now, so a mute during the join reaches this call.
         *self.call.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&call));
         self.gate.call_started();
-        tokio::spawn(follow(
+        tokio::spawn(follow_call(
             events,
             Arc::clone(&self.published),
             self.gate.clone(),
@@ -293,7 +293,7 @@ impl CallController {
 /// Follows one call's events: each is folded into the view and shown, with
 /// a notification when it deserves one, until the call ends or a newer
 /// join takes over.
-async fn follow(
+async fn follow_call(
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     published: Arc<Published>,
     gate: UpdateGate,

@@ -51,7 +51,7 @@ pub fn start(tx: HintSender, target: Target) {
         match watch_os(changes) {
             Ok(how) => {
                 tracing::info!("network monitor on: {how}");
-                run(rx, tx, target).await;
+                watch_path(rx, tx, target).await;
             }
             Err(why) => tracing::warn!("network monitor off: {why}"),
         }
@@ -93,7 +93,9 @@ async fn resolve(url: String) -> Option<SocketAddr> {
         .flatten()
 }
 
-async fn run(mut os: mpsc::UnboundedReceiver<()>, tx: HintSender, target: Target) {
+/// Follows the OS's change notifications for as long as the app runs and
+/// tells the call when the path to its server moved.
+async fn watch_path(mut os: mpsc::UnboundedReceiver<()>, tx: HintSender, target: Target) {
     let mut watch = Watch::default();
     // The last URL and what it resolved to: a lookup per call, not per event.
     let mut resolved: Option<(String, Option<SocketAddr>)> = None;

@@ -24,7 +24,7 @@ trait Manager {
 }
 
 pub async fn watch(tx: HintSender) {
-    match run(&tx).await {
+    match watch_logind(&tx).await {
         Ok(()) => {}
         Err(why) => tracing::warn!("power monitor off: {why}"),
     }
@@ -41,7 +41,7 @@ async fn take_lock(logind: &ManagerProxy<'_>) -> zbus::Result<OwnedFd> {
         .await
 }
 
-async fn run(tx: &HintSender) -> Result<(), String> {
+async fn watch_logind(tx: &HintSender) -> Result<(), String> {
     let bus = zbus::Connection::system()
         .await
         .map_err(|e| format!("no system D-Bus ({e})"))?;
