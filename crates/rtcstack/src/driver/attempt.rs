@@ -66,7 +66,7 @@ impl<E: Engine> AttemptJob<E> {
                 ConnectError::TokenExpired => AttemptError::TokenExpired,
                 _ => AttemptError::Retryable,
             })?;
-        session.adopt();
+        session.adopt().await;
         // Muted first, so the republished track starts muted: not one
         // frame of the microphone leaks out.
         if self.muted {

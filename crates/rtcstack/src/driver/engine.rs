@@ -39,7 +39,7 @@ pub(crate) trait Joined: Send + Sync + 'static {
     ) -> impl Future<Output = Result<String, ConnectError>> + Send;
     fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
     /// The call has taken this session on: what it held back goes out.
-    fn adopt(&self);
+    fn adopt(&self) -> impl Future<Output = ()> + Send;
     fn room(&self) -> RoomState;
     /// Closes without a goodbye (the link is dead anyway).
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -95,8 +95,8 @@ impl Joined for LiveSession {
         self.session.set_muted(muted).await
     }
 
-    fn adopt(&self) {
-        self.session.adopt()
+    async fn adopt(&self) {
+        self.session.adopt().await
     }
 
     fn room(&self) -> RoomState {

@@ -148,7 +148,7 @@ impl Joined for FakeSession {
         self.log
             .push(self.start, format!("muted {muted} {}", self.id));
     }
-    fn adopt(&self) {}
+    async fn adopt(&self) {}
     fn room(&self) -> RoomState {
         RoomState::default()
     }

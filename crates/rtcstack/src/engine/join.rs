@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use livekit_protocol as proto;
 use livekit_signaling::{SignalClient, SignalOptions};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::RTCDataChannelInit;
 use webrtc::peer_connection::PeerConnection;
 
 use super::peer::{self, PcEvent, Target};
+use super::protocol::Protocol;
 use super::transport::{Transport, Transports};
-use super::{protocol, timeline, Core, EngineSignal, Session, NEXT_SESSION};
+use super::{timeline, Core, EngineSignal, Session, NEXT_SESSION};
 use crate::audio::io::AudioSink;
 use crate::error::ConnectError;
 use crate::events::CallEvent;
@@ -140,21 +141,19 @@ impl Session {
         let core = Arc::new(Core {
             id,
             stop: Arc::new(AtomicBool::new(false)),
-            // A rejoin's news waits until the call takes the session on.
-            held: Mutex::new(previous.is_some().then(Vec::new)),
             signal,
             transports,
             negotiation: Default::default(),
-            room: Mutex::new(room),
-            pending_tracks: Mutex::new(Default::default()),
             events: setup.events.clone(),
             driver: setup.driver.clone(),
             sink: Arc::clone(&setup.sink),
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
-            server_offer_id: Mutex::new(0),
         });
-        core.emit_changes(changes);
+        let (room_tx, room_rx) = watch::channel(room);
+        let (requests, requests_rx) = mpsc::unbounded_channel();
+        // A rejoin's news waits until the call takes the session on.
+        let protocol = Protocol::new(Arc::clone(&core), room_tx, previous.is_some());
 
         let mut turn = core.negotiation.turn().await;
         let early_answer = match early {
@@ -171,12 +170,14 @@ impl Session {
             }
             None => None,
         };
-        let task = tokio::spawn(protocol::serve(Arc::clone(&core), signal_events, pc_rx));
+        let task = tokio::spawn(protocol.serve(changes, signal_events, pc_rx, requests_rx));
         // From here a join abandoned half-way (an aborted attempt) drops
         // the session, which closes it: no half-joined ghost lingers.
         let session = Session {
             core: Arc::clone(&core),
             protocol: task,
+            requests,
+            room: room_rx,
         };
         let answer = match early_answer {
             Some(answer) => answer,

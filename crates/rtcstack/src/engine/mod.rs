@@ -24,18 +24,17 @@ mod sync;
 mod timeline;
 mod transport;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use livekit_protocol as proto;
 use livekit_signaling::SignalClient;
 use proto::signal_request::Message as Req;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::audio::io::AudioSink;
 use crate::events::CallEvent;
-use crate::room::{Participant, RoomChange, RoomState};
+use crate::room::{Participant, RoomState};
 use crate::supervisor::LeaveAction;
 use negotiation::Negotiation;
 use transport::Transports;
@@ -56,50 +55,45 @@ pub(crate) struct Session {
     core: Arc<Core>,
     /// The protocol task; stopped with the session.
     protocol: tokio::task::JoinHandle<()>,
+    /// What we ask of it.
+    requests: mpsc::UnboundedSender<protocol::Request>,
+    /// The room as it publishes it.
+    room: watch::Receiver<RoomState>,
 }
 
 /// Sessions are numbered so the driver can tell the current one's reports
 /// from those of one it has already given up on.
 static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// What a session's handle and its protocol task share.
+/// What a session's handle and its protocol task share: the connections
+/// and where reports go. (The protocol's own state is the task's.)
 struct Core {
     id: u64,
-    /// Events held back while a rejoin's session is not yet the call's
-    /// (dropped with it if the attempt fails).
-    held: Mutex<Option<Vec<CallEvent>>>,
     /// Set when the session is closed or dropped: it reports nothing more.
     stop: Arc<AtomicBool>,
     signal: SignalClient,
     transports: Transports,
     negotiation: Negotiation,
-    room: Mutex<RoomState>,
-    /// AddTrack requests waiting for the server's TrackPublished, by cid.
-    pending_tracks: Mutex<HashMap<String, oneshot::Sender<proto::TrackInfo>>>,
     events: mpsc::UnboundedSender<CallEvent>,
     driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     sink: Arc<dyn AudioSink>,
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
-    /// The id of the server's last subscriber offer (dual-PC mode; for
-    /// SyncState).
-    server_offer_id: Mutex<u32>,
 }
 
 impl Session {
     pub(crate) fn participants(&self) -> Vec<Participant> {
-        let room = self.core.room.lock().expect("room lock");
-        room.participants().cloned().collect()
+        self.room.borrow().participants().cloned().collect()
     }
 
     /// The room as this session knows it (to carry over a rejoin).
     pub(crate) fn room(&self) -> RoomState {
-        self.core.room.lock().expect("room lock").clone()
+        self.room.borrow().clone()
     }
 
     pub(crate) fn local_participant(&self) -> Option<Participant> {
-        self.core.room.lock().expect("room lock").local().cloned()
+        self.room.borrow().local().cloned()
     }
 
     /// Simulates a fault: the server carries out most; a signal drop is ours.
@@ -115,11 +109,12 @@ impl Session {
         }
     }
 
-    /// The call has taken this session on: what it held back goes out.
-    pub(crate) fn adopt(&self) {
-        let held = self.core.held.lock().expect("held lock").take();
-        for e in held.into_iter().flatten() {
-            let _ = self.core.events.send(e);
+    /// The call has taken this session on: what it held back goes out
+    /// (before this returns).
+    pub(crate) async fn adopt(&self) {
+        let (done, sent) = oneshot::channel();
+        if self.requests.send(protocol::Request::Adopt(done)).is_ok() {
+            let _ = sent.await;
         }
     }
 
@@ -173,45 +168,10 @@ impl Core {
         self.transports.close().await;
     }
 
-    fn emit(&self, e: CallEvent) {
-        if self.stop.load(Ordering::Relaxed) {
-            return;
-        }
-        match self.held.lock().expect("held lock").as_mut() {
-            Some(held) => held.push(e),
-            None => {
-                let _ = self.events.send(e);
-            }
-        }
-    }
-
     /// Tells the call's driver, unless this session is over.
     fn report(&self, signal: EngineSignal) {
         if !self.stop.load(Ordering::Relaxed) {
             let _ = self.driver.send((self.id, signal));
         }
-    }
-
-    fn emit_changes(&self, changes: Vec<RoomChange>) {
-        for c in changes {
-            self.emit(match c {
-                RoomChange::Joined(participant) => CallEvent::ParticipantJoined { participant },
-                RoomChange::Left { identity } => CallEvent::ParticipantLeft { identity },
-                RoomChange::Updated(participant) => CallEvent::ParticipantUpdated { participant },
-                RoomChange::LocalUpdated(participant) => {
-                    CallEvent::LocalParticipantUpdated { participant }
-                }
-            });
-        }
-    }
-
-    /// The identity behind a participant sid.
-    fn identity_of(&self, participant_sid: &str) -> String {
-        let room = self.room.lock().expect("room lock");
-        let identity = room
-            .participants()
-            .find(|p| p.sid == participant_sid)
-            .map(|p| p.identity.clone());
-        identity.unwrap_or_else(|| participant_sid.to_string())
     }
 }

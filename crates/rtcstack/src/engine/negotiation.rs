@@ -20,14 +20,15 @@ use crate::error::ConnectError;
 pub(crate) struct Negotiation {
     /// Held through one offer and its answer; the id of our last offer.
     turn: tokio::sync::Mutex<u32>,
-    /// The exchange waiting for the server's answer.
-    waiting: Mutex<Option<oneshot::Sender<()>>>,
+    /// The exchange waiting for the server's answer: its offer id, and
+    /// whom to tell.
+    waiting: Mutex<Option<(u32, oneshot::Sender<()>)>>,
 }
 
 /// One exchange in progress: no other offer is made until it is dropped.
 pub(crate) struct Turn<'a> {
     last_id: MutexGuard<'a, u32>,
-    waiting: &'a Mutex<Option<oneshot::Sender<()>>>,
+    waiting: &'a Mutex<Option<(u32, oneshot::Sender<()>)>>,
 }
 
 impl Negotiation {
@@ -39,12 +40,30 @@ impl Negotiation {
         }
     }
 
+    /// Whether an answer with `id` is for the offer out now (servers echo
+    /// our offer's id; an answer to an offer a resume gave up on is not).
+    /// Id 0 is the join's offer, or a server that does not echo ids.
+    pub(crate) fn expects(&self, id: u32) -> bool {
+        let waiting = self.waiting.lock().expect("waiting lock");
+        id == 0 || waiting.as_ref().is_some_and(|(out, _)| *out == id)
+    }
+
     /// The server answered (and the answer is applied): the exchange
-    /// waiting for it may go on. Answers come in the order of our offers,
-    /// and only one offer is out at a time, so the answer is that one's
-    /// (older servers leave the id at 0).
+    /// waiting for it may go on. Only one offer is out at a time.
     pub(crate) fn answered(&self) {
-        if let Some(tx) = self.waiting.lock().expect("waiting lock").take() {
+        if let Some((_, tx)) = self.waiting.lock().expect("waiting lock").take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// A resume is about to offer an ICE restart: an exchange still waiting
+    /// (its offer went out on the link that was lost, and may never be
+    /// answered) stops waiting, so the restart is not held behind it. The
+    /// restart's offer carries that one's changes too (a track, room for
+    /// more), as every offer carries the connection's whole state.
+    pub(crate) fn supersede(&self) {
+        if let Some((id, tx)) = self.waiting.lock().expect("waiting lock").take() {
+            tracing::debug!("offer {id}: superseded by a resume's offer");
             let _ = tx.send(());
         }
     }
@@ -55,7 +74,7 @@ impl Turn<'_> {
     /// which rides in the join request with id 0).
     pub(crate) fn expect_answer(&mut self) -> Answer {
         let (tx, rx) = oneshot::channel();
-        *self.waiting.lock().expect("waiting lock") = Some(tx);
+        *self.waiting.lock().expect("waiting lock") = Some((*self.last_id, tx));
         Answer(rx)
     }
 
@@ -96,5 +115,41 @@ impl Answer {
             .await
             .map_err(|_| ConnectError::Media("the server did not answer our offer".into()))?
             .map_err(|_| ConnectError::Closed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_is_taken_only_for_the_offer_out_and_a_resume_supersedes_a_stuck_one() {
+        let n: &'static Negotiation = Box::leak(Box::default());
+        let mut turn = n.turn().await;
+        *turn.last_id = 4;
+        let stuck = turn.expect_answer();
+        assert!(n.expects(4));
+        assert!(!n.expects(3), "an answer to an older offer");
+        assert!(n.expects(0), "the join's offer, or a server without ids");
+        // Nobody answers (the link is gone): the exchange would wait its
+        // deadline, holding the turn.
+        let waiting = tokio::spawn(async move {
+            let result = stuck.applied(Duration::from_secs(10)).await;
+            drop(turn);
+            result
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished());
+        n.supersede();
+        let result = tokio::time::timeout(Duration::from_millis(1), waiting)
+            .await
+            .expect("released at once")
+            .unwrap();
+        assert_eq!(result, Ok(()));
+        // The turn is free for the resume, and nothing is waiting now.
+        let _turn = tokio::time::timeout(Duration::from_millis(1), n.turn())
+            .await
+            .expect("the turn is free");
+        assert!(!n.expects(4));
     }
 }

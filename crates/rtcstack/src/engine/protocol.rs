@@ -1,9 +1,14 @@
-//! The protocol task: one per session, it reads the signal stream and the
-//! peer connections' events and applies them in order. It never waits on
-//! the server itself (work that would, such as a renegotiation the server
-//! asked for, runs beside it), so an answer is never stuck behind the
+//! The protocol task: one per session, it reads the signal stream, the peer
+//! connections' events and the session's requests, and applies them in
+//! order. It owns the protocol's state (the room, tracks waiting for the
+//! server, the server's last offer id, events held back for a rejoin): no
+//! one else touches it, the room is published through a watch. It never
+//! waits on the server itself (work that would, such as a renegotiation the
+//! server asked for, runs beside it), so an answer is never stuck behind the
 //! exchange waiting for it.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +17,7 @@ use livekit_signaling::{SignalEvent, SignalEvents};
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use webrtc::peer_connection::{
     RTCIceCandidateInit, RTCIceConnectionState, RTCPeerConnectionState, RTCSessionDescription,
 };
@@ -21,6 +26,7 @@ use super::peer::{self, PcEvent, Target};
 use super::{media, timeline, Core, EngineSignal};
 use crate::audio::io::RemoteAudio;
 use crate::events::{CallEvent, DisconnectReason};
+use crate::room::{RoomChange, RoomState};
 use crate::supervisor::LeaveAction;
 
 /// How long a renegotiation the server asked for may take.
@@ -42,145 +48,328 @@ impl Early {
     }
 }
 
-pub(super) async fn serve(
-    core: Arc<Core>,
-    mut signal: SignalEvents,
-    mut pcs: mpsc::UnboundedReceiver<PcEvent>,
-) {
-    let mut early = Early::default();
-    loop {
-        tokio::select! {
-            ev = signal.recv() => match ev {
-                Some(SignalEvent::Message(msg)) => on_signal(&core, *msg, &mut early).await,
-                Some(SignalEvent::Close(why)) => {
-                    tracing::info!("signal connection closed: {why}");
-                    core.report(EngineSignal::LinkLost);
-                }
-                None => return,
-            },
-            ev = pcs.recv() => match ev {
-                Some(ev) => on_pc(&core, ev).await,
-                None => return,
-            },
-        }
-    }
+/// What the session asks of its protocol task.
+pub(super) enum Request {
+    /// Hand the server's TrackPublished for `cid` to `reply` (asked before
+    /// the AddTrack goes out).
+    AwaitTrack {
+        cid: String,
+        reply: oneshot::Sender<proto::TrackInfo>,
+    },
+    /// The call has taken the session on: what was held back goes out
+    /// (answered once it has).
+    Adopt(oneshot::Sender<()>),
+    /// The id of the server's last subscriber offer (dual-PC SyncState).
+    ServerOfferId(oneshot::Sender<u32>),
 }
 
-async fn on_signal(core: &Arc<Core>, msg: Resp, early: &mut Early) {
-    match msg {
-        Resp::Offer(offer) => on_server_offer(core, offer, early).await,
-        Resp::Answer(answer) => {
-            timeline::mark(core.id, "publisher_answer");
-            let pc = &core.transports.publisher.pc;
-            let applied = async {
-                pc.set_remote_description(RTCSessionDescription::answer(answer.sdp)?)
-                    .await?;
-                for c in early.of(core, Target::Publisher).drain(..) {
-                    pc.add_ice_candidate(c).await?;
+/// The protocol task's own state.
+pub(super) struct Protocol {
+    core: Arc<Core>,
+    early: Early,
+    room: watch::Sender<RoomState>,
+    /// AddTrack requests waiting for the server's TrackPublished, by cid.
+    pending_tracks: HashMap<String, oneshot::Sender<proto::TrackInfo>>,
+    server_offer_id: u32,
+    /// Events held back while a rejoin's session is not yet the call's
+    /// (dropped with it if the attempt fails).
+    held: Option<Vec<CallEvent>>,
+}
+
+impl Protocol {
+    /// The task for a session that starts with `room`; a rejoin's
+    /// (`hold`) keeps its news until the call adopts it.
+    pub(super) fn new(core: Arc<Core>, room: watch::Sender<RoomState>, hold: bool) -> Self {
+        Protocol {
+            core,
+            early: Early::default(),
+            room,
+            pending_tracks: HashMap::new(),
+            server_offer_id: 0,
+            held: hold.then(Vec::new),
+        }
+    }
+
+    pub(super) async fn serve(
+        mut self,
+        first: Vec<RoomChange>,
+        mut signal: SignalEvents,
+        mut pcs: mpsc::UnboundedReceiver<PcEvent>,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+    ) {
+        self.emit_changes(first);
+        loop {
+            tokio::select! {
+                // Requests first: a track's waiter is registered before the
+                // server's answer to it can be read.
+                biased;
+                request = requests.recv() => match request {
+                    Some(request) => self.on_request(request),
+                    None => return,
+                },
+                ev = signal.recv() => match ev {
+                    Some(SignalEvent::Message(msg)) => self.on_signal(*msg).await,
+                    Some(SignalEvent::Close(why)) => {
+                        tracing::info!("signal connection closed: {why}");
+                        self.core.report(EngineSignal::LinkLost);
+                    }
+                    None => return,
+                },
+                ev = pcs.recv() => match ev {
+                    Some(ev) => self.on_pc(ev).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
+        match request {
+            Request::AwaitTrack { cid, reply } => {
+                self.pending_tracks.insert(cid, reply);
+            }
+            Request::Adopt(done) => {
+                for e in self.held.take().into_iter().flatten() {
+                    let _ = self.core.events.send(e);
                 }
-                Ok::<_, webrtc::error::Error>(())
+                let _ = done.send(());
             }
-            .await;
-            if let Err(e) = applied {
-                tracing::warn!("publisher answer rejected: {e}");
+            Request::ServerOfferId(reply) => {
+                let _ = reply.send(self.server_offer_id);
             }
-            core.negotiation.answered();
         }
-        Resp::MediaSectionsRequirement(need) => {
-            // Single-PC mode: the server has more tracks for us than our
-            // offer had room for (or a track to put into one): room for
-            // them, and a new offer. Video sections wait for video.
-            tokio::spawn(make_room(Arc::clone(core), need.num_audios));
+    }
+
+    fn emit(&mut self, e: CallEvent) {
+        if self.core.stop.load(Ordering::Relaxed) {
+            return;
         }
-        Resp::Trickle(t) => {
-            let target = Target::from_proto(t.target);
-            match serde_json::from_str::<RTCIceCandidateInit>(&t.candidate_init) {
-                Ok(c) => {
-                    let pc = &core.transports.get(target).pc;
-                    if pc.remote_description().await.is_some() {
-                        if let Err(e) = pc.add_ice_candidate(c).await {
-                            tracing::debug!("remote candidate refused: {e}");
+        match self.held.as_mut() {
+            Some(held) => held.push(e),
+            None => {
+                let _ = self.core.events.send(e);
+            }
+        }
+    }
+
+    /// Applies a change to the room, publishes it and tells the call.
+    fn change_room(&mut self, apply: impl FnOnce(&mut RoomState) -> Vec<RoomChange>) {
+        let mut changes = Vec::new();
+        self.room.send_modify(|room| changes = apply(room));
+        self.emit_changes(changes);
+    }
+
+    fn emit_changes(&mut self, changes: Vec<RoomChange>) {
+        for c in changes {
+            self.emit(match c {
+                RoomChange::Joined(participant) => CallEvent::ParticipantJoined { participant },
+                RoomChange::Left { identity } => CallEvent::ParticipantLeft { identity },
+                RoomChange::Updated(participant) => CallEvent::ParticipantUpdated { participant },
+                RoomChange::LocalUpdated(participant) => {
+                    CallEvent::LocalParticipantUpdated { participant }
+                }
+            });
+        }
+    }
+
+    /// The identity behind a participant sid.
+    fn identity_of(&self, participant_sid: &str) -> String {
+        let room = self.room.borrow();
+        let identity = room
+            .participants()
+            .find(|p| p.sid == participant_sid)
+            .map(|p| p.identity.clone());
+        identity.unwrap_or_else(|| participant_sid.to_string())
+    }
+    async fn on_signal(&mut self, msg: Resp) {
+        let core = Arc::clone(&self.core);
+        let core = &core;
+        match msg {
+            Resp::Offer(offer) => self.on_server_offer(offer).await,
+            Resp::Answer(answer) => {
+                if !core.negotiation.expects(answer.id) {
+                    tracing::debug!("answer {}: to an offer given up on, ignored", answer.id);
+                    return;
+                }
+                timeline::mark(core.id, "publisher_answer");
+                let pc = &core.transports.publisher.pc;
+                let applied = async {
+                    pc.set_remote_description(RTCSessionDescription::answer(answer.sdp)?)
+                        .await?;
+                    for c in self.early.of(core, Target::Publisher).drain(..) {
+                        pc.add_ice_candidate(c).await?;
+                    }
+                    Ok::<_, webrtc::error::Error>(())
+                }
+                .await;
+                if let Err(e) = applied {
+                    tracing::warn!("publisher answer rejected: {e}");
+                }
+                core.negotiation.answered();
+            }
+            Resp::MediaSectionsRequirement(need) => {
+                // Single-PC mode: the server has more tracks for us than our
+                // offer had room for (or a track to put into one): room for
+                // them, and a new offer. Video sections wait for video.
+                tokio::spawn(make_room(Arc::clone(core), need.num_audios));
+            }
+            Resp::Trickle(t) => {
+                let target = Target::from_proto(t.target);
+                match serde_json::from_str::<RTCIceCandidateInit>(&t.candidate_init) {
+                    Ok(c) => {
+                        let pc = &core.transports.get(target).pc;
+                        if pc.remote_description().await.is_some() {
+                            if let Err(e) = pc.add_ice_candidate(c).await {
+                                tracing::debug!("remote candidate refused: {e}");
+                            }
+                        } else {
+                            self.early.of(core, target).push(c);
                         }
-                    } else {
-                        early.of(core, target).push(c);
+                    }
+                    Err(e) => tracing::debug!("unreadable candidate from server: {e}"),
+                }
+            }
+            Resp::Update(update) => self.change_room(|room| room.apply_update(&update)),
+            Resp::ConnectionQuality(q) => self.change_room(|room| room.apply_quality(&q)),
+            Resp::SpeakersChanged(s) => self.change_room(|room| room.apply_speakers(&s)),
+            Resp::TrackPublished(published) => {
+                let waiting = self.pending_tracks.remove(&published.cid);
+                if let (Some(tx), Some(track)) = (waiting, published.track) {
+                    let _ = tx.send(track);
+                }
+            }
+            Resp::Leave(leave) => {
+                use proto::leave_request::Action as A;
+                let action = match A::try_from(leave.action) {
+                    Ok(A::Resume) => LeaveAction::Resume,
+                    Ok(A::Reconnect) => LeaveAction::Reconnect,
+                    _ => LeaveAction::Disconnect(DisconnectReason::from_proto(leave.reason)),
+                };
+                core.report(EngineSignal::Leave(action));
+            }
+            Resp::RefreshToken(token) => {
+                core.report(EngineSignal::TokenRefreshed(token));
+            }
+            _ => {}
+        }
+    }
+
+    /// The server offers the subscriber connection (dual-PC mode); we answer.
+    async fn on_server_offer(&mut self, offer: proto::SessionDescription) {
+        let core = Arc::clone(&self.core);
+        let Some(subscriber) = &core.transports.subscriber else {
+            // In single-PC mode we offer and the server answers, never the
+            // other way round.
+            tracing::warn!("an offer from the server in single-PC mode: ignored");
+            return;
+        };
+        timeline::mark(core.id, "subscriber_offer");
+        self.server_offer_id = offer.id;
+        let pc = &subscriber.pc;
+        let result = async {
+            pc.set_remote_description(RTCSessionDescription::offer(offer.sdp)?)
+                .await?;
+            for c in self.early.of(&core, Target::Subscriber).drain(..) {
+                pc.add_ice_candidate(c).await?;
+            }
+            let answer = pc.create_answer(None).await?;
+            pc.set_local_description(answer.clone()).await?;
+            Ok::<_, webrtc::error::Error>(answer)
+        }
+        .await;
+        match result {
+            Ok(answer) => {
+                core.signal
+                    .send(Req::Answer(proto::SessionDescription {
+                        r#type: "answer".into(),
+                        sdp: answer.sdp,
+                        id: offer.id,
+                        ..Default::default()
+                    }))
+                    .await;
+                timeline::mark(core.id, "subscriber_answer");
+            }
+            Err(e) => tracing::warn!("subscriber negotiation failed: {e}"),
+        }
+    }
+
+    async fn on_pc(&mut self, ev: PcEvent) {
+        let core = Arc::clone(&self.core);
+        let core = &core;
+        match ev {
+            PcEvent::Candidate(target, init) => {
+                if let Ok(json) = serde_json::to_string(&init) {
+                    core.signal
+                        .send(Req::Trickle(proto::TrickleRequest {
+                            candidate_init: json,
+                            target: target.to_proto(),
+                            ..Default::default()
+                        }))
+                        .await;
+                }
+            }
+            PcEvent::State(target, state) => {
+                tracing::debug!("{target:?} connection {state}");
+                let was = core.transports.get(target).state.send_replace(state);
+                if state == RTCPeerConnectionState::Connected && was != state {
+                    timeline::mark(
+                        core.id,
+                        match target {
+                            Target::Publisher => "publisher_connected",
+                            Target::Subscriber => "subscriber_connected",
+                        },
+                    );
+                    if target == core.transports.primary {
+                        timeline::mark(core.id, "primary_connected");
                     }
                 }
-                Err(e) => tracing::debug!("unreadable candidate from server: {e}"),
+                // A connection that was up and is now down: the link is lost.
+                let down = matches!(
+                    state,
+                    RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
+                );
+                if down && was == RTCPeerConnectionState::Connected {
+                    core.report(EngineSignal::LinkLost);
+                }
+            }
+            PcEvent::Ice(target, state) => {
+                if state == RTCIceConnectionState::Connected {
+                    timeline::mark(
+                        core.id,
+                        match target {
+                            Target::Publisher => "publisher_ice_connected",
+                            Target::Subscriber => "subscriber_ice_connected",
+                        },
+                    );
+                }
+            }
+            PcEvent::Track(track) => {
+                timeline::mark(core.id, "track");
+                if track.kind().await != RtpCodecKind::Audio {
+                    return;
+                }
+                // LiveKit's msid stream id is "<participant sid>|<track sid>".
+                let stream = track.stream_id().await;
+                let (participant_sid, track_sid) = match stream.split_once('|') {
+                    Some((p, t)) => (p.to_string(), t.to_string()),
+                    None => (stream.clone(), track.track_id().await),
+                };
+                let identity = self.identity_of(&participant_sid);
+                self.emit(CallEvent::TrackSubscribed {
+                    identity: identity.clone(),
+                    track_sid: track_sid.clone(),
+                });
+                tokio::spawn(media::receive_audio(
+                    track,
+                    RemoteAudio {
+                        identity,
+                        track_sid,
+                    },
+                    Arc::clone(&core.sink),
+                    core.id,
+                ));
             }
         }
-        Resp::Update(update) => {
-            let changes = core.room.lock().expect("room lock").apply_update(&update);
-            core.emit_changes(changes);
-        }
-        Resp::ConnectionQuality(q) => {
-            let changes = core.room.lock().expect("room lock").apply_quality(&q);
-            core.emit_changes(changes);
-        }
-        Resp::SpeakersChanged(s) => {
-            let changes = core.room.lock().expect("room lock").apply_speakers(&s);
-            core.emit_changes(changes);
-        }
-        Resp::TrackPublished(published) => {
-            let waiting = core
-                .pending_tracks
-                .lock()
-                .expect("tracks lock")
-                .remove(&published.cid);
-            if let (Some(tx), Some(track)) = (waiting, published.track) {
-                let _ = tx.send(track);
-            }
-        }
-        Resp::Leave(leave) => {
-            use proto::leave_request::Action as A;
-            let action = match A::try_from(leave.action) {
-                Ok(A::Resume) => LeaveAction::Resume,
-                Ok(A::Reconnect) => LeaveAction::Reconnect,
-                _ => LeaveAction::Disconnect(DisconnectReason::from_proto(leave.reason)),
-            };
-            core.report(EngineSignal::Leave(action));
-        }
-        Resp::RefreshToken(token) => {
-            core.report(EngineSignal::TokenRefreshed(token));
-        }
-        _ => {}
-    }
-}
-
-/// The server offers the subscriber connection (dual-PC mode); we answer.
-async fn on_server_offer(core: &Core, offer: proto::SessionDescription, early: &mut Early) {
-    let Some(subscriber) = &core.transports.subscriber else {
-        // In single-PC mode we offer and the server answers, never the
-        // other way round.
-        tracing::warn!("an offer from the server in single-PC mode: ignored");
-        return;
-    };
-    timeline::mark(core.id, "subscriber_offer");
-    *core.server_offer_id.lock().expect("offer id lock") = offer.id;
-    let pc = &subscriber.pc;
-    let result = async {
-        pc.set_remote_description(RTCSessionDescription::offer(offer.sdp)?)
-            .await?;
-        for c in early.of(core, Target::Subscriber).drain(..) {
-            pc.add_ice_candidate(c).await?;
-        }
-        let answer = pc.create_answer(None).await?;
-        pc.set_local_description(answer.clone()).await?;
-        Ok::<_, webrtc::error::Error>(answer)
-    }
-    .await;
-    match result {
-        Ok(answer) => {
-            core.signal
-                .send(Req::Answer(proto::SessionDescription {
-                    r#type: "answer".into(),
-                    sdp: answer.sdp,
-                    id: offer.id,
-                    ..Default::default()
-                }))
-                .await;
-            timeline::mark(core.id, "subscriber_answer");
-        }
-        Err(e) => tracing::warn!("subscriber negotiation failed: {e}"),
     }
 }
 
@@ -207,82 +396,5 @@ async fn make_room(core: Arc<Core>, audios: u32) {
     };
     if let Err(e) = result {
         tracing::warn!("renegotiation the server asked for failed: {e}");
-    }
-}
-
-async fn on_pc(core: &Arc<Core>, ev: PcEvent) {
-    match ev {
-        PcEvent::Candidate(target, init) => {
-            if let Ok(json) = serde_json::to_string(&init) {
-                core.signal
-                    .send(Req::Trickle(proto::TrickleRequest {
-                        candidate_init: json,
-                        target: target.to_proto(),
-                        ..Default::default()
-                    }))
-                    .await;
-            }
-        }
-        PcEvent::State(target, state) => {
-            tracing::debug!("{target:?} connection {state}");
-            let was = core.transports.get(target).state.send_replace(state);
-            if state == RTCPeerConnectionState::Connected && was != state {
-                timeline::mark(
-                    core.id,
-                    match target {
-                        Target::Publisher => "publisher_connected",
-                        Target::Subscriber => "subscriber_connected",
-                    },
-                );
-                if target == core.transports.primary {
-                    timeline::mark(core.id, "primary_connected");
-                }
-            }
-            // A connection that was up and is now down: the link is lost.
-            let down = matches!(
-                state,
-                RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
-            );
-            if down && was == RTCPeerConnectionState::Connected {
-                core.report(EngineSignal::LinkLost);
-            }
-        }
-        PcEvent::Ice(target, state) => {
-            if state == RTCIceConnectionState::Connected {
-                timeline::mark(
-                    core.id,
-                    match target {
-                        Target::Publisher => "publisher_ice_connected",
-                        Target::Subscriber => "subscriber_ice_connected",
-                    },
-                );
-            }
-        }
-        PcEvent::Track(track) => {
-            timeline::mark(core.id, "track");
-            if track.kind().await != RtpCodecKind::Audio {
-                return;
-            }
-            // LiveKit's msid stream id is "<participant sid>|<track sid>".
-            let stream = track.stream_id().await;
-            let (participant_sid, track_sid) = match stream.split_once('|') {
-                Some((p, t)) => (p.to_string(), t.to_string()),
-                None => (stream.clone(), track.track_id().await),
-            };
-            let identity = core.identity_of(&participant_sid);
-            core.emit(CallEvent::TrackSubscribed {
-                identity: identity.clone(),
-                track_sid: track_sid.clone(),
-            });
-            tokio::spawn(media::receive_audio(
-                track,
-                RemoteAudio {
-                    identity,
-                    track_sid,
-                },
-                Arc::clone(&core.sink),
-                core.id,
-            ));
-        }
     }
 }

@@ -17,6 +17,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
+use super::protocol::Request;
 use super::{media, peer, Session};
 use crate::audio::io::AudioInput;
 use crate::error::ConnectError;
@@ -32,10 +33,13 @@ impl Session {
         let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
         let cid = format!("TR_local_{}", rand::random::<u32>());
         let (tx, rx) = oneshot::channel();
-        s.pending_tracks
-            .lock()
-            .expect("tracks lock")
-            .insert(cid.clone(), tx);
+        // Registered with the protocol task before the request goes out.
+        self.requests
+            .send(Request::AwaitTrack {
+                cid: cid.clone(),
+                reply: tx,
+            })
+            .map_err(|_| ConnectError::Closed)?;
         let announced_muted = s.muted.load(Ordering::Relaxed);
         s.signal
             .send(Req::AddTrack(proto::AddTrackRequest {

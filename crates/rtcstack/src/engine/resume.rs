@@ -7,9 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use proto::signal_request::Message as Req;
 
+use tokio::sync::oneshot;
+
+use super::protocol::Request;
 use super::{sync, timeline, Session};
 use crate::supervisor::AttemptError;
 use livekit_protocol as proto;
+
+/// How often a resume waiting for its turn supersedes the exchange ahead.
+const QUEUE_CHECK: Duration = Duration::from_millis(20);
 
 impl Session {
     /// Resumes; `now` is the wall clock (the token's expiry is wall time).
@@ -48,13 +54,26 @@ impl Session {
         }
         // What we have, as the server should know it (pass-through: sent
         // before the queued requests are released).
-        s.signal.send(Req::SyncState(sync::state(s).await)).await;
+        let (reply, offer_id) = oneshot::channel();
+        let _ = self.requests.send(Request::ServerOfferId(reply));
+        let offer_id = offer_id.await.map_err(|_| AttemptError::Retryable)?;
+        s.signal
+            .send(Req::SyncState(sync::state(s, offer_id).await))
+            .await;
         let retryable = |e| {
             tracing::debug!("resume: {e}");
             AttemptError::Retryable
         };
         {
-            let mut turn = s.negotiation.turn().await;
+            // Ahead of any exchange waiting on the lost link (see
+            // `supersede`), and of any queued behind it.
+            let mut turn = loop {
+                s.negotiation.supersede();
+                let next = tokio::time::timeout(QUEUE_CHECK, s.negotiation.turn());
+                if let Ok(turn) = next.await {
+                    break turn;
+                }
+            };
             let pc = s.transports.publisher.pc.as_ref();
             let answer = turn.offer(pc, &s.signal, true).await.map_err(retryable)?;
             timeline::mark(s.id, "resume_offer");

@@ -23,7 +23,7 @@ fn describe(
 /// dual-PC mode the server's subscriber offer and our answer), and our
 /// tracks. Subscriptions are automatic, so none are listed as exceptions;
 /// our data channels carry nothing that needs replaying.
-pub(super) async fn state(s: &Core) -> proto::SyncState {
+pub(super) async fn state(s: &Core, server_offer_id: u32) -> proto::SyncState {
     let (offer, answer) = match &s.transports.subscriber {
         None => {
             let pc = &s.transports.publisher.pc;
@@ -33,7 +33,7 @@ pub(super) async fn state(s: &Core) -> proto::SyncState {
             )
         }
         Some(subscriber) => {
-            let id = *s.server_offer_id.lock().expect("offer id lock");
+            let id = server_offer_id;
             (
                 describe(subscriber.pc.remote_description().await, "offer", id),
                 describe(subscriber.pc.local_description().await, "answer", id),
