@@ -541,7 +541,9 @@ async fn stays_on_tcp(mut rig: Rig) {
     let tcp = loop {
         let p = rig.call.media_paths().await;
         if let Some(sub) = p.as_ref().and_then(|p| p.subscriber.clone()) {
-            if sub.protocol == PathProtocol::Tcp {
+            // The server's end is named once its candidate is in the
+            // statistics (right after a restart the pair can be ahead of it).
+            if sub.protocol == PathProtocol::Tcp && sub.remote.is_some() {
                 break p.unwrap();
             }
         }
