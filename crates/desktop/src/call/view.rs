@@ -4,7 +4,7 @@
 
 use rtcstack::events::AttemptKind;
 use rtcstack::room::TrackKind;
-use rtcstack::{CallEvent, ConnectionState, DisconnectReason, Participant};
+use rtcstack::{CallEvent, ConnectionQuality, ConnectionState, DisconnectReason, Participant};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -99,7 +99,7 @@ impl CallView {
                     .iter_mut()
                     .find(|p| p.identity == participant.identity)
                 {
-                    Some(p) => *p = participant.clone(),
+                    Some(p) => *p = with_known_quality(participant, Some(p)),
                     None => self.participants.push(participant.clone()),
                 }
             }
@@ -108,10 +108,25 @@ impl CallView {
             }
             CallEvent::LocalParticipantUpdated { participant } => {
                 self.muted = microphone_muted(participant);
-                self.local = Some(participant.clone());
+                self.local = Some(with_known_quality(participant, self.local.as_ref()));
             }
         }
     }
+}
+
+/// The participant as now told, with the quality last known if the news
+/// has none: the server never says "unknown" (its scores are excellent,
+/// good, poor, lost), so Unknown means not told yet, as after a rejoin,
+/// where everyone comes back from the new session's join without a score
+/// and the server sends one only when it changes.
+fn with_known_quality(new: &Participant, known: Option<&Participant>) -> Participant {
+    let mut p = new.clone();
+    if p.connection_quality == ConnectionQuality::Unknown {
+        if let Some(known) = known {
+            p.connection_quality = known.connection_quality;
+        }
+    }
+    p
 }
 
 /// Whether we publish a microphone and it is muted. Listening only (no
@@ -125,7 +140,6 @@ fn microphone_muted(local: &Participant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rtcstack::ConnectionQuality;
 
     #[test]
     fn an_outage_shows_attempts_and_countdown_then_clears() {
@@ -290,6 +304,56 @@ mod tests {
                 Some(ConnectionQuality::Good)
             );
         }
+    }
+
+    #[test]
+    fn a_rejoin_without_scores_keeps_the_last_known_qualities() {
+        let mut v = CallView::default();
+        v.apply(
+            &CallEvent::ParticipantJoined {
+                participant: participant("peer", ConnectionQuality::Good, &[]),
+            },
+            0,
+        );
+        v.apply(
+            &CallEvent::LocalParticipantUpdated {
+                participant: participant("us", ConnectionQuality::Excellent, &[]),
+            },
+            0,
+        );
+        // The new session's join lists everyone again, unscored.
+        v.apply(
+            &CallEvent::ParticipantUpdated {
+                participant: participant("peer", ConnectionQuality::Unknown, &[true]),
+            },
+            0,
+        );
+        v.apply(
+            &CallEvent::LocalParticipantUpdated {
+                participant: participant("us", ConnectionQuality::Unknown, &[]),
+            },
+            0,
+        );
+        assert_eq!(
+            v.participants[0].connection_quality,
+            ConnectionQuality::Good
+        );
+        assert!(v.participants[0].tracks[0].muted, "the rest is the news");
+        assert_eq!(
+            v.local.as_ref().map(|l| l.connection_quality),
+            Some(ConnectionQuality::Excellent)
+        );
+        // A score the server gives is taken, whatever it is.
+        v.apply(
+            &CallEvent::ParticipantUpdated {
+                participant: participant("peer", ConnectionQuality::Lost, &[]),
+            },
+            0,
+        );
+        assert_eq!(
+            v.participants[0].connection_quality,
+            ConnectionQuality::Lost
+        );
     }
 
     #[test]
