@@ -190,6 +190,30 @@ impl NetHost {
         )
     }
 
+    /// UDP blocked, TCP open: every UDP packet on the link is dropped
+    /// (nftables, inside the namespace), as on a hotel or corporate network
+    /// that lets only TCP out. Media has to take ICE-TCP (or TURN over TCP).
+    pub fn block_udp(&self) -> Result<()> {
+        let b = self.host_if();
+        let rules = format!(
+            "table inet rtcs_udp {{\n\
+             chain in {{ type filter hook prerouting priority -400; policy accept; iifname \"{b}\" meta l4proto udp drop; }}\n\
+             chain out {{ type filter hook output priority -400; policy accept; oifname \"{b}\" meta l4proto udp drop; }}\n\
+             }}\n"
+        );
+        self.nft_stdin(&rules)
+    }
+
+    /// Undoes [`block_udp`](Self::block_udp).
+    pub fn unblock_udp(&self) -> Result<()> {
+        run(
+            "ip",
+            &[
+                "netns", "exec", &self.name, "nft", "delete", "table", "inet", "rtcs_udp",
+            ],
+        )
+    }
+
     /// Loud cut: our side of the link goes down, as when Wi-Fi is switched off.
     pub fn link_down(&self) -> Result<()> {
         run("ip", &["link", "set", &self.root_if(), "down"])
