@@ -5,10 +5,10 @@
 
 use tokio::sync::mpsc;
 
-/// What a monitor saw, in the OS's words (logind's PrepareForSleep,
-/// NSWorkspace's will-sleep and did-wake). `CallController::hint` is the
-/// one place they become the SDK's `suspended()`, `woke()` and
-/// `network_changed()`.
+/// What a monitor saw. One word for each moment across the crates: the
+/// SDK's `Call::sleeping()`, `woke()` and `network_changed()` and its
+/// supervisor's inputs say the same, and `CallController::hint` is the one
+/// place a hint becomes a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
     /// The machine is about to sleep.

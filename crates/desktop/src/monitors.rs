@@ -1,6 +1,6 @@
 //! Starts the OS's monitors (sleep/wake in `power`, network changes in
 //! `network`, one file per OS under each) and hands their hints to the
-//! call in progress (`suspended`, `woke`, `network_changed` in `rtcstack`).
+//! call in progress (`sleeping`, `woke`, `network_changed` in `rtcstack`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
