@@ -100,15 +100,22 @@ impl Protocol {
         self.emit_changes(first);
         loop {
             tokio::select! {
-                // Requests first: a track's waiter is registered before the
-                // server's answer to it can be read.
-                biased;
                 request = requests.recv() => match request {
                     Some(request) => self.on_request(request),
                     None => return,
                 },
                 ev = signal.recv() => match ev {
-                    Some(SignalEvent::Message(msg)) => self.on_signal(*msg).await,
+                    Some(SignalEvent::Message(msg)) => {
+                        // Requests asked before this message first: a
+                        // track's waiter is in before the server's answer
+                        // to its AddTrack is read. (Not a biased select:
+                        // that would hold the connections' events behind
+                        // a busy signal stream.)
+                        while let Ok(request) = requests.try_recv() {
+                            self.on_request(request);
+                        }
+                        self.on_signal(*msg).await
+                    }
                     Some(SignalEvent::Close(why)) => {
                         tracing::info!("signal connection closed: {why}");
                         self.core.report(EngineSignal::LinkLost);
