@@ -49,6 +49,9 @@ pub enum LeaveAction {
     Disconnect(DisconnectReason),
 }
 
+/// Wakes closer together than this with no sleep between are one wake.
+pub const SAME_WAKE: Duration = Duration::from_secs(10);
+
 /// What goes in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -143,6 +146,8 @@ pub struct Supervisor {
     outage: Option<Outage>,
     /// When the OS said it would sleep (monotonic, wall).
     asleep_since: Option<(Instant, SystemTime)>,
+    /// When the last wake was taken (see [`SAME_WAKE`]).
+    last_wake: Option<Instant>,
     expires_at: Option<SystemTime>,
     /// When the expiry window opens, on the monotonic clock.
     window_at: Option<Instant>,
@@ -160,6 +165,7 @@ impl Supervisor {
             state: ConnectionState::Idle,
             outage: None,
             asleep_since: None,
+            last_wake: None,
             expires_at: None,
             window_at: None,
             expiry_announced: false,
@@ -348,7 +354,19 @@ impl Supervisor {
             Input::Sleep => {
                 self.asleep_since.get_or_insert((now, wall));
             }
+            // One wake is taken once: the OS's signal and a clock-jump
+            // fallback can both report it, and a second one after the call
+            // came back would start another reconnect for nothing.
+            Input::Wake
+                if self.asleep_since.is_none()
+                    && self
+                        .last_wake
+                        .is_some_and(|t| now.duration_since(t) < SAME_WAKE) =>
+            {
+                tracing::debug!("a wake already taken: ignored");
+            }
             Input::Wake => {
+                self.last_wake = Some(now);
                 let slept = self.asleep_since.take();
                 // How long we slept, by the wall clock: the monotonic one
                 // stops while the machine sleeps (Linux, macOS), so it

@@ -843,3 +843,42 @@ fn a_server_that_calls_every_token_expired_gets_one_quick_refresh_then_backoff()
         "{b:?}"
     );
 }
+
+#[test]
+fn one_wake_is_taken_once_and_a_new_sleep_starts_over() {
+    let mut r = Rig::connected(false);
+    r.input(Input::Sleep);
+    r.wall += S(3);
+    let a = r.input(Input::Wake);
+    assert_eq!(attempts(&a), [(AttemptKind::Resume, 1)]);
+    let a = r.input(Input::AttemptSucceeded);
+    assert!(
+        has(
+            &a,
+            &CallEvent::Reconnected {
+                kind: AttemptKind::Resume
+            }
+        ),
+        "{a:?}"
+    );
+    // The same wake told again (the clock-jump fallback after the OS's
+    // signal): nothing happens, the call stays connected.
+    r.now += S(1);
+    let a = r.input(Input::Wake);
+    assert!(a.is_empty(), "a second wake acted: {a:?}");
+    assert_eq!(r.sup.state(), ConnectionState::Connected);
+    // A new sleep: its wake is taken, however soon.
+    r.now += S(1);
+    r.input(Input::Sleep);
+    let a = r.input(Input::Wake);
+    assert_eq!(
+        attempts(&a),
+        [(AttemptKind::Resume, 1)],
+        "a new outage: {a:?}"
+    );
+    r.input(Input::AttemptSucceeded);
+    // Without a sleep, a wake 10 s after the last one is a new wake.
+    r.now += SAME_WAKE;
+    let a = r.input(Input::Wake);
+    assert_eq!(r.sup.state(), ConnectionState::Reconnecting, "{a:?}");
+}
