@@ -6,6 +6,7 @@
 pub mod device;
 pub mod io;
 pub mod jitter;
+pub mod processing;
 pub mod resample;
 
 /// Sample rate of every signal in the call.
