@@ -184,6 +184,11 @@ impl LiveKitServer {
         IpAddr::V4(self.ip)
     }
 
+    /// The server's ICE-TCP candidate, `address:port`.
+    pub fn ice_tcp_address(&self) -> String {
+        format!("{}:{}", self.ip, self.ports.tcp)
+    }
+
     pub fn http_port(&self) -> u16 {
         self.ports.http
     }
