@@ -38,7 +38,8 @@ target_dir_ours() {
   [ "$(cat "$mark" 2>/dev/null)" = "$ROOT" ] && return 0
   if [ -d "$CARGO_TARGET_DIR" ]; then
     (cd "$ROOT" && cargo clean --quiet -p rtcstack -p rtcstack-desktop \
-      -p rtcstack-testbench -p rtcstack-token-endpoint -p rtcstack-bot-audio) || return 1
+      -p rtcstack-desktop-core -p rtcstack-testbench -p rtcstack-token-endpoint \
+      -p rtcstack-bot-audio) || return 1
   fi
   mkdir -p "$CARGO_TARGET_DIR" && printf '%s\n' "$ROOT" >"$mark"
 }
