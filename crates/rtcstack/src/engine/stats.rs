@@ -3,7 +3,6 @@
 //! browser's webrtc-internals shows. For tests and support tools: a call
 //! switched to ICE-TCP can be seen to be on TCP, not only to be working.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
@@ -45,13 +44,9 @@ impl MediaPaths {
     /// In single-PC mode one connection carries both ways: both name it.
     pub(crate) async fn of(transports: &Transports) -> Self {
         let now = Instant::now();
-        let path = |pc: &Arc<dyn PeerConnection>| {
-            let pc = Arc::clone(pc);
-            async move { selected(&pc.get_stats(now, StatsSelector::None).await) }
-        };
-        let publisher = path(&transports.publisher.pc).await;
+        let publisher = path(transports.publisher.pc.as_ref(), now).await;
         let subscriber = match &transports.subscriber {
-            Some(subscriber) => path(&subscriber.pc).await,
+            Some(subscriber) => path(subscriber.pc.as_ref(), now).await,
             None => publisher.clone(),
         };
         MediaPaths {
@@ -59,6 +54,11 @@ impl MediaPaths {
             subscriber,
         }
     }
+}
+
+/// One connection's path now.
+async fn path(pc: &dyn PeerConnection, now: Instant) -> Option<MediaPath> {
+    selected(&pc.get_stats(now, StatsSelector::None).await)
 }
 
 /// The selected pair of a report, as the transport names it.
