@@ -8,7 +8,10 @@ on one recorded scenario, in one run.
     echo only      0-12 s  the far end alone (its echo at the microphone);
     double talk   12-20 s  the far end's echo and the near end at once;
     near + noise  20-33 s  no far end; stationary pink noise at -35 dBFS,
-                           the near end talking in the middle.
+                           the near end talking in the middle;
+    path change   33-45 s  the far end again, through another room (110 ms,
+                           6 dB down, a loudspeaker that compresses its
+                           peaks): how fast each re-learns the echo.
   Throughout, the microphone's own hiss at -60 dBFS: without any noise
   floor both modules gate the echo to digital silence and the echo measure
   has no ceiling (~90 dB); a loud floor would cap it instead, and measure
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,11 @@ NEAR_TEXT_1 = (
     "Sorry to interrupt, but could you repeat the date for the desktop build? "
     "My calendar still shows the old one."
 )
+FAR_TEXT_2 = (
+    "One more thing about the budget. The travel costs for the spring "
+    "conference were higher than planned, so we will go through them "
+    "together at the end of the month."
+)
 NEAR_TEXT_2 = (
     "Thanks, that helps. I will update the calendar and send a short summary "
     "to the whole team."
@@ -68,7 +75,11 @@ NEAR_TEXT_2 = (
 ECHO_ONLY = (0.0, 12.0)
 DOUBLE_TALK = (12.0, 20.0)
 NEAR_NOISE = (20.0, 33.0)
-TOTAL_S = 33.0
+PATH_CHANGE = (33.0, 45.0)
+TOTAL_S = 45.0
+FAR2_AT, FAR2_UNTIL = 33.5, 44.8
+DELAY2_MS = 110
+ECHO2_DB = -6.0
 FAR_AT, FAR_UNTIL = 0.5, 19.8
 NEAR1_AT, NEAR1_UNTIL = 12.3, 19.8
 NEAR2_AT, NEAR2_UNTIL = 25.0, 29.5
@@ -235,14 +246,24 @@ def make_scenario(tmp: Path) -> dict:
     delay = DELAY_MS * RATE // 1000
     echo = np.concatenate([np.zeros(delay), fft_convolve(far, h)])[:n]
     echo = set_active_level(echo, FAR_DBFS + ECHO_DB)
+    # The echo path changes: another room, nearer and louder, through a
+    # loudspeaker that compresses its peaks.
+    far2 = place(set_active_level(speak(FAR_TEXT_2, "en", tmp), FAR_DBFS), FAR2_AT, FAR2_UNTIL, n)
+    far += far2
+    drive = 2.5
+    played = np.tanh(drive * far2) / drive
+    delay2 = DELAY2_MS * RATE // 1000
+    echo2 = np.concatenate([np.zeros(delay2), fft_convolve(played, room(rng))])[:n]
+    echo += set_active_level(echo2, FAR_DBFS + ECHO2_DB)
     near1 = speak(NEAR_TEXT_1, "en-us+f3", tmp)
     near2 = speak(NEAR_TEXT_2, "en-us+f3", tmp)
     near = place(near1, NEAR1_AT, NEAR1_UNTIL, n) + place(near2, NEAR2_AT, NEAR2_UNTIL, n)
     near = set_active_level(near, NEAR_DBFS)
     noise = np.zeros(n)
-    a, b = int(NEAR_NOISE[0] * RATE), n
+    a, b = int(NEAR_NOISE[0] * RATE), int(NEAR_NOISE[1] * RATE)
     noise[a:b] = pink(rng, b - a) * 10 ** (NOISE_DBFS / 20)
     noise[a : a + CHUNK] *= np.linspace(0.0, 1.0, CHUNK)
+    noise[b - CHUNK : b] *= np.linspace(1.0, 0.0, CHUNK)
     noise += pink(rng, n) * 10 ** (HISS_DBFS / 20)
     mic = echo + near + noise
     if np.max(np.abs(mic)) >= 1.0 or np.max(np.abs(far)) >= 1.0:
@@ -292,6 +313,11 @@ def analyze(out: np.ndarray, sc: dict) -> dict:
     mf = frames_in(erle_span, nf) & ~echo_near & ~near_on
     floor = db(py[mf].mean()) if mf.any() else float("nan")
     over_floor = db(py[m].mean()) - floor
+    # After the echo path changed: the first seconds of far-end talk
+    # (re-learning), then the rest.
+    first2 = (np.argmax(far_on & frames_in(PATH_CHANGE, nf)) * CHUNK / RATE)
+    mc1 = frames_in((first2, first2 + SETTLE_S), nf) & far_on & ~near_on
+    mc2 = frames_in((first2 + SETTLE_S, PATH_CHANGE[1]), nf) & far_on & ~near_on
     # Residual noise: noise-only frames of the last segment, after the
     # noise's first seconds, away from near-end speech (a 300 ms margin).
     margin = int(0.3 * RATE / CHUNK)
@@ -306,6 +332,8 @@ def analyze(out: np.ndarray, sc: dict) -> dict:
         "erle_db": erle,
         "echo_floor_dbfs": floor,
         "echo_over_floor_db": over_floor,
+        "erle_change_db": db(pe[mc1].sum()) - db(py[mc1].sum()),
+        "erle_changed_db": db(pe[mc2].sum()) - db(py[mc2].sum()),
         "noise_in_dbfs": noise_in,
         "noise_out_dbfs": noise_out,
         "noise_reduction_db": noise_in - noise_out,
@@ -375,14 +403,10 @@ def ours_pass(binary: str, tmp: Path, cfg: str, out: Path | None) -> tuple[float
 # ---------------------------------------------------------------- report
 
 
-def fmt(v: float, unit: str = "") -> str:
-    return f"{v:.1f}{unit}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ours", required=True, help="the bench-audio binary")
-    ap.add_argument("--reps", type=int, default=5, help="counted passes per side and configuration")
+    ap.add_argument("--reps", type=int, default=7, help="counted passes per side and configuration")
     ap.add_argument("--keep", help="a folder to keep the scenario and both outputs in")
     args = ap.parse_args()
 
@@ -397,8 +421,11 @@ def main() -> None:
         cpu = {side: {cfg: [] for cfg in CONFIGS} for side in ("ours", "libwebrtc")}
         wall = {side: {cfg: [] for cfg in CONFIGS} for side in ("ours", "libwebrtc")}
         outs = {}
-        for cfg in CONFIGS:
-            for rep in range(args.reps):
+        # Configurations interleaved within each round, the two sides
+        # alternating: a shared machine's load drifts, and each round's
+        # floor ("off") is subtracted from the same round's runs.
+        for rep in range(args.reps):
+            for cfg in CONFIGS:
                 keep = cfg == "ec+ns" and rep == 0
                 c, w = ours_pass(args.ours, tmp, cfg, tmp / "out-ours.wav" if keep else None)
                 cpu["ours"][cfg].append(c)
@@ -411,8 +438,8 @@ def main() -> None:
                     outs["libwebrtc"] = o
                     write_wav(tmp / "out-libwebrtc.wav", o)
             print(
-                f"  {cfg}: ours {np.median(cpu['ours'][cfg]):.1f} µs, "
-                f"libwebrtc {np.median(cpu['libwebrtc'][cfg]):.1f} µs per 10 ms (CPU)",
+                f"  round {rep + 1}: CPU µs per 10 ms, ours / libwebrtc: "
+                + ", ".join(f"{c} {cpu['ours'][c][-1]:.1f} / {cpu['libwebrtc'][c][-1]:.1f}" for c in CONFIGS),
                 file=sys.stderr,
             )
         ours_out, _ = read_wav(tmp / "out-ours.wav")
@@ -422,7 +449,13 @@ def main() -> None:
 
     med = {s: {c: float(np.median(v)) for c, v in d.items()} for s, d in cpu.items()}
     wmed = {s: {c: float(np.median(v)) for c, v in d.items()} for s, d in wall.items()}
-    net = {s: {c: med[s][c] - med[s]["off"] for c in ("ec+ns", "ec+ns+agc")} for s in med}
+    net = {
+        s: {
+            c: float(np.median(np.array(cpu[s][c]) - np.array(cpu[s]["off"])))
+            for c in ("ec+ns", "ec+ns+agc")
+        }
+        for s in cpu
+    }
 
     o, l = res["ours"], res["libwebrtc"]
     print()
@@ -430,12 +463,14 @@ def main() -> None:
         f"audio bench: one {TOTAL_S:.0f} s recorded scenario (espeak-ng speech, seed {SEED}), 48 kHz mono: "
         f"echo only {ECHO_ONLY[0]:.0f}-{ECHO_ONLY[1]:.0f} s (echo {DELAY_MS} ms late, {ECHO_DB:.0f} dB, small room), "
         f"double talk {DOUBLE_TALK[0]:.0f}-{DOUBLE_TALK[1]:.0f} s, "
-        f"near end + pink noise ({NOISE_DBFS:.0f} dBFS) {NEAR_NOISE[0]:.0f}-{NEAR_NOISE[1]:.0f} s"
+        f"near end + pink noise ({NOISE_DBFS:.0f} dBFS) {NEAR_NOISE[0]:.0f}-{NEAR_NOISE[1]:.0f} s, "
+        f"echo path change {PATH_CHANGE[0]:.0f}-{PATH_CHANGE[1]:.0f} s ({DELAY2_MS} ms, {ECHO2_DB:.0f} dB, "
+        f"compressing loudspeaker); mic hiss {HISS_DBFS:.0f} dBFS throughout"
     )
     print(
         "levels: high-pass + echo cancellation + noise suppression, AGC off; "
         f"CPU: thread CPU time of the processing calls, median of {args.reps} passes each "
-        "(one warm-up pass before each)"
+        "(one warm-up pass before each; net: each round's floor subtracted)"
     )
     rows = []
 
@@ -456,6 +491,8 @@ def main() -> None:
     row("ERLE, echo only, steady (dB)", o["erle_db"], l["erle_db"], "higher")
     row("echo-only output floor, far-end pauses (dBFS)", o["echo_floor_dbfs"], l["echo_floor_dbfs"], "")
     row("residual echo over that floor (dB, 0 = none)", o["echo_over_floor_db"], l["echo_over_floor_db"], "lower")
+    row(f"ERLE, new echo path, first {SETTLE_S:.0f} s (dB)", o["erle_change_db"], l["erle_change_db"], "higher")
+    row("ERLE, new echo path, after (dB)", o["erle_changed_db"], l["erle_changed_db"], "higher")
     row(
         f"residual noise (dBFS; in {a_in['noise_in_dbfs']:.1f})",
         o["noise_out_dbfs"],
