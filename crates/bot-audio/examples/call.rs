@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use livekit_api::access_token::{AccessToken, VideoGrants};
+use rtcstack::audio::capture::CapturePath;
 use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
 use rtcstack::audio::io::{AudioInput, FanOut};
+use rtcstack::audio::processing::Stages;
 use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
 use rtcstack::{Call, CallOptions};
 use rtcstack_bot_audio::capture::CaptureSink;
@@ -128,7 +130,7 @@ fn device_id(arg: &str) -> Option<&str> {
 type Source = (Box<dyn AudioInput>, String);
 
 /// The audio to publish, if any was asked for.
-fn input(args: &Args) -> Result<Option<Source>, String> {
+fn input(args: &Args, path: &CapturePath) -> Result<Option<Source>, String> {
     if let Some(hz) = args.tone {
         return Ok(Some((
             Box::new(Tone::new(hz, 0.3)),
@@ -137,7 +139,11 @@ fn input(args: &Args) -> Result<Option<Source>, String> {
     }
     if let Some(id) = &args.mic {
         let mic = Microphone::open(device_id(id)).map_err(|e| e.to_string())?;
-        return Ok(Some((Box::new(mic), "microphone".into())));
+        // Processed as the app does: echo of our speaker cancelled.
+        return Ok(Some((
+            Box::new(path.input(Box::new(mic))),
+            "microphone".into(),
+        )));
     }
     if let Some(path) = &args.wav {
         let wav = WavInput::open(path).map_err(|e| e.to_string())?;
@@ -166,6 +172,7 @@ async fn main() {
         }
     };
     let sink = Arc::new(CaptureSink::new());
+    let path = CapturePath::new(Stages::default());
     let mut options = CallOptions::new(&args.url, token);
     options.audio_sink = sink.clone();
     if args.refresh {
@@ -185,7 +192,7 @@ async fn main() {
     }
     line(serde_json::json!({"type": "joined", "seconds": started.elapsed().as_secs_f64()}));
     if let Some(id) = &args.speaker {
-        match Speaker::open(device_id(id)) {
+        match Speaker::open(device_id(id), Some(path.far_end())) {
             // Keep reporting what we hear while it plays.
             Ok(s) => call.set_audio_output(Arc::new(FanOut(vec![Arc::new(s), sink.clone()]))),
             Err(e) => line(
@@ -193,7 +200,7 @@ async fn main() {
             ),
         }
     }
-    match input(&args) {
+    match input(&args, &path) {
         Ok(Some((source, what))) => match call.publish_audio(source).await {
             Ok(sid) => {
                 line(serde_json::json!({"type": "published", "trackSid": sid, "source": what}))

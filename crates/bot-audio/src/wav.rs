@@ -9,7 +9,7 @@ use rtcstack::audio::SAMPLE_RATE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
-    #[error("cannot read WAV file {path}: {reason}")]
+    #[error("cannot read or write WAV file {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("WAV file {0} holds no audio")]
     Empty(String),
@@ -58,6 +58,32 @@ impl WavInput {
             pos: 0,
         })
     }
+}
+
+impl WavInput {
+    /// The whole file, at 48 kHz mono.
+    pub fn samples(&self) -> &[i16] {
+        &self.samples
+    }
+}
+
+/// Writes 48 kHz mono 16-bit audio as a WAV file.
+pub fn write(path: &Path, samples: &[i16]) -> Result<(), WavError> {
+    let err = |e: hound::Error| WavError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(err)?;
+    for &s in samples {
+        w.write_sample(s).map_err(err)?;
+    }
+    w.finalize().map_err(err)
 }
 
 impl AudioInput for WavInput {

@@ -8,10 +8,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
+use super::far_end::FarEnd;
 use super::io::{AudioInput, AudioSink, RemoteAudio};
 use super::resample::{to_f32_i16, to_i16_f32, Resampler};
 use super::SAMPLE_RATE;
@@ -39,13 +40,35 @@ pub enum DeviceError {
     NotFound(String),
     #[error("audio device cannot be used: {0}")]
     Unusable(String),
+    /// The OS refused: the person has not allowed the app the microphone.
+    #[error("{}", denied_advice())]
+    Denied,
+}
+
+/// Where a person allows the microphone, in their OS's words.
+fn denied_advice() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "the system has not allowed RTCstack to use the microphone: allow it in System Settings → Privacy & Security → Microphone, then try again"
+    } else if cfg!(windows) {
+        "Windows has not allowed RTCstack to use the microphone: allow it in Settings → Privacy & security → Microphone (\"Let desktop apps access your microphone\"), then try again"
+    } else {
+        "the sound system refused access to the audio device: check that your user may use audio devices (the \"audio\" group, or the sandbox's permissions), then try again"
+    }
 }
 
 fn unusable(e: impl std::fmt::Display) -> DeviceError {
     DeviceError::Unusable(e.to_string())
 }
 
-#[derive(Clone, Copy)]
+/// A device error from cpal, a refusal by the OS told apart.
+fn cpal_error(e: cpal::Error) -> DeviceError {
+    match e.kind() {
+        cpal::ErrorKind::PermissionDenied => DeviceError::Denied,
+        _ => unusable(e),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 enum Direction {
     Input,
     Output,
@@ -61,7 +84,10 @@ impl Direction {
 }
 
 fn list(dir: Direction) -> Result<Vec<DeviceInfo>, DeviceError> {
-    let host = cpal::default_host();
+    list_on(&cpal::default_host(), dir)
+}
+
+fn list_on(host: &cpal::Host, dir: Direction) -> Result<Vec<DeviceInfo>, DeviceError> {
     let default = match dir {
         Direction::Input => host.default_input_device(),
         Direction::Output => host.default_output_device(),
@@ -72,21 +98,39 @@ fn list(dir: Direction) -> Result<Vec<DeviceInfo>, DeviceError> {
         Direction::Input => host.input_devices(),
         Direction::Output => host.output_devices(),
     }
-    .map_err(unusable)?;
+    .map_err(cpal_error)?;
     Ok(devices
-        .filter_map(|d| {
-            let id = d.id().ok()?.to_string();
-            let name = d
-                .description()
-                .map(|desc| desc.name().to_string())
-                .unwrap_or_else(|_| id.clone());
-            Some(DeviceInfo {
-                is_default: default.as_deref() == Some(id.as_str()),
-                id,
-                name,
-            })
-        })
+        .filter_map(|d| info(&d, default.as_deref()))
         .collect())
+}
+
+/// Both lists from one connection to the sound system (the device watch
+/// calls it a few times a second). A list that cannot be read is empty.
+pub(crate) fn list_all() -> super::watch::DeviceLists {
+    let host = cpal::default_host();
+    let read = |dir| {
+        list_on(&host, dir).unwrap_or_else(|e| {
+            tracing::debug!("listing {} devices: {e}", dir.word());
+            Vec::new()
+        })
+    };
+    super::watch::DeviceLists {
+        inputs: read(Direction::Input),
+        outputs: read(Direction::Output),
+    }
+}
+
+fn info(device: &cpal::Device, default_id: Option<&str>) -> Option<DeviceInfo> {
+    let id = device.id().ok()?.to_string();
+    let name = device
+        .description()
+        .map(|desc| desc.name().to_string())
+        .unwrap_or_else(|_| id.clone());
+    Some(DeviceInfo {
+        is_default: default_id == Some(id.as_str()),
+        id,
+        name,
+    })
 }
 
 /// Microphones and other capture devices.
@@ -99,22 +143,29 @@ pub fn output_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
     list(Direction::Output)
 }
 
-fn find(dir: Direction, id: Option<&str>) -> Result<cpal::Device, DeviceError> {
+fn find(dir: Direction, id: Option<&str>) -> Result<(cpal::Device, DeviceInfo), DeviceError> {
     let host = cpal::default_host();
-    match id {
+    let device = match id {
         None => match dir {
             Direction::Input => host.default_input_device(),
             Direction::Output => host.default_output_device(),
         }
-        .ok_or(DeviceError::NoDevice(dir.word())),
+        .ok_or(DeviceError::NoDevice(dir.word()))?,
         Some(want) => match dir {
             Direction::Input => host.input_devices(),
             Direction::Output => host.output_devices(),
         }
-        .map_err(unusable)?
+        .map_err(cpal_error)?
         .find(|d| d.id().is_ok_and(|i| i.to_string() == want))
-        .ok_or_else(|| DeviceError::NotFound(want.to_string())),
-    }
+        .ok_or_else(|| DeviceError::NotFound(want.to_string()))?,
+    };
+    let default_id = match id {
+        None => device.id().ok().map(|i| i.to_string()),
+        Some(_) => None,
+    };
+    let info = info(&device, default_id.as_deref())
+        .ok_or_else(|| DeviceError::Unusable(format!("the {} device has no id", dir.word())))?;
+    Ok((device, info))
 }
 
 /// The device's config, at 48 kHz when it can do that (no resampling).
@@ -126,7 +177,7 @@ fn pick_config(
         Direction::Input => device.default_input_config(),
         Direction::Output => device.default_output_config(),
     }
-    .map_err(unusable)?;
+    .map_err(cpal_error)?;
     let can_48k = match dir {
         Direction::Input => device
             .supported_input_configs()
@@ -135,7 +186,7 @@ fn pick_config(
             .supported_output_configs()
             .map(|c| c.collect::<Vec<_>>()),
     }
-    .map_err(unusable)?
+    .map_err(cpal_error)?
     .into_iter()
     .find(|c| {
         c.sample_format() == default.sample_format()
@@ -168,7 +219,7 @@ fn spawn_stream(
     std::thread::Builder::new()
         .name("rtcstack-audio-device".into())
         .spawn(move || {
-            let stream = match build().and_then(|s| s.play().map(|_| s).map_err(unusable)) {
+            let stream = match build().and_then(|s| s.play().map(|_| s).map_err(cpal_error)) {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -191,13 +242,14 @@ fn spawn_stream(
 /// A capture device as the call's audio input.
 pub struct Microphone {
     queue: Arc<Mutex<VecDeque<i16>>>,
+    device: DeviceInfo,
     _stream: StreamThread,
 }
 
 impl Microphone {
     /// Opens the device with `id`, or the system default.
     pub fn open(id: Option<&str>) -> Result<Self, DeviceError> {
-        let device = find(Direction::Input, id)?;
+        let (device, listed) = find(Direction::Input, id)?;
         let (config, format) = pick_config(&device, Direction::Input)?;
         let queue = Arc::new(Mutex::new(VecDeque::with_capacity(MAX_QUEUE)));
         let q = Arc::clone(&queue);
@@ -209,7 +261,7 @@ impl Microphone {
             let mut deliver = move |mono: &[f32], out: &mut Vec<f32>| {
                 out.clear();
                 resampler.push(mono, out);
-                let mut q = q.lock().expect("mic queue");
+                let mut q = q.lock().unwrap_or_else(PoisonError::into_inner);
                 q.extend(out.iter().map(|&s| to_i16_f32(s)));
                 let excess = q.len().saturating_sub(MAX_QUEUE);
                 q.drain(..excess);
@@ -243,18 +295,24 @@ impl Microphone {
                 ),
                 other => return Err(unusable(format!("sample format {other:?}"))),
             }
-            .map_err(unusable)
+            .map_err(cpal_error)
         })?;
         Ok(Microphone {
             queue,
+            device: listed,
             _stream: stream,
         })
+    }
+
+    /// The device opened, as listed then.
+    pub fn device(&self) -> &DeviceInfo {
+        &self.device
     }
 }
 
 impl AudioInput for Microphone {
     fn next_frame(&mut self, out: &mut [i16]) {
-        let mut q = self.queue.lock().expect("mic queue");
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         for s in out.iter_mut() {
             // An underrun (device slower than the clock) plays as silence.
             *s = q.pop_front().unwrap_or(0);
@@ -264,54 +322,92 @@ impl AudioInput for Microphone {
 
 type Mix = Arc<Mutex<HashMap<RemoteAudio, VecDeque<i16>>>>;
 
+/// Mixes every remote track at 48 kHz and converts to the device's rate,
+/// handing the echo canceller exactly what is played.
+struct Mixer {
+    tracks: Mix,
+    far_end: Option<FarEnd>,
+    resampler: Resampler,
+    call_rate: Vec<f32>,
+    /// Converted samples the device has not taken yet.
+    ready: VecDeque<f32>,
+}
+
+impl Mixer {
+    /// The next `frames` samples at the device rate.
+    fn fill(&mut self, frames: usize, latency_ms: u32, out: &mut Vec<f32>) {
+        while self.ready.len() < frames {
+            // 10 ms at a time: small enough to stay close to the device.
+            self.call_rate.clear();
+            self.call_rate.resize(CHUNK, 0.0);
+            {
+                let mut tracks = self.tracks.lock().unwrap_or_else(PoisonError::into_inner);
+                for q in tracks.values_mut() {
+                    for (slot, s) in self.call_rate.iter_mut().zip(q.drain(..q.len().min(CHUNK))) {
+                        *slot += to_f32_i16(s);
+                    }
+                }
+            }
+            for s in &mut self.call_rate {
+                *s = s.clamp(-1.0, 1.0);
+            }
+            if let Some(far_end) = &self.far_end {
+                far_end.played(self.call_rate.iter().map(|&s| to_i16_f32(s)), latency_ms);
+            }
+            let mut converted = Vec::with_capacity(CHUNK * 2);
+            self.resampler.push(&self.call_rate, &mut converted);
+            self.ready.extend(converted);
+        }
+        out.clear();
+        out.extend(self.ready.drain(..frames));
+    }
+}
+
+/// Samples in 10 ms of the call.
+const CHUNK: usize = SAMPLE_RATE as usize / 100;
+
+/// Output latency of one callback: from now until its first sample plays.
+fn output_latency_ms(info: &cpal::OutputCallbackInfo) -> u32 {
+    let t = info.timestamp();
+    t.playback
+        .saturating_duration_since(t.callback)
+        .as_millis()
+        .min(1000) as u32
+}
+
 /// A playback device as the call's audio output: every remote track mixed.
 pub struct Speaker {
     tracks: Mix,
+    device: DeviceInfo,
     _stream: StreamThread,
 }
 
 impl Speaker {
-    /// Opens the device with `id`, or the system default.
-    pub fn open(id: Option<&str>) -> Result<Self, DeviceError> {
-        let device = find(Direction::Output, id)?;
+    /// Opens the device with `id`, or the system default. What it plays
+    /// is also handed to `far_end` (the echo canceller's reference).
+    pub fn open(id: Option<&str>, far_end: Option<FarEnd>) -> Result<Self, DeviceError> {
+        let (device, listed) = find(Direction::Output, id)?;
         let (config, format) = pick_config(&device, Direction::Output)?;
         let tracks: Mix = Arc::new(Mutex::new(HashMap::new()));
         let t = Arc::clone(&tracks);
         let stream = spawn_stream(move || {
             let channels = usize::from(config.channels.max(1));
-            let mut resampler = Resampler::new(SAMPLE_RATE, config.sample_rate);
-            let mut call_rate = Vec::new();
-            let mut device_rate = Vec::new();
-            // Fills `frames` device frames from the mix.
-            let mut mix = move |frames: usize| -> Vec<f32> {
-                // Samples at 48 kHz needed for `frames` at the device rate.
-                let need = (frames as f64 * resampler.step).ceil() as usize + 1;
-                call_rate.clear();
-                call_rate.resize(need, 0.0f32);
-                {
-                    let mut tracks = t.lock().expect("speaker mix");
-                    for q in tracks.values_mut() {
-                        for slot in call_rate.iter_mut() {
-                            match q.pop_front() {
-                                Some(s) => *slot += to_f32_i16(s),
-                                None => break,
-                            }
-                        }
-                    }
-                }
-                device_rate.clear();
-                resampler.push(&call_rate, &mut device_rate);
-                device_rate.resize(frames, 0.0);
-                device_rate.clone()
+            let mut mixer = Mixer {
+                tracks: t,
+                far_end,
+                resampler: Resampler::new(SAMPLE_RATE, config.sample_rate),
+                call_rate: Vec::with_capacity(CHUNK),
+                ready: VecDeque::new(),
             };
+            let mut mixed = Vec::new();
             let err = |e| tracing::warn!("speaker stream: {e}");
             match format {
                 cpal::SampleFormat::F32 => device.build_output_stream(
                     config,
-                    move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
-                        let m = mix(data.len() / channels);
-                        for (frame, s) in data.chunks_mut(channels).zip(m) {
-                            frame.fill(s.clamp(-1.0, 1.0));
+                    move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                        mixer.fill(data.len() / channels, output_latency_ms(info), &mut mixed);
+                        for (frame, &s) in data.chunks_mut(channels).zip(&mixed) {
+                            frame.fill(s);
                         }
                     },
                     err,
@@ -319,9 +415,9 @@ impl Speaker {
                 ),
                 cpal::SampleFormat::I16 => device.build_output_stream(
                     config,
-                    move |data: &mut [i16], _: &cpal::OutputCallbackInfo| {
-                        let m = mix(data.len() / channels);
-                        for (frame, s) in data.chunks_mut(channels).zip(m) {
+                    move |data: &mut [i16], info: &cpal::OutputCallbackInfo| {
+                        mixer.fill(data.len() / channels, output_latency_ms(info), &mut mixed);
+                        for (frame, &s) in data.chunks_mut(channels).zip(&mixed) {
                             frame.fill(to_i16_f32(s));
                         }
                     },
@@ -330,18 +426,24 @@ impl Speaker {
                 ),
                 other => return Err(unusable(format!("sample format {other:?}"))),
             }
-            .map_err(unusable)
+            .map_err(cpal_error)
         })?;
         Ok(Speaker {
             tracks,
+            device: listed,
             _stream: stream,
         })
+    }
+
+    /// The device opened, as listed then.
+    pub fn device(&self) -> &DeviceInfo {
+        &self.device
     }
 }
 
 impl AudioSink for Speaker {
     fn on_frame(&self, from: &RemoteAudio, pcm: &[i16]) {
-        let mut tracks = self.tracks.lock().expect("speaker mix");
+        let mut tracks = self.tracks.lock().unwrap_or_else(PoisonError::into_inner);
         let q = tracks.entry(from.clone()).or_default();
         q.extend(pcm);
         let excess = q.len().saturating_sub(MAX_QUEUE);

@@ -22,7 +22,9 @@ const CHUNK: usize = SAMPLE_RATE as usize / 100;
 /// Which stages run (each can be switched, like a browser's
 /// `echoCancellation` / `noiseSuppression` / `autoGainControl`). The
 /// high-pass filter always runs with any of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Stages {
     pub echo_cancellation: bool,
     pub noise_suppression: bool,
@@ -146,7 +148,7 @@ fn fits(len: usize) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const RATE: f64 = SAMPLE_RATE as f64;
@@ -155,7 +157,7 @@ mod tests {
     /// periods alike, as in speech: a strictly periodic signal leaves the
     /// echo's delay ambiguous), under a 4 Hz syllable envelope, with a
     /// pause between phrases.
-    fn far_end(n: usize) -> Vec<i16> {
+    pub(crate) fn far_end(n: usize) -> Vec<i16> {
         use std::f64::consts::PI;
         (0..n)
             .map(|i| {

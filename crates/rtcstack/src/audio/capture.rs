@@ -1,0 +1,220 @@
+//! The capture path: the microphone, processed (echo cancellation against
+//! what the speaker plays, noise suppression, gain), then metered. One
+//! [`CapturePath`] per app: its far-end reference goes to every speaker
+//! opened, its settings and level reading outlive device switches and
+//! calls, and [`CapturePath::input`] wraps each microphone opened.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::far_end::FarEnd;
+use super::io::AudioInput;
+use super::level::{Meter, MicLevel};
+use super::processing::{Processor, Stages};
+
+/// The module's unit of work (10 ms at 48 kHz).
+const CHUNK: usize = super::SAMPLE_RATE as usize / 100;
+
+struct Shared {
+    far_end: FarEnd,
+    stages: Mutex<Stages>,
+    /// Bumped on every settings change, so an input applies it once.
+    generation: AtomicU64,
+    level: Mutex<MicLevel>,
+}
+
+/// The app's capture processing: settings, far-end reference, level.
+#[derive(Clone)]
+pub struct CapturePath(Arc<Shared>);
+
+fn unpoisoned<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain values, written whole: nothing is left half-done by a panic.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CapturePath {
+    pub fn new(stages: Stages) -> Self {
+        CapturePath(Arc::new(Shared {
+            far_end: FarEnd::new(),
+            stages: Mutex::new(stages),
+            generation: AtomicU64::new(0),
+            level: Mutex::new(MicLevel::default()),
+        }))
+    }
+
+    /// Where speakers report what they play (`Speaker::open`).
+    pub fn far_end(&self) -> FarEnd {
+        self.0.far_end.clone()
+    }
+
+    pub fn stages(&self) -> Stages {
+        *unpoisoned(&self.0.stages)
+    }
+
+    /// Takes effect from the microphone's next frame, in a call or not.
+    pub fn set_stages(&self, stages: Stages) {
+        *unpoisoned(&self.0.stages) = stages;
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The microphone's latest level, whether or not it is sent (muted).
+    pub fn level(&self) -> MicLevel {
+        *unpoisoned(&self.0.level)
+    }
+
+    /// `mic`, processed and metered: what the call sends.
+    pub fn input(&self, mic: Box<dyn AudioInput>) -> ProcessedInput {
+        let stages = self.stages();
+        ProcessedInput {
+            mic,
+            processor: Processor::new(stages),
+            applied: self.0.generation.load(Ordering::SeqCst),
+            shared: Arc::clone(&self.0),
+            far: Vec::new(),
+            meter: Meter::new(),
+        }
+    }
+}
+
+/// A microphone behind the capture path's processing.
+pub struct ProcessedInput {
+    mic: Box<dyn AudioInput>,
+    processor: Processor,
+    applied: u64,
+    shared: Arc<Shared>,
+    /// Played samples not yet given to the canceller (under 10 ms).
+    far: Vec<i16>,
+    meter: Meter,
+}
+
+impl AudioInput for ProcessedInput {
+    fn next_frame(&mut self, out: &mut [i16]) {
+        self.mic.next_frame(out);
+        let generation = self.shared.generation.load(Ordering::SeqCst);
+        if generation != self.applied {
+            self.applied = generation;
+            self.processor.set_stages(*unpoisoned(&self.shared.stages));
+        }
+        // Everything played since the last frame goes in first: the
+        // canceller must see a sound before it hears its echo.
+        let latency_ms = self.shared.far_end.take(&mut self.far);
+        let whole = self.far.len() / CHUNK * CHUNK;
+        for chunk in self.far[..whole].chunks_exact(CHUNK) {
+            self.processor.render(chunk);
+        }
+        self.far.drain(..whole);
+        self.processor.set_delay_ms(latency_ms);
+        self.processor.capture(out);
+        let level = self.meter.update(out);
+        *unpoisoned(&self.shared.level) = level;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::FRAME_SAMPLES;
+
+    const FRAMES: usize = 400;
+
+    /// A microphone that hears what was played, 60 ms later, 10 dB down.
+    struct Echoing {
+        far_end: FarEnd,
+        /// What the far end says (talker-like, see processing's tests).
+        talk: Vec<i16>,
+        history: Vec<i16>,
+        pos: usize,
+        t: usize,
+    }
+
+    impl AudioInput for Echoing {
+        fn next_frame(&mut self, out: &mut [i16]) {
+            // The speaker plays one frame of talk as the microphone's
+            // frame is read (a device pair running in step).
+            let frame = self.talk[self.t..self.t + FRAME_SAMPLES].to_vec();
+            self.t += FRAME_SAMPLES;
+            self.far_end.played(frame.iter().copied(), 60);
+            self.history.extend(&frame);
+            let delay = 60 * 48;
+            for s in out.iter_mut() {
+                *s = if self.pos >= delay {
+                    self.history[self.pos - delay] / 3
+                } else {
+                    0
+                };
+                self.pos += 1;
+            }
+        }
+    }
+
+    fn power_db(x: &[i16]) -> f64 {
+        let p = x
+            .iter()
+            .map(|&s| (f64::from(s) / 32768.0).powi(2))
+            .sum::<f64>()
+            / x.len() as f64;
+        10.0 * (p + 1e-12).log10()
+    }
+
+    /// Echo level out of the path, 6–8 s into the talk.
+    fn echo_left(path: &CapturePath) -> (f64, f64) {
+        let mic = Echoing {
+            far_end: path.far_end(),
+            talk: crate::audio::processing::tests::far_end(FRAMES * FRAME_SAMPLES),
+            history: Vec::new(),
+            pos: 0,
+            t: 0,
+        };
+        let mut input = path.input(Box::new(mic));
+        let mut out = vec![0i16; FRAME_SAMPLES];
+        let mut sent = Vec::new();
+        for _ in 0..FRAMES {
+            input.next_frame(&mut out);
+            sent.extend_from_slice(&out);
+        }
+        let raw: Vec<i16> = sent.clone();
+        (power_db(&raw[6 * 48_000..]), f64::from(path.level().dbfs))
+    }
+
+    #[test]
+    fn played_audio_is_cancelled_from_the_microphone_and_switching_off_keeps_it() {
+        let off = CapturePath::new(Stages {
+            echo_cancellation: false,
+            noise_suppression: false,
+            auto_gain_control: false,
+        });
+        let (echo, _) = echo_left(&off);
+        let on = CapturePath::new(Stages {
+            echo_cancellation: true,
+            noise_suppression: false,
+            auto_gain_control: false,
+        });
+        let (left, level) = echo_left(&on);
+        eprintln!("echo {echo:.1} dB → {left:.1} dB with cancellation (meter {level:.1})");
+        assert!(echo > -40.0, "the echo reached the microphone: {echo:.1}");
+        assert!(echo - left >= 25.0, "echo {echo:.1} dB → {left:.1} dB");
+    }
+
+    #[test]
+    fn a_settings_change_reaches_an_open_input() {
+        let path = CapturePath::new(Stages::default());
+        let mut input = path.input(Box::new(Echoing {
+            far_end: path.far_end(),
+            talk: crate::audio::processing::tests::far_end(FRAMES * FRAME_SAMPLES),
+            history: Vec::new(),
+            pos: 0,
+            t: 0,
+        }));
+        let mut out = vec![0i16; FRAME_SAMPLES];
+        input.next_frame(&mut out);
+        let none = Stages {
+            echo_cancellation: false,
+            noise_suppression: false,
+            auto_gain_control: false,
+        };
+        path.set_stages(none);
+        input.next_frame(&mut out);
+        assert_eq!(input.processor.stages(), none);
+        assert_eq!(path.stages(), none);
+    }
+}

@@ -1,0 +1,43 @@
+//! Devices plugged in and removed while the app runs. cpal has no arrival
+//! events, so one thread lists the devices a few times a second (on each
+//! OS a cheap query of the sound server or driver) and publishes a list
+//! whenever it differs: one interface for every OS.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::device::{list_all, DeviceInfo};
+
+/// The devices there now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceLists {
+    pub inputs: Vec<DeviceInfo>,
+    pub outputs: Vec<DeviceInfo>,
+}
+
+/// Lists the devices every `period` until every receiver is gone.
+pub fn watch_devices(period: Duration) -> watch::Receiver<DeviceLists> {
+    let (tx, rx) = watch::channel(list_all());
+    let spawned = std::thread::Builder::new()
+        .name("rtcstack-device-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(period);
+            if tx.is_closed() {
+                return;
+            }
+            let now = list_all();
+            tx.send_if_modified(|seen| {
+                let changed = *seen != now;
+                if changed {
+                    *seen = now;
+                }
+                changed
+            });
+        });
+    if let Err(e) = spawned {
+        // The lists stay as first seen; switching by hand still works.
+        tracing::warn!("device watch could not start: {e}");
+    }
+    rx
+}
