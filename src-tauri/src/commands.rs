@@ -1,7 +1,8 @@
 //! The UI's commands for the call and the profiles: each one line over
 //! the desktop core.
 
-use rtcstack_desktop_core::call::{CallView, DeviceChoice, Devices, JoinError, JoinRequest};
+use rtcstack_desktop_core::audio::{AudioView, Stages};
+use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use rtcstack_desktop_core::Desktop;
 use tauri::State;
@@ -36,17 +37,26 @@ pub fn retry_now(desktop: State<'_, Desktop>) {
 }
 
 #[tauri::command]
-pub async fn audio_devices(desktop: State<'_, Desktop>) -> Result<Devices, ()> {
-    Ok(desktop.calls.devices().await)
+pub fn audio_view(desktop: State<'_, Desktop>) -> AudioView {
+    desktop.audio.view()
 }
 
+/// Opening a device can block: on the blocking pool.
 #[tauri::command]
-pub fn choose_devices(
+pub async fn choose_devices(
     desktop: State<'_, Desktop>,
     input: Option<String>,
     output: Option<String>,
 ) -> Result<(), String> {
-    desktop.calls.choose_devices(DeviceChoice { input, output })
+    let audio = std::sync::Arc::clone(&desktop.audio);
+    tauri::async_runtime::spawn_blocking(move || audio.choose(input, output))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+#[tauri::command]
+pub fn set_audio_stages(desktop: State<'_, Desktop>, stages: Stages) -> Result<(), String> {
+    desktop.audio.set_stages(stages)
 }
 
 #[tauri::command]

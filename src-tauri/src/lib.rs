@@ -38,8 +38,9 @@ commands!(
         commands::leave,
         commands::set_muted,
         commands::retry_now,
-        commands::audio_devices,
+        commands::audio_view,
         commands::choose_devices,
+        commands::set_audio_stages,
         update::update_status,
         update::update_check,
         update::update_apply,
@@ -69,7 +70,7 @@ pub fn run() {
             let desktop = Desktop::new(&dir, EnvProfile::from_env(), window);
             update::setup(app.handle(), desktop.gate.clone());
             // The monitors spawn their tasks on the app's runtime.
-            tauri::async_runtime::block_on(async { desktop.start_monitors() });
+            tauri::async_runtime::block_on(async { desktop.start() });
             app.manage(desktop);
             Ok(())
         })
@@ -83,6 +84,22 @@ pub fn run() {
 
 #[cfg(test)]
 mod tests {
+    /// A signed, hardened macOS build can use the microphone only with both
+    /// the usage description and the entitlement.
+    #[test]
+    fn the_macos_bundle_asks_for_the_microphone() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        let mac = &conf["bundle"]["macOS"];
+        assert_eq!(mac["hardenedRuntime"], true);
+        assert_eq!(mac["entitlements"], "./Entitlements.plist");
+        let entitlements = include_str!("../Entitlements.plist");
+        assert!(
+            entitlements.contains("<key>com.apple.security.device.audio-input</key>\n  <true/>")
+        );
+        let info = include_str!("../Info.plist");
+        assert!(info.contains("<key>NSMicrophoneUsageDescription</key>\n  <string>RTCstack"));
+    }
     #[test]
     fn every_command_registered_is_in_the_contract_and_back() {
         let mut registered: Vec<&str> = super::REGISTERED.to_vec();

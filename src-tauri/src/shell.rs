@@ -2,8 +2,9 @@
 //! as the `call-view` event (`ipc::event::CALL_VIEW`), and a notification is shown when the window
 //! is not in front (the banner says it otherwise).
 
+use rtcstack_desktop_core::audio::{AudioView, MicActivity};
 use rtcstack_desktop_core::call::{CallView, Notification};
-use rtcstack_desktop_core::{ipc, Shell};
+use rtcstack_desktop_core::{ipc, AudioShell, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -35,5 +36,15 @@ impl Shell for Window {
         if let Err(e) = shown {
             tracing::warn!("notification not shown: {e}");
         }
+    }
+}
+
+impl AudioShell for Window {
+    fn audio(&self, view: &AudioView) {
+        let _ = self.0.emit(ipc::event::AUDIO_VIEW, view);
+    }
+
+    fn mic(&self, activity: &MicActivity) {
+        let _ = self.0.emit(ipc::event::MIC_ACTIVITY, activity);
     }
 }

@@ -1,6 +1,5 @@
 import type { AttemptKind } from "./generated/AttemptKind";
 import type { CallView } from "./generated/CallView";
-import type { Devices } from "./generated/Devices";
 import type { JoinRequest } from "./generated/JoinRequest";
 import * as ipc from "./generated/ipc";
 import type { Participant } from "./generated/Participant";
@@ -158,37 +157,6 @@ async function join(request: JoinRequest): Promise<void> {
   }
 }
 
-function fillDevices(select: HTMLSelectElement, list: Devices["inputs"], chosen: string | null): void {
-  const def = document.createElement("option");
-  def.value = "";
-  def.textContent = "System default";
-  select.replaceChildren(def, ...list.map((d) => {
-    const o = document.createElement("option");
-    o.value = d.id;
-    o.textContent = d.name + (d.isDefault ? " (default)" : "");
-    o.selected = d.id === chosen;
-    return o;
-  }));
-}
-
-async function loadDevices(): Promise<void> {
-  const d = await ipc.audioDevices();
-  fillDevices(el<HTMLSelectElement>("input-device"), d.inputs, d.input);
-  fillDevices(el<HTMLSelectElement>("output-device"), d.outputs, d.output);
-}
-
-async function chooseDevices(): Promise<void> {
-  const input = el<HTMLSelectElement>("input-device").value || null;
-  const output = el<HTMLSelectElement>("output-device").value || null;
-  try {
-    await ipc.chooseDevices(input, output);
-  } catch (e) {
-    const notice = el("notice");
-    notice.textContent = `Could not switch device: ${String(e)}`;
-    notice.hidden = false;
-  }
-}
-
 async function toggleMute(): Promise<void> {
   if (!view || view.state === "disconnected" || view.state === "idle") return;
   await ipc.setMuted(!view.muted);
@@ -218,8 +186,6 @@ export async function startCall(): Promise<void> {
   });
   el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
-  el("input-device").addEventListener("change", () => void chooseDevices());
-  el("output-device").addEventListener("change", () => void chooseDevices());
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {
     const t = ev.target;
@@ -236,7 +202,6 @@ export async function startCall(): Promise<void> {
   await ipc.onCallView(render);
   render(await ipc.callView());
   setInterval(countdown, 250);
-  void loadDevices();
   // Ready for input (the end-to-end tests wait for this).
   document.body.dataset["ready"] = "1";
 }

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use ts_rs::TS;
 
-use crate::call::{CallView, Devices, JoinError, JoinRequest};
+use crate::audio::{AudioView, MicActivity};
+use crate::call::{CallView, JoinError, JoinRequest};
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::update::UpdateStatus;
 
@@ -20,6 +21,10 @@ pub mod event {
     pub const CALL_VIEW: &str = "call-view";
     /// The updater's status, on every change.
     pub const UPDATE_STATUS: &str = "update-status";
+    /// Devices, the choice, what is in use, processing: on every change.
+    pub const AUDIO_VIEW: &str = "audio-view";
+    /// The microphone's level, ten times a second.
+    pub const MIC_ACTIVITY: &str = "mic-activity";
 }
 
 /// A TypeScript type, and the generated files it needs imported.
@@ -125,17 +130,24 @@ pub fn commands() -> Vec<Command> {
             nothing(),
         ),
         command(
-            "audio_devices",
-            "The devices to choose from, and the choice.",
-            ts::<Devices>(),
+            "audio_view",
+            "Devices, the choice, what is in use, processing (then `audio-view` events).",
+            ts::<AudioView>(),
         ),
         command(
             "choose_devices",
-            "Chooses devices; in a call they switch at once.",
+            "Chooses devices, kept for next time; in a call they switch at once.",
             nothing(),
         )
         .arg("input", ts::<Option<String>>())
         .arg("output", ts::<Option<String>>())
+        .refused_with(ts::<String>()),
+        command(
+            "set_audio_stages",
+            "Switches echo cancellation, noise suppression and gain control, at once and for next time.",
+            nothing(),
+        )
+        .arg("stages", ts::<rtcstack::audio::processing::Stages>())
         .refused_with(ts::<String>()),
         command(
             "profiles",
@@ -190,6 +202,16 @@ pub fn events() -> Vec<Event> {
             name: event::UPDATE_STATUS,
             doc: "The updater's status, on every change.",
             payload: ts::<UpdateStatus>(),
+        },
+        Event {
+            name: event::AUDIO_VIEW,
+            doc: "Devices, the choice, what is in use, processing: on every change.",
+            payload: ts::<AudioView>(),
+        },
+        Event {
+            name: event::MIC_ACTIVITY,
+            doc: "The microphone's level, ten times a second.",
+            payload: ts::<MicActivity>(),
         },
     ]
 }

@@ -5,6 +5,8 @@
 //!
 //! - [`ipc`]: every command and event between the window and Rust, by
 //!   name and type (written to the UI as `generated/ipc.ts`);
+//! - [`audio`]: devices chosen and in use, hot-plug, processing settings,
+//!   the microphone's level;
 //! - [`call`]: the call controller (join, leave, mute, devices, the OS's
 //!   hints) and the view the UI renders;
 //! - [`profiles`]: where tokens come from, secrets in the OS keychain;
@@ -14,6 +16,7 @@
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`redact`]: the log's last line of defence.
 
+pub mod audio;
 pub mod call;
 pub mod hint;
 pub mod ipc;
@@ -28,6 +31,7 @@ pub mod update;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use audio::{Audio, AudioShell};
 pub use call::{CallController, Shell};
 pub use profiles::{EnvProfile, Profiles};
 pub use update::UpdateGate;
@@ -35,6 +39,7 @@ pub use update::UpdateGate;
 /// The app's state: one call controller, the profiles, the update gate.
 pub struct Desktop {
     pub calls: Arc<CallController>,
+    pub audio: Arc<Audio>,
     pub profiles: Arc<Profiles>,
     pub gate: UpdateGate,
 }
@@ -44,21 +49,25 @@ impl Desktop {
     pub fn new(config_dir: &Path, env: Option<EnvProfile>, shell: Arc<dyn Shell>) -> Self {
         let profiles = Arc::new(Profiles::new(config_dir, env));
         let gate = UpdateGate::new();
+        let audio = Arc::new(Audio::new(config_dir, shell.clone()));
         let calls = Arc::new(CallController::new(
             Arc::clone(&profiles),
             gate.clone(),
+            Arc::clone(&audio),
             shell,
         ));
         Desktop {
             calls,
+            audio,
             profiles,
             gate,
         }
     }
 
-    /// Starts the sleep/wake and network monitors. Call inside a tokio
-    /// runtime.
-    pub fn start_monitors(&self) {
+    /// Starts the sleep/wake and network monitors, the device watch and
+    /// the microphone's meter. Call inside a tokio runtime.
+    pub fn start(&self) {
         monitors::start(Arc::clone(&self.calls));
+        self.audio.start();
     }
 }

@@ -3,14 +3,16 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AudioView } from "./AudioView";
 import type { CallView } from "./CallView";
-import type { Devices } from "./Devices";
 import type { JoinError } from "./JoinError";
 import type { JoinRequest } from "./JoinRequest";
+import type { MicActivity } from "./MicActivity";
 import type { ProfileDraft } from "./ProfileDraft";
 import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
+import type { Stages } from "./Stages";
 import type { UpdateStatus } from "./UpdateStatus";
 
 /** Command names, as Rust registers them. */
@@ -20,8 +22,9 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   retryNow: "retry_now",
-  audioDevices: "audio_devices",
+  audioView: "audio_view",
   chooseDevices: "choose_devices",
+  setAudioStages: "set_audio_stages",
   profiles: "profiles",
   saveProfile: "save_profile",
   deleteProfile: "delete_profile",
@@ -35,12 +38,15 @@ export const commands = {
 export const events = {
   callView: "call-view",
   updateStatus: "update-status",
+  audioView: "audio-view",
+  micActivity: "mic-activity",
 } as const;
 
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
   chooseDevices: string;
+  setAudioStages: string;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
   selectProfile: ProfileError;
@@ -72,14 +78,19 @@ export function retryNow(): Promise<void> {
   return invoke<void>(commands.retryNow);
 }
 
-/** The devices to choose from, and the choice. */
-export function audioDevices(): Promise<Devices> {
-  return invoke<Devices>(commands.audioDevices);
+/** Devices, the choice, what is in use, processing (then `audio-view` events). */
+export function audioView(): Promise<AudioView> {
+  return invoke<AudioView>(commands.audioView);
 }
 
-/** Chooses devices; in a call they switch at once. Rejects with `Refusals["chooseDevices"]`. */
+/** Chooses devices, kept for next time; in a call they switch at once. Rejects with `Refusals["chooseDevices"]`. */
 export function chooseDevices(input: string | null, output: string | null): Promise<void> {
   return invoke<void>(commands.chooseDevices, { input, output });
+}
+
+/** Switches echo cancellation, noise suppression and gain control, at once and for next time. Rejects with `Refusals["setAudioStages"]`. */
+export function setAudioStages(stages: Stages): Promise<void> {
+  return invoke<void>(commands.setAudioStages, { stages });
 }
 
 /** The server profiles and the chosen one. */
@@ -125,4 +136,14 @@ export function onCallView(handle: (payload: CallView) => void): Promise<Unliste
 /** The updater's status, on every change. */
 export function onUpdateStatus(handle: (payload: UpdateStatus) => void): Promise<UnlistenFn> {
   return listen<UpdateStatus>(events.updateStatus, (e) => handle(e.payload));
+}
+
+/** Devices, the choice, what is in use, processing: on every change. */
+export function onAudioView(handle: (payload: AudioView) => void): Promise<UnlistenFn> {
+  return listen<AudioView>(events.audioView, (e) => handle(e.payload));
+}
+
+/** The microphone's level, ten times a second. */
+export function onMicActivity(handle: (payload: MicActivity) => void): Promise<UnlistenFn> {
+  return listen<MicActivity>(events.micActivity, (e) => handle(e.payload));
 }

@@ -3,7 +3,6 @@
 //! call's events are folded into a [`CallView`] that goes to the [`Shell`]
 //! (the window) on every change, with the notifications worth showing.
 
-mod devices;
 mod end_message;
 mod join;
 mod notification;
@@ -13,16 +12,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rtcstack::audio::device::{Microphone, Speaker};
 use rtcstack::{Call, CallEvent, CallOptions};
 use tokio::sync::mpsc;
 
-pub use devices::{DeviceChoice, Devices};
 pub use end_message::end_message;
 pub use join::{JoinError, JoinRequest};
 pub use notification::Notification;
 pub use view::CallView;
 
+use crate::audio::{Audio, AudioShell};
 use crate::hint::Hint;
 use crate::profiles::tokens::{self, TokenSourceError};
 use crate::profiles::{ProfileError, Profiles};
@@ -31,7 +29,7 @@ use join::{clause, join_error, room_to_join};
 
 /// Where the controller's news goes: the desktop shell (a window), or a
 /// test. Called on the call's task, in order; must not block.
-pub trait Shell: Send + Sync + 'static {
+pub trait Shell: AudioShell {
     /// The view changed: show it.
     fn show(&self, view: &CallView);
     /// Something to tell a user who may be looking at another window.
@@ -78,7 +76,7 @@ pub struct CallController {
     gate: UpdateGate,
     published: Arc<Published>,
     call: Mutex<Option<Arc<Call>>>,
-    devices: Mutex<DeviceChoice>,
+    audio: Arc<Audio>,
     /// Joins and leaves run one at a time: a Leave clicked during a join
     /// waits for it and then leaves, instead of missing the call.
     op: tokio::sync::Mutex<()>,
@@ -91,7 +89,12 @@ pub struct CallController {
 }
 
 impl CallController {
-    pub fn new(profiles: Arc<Profiles>, gate: UpdateGate, shell: Arc<dyn Shell>) -> Self {
+    pub fn new(
+        profiles: Arc<Profiles>,
+        gate: UpdateGate,
+        audio: Arc<Audio>,
+        shell: Arc<dyn Shell>,
+    ) -> Self {
         CallController {
             profiles,
             gate,
@@ -100,7 +103,7 @@ impl CallController {
                 shell,
             }),
             call: Mutex::default(),
-            devices: Mutex::default(),
+            audio,
             op: tokio::sync::Mutex::new(()),
             generation: Arc::new(AtomicU64::new(0)),
             muted: AtomicBool::new(false),
@@ -119,13 +122,6 @@ impl CallController {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
-    }
-
-    fn chosen_devices(&self) -> DeviceChoice {
-        self.devices
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     /// The view as it is now (for a UI that has just loaded).
@@ -159,6 +155,7 @@ impl CallController {
         if let Some(old) = self.take_call() {
             old.leave().await;
             self.gate.call_ended();
+            self.audio.call_ended();
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let identity = join::identity(&name);
@@ -170,13 +167,13 @@ impl CallController {
                 TokenSourceError::Unusable(m) => JoinError::Rejected(m),
             })?;
         let mut notice: Vec<String> = room_notice.into_iter().collect();
-        let devices = self.chosen_devices();
         // The SDK takes the token's text: the one place it leaves us.
         let mut options = CallOptions::new(request.url.trim(), got.token.expose());
+        let devices = self.audio.for_call();
         // Without a speaker the call keeps CallOptions' silent sink.
-        match Speaker::open(devices.output.as_deref()) {
-            Ok(s) => options.audio_sink = Arc::new(s),
-            Err(e) => notice.push(format!("No speaker: {}.", clause(&e))),
+        match devices.output {
+            Some(s) => options.audio_sink = s,
+            None => notice.push("No speaker: you will not hear the call.".to_string()),
         }
         let token_refreshable = got.refresher.is_some();
         options.token_refresher = got.refresher;
@@ -204,24 +201,26 @@ impl CallController {
             events,
             Arc::clone(&self.published),
             self.gate.clone(),
+            Arc::clone(&self.audio),
             generation,
             Arc::clone(&self.generation),
         ));
         if let Err(e) = call.connect().await {
             self.take_call();
             self.gate.call_ended();
+            self.audio.call_ended();
             return Err(join_error(e));
         }
-        match Microphone::open(devices.input.as_deref()) {
-            Ok(mic) => {
-                if let Err(e) = call.publish_audio(Box::new(mic)).await {
+        match devices.input {
+            Some(mic) => {
+                if let Err(e) = call.publish_audio(mic).await {
                     notice.push(format!(
                         "Your microphone could not be sent: {}.",
                         clause(&e)
                     ));
                 }
             }
-            Err(e) => notice.push(format!("Listening only: no microphone ({}).", clause(&e))),
+            None => notice.push("Listening only: no microphone was found.".to_string()),
         }
         self.published
             .change(|v| v.notice = (!notice.is_empty()).then(|| notice.join(" ")));
@@ -234,6 +233,7 @@ impl CallController {
             call.leave().await;
         }
         self.gate.call_ended();
+        self.audio.call_ended();
     }
 
     /// Mutes or unmutes; a call joined later starts the same way. The view
@@ -241,6 +241,7 @@ impl CallController {
     /// the page knows the press was taken.
     pub async fn set_muted(&self, muted: bool) {
         self.muted.store(muted, Ordering::SeqCst);
+        self.audio.set_muted(muted);
         if let Some(call) = self.current() {
             call.set_muted(muted).await;
         }
@@ -252,27 +253,6 @@ impl CallController {
         if let Some(call) = self.current() {
             call.retry_now();
         }
-    }
-
-    /// The devices to choose from, and the choice.
-    pub async fn devices(&self) -> Devices {
-        devices::list(self.chosen_devices()).await
-    }
-
-    /// Chooses devices; in a call they switch at once.
-    pub fn choose_devices(&self, choice: DeviceChoice) -> Result<(), String> {
-        if let Some(call) = self.current() {
-            if let Some(id) = &choice.input {
-                let mic = Microphone::open(Some(id)).map_err(|e| e.to_string())?;
-                call.set_audio_input(Box::new(mic));
-            }
-            if let Some(id) = &choice.output {
-                let speaker = Speaker::open(Some(id)).map_err(|e| e.to_string())?;
-                call.set_audio_output(Arc::new(speaker));
-            }
-        }
-        *self.devices.lock().unwrap_or_else(PoisonError::into_inner) = choice;
-        Ok(())
     }
 
     /// An OS hint for the call in progress, if any.
@@ -297,6 +277,7 @@ async fn follow_call(
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     published: Arc<Published>,
     gate: UpdateGate,
+    audio: Arc<Audio>,
     generation: u64,
     current: Arc<AtomicU64>,
 ) {
@@ -310,6 +291,7 @@ async fn follow_call(
         }
         if let CallEvent::Disconnected { .. } = event {
             gate.call_ended();
+            audio.call_ended();
             break;
         }
     }

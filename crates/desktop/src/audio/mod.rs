@@ -1,0 +1,351 @@
+//! The app's audio, one owner for it: the devices listed and chosen, which
+//! are open, the capture path's processing and its settings, the
+//! microphone's level before and during a call, and what happens when a
+//! device in use is unplugged. The call controller borrows an input and an
+//! output for each call; switching and hot-plug replace what is behind
+//! them, so the call never notices.
+
+mod muted_talk;
+mod settings;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rtcstack::audio::capture::CapturePath;
+use rtcstack::audio::device::{DeviceInfo, Microphone, Speaker};
+use rtcstack::audio::io::{AudioInput, AudioSink, NullSink, SwitchableInput, SwitchableSink};
+use rtcstack::audio::level::MicLevel;
+use rtcstack::audio::route::Route;
+use rtcstack::audio::watch::{watch_devices, DeviceLists};
+use rtcstack::audio::FRAME_SAMPLES;
+use serde::Serialize;
+use ts_rs::TS;
+
+use muted_talk::MutedTalk;
+pub use rtcstack::audio::processing::Stages;
+pub use settings::AudioSettings;
+use settings::SettingsFile;
+
+/// How often the device lists are read (an unplugged device is noticed
+/// and replaced well within a second).
+const DEVICE_POLL: Duration = Duration::from_millis(250);
+/// How often the level meter moves.
+const METER_TICK: Duration = Duration::from_millis(100);
+
+/// What the page shows of audio: devices, the choice, what is in use,
+/// the processing switches, and the last device change worth a word.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AudioView {
+    pub inputs: Vec<DeviceInfo>,
+    pub outputs: Vec<DeviceInfo>,
+    /// The chosen devices' ids (`None`: the system default).
+    pub input: Option<String>,
+    pub output: Option<String>,
+    /// The names of the devices open now.
+    pub input_in_use: Option<String>,
+    pub output_in_use: Option<String>,
+    pub stages: Stages,
+    /// E.g. "Headset disconnected — using Built-in Microphone".
+    pub notice: Option<String>,
+}
+
+/// The microphone as the meter shows it, ten times a second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MicActivity {
+    pub level: MicLevel,
+    /// Muted and talking: "You are muted".
+    pub muted_talking: bool,
+}
+
+/// Where audio news goes (the window).
+pub trait AudioShell: Send + Sync + 'static {
+    fn audio(&self, view: &AudioView);
+    fn mic(&self, activity: &MicActivity);
+}
+
+struct State {
+    settings: AudioSettings,
+    lists: DeviceLists,
+    input: Route,
+    output: Route,
+    notice: Option<String>,
+    /// The speaker is open only during a call.
+    in_call: bool,
+}
+
+pub struct Audio {
+    path: CapturePath,
+    file: SettingsFile,
+    state: Mutex<State>,
+    /// What every call is given: the devices behind them change.
+    mic: SwitchableInput,
+    speaker: Arc<SwitchableSink>,
+    muted: AtomicBool,
+    shell: Arc<dyn AudioShell>,
+}
+
+/// A call's microphone and speaker, each `None` when there is none.
+pub struct CallAudio {
+    pub input: Option<Box<dyn AudioInput>>,
+    pub output: Option<Arc<dyn AudioSink>>,
+}
+
+/// The microphone's stand-in when there is none.
+struct Silence;
+
+impl AudioInput for Silence {
+    fn next_frame(&mut self, out: &mut [i16]) {
+        out.fill(0);
+    }
+}
+
+impl Audio {
+    /// Settings from `config_dir`; nothing is opened until [`Audio::start`].
+    pub fn new(config_dir: &Path, shell: Arc<dyn AudioShell>) -> Self {
+        let file = SettingsFile::new(config_dir);
+        let (settings, problem) = file.load();
+        if let Some(p) = &problem {
+            tracing::warn!("{p}");
+        }
+        Audio {
+            path: CapturePath::new(settings.stages),
+            file,
+            state: Mutex::new(State {
+                input: Route::new(settings.input.clone()),
+                output: Route::new(settings.output.clone()),
+                settings,
+                lists: DeviceLists::default(),
+                notice: problem,
+                in_call: false,
+            }),
+            mic: SwitchableInput::new(Box::new(Silence)),
+            speaker: Arc::new(SwitchableSink::new(Arc::new(NullSink))),
+            muted: AtomicBool::new(false),
+            shell,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every change is whole before the lock is let go.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Watches the devices, opens the microphone (its level shows before
+    /// a call) and runs the meter. Call inside a tokio runtime.
+    pub fn start(self: &Arc<Self>) {
+        let mut lists = watch_devices(DEVICE_POLL);
+        let audio = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let now = lists.borrow_and_update().clone();
+                let a = Arc::clone(&audio);
+                // Opening a device blocks: off the async threads.
+                let _ = tokio::task::spawn_blocking(move || a.on_devices(now)).await;
+                if lists.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let audio = Arc::clone(self);
+        tokio::spawn(async move { audio.meter().await });
+    }
+
+    /// The meter's tick; between calls it also pulls the microphone
+    /// (in a call, the call does), so the level shows on the join screen.
+    async fn meter(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut frame = vec![0i16; FRAME_SAMPLES];
+        let mut muted_talk = MutedTalk::default();
+        let per_report = (METER_TICK.as_millis() / 20) as u32;
+        let mut n = 0u32;
+        loop {
+            tick.tick().await;
+            let in_call = self.lock().in_call;
+            if !in_call {
+                let mut mic = self.mic.clone();
+                mic.next_frame(&mut frame);
+            }
+            n += 1;
+            if !n.is_multiple_of(per_report) {
+                continue;
+            }
+            let level = self.path.level();
+            let muted = in_call && self.muted.load(Ordering::SeqCst);
+            let muted_talking = muted_talk.tick(muted, level.voice);
+            self.shell.mic(&MicActivity {
+                level,
+                muted_talking,
+            });
+        }
+    }
+
+    /// New device lists: reroute what is open, tell the page.
+    fn on_devices(&self, lists: DeviceLists) {
+        let mut s = self.lock();
+        s.lists = lists;
+        // The first microphone opened is no news; a change is.
+        let had_input = s.input.open().is_some();
+        if let Some(r) = s.input.on_devices(&s.lists.inputs) {
+            let opened = self.open_mic(r.open.as_ref().map(|d| d.id.as_str()));
+            s.input.opened(opened);
+            if had_input {
+                s.notice = Some(r.message);
+            }
+        }
+        if s.in_call {
+            if let Some(r) = s.output.on_devices(&s.lists.outputs) {
+                let opened = self.open_speaker(r.open.as_ref().map(|d| d.id.as_str()));
+                s.output.opened(opened);
+                s.notice = Some(r.message);
+            }
+        }
+        self.show(&s);
+    }
+
+    /// Opens a microphone behind the shared input; `None` when it cannot
+    /// be opened (the input goes silent, and the view says which device
+    /// is in use: none).
+    fn open_mic(&self, id: Option<&str>) -> Option<DeviceInfo> {
+        match Microphone::open(id).or_else(|e| {
+            tracing::warn!("microphone {id:?}: {e}; trying the default");
+            Microphone::open(None)
+        }) {
+            Ok(mic) => {
+                let info = mic.device().clone();
+                tracing::info!("microphone: {}", info.name);
+                self.mic.replace(Box::new(self.path.input(Box::new(mic))));
+                Some(info)
+            }
+            Err(e) => {
+                tracing::warn!("no microphone: {e}");
+                self.mic.replace(Box::new(Silence));
+                None
+            }
+        }
+    }
+
+    fn open_speaker(&self, id: Option<&str>) -> Option<DeviceInfo> {
+        match Speaker::open(id, Some(self.path.far_end())).or_else(|e| {
+            tracing::warn!("speaker {id:?}: {e}; trying the default");
+            Speaker::open(None, Some(self.path.far_end()))
+        }) {
+            Ok(speaker) => {
+                let info = speaker.device().clone();
+                tracing::info!("speaker: {}", info.name);
+                self.speaker.replace(Arc::new(speaker));
+                Some(info)
+            }
+            Err(e) => {
+                tracing::warn!("no speaker: {e}");
+                self.speaker.replace(Arc::new(NullSink));
+                None
+            }
+        }
+    }
+
+    fn view_of(s: &State) -> AudioView {
+        AudioView {
+            inputs: s.lists.inputs.clone(),
+            outputs: s.lists.outputs.clone(),
+            input: s.settings.input.clone(),
+            output: s.settings.output.clone(),
+            input_in_use: s.input.open().map(|d| d.name.clone()),
+            output_in_use: s.output.open().map(|d| d.name.clone()),
+            stages: s.settings.stages,
+            notice: s.notice.clone(),
+        }
+    }
+
+    fn show(&self, s: &State) {
+        self.shell.audio(&Self::view_of(s));
+    }
+
+    pub fn view(&self) -> AudioView {
+        Self::view_of(&self.lock())
+    }
+
+    /// A call starts: its microphone and speaker. `None` for either that
+    /// is missing (a call listens only, or plays nowhere, and says so).
+    pub fn for_call(&self) -> CallAudio {
+        let mut s = self.lock();
+        s.in_call = true;
+        if s.input.open().is_none() {
+            let chosen = s.input.chosen().map(str::to_string);
+            let opened = self.open_mic(chosen.as_deref());
+            s.input.opened(opened);
+        }
+        let chosen = s.output.chosen().map(str::to_string);
+        let opened = self.open_speaker(chosen.as_deref());
+        s.output.opened(opened);
+        let input = s
+            .input
+            .open()
+            .is_some()
+            .then(|| Box::new(self.mic.clone()) as Box<dyn AudioInput>);
+        let output = s
+            .output
+            .open()
+            .is_some()
+            .then(|| Arc::clone(&self.speaker) as Arc<dyn AudioSink>);
+        self.show(&s);
+        CallAudio { input, output }
+    }
+
+    /// The call ended: the speaker closes; the microphone stays for the
+    /// meter.
+    pub fn call_ended(&self) {
+        let mut s = self.lock();
+        s.in_call = false;
+        self.speaker.replace(Arc::new(NullSink));
+        s.output.opened(None);
+        self.show(&s);
+    }
+
+    /// The person's mute wish (for "You are muted").
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::SeqCst);
+    }
+
+    /// Chooses devices (kept for next time); in a call they switch at once.
+    pub fn choose(&self, input: Option<String>, output: Option<String>) -> Result<(), String> {
+        let mut s = self.lock();
+        if input != s.settings.input {
+            let opened = self.open_mic(input.as_deref());
+            if opened.is_none() {
+                return Err("the microphone could not be opened".into());
+            }
+            s.input.choose(input.clone());
+            s.input.opened(opened);
+        }
+        if output != s.settings.output {
+            s.output.choose(output.clone());
+            if s.in_call {
+                let opened = self.open_speaker(output.as_deref());
+                s.output.opened(opened);
+            }
+        }
+        s.settings.input = input;
+        s.settings.output = output;
+        s.notice = None;
+        let saved = self.file.save(&s.settings);
+        self.show(&s);
+        saved
+    }
+
+    /// Switches processing stages, at once and for next time.
+    pub fn set_stages(&self, stages: Stages) -> Result<(), String> {
+        let mut s = self.lock();
+        self.path.set_stages(stages);
+        s.settings.stages = stages;
+        let saved = self.file.save(&s.settings);
+        self.show(&s);
+        saved
+    }
+}
