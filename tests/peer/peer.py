@@ -11,6 +11,10 @@ line: {"cmd": "mute"}, {"cmd": "unmute"}, {"cmd": "tone", "hz": 660},
 {"cmd": "watch", "hz": 660, "identity": "far"} (report the first 20 ms frame
 after it that carries 660 Hz above -40 dBFS, from that identity or any),
 {"cmd": "simulate", "scenario": "SIMULATE_SIGNAL_RECONNECT"},
+{"cmd": "speech", "path": "far.wav"} (publish that 48 kHz mono 16-bit WAV in a
+loop instead of the tone; {"cmd": "tone", ...} switches back, hz 0 is silence),
+{"cmd": "record", "identity": "app", "seconds": 4, "path": "got.wav"} (write the
+next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
 if in a room, then join again in this same process: the benchmarks' warm
 joins), {"cmd": "leave"} (leave and exit).
@@ -29,6 +33,7 @@ import os
 import sys
 import threading
 import time
+import wave
 
 import numpy as np
 from livekit import rtc
@@ -106,6 +111,12 @@ class Peer:
         self.source: rtc.AudioSource
         self.track: rtc.LocalAudioTrack | None = None
         self.hz = float(args.tone)
+        # A recording played in a loop instead of the tone, and where in it.
+        self.speech: np.ndarray | None = None
+        self.speech_pos = 0
+        # Received audio being written to WAV files: identity -> (samples
+        # still wanted, samples so far, path).
+        self.recordings: dict[str, tuple[int, list[np.ndarray], str]] = {}
         self.muted = False
         # Tones to report the first hearing of, with the identity to hear
         # them from ("" for anyone): a bench marks "new audio after an
@@ -266,9 +277,16 @@ class Peer:
         n = np.arange(FRAME_SAMPLES)
         next_at = time.monotonic()
         while True:
-            step = 2 * math.pi * self.hz / SAMPLE_RATE
-            out[:] = (0.3 * 32767 * np.sin(phase + step * n)).astype(np.int16)
-            phase = (phase + step * FRAME_SAMPLES) % (2 * math.pi)
+            if self.speech is not None and self.speech.size >= FRAME_SAMPLES:
+                end = self.speech_pos + FRAME_SAMPLES
+                if end > self.speech.size:
+                    self.speech_pos, end = 0, FRAME_SAMPLES
+                out[:] = self.speech[self.speech_pos : end]
+                self.speech_pos = end
+            else:
+                step = 2 * math.pi * self.hz / SAMPLE_RATE
+                out[:] = (0.3 * 32767 * np.sin(phase + step * n)).astype(np.int16)
+                phase = (phase + step * FRAME_SAMPLES) % (2 * math.pi)
             await self.source.capture_frame(frame)
             next_at += 0.01
             delay = next_at - time.monotonic()
@@ -296,6 +314,7 @@ class Peer:
             if first:
                 emit("first_audio", identity=identity, track_sid=sid)
                 first = False
+            self.record(identity, data)
             # 20 ms frames from the stream's start, stamped when complete.
             pending = np.concatenate((pending, data))
             while pending.size >= TONE_FRAME_SAMPLES:
@@ -312,6 +331,24 @@ class Peer:
                 last = now
                 hz, level = dominant_frequency(window)
                 emit("audio", identity=identity, track_sid=sid, hz=round(hz, 2), level_db=round(level, 1))
+
+    def record(self, identity: str, data: np.ndarray) -> None:
+        """Adds received samples to a recording of `identity`, if one runs."""
+        if identity not in self.recordings:
+            return
+        wanted, parts, path = self.recordings[identity]
+        parts.append(data[:wanted].copy())
+        wanted -= min(wanted, data.size)
+        if wanted > 0:
+            self.recordings[identity] = (wanted, parts, path)
+            return
+        del self.recordings[identity]
+        with wave.open(path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(np.concatenate(parts).astype("<i2").tobytes())
+        emit("recorded", identity=identity, path=path)
 
     async def read_commands(self) -> None:
         """Reads command lines on a daemon thread: stdin may be a pipe, a tty
@@ -341,7 +378,19 @@ class Peer:
             emit("watching", hz=float(cmd["hz"]))
         elif name == "tone":
             self.hz = float(cmd["hz"])
+            self.speech = None
             emit("tone", hz=self.hz)
+        elif name == "speech":
+            with wave.open(str(cmd["path"]), "rb") as w:
+                if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (SAMPLE_RATE, 1, 2):
+                    raise ValueError("speech must be 48 kHz mono 16-bit")
+                pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+            self.speech, self.speech_pos = pcm.astype(np.int16), 0
+            emit("speech", path=str(cmd["path"]), seconds=pcm.size / SAMPLE_RATE)
+        elif name == "record":
+            samples = int(float(cmd["seconds"]) * SAMPLE_RATE)
+            self.recordings[str(cmd["identity"])] = (samples, [], str(cmd["path"]))
+            emit("recording", identity=str(cmd["identity"]))
         elif name == "simulate":
             await self.room.simulate_scenario(SimulateScenarioKind.Value(cmd["scenario"]))
             emit("simulated", scenario=cmd["scenario"])

@@ -487,7 +487,7 @@ impl AppSession {
                 .to_string();
             places.push((place.to_string(), part.into_bytes()));
         }
-        for command in ["profiles", "call_view", "audio_devices", "update_status"] {
+        for command in ["profiles", "call_view", "audio_view", "update_status"] {
             let answer = self.invoke(command, serde_json::json!({})).await?;
             anyhow::ensure!(answer.get("ok").is_some(), "{command} answered {answer}");
             places.push((

@@ -50,6 +50,8 @@ pub mod secret_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;
 pub mod signal_proxy;
+#[cfg(feature = "linux-bench")]
+pub mod speech;
 pub mod stats;
 pub mod tail;
 #[cfg(feature = "linux-bench")]

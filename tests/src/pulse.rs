@@ -64,7 +64,7 @@ impl PulseServer {
         Ok(server)
     }
 
-    fn pactl(&self, args: &[&str]) -> Result<String> {
+    pub fn pactl(&self, args: &[&str]) -> Result<String> {
         let out = Command::new("pactl").args(args).output()?;
         if !out.status.success() {
             bail!("pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -78,8 +78,67 @@ impl PulseServer {
 
     /// Plays 48 kHz mono s16 audio into the virtual microphone, from a
     /// generator called for each 20 ms, until the returned handle drops.
-    pub fn play_into_mic(
+    pub fn play_into_mic(&self, next: impl FnMut(&mut [i16]) + Send + 'static) -> Result<Player> {
+        self.play_into("mic", next)
+    }
+
+    /// Loads a module (`pactl load-module`); returns its index.
+    pub fn load_module(&self, args: &[&str]) -> Result<u32> {
+        let mut all = vec!["load-module"];
+        all.extend_from_slice(args);
+        let out = self.pactl(&all)?;
+        out.trim()
+            .parse()
+            .with_context(|| format!("load-module {args:?} answered {out:?}"))
+    }
+
+    pub fn unload_module(&self, index: u32) -> Result<()> {
+        self.pactl(&["unload-module", &index.to_string()]).map(drop)
+    }
+
+    /// A new null sink named `name` with a description ("Headset"): a
+    /// device plugged in. Its monitor is a new input.
+    pub fn add_sink(&self, name: &str, description: &str) -> Result<u32> {
+        self.load_module(&[
+            "module-null-sink",
+            &format!("sink_name={name}"),
+            &format!("sink_properties=device.description={description}"),
+        ])
+    }
+
+    /// The room between our speaker and our microphone, as on a laptop:
+    /// what plays on `spk` reaches the `mic` sink `delay_ms` later,
+    /// `attenuation_db` quieter.
+    pub fn echo_path(&self, delay_ms: u32, attenuation_db: f64) -> Result<u32> {
+        let module = self.load_module(&[
+            "module-loopback",
+            "source=spk.monitor",
+            "sink=mic",
+            &format!("latency_msec={delay_ms}"),
+            "source_dont_move=true",
+            "sink_dont_move=true",
+            "adjust_time=0",
+        ])?;
+        let inputs = self.pactl(&["list", "short", "sink-inputs"])?;
+        let input = inputs
+            .lines()
+            .find(|l| l.split_whitespace().nth(2) == Some(&module.to_string()))
+            .and_then(|l| l.split_whitespace().next())
+            .with_context(|| format!("no sink input of module {module}: {inputs}"))?
+            .to_string();
+        self.pactl(&[
+            "set-sink-input-volume",
+            &input,
+            &format!("{:.1}dB", -attenuation_db),
+        ])?;
+        Ok(module)
+    }
+
+    /// Plays 48 kHz mono s16 audio into `sink`, from a generator called
+    /// for each 20 ms, until the returned handle drops.
+    pub fn play_into(
         &self,
+        sink: &str,
         mut next: impl FnMut(&mut [i16]) + Send + 'static,
     ) -> Result<Player> {
         let mut child = Command::new("pacat")
@@ -90,7 +149,7 @@ impl PulseServer {
                 "--channels=1",
                 "--latency-msec=40",
                 "-d",
-                "mic",
+                sink,
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -116,6 +175,12 @@ impl PulseServer {
 
     /// Records `seconds` of what the default output (`spk`) plays.
     pub fn record_speaker(&self, seconds: f64) -> Result<Vec<i16>> {
+        self.record("spk.monitor", seconds)
+    }
+
+    /// Records `seconds` of a source (`mic.monitor`: what our microphone
+    /// hears).
+    pub fn record(&self, source: &str, seconds: f64) -> Result<Vec<i16>> {
         let mut child = Command::new("parec")
             .args([
                 "--raw",
@@ -123,7 +188,7 @@ impl PulseServer {
                 "--rate=48000",
                 "--channels=1",
                 "-d",
-                "spk.monitor",
+                source,
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -31,7 +31,7 @@ async fn microphone_and_speaker_in_a_call_and_switched_mid_call() {
 
     // The speaker alone first: frames in, sound out of the default sink.
     {
-        let speaker = Arc::new(Speaker::open(None).unwrap());
+        let speaker = Arc::new(Speaker::open(None, None).unwrap());
         let s2 = Arc::clone(&speaker);
         let feeder = std::thread::spawn(move || {
             let mut t = Tone::new(300.0, 0.3);
@@ -82,7 +82,7 @@ async fn microphone_and_speaker_in_a_call_and_switched_mid_call() {
     eprintln!("the peer hears our microphone at {heard:.1} Hz");
 
     // Speaker: the peer's 440 Hz plays out of the default output.
-    call.set_audio_output(Arc::new(Speaker::open(None).unwrap()));
+    call.set_audio_output(Arc::new(Speaker::open(None, None).unwrap()));
     let deadline = Instant::now() + SECS(20);
     let mut last = None;
     loop {

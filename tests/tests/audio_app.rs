@@ -1,0 +1,280 @@
+//! The app's audio as a person meets it (`scripts/test audio`, the real app
+//! under tauri-driver, a private PulseAudio, the Python peer): the
+//! microphone's meter moving, "You are muted" when a muted person talks,
+//! the voice-processing switches changing what the far end receives, and a
+//! device unplugged mid-call: the default takes over within a second, the
+//! page says so, the peer keeps hearing us; plugged back, it is used again.
+//! Screenshots in artifacts/.
+
+use std::time::{Duration, Instant};
+
+use rtcstack_bot_audio::analysis::band_split;
+use rtcstack_bot_audio::tone::Tone;
+use rtcstack_bot_audio::wav::WavInput;
+use rtcstack_testbench::netchange::{AppCall, Far};
+use rtcstack_testbench::pulse::Player;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+/// The meter's fill colour (ui/src/styles.css `.meter-fill`).
+const METER_GREEN: [u8; 3] = [0x2f, 0x9e, 0x44];
+
+/// Our participant's identity as the peer saw it join ("Ada").
+async fn our_identity(call: &AppCall) -> String {
+    let e = call
+        .far
+        .peer
+        .wait_for(
+            "Ada joining",
+            |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    e.str("identity").unwrap().to_string()
+}
+
+/// What the peer received from `identity` over the next `seconds`.
+async fn received(call: &mut AppCall, identity: &str, seconds: f64, name: &str) -> Vec<i16> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.wav"));
+    let mark = call.far.peer.mark();
+    call.far
+        .peer
+        .send(serde_json::json!({"cmd": "record", "identity": identity, "seconds": seconds, "path": path}))
+        .await
+        .unwrap();
+    call.far
+        .peer
+        .wait_for_after(mark, "recorded", |e| e.kind() == "recorded", SECS(30))
+        .await
+        .unwrap();
+    WavInput::open(&path).unwrap().samples().to_vec()
+}
+
+/// Plays noise at -35 dBFS plus a -20 dBFS 1 kHz tone into `sink`.
+fn noisy_tone(call: &AppCall, sink: &str) -> Player {
+    let mut seed = 99u32;
+    let a = 0.017_8 * 3f64.sqrt();
+    let mut tone = Tone::new(1_000.0, 0.1414);
+    call.far
+        .pulse
+        .play_into(sink, move |frame: &mut [i16]| {
+            tone.fill(frame);
+            for s in frame.iter_mut() {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let u = f64::from(seed >> 8) / f64::from(1u32 << 24) * 2.0 - 1.0;
+                *s = s.saturating_add((u * a * 32767.0) as i16);
+            }
+        })
+        .unwrap()
+}
+
+/// Clicks a checkbox by test id and waits until the Rust side's view says
+/// the stage is `on` (the page renders the view it receives).
+async fn switch(call: &AppCall, id: &str, field: &str, on: bool) {
+    call.app.click(id).await.unwrap();
+    let deadline = Instant::now() + SECS(5);
+    loop {
+        let v = call
+            .app
+            .invoke("audio_view", serde_json::json!({}))
+            .await
+            .unwrap();
+        if v["ok"]["stages"][field] == on {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{field} never became {on}: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The input with `name` in the app's list, by its id.
+async fn input_id(call: &AppCall, name: &str, within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let v = call
+            .app
+            .invoke("audio_view", serde_json::json!({}))
+            .await
+            .unwrap();
+        let found = v["ok"]["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["name"] == name)
+            .and_then(|d| d["id"].as_str().map(String::from));
+        if found.is_some() || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
+    let far = Far::start("audio-app").await.unwrap();
+    let url = far.server.url();
+    let mut call = AppCall::join(far, &url, &[]).await.unwrap();
+    let us = our_identity(&call).await;
+
+    // The meter moves with a voice in the microphone.
+    let voice = noisy_tone(&call, "mic");
+    let deadline = Instant::now() + SECS(5);
+    loop {
+        let now: f64 = call
+            .js("return Number(document.querySelector('[data-testid=mic-meter]').getAttribute('aria-valuenow'));")
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap_or(-100.0);
+        if now > -30.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the meter stayed at {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shot = call.app.window_pixels("audio-meter").await.unwrap();
+    let meter = call.app.seen("mic-meter").await;
+    let green = shot.count(shot.box_of(&meter), METER_GREEN);
+    assert!(
+        green > shot.box_of(&meter).area() / 3,
+        "the meter is not drawn filled: {green} green pixels of {} ({})",
+        shot.box_of(&meter).area(),
+        shot.path.display()
+    );
+
+    // Noise suppression, switched in the page, seen at the far end.
+    let on = received(&mut call, &us, 4.0, "ns-on").await;
+    switch(&call, "stage-noise", "noiseSuppression", false).await;
+    tokio::time::sleep(SECS(1)).await;
+    let off = received(&mut call, &us, 4.0, "ns-off").await;
+    switch(&call, "stage-noise", "noiseSuppression", true).await;
+    let (tone_on, floor_on) = band_split(&on, 1_000.0, 15.0);
+    let (tone_off, floor_off) = band_split(&off, 1_000.0, 15.0);
+    eprintln!("noise suppression: on {floor_on:.1} dBFS, off {floor_off:.1}; tone {tone_on:.1} / {tone_off:.1}");
+    assert!(
+        floor_off - floor_on >= 12.0,
+        "noise on {floor_on:.1} / off {floor_off:.1}"
+    );
+    assert!((tone_on - tone_off).abs() <= 3.0);
+
+    // Muted and talking: the hint shows, drawn.
+    call.app.click("mute").await.unwrap();
+    call.app.wait_visible("muted-hint", SECS(5)).await.unwrap();
+    let shot = call.app.window_pixels("audio-muted-hint").await.unwrap();
+    let hint = call.app.box_pixels(&shot, "muted-hint").await.unwrap();
+    assert!(
+        hint.painted(),
+        "'You are muted' not drawn: {}",
+        hint.path.display()
+    );
+    drop(voice);
+    call.app.wait_gone("muted-hint", SECS(5)).await.unwrap();
+    call.app.click("mute").await.unwrap();
+
+    // A headset plugged in: listed within 2 s, no restart.
+    let pulse = &call.far.pulse;
+    let added = Instant::now();
+    let module = pulse.add_sink("headset", "Headset").unwrap();
+    let headset = input_id(&call, "Monitor of Headset", SECS(2))
+        .await
+        .expect("the new headset was not listed within 2 s");
+    eprintln!("headset listed after {:?}", added.elapsed());
+    let chosen = call
+        .app
+        .invoke(
+            "choose_devices",
+            serde_json::json!({"input": headset, "output": null}),
+        )
+        .await
+        .unwrap();
+    assert!(chosen.get("err").is_none(), "{chosen}");
+    let _in_headset = call
+        .far
+        .pulse
+        .play_into("headset", {
+            let mut t = Tone::new(700.0, 0.3);
+            move |f: &mut [i16]| t.fill(f)
+        })
+        .unwrap();
+    let _in_mic = call
+        .far
+        .pulse
+        .play_into("mic", {
+            let mut t = Tone::new(660.0, 0.3);
+            move |f: &mut [i16]| t.fill(f)
+        })
+        .unwrap();
+    let mark = call.far.peer.mark();
+    call.far
+        .peer
+        .wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(10))
+        .await
+        .unwrap();
+
+    // Unplugged mid-call: the default within a second, said on the page.
+    let mark = call.far.peer.mark();
+    let pulled = Instant::now();
+    call.far.pulse.unload_module(module).unwrap();
+    let notice = call
+        .app
+        .wait_text("[data-testid=device-notice]", SECS(3), |t| {
+            t.contains("disconnected")
+        })
+        .await
+        .unwrap();
+    let took = pulled.elapsed();
+    eprintln!("unplugged: {notice:?} after {took:?}");
+    assert_eq!(
+        notice,
+        "Monitor of Headset disconnected — using Monitor of Mic"
+    );
+    assert!(took <= Duration::from_millis(1_000), "took {took:?}");
+    call.app
+        .wait_visible("device-notice", SECS(1))
+        .await
+        .unwrap();
+    let shot = call
+        .app
+        .window_pixels("audio-headset-unplugged")
+        .await
+        .unwrap();
+    let seen = call.app.box_pixels(&shot, "device-notice").await.unwrap();
+    assert!(
+        seen.painted(),
+        "the notice is not drawn: {}",
+        seen.path.display()
+    );
+    call.far
+        .peer
+        .wait_for_tone_after(mark, &us, 660.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+
+    // Plugged back: used again.
+    let mark = call.far.peer.mark();
+    let module = call.far.pulse.add_sink("headset", "Headset").unwrap();
+    let _in_headset_again = call
+        .far
+        .pulse
+        .play_into("headset", {
+            let mut t = Tone::new(700.0, 0.3);
+            move |f: &mut [i16]| t.fill(f)
+        })
+        .unwrap();
+    let notice = call
+        .app
+        .wait_text("[data-testid=device-notice]", SECS(3), |t| {
+            t.contains("again")
+        })
+        .await
+        .unwrap();
+    assert_eq!(notice, "Monitor of Headset connected — using it again");
+    call.far
+        .peer
+        .wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(10))
+        .await
+        .unwrap();
+    call.far.pulse.unload_module(module).unwrap();
+    call.app.close().await.unwrap();
+}
