@@ -2,9 +2,9 @@
 on one recorded scenario, in one run.
 
 - The scenario, made once per run (espeak-ng speech, seeded noise and
-  room), 48 kHz mono: the far end talks for ~20 s; the microphone hears its
-  echo (80 ms later, through a small room, 10 dB down) and, in places, the
-  near end. Three segments:
+  room), 48 kHz mono, 45 s: the far end talks for ~20 s and again for
+  ~10 s; the microphone hears its echo (80 ms later, through a small room,
+  10 dB down) and, in places, the near end. Four segments:
     echo only      0-12 s  the far end alone (its echo at the microphone);
     double talk   12-20 s  the far end's echo and the near end at once;
     near + noise  20-33 s  no far end; stationary pink noise at -35 dBFS,
@@ -26,10 +26,12 @@ on one recorded scenario, in one run.
 CPU: the thread's CPU time around the processing calls only (both sides
 read CLOCK_THREAD_CPUTIME_ID around each 20 ms of calls), per 10 ms of
 audio; each pass a fresh module over the whole file after one uncounted
-warm-up pass, passes alternating ours / libwebrtc; medians. libwebrtc's
-calls go through Python, protobuf and the FFI: the same calls with every
-stage off measure that floor (plus the module's own pass-through), and the
-"net" rows subtract each side's floor.
+warm-up pass, passes alternating ours / libwebrtc, the configurations
+interleaved in rounds; medians. libwebrtc's calls go through Python,
+protobuf and the FFI: the same calls with every stage off measure that
+floor (plus the module's own pass-through), and the "net" rows subtract
+each round's floor from the same round's passes, on each side. The
+audio-cpu line is the net EC+NS+HPF ratio.
 """
 
 from __future__ import annotations
