@@ -36,8 +36,10 @@ impl PulseServer {
                 "--load=module-native-protocol-unix socket={} auth-anonymous=1",
                 socket.display()
             ))
-            .arg("--load=module-null-sink sink_name=spk")
-            .arg("--load=module-null-sink sink_name=mic")
+            // At the call's rate, as a headset's would be: no resampling
+            // inside the sound server.
+            .arg("--load=module-null-sink sink_name=spk rate=48000")
+            .arg("--load=module-null-sink sink_name=mic rate=48000")
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", dir.path())
             .stdout(Stdio::null())
@@ -102,6 +104,7 @@ impl PulseServer {
         self.load_module(&[
             "module-null-sink",
             &format!("sink_name={name}"),
+            "rate=48000",
             &format!("sink_properties=device.description={description}"),
         ])
     }
@@ -120,9 +123,11 @@ impl PulseServer {
             "adjust_time=0",
         ])?;
         let inputs = self.pactl(&["list", "short", "sink-inputs"])?;
+        // The loopback's is the one sink input played by module-loopback
+        // (loaded once, before any stream plays).
         let input = inputs
             .lines()
-            .find(|l| l.split_whitespace().nth(2) == Some(&module.to_string()))
+            .find(|l| l.contains("module-loopback"))
             .and_then(|l| l.split_whitespace().next())
             .with_context(|| format!("no sink input of module {module}: {inputs}"))?
             .to_string();

@@ -10,7 +10,8 @@ use rtcstack_bot_audio::analysis::active_level_db;
 use rtcstack_bot_audio::wav::{self, WavInput};
 
 /// Writes `text` spoken by `voice` to `dir/name.wav` at 48 kHz mono, its
-/// active level at `level_db` dBFS; returns the path and the samples.
+/// active level at `level_db` dBFS, followed by a second of silence (a
+/// pause between sentences when looped); returns the path and the samples.
 pub fn speech(
     dir: &Path,
     name: &str,
@@ -34,6 +35,7 @@ pub fn speech(
     let scaled: Vec<i16> = samples
         .iter()
         .map(|&s| (f64::from(s) * gain).clamp(-32768.0, 32767.0) as i16)
+        .chain(std::iter::repeat_n(0, 48_000))
         .collect();
     let path = dir.join(format!("{name}.wav"));
     wav::write(&path, &scaled)?;

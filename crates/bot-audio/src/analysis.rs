@@ -105,6 +105,19 @@ pub fn active_level_db(samples: &[i16]) -> f64 {
     10.0 * mean_power.log10()
 }
 
+/// The noise floor under speech: the RMS of the quietest fifth of the
+/// 20 ms frames (the pauses between words and sentences).
+pub fn floor_level_db(samples: &[i16]) -> f64 {
+    let mut frames: Vec<f64> = samples.chunks_exact(960).map(rms_db).collect();
+    if frames.is_empty() {
+        return -120.0;
+    }
+    frames.sort_by(f64::total_cmp);
+    let quiet = &frames[..frames.len().div_ceil(5)];
+    let mean_power = quiet.iter().map(|l| 10f64.powf(l / 10.0)).sum::<f64>() / quiet.len() as f64;
+    10.0 * mean_power.log10()
+}
+
 /// RMS level in dBFS (-inf clamps to -120).
 pub fn rms_db(samples: &[i16]) -> f64 {
     if samples.is_empty() {

@@ -197,7 +197,23 @@ fn pick_config(
         Some(c) => c.with_sample_rate(SAMPLE_RATE),
         None => default,
     };
-    Ok((chosen.config(), chosen.sample_format()))
+    let mut config = chosen.config();
+    config.buffer_size = buffer_for_a_call(chosen.buffer_size(), config.sample_rate);
+    Ok((config, chosen.sample_format()))
+}
+
+/// Device buffers of about 20 ms, as a call needs: a sound server's default
+/// can be seconds (PulseAudio's playback target is 2 s), which a person
+/// hears as delay and an echo canceller cannot bridge. Within what the
+/// device supports; its default when it says nothing.
+fn buffer_for_a_call(supported: &cpal::SupportedBufferSize, rate: u32) -> cpal::BufferSize {
+    let want = rate / 50;
+    match *supported {
+        cpal::SupportedBufferSize::Range { min, max } if min <= max => {
+            cpal::BufferSize::Fixed(want.clamp(min, max))
+        }
+        _ => cpal::BufferSize::Default,
+    }
 }
 
 /// Keeps a cpal stream alive on its own thread until dropped.
@@ -310,12 +326,31 @@ impl Microphone {
     }
 }
 
+/// Most audio the microphone's queue holds before the oldest goes (a
+/// device running fast, or a stalled sender): 80 ms, cut back to 40.
+const MIC_MOST: usize = 4 * SAMPLE_RATE as usize / 50;
+const MIC_BACK_TO: usize = 2 * SAMPLE_RATE as usize / 50;
+
 impl AudioInput for Microphone {
     fn next_frame(&mut self, out: &mut [i16]) {
         let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        for s in out.iter_mut() {
-            // An underrun (device slower than the clock) plays as silence.
-            *s = q.pop_front().unwrap_or(0);
+        // Short of a whole frame (the device's delivery and the sender's
+        // clock met out of step): a whole frame of silence, nothing taken,
+        // so the queue keeps a frame in hand from now on. Taking what there
+        // is and padding would shift the microphone against what was
+        // played at every such meeting, and the echo canceller would
+        // re-learn the delay each time.
+        if q.len() < out.len() {
+            out.fill(0);
+            return;
+        }
+        let n = out.len();
+        for (s, v) in out.iter_mut().zip(q.drain(..n)) {
+            *s = v;
+        }
+        if q.len() > MIC_MOST {
+            let excess = q.len() - MIC_BACK_TO;
+            q.drain(..excess);
         }
     }
 }
