@@ -525,6 +525,13 @@ def main() -> None:
         "protobuf, FFI); AGC: ours adapts (adaptive digital), LiveKit's switches on the "
         "module's fixed-gain controller"
     )
+    nr_diff = o["noise_reduction_db"] - l["noise_reduction_db"]
+    if abs(nr_diff) > 2.0 and max(o["echo_over_floor_db"], l["echo_over_floor_db"]) < 1.0:
+        print(
+            f"note: the noise suppressors differ by {nr_diff:+.1f} dB and both leave the echo below their own "
+            "output floor (residual echo over floor <= 0): the steady ERLE here is that floor, so its "
+            "difference measures noise suppression more than echo cancellation"
+        )
     per_round = (np.array(cpu["ours"]["ec+ns"]) - np.array(cpu["ours"]["off"])) / (
         np.array(cpu["libwebrtc"]["ec+ns"]) - np.array(cpu["libwebrtc"]["off"])
     )
