@@ -8,11 +8,12 @@
 
 use std::time::{Duration, Instant};
 
-use rtcstack_bot_audio::analysis::band_split;
+use rtcstack_bot_audio::analysis::{active_level_db, floor_level_db};
 use rtcstack_bot_audio::tone::Tone;
 use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::pulse::Player;
+use rtcstack_testbench::speech::speech;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// The meter's fill colour (ui/src/styles.css `.meter-fill`).
@@ -51,21 +52,40 @@ async fn received(call: &mut AppCall, identity: &str, seconds: f64, name: &str) 
     WavInput::open(&path).unwrap().samples().to_vec()
 }
 
-/// Plays noise at -35 dBFS plus a -20 dBFS 1 kHz tone into `sink`.
-fn noisy_tone(call: &AppCall, sink: &str) -> Player {
+/// Plays a person talking at -20 dBFS (espeak-ng) over noise at -35 dBFS
+/// into `sink`. Speech, not a tone: noise suppression takes a steady tone
+/// for noise.
+fn talk_over_noise(call: &AppCall, sink: &str, dir: &std::path::Path) -> Player {
+    let (_, talk) = speech(
+        dir,
+        "near",
+        "en-gb",
+        "I am speaking from the near end of the call, over a noisy fan.",
+        -20.0,
+    )
+    .unwrap();
     let mut seed = 99u32;
     let a = 0.017_8 * 3f64.sqrt();
-    let mut tone = Tone::new(1_000.0, 0.1414);
+    let mut pos = 0;
     call.far
         .pulse
         .play_into(sink, move |frame: &mut [i16]| {
-            tone.fill(frame);
             for s in frame.iter_mut() {
                 seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 let u = f64::from(seed >> 8) / f64::from(1u32 << 24) * 2.0 - 1.0;
-                *s = s.saturating_add((u * a * 32767.0) as i16);
+                *s = talk[pos].saturating_add((u * a * 32767.0) as i16);
+                pos = (pos + 1) % talk.len();
             }
         })
+        .unwrap()
+}
+
+/// A steady tone played into `sink` (which microphone is live).
+fn tone_into(call: &AppCall, sink: &str, hz: f64) -> Player {
+    let mut t = Tone::new(hz, 0.3);
+    call.far
+        .pulse
+        .play_into(sink, move |f: &mut [i16]| t.fill(f))
         .unwrap()
 }
 
@@ -118,7 +138,8 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     let us = our_identity(&call).await;
 
     // The meter moves with a voice in the microphone.
-    let voice = noisy_tone(&call, "mic");
+    let dir = tempfile::tempdir().unwrap();
+    let voice = talk_over_noise(&call, "mic", dir.path());
     let deadline = Instant::now() + SECS(5);
     loop {
         let now: f64 = call
@@ -144,19 +165,26 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     );
 
     // Noise suppression, switched in the page, seen at the far end.
-    let on = received(&mut call, &us, 4.0, "ns-on").await;
+    let on = received(&mut call, &us, 6.0, "ns-on").await;
     switch(&call, "stage-noise", "noiseSuppression", false).await;
     tokio::time::sleep(SECS(1)).await;
-    let off = received(&mut call, &us, 4.0, "ns-off").await;
-    switch(&call, "stage-noise", "noiseSuppression", true).await;
-    let (tone_on, floor_on) = band_split(&on, 1_000.0, 15.0);
-    let (tone_off, floor_off) = band_split(&off, 1_000.0, 15.0);
-    eprintln!("noise suppression: on {floor_on:.1} dBFS, off {floor_off:.1}; tone {tone_on:.1} / {tone_off:.1}");
+    let off = received(&mut call, &us, 6.0, "ns-off").await;
+    // Left off: from here on, steady tones say which microphone is live,
+    // and suppression would learn a steady tone as noise and fade it.
+    let (talk_on, floor_on) = (active_level_db(&on), floor_level_db(&on));
+    let (talk_off, floor_off) = (active_level_db(&off), floor_level_db(&off));
+    eprintln!(
+        "noise suppression switched in the page: floor {floor_on:.1} dBFS on, {floor_off:.1} off; \
+         talk {talk_on:.1} / {talk_off:.1}"
+    );
     assert!(
         floor_off - floor_on >= 12.0,
         "noise on {floor_on:.1} / off {floor_off:.1}"
     );
-    assert!((tone_on - tone_off).abs() <= 3.0);
+    assert!(
+        (talk_on - talk_off).abs() <= 3.0,
+        "talk {talk_on:.1} / {talk_off:.1}"
+    );
 
     // Muted and talking: the hint shows, drawn.
     call.app.click("mute").await.unwrap();
@@ -189,22 +217,8 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
         .await
         .unwrap();
     assert!(chosen.get("err").is_none(), "{chosen}");
-    let _in_headset = call
-        .far
-        .pulse
-        .play_into("headset", {
-            let mut t = Tone::new(700.0, 0.3);
-            move |f: &mut [i16]| t.fill(f)
-        })
-        .unwrap();
-    let _in_mic = call
-        .far
-        .pulse
-        .play_into("mic", {
-            let mut t = Tone::new(660.0, 0.3);
-            move |f: &mut [i16]| t.fill(f)
-        })
-        .unwrap();
+    let _in_headset = tone_into(&call, "headset", 700.0);
+    let _in_mic = tone_into(&call, "mic", 660.0);
     let mark = call.far.peer.mark();
     call.far
         .peer
@@ -254,14 +268,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     // Plugged back: used again.
     let mark = call.far.peer.mark();
     let module = call.far.pulse.add_sink("headset", "Headset").unwrap();
-    let _in_headset_again = call
-        .far
-        .pulse
-        .play_into("headset", {
-            let mut t = Tone::new(700.0, 0.3);
-            move |f: &mut [i16]| t.fill(f)
-        })
-        .unwrap();
+    let _in_headset_again = tone_into(&call, "headset", 700.0);
     let notice = call
         .app
         .wait_text("[data-testid=device-notice]", SECS(3), |t| {

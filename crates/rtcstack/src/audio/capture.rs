@@ -87,9 +87,9 @@ pub struct ProcessedInput {
     meter: Meter,
 }
 
-impl AudioInput for ProcessedInput {
-    fn next_frame(&mut self, out: &mut [i16]) {
-        self.mic.next_frame(out);
+impl ProcessedInput {
+    /// One microphone frame through the processing, in place.
+    fn process(&mut self, frame: &mut [i16]) {
         let generation = self.shared.generation.load(Ordering::SeqCst);
         if generation != self.applied {
             self.applied = generation;
@@ -104,15 +104,32 @@ impl AudioInput for ProcessedInput {
         }
         self.far.drain(..whole);
         self.processor.set_delay_ms(latency_ms);
-        self.processor.capture(out);
-        let level = self.meter.update(out);
+        self.processor.capture(frame);
+        let level = self.meter.update(frame);
         *unpoisoned(&self.shared.level) = level;
+    }
+}
+
+impl AudioInput for ProcessedInput {
+    fn next_frame(&mut self, out: &mut [i16]) {
+        // A sender that fell behind (a late tick is not made up) leaves
+        // frames waiting: they go through the canceller and are dropped,
+        // so what it hears stays in step with what was played. Dropping
+        // them unheard would shift the microphone against the far end, and
+        // it would have to find the delay again.
+        while self.mic.backlog() > 1 {
+            self.mic.next_frame(out);
+            self.process(out);
+        }
+        self.mic.next_frame(out);
+        self.process(out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::processing::tests::power_db;
     use crate::audio::FRAME_SAMPLES;
 
     const FRAMES: usize = 400;
@@ -145,15 +162,6 @@ mod tests {
                 self.pos += 1;
             }
         }
-    }
-
-    fn power_db(x: &[i16]) -> f64 {
-        let p = x
-            .iter()
-            .map(|&s| (f64::from(s) / 32768.0).powi(2))
-            .sum::<f64>()
-            / x.len() as f64;
-        10.0 * (p + 1e-12).log10()
     }
 
     /// Echo level out of the path, 6–8 s into the talk.

@@ -120,6 +120,19 @@ pub(crate) fn list_all() -> super::watch::DeviceLists {
     }
 }
 
+/// Whether listing is a cheap query (a sound server, CoreAudio, WASAPI),
+/// not ALSA's probe of every card (Linux without a sound server).
+pub(crate) fn listing_is_cheap() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        cpal::default_host().id() != cpal::HostId::Alsa
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
 fn info(device: &cpal::Device, default_id: Option<&str>) -> Option<DeviceInfo> {
     let id = device.id().ok()?.to_string();
     let name = device
@@ -326,9 +339,10 @@ impl Microphone {
     }
 }
 
-/// Most audio the microphone's queue holds before the oldest goes (a
-/// device running fast, or a stalled sender): 80 ms, cut back to 40.
-const MIC_MOST: usize = 4 * SAMPLE_RATE as usize / 50;
+/// Most audio the microphone's queue holds before the oldest goes (nobody
+/// pulling): 200 ms, cut back to 40. A sender that falls behind catches up
+/// through `backlog` long before.
+const MIC_MOST: usize = 10 * SAMPLE_RATE as usize / 50;
 const MIC_BACK_TO: usize = 2 * SAMPLE_RATE as usize / 50;
 
 impl AudioInput for Microphone {
@@ -352,6 +366,11 @@ impl AudioInput for Microphone {
             let excess = q.len() - MIC_BACK_TO;
             q.drain(..excess);
         }
+    }
+
+    fn backlog(&self) -> usize {
+        let q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        (q.len() / crate::audio::FRAME_SAMPLES).saturating_sub(1)
     }
 }
 

@@ -195,7 +195,7 @@ pub(crate) mod tests {
             .collect()
     }
 
-    fn power_db(x: &[i16]) -> f64 {
+    pub(crate) fn power_db(x: &[i16]) -> f64 {
         let p = x
             .iter()
             .map(|&s| (f64::from(s) / 32768.0).powi(2))

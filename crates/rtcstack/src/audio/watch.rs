@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::device::{list_all, DeviceInfo};
+use super::device::{list_all, listing_is_cheap, DeviceInfo};
+
+/// The slowest a watch lists when listing probes hardware (ALSA without a
+/// sound server): a machine with no sound server rarely hot-plugs anyway.
+const PROBING_PERIOD: Duration = Duration::from_secs(2);
 
 /// The devices there now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,9 +20,15 @@ pub struct DeviceLists {
     pub outputs: Vec<DeviceInfo>,
 }
 
-/// Lists the devices every `period` until every receiver is gone.
+/// Lists the devices every `period` (at most every 2 s where listing
+/// probes hardware) until every receiver is gone.
 pub fn watch_devices(period: Duration) -> watch::Receiver<DeviceLists> {
     let (tx, rx) = watch::channel(list_all());
+    let period = if listing_is_cheap() {
+        period
+    } else {
+        period.max(PROBING_PERIOD)
+    };
     let spawned = std::thread::Builder::new()
         .name("rtcstack-device-watch".into())
         .spawn(move || loop {
