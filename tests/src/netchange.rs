@@ -73,6 +73,14 @@ impl AppCall {
     /// server's own, or a proxy's) and `envs` added; joins as "Ada" and
     /// waits for the call to be connected with the peer listed.
     pub async fn join(far: Far, url: &str, envs: &[(&str, &str)]) -> Result<AppCall> {
+        let call = AppCall::open(far, url, envs).await?;
+        call.join_as_ada().await?;
+        Ok(call)
+    }
+
+    /// The app started with the server's key, `url` as its server and
+    /// `envs` added, on its join screen (ready for input), not joined.
+    pub async fn open(far: Far, url: &str, envs: &[(&str, &str)]) -> Result<AppCall> {
         let mut all = vec![
             ("RTCSTACK_SERVER_URL", url),
             ("RTCSTACK_API_KEY", far.server.api_key()),
@@ -83,7 +91,13 @@ impl AppCall {
         all.extend_from_slice(envs);
         let app = AppSession::start(&all).await?;
         app.wait_ready(Duration::from_secs(20)).await?;
-        let call = AppCall { far, app };
+        Ok(AppCall { far, app })
+    }
+
+    /// Joins through the form as "Ada" and waits for the call to be
+    /// connected with the peer listed.
+    pub async fn join_as_ada(&self) -> Result<()> {
+        let call = self;
         call.js(
             "const n = document.querySelector('[data-testid=join-name]'); n.value = 'Ada'; \
              document.querySelector('[data-testid=join-button]').click();",
@@ -105,7 +119,7 @@ impl AppCall {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(call)
+        Ok(())
     }
 
     pub async fn js(&self, script: &str) -> Result<serde_json::Value> {

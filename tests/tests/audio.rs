@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rtcstack::audio::capture::CapturePath;
-use rtcstack::audio::device::{Microphone, Speaker};
+use rtcstack::audio::device::Speaker;
 use rtcstack::audio::processing::Stages;
 use rtcstack_bot_audio::analysis::{active_level_db, band_split, floor_level_db, rms_db};
 use rtcstack_bot_audio::wav::WavInput;
@@ -145,11 +145,9 @@ async fn echo_noise_and_gain_measured_at_the_far_end_with_each_stage_on_and_off(
     let path = CapturePath::new(stages(true, false, false));
     let (call, _capture, _events) = join_with_capture(&server, room, US).await.unwrap();
     call.set_audio_output(Arc::new(Speaker::open(None, Some(path.far_end())).unwrap()));
-    let mic = Microphone::open(None).unwrap();
+    let mic = path.open_microphone(None).unwrap();
     eprintln!("microphone: {:?}", mic.device());
-    call.publish_audio(Box::new(path.input(Box::new(mic))))
-        .await
-        .unwrap();
+    call.publish_audio(Box::new(mic)).await.unwrap();
     peer.wait_for(
         "our track",
         |e| e.kind() == "first_audio" && e.str("identity") == Some(US),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use rtcstack::audio::capture::CapturePath;
-use rtcstack::audio::device::{input_devices, output_devices, Microphone, Speaker};
+use rtcstack::audio::device::{input_devices, output_devices, Speaker};
 use rtcstack::audio::io::{AudioInput, FanOut};
 use rtcstack::audio::processing::Stages;
 use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
@@ -138,12 +138,11 @@ fn input(args: &Args, path: &CapturePath) -> Result<Option<Source>, String> {
         )));
     }
     if let Some(id) = &args.mic {
-        let mic = Microphone::open(device_id(id)).map_err(|e| e.to_string())?;
         // Processed as the app does: echo of our speaker cancelled.
-        return Ok(Some((
-            Box::new(path.input(Box::new(mic))),
-            "microphone".into(),
-        )));
+        let mic = path
+            .open_microphone(device_id(id))
+            .map_err(|e| e.to_string())?;
+        return Ok(Some((Box::new(mic), "microphone".into())));
     }
     if let Some(path) = &args.wav {
         let wav = WavInput::open(path).map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rtcstack::audio::capture::CapturePath;
-use rtcstack::audio::device::{DeviceInfo, Microphone, Speaker};
+use rtcstack::audio::device::{DeviceInfo, Failed, Speaker};
 use rtcstack::audio::io::{AudioInput, AudioSink, NullSink, SwitchableInput, SwitchableSink};
 use rtcstack::audio::level::MicLevel;
 use rtcstack::audio::route::Route;
@@ -87,7 +87,16 @@ pub struct Audio {
     mic: SwitchableInput,
     speaker: Arc<SwitchableSink>,
     muted: AtomicBool,
+    /// Set when the open microphone's or speaker's stream fails.
+    mic_failed: Mutex<Option<Failed>>,
+    speaker_failed: Mutex<Option<Failed>>,
     shell: Arc<dyn AudioShell>,
+}
+
+/// Every change is whole before a lock is let go: a panic leaves nothing
+/// half-written that matters.
+fn unpoisoned<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A call's microphone and speaker, each `None` when there is none.
@@ -127,13 +136,14 @@ impl Audio {
             mic: SwitchableInput::new(Box::new(Silence)),
             speaker: Arc::new(SwitchableSink::new(Arc::new(NullSink))),
             muted: AtomicBool::new(false),
+            mic_failed: Mutex::default(),
+            speaker_failed: Mutex::default(),
             shell,
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // Every change is whole before the lock is let go.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        unpoisoned(&self.state)
     }
 
     /// Watches the devices, opens the microphone (its level shows before
@@ -176,6 +186,9 @@ impl Audio {
             if !n.is_multiple_of(per_report) {
                 continue;
             }
+            let a = Arc::clone(&self);
+            // Reopening blocks: off the async threads.
+            let _ = tokio::task::spawn_blocking(move || a.reopen_failed()).await;
             let level = self.path.level();
             let muted = in_call && self.muted.load(Ordering::SeqCst);
             let muted_talking = muted_talk.tick(muted, level.voice);
@@ -209,22 +222,49 @@ impl Audio {
         self.show(&s);
     }
 
+    /// A stream that failed (the sound server dropped it, say after the
+    /// machine slept) is opened again on the same device.
+    fn reopen_failed(&self) {
+        let failed = |f: &Mutex<Option<Failed>>| {
+            unpoisoned(f)
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst))
+        };
+        let mut s = self.lock();
+        if failed(&self.mic_failed) {
+            let id = s.input.open().map(|d| d.id.clone());
+            tracing::warn!("the microphone's stream failed: opening it again");
+            let opened = self.open_mic(id.as_deref());
+            s.input.opened(opened);
+            self.show(&s);
+        }
+        if s.in_call && failed(&self.speaker_failed) {
+            let id = s.output.open().map(|d| d.id.clone());
+            tracing::warn!("the speaker's stream failed: opening it again");
+            let opened = self.open_speaker(id.as_deref());
+            s.output.opened(opened);
+            self.show(&s);
+        }
+    }
+
     /// Opens a microphone behind the shared input; `None` when it cannot
     /// be opened (the input goes silent, and the view says which device
     /// is in use: none).
     fn open_mic(&self, id: Option<&str>) -> Option<DeviceInfo> {
-        match Microphone::open(id).or_else(|e| {
+        match self.path.open_microphone(id).or_else(|e| {
             tracing::warn!("microphone {id:?}: {e}; trying the default");
-            Microphone::open(None)
+            self.path.open_microphone(None)
         }) {
             Ok(mic) => {
                 let info = mic.device().clone();
+                *unpoisoned(&self.mic_failed) = Some(mic.failed());
                 tracing::info!("microphone: {}", info.name);
-                self.mic.replace(Box::new(self.path.input(Box::new(mic))));
+                self.mic.replace(Box::new(mic));
                 Some(info)
             }
             Err(e) => {
                 tracing::warn!("no microphone: {e}");
+                *unpoisoned(&self.mic_failed) = None;
                 self.mic.replace(Box::new(Silence));
                 None
             }
@@ -238,12 +278,14 @@ impl Audio {
         }) {
             Ok(speaker) => {
                 let info = speaker.device().clone();
+                *unpoisoned(&self.speaker_failed) = Some(speaker.failed());
                 tracing::info!("speaker: {}", info.name);
                 self.speaker.replace(Arc::new(speaker));
                 Some(info)
             }
             Err(e) => {
                 tracing::warn!("no speaker: {e}");
+                *unpoisoned(&self.speaker_failed) = None;
                 self.speaker.replace(Arc::new(NullSink));
                 None
             }

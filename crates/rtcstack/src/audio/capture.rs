@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::device::{DeviceError, Microphone};
 use super::far_end::FarEnd;
 use super::io::AudioInput;
 use super::level::{Meter, MicLevel};
@@ -62,12 +63,26 @@ impl CapturePath {
         *unpoisoned(&self.0.level)
     }
 
-    /// `mic`, processed and metered: what the call sends.
+    /// `mic`, processed and metered when it is pulled: for inputs with no
+    /// clock of their own. A device is better opened with
+    /// [`CapturePath::open_microphone`].
     pub fn input(&self, mic: Box<dyn AudioInput>) -> ProcessedInput {
-        let stages = self.stages();
         ProcessedInput {
             mic,
-            processor: Processor::new(stages),
+            stage: self.stage(),
+        }
+    }
+
+    /// A microphone whose audio is processed on its own device thread, as
+    /// it is captured: what the canceller hears stays in step with what
+    /// the speaker's thread played, however late the sender pulls.
+    pub fn open_microphone(&self, id: Option<&str>) -> Result<Microphone, DeviceError> {
+        Microphone::open_processed(id, Some(self.stage()))
+    }
+
+    fn stage(&self) -> Stage {
+        Stage {
+            processor: Processor::new(self.stages()),
             applied: self.0.generation.load(Ordering::SeqCst),
             shared: Arc::clone(&self.0),
             far: Vec::new(),
@@ -76,9 +91,8 @@ impl CapturePath {
     }
 }
 
-/// A microphone behind the capture path's processing.
-pub struct ProcessedInput {
-    mic: Box<dyn AudioInput>,
+/// The processing of one microphone, frame by frame, in capture order.
+pub struct Stage {
     processor: Processor,
     applied: u64,
     shared: Arc<Shared>,
@@ -87,9 +101,9 @@ pub struct ProcessedInput {
     meter: Meter,
 }
 
-impl ProcessedInput {
-    /// One microphone frame through the processing, in place.
-    fn process(&mut self, frame: &mut [i16]) {
+impl Stage {
+    /// One 20 ms microphone frame through the processing, in place.
+    pub(crate) fn process(&mut self, frame: &mut [i16]) {
         let generation = self.shared.generation.load(Ordering::SeqCst);
         if generation != self.applied {
             self.applied = generation;
@@ -110,19 +124,23 @@ impl ProcessedInput {
     }
 }
 
+/// An input behind the capture path's processing, processed as pulled.
+pub struct ProcessedInput {
+    mic: Box<dyn AudioInput>,
+    stage: Stage,
+}
+
 impl AudioInput for ProcessedInput {
     fn next_frame(&mut self, out: &mut [i16]) {
-        // A sender that fell behind (a late tick is not made up) leaves
-        // frames waiting: they go through the canceller and are dropped,
-        // so what it hears stays in step with what was played. Dropping
-        // them unheard would shift the microphone against the far end, and
-        // it would have to find the delay again.
+        // Frames waiting because the sender fell behind (a late tick is
+        // not made up) go through the processing and are dropped, so it
+        // stays in step with what was played.
         while self.mic.backlog() > 1 {
             self.mic.next_frame(out);
-            self.process(out);
+            self.stage.process(out);
         }
         self.mic.next_frame(out);
-        self.process(out);
+        self.stage.process(out);
     }
 }
 
@@ -222,7 +240,7 @@ mod tests {
         };
         path.set_stages(none);
         input.next_frame(&mut out);
-        assert_eq!(input.processor.stages(), none);
+        assert_eq!(input.stage.processor.stages(), none);
         assert_eq!(path.stages(), none);
     }
 }

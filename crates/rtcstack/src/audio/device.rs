@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
+use super::capture::Stage;
 use super::far_end::FarEnd;
 use super::io::{AudioInput, AudioSink, RemoteAudio};
 use super::resample::{to_f32_i16, to_i16_f32, Resampler};
-use super::SAMPLE_RATE;
+use super::{FRAME_SAMPLES, SAMPLE_RATE};
 
 /// Longest queue between a device and the call (beyond it, the oldest
 /// audio goes: late audio is worse than lost audio in a call).
@@ -272,30 +273,67 @@ fn spawn_stream(
 pub struct Microphone {
     queue: Arc<Mutex<VecDeque<i16>>>,
     device: DeviceInfo,
+    failed: Failed,
     _stream: StreamThread,
+}
+
+/// Set when a device's stream reports an error (the device went away, the
+/// sound server dropped the stream, say after the machine slept): the
+/// stream may be dead, and the owner reopens it.
+pub type Failed = Arc<std::sync::atomic::AtomicBool>;
+
+fn stream_error(what: &'static str, failed: &Failed) -> impl FnMut(cpal::Error) + Send + 'static {
+    let failed = Arc::clone(failed);
+    move |e| {
+        tracing::warn!("{what} stream: {e}");
+        failed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Microphone {
     /// Opens the device with `id`, or the system default.
     pub fn open(id: Option<&str>) -> Result<Self, DeviceError> {
+        Self::open_processed(id, None)
+    }
+
+    /// Opens a device whose frames go through `stage` on the device's own
+    /// thread, as they are captured (`CapturePath::open_microphone`).
+    pub(crate) fn open_processed(
+        id: Option<&str>,
+        mut stage: Option<Stage>,
+    ) -> Result<Self, DeviceError> {
         let (device, listed) = find(Direction::Input, id)?;
         let (config, format) = pick_config(&device, Direction::Input)?;
         let queue = Arc::new(Mutex::new(VecDeque::with_capacity(MAX_QUEUE)));
         let q = Arc::clone(&queue);
+        let failed = Failed::default();
+        let err = stream_error("microphone", &failed);
         let stream = spawn_stream(move || {
             let channels = usize::from(config.channels.max(1));
             let mut resampler = Resampler::new(config.sample_rate, SAMPLE_RATE);
             let mut mono = Vec::new();
             let mut out = Vec::new();
+            // Captured samples waiting for a whole frame to process.
+            let mut pending: Vec<i16> = Vec::with_capacity(2 * FRAME_SAMPLES);
             let mut deliver = move |mono: &[f32], out: &mut Vec<f32>| {
                 out.clear();
                 resampler.push(mono, out);
+                let ready: Vec<i16> = match stage.as_mut() {
+                    None => out.iter().map(|&s| to_i16_f32(s)).collect(),
+                    Some(stage) => {
+                        pending.extend(out.iter().map(|&s| to_i16_f32(s)));
+                        let whole = pending.len() / FRAME_SAMPLES * FRAME_SAMPLES;
+                        for frame in pending[..whole].chunks_exact_mut(FRAME_SAMPLES) {
+                            stage.process(frame);
+                        }
+                        pending.drain(..whole).collect()
+                    }
+                };
                 let mut q = q.lock().unwrap_or_else(PoisonError::into_inner);
-                q.extend(out.iter().map(|&s| to_i16_f32(s)));
+                q.extend(ready);
                 let excess = q.len().saturating_sub(MAX_QUEUE);
                 q.drain(..excess);
             };
-            let err = |e| tracing::warn!("microphone stream: {e}");
             match format {
                 cpal::SampleFormat::F32 => device.build_input_stream(
                     config,
@@ -329,8 +367,14 @@ impl Microphone {
         Ok(Microphone {
             queue,
             device: listed,
+            failed,
             _stream: stream,
         })
+    }
+
+    /// Set if the stream reported an error since it opened.
+    pub fn failed(&self) -> Failed {
+        Arc::clone(&self.failed)
     }
 
     /// The device opened, as listed then.
@@ -370,7 +414,7 @@ impl AudioInput for Microphone {
 
     fn backlog(&self) -> usize {
         let q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        (q.len() / crate::audio::FRAME_SAMPLES).saturating_sub(1)
+        (q.len() / FRAME_SAMPLES).saturating_sub(1)
     }
 }
 
@@ -433,6 +477,7 @@ fn output_latency_ms(info: &cpal::OutputCallbackInfo) -> u32 {
 pub struct Speaker {
     tracks: Mix,
     device: DeviceInfo,
+    failed: Failed,
     _stream: StreamThread,
 }
 
@@ -444,6 +489,8 @@ impl Speaker {
         let (config, format) = pick_config(&device, Direction::Output)?;
         let tracks: Mix = Arc::new(Mutex::new(HashMap::new()));
         let t = Arc::clone(&tracks);
+        let failed = Failed::default();
+        let err = stream_error("speaker", &failed);
         let stream = spawn_stream(move || {
             let channels = usize::from(config.channels.max(1));
             let mut mixer = Mixer {
@@ -454,7 +501,6 @@ impl Speaker {
                 ready: VecDeque::new(),
             };
             let mut mixed = Vec::new();
-            let err = |e| tracing::warn!("speaker stream: {e}");
             match format {
                 cpal::SampleFormat::F32 => device.build_output_stream(
                     config,
@@ -485,8 +531,14 @@ impl Speaker {
         Ok(Speaker {
             tracks,
             device: listed,
+            failed,
             _stream: stream,
         })
+    }
+
+    /// Set if the stream reported an error since it opened.
+    pub fn failed(&self) -> Failed {
+        Arc::clone(&self.failed)
     }
 
     /// The device opened, as listed then.
