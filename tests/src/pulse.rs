@@ -38,8 +38,8 @@ impl PulseServer {
             ))
             // At the call's rate, as a headset's would be: no resampling
             // inside the sound server.
-            .arg("--load=module-null-sink sink_name=spk rate=48000")
-            .arg("--load=module-null-sink sink_name=mic rate=48000")
+            .arg("--load=module-null-sink sink_name=spk rate=48000 sink_properties=device.description=Speaker")
+            .arg("--load=module-null-sink sink_name=mic rate=48000 sink_properties=device.description=Mic")
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", dir.path())
             .stdout(Stdio::null())

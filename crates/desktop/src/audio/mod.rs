@@ -30,7 +30,7 @@ use settings::SettingsFile;
 
 /// How often the device lists are read (an unplugged device is noticed
 /// and replaced well within a second).
-const DEVICE_POLL: Duration = Duration::from_millis(250);
+const DEVICE_POLL: Duration = Duration::from_millis(100);
 /// How often the level meter moves.
 const METER_TICK: Duration = Duration::from_millis(100);
 

@@ -106,11 +106,12 @@ fn list_on(host: &cpal::Host, dir: Direction) -> Result<Vec<DeviceInfo>, DeviceE
 }
 
 /// Both lists from one connection to the sound system (the device watch
-/// calls it a few times a second). A list that cannot be read is empty.
-pub(crate) fn list_all() -> super::watch::DeviceLists {
-    let host = cpal::default_host();
+/// keeps one host and calls it a few times a second: a connection per
+/// listing exhausted PulseAudio's clients). A list that cannot be read is
+/// empty.
+pub(crate) fn list_all(host: &cpal::Host) -> super::watch::DeviceLists {
     let read = |dir| {
-        list_on(&host, dir).unwrap_or_else(|e| {
+        list_on(host, dir).unwrap_or_else(|e| {
             tracing::debug!("listing {} devices: {e}", dir.word());
             Vec::new()
         })
@@ -123,13 +124,14 @@ pub(crate) fn list_all() -> super::watch::DeviceLists {
 
 /// Whether listing is a cheap query (a sound server, CoreAudio, WASAPI),
 /// not ALSA's probe of every card (Linux without a sound server).
-pub(crate) fn listing_is_cheap() -> bool {
+pub(crate) fn listing_is_cheap(host: &cpal::Host) -> bool {
     #[cfg(target_os = "linux")]
     {
-        cpal::default_host().id() != cpal::HostId::Alsa
+        host.id() != cpal::HostId::Alsa
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = host;
         true
     }
 }

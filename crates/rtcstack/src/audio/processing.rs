@@ -248,6 +248,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn gain_control_switched_off_and_on_again_still_sends_the_talker() {
+        let talk: Vec<i16> = far_end(6 * SAMPLE_RATE as usize)
+            .iter()
+            .map(|&s| s / 8)
+            .collect();
+        let gain_only = Stages {
+            echo_cancellation: false,
+            noise_suppression: false,
+            auto_gain_control: true,
+        };
+        // As the app test switched them: all on, gain off, echo off, noise
+        // off, gain on again.
+        let mut p = Processor::new(Stages::default());
+        let mut out = Vec::new();
+        let off = |e, n, g| Stages {
+            echo_cancellation: e,
+            noise_suppression: n,
+            auto_gain_control: g,
+        };
+        for (i, frame) in talk.chunks_exact(FRAME_SAMPLES).enumerate() {
+            let mut f = frame.to_vec();
+            match i {
+                50 => p.set_stages(off(true, true, false)),
+                80 => p.set_stages(off(false, true, false)),
+                110 => p.set_stages(off(false, false, false)),
+                150 => p.set_stages(gain_only),
+                _ => {}
+            }
+            p.render(frame);
+            p.capture(&mut f);
+            out.extend(f);
+        }
+        let last = &out[out.len() - 2 * SAMPLE_RATE as usize..];
+        assert!(power_db(last) > -50.0, "{:.1} dB", power_db(last));
+    }
+
+    #[test]
     fn a_frame_of_another_length_passes_through_untouched() {
         let mut p = Processor::new(Stages::default());
         let mut odd: Vec<i16> = (0..479).map(|i| i as i16).collect();

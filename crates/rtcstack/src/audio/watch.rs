@@ -23,8 +23,11 @@ pub struct DeviceLists {
 /// Lists the devices every `period` (at most every 2 s where listing
 /// probes hardware) until every receiver is gone.
 pub fn watch_devices(period: Duration) -> watch::Receiver<DeviceLists> {
-    let (tx, rx) = watch::channel(list_all());
-    let period = if listing_is_cheap() {
+    // One host for the watch's whole life: one connection to the sound
+    // server, not one per listing.
+    let host = cpal::default_host();
+    let (tx, rx) = watch::channel(list_all(&host));
+    let period = if listing_is_cheap(&host) {
         period
     } else {
         period.max(PROBING_PERIOD)
@@ -36,7 +39,7 @@ pub fn watch_devices(period: Duration) -> watch::Receiver<DeviceLists> {
             if tx.is_closed() {
                 return;
             }
-            let now = list_all();
+            let now = list_all(&host);
             tx.send_if_modified(|seen| {
                 let changed = *seen != now;
                 if changed {
