@@ -64,8 +64,8 @@ impl CapturePath {
     }
 
     /// `mic`, processed and metered when it is pulled: for inputs with no
-    /// clock of their own. A device is better opened with
-    /// [`CapturePath::open_microphone`].
+    /// clock of their own (generated, a file), whose frames exist when
+    /// asked for. A device is opened with [`CapturePath::open_microphone`].
     pub fn input(&self, mic: Box<dyn AudioInput>) -> ProcessedInput {
         ProcessedInput {
             mic,
@@ -132,13 +132,6 @@ pub struct ProcessedInput {
 
 impl AudioInput for ProcessedInput {
     fn next_frame(&mut self, out: &mut [i16]) {
-        // Frames waiting because the sender fell behind (a late tick is
-        // not made up) go through the processing and are dropped, so it
-        // stays in step with what was played.
-        while self.mic.backlog() > 1 {
-            self.mic.next_frame(out);
-            self.stage.process(out);
-        }
         self.mic.next_frame(out);
         self.stage.process(out);
     }

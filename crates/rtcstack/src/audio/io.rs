@@ -8,12 +8,6 @@ use std::sync::{Arc, Mutex, RwLock};
 pub trait AudioInput: Send + 'static {
     /// Fills `out` (960 samples) with the next frame.
     fn next_frame(&mut self, out: &mut [i16]);
-
-    /// Whole frames ready beyond the next one (a device that runs ahead of
-    /// the sender's clock); generated inputs have none.
-    fn backlog(&self) -> usize {
-        0
-    }
 }
 
 /// Who a block of received audio is from.
@@ -53,10 +47,6 @@ impl SwitchableInput {
 impl AudioInput for SwitchableInput {
     fn next_frame(&mut self, out: &mut [i16]) {
         self.0.lock().expect("input lock").next_frame(out);
-    }
-
-    fn backlog(&self) -> usize {
-        self.0.lock().expect("input lock").backlog()
     }
 }
 
