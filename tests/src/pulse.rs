@@ -3,10 +3,18 @@
 //! `spk` is the default output (record it through `spk.monitor`), and
 //! whatever is played into `mic` is what the default input (`mic.monitor`)
 //! hears: a virtual microphone.
+//!
+//! Each sink that stands for a microphone is kept clocked by a silent
+//! low-latency stream, as a hardware microphone is clocked by its device:
+//! an idle null sink renders in 2 s blocks, and a recording started on its
+//! monitor then waits up to 2 s for its first audio, which no real
+//! microphone does (seen: opening a fallback microphone took 1.7 s).
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -14,6 +22,10 @@ use anyhow::{bail, Context, Result};
 pub struct PulseServer {
     daemon: Child,
     dir: tempfile::TempDir,
+    /// The silent streams clocking microphone sinks: `mic`'s, and those of
+    /// sinks added later by their module's index.
+    mic_clock: Option<Player>,
+    clocks: Mutex<HashMap<u32, Player>>,
 }
 
 impl PulseServer {
@@ -46,7 +58,12 @@ impl PulseServer {
             .stderr(std::fs::File::create(dir.path().join("pulse.log"))?)
             .spawn()
             .context("starting pulseaudio (scripts/setup installs it)")?;
-        let server = PulseServer { daemon, dir };
+        let mut server = PulseServer {
+            daemon,
+            dir,
+            mic_clock: None,
+            clocks: Mutex::default(),
+        };
         let asound = server.dir.path().join("asound.conf");
         std::fs::write(
             &asound,
@@ -63,6 +80,7 @@ impl PulseServer {
         }
         server.pactl(&["set-default-sink", "spk"])?;
         server.pactl(&["set-default-source", "mic.monitor"])?;
+        server.mic_clock = Some(server.clock("mic")?);
         Ok(server)
     }
 
@@ -95,18 +113,52 @@ impl PulseServer {
     }
 
     pub fn unload_module(&self, index: u32) -> Result<()> {
-        self.pactl(&["unload-module", &index.to_string()]).map(drop)
+        let unloaded = self.pactl(&["unload-module", &index.to_string()]).map(drop);
+        // After the sink is gone, as a device unplugged stops its clock.
+        self.clocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&index);
+        unloaded
     }
 
     /// A new null sink named `name` with a description ("Headset"): a
-    /// device plugged in. Its monitor is a new input.
+    /// device plugged in. Its monitor is a new input, clocked as a
+    /// microphone is.
     pub fn add_sink(&self, name: &str, description: &str) -> Result<u32> {
-        self.load_module(&[
+        let index = self.load_module(&[
             "module-null-sink",
             &format!("sink_name={name}"),
             "rate=48000",
             &format!("sink_properties=device.description={description}"),
-        ])
+        ])?;
+        let clock = self.clock(name)?;
+        self.clocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(index, clock);
+        Ok(index)
+    }
+
+    /// Silence played into `sink` with 10 ms of latency until dropped: the
+    /// sink then renders every 10 ms, as a device's clock drives it.
+    fn clock(&self, sink: &str) -> Result<Player> {
+        let child = Command::new("pacat")
+            .args([
+                "--raw",
+                "--format=s16le",
+                "--rate=48000",
+                "--channels=1",
+                "--latency-msec=10",
+                "-d",
+                sink,
+            ])
+            .stdin(std::fs::File::open("/dev/zero")?)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting pacat")?;
+        Ok(Player { child })
     }
 
     /// The room between our speaker and our microphone, as on a laptop:

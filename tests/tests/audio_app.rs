@@ -263,10 +263,8 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
         notice,
         "Monitor of Headset disconnected — using Monitor of Mic"
     );
-    // The issue asks for 1 s; measured 1.5-1.75 s (not yet known where it
-    // goes: the watch, opening the default, the page). Pinned at what is
-    // delivered, so it cannot get worse unseen.
-    assert!(took <= Duration::from_millis(2_500), "took {took:?}");
+    // Within a second, the page's polling (50 ms) included.
+    assert!(took <= SECS(1), "took {took:?}");
     call.app
         .wait_visible("device-notice", SECS(1))
         .await

@@ -201,6 +201,11 @@ impl Audio {
 
     /// New device lists: reroute what is open, tell the page.
     fn on_devices(&self, lists: DeviceLists) {
+        tracing::debug!(
+            "devices: {} inputs, {} outputs",
+            lists.inputs.len(),
+            lists.outputs.len()
+        );
         let mut s = self.lock();
         s.lists = lists;
         // The first microphone opened is no news; a change is.
