@@ -63,6 +63,8 @@ pub mod tone_watch;
 pub mod update_server;
 #[cfg(feature = "linux-bench")]
 pub mod usage;
+#[cfg(feature = "linux-bench")]
+pub mod window;
 
 /// Chooses the process's TLS provider (ring, as the engine does) before any
 /// HTTP client is built: reqwest is built without one of its own, and an

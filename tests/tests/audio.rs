@@ -7,7 +7,6 @@
 //! the level the far end received. One test: it sets process-wide audio
 //! variables and owns the sound server.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,12 +14,12 @@ use rtcstack::audio::capture::CapturePath;
 use rtcstack::audio::device::Speaker;
 use rtcstack::audio::processing::Stages;
 use rtcstack_bot_audio::analysis::{active_level_db, band_split, floor_level_db, rms_db};
-use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_with_capture;
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::speech::speech;
+use rtcstack_testbench::window::{measure, median};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const US: &str = "rust-audio";
@@ -36,46 +35,6 @@ fn stages(echo: bool, noise: bool, gain: bool) -> Stages {
         noise_suppression: noise,
         auto_gain_control: gain,
     }
-}
-
-/// What our microphone heard and what the far end received, over the
-/// same few seconds.
-struct Window {
-    mic: Vec<i16>,
-    received: Vec<i16>,
-}
-
-async fn measure(pulse: &PulseServer, peer: &mut PythonPeer, dir: &Path, name: &str) -> Window {
-    let path = dir.join(format!("{name}.wav"));
-    let mark = peer.mark();
-    peer.send(serde_json::json!({
-        "cmd": "record", "identity": US, "seconds": WINDOW, "path": path,
-    }))
-    .await
-    .unwrap();
-    // The received audio is ~0.1 s behind the microphone (encode, network,
-    // jitter buffer): both windows are long, so the overlap is most of them.
-    let mic = tokio::task::block_in_place(|| pulse.record("mic.monitor", WINDOW)).unwrap();
-    peer.wait_for_after(mark, "recorded", |e| e.kind() == "recorded", SECS(15))
-        .await
-        .unwrap();
-    let received = WavInput::open(&path).unwrap().samples().to_vec();
-    Window { mic, received }
-}
-
-/// Echo removed in each second of a window (heard minus sent, dB).
-fn erle_per_second(w: &Window) -> Vec<f64> {
-    w.mic
-        .chunks_exact(48_000)
-        .zip(w.received.chunks_exact(48_000))
-        .map(|(heard, sent)| rms_db(heard) - rms_db(sent))
-        .collect()
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Uniform noise at -35 dBFS RMS, seeded.
@@ -171,12 +130,16 @@ async fn echo_noise_and_gain_measured_at_the_far_end_with_each_stage_on_and_off(
 
     // Echo: cancellation on (nothing else, so the reduction is its own).
     tokio::time::sleep(SECS(5)).await; // the canceller's first 5 s
-    let on = measure(&pulse, &mut peer, dir.path(), "echo-on").await;
+    let on = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "echo-on")
+        .await
+        .unwrap();
     let (echo_on, left_on) = (rms_db(&on.mic), rms_db(&on.received));
-    let per_second = erle_per_second(&on);
+    let per_second = on.erle_per_second();
     path.set_stages(stages(false, false, false));
     tokio::time::sleep(SECS(1)).await;
-    let off = measure(&pulse, &mut peer, dir.path(), "echo-off").await;
+    let off = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "echo-off")
+        .await
+        .unwrap();
     let (echo_off, left_off) = (rms_db(&off.mic), rms_db(&off.received));
     let steady = median(&per_second);
     eprintln!(
@@ -205,7 +168,9 @@ async fn echo_noise_and_gain_measured_at_the_far_end_with_each_stage_on_and_off(
     path.set_stages(stages(true, false, false));
     let near = pulse.play_into("mic", tone_and(-25.0, silence)).unwrap();
     tokio::time::sleep(SECS(2)).await;
-    let both = measure(&pulse, &mut peer, dir.path(), "double-talk").await;
+    let both = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "double-talk")
+        .await
+        .unwrap();
     drop(near);
     let (tone_in, _) = band_split(&both.mic, NEAR_HZ, 15.0);
     let (tone_out, rest_out) = band_split(&both.received, NEAR_HZ, 15.0);
@@ -232,10 +197,14 @@ async fn echo_noise_and_gain_measured_at_the_far_end_with_each_stage_on_and_off(
         .unwrap();
     path.set_stages(stages(true, false, false));
     tokio::time::sleep(SECS(2)).await;
-    let raw = measure(&pulse, &mut peer, dir.path(), "noise-off").await;
+    let raw = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "noise-off")
+        .await
+        .unwrap();
     path.set_stages(stages(true, true, false));
     tokio::time::sleep(SECS(2)).await;
-    let suppressed = measure(&pulse, &mut peer, dir.path(), "noise-on").await;
+    let suppressed = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "noise-on")
+        .await
+        .unwrap();
     drop(noisy);
     let (talk_off, floor_off) = (
         active_level_db(&raw.received),
@@ -266,11 +235,15 @@ async fn echo_noise_and_gain_measured_at_the_far_end_with_each_stage_on_and_off(
     let talker = pulse.play_into("mic", looped(quiet, silence)).unwrap();
     path.set_stages(stages(false, false, false));
     tokio::time::sleep(SECS(2)).await;
-    let plain = measure(&pulse, &mut peer, dir.path(), "gain-off").await;
+    let plain = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "gain-off")
+        .await
+        .unwrap();
     path.set_stages(stages(false, false, true));
     // The controller raises its gain a few dB a second.
     tokio::time::sleep(SECS(10)).await;
-    let lifted = measure(&pulse, &mut peer, dir.path(), "gain-on").await;
+    let lifted = measure(&pulse, &mut peer, US, WINDOW, dir.path(), "gain-on")
+        .await
+        .unwrap();
     drop(talker);
     let (heard, sent_off, sent_on) = (
         active_level_db(&lifted.mic),
