@@ -9,6 +9,9 @@ use anyhow::{bail, Context, Result};
 use rtcstack_bot_audio::analysis::active_level_db;
 use rtcstack_bot_audio::wav::{self, WavInput};
 
+/// What the far end says in the audio tests (looped).
+pub const FAR_TEXT: &str = "The quick brown fox jumps over the lazy dog, and then it runs away.";
+
 /// Writes `text` spoken by `voice` to `dir/name.wav` at 48 kHz mono, its
 /// active level at `level_db` dBFS, followed by a second of silence (a
 /// pause between sentences when looped); returns the path and the samples.

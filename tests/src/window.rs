@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use rtcstack_bot_audio::analysis::rms_db;
+use rtcstack_bot_audio::analysis::{active_level_db, rms_db};
 use rtcstack_bot_audio::wav::WavInput;
 
 use crate::peer::PythonPeer;
@@ -64,4 +64,26 @@ pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A quiet talker (`plain` with gain control off, `lifted` with it on):
+/// sent as heard (within 3 dB) off, and between -30 and -12 dBFS on,
+/// judged on the talk's active level. `what` names it in the output.
+pub fn assert_lifted(plain: &Window, lifted: &Window, what: &str) {
+    let (heard, sent_off, sent_on) = (
+        active_level_db(&lifted.mic),
+        active_level_db(&plain.received),
+        active_level_db(&lifted.received),
+    );
+    eprintln!(
+        "{what}: talker heard at {heard:.1} dBFS; sent {sent_off:.1} (gain off) → {sent_on:.1} (on)"
+    );
+    assert!(
+        (sent_off - heard).abs() <= 3.0,
+        "gain off: {heard:.1} → {sent_off:.1}"
+    );
+    assert!(
+        (-30.0..=-12.0).contains(&sent_on),
+        "gain on: {heard:.1} → {sent_on:.1} dBFS"
+    );
 }

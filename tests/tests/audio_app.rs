@@ -12,8 +12,8 @@ use rtcstack_bot_audio::analysis::{active_level_db, band_split, floor_level_db, 
 use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::pulse::Player;
-use rtcstack_testbench::speech::speech;
-use rtcstack_testbench::window::{measure, median, Window};
+use rtcstack_testbench::speech::{speech, FAR_TEXT};
+use rtcstack_testbench::window::{assert_lifted, measure, median, Window};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// The meter's fill colour (ui/src/styles.css `.meter-fill`).
@@ -174,6 +174,14 @@ async fn peer_heard_in(call: &AppCall, sink: &str, within: Duration) {
     }
 }
 
+/// Removes a device (its sink's module) and waits for the notice that
+/// says so: within a second, the page's polling (50 ms) included.
+async fn unplug(call: &AppCall, module: u32, want: &str) {
+    let pulled = Instant::now();
+    call.far.pulse.unload_module(module).unwrap();
+    notice_within(call, want, pulled, SECS(1)).await;
+}
+
 /// Waits for the device notice to say `want`, at most `within` after
 /// `since` (the device's change).
 async fn notice_within(call: &AppCall, want: &str, since: Instant, within: Duration) {
@@ -187,6 +195,34 @@ async fn notice_within(call: &AppCall, want: &str, since: Instant, within: Durat
     let took = since.elapsed();
     eprintln!("{notice:?} after {took:?}");
     assert!(took <= within, "{want:?} took {took:?}");
+}
+
+/// Chooses devices in the app (`None`: the system default).
+async fn choose(call: &AppCall, input: Option<&str>, output: Option<&str>) {
+    let chosen = call
+        .app
+        .invoke(
+            "choose_devices",
+            serde_json::json!({"input": input, "output": output}),
+        )
+        .await
+        .unwrap();
+    assert!(chosen.get("err").is_none(), "{chosen}");
+}
+
+/// The device notice drawn on screen, in a screenshot named `name`.
+async fn notice_drawn(call: &AppCall, name: &str) {
+    call.app
+        .wait_visible("device-notice", SECS(1))
+        .await
+        .unwrap();
+    let shot = call.app.window_pixels(name).await.unwrap();
+    let seen = call.app.box_pixels(&shot, "device-notice").await.unwrap();
+    assert!(
+        seen.painted(),
+        "the notice is not drawn: {}",
+        seen.path.display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,14 +300,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     // microphone heard it; on, at least 25 dB under it (the median second:
     // see the audio test).
     let echo = call.far.pulse.echo_path(80, 10.0).unwrap();
-    let (far_talk, _) = speech(
-        dir.path(),
-        "far",
-        "en-us",
-        "The quick brown fox jumps over the lazy dog, and then it runs away.",
-        -20.0,
-    )
-    .unwrap();
+    let (far_talk, _) = speech(dir.path(), "far", "en-us", FAR_TEXT, -20.0).unwrap();
     call.far
         .peer
         .send(serde_json::json!({"cmd": "speech", "path": far_talk}))
@@ -319,23 +348,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     tokio::time::sleep(SECS(10)).await;
     let lifted = heard_and_sent(&mut call, &us, 6.0, dir.path(), "gain-on").await;
     drop(talker);
-    let (heard, sent_off, sent_on) = (
-        active_level_db(&lifted.mic),
-        active_level_db(&plain.received),
-        active_level_db(&lifted.received),
-    );
-    eprintln!(
-        "gain control switched in the page: talker heard at {heard:.1} dBFS; sent {sent_off:.1} \
-         off → {sent_on:.1} on"
-    );
-    assert!(
-        (sent_off - heard).abs() <= 3.0,
-        "gain off: {heard:.1} → {sent_off:.1}"
-    );
-    assert!(
-        (-30.0..=-12.0).contains(&sent_on),
-        "gain on: {heard:.1} → {sent_on:.1} dBFS"
-    );
+    assert_lifted(&plain, &lifted, "gain control switched in the page");
     // Off again: the steady tones from here on say which microphone is
     // live, at the level played.
     switch(&call, "stage-gain", "autoGainControl", false).await;
@@ -348,15 +361,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
         .await
         .expect("the new headset was not listed within 2 s");
     eprintln!("headset listed after {:?}", added.elapsed());
-    let chosen = call
-        .app
-        .invoke(
-            "choose_devices",
-            serde_json::json!({"input": headset, "output": null}),
-        )
-        .await
-        .unwrap();
-    assert!(chosen.get("err").is_none(), "{chosen}");
+    choose(&call, Some(headset.as_str()), None).await;
     let _in_headset = tone_into(&call, "headset", 700.0);
     let _in_mic = tone_into(&call, "mic", 660.0);
     let mark = call.far.peer.mark();
@@ -368,31 +373,13 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
 
     // Unplugged mid-call: the default within a second, said on the page.
     let mark = call.far.peer.mark();
-    let pulled = Instant::now();
-    call.far.pulse.unload_module(module).unwrap();
-    // Within a second, the page's polling (50 ms) included.
-    notice_within(
+    unplug(
         &call,
+        module,
         "Monitor of Headset disconnected — using Monitor of Mic",
-        pulled,
-        SECS(1),
     )
     .await;
-    call.app
-        .wait_visible("device-notice", SECS(1))
-        .await
-        .unwrap();
-    let shot = call
-        .app
-        .window_pixels("audio-headset-unplugged")
-        .await
-        .unwrap();
-    let seen = call.app.box_pixels(&shot, "device-notice").await.unwrap();
-    assert!(
-        seen.painted(),
-        "the notice is not drawn: {}",
-        seen.path.display()
-    );
+    notice_drawn(&call, "audio-headset-unplugged").await;
     call.far
         .peer
         .wait_for_tone_after(mark, &us, 660.0, 5.0, SECS(5))
@@ -416,13 +403,10 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
         .wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(10))
         .await
         .unwrap();
-    let pulled = Instant::now();
-    call.far.pulse.unload_module(module).unwrap();
-    notice_within(
+    unplug(
         &call,
+        module,
         "Monitor of Headset disconnected — using Monitor of Mic",
-        pulled,
-        SECS(1),
     )
     .await;
 
@@ -436,39 +420,13 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     let phones = device_id(&call, "outputs", "Headphones", SECS(2))
         .await
         .expect("the new headphones were not listed within 2 s");
-    let chosen = call
-        .app
-        .invoke(
-            "choose_devices",
-            serde_json::json!({"input": null, "output": phones}),
-        )
-        .await
-        .unwrap();
-    assert!(chosen.get("err").is_none(), "{chosen}");
+    choose(&call, None, Some(phones.as_str())).await;
     peer_heard_in(&call, "phones", SECS(5)).await;
 
     // Unplugged mid-call: the default speaker within a second, said on
     // the page, and the peer heard there.
-    let pulled = Instant::now();
-    call.far.pulse.unload_module(module).unwrap();
-    notice_within(
-        &call,
-        "Headphones disconnected — using Speaker",
-        pulled,
-        SECS(1),
-    )
-    .await;
-    let shot = call
-        .app
-        .window_pixels("audio-headphones-unplugged")
-        .await
-        .unwrap();
-    let seen = call.app.box_pixels(&shot, "device-notice").await.unwrap();
-    assert!(
-        seen.painted(),
-        "the notice is not drawn: {}",
-        seen.path.display()
-    );
+    unplug(&call, module, "Headphones disconnected — using Speaker").await;
+    notice_drawn(&call, "audio-headphones-unplugged").await;
     peer_heard_in(&call, "spk", SECS(2)).await;
 
     // Plugged back: used again.

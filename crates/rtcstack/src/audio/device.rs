@@ -315,24 +315,27 @@ impl Microphone {
             let mut resampler = Resampler::new(config.sample_rate, SAMPLE_RATE);
             let mut mono = Vec::new();
             let mut out = Vec::new();
-            // Captured samples waiting for a whole frame to process.
-            let mut pending: Vec<i16> = Vec::with_capacity(2 * FRAME_SAMPLES);
+            // Captured samples waiting for a whole frame to process (or, with
+            // no processing, for the queue).
+            let mut pending: Vec<i16> = Vec::with_capacity(4 * FRAME_SAMPLES);
+            // Nothing is allocated here once running: this is the device's
+            // real-time thread.
             let mut deliver = move |mono: &[f32], out: &mut Vec<f32>| {
                 out.clear();
                 resampler.push(mono, out);
-                let ready: Vec<i16> = match stage.as_mut() {
-                    None => out.iter().map(|&s| to_i16_f32(s)).collect(),
+                pending.extend(out.iter().map(|&s| to_i16_f32(s)));
+                let ready = match stage.as_mut() {
+                    None => pending.len(),
                     Some(stage) => {
-                        pending.extend(out.iter().map(|&s| to_i16_f32(s)));
                         let whole = pending.len() / FRAME_SAMPLES * FRAME_SAMPLES;
                         for frame in pending[..whole].chunks_exact_mut(FRAME_SAMPLES) {
                             stage.process(frame);
                         }
-                        pending.drain(..whole).collect()
+                        whole
                     }
                 };
                 let mut q = q.lock().unwrap_or_else(PoisonError::into_inner);
-                q.extend(ready);
+                q.extend(pending.drain(..ready));
                 let excess = q.len().saturating_sub(MAX_QUEUE);
                 q.drain(..excess);
             };
