@@ -5,7 +5,7 @@ use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use rtcstack_desktop_core::Desktop;
-use tauri::State;
+use tauri::{AppHandle, Manager, Runtime, State};
 
 #[tauri::command]
 pub fn call_view(desktop: State<'_, Desktop>) -> CallView {
@@ -80,4 +80,22 @@ pub async fn delete_profile(desktop: State<'_, Desktop>, id: String) -> Result<(
 #[tauri::command]
 pub fn select_profile(desktop: State<'_, Desktop>, id: String) -> Result<(), ProfileError> {
     desktop.profiles.select(&id)
+}
+
+/// The report goes to the Downloads folder (the home folder when the
+/// system names none): where the shell's paths are, the core writes it.
+#[tauri::command]
+pub fn save_call_report<R: Runtime>(
+    app: AppHandle<R>,
+    desktop: State<'_, Desktop>,
+) -> Result<String, String> {
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| format!("No folder to save the report in: {e}."))?;
+    desktop
+        .calls
+        .save_report(&dir)
+        .map(|p| p.display().to_string())
 }

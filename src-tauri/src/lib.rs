@@ -38,6 +38,7 @@ commands!(
         commands::leave,
         commands::set_muted,
         commands::retry_now,
+        commands::save_call_report,
         commands::audio_view,
         commands::choose_devices,
         commands::set_audio_stages,

@@ -20,6 +20,17 @@ pub enum Hint {
     NetworkChanged,
 }
 
+impl Hint {
+    /// The hint in the SDK's words (the call report's).
+    pub fn word(self) -> &'static str {
+        match self {
+            Hint::Sleep => "sleep",
+            Hint::Wake => "wake",
+            Hint::NetworkChanged => "networkChanged",
+        }
+    }
+}
+
 pub type HintSender = mpsc::UnboundedSender<Hint>;
 
 /// Whether a monitor is switched off by its environment variable

@@ -130,6 +130,12 @@ pub fn commands() -> Vec<Command> {
             nothing(),
         ),
         command(
+            "save_call_report",
+            "Saves the current or last call's report (summary and timeline, no secrets) in the Downloads folder; answers the file's path.",
+            ts::<String>(),
+        )
+        .refused_with(ts::<String>()),
+        command(
             "audio_view",
             "Devices, the choice, what is in use, processing (then `audio-view` events).",
             ts::<AudioView>(),

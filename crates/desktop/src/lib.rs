@@ -14,6 +14,7 @@
 //!   changes, per OS;
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
+//! - [`report`]: the call report, the call's timeline in a file;
 //! - [`redact`]: the log's last line of defence.
 
 pub mod audio;
@@ -25,6 +26,7 @@ mod network;
 mod power;
 pub mod profiles;
 pub mod redact;
+pub mod report;
 pub mod secret;
 pub mod update;
 
@@ -49,11 +51,13 @@ impl Desktop {
     pub fn new(config_dir: &Path, env: Option<EnvProfile>, shell: Arc<dyn Shell>) -> Self {
         let profiles = Arc::new(Profiles::new(config_dir, env));
         let gate = UpdateGate::new();
-        let audio = Arc::new(Audio::new(config_dir, shell.clone()));
+        let journal = report::Journal::default();
+        let audio = Arc::new(Audio::new(config_dir, shell.clone(), journal.clone()));
         let calls = Arc::new(CallController::new(
             Arc::clone(&profiles),
             gate.clone(),
             Arc::clone(&audio),
+            journal,
             shell,
         ));
         Desktop {

@@ -22,6 +22,7 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   retryNow: "retry_now",
+  saveCallReport: "save_call_report",
   audioView: "audio_view",
   chooseDevices: "choose_devices",
   setAudioStages: "set_audio_stages",
@@ -45,6 +46,7 @@ export const events = {
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
+  saveCallReport: string;
   chooseDevices: string;
   setAudioStages: string;
   saveProfile: ProfileError;
@@ -76,6 +78,11 @@ export function setMuted(muted: boolean): Promise<void> {
 /** The waiting reconnect attempt starts now. */
 export function retryNow(): Promise<void> {
   return invoke<void>(commands.retryNow);
+}
+
+/** Saves the current or last call's report (summary and timeline, no secrets) in the Downloads folder; answers the file's path. Rejects with `Refusals["saveCallReport"]`. */
+export function saveCallReport(): Promise<string> {
+  return invoke<string>(commands.saveCallReport);
 }
 
 /** Devices, the choice, what is in use, processing (then `audio-view` events). */

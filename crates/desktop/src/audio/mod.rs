@@ -23,6 +23,7 @@ use rtcstack::audio::FRAME_SAMPLES;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::report::{Happened, Journal};
 use muted_talk::MutedTalk;
 pub use rtcstack::audio::processing::Stages;
 pub use settings::AudioSettings;
@@ -91,6 +92,8 @@ pub struct Audio {
     mic_failed: Mutex<Option<Failed>>,
     speaker_failed: Mutex<Option<Failed>>,
     shell: Arc<dyn AudioShell>,
+    /// The call report's timeline: device changes go in.
+    journal: Journal,
 }
 
 /// Every change is whole before a lock is let go: a panic leaves nothing
@@ -116,7 +119,7 @@ impl AudioInput for Silence {
 
 impl Audio {
     /// Settings from `config_dir`; nothing is opened until [`Audio::start`].
-    pub fn new(config_dir: &Path, shell: Arc<dyn AudioShell>) -> Self {
+    pub fn new(config_dir: &Path, shell: Arc<dyn AudioShell>, journal: Journal) -> Self {
         let file = SettingsFile::new(config_dir);
         let (settings, problem) = file.load();
         if let Some(p) = &problem {
@@ -139,6 +142,7 @@ impl Audio {
             mic_failed: Mutex::default(),
             speaker_failed: Mutex::default(),
             shell,
+            journal,
         }
     }
 
@@ -214,6 +218,9 @@ impl Audio {
             let opened = self.open_mic(r.open.as_ref().map(|d| d.id.as_str()));
             s.input.opened(opened);
             if had_input {
+                self.journal.note(Happened::Device {
+                    notice: r.message.clone(),
+                });
                 s.notice = Some(r.message);
             }
         }
@@ -221,6 +228,9 @@ impl Audio {
             if let Some(r) = s.output.on_devices(&s.lists.outputs) {
                 let opened = self.open_speaker(r.open.as_ref().map(|d| d.id.as_str()));
                 s.output.opened(opened);
+                self.journal.note(Happened::Device {
+                    notice: r.message.clone(),
+                });
                 s.notice = Some(r.message);
             }
         }

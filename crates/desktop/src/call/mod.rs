@@ -24,6 +24,7 @@ use crate::audio::{Audio, AudioShell};
 use crate::hint::Hint;
 use crate::profiles::tokens::{self, TokenSourceError};
 use crate::profiles::{ProfileError, Profiles};
+use crate::report::{Happened, Journal};
 use crate::update::UpdateGate;
 use join::{clause, join_error, room_to_join};
 
@@ -86,6 +87,8 @@ pub struct CallController {
     /// The user's mute wish, held across joins and rejoins (each new call
     /// starts with it). What the view shows is what the server confirms.
     muted: AtomicBool,
+    /// The call report's timeline.
+    journal: Journal,
 }
 
 impl CallController {
@@ -93,6 +96,7 @@ impl CallController {
         profiles: Arc<Profiles>,
         gate: UpdateGate,
         audio: Arc<Audio>,
+        journal: Journal,
         shell: Arc<dyn Shell>,
     ) -> Self {
         CallController {
@@ -107,6 +111,7 @@ impl CallController {
             op: tokio::sync::Mutex::new(()),
             generation: Arc::new(AtomicU64::new(0)),
             muted: AtomicBool::new(false),
+            journal,
         }
     }
 
@@ -158,6 +163,7 @@ impl CallController {
             self.audio.call_ended();
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.journal.start(&room, &request.url);
         let identity = join::identity(&name);
         let got = tokens::for_call(profile, &room, &name, &identity)
             .await
@@ -165,7 +171,8 @@ impl CallController {
                 TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(m),
                 TokenSourceError::Service(m) => JoinError::TokenService(m),
                 TokenSourceError::Unusable(m) => JoinError::Rejected(m),
-            })?;
+            })
+            .inspect_err(|e| self.journal_failed(e))?;
         let mut notice: Vec<String> = room_notice.into_iter().collect();
         // The SDK takes the token's text: the one place it leaves us.
         let mut options = CallOptions::new(request.url.trim(), got.token.expose());
@@ -199,9 +206,11 @@ impl CallController {
         self.gate.call_started();
         tokio::spawn(follow_call(
             events,
+            Arc::clone(&call),
             Arc::clone(&self.published),
             self.gate.clone(),
             Arc::clone(&self.audio),
+            self.journal.clone(),
             generation,
             Arc::clone(&self.generation),
         ));
@@ -209,7 +218,9 @@ impl CallController {
             self.take_call();
             self.gate.call_ended();
             self.audio.call_ended();
-            return Err(join_error(e));
+            let e = join_error(e);
+            self.journal_failed(&e);
+            return Err(e);
         }
         match devices.input {
             Some(mic) => {
@@ -227,7 +238,21 @@ impl CallController {
         Ok(())
     }
 
+    /// A join that did not happen, in the report in the form's words.
+    fn journal_failed(&self, e: &JoinError) {
+        self.journal.note(Happened::JoinFailed {
+            reason: e.to_string(),
+        });
+    }
+
+    /// The report of the current or last call, saved into `dir`: its path,
+    /// or why not.
+    pub fn save_report(&self, dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+        self.journal.save(dir)
+    }
+
     pub async fn leave(&self) {
+        self.journal.note(Happened::LeaveRequested);
         let _op = self.op.lock().await;
         if let Some(call) = self.take_call() {
             call.leave().await;
@@ -241,6 +266,7 @@ impl CallController {
     /// the page knows the press was taken.
     pub async fn set_muted(&self, muted: bool) {
         self.muted.store(muted, Ordering::SeqCst);
+        self.journal.note(Happened::Muted { muted });
         self.audio.set_muted(muted);
         if let Some(call) = self.current() {
             call.set_muted(muted).await;
@@ -262,6 +288,9 @@ impl CallController {
             return;
         };
         tracing::info!("os hint {hint:?} → the call");
+        self.journal.note(Happened::Hint {
+            hint: hint.word().to_string(),
+        });
         match hint {
             Hint::Sleep => call.sleeping(),
             Hint::Wake => call.woke(),
@@ -270,20 +299,49 @@ impl CallController {
     }
 }
 
+/// A media path as the report says it: `udp 192.0.2.1:7882`.
+fn path_words(p: &rtcstack::MediaPath) -> String {
+    let protocol = match p.protocol {
+        rtcstack::PathProtocol::Udp => "udp",
+        rtcstack::PathProtocol::Tcp => "tcp",
+    };
+    match &p.remote {
+        Some(r) => format!("{protocol} {r}"),
+        None => protocol.to_string(),
+    }
+}
+
 /// Follows one call's events: each is folded into the view and shown, with
 /// a notification when it deserves one, until the call ends or a newer
 /// join takes over.
+#[allow(clippy::too_many_arguments)] // one call's followers, each its own owner
 async fn follow_call(
     mut events: mpsc::UnboundedReceiver<CallEvent>,
+    call: Arc<Call>,
     published: Arc<Published>,
     gate: UpdateGate,
     audio: Arc<Audio>,
+    journal: Journal,
     generation: u64,
     current: Arc<AtomicU64>,
 ) {
     while let Some(event) = events.recv().await {
         if current.load(Ordering::SeqCst) != generation {
             break; // a newer join owns the view and the gate now
+        }
+        journal.event(&event);
+        if matches!(event, CallEvent::Connected | CallEvent::Reconnected { .. }) {
+            // Which path the media took this time (UDP, TCP; which address).
+            let call = Arc::clone(&call);
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                if let Some(p) = call.media_paths().await {
+                    journal.note(Happened::Path {
+                        publisher: p.publisher.as_ref().map(path_words),
+                        subscriber: p.subscriber.as_ref().map(path_words),
+                    });
+                }
+            });
         }
         published.change(|v| v.apply(&event, now_ms() as u64));
         if let Some(n) = notification::for_event(&event) {

@@ -1,0 +1,155 @@
+//! Diagnostics as a person uses them (`scripts/test diagnostics`: the real
+//! app under tauri-driver, a real livekit-server in its own network
+//! namespace, LiveKit's Python SDK as the peer): the call report saved
+//! after a 35 s cut tells the cut in order, with times, and holds no
+//! secret. Screenshot in artifacts/.
+
+use std::time::Duration;
+
+use rtcstack_testbench::app::artifacts_dir;
+use rtcstack_testbench::netchange::{wall_ms, AppCall, Far};
+use rtcstack_testbench::tokens::{find_jwts, holds_secret};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+/// Longer than the server keeps a session it cannot reach (its departure
+/// timeout, 20 s): the call comes back by joining again.
+const CUT: Duration = Duration::from_secs(35);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
+    let far = Far::start("diag-report").await.unwrap();
+    let url = far.server.url();
+    // The report goes to the Downloads folder the system names: a folder
+    // of the test's own (XDG's user-dirs.dirs in a private config home).
+    let config = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.path().display()),
+    )
+    .unwrap();
+    let config_home = config.path().to_str().unwrap().to_string();
+    let call = AppCall::join(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+        .await
+        .unwrap();
+
+    let cut_ms = wall_ms();
+    call.far.server.link().unwrap().cut().unwrap();
+    // The fault's length, not a wait for anything.
+    tokio::time::sleep(CUT).await;
+    let restored_ms = wall_ms();
+    call.far.server.link().unwrap().restore().unwrap();
+    call.wait_view("connected again", restored_ms, SECS(45), |v| {
+        v.state == "connected"
+    })
+    .await
+    .unwrap();
+
+    call.app.click("save-report").await.unwrap();
+    let said = call
+        .app
+        .wait_text("[data-testid=report-saved]", SECS(5), |t| !t.is_empty())
+        .await
+        .unwrap();
+    let path = said
+        .strip_prefix("Saved: ")
+        .unwrap_or_else(|| panic!("the page says {said:?}"));
+    assert!(
+        path.starts_with(downloads.path().to_str().unwrap()),
+        "saved outside Downloads: {path}"
+    );
+    let shot = call
+        .app
+        .window_pixels("diagnostics-report-saved")
+        .await
+        .unwrap();
+    let seen = call.app.box_pixels(&shot, "report-saved").await.unwrap();
+    assert!(seen.painted(), "'Saved' not drawn: {}", seen.path.display());
+
+    let text = std::fs::read_to_string(path).unwrap();
+    std::fs::copy(
+        path,
+        artifacts_dir()
+            .unwrap()
+            .join("diagnostics-call-report.json"),
+    )
+    .unwrap();
+    // No token, no API secret.
+    assert_eq!(find_jwts(text.as_bytes()), Vec::<String>::new());
+    assert!(
+        !holds_secret(text.as_bytes(), call.far.server.api_secret()),
+        "the report holds the API secret"
+    );
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let timeline = report["timeline"].as_array().unwrap();
+    let at = |e: &serde_json::Value| e["atMs"].as_f64().unwrap();
+    assert!(
+        timeline.windows(2).all(|w| at(&w[0]) <= at(&w[1])),
+        "the timeline is not in time order"
+    );
+    let kind = |e: &serde_json::Value| e["kind"].as_str().unwrap_or("").to_string();
+    let is_state = |e: &serde_json::Value, s: &str| kind(e) == "state" && e["state"] == s;
+    // The cut: lost within 15 s of it, then attempts 1, 2, 3… in order,
+    // back by joining again within 30 s of the restore, then connected.
+    let lost = timeline
+        .iter()
+        .position(|e| is_state(e, "reconnecting"))
+        .expect("no reconnecting in the report");
+    let back = timeline
+        .iter()
+        .position(|e| kind(e) == "reconnected")
+        .expect("no reconnected in the report");
+    assert!(lost < back);
+    assert!(
+        (cut_ms..cut_ms + 15_000.0).contains(&at(&timeline[lost])),
+        "lost at {} ms after the cut",
+        at(&timeline[lost]) - cut_ms
+    );
+    assert!(
+        (restored_ms..restored_ms + 30_000.0).contains(&at(&timeline[back])),
+        "back at {} ms after the restore",
+        at(&timeline[back]) - restored_ms
+    );
+    assert_eq!(timeline[back]["how"], "rejoin", "{}", timeline[back]);
+    let attempts: Vec<u64> = timeline[lost..back]
+        .iter()
+        .filter(|e| kind(e) == "attempt")
+        .map(|e| e["attempt"].as_u64().unwrap())
+        .collect();
+    assert!(attempts.len() >= 2, "attempts {attempts:?}");
+    assert_eq!(
+        attempts,
+        (1..=attempts.len() as u64).collect::<Vec<_>>(),
+        "attempts not numbered 1, 2, 3…"
+    );
+    // The state comes with the return (the SDK says `connected`, then
+    // how): after the last attempt.
+    let last_attempt = lost
+        + timeline[lost..back]
+            .iter()
+            .rposition(|e| kind(e) == "attempt")
+            .unwrap();
+    assert!(
+        timeline[last_attempt..]
+            .iter()
+            .any(|e| is_state(e, "connected")),
+        "not connected after the last attempt"
+    );
+    let summary: Vec<&str> = report["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    eprintln!("{}", summary.join("\n"));
+    assert!(summary.contains(&"Outages: 1"), "{summary:?}");
+    let outage = format!(
+        "back by joining again at +{:.1} s",
+        (at(&timeline[back]) - at(&timeline[0])) / 1000.0
+    );
+    assert!(
+        summary.iter().any(|l| l.contains(&outage)),
+        "{outage:?} not in {summary:?}"
+    );
+    call.app.close().await.unwrap();
+}
