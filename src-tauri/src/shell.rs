@@ -3,7 +3,7 @@
 //! is not in front (the banner says it otherwise).
 
 use rtcstack_desktop_core::audio::{AudioView, MicActivity};
-use rtcstack_desktop_core::call::{CallView, Notification};
+use rtcstack_desktop_core::call::{CallView, Notification, StatsView};
 use rtcstack_desktop_core::{ipc, AudioShell, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -36,6 +36,10 @@ impl Shell for Window {
         if let Err(e) = shown {
             tracing::warn!("notification not shown: {e}");
         }
+    }
+
+    fn stats(&self, stats: &StatsView) {
+        let _ = self.0.emit(ipc::event::CALL_STATS, stats);
     }
 }
 

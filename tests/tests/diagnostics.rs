@@ -2,13 +2,16 @@
 //! app under tauri-driver, a real livekit-server in its own network
 //! namespace, LiveKit's Python SDK as the peer): the call report saved
 //! after a 35 s cut tells the cut in order, with times, and holds no
-//! secret. Screenshot in artifacts/.
+//! secret; the stats panel shows the loss and round trip put on the link,
+//! and the peer's quality says why. Screenshots in artifacts/.
 
 use std::time::Duration;
 
 use rtcstack_testbench::app::artifacts_dir;
 use rtcstack_testbench::netchange::{wall_ms, AppCall, Far};
+use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::tokens::{find_jwts, holds_secret};
+use rtcstack_testbench::window::median;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// Longer than the server keeps a session it cannot reach (its departure
@@ -151,5 +154,150 @@ async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
         summary.iter().any(|l| l.contains(&outage)),
         "{outage:?} not in {summary:?}"
     );
+    call.app.close().await.unwrap();
+}
+
+/// The peer's audio as the stats panel shows it: (loss %, round trip ms),
+/// read off the page as rendered (`innerText`: nothing for what is not
+/// drawn).
+async fn panel(call: &AppCall) -> Option<(f64, f64)> {
+    let js = "const row = document.querySelector(\
+                '[data-testid=stats-row][data-identity=\"py-440\"][data-way=in]'); \
+              const c = document.querySelector('[data-testid=stats-connections]'); \
+              return row && c ? [row.cells[3].innerText, c.innerText] : null;";
+    let v = call.js(js).await.ok()?;
+    let loss = v[0].as_str()?.trim_end_matches(" %").parse().ok()?;
+    let rtt = v[1]
+        .as_str()?
+        .strip_prefix("Round trip ")?
+        .split(" ms")
+        .next()?
+        .parse()
+        .ok()?;
+    Some((loss, rtt))
+}
+
+/// Median of `n` panel readings, one a second (the panel's loss is a rate
+/// over 10 s, so a reading alone swings by a percent or two at 50 packets
+/// a second).
+async fn median_of(call: &AppCall, n: usize) -> (f64, f64) {
+    let mut losses = Vec::new();
+    let mut rtts = Vec::new();
+    let mut tick = tokio::time::interval(SECS(1));
+    let deadline = std::time::Instant::now() + SECS(3 * n as u64);
+    while losses.len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the panel gave {} readings of {n}",
+            losses.len()
+        );
+        tick.tick().await;
+        if let Some((loss, rtt)) = panel(call).await {
+            losses.push(loss);
+            rtts.push(rtt);
+        }
+    }
+    let (loss, rtt) = (median(&losses), median(&rtts));
+    eprintln!("panel: loss {losses:?} → {loss}; round trip {rtts:?} → {rtt}");
+    (loss, rtt)
+}
+
+/// Waits (`within`) until the panel satisfies `ok`.
+async fn panel_until(call: &AppCall, what: &str, within: Duration, ok: impl Fn(f64, f64) -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let now = panel(call).await;
+        if now.is_some_and(|(l, r)| ok(l, r)) {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "{what}: the panel shows {now:?}: {:?} / {:?}",
+                call.app.text("stats-connections").await,
+                call.app.text("stats-rows").await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
+    let far = Far::start("diag-stats").await.unwrap();
+    let url = far.server.url();
+    let call = AppCall::join(far, &url, &[]).await.unwrap();
+    call.app.click("stats-open").await.unwrap();
+    call.app.wait_visible("stats-rows", SECS(5)).await.unwrap();
+
+    // A clean link: no loss, a loopback's round trip.
+    panel_until(&call, "the peer's audio listed", SECS(15), |_, _| true).await;
+    let (loss, rtt) = median_of(&call, 5).await;
+    assert!(loss < 1.0, "loss {loss} % on a clean link");
+    assert!(rtt < 20.0, "round trip {rtt} ms on a clean link");
+
+    // 10 % of packets lost each way: once the panel's window is all lossy
+    // (loss seen, then 10 s more), the median reading is 7–13 %.
+    let link = call.far.server.link().unwrap();
+    link.degrade(Netem {
+        loss_percent: 10.0,
+        delay_ms: 0,
+        jitter_ms: 0,
+    })
+    .unwrap();
+    panel_until(&call, "loss shown", SECS(15), |l, _| l >= 3.0).await;
+    tokio::time::sleep(SECS(10)).await; // the window's length
+    let (loss, _) = median_of(&call, 9).await;
+    assert!((7.0..=13.0).contains(&loss), "loss {loss} % under 10 %");
+    // The peer's quality says why, beside it.
+    let reason = call
+        .app
+        .wait_text(
+            "li[data-identity=py-440] [data-testid=quality-reason]",
+            SECS(5),
+            |t| t.contains("packet loss"),
+        )
+        .await
+        .unwrap();
+    eprintln!("the peer's quality: {reason}");
+    // Drawn: the reason beside a quality and the table. (The qualities are
+    // drawn anew with each view, once a second here: a screenshot taken as
+    // one is replaced is taken again.)
+    let deadline = std::time::Instant::now() + SECS(5);
+    loop {
+        let shot = call
+            .app
+            .window_pixels("diagnostics-stats-loss")
+            .await
+            .unwrap();
+        let reason = call.app.box_pixels(&shot, "quality-reason").await.unwrap();
+        let table = call.app.box_pixels(&shot, "stats-rows").await.unwrap();
+        if reason.painted() && table.painted() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not drawn: the reason {reason}; the table {table}"
+        );
+    }
+
+    // 150 ms each way instead: a round trip of at least 280 ms shown.
+    link.degrade(Netem {
+        loss_percent: 0.0,
+        delay_ms: 150,
+        jitter_ms: 0,
+    })
+    .unwrap();
+    panel_until(&call, "the round trip", SECS(30), |_, r| r >= 280.0).await;
+    call.app
+        .wait_text("[data-testid=stats-connections]", SECS(1), |t| {
+            !t.is_empty()
+        })
+        .await
+        .unwrap();
+    call.app
+        .window_pixels("diagnostics-stats-delay")
+        .await
+        .unwrap();
+    link.clear_degrade().unwrap();
     call.app.close().await.unwrap();
 }

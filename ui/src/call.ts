@@ -3,6 +3,7 @@ import type { CallView } from "./generated/CallView";
 import type { JoinRequest } from "./generated/JoinRequest";
 import * as ipc from "./generated/ipc";
 import type { Participant } from "./generated/Participant";
+import type { QualityReason } from "./generated/QualityReason";
 import { chosenProfile, startProfiles } from "./profiles";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
@@ -56,8 +57,13 @@ function person(p: Participant): HTMLLIElement {
     m.textContent = "🔇 muted";
     li.appendChild(m);
   }
-  li.appendChild(qualityIcon(p.connectionQuality));
+  li.appendChild(qualityIcon(p.connectionQuality, reasonOf(p.identity)));
   return li;
+}
+
+/** Why `identity`'s quality is what it is, as last measured. */
+function reasonOf(identity: string): QualityReason | undefined {
+  return view?.reasons.find((r) => r.identity === identity);
 }
 
 /** While reconnecting, the banner says what happens next: the wait to the
@@ -110,7 +116,9 @@ function render(v: CallView): void {
   setText(notice, v.notice ?? "");
 
   const local = el("local-quality");
-  local.replaceChildren(qualityIcon(v.local?.connectionQuality ?? "unknown"));
+  local.replaceChildren(
+    qualityIcon(v.local?.connectionQuality ?? "unknown", v.local ? reasonOf(v.local.identity) : undefined),
+  );
   const poor = v.local?.connectionQuality === "poor" || v.local?.connectionQuality === "lost";
   // While reconnecting the banner says the link is lost: a "poor" beside
   // it would say less, twice.

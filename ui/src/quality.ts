@@ -1,4 +1,5 @@
 import type { ConnectionQuality } from "./generated/ConnectionQuality";
+import type { QualityReason } from "./generated/QualityReason";
 
 // Shape and word, never colour alone: bars for how good, a cross for lost,
 // a question mark for not known yet.
@@ -41,13 +42,19 @@ function glyph(text: string): SVGElement {
   return svg;
 }
 
-/** A quality icon with its label and accessible text. */
-export function qualityIcon(q: ConnectionQuality): HTMLSpanElement {
+/**
+ * A quality icon with its label and accessible text, and why: the reason is
+ * in the label and the tooltip always, and written beside the icon when it
+ * names a problem ("Poor — 12 % packet loss").
+ */
+export function qualityIcon(q: ConnectionQuality, reason?: QualityReason): HTMLSpanElement {
   const span = document.createElement("span");
   span.className = `quality quality-${q}`;
   span.dataset["quality"] = q;
   span.setAttribute("role", "img");
-  span.setAttribute("aria-label", `Connection quality: ${LABEL[q]}`);
+  const why = reason ? ` — ${reason.text}` : "";
+  span.setAttribute("aria-label", `Connection quality: ${LABEL[q]}${why}`);
+  span.title = `${LABEL[q]}${why}`;
   const icon =
     q === "excellent" ? bars(3) : q === "good" ? bars(2) : q === "poor" ? bars(1) : glyph(q === "lost" ? "✕" : "?");
   span.appendChild(icon);
@@ -55,5 +62,12 @@ export function qualityIcon(q: ConnectionQuality): HTMLSpanElement {
   label.className = "quality-label";
   label.textContent = LABEL[q];
   span.appendChild(label);
+  if (reason?.problem) {
+    const r = document.createElement("span");
+    r.className = "quality-reason";
+    r.dataset["testid"] = "quality-reason";
+    r.textContent = `— ${reason.text}`;
+    span.appendChild(r);
+  }
   return span;
 }

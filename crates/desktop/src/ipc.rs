@@ -11,7 +11,7 @@ use std::path::Path;
 use ts_rs::TS;
 
 use crate::audio::{AudioView, MicActivity};
-use crate::call::{CallView, JoinError, JoinRequest};
+use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::update::UpdateStatus;
 
@@ -25,6 +25,8 @@ pub mod event {
     pub const AUDIO_VIEW: &str = "audio-view";
     /// The microphone's level, ten times a second.
     pub const MIC_ACTIVITY: &str = "mic-activity";
+    /// The call's statistics, once a second during a call.
+    pub const CALL_STATS: &str = "call-stats";
 }
 
 /// A TypeScript type, and the generated files it needs imported.
@@ -218,6 +220,11 @@ pub fn events() -> Vec<Event> {
             name: event::MIC_ACTIVITY,
             doc: "The microphone's level, ten times a second.",
             payload: ts::<MicActivity>(),
+        },
+        Event {
+            name: event::CALL_STATS,
+            doc: "The call's statistics, once a second during a call.",
+            payload: ts::<StatsView>(),
         },
     ]
 }

@@ -232,6 +232,13 @@ impl Call {
         Some(self.session()?.session.media_paths().await)
     }
 
+    /// WebRTC's statistics of the call now (paths, round trip, each
+    /// stream's counters); `None` between sessions. [`crate::rates::Rates`]
+    /// turns successive ones into rates.
+    pub async fn counters(&self) -> Option<crate::CallCounters> {
+        Some(self.session()?.session.counters().await)
+    }
+
     /// Simulates a fault on the live call (tests, support tools).
     pub async fn simulate(&self, scenario: crate::Scenario) {
         if let Some(s) = self.session() {

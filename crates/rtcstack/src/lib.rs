@@ -12,6 +12,7 @@ mod driver;
 mod engine;
 mod error;
 pub mod events;
+pub mod rates;
 pub mod room;
 mod scenario;
 mod state;
@@ -19,7 +20,9 @@ pub mod supervisor;
 pub mod token;
 
 pub use call::{Call, CallOptions};
-pub use engine::stats::{MediaPath, MediaPaths, PathProtocol};
+pub use engine::stats::{
+    CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, StreamCounters,
+};
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};
 pub use room::{ConnectionQuality, Participant};

@@ -3,6 +3,7 @@ import type { AttemptKind } from "./AttemptKind";
 import type { ConnectionState } from "./ConnectionState";
 import type { DisconnectReason } from "./DisconnectReason";
 import type { Participant } from "./Participant";
+import type { QualityReason } from "./QualityReason";
 
 /**
  * The call as the UI shows it.
@@ -34,6 +35,11 @@ participants: Array<Participant>,
  * Us, as the server sees us (our connection quality).
  */
 local: Participant | null, 
+/**
+ * Why each quality is what it is (ours under our identity), from our
+ * own measurements; updated once a second.
+ */
+reasons: Array<QualityReason>, 
 /**
  * Our microphone is muted, as the server last confirmed it (from our
  * own participant's tracks): what everyone else hears.

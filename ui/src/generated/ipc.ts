@@ -13,6 +13,7 @@ import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
 import type { Stages } from "./Stages";
+import type { StatsView } from "./StatsView";
 import type { UpdateStatus } from "./UpdateStatus";
 
 /** Command names, as Rust registers them. */
@@ -41,6 +42,7 @@ export const events = {
   updateStatus: "update-status",
   audioView: "audio-view",
   micActivity: "mic-activity",
+  callStats: "call-stats",
 } as const;
 
 /** What each command's promise rejects with, where it can. */
@@ -153,4 +155,9 @@ export function onAudioView(handle: (payload: AudioView) => void): Promise<Unlis
 /** The microphone's level, ten times a second. */
 export function onMicActivity(handle: (payload: MicActivity) => void): Promise<UnlistenFn> {
   return listen<MicActivity>(events.micActivity, (e) => handle(e.payload));
+}
+
+/** The call's statistics, once a second during a call. */
+export function onCallStats(handle: (payload: StatsView) => void): Promise<UnlistenFn> {
+  return listen<StatsView>(events.callStats, (e) => handle(e.payload));
 }

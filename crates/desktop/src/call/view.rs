@@ -31,6 +31,9 @@ pub struct CallView {
     pub participants: Vec<Participant>,
     /// Us, as the server sees us (our connection quality).
     pub local: Option<Participant>,
+    /// Why each quality is what it is (ours under our identity), from our
+    /// own measurements; updated once a second.
+    pub reasons: Vec<super::stats::QualityReason>,
     /// Our microphone is muted, as the server last confirmed it (from our
     /// own participant's tracks): what everyone else hears.
     pub muted: bool,

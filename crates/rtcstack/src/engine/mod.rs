@@ -123,6 +123,11 @@ impl Session {
         stats::MediaPaths::of(&self.core.transports).await
     }
 
+    /// Both connections' statistics now.
+    pub(crate) async fn counters(&self) -> stats::CallCounters {
+        stats::CallCounters::of(&self.core.transports).await
+    }
+
     /// Which session this is (see [`NEXT_SESSION`]).
     pub(crate) fn id(&self) -> u64 {
         self.core.id

@@ -1,7 +1,9 @@
-//! Which path media takes: each peer connection's selected ICE candidate
-//! pair, read from WebRTC's own statistics (`getStats`), the same facts a
-//! browser's webrtc-internals shows. For tests and support tools: a call
-//! switched to ICE-TCP can be seen to be on TCP, not only to be working.
+//! What WebRTC's own statistics (`getStats`, the facts a browser's
+//! webrtc-internals shows) say of a call: which path media takes (each
+//! peer connection's selected ICE candidate pair: a call switched to
+//! ICE-TCP can be seen to be on TCP, not only to be working), its round
+//! trip, and each RTP stream's counters (packets, losses, bytes, jitter).
+//! Counters only: rates over a window are [`crate::rates`]'s.
 
 use std::time::Instant;
 
@@ -28,6 +30,166 @@ pub struct MediaPath {
     /// Bytes sent and received on this pair so far (media and checks).
     pub bytes_sent: u64,
     pub bytes_received: u64,
+}
+
+/// One RTP stream's counters since it began.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamCounters {
+    /// The track as LiveKit names it (`TR_…`); for a stream we send, the
+    /// media source's id.
+    pub track: String,
+    /// `audio` or `video`.
+    pub kind: String,
+    /// Received (a stream we receive) or sent (one we send).
+    pub packets: u64,
+    /// Lost on the way: counted by us for a stream we receive, by the
+    /// server's receiver reports for one we send (0 before the first).
+    pub lost: i64,
+    /// Payload bytes received or sent.
+    pub bytes: u64,
+    /// Inter-arrival jitter (RFC 3550), ms: ours, or the server's report.
+    pub jitter_ms: f64,
+    /// Round trip measured by the server's receiver reports (a stream we
+    /// send), ms.
+    pub rtt_ms: Option<f64>,
+}
+
+/// One peer connection's facts now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionCounters {
+    pub path: Option<MediaPath>,
+    /// The selected pair's current round trip (ICE consent checks), ms.
+    pub rtt_ms: Option<f64>,
+    /// Streams received and sent on this connection.
+    pub inbound: Vec<StreamCounters>,
+    pub outbound: Vec<StreamCounters>,
+}
+
+impl ConnectionCounters {
+    async fn of(pc: &dyn PeerConnection, now: Instant) -> Self {
+        let report = pc.get_stats(now, StatsSelector::None).await;
+        let pair_rtt = report
+            .transport()
+            .and_then(|t| {
+                report
+                    .candidate_pairs()
+                    .find(|p| p.stats.id == t.selected_candidate_pair_id)
+            })
+            .map(|p| p.current_round_trip_time * 1000.0)
+            .filter(|ms| *ms > 0.0);
+        // Jitter comes as RTCP has it, in the stream's RTP clock ticks.
+        let tick_ms = |stream: &rtc::statistics::stats::rtp_stream::RTCRtpStreamStats| {
+            let rate = report
+                .iter()
+                .find_map(|e| match e {
+                    RTCStatsReportEntry::Codec(c) if c.stats.id == stream.codec_id => {
+                        Some(c.clock_rate)
+                    }
+                    _ => None,
+                })
+                .filter(|r| *r > 0)
+                .unwrap_or(48_000);
+            1000.0 / f64::from(rate)
+        };
+        let inbound = report
+            .inbound_rtp_streams()
+            .map(|s| {
+                let r = &s.received_rtp_stream_stats;
+                StreamCounters {
+                    track: s.track_identifier.clone(),
+                    kind: r.rtp_stream_stats.kind.to_string(),
+                    packets: r.packets_received,
+                    lost: r.packets_lost,
+                    bytes: s.bytes_received,
+                    jitter_ms: r.jitter * tick_ms(&r.rtp_stream_stats),
+                    rtt_ms: None,
+                }
+            })
+            .collect();
+        let outbound = report
+            .outbound_rtp_streams()
+            .map(|s| {
+                let sent = &s.sent_rtp_stream_stats;
+                // The server's receiver report of this stream, if any yet.
+                let remote = report.iter().find_map(|e| match e {
+                    RTCStatsReportEntry::RemoteInboundRtp(r)
+                        if r.local_id == sent.rtp_stream_stats.stats.id
+                            || r.received_rtp_stream_stats.rtp_stream_stats.stats.id
+                                == s.remote_id =>
+                    {
+                        Some(r)
+                    }
+                    _ => None,
+                });
+                StreamCounters {
+                    track: s.media_source_id.clone(),
+                    kind: sent.rtp_stream_stats.kind.to_string(),
+                    packets: sent.packets_sent,
+                    lost: remote.map_or(0, |r| r.received_rtp_stream_stats.packets_lost),
+                    bytes: sent.bytes_sent,
+                    jitter_ms: remote.map_or(0.0, |r| {
+                        r.received_rtp_stream_stats.jitter * tick_ms(&sent.rtp_stream_stats)
+                    }),
+                    rtt_ms: remote
+                        .map(|r| r.round_trip_time * 1000.0)
+                        .filter(|ms| *ms > 0.0),
+                }
+            })
+            .collect();
+        ConnectionCounters {
+            path: selected(&report),
+            rtt_ms: pair_rtt,
+            inbound,
+            outbound,
+        }
+    }
+}
+
+/// Both connections' counters at one moment (in single-PC mode one
+/// connection carries both ways: `subscriber` is `None`).
+#[derive(Debug, Clone)]
+pub struct CallCounters {
+    pub at: Instant,
+    pub publisher: ConnectionCounters,
+    pub subscriber: Option<ConnectionCounters>,
+}
+
+impl CallCounters {
+    pub(crate) async fn of(transports: &Transports) -> Self {
+        let now = Instant::now();
+        let publisher = ConnectionCounters::of(transports.publisher.pc.as_ref(), now).await;
+        let subscriber = match &transports.subscriber {
+            Some(s) => Some(ConnectionCounters::of(s.pc.as_ref(), now).await),
+            None => None,
+        };
+        CallCounters {
+            at: now,
+            publisher,
+            subscriber,
+        }
+    }
+
+    /// Every stream we receive, on whichever connection.
+    pub fn inbound(&self) -> impl Iterator<Item = &StreamCounters> {
+        self.connections().flat_map(|c| c.inbound.iter())
+    }
+
+    /// Every stream we send.
+    pub fn outbound(&self) -> impl Iterator<Item = &StreamCounters> {
+        self.connections().flat_map(|c| c.outbound.iter())
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = &ConnectionCounters> {
+        std::iter::once(&self.publisher).chain(self.subscriber.as_ref())
+    }
+
+    /// The round trip to the server: the selected pair's, else a
+    /// receiver report's.
+    pub fn rtt_ms(&self) -> Option<f64> {
+        self.connections()
+            .find_map(|c| c.rtt_ms)
+            .or_else(|| self.outbound().find_map(|s| s.rtt_ms))
+    }
 }
 
 /// Both connections' paths; `None` where no pair is selected (not yet

@@ -1,0 +1,154 @@
+//! Rates from successive statistics ([`crate::CallCounters`]): each
+//! stream's packet loss and bitrate over a sliding window, beside its
+//! jitter and round trip now. Sans-IO: the caller takes the counters (say
+//! once a second) and hands them in with the moment they were taken.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::engine::stats::{CallCounters, StreamCounters};
+
+/// One stream's rates over the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRates {
+    pub track: String,
+    pub kind: String,
+    /// Received by us (else sent).
+    pub inbound: bool,
+    /// Lost of those sent, percent, over the window (0 with too few).
+    pub loss_percent: f64,
+    pub kbps: f64,
+    pub jitter_ms: f64,
+    pub rtt_ms: Option<f64>,
+}
+
+type Key = (bool, String);
+
+/// Counters kept over a sliding window.
+pub struct Rates {
+    window: Duration,
+    history: VecDeque<(Instant, HashMap<Key, StreamCounters>)>,
+}
+
+fn streams(c: &CallCounters) -> HashMap<Key, StreamCounters> {
+    c.inbound()
+        .map(|s| ((true, s.track.clone()), s.clone()))
+        .chain(c.outbound().map(|s| ((false, s.track.clone()), s.clone())))
+        .collect()
+}
+
+impl Rates {
+    /// Rates over `window` (loss needs a few hundred packets to mean much:
+    /// audio sends 50 a second).
+    pub fn new(window: Duration) -> Self {
+        Rates {
+            window,
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Counters taken at `c.at`: every stream's rates over the window that
+    /// ends there (a stream seen once has none yet).
+    pub fn push(&mut self, c: &CallCounters) -> Vec<StreamRates> {
+        let now = streams(c);
+        // Keep the newest sample at or beyond the window's start, as the
+        // window's base.
+        while self.history.len() >= 2
+            && c.at.saturating_duration_since(self.history[1].0) >= self.window
+        {
+            self.history.pop_front();
+        }
+        let mut out: Vec<StreamRates> = now
+            .iter()
+            .filter_map(|(key, s)| {
+                let (at, before) = self
+                    .history
+                    .iter()
+                    .find_map(|(at, m)| m.get(key).map(|b| (*at, b)))?;
+                let secs = c.at.saturating_duration_since(at).as_secs_f64();
+                (secs > 0.0).then(|| rates(key.0, before, s, secs))
+            })
+            .collect();
+        out.sort_by(|a, b| (b.inbound, &a.track).cmp(&(a.inbound, &b.track)));
+        self.history.push_back((c.at, now));
+        out
+    }
+}
+
+fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64) -> StreamRates {
+    let packets = now.packets.saturating_sub(before.packets) as f64;
+    let lost = (now.lost - before.lost).max(0) as f64;
+    let loss_percent = if packets + lost > 0.0 {
+        100.0 * lost / (packets + lost)
+    } else {
+        0.0
+    };
+    StreamRates {
+        track: now.track.clone(),
+        kind: now.kind.clone(),
+        inbound,
+        loss_percent,
+        kbps: now.bytes.saturating_sub(before.bytes) as f64 * 8.0 / secs / 1000.0,
+        jitter_ms: now.jitter_ms,
+        rtt_ms: now.rtt_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stats::ConnectionCounters;
+
+    fn counters(at: Instant, packets: u64, lost: i64) -> CallCounters {
+        let stream = StreamCounters {
+            track: "TR_a".into(),
+            kind: "audio".into(),
+            packets,
+            lost,
+            bytes: packets * 100,
+            jitter_ms: 3.0,
+            rtt_ms: None,
+        };
+        CallCounters {
+            at,
+            publisher: ConnectionCounters {
+                path: None,
+                rtt_ms: Some(12.0),
+                inbound: vec![stream],
+                outbound: Vec::new(),
+            },
+            subscriber: None,
+        }
+    }
+
+    #[test]
+    fn loss_and_bitrate_are_taken_over_the_window() {
+        let t0 = Instant::now();
+        let mut r = Rates::new(Duration::from_secs(5));
+        assert!(r.push(&counters(t0, 0, 0)).is_empty());
+        // 45 packets a second arrive, 5 lost: 10 %.
+        let mut last = Vec::new();
+        for s in 1..=8u64 {
+            last = r.push(&counters(t0 + Duration::from_secs(s), 45 * s, 5 * s as i64));
+        }
+        assert_eq!(last.len(), 1);
+        assert!((last[0].loss_percent - 10.0).abs() < 1e-9, "{last:?}");
+        assert!((last[0].kbps - 36.0).abs() < 1e-9, "{last:?}");
+        assert!(last[0].inbound);
+        // Loss ends: after a whole window, none is reported.
+        for s in 9..=14u64 {
+            last = r.push(&counters(t0 + Duration::from_secs(s), 40 + 50 * s, 40));
+        }
+        assert_eq!(last[0].loss_percent, 0.0, "{last:?}");
+    }
+
+    #[test]
+    fn counters_that_go_back_count_as_no_loss() {
+        let t0 = Instant::now();
+        let mut r = Rates::new(Duration::from_secs(5));
+        r.push(&counters(t0, 100, 5));
+        // A duplicate makes the lost count drop.
+        let out = r.push(&counters(t0 + Duration::from_secs(1), 150, 3));
+        assert_eq!(out[0].loss_percent, 0.0);
+    }
+}
