@@ -146,10 +146,14 @@ async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
         .collect();
     eprintln!("{}", summary.join("\n"));
     assert!(summary.contains(&"Outages: 1"), "{summary:?}");
-    let outage = format!(
-        "back by joining again at +{:.1} s",
-        (at(&timeline[back]) - at(&timeline[0])) / 1000.0
-    );
+    // As the summary writes a time since the join: "37.8 s", "1 min 05 s".
+    let since = (at(&timeline[back]) - at(&timeline[0])) as u64;
+    let since = if since < 60_000 {
+        format!("{:.1} s", since as f64 / 1000.0)
+    } else {
+        format!("{} min {:02} s", since / 60_000, since / 1000 % 60)
+    };
+    let outage = format!("back by joining again at +{since}");
     assert!(
         summary.iter().any(|l| l.contains(&outage)),
         "{outage:?} not in {summary:?}"
@@ -278,6 +282,7 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
             std::time::Instant::now() < deadline,
             "not drawn: the reason {reason}; the table {table}"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     // 150 ms each way instead: a round trip of at least 280 ms shown.

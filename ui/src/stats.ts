@@ -19,9 +19,9 @@ function cells(r: StatsView["streams"][number]): string[] {
     r.identity,
     r.inbound ? "in" : "out",
     r.kind,
-    `${r.lossPercent.toFixed(1)} %`,
+    r.measured ? `${r.lossPercent.toFixed(1)} %` : "–",
     `${Math.round(r.kbps)} kbps`,
-    ms(r.jitterMs),
+    r.measured ? ms(r.jitterMs) : "–",
     ms(r.rttMs),
   ];
 }

@@ -20,6 +20,9 @@ pub struct StreamRates {
     pub kbps: f64,
     pub jitter_ms: f64,
     pub rtt_ms: Option<f64>,
+    /// Loss and jitter are measured (always for a stream we receive; for
+    /// one we send, once the server reported on it).
+    pub measured: bool,
 }
 
 type Key = (bool, String);
@@ -27,6 +30,8 @@ type Key = (bool, String);
 /// Counters kept over a sliding window.
 pub struct Rates {
     window: Duration,
+    /// The session the history is of: a new one's counters start again.
+    session: Option<u64>,
     history: VecDeque<(Instant, HashMap<Key, StreamCounters>)>,
 }
 
@@ -43,6 +48,7 @@ impl Rates {
     pub fn new(window: Duration) -> Self {
         Rates {
             window,
+            session: None,
             history: VecDeque::new(),
         }
     }
@@ -50,6 +56,11 @@ impl Rates {
     /// Counters taken at `c.at`: every stream's rates over the window that
     /// ends there (a stream seen once has none yet).
     pub fn push(&mut self, c: &CallCounters) -> Vec<StreamRates> {
+        if self.session != Some(c.session) {
+            // A rejoin: the old session's counters are no base for the new.
+            self.session = Some(c.session);
+            self.history.clear();
+        }
         let now = streams(c);
         // Keep the newest sample at or beyond the window's start, as the
         // window's base.
@@ -78,8 +89,10 @@ impl Rates {
 fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64) -> StreamRates {
     let packets = now.packets.saturating_sub(before.packets) as f64;
     let lost = (now.lost - before.lost).max(0) as f64;
-    let loss_percent = if packets + lost > 0.0 {
-        100.0 * lost / (packets + lost)
+    // Received packets leave the lost ones out; sent ones include them.
+    let of = if inbound { packets + lost } else { packets };
+    let loss_percent = if of > 0.0 {
+        (100.0 * lost / of).min(100.0)
     } else {
         0.0
     };
@@ -91,6 +104,7 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
         kbps: now.bytes.saturating_sub(before.bytes) as f64 * 8.0 / secs / 1000.0,
         jitter_ms: now.jitter_ms,
         rtt_ms: now.rtt_ms,
+        measured: inbound || now.reported,
     }
 }
 
@@ -108,9 +122,11 @@ mod tests {
             bytes: packets * 100,
             jitter_ms: 3.0,
             rtt_ms: None,
+            reported: false,
         };
         CallCounters {
             at,
+            session: 1,
             publisher: ConnectionCounters {
                 path: None,
                 rtt_ms: Some(12.0),
@@ -140,6 +156,21 @@ mod tests {
             last = r.push(&counters(t0 + Duration::from_secs(s), 40 + 50 * s, 40));
         }
         assert_eq!(last[0].loss_percent, 0.0, "{last:?}");
+    }
+
+    #[test]
+    fn a_new_session_starts_the_window_again() {
+        let t0 = Instant::now();
+        let mut r = Rates::new(Duration::from_secs(5));
+        r.push(&counters(t0, 300, 2));
+        // Rejoined: the same track's counters start from zero.
+        let mut fresh = counters(t0 + Duration::from_secs(1), 0, 0);
+        fresh.session = 2;
+        assert!(r.push(&fresh).is_empty(), "no base yet in the new session");
+        let mut later = counters(t0 + Duration::from_secs(2), 45, 5);
+        later.session = 2;
+        let out = r.push(&later);
+        assert!((out[0].loss_percent - 10.0).abs() < 1e-9, "{out:?}");
     }
 
     #[test]

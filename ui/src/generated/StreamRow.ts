@@ -7,4 +7,9 @@ export type StreamRow = {
 /**
  * Whose: their identity, or ours for what we send.
  */
-identity: string, inbound: boolean, kind: string, lossPercent: number, kbps: number, jitterMs: number, rttMs: number | null, };
+identity: string, inbound: boolean, kind: string, lossPercent: number, kbps: number, jitterMs: number, rttMs: number | null, 
+/**
+ * Loss and jitter are known (a stream we send: once the server has
+ * reported on it).
+ */
+measured: boolean, };

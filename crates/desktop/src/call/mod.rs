@@ -168,7 +168,7 @@ impl CallController {
             self.audio.call_ended();
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        self.journal.start(&room, &request.url);
+        self.journal.start(generation, &room, &request.url);
         let identity = join::identity(&name);
         let got = tokens::for_call(profile, &room, &name, &identity)
             .await
@@ -251,9 +251,12 @@ impl CallController {
 
     /// A join that did not happen, in the report in the form's words.
     fn journal_failed(&self, e: &JoinError) {
-        self.journal.note(Happened::JoinFailed {
-            reason: e.to_string(),
-        });
+        self.journal.note_for(
+            self.generation.load(Ordering::SeqCst),
+            Happened::JoinFailed {
+                reason: e.to_string(),
+            },
+        );
     }
 
     /// The report of the current or last call, saved into `dir`: its path,
@@ -263,8 +266,9 @@ impl CallController {
     }
 
     pub async fn leave(&self) {
-        self.journal.note(Happened::LeaveRequested);
         let _op = self.op.lock().await;
+        // After any join in progress: the Leave is that call's.
+        self.journal.note(Happened::LeaveRequested);
         if let Some(call) = self.take_call() {
             call.leave().await;
         }
@@ -338,6 +342,10 @@ async fn follow_stats(
         let Some(counters) = call.counters().await else {
             continue;
         };
+        // A join or leave while the statistics were read: not ours to show.
+        if current.load(Ordering::SeqCst) != generation {
+            return;
+        }
         let now = rates.push(&counters);
         let view = published.snapshot();
         let us = view.local.as_ref().map_or("", |p| p.identity.as_str());
@@ -367,17 +375,20 @@ async fn follow_call(
         if current.load(Ordering::SeqCst) != generation {
             break; // a newer join owns the view and the gate now
         }
-        journal.event(&event);
+        journal.event(generation, &event);
         if matches!(event, CallEvent::Connected | CallEvent::Reconnected { .. }) {
             // Which path the media took this time (UDP, TCP; which address).
             let call = Arc::clone(&call);
             let journal = journal.clone();
             tokio::spawn(async move {
                 if let Some(p) = call.media_paths().await {
-                    journal.note(Happened::Path {
-                        publisher: p.publisher.as_ref().map(stats::path_words),
-                        subscriber: p.subscriber.as_ref().map(stats::path_words),
-                    });
+                    journal.note_for(
+                        generation,
+                        Happened::Path {
+                            publisher: p.publisher.as_ref().map(stats::path_words),
+                            subscriber: p.subscriber.as_ref().map(stats::path_words),
+                        },
+                    );
                 }
             });
         }

@@ -39,6 +39,9 @@ pub struct StreamRow {
     pub kbps: f64,
     pub jitter_ms: f64,
     pub rtt_ms: Option<f64>,
+    /// Loss and jitter are known (a stream we send: once the server has
+    /// reported on it).
+    pub measured: bool,
 }
 
 /// The stats panel.
@@ -121,6 +124,7 @@ pub(crate) fn view_of(
                 kbps: r.kbps,
                 jitter_ms: r.jitter_ms,
                 rtt_ms: r.rtt_ms,
+                measured: r.measured,
             })
         })
         .collect();
@@ -132,7 +136,9 @@ pub(crate) fn view_of(
             theirs.clone().next()?;
             let loss = theirs.clone().map(|s| s.loss_percent).fold(0.0, f64::max);
             let jitter = theirs.map(|s| s.jitter_ms).fold(0.0, f64::max);
-            reason(&p.identity, loss, jitter, rtt_ms, "on the way to you")
+            // Their streams' loss and jitter; the round trip is ours, and
+            // goes in our own reason.
+            reason(&p.identity, loss, jitter, None, "on the way to you")
         })
         .collect();
     // Ours: what the server's receiver reports say of what we send; without
@@ -140,7 +146,7 @@ pub(crate) fn view_of(
     let sent = streams.iter().filter(|s| !s.inbound);
     let reported = sent
         .clone()
-        .filter(|s| s.rtt_ms.is_some())
+        .filter(|s| s.measured)
         .map(|s| s.loss_percent)
         .reduce(f64::max);
     let shared = streams
@@ -148,7 +154,10 @@ pub(crate) fn view_of(
         .filter(|s| s.inbound)
         .map(|s| s.loss_percent)
         .reduce(f64::min);
-    let jitter = sent.map(|s| s.jitter_ms).fold(0.0, f64::max);
+    let jitter = sent
+        .filter(|s| s.measured)
+        .map(|s| s.jitter_ms)
+        .fold(0.0, f64::max);
     if !streams.is_empty() {
         reasons.extend(reason(
             us,
@@ -185,8 +194,10 @@ fn reason(
     } else if jitter >= JITTER_MS {
         (format!("{jitter:.0} ms jitter"), true)
     } else {
+        // Under the limit: one decimal, so 1.6 % does not read as the 2 %
+        // that would be a problem.
         let rtt = rtt_ms.map_or(String::new(), |r| format!(", {r:.0} ms round trip"));
-        (format!("{loss:.0} % packet loss{rtt}"), false)
+        (format!("{loss:.1} % packet loss{rtt}"), false)
     };
     Some(QualityReason {
         identity: identity.to_string(),
@@ -213,7 +224,7 @@ mod tests {
         let r = reason("a", 0.0, 2.0, Some(14.2), "x").unwrap();
         assert_eq!(
             (r.text.as_str(), r.problem),
-            ("0 % packet loss, 14 ms round trip", false)
+            ("0.0 % packet loss, 14 ms round trip", false)
         );
     }
 }

@@ -27,9 +27,10 @@ fn now_ms() -> u64 {
 }
 
 /// The current or last call's timeline; the call controller and the audio
-/// write into it.
+/// write into it. Each timeline belongs to one join (the controller's
+/// generation): a replaced call's late news does not reach the next one's.
 #[derive(Clone, Default)]
-pub struct Journal(Arc<Mutex<Option<Timeline>>>);
+pub struct Journal(Arc<Mutex<Option<(u64, Timeline)>>>);
 
 /// The file, as written.
 #[derive(Debug, Serialize)]
@@ -66,34 +67,48 @@ fn app() -> String {
 }
 
 impl Journal {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Timeline>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Timeline)>> {
         // Each change is one push: nothing half-done to see after a panic.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A join was asked for: a new timeline (the last call's goes).
-    pub fn start(&self, room: &str, url: &str) {
-        *self.lock() = Some(Timeline::new(now_ms(), room, &server_of(url)));
+    /// Join `generation` was asked for: a new timeline (the last call's
+    /// goes).
+    pub fn start(&self, generation: u64, room: &str, url: &str) {
+        *self.lock() = Some((generation, Timeline::new(now_ms(), room, &server_of(url))));
     }
 
-    /// Something the app saw, into the call's timeline (none, or one that
-    /// has ended: dropped).
+    /// Something the app saw, into the current timeline (none, or one
+    /// that has ended: dropped).
     pub fn note(&self, what: Happened) {
-        if let Some(t) = self.lock().as_mut() {
+        if let Some((_, t)) = self.lock().as_mut() {
             t.push(now_ms(), what);
         }
     }
 
-    pub fn event(&self, event: &CallEvent) {
-        if let Some(t) = self.lock().as_mut() {
-            t.event(now_ms(), event);
+    /// Something of join `generation` only (dropped if a newer join has
+    /// started since).
+    pub fn note_for(&self, generation: u64, what: Happened) {
+        if let Some((g, t)) = self.lock().as_mut() {
+            if *g == generation {
+                t.push(now_ms(), what);
+            }
+        }
+    }
+
+    /// A call event of join `generation`.
+    pub fn event(&self, generation: u64, event: &CallEvent) {
+        if let Some((g, t)) = self.lock().as_mut() {
+            if *g == generation {
+                t.event(now_ms(), event);
+            }
         }
     }
 
     /// The report of the current or last call; `None` before any join.
     pub fn report(&self) -> Option<CallReport> {
         let guard = self.lock();
-        let t = guard.as_ref()?;
+        let (_, t) = guard.as_ref()?;
         let app = app();
         Some(CallReport {
             summary: summary::summary(t, &app)
@@ -119,9 +134,18 @@ impl Journal {
         let stamp = summary::utc(now_ms())
             .trim_end_matches(" UTC")
             .replace([' ', ':'], "-");
-        let path = dir.join(format!("rtcstack-call-report-{stamp}.json"));
         std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&path, text + "\n"))
+            .map_err(|e| format!("The report could not be saved in {}: {e}.", dir.display()))?;
+        // Two saves in one second: the second gets a number, never
+        // overwrites the first.
+        let path = (1..100)
+            .map(|n| match n {
+                1 => dir.join(format!("rtcstack-call-report-{stamp}.json")),
+                n => dir.join(format!("rtcstack-call-report-{stamp}-{n}.json")),
+            })
+            .find(|p| !p.exists())
+            .ok_or_else(|| format!("Too many reports saved in {} this second.", dir.display()))?;
+        std::fs::write(&path, text + "\n")
             .map_err(|e| format!("The report could not be saved in {}: {e}.", dir.display()))?;
         tracing::info!("call report saved: {}", path.display());
         Ok(path)
@@ -148,20 +172,35 @@ mod tests {
         let journal = Journal::default();
         let dir = tempfile::tempdir().unwrap();
         assert!(journal.save(dir.path()).unwrap_err().contains("no call"));
-        journal.start("diag", "ws://127.0.0.1:7880");
-        journal.event(&CallEvent::ConnectionStateChanged {
-            state: ConnectionState::Connected,
-        });
+        journal.start(1, "diag", "ws://127.0.0.1:7880");
+        journal.event(
+            1,
+            &CallEvent::ConnectionStateChanged {
+                state: ConnectionState::Connected,
+            },
+        );
+        // A replaced call's late news is not this call's.
+        journal.note_for(
+            0,
+            Happened::Device {
+                notice: "old".into(),
+            },
+        );
         journal.note(Happened::Hint {
             hint: "networkChanged".into(),
         });
-        journal.event(&CallEvent::Disconnected {
-            reason: DisconnectReason::NetworkError,
-        });
+        journal.event(
+            1,
+            &CallEvent::Disconnected {
+                reason: DisconnectReason::NetworkError,
+            },
+        );
         journal.note(Happened::Device {
             notice: "late".into(),
         });
         let path = journal.save(dir.path()).unwrap();
+        let again = journal.save(dir.path()).unwrap();
+        assert_ne!(path, again, "a second save overwrote the first");
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let kinds: Vec<&str> = saved["timeline"]
@@ -189,7 +228,7 @@ mod tests {
     #[test]
     fn a_secret_that_reaches_the_report_is_blanked() {
         let journal = Journal::default();
-        journal.start("r", "ws://h:1");
+        journal.start(1, "r", "ws://h:1");
         let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl";
         journal.note(Happened::TokenRefreshFailed {
             reason: format!("the service said {jwt}"),

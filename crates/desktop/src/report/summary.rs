@@ -93,7 +93,8 @@ pub fn summary(t: &Timeline, app: &str) -> String {
         s,
         "Join asked for at {}; {} of record",
         utc(first.at_ms),
-        span(last - first.at_ms)
+        // Wall-clock times: a clock set back must not underflow.
+        span(last.saturating_sub(first.at_ms))
     );
     let ended = t.entries().iter().find_map(|e| match &e.what {
         Happened::Ended { reason } => Some(end_message(*reason).to_string()),
@@ -119,7 +120,7 @@ pub fn summary(t: &Timeline, app: &str) -> String {
             i + 1,
             span(o.from_ms),
             span(o.to_ms),
-            span(o.to_ms - o.from_ms),
+            span(o.to_ms.saturating_sub(o.from_ms)),
             o.attempts,
             if o.attempts == 1 { "" } else { "s" }
         );

@@ -125,7 +125,7 @@ impl Session {
 
     /// Both connections' statistics now.
     pub(crate) async fn counters(&self) -> stats::CallCounters {
-        stats::CallCounters::of(&self.core.transports).await
+        stats::CallCounters::of(&self.core.transports, self.core.id).await
     }
 
     /// Which session this is (see [`NEXT_SESSION`]).

@@ -50,8 +50,11 @@ pub struct StreamCounters {
     /// Inter-arrival jitter (RFC 3550), ms: ours, or the server's report.
     pub jitter_ms: f64,
     /// Round trip measured by the server's receiver reports (a stream we
-    /// send), ms.
+    /// send), ms. (`rtc` 0.21 does not work it out yet: none so far.)
     pub rtt_ms: Option<f64>,
+    /// A stream we send: the server has sent a receiver report of it, so
+    /// `lost` and `jitter_ms` are its word (else they are 0, unknown).
+    pub reported: bool,
 }
 
 /// One peer connection's facts now.
@@ -103,6 +106,7 @@ impl ConnectionCounters {
                     bytes: s.bytes_received,
                     jitter_ms: r.jitter * tick_ms(&r.rtp_stream_stats),
                     rtt_ms: None,
+                    reported: false,
                 }
             })
             .collect();
@@ -133,6 +137,7 @@ impl ConnectionCounters {
                     rtt_ms: remote
                         .map(|r| r.round_trip_time * 1000.0)
                         .filter(|ms| *ms > 0.0),
+                    reported: remote.is_some(),
                 }
             })
             .collect();
@@ -150,12 +155,15 @@ impl ConnectionCounters {
 #[derive(Debug, Clone)]
 pub struct CallCounters {
     pub at: Instant,
+    /// Which session (a rejoin makes a new one, whose counters start
+    /// again from zero).
+    pub session: u64,
     pub publisher: ConnectionCounters,
     pub subscriber: Option<ConnectionCounters>,
 }
 
 impl CallCounters {
-    pub(crate) async fn of(transports: &Transports) -> Self {
+    pub(crate) async fn of(transports: &Transports, session: u64) -> Self {
         let now = Instant::now();
         let publisher = ConnectionCounters::of(transports.publisher.pc.as_ref(), now).await;
         let subscriber = match &transports.subscriber {
@@ -164,6 +172,7 @@ impl CallCounters {
         };
         CallCounters {
             at: now,
+            session,
             publisher,
             subscriber,
         }
