@@ -263,6 +263,17 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
         .await
         .unwrap();
     eprintln!("the peer's quality: {reason}");
+    // And ours: the loss is on our link.
+    let ours = call
+        .app
+        .wait_text(
+            "[data-testid=local-quality] [data-testid=quality-reason]",
+            SECS(5),
+            |t| t.contains("packet loss on your connection"),
+        )
+        .await
+        .unwrap();
+    eprintln!("our quality: {ours}");
     // Drawn: the reason beside a quality and the table. (The qualities are
     // drawn anew with each view, once a second here: a screenshot taken as
     // one is replaced is taken again.)

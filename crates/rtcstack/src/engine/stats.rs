@@ -137,7 +137,9 @@ impl ConnectionCounters {
                     rtt_ms: remote
                         .map(|r| r.round_trip_time * 1000.0)
                         .filter(|ms| *ms > 0.0),
-                    reported: remote.is_some(),
+                    // The entry is there from the start, zeros until a
+                    // report comes.
+                    reported: remote.is_some_and(|r| r.round_trip_time_measurements > 0),
                 }
             })
             .collect();
