@@ -4,7 +4,7 @@
 use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
-use rtcstack_desktop_core::Desktop;
+use rtcstack_desktop_core::{CheckView, Desktop};
 use tauri::{AppHandle, Manager, Runtime, State};
 
 #[tauri::command]
@@ -16,7 +16,17 @@ pub fn call_view(desktop: State<'_, Desktop>) -> CallView {
 /// join was refused.
 #[tauri::command]
 pub async fn join(desktop: State<'_, Desktop>, request: JoinRequest) -> Result<(), JoinError> {
-    desktop.calls.join(request).await
+    desktop.join(request).await
+}
+
+#[tauri::command]
+pub fn check_view(desktop: State<'_, Desktop>) -> CheckView {
+    desktop.checks.view()
+}
+
+#[tauri::command]
+pub async fn run_check(desktop: State<'_, Desktop>, request: JoinRequest) -> Result<CheckView, ()> {
+    Ok(desktop.checks.run(request, false).await)
 }
 
 #[tauri::command]

@@ -38,6 +38,8 @@ commands!(
         commands::leave,
         commands::set_muted,
         commands::retry_now,
+        commands::check_view,
+        commands::run_check,
         commands::save_call_report,
         commands::audio_view,
         commands::choose_devices,

@@ -4,7 +4,7 @@
 
 use rtcstack_desktop_core::audio::{AudioView, MicActivity};
 use rtcstack_desktop_core::call::{CallView, Notification, StatsView};
-use rtcstack_desktop_core::{ipc, AudioShell, Shell};
+use rtcstack_desktop_core::{ipc, AudioShell, CheckShell, CheckView, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -40,6 +40,12 @@ impl Shell for Window {
 
     fn stats(&self, stats: &StatsView) {
         let _ = self.0.emit(ipc::event::CALL_STATS, stats);
+    }
+}
+
+impl CheckShell for Window {
+    fn check(&self, view: &CheckView) {
+        let _ = self.0.emit(ipc::event::CHECK_VIEW, view);
     }
 }
 

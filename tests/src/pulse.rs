@@ -4,11 +4,13 @@
 //! whatever is played into `mic` is what the default input (`mic.monitor`)
 //! hears: a virtual microphone.
 //!
-//! Each sink that stands for a microphone is kept clocked by a silent
-//! low-latency stream, as a hardware microphone is clocked by its device:
-//! an idle null sink renders in 2 s blocks, and a recording started on its
-//! monitor then waits up to 2 s for its first audio, which no real
-//! microphone does (seen: opening a fallback microphone took 1.7 s).
+//! Every sink is kept clocked by a silent low-latency stream, as a
+//! hardware device is clocked by its sound card: an idle null sink renders
+//! in 2 s blocks, so a recording started on its monitor waits up to 2 s
+//! for its first audio (seen: opening a fallback microphone took 1.7 s),
+//! and a stream started on it is not asked for more audio until that block
+//! is done (seen: a 0.7 s test sound on the speaker never asked past its
+//! first 40 ms). No real microphone or speaker waits like this.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -22,9 +24,9 @@ use anyhow::{bail, Context, Result};
 pub struct PulseServer {
     daemon: Child,
     dir: tempfile::TempDir,
-    /// The silent streams clocking microphone sinks: `mic`'s, and those of
-    /// sinks added later by their module's index.
-    mic_clock: Option<Player>,
+    /// The silent streams clocking `spk` and `mic`, and those of sinks
+    /// added later by their module's index.
+    clocks_at_start: Vec<Player>,
     clocks: Mutex<HashMap<u32, Player>>,
 }
 
@@ -61,7 +63,7 @@ impl PulseServer {
         let mut server = PulseServer {
             daemon,
             dir,
-            mic_clock: None,
+            clocks_at_start: Vec::new(),
             clocks: Mutex::default(),
         };
         let asound = server.dir.path().join("asound.conf");
@@ -80,7 +82,7 @@ impl PulseServer {
         }
         server.pactl(&["set-default-sink", "spk"])?;
         server.pactl(&["set-default-source", "mic.monitor"])?;
-        server.mic_clock = Some(server.clock("mic")?);
+        server.clocks_at_start = vec![server.clock("spk")?, server.clock("mic")?];
         Ok(server)
     }
 
@@ -238,29 +240,18 @@ impl PulseServer {
     /// Records `seconds` of a source (`mic.monitor`: what our microphone
     /// hears).
     pub fn record(&self, source: &str, seconds: f64) -> Result<Vec<i16>> {
-        let mut child = Command::new("parec")
-            .args([
-                "--raw",
-                "--format=s16le",
-                "--rate=48000",
-                "--channels=1",
-                "-d",
-                source,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting parec")?;
-        let mut out = child.stdout.take().context("parec stdout")?;
-        let want = (seconds * 48_000.0) as usize * 2;
-        let mut buf = vec![0u8; want];
-        out.read_exact(&mut buf)?;
-        let _ = child.kill();
-        let _ = child.wait();
-        Ok(buf
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect())
+        record(source, seconds)
+    }
+
+    /// Records `seconds` of a source on a thread of its own, while the
+    /// test goes on; join the handle for the samples.
+    pub fn record_in_background(
+        &self,
+        source: &str,
+        seconds: f64,
+    ) -> std::thread::JoinHandle<Result<Vec<i16>>> {
+        let source = source.to_string();
+        std::thread::spawn(move || record(&source, seconds))
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -288,4 +279,31 @@ impl Drop for Player {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Records `seconds` of `source` from the server this process points at.
+fn record(source: &str, seconds: f64) -> Result<Vec<i16>> {
+    let mut child = Command::new("parec")
+        .args([
+            "--raw",
+            "--format=s16le",
+            "--rate=48000",
+            "--channels=1",
+            "-d",
+            source,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting parec")?;
+    let mut out = child.stdout.take().context("parec stdout")?;
+    let want = (seconds * 48_000.0) as usize * 2;
+    let mut buf = vec![0u8; want];
+    out.read_exact(&mut buf)?;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(buf
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect())
 }

@@ -167,10 +167,17 @@ async fn peer_heard_in(call: &AppCall, sink: &str, within: Duration) {
         if level > -40.0 {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the peer's tone is not played in {sink}: {level:.1} dBFS"
-        );
+        if Instant::now() > deadline {
+            // What the sound server had: which streams play where, corked
+            // or not, and whether the tone went to the default speaker.
+            let inputs = call.far.pulse.pactl(&["list", "sink-inputs"]);
+            let sinks = call.far.pulse.pactl(&["list", "sinks", "short"]);
+            let on_spk = peer_tone_on(call, "spk");
+            panic!(
+                "the peer's tone is not played in {sink}: {level:.1} dBFS \
+                 (on spk: {on_spk:.1})\nsinks:\n{sinks:?}\nsink inputs:\n{inputs:?}"
+            );
+        }
     }
 }
 

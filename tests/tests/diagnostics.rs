@@ -5,11 +5,14 @@
 //! secret; the stats panel shows the loss and round trip put on the link,
 //! and the peer's quality says why. Screenshots in artifacts/.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rtcstack_bot_audio::analysis::band_split;
 use rtcstack_testbench::app::artifacts_dir;
 use rtcstack_testbench::netchange::{wall_ms, AppCall, Far};
 use rtcstack_testbench::netns::Netem;
+use rtcstack_testbench::pulse::Player;
+use rtcstack_testbench::speech::speech;
 use rtcstack_testbench::tokens::{find_jwts, holds_secret};
 use rtcstack_testbench::window::median;
 
@@ -315,5 +318,220 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
         .await
         .unwrap();
     link.clear_degrade().unwrap();
+    call.app.close().await.unwrap();
+}
+
+/// One line of the pre-call check as the page lays it out.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct CheckLine {
+    item: String,
+    verdict: String,
+    text: String,
+}
+
+/// Presses "Check connection" and waits (`within`) for the check to end:
+/// its lines as the page shows them, and how long it took.
+async fn check(call: &AppCall, within: Duration) -> (Vec<CheckLine>, Duration) {
+    let pressed = Instant::now();
+    call.app.click("check-button").await.unwrap();
+    // The panel says it is running before it can say it is done.
+    call.app
+        .wait_text("[data-testid=check-summary]", SECS(2), |t| {
+            t.starts_with("Checking")
+        })
+        .await
+        .unwrap();
+    call.app
+        .wait_text("[data-testid=check-summary]", within, |t| {
+            !t.starts_with("Checking")
+        })
+        .await
+        .unwrap();
+    let took = pressed.elapsed();
+    let lines = call
+        .js(
+            "return [...document.querySelectorAll('[data-testid=check-line]')].map(l => ({ \
+               item: l.dataset.item, verdict: l.dataset.verdict, \
+               text: l.querySelector('[data-testid=check-text]').textContent }));",
+        )
+        .await
+        .unwrap();
+    let lines: Vec<CheckLine> = serde_json::from_value(lines).unwrap();
+    println!("check in {took:?}:");
+    for l in &lines {
+        println!("  {} {}: {}", l.verdict, l.item, l.text);
+    }
+    (lines, took)
+}
+
+fn line<'a>(lines: &'a [CheckLine], item: &str) -> &'a CheckLine {
+    lines
+        .iter()
+        .find(|l| l.item == item)
+        .unwrap_or_else(|| panic!("no {item} line in {lines:?}"))
+}
+
+/// The verdicts' colours as drawn (the page's marks).
+const GOOD: [u8; 3] = [0x2f, 0x9e, 0x44];
+const WARNING: [u8; 3] = [0xb7, 0x79, 0x1f];
+const FAILED: [u8; 3] = [0x9b, 0x1c, 0x1c];
+
+/// Each line's mark drawn in its verdict's colour, in a screenshot
+/// `name`.
+async fn marks_drawn(call: &AppCall, name: &str, want: &[(&str, [u8; 3])]) {
+    call.js("document.querySelector('[data-testid=check-panel]').scrollIntoView();")
+        .await
+        .unwrap();
+    let shot = call.app.window_pixels(name).await.unwrap();
+    for (item, colour) in want {
+        let seen = call
+            .app
+            .seen_css(&format!("[data-testid=check-line][data-item={item}] .mark"))
+            .await;
+        assert!(seen.visible(), "{item}'s mark is not shown: {seen}");
+        let drawn = shot.count(shot.box_of(&seen), *colour);
+        assert!(
+            drawn >= 40,
+            "{item}'s mark is not drawn in {colour:?} ({drawn} pixels) in {}",
+            shot.path.display()
+        );
+    }
+}
+
+/// A person talking into the microphone, looped, until dropped.
+fn talking(call: &AppCall, dir: &std::path::Path) -> Player {
+    let (_, talk) = speech(dir, "near", "en-gb", NEAR_TEXT, -20.0).unwrap();
+    let mut pos = 0;
+    call.far
+        .pulse
+        .play_into("mic", move |frame: &mut [i16]| {
+            for s in frame.iter_mut() {
+                *s = talk[pos];
+                pos = (pos + 1) % talk.len();
+            }
+        })
+        .unwrap()
+}
+
+const NEAR_TEXT: &str = "I am checking my microphone before the call starts.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_call_check_says_what_works_and_what_does_not() {
+    let far = Far::start("diag-check").await.unwrap();
+    let url = far.server.url();
+    let config = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_str().unwrap().to_string();
+    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+        .await
+        .unwrap();
+    call.js("document.querySelector('[data-testid=join-name]').value = 'Ada';")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _talker = talking(&call, dir.path());
+    let rooms = call.far.server.room_service();
+
+    // A normal network: every line good; the test sound is played on the
+    // speaker; the test join leaves no one in any room, and the peer never
+    // saw anyone come.
+    let mark = call.far.peer.mark();
+    let speaker = call.far.pulse.record_in_background("spk.monitor", 5.0);
+    let (lines, _) = check(&call, SECS(20)).await;
+    for item in ["server", "token", "transport", "microphone", "speaker"] {
+        assert_eq!(line(&lines, item).verdict, "good", "{lines:#?}");
+    }
+    assert!(line(&lines, "transport").text.starts_with("UDP works"));
+    assert_eq!(
+        line(&lines, "microphone").text,
+        "Monitor of Mic: we hear you"
+    );
+    marks_drawn(
+        &call,
+        "diagnostics-check",
+        &[
+            ("server", GOOD),
+            ("token", GOOD),
+            ("transport", GOOD),
+            ("microphone", GOOD),
+            ("speaker", GOOD),
+        ],
+    )
+    .await;
+    let played = speaker.join().unwrap().unwrap();
+    for (hz, _) in [(660.0, 0), (880.0, 0)] {
+        let (tone, _) = band_split(&played, hz, 15.0);
+        assert!(
+            tone > -40.0,
+            "the test sound's {hz} Hz not played: {tone:.1} dBFS"
+        );
+    }
+    let deadline = Instant::now() + SECS(3);
+    loop {
+        let listed = rooms.client().list_rooms(Vec::new()).await.unwrap();
+        let busy: Vec<_> = listed
+            .iter()
+            .filter(|r| r.name != "diag-check" && r.num_participants > 0)
+            .map(|r| (r.name.clone(), r.num_participants))
+            .collect();
+        if busy.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the check left participants behind: {busy:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        rooms.identities("diag-check").await.unwrap(),
+        vec!["py-440".to_string()]
+    );
+    let came: Vec<_> = call.far.peer.events()[mark..]
+        .iter()
+        .filter(|e| e.kind() == "participant_joined")
+        .map(|e| e.0.to_string())
+        .collect();
+    assert!(came.is_empty(), "the peer saw the check: {came:?}");
+
+    // UDP blocked: the check says so and passes over TCP.
+    let link = call.far.server.link().unwrap();
+    link.block_udp().unwrap();
+    let (lines, _) = check(&call, SECS(25)).await;
+    let transport = line(&lines, "transport");
+    assert_eq!(
+        (transport.verdict.as_str(), transport.text.as_str()),
+        (
+            "warning",
+            "UDP is blocked on this network: calls will use TCP, which can add delay"
+        )
+    );
+    assert!(lines.iter().all(|l| l.verdict != "failed"), "{lines:#?}");
+    assert_eq!(
+        call.app.text("check-summary").await,
+        "Calls will work, with the warnings below."
+    );
+    marks_drawn(
+        &call,
+        "diagnostics-check-udp-blocked",
+        &[("transport", WARNING)],
+    )
+    .await;
+    link.unblock_udp().unwrap();
+
+    // The server cut off: "not reachable" within 5 s of the press.
+    link.cut().unwrap();
+    let (lines, took) = check(&call, SECS(10)).await;
+    let server = line(&lines, "server");
+    assert_eq!(server.verdict, "failed", "{lines:#?}");
+    assert!(server.text.starts_with("Not reachable"), "{}", server.text);
+    assert_eq!(line(&lines, "transport").verdict, "skipped");
+    assert!(took < SECS(5), "the check took {took:?}");
+    marks_drawn(
+        &call,
+        "diagnostics-check-unreachable",
+        &[("server", FAILED)],
+    )
+    .await;
+    link.restore().unwrap();
     call.app.close().await.unwrap();
 }

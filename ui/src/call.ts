@@ -165,6 +165,17 @@ async function join(request: JoinRequest): Promise<void> {
   }
 }
 
+/** What the join form holds, as a join (or a check) asks for it. */
+export function formRequest(): JoinRequest {
+  const data = new FormData(el<HTMLFormElement>("join-form"));
+  return {
+    profile: chosenProfile()?.id ?? null,
+    url: String(data.get("url") ?? ""),
+    room: String(data.get("room") ?? ""),
+    name: String(data.get("name") ?? ""),
+  };
+}
+
 async function toggleMute(): Promise<void> {
   if (!view || view.state === "disconnected" || view.state === "idle") return;
   await ipc.setMuted(!view.muted);
@@ -180,13 +191,7 @@ export async function startCall(): Promise<void> {
   });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const data = new FormData(form);
-    void join({
-      profile: chosenProfile()?.id ?? null,
-      url: String(data.get("url") ?? ""),
-      room: String(data.get("room") ?? ""),
-      name: String(data.get("name") ?? ""),
-    });
+    void join(formRequest());
   });
   el("retry-now").addEventListener("click", () => void ipc.retryNow());
   el("rejoin").addEventListener("click", () => {

@@ -12,6 +12,7 @@ use ts_rs::TS;
 
 use crate::audio::{AudioView, MicActivity};
 use crate::call::{CallView, JoinError, JoinRequest, StatsView};
+use crate::check::CheckView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::update::UpdateStatus;
 
@@ -27,6 +28,8 @@ pub mod event {
     pub const MIC_ACTIVITY: &str = "mic-activity";
     /// The call's statistics, once a second during a call.
     pub const CALL_STATS: &str = "call-stats";
+    /// The pre-call check, as each line is found.
+    pub const CHECK_VIEW: &str = "check-view";
 }
 
 /// A TypeScript type, and the generated files it needs imported.
@@ -132,6 +135,17 @@ pub fn commands() -> Vec<Command> {
             nothing(),
         ),
         command(
+            "check_view",
+            "The pre-call check as it stands (the page has just loaded).",
+            ts::<CheckView>(),
+        ),
+        command(
+            "run_check",
+            "Runs the pre-call check for what the join form holds (lines come as `check-view` events); answers the finished check.",
+            ts::<CheckView>(),
+        )
+        .arg("request", ts::<JoinRequest>()),
+        command(
             "save_call_report",
             "Saves the current or last call's report (summary and timeline, no secrets) in the Downloads folder; answers the file's path.",
             ts::<String>(),
@@ -225,6 +239,11 @@ pub fn events() -> Vec<Event> {
             name: event::CALL_STATS,
             doc: "The call's statistics, once a second during a call.",
             payload: ts::<StatsView>(),
+        },
+        Event {
+            name: event::CHECK_VIEW,
+            doc: "The pre-call check, as each line is found.",
+            payload: ts::<CheckView>(),
         },
     ]
 }

@@ -7,6 +7,7 @@
 //!   name and type (written to the UI as `generated/ipc.ts`);
 //! - [`audio`]: devices chosen and in use, hot-plug, processing settings,
 //!   the microphone's level;
+//! - [`check`]: the pre-call check on the join screen;
 //! - [`call`]: the call controller (join, leave, mute, devices, the OS's
 //!   hints) and the view the UI renders;
 //! - [`profiles`]: where tokens come from, secrets in the OS keychain;
@@ -19,6 +20,7 @@
 
 pub mod audio;
 pub mod call;
+pub mod check;
 pub mod hint;
 pub mod ipc;
 pub mod monitors;
@@ -34,13 +36,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use audio::{Audio, AudioShell};
-pub use call::{CallController, Shell};
+pub use call::{CallController, JoinError, JoinRequest, Shell};
+pub use check::{CheckShell, CheckView, Checker};
 pub use profiles::{EnvProfile, Profiles};
 pub use update::UpdateGate;
 
 /// The app's state: one call controller, the profiles, the update gate.
 pub struct Desktop {
     pub calls: Arc<CallController>,
+    pub checks: Arc<Checker>,
     pub audio: Arc<Audio>,
     pub profiles: Arc<Profiles>,
     pub gate: UpdateGate,
@@ -58,14 +62,34 @@ impl Desktop {
             gate.clone(),
             Arc::clone(&audio),
             journal,
+            shell.clone(),
+        ));
+        let checks = Arc::new(Checker::new(
+            Arc::clone(&profiles),
+            Arc::clone(&audio),
             shell,
         ));
         Desktop {
             calls,
+            checks,
             audio,
             profiles,
             gate,
         }
+    }
+
+    /// Joins a room; a join refused by the network or the server starts
+    /// the pre-call check by itself, so the join screen says what is wrong
+    /// beyond the one error.
+    pub async fn join(&self, request: JoinRequest) -> Result<(), JoinError> {
+        let joined = self.calls.join(request.clone()).await;
+        if let Err(e) = &joined {
+            if e.worth_a_check() {
+                let checks = Arc::clone(&self.checks);
+                tokio::spawn(async move { checks.run(request, true).await });
+            }
+        }
+        joined
     }
 
     /// Starts the sleep/wake and network monitors, the device watch and

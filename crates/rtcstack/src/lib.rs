@@ -8,6 +8,7 @@
 
 pub mod audio;
 mod call;
+pub mod check;
 mod driver;
 mod engine;
 mod error;

@@ -5,6 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AudioView } from "./AudioView";
 import type { CallView } from "./CallView";
+import type { CheckView } from "./CheckView";
 import type { JoinError } from "./JoinError";
 import type { JoinRequest } from "./JoinRequest";
 import type { MicActivity } from "./MicActivity";
@@ -23,6 +24,8 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   retryNow: "retry_now",
+  checkView: "check_view",
+  runCheck: "run_check",
   saveCallReport: "save_call_report",
   audioView: "audio_view",
   chooseDevices: "choose_devices",
@@ -43,6 +46,7 @@ export const events = {
   audioView: "audio-view",
   micActivity: "mic-activity",
   callStats: "call-stats",
+  checkView: "check-view",
 } as const;
 
 /** What each command's promise rejects with, where it can. */
@@ -80,6 +84,16 @@ export function setMuted(muted: boolean): Promise<void> {
 /** The waiting reconnect attempt starts now. */
 export function retryNow(): Promise<void> {
   return invoke<void>(commands.retryNow);
+}
+
+/** The pre-call check as it stands (the page has just loaded). */
+export function checkView(): Promise<CheckView> {
+  return invoke<CheckView>(commands.checkView);
+}
+
+/** Runs the pre-call check for what the join form holds (lines come as `check-view` events); answers the finished check. */
+export function runCheck(request: JoinRequest): Promise<CheckView> {
+  return invoke<CheckView>(commands.runCheck, { request });
 }
 
 /** Saves the current or last call's report (summary and timeline, no secrets) in the Downloads folder; answers the file's path. Rejects with `Refusals["saveCallReport"]`. */
@@ -160,4 +174,9 @@ export function onMicActivity(handle: (payload: MicActivity) => void): Promise<U
 /** The call's statistics, once a second during a call. */
 export function onCallStats(handle: (payload: StatsView) => void): Promise<UnlistenFn> {
   return listen<StatsView>(events.callStats, (e) => handle(e.payload));
+}
+
+/** The pre-call check, as each line is found. */
+export function onCheckView(handle: (payload: CheckView) => void): Promise<UnlistenFn> {
+  return listen<CheckView>(events.checkView, (e) => handle(e.payload));
 }

@@ -7,6 +7,7 @@
 
 mod muted_talk;
 mod settings;
+mod test_sound;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +63,17 @@ pub struct MicActivity {
     pub level: MicLevel,
     /// Muted and talking: "You are muted".
     pub muted_talking: bool,
+}
+
+/// What the microphone picked up while the pre-call check listened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    /// The microphone open (`None`: there is none).
+    pub device: Option<String>,
+    /// The loudest 20 ms heard, dBFS.
+    pub loudest_dbfs: f32,
+    /// Someone spoke.
+    pub voice: bool,
 }
 
 /// Where audio news goes (the window).
@@ -394,6 +406,65 @@ impl Audio {
         let saved = self.file.save(&s.settings);
         self.show(&s);
         saved
+    }
+
+    /// Listens to the microphone for `during`, reading the meter as it
+    /// runs (between calls it pulls the microphone every 20 ms).
+    pub async fn listen(&self, during: Duration) -> Heard {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let end = tokio::time::Instant::now() + during;
+        let mut loudest = f32::NEG_INFINITY;
+        let mut voice = false;
+        while tokio::time::Instant::now() < end {
+            tick.tick().await;
+            let level = self.path.level();
+            loudest = loudest.max(level.dbfs);
+            voice |= level.voice;
+        }
+        Heard {
+            device: self.lock().input.open().map(|d| d.name.clone()),
+            loudest_dbfs: loudest,
+            voice,
+        }
+    }
+
+    /// Plays the test sound on the chosen speaker (the system default if
+    /// none is chosen), paced as a call plays: the name of the device it
+    /// played on, or why it could not.
+    pub async fn play_test_sound(&self) -> Result<String, String> {
+        let chosen = self.lock().output.chosen().map(str::to_string);
+        let open = || {
+            let chosen = chosen.clone();
+            // Opening a device blocks: off the async threads. A chosen
+            // device that is gone: the default, as a call would.
+            tokio::task::spawn_blocking(move || {
+                Speaker::open(chosen.as_deref(), None).or_else(|_| Speaker::open(None, None))
+            })
+        };
+        let mut speaker = open()
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let from = rtcstack::audio::io::RemoteAudio {
+            identity: "test-sound".into(),
+            track_sid: String::new(),
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for frame in test_sound::frames() {
+            tick.tick().await;
+            speaker.on_frame(&from, &frame);
+            // A stream that failed (or stopped asking for audio) is
+            // opened again, as in a call.
+            if speaker.failed().load(Ordering::SeqCst) {
+                tracing::warn!("the test sound's speaker failed: opening it again");
+                if let Ok(Ok(again)) = open().await {
+                    speaker = again;
+                }
+            }
+        }
+        // What is queued plays out before the device closes.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(speaker.device().name.clone())
     }
 
     /// Switches processing stages, at once and for next time.

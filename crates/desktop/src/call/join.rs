@@ -47,6 +47,20 @@ pub enum JoinError {
     Failed(String),
 }
 
+impl JoinError {
+    /// Refused past the form: the network, the server or the token
+    /// source, where the pre-call check can tell more.
+    pub fn worth_a_check(&self) -> bool {
+        matches!(
+            self,
+            JoinError::Unreachable(_)
+                | JoinError::Rejected(_)
+                | JoinError::TokenService(_)
+                | JoinError::Failed(_)
+        )
+    }
+}
+
 /// The room to join, and a notice when it is not the one typed. A pasted
 /// token names its room (the field may stay blank); the others join the
 /// room typed. An unreadable token is left to the token source to refuse.

@@ -4,7 +4,7 @@
 //! (the window) on every change, with the notifications worth showing.
 
 mod end_message;
-mod join;
+pub(crate) mod join;
 mod notification;
 mod stats;
 mod view;
@@ -24,6 +24,7 @@ pub use stats::{ConnectionRow, QualityReason, StatsView, StreamRow};
 pub use view::CallView;
 
 use crate::audio::{Audio, AudioShell};
+use crate::check::CheckShell;
 use crate::hint::Hint;
 use crate::profiles::tokens::{self, TokenSourceError};
 use crate::profiles::{ProfileError, Profiles};
@@ -33,7 +34,7 @@ use join::{clause, join_error, room_to_join};
 
 /// Where the controller's news goes: the desktop shell (a window), or a
 /// test. Called on the call's task, in order; must not block.
-pub trait Shell: AudioShell {
+pub trait Shell: AudioShell + CheckShell {
     /// The view changed: show it.
     fn show(&self, view: &CallView);
     /// Something to tell a user who may be looking at another window.

@@ -23,7 +23,7 @@ pub struct CallTokens {
 }
 
 /// Why no token: for the join form.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TokenSourceError {
     #[error("{0}")]
     SignInAgain(String),

@@ -7,8 +7,10 @@
 //! move between threads, so each lives on a thread of its own until dropped.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
@@ -17,6 +19,10 @@ use super::far_end::FarEnd;
 use super::io::{AudioInput, AudioSink, RemoteAudio};
 use super::resample::{to_f32_i16, to_i16_f32, Resampler};
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
+
+/// An output stream that has not asked for audio for this long is dead,
+/// though it reported no error: a device asks every 10-20 ms.
+const STALLED_AFTER: Duration = Duration::from_millis(500);
 
 /// Longest queue between a device and the call (beyond it, the oldest
 /// audio goes: late audio is worse than lost audio in a call).
@@ -430,11 +436,77 @@ struct Mixer {
     call_rate: Vec<f32>,
     /// Converted samples the device has not taken yet.
     ready: VecDeque<f32>,
+    /// When the device first asked for audio, and first got some that is
+    /// not silence: logged once each (a device that opens but never asks,
+    /// or plays only silence, is otherwise invisible).
+    first: FirstAudio,
+    asked: LastAsked,
+}
+
+/// When an output device last asked for audio. A stream can stop asking
+/// and say nothing: PulseAudio, asked by cpal for a buffer exactly as
+/// long as its target, cannot grow the target to the sink's latency
+/// ("Failed to increase tlength") and then never requests more. Such a
+/// stream is failed, and its owner opens it again.
+#[derive(Clone)]
+struct LastAsked {
+    opened: Instant,
+    /// Microseconds after `opened`.
+    at_us: Arc<AtomicU64>,
+}
+
+impl LastAsked {
+    fn new() -> Self {
+        LastAsked {
+            opened: Instant::now(),
+            at_us: Arc::default(),
+        }
+    }
+
+    fn now(&self) {
+        let us = self.opened.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+        self.at_us.store(us, Ordering::Relaxed);
+    }
+
+    fn stalled(&self) -> bool {
+        let now = self.opened.elapsed();
+        let last = Duration::from_micros(self.at_us.load(Ordering::Relaxed));
+        now > STALLED_AFTER && now.saturating_sub(last) > STALLED_AFTER
+    }
+}
+
+struct FirstAudio {
+    device: String,
+    opened: std::time::Instant,
+    asked: bool,
+    sounded: bool,
+}
+
+impl FirstAudio {
+    fn asked(&mut self) {
+        if !std::mem::replace(&mut self.asked, true) {
+            let ms = self.opened.elapsed().as_millis();
+            tracing::debug!(
+                "speaker {}: first asked for audio {ms} ms after opening",
+                self.device
+            );
+        }
+    }
+
+    fn got(&mut self, mixed: &[f32]) {
+        if !self.sounded && mixed.iter().any(|&s| s != 0.0) {
+            self.sounded = true;
+            let ms = self.opened.elapsed().as_millis();
+            tracing::debug!("speaker {}: first sound {ms} ms after opening", self.device);
+        }
+    }
 }
 
 impl Mixer {
     /// The next `frames` samples at the device rate.
     fn fill(&mut self, frames: usize, latency_ms: u32, out: &mut Vec<f32>) {
+        self.first.asked();
+        self.asked.now();
         while self.ready.len() < frames {
             // 10 ms at a time: small enough to stay close to the device.
             self.call_rate.clear();
@@ -450,6 +522,7 @@ impl Mixer {
             for s in &mut self.call_rate {
                 *s = s.clamp(-1.0, 1.0);
             }
+            self.first.got(&self.call_rate);
             if let Some(far_end) = &self.far_end {
                 far_end.played(self.call_rate.iter().map(|&s| to_i16_f32(s)), latency_ms);
             }
@@ -479,6 +552,7 @@ pub struct Speaker {
     tracks: Mix,
     device: DeviceInfo,
     failed: Failed,
+    asked: LastAsked,
     _stream: StreamThread,
 }
 
@@ -490,6 +564,9 @@ impl Speaker {
         let (config, format) = pick_config(&device, Direction::Output)?;
         let tracks: Mix = Arc::new(Mutex::new(HashMap::new()));
         let t = Arc::clone(&tracks);
+        let name = listed.name.clone();
+        let asked = LastAsked::new();
+        let last_asked = asked.clone();
         let failed = Failed::default();
         let err = stream_error("speaker", &failed);
         let stream = spawn_stream(move || {
@@ -500,6 +577,13 @@ impl Speaker {
                 resampler: Resampler::new(SAMPLE_RATE, config.sample_rate),
                 call_rate: Vec::with_capacity(CHUNK),
                 ready: VecDeque::new(),
+                first: FirstAudio {
+                    device: name,
+                    opened: std::time::Instant::now(),
+                    asked: false,
+                    sounded: false,
+                },
+                asked: last_asked,
             };
             let mut mixed = Vec::new();
             match format {
@@ -533,6 +617,7 @@ impl Speaker {
             tracks,
             device: listed,
             failed,
+            asked,
             _stream: stream,
         })
     }
@@ -550,6 +635,14 @@ impl Speaker {
 
 impl AudioSink for Speaker {
     fn on_frame(&self, from: &RemoteAudio, pcm: &[i16]) {
+        // Checked as audio comes to be played: a stream that stopped
+        // asking for it is failed (see `LastAsked`).
+        if self.asked.stalled() && !self.failed.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                "speaker {}: the device stopped asking for audio",
+                self.device.name
+            );
+        }
         let mut tracks = self.tracks.lock().unwrap_or_else(PoisonError::into_inner);
         let q = tracks.entry(from.clone()).or_default();
         q.extend(pcm);

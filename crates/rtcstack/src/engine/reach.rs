@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 const EVERY: Duration = Duration::from_millis(200);
 
 /// The server's host and port from a `ws(s)://` or `http(s)://` URL.
-fn endpoint(url: &str) -> Option<(String, u16)> {
+pub(crate) fn endpoint(url: &str) -> Option<(String, u16)> {
     let u = url::Url::parse(url).ok()?;
     let port = u.port_or_known_default().or(match u.scheme() {
         "ws" => Some(80),

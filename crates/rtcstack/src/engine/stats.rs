@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use rtc::peer_connection::transport::RTCIceCandidateType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
 
 use super::transport::Transports;
@@ -27,6 +28,9 @@ pub struct MediaPath {
     /// The server's end, `address:port`, as its candidate names it (`None`
     /// for one learned from the server's own check, not yet signalled).
     pub remote: Option<String>,
+    /// Through a TURN relay (either end a relay candidate): it works where
+    /// nothing else does, with a detour.
+    pub relayed: bool,
     /// Bytes sent and received on this pair so far (media and checks).
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -255,8 +259,11 @@ fn selected(report: &RTCStatsReport) -> Option<MediaPath> {
         "tcp" => PathProtocol::Tcp,
         _ => return None,
     };
+    let relay = |t: &RTCIceCandidateType| *t == RTCIceCandidateType::Relay;
     Some(MediaPath {
         protocol,
+        relayed: local.is_some_and(|c| relay(&c.candidate_type))
+            || remote.is_some_and(|c| relay(&c.candidate_type)),
         remote: remote.and_then(|c| Some(format!("{}:{}", c.address.as_deref()?, c.port))),
         bytes_sent: pair.bytes_sent,
         bytes_received: pair.bytes_received,
