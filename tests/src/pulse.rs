@@ -262,7 +262,14 @@ impl PulseServer {
 impl Drop for PulseServer {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("---- pulseaudio log ----\n{}", self.log());
+            let log = self.log();
+            // The whole of it, for reading later; its tail here.
+            if let Ok(dir) = crate::app::artifacts_dir() {
+                let _ = std::fs::write(dir.join("pulse.log"), &log);
+            }
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!("---- pulseaudio log (tail) ----\n{tail}");
         }
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
@@ -289,6 +296,9 @@ fn record(source: &str, seconds: f64) -> Result<Vec<i16>> {
             "--format=s16le",
             "--rate=48000",
             "--channels=1",
+            // Delivered as it comes, not in PulseAudio's default 2 s
+            // fragments.
+            "--latency-msec=20",
             "-d",
             source,
         ])

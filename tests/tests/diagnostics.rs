@@ -128,6 +128,27 @@ async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
         (1..=attempts.len() as u64).collect::<Vec<_>>(),
         "attempts not numbered 1, 2, 3…"
     );
+    // Each attempt but the last failed, and the report says how and why:
+    // the cut (no answer), or a resume the server no longer knew.
+    let failed: Vec<&serde_json::Value> = timeline[lost..back]
+        .iter()
+        .filter(|e| kind(e) == "attemptFailed")
+        .collect();
+    assert_eq!(
+        failed
+            .iter()
+            .map(|e| e["attempt"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        (1..attempts.len() as u64).collect::<Vec<_>>(),
+        "failed attempts: {failed:?}"
+    );
+    assert!(
+        failed.iter().all(|e| {
+            ["resume", "rejoin"].contains(&e["how"].as_str().unwrap_or(""))
+                && ["network", "resumeRefused"].contains(&e["why"].as_str().unwrap_or(""))
+        }),
+        "{failed:?}"
+    );
     // The state comes with the return (the SDK says `connected`, then
     // how): after the last attempt.
     let last_attempt = lost
@@ -171,7 +192,7 @@ async fn panel(call: &AppCall) -> Option<(f64, f64)> {
     let js = "const row = document.querySelector(\
                 '[data-testid=stats-row][data-identity=\"py-440\"][data-way=in]'); \
               const c = document.querySelector('[data-testid=stats-connections]'); \
-              return row && c ? [row.cells[3].innerText, c.innerText] : null;";
+              return row && c ? [row.cells[4].innerText, c.innerText] : null;";
     let v = call.js(js).await.ok()?;
     let loss = v[0].as_str()?.trim_end_matches(" %").parse().ok()?;
     let rtt = v[1]
@@ -182,6 +203,39 @@ async fn panel(call: &AppCall) -> Option<(f64, f64)> {
         .parse()
         .ok()?;
     Some((loss, rtt))
+}
+
+/// How the peer's audio plays, as the panel shows it: its codec, the
+/// share concealed (%) and the playout delay (ms).
+async fn playout(call: &AppCall) -> Option<(String, f64, f64)> {
+    let js = "const row = document.querySelector(\
+                '[data-testid=stats-row][data-identity=\"py-440\"][data-way=in]'); \
+              return row ? [row.cells[3].innerText, row.cells[8].innerText, row.cells[9].innerText] : null;";
+    let v = call.js(js).await.ok()?;
+    let codec = v[0].as_str()?.to_string();
+    let concealed = v[1].as_str()?.trim_end_matches(" %").parse().ok()?;
+    let delay = v[2].as_str()?.trim_end_matches(" ms").parse().ok()?;
+    Some((codec, concealed, delay))
+}
+
+/// Median of `n` readings of the share concealed, one a second.
+async fn concealed_median(call: &AppCall, n: usize) -> f64 {
+    let mut seen = Vec::new();
+    let mut tick = tokio::time::interval(SECS(1));
+    for _ in 0..n {
+        tick.tick().await;
+        if let Some((_, concealed, _)) = playout(call).await {
+            seen.push(concealed);
+        }
+    }
+    assert!(
+        seen.len() * 2 > n,
+        "the panel gave {} readings of {n}",
+        seen.len()
+    );
+    let m = median(&seen);
+    eprintln!("panel: concealed {seen:?} → {m}");
+    m
 }
 
 /// Median of `n` panel readings, one a second (the panel's loss is a rate
@@ -241,6 +295,12 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     let (loss, rtt) = median_of(&call, 5).await;
     assert!(loss < 1.0, "loss {loss} % on a clean link");
     assert!(rtt < 20.0, "round trip {rtt} ms on a clean link");
+    // It plays as Opus, nothing made up, held briefly by the jitter buffer.
+    let (codec, _, delay) = playout(&call).await.expect("no playout in the panel");
+    assert_eq!(codec, "opus");
+    assert!((20.0..=200.0).contains(&delay), "playout delay {delay} ms");
+    let concealed = concealed_median(&call, 5).await;
+    assert!(concealed < 1.0, "{concealed} % concealed on a clean link");
 
     // 10 % of packets lost each way: once the panel's window is all lossy
     // (loss seen, then 10 s more), the median reading is 7–13 %.
@@ -255,6 +315,12 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     tokio::time::sleep(SECS(10)).await; // the window's length
     let (loss, _) = median_of(&call, 9).await;
     assert!((7.0..=13.0).contains(&loss), "loss {loss} % under 10 %");
+    // What was lost is made up in the playout.
+    let concealed = concealed_median(&call, 5).await;
+    assert!(
+        (5.0..=15.0).contains(&concealed),
+        "{concealed} % concealed under 10 % loss"
+    );
     // The peer's quality says why, beside it.
     let reason = call
         .app
@@ -348,6 +414,16 @@ async fn check(call: &AppCall, within: Duration) -> (Vec<CheckLine>, Duration) {
         .await
         .unwrap();
     let took = pressed.elapsed();
+    let lines = lines_shown(call).await;
+    println!("check in {took:?}:");
+    for l in &lines {
+        println!("  {} {}: {}", l.verdict, l.item, l.text);
+    }
+    (lines, took)
+}
+
+/// The check's lines as the page shows them now.
+async fn lines_shown(call: &AppCall) -> Vec<CheckLine> {
     let lines = call
         .js(
             "return [...document.querySelectorAll('[data-testid=check-line]')].map(l => ({ \
@@ -356,12 +432,7 @@ async fn check(call: &AppCall, within: Duration) -> (Vec<CheckLine>, Duration) {
         )
         .await
         .unwrap();
-    let lines: Vec<CheckLine> = serde_json::from_value(lines).unwrap();
-    println!("check in {took:?}:");
-    for l in &lines {
-        println!("  {} {}: {}", l.verdict, l.item, l.text);
-    }
-    (lines, took)
+    serde_json::from_value(lines).unwrap()
 }
 
 fn line<'a>(lines: &'a [CheckLine], item: &str) -> &'a CheckLine {
@@ -421,7 +492,7 @@ async fn a_pre_call_check_says_what_works_and_what_does_not() {
     let url = far.server.url();
     let config = tempfile::tempdir().unwrap();
     let config_home = config.path().to_str().unwrap().to_string();
-    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+    let mut call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
         .await
         .unwrap();
     call.js("document.querySelector('[data-testid=join-name]').value = 'Ada';")
@@ -533,5 +604,33 @@ async fn a_pre_call_check_says_what_works_and_what_does_not() {
     )
     .await;
     link.restore().unwrap();
+
+    // The server down: the join is refused, and the check starts by
+    // itself, says why, and plays no sound unasked.
+    call.far.server.stop().unwrap();
+    call.app.click("join-button").await.unwrap();
+    call.app.wait_visible("join-error", SECS(10)).await.unwrap();
+    call.app
+        .wait_text("[data-testid=check-summary]", SECS(5), |t| {
+            t == "The join failed: checking why…"
+        })
+        .await
+        .unwrap();
+    call.app
+        .wait_text("[data-testid=check-summary]", SECS(10), |t| {
+            t == "Calls will not work until the lines marked ✗ are fixed."
+        })
+        .await
+        .unwrap();
+    let lines = lines_shown(&call).await;
+    let server = line(&lines, "server");
+    assert_eq!(server.verdict, "failed", "{lines:#?}");
+    assert!(
+        server.text.starts_with("Not reachable: ") && server.text.contains("refused"),
+        "{}",
+        server.text
+    );
+    assert_eq!(line(&lines, "speaker").verdict, "skipped", "{lines:#?}");
+    marks_drawn(&call, "diagnostics-check-after-join", &[("server", FAILED)]).await;
     call.app.close().await.unwrap();
 }

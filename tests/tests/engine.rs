@@ -391,3 +391,35 @@ async fn tone_survives_loss_and_jitter() {
     );
     call.leave().await;
 }
+
+#[tokio::test]
+async fn a_talker_who_was_silent_is_heard_at_once() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "eng-silence";
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+        .await
+        .unwrap();
+    let (call, sink, _events) = join_with_capture(&server, room, "rust-880").await.unwrap();
+    wait_hearing(&sink, "py-440", 440.0, 5.0, SECS(20))
+        .await
+        .unwrap();
+    for silent_s in [2u64, 10, 20] {
+        peer.send(serde_json::json!({"cmd": "tone", "hz": 0}))
+            .await
+            .unwrap();
+        tokio::time::sleep(SECS(silent_s)).await;
+        let asked = Instant::now();
+        peer.send(serde_json::json!({"cmd": "tone", "hz": 660}))
+            .await
+            .unwrap();
+        wait_hearing(&sink, "py-440", 660.0, 5.0, SECS(20))
+            .await
+            .unwrap();
+        eprintln!(
+            "after {silent_s} s of silence: heard {:?} after asked",
+            asked.elapsed()
+        );
+    }
+    call.leave().await;
+}

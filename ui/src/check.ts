@@ -48,7 +48,8 @@ function lineItem(l: CheckLine): HTMLLIElement {
   if (l.advice) {
     const advice = document.createElement("span");
     advice.className = "advice";
-    advice.textContent = ` ${l.advice}`;
+    advice.dataset["testid"] = "check-advice";
+    advice.textContent = l.advice;
     li.append(advice);
   }
   // Read as one sentence by a screen reader, verdict first.

@@ -19,10 +19,13 @@ function cells(r: StatsView["streams"][number]): string[] {
     r.identity,
     r.inbound ? "in" : "out",
     r.kind,
+    r.codec ?? "–",
     r.measured ? `${r.lossPercent.toFixed(1)} %` : "–",
     `${Math.round(r.kbps)} kbps`,
     r.measured ? ms(r.jitterMs) : "–",
     ms(r.rttMs),
+    r.concealedPercent == null ? "–" : `${r.concealedPercent.toFixed(1)} %`,
+    ms(r.playoutDelayMs),
   ];
 }
 

@@ -59,6 +59,21 @@ pub enum AttemptKind {
     Rejoin,
 }
 
+/// Why a reconnect attempt failed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttemptFailure {
+    /// The server could not be reached, or did not answer in time.
+    Network,
+    /// The server no longer knows the session (a rejoin follows).
+    ResumeRefused,
+    /// The server refused the token.
+    Unauthorized,
+    /// The token had expired.
+    TokenExpired,
+}
+
 /// An event of the call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
@@ -76,6 +91,12 @@ pub enum CallEvent {
     /// Attempt `attempt` (1, 2, 3 … within this outage) has started.
     Reconnecting {
         attempt: u32,
+    },
+    /// Attempt `attempt`, of `kind`, did not bring the call back: `why`.
+    ReconnectFailed {
+        attempt: u32,
+        kind: AttemptKind,
+        why: AttemptFailure,
     },
     /// Attempt `attempt` will start in `in_ms` milliseconds (a countdown).
     ReconnectScheduled {

@@ -22,7 +22,8 @@ pub mod token;
 
 pub use call::{Call, CallOptions};
 pub use engine::stats::{
-    CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, StreamCounters,
+    CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, PlayoutCounters,
+    StreamCounters,
 };
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};

@@ -23,6 +23,12 @@ pub struct StreamRates {
     /// Loss and jitter are measured (always for a stream we receive; for
     /// one we send, once the server reported on it).
     pub measured: bool,
+    pub codec: Option<String>,
+    /// A stream we play: the share of its frames made up over the window
+    /// (a lost or late packet is concealed), percent.
+    pub concealed_percent: Option<f64>,
+    /// A stream we play: how long our jitter buffer holds it now, ms.
+    pub playout_delay_ms: Option<f64>,
 }
 
 type Key = (bool, String);
@@ -96,6 +102,18 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
     } else {
         0.0
     };
+    let concealed_percent = match (before.playout, now.playout) {
+        (Some(b), Some(n)) => {
+            let concealed = n.concealed.saturating_sub(b.concealed) as f64;
+            let frames = n.played.saturating_sub(b.played) as f64 + concealed;
+            Some(if frames > 0.0 {
+                100.0 * concealed / frames
+            } else {
+                0.0
+            })
+        }
+        _ => None,
+    };
     StreamRates {
         track: now.track.clone(),
         kind: now.kind.clone(),
@@ -105,6 +123,9 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
         jitter_ms: now.jitter_ms,
         rtt_ms: now.rtt_ms,
         measured: inbound || now.reported,
+        codec: now.codec.clone(),
+        concealed_percent,
+        playout_delay_ms: now.playout.map(|p| p.delay_ms),
     }
 }
 
@@ -123,6 +144,13 @@ mod tests {
             jitter_ms: 3.0,
             rtt_ms: None,
             reported: false,
+            codec: Some("opus".into()),
+            // One frame in ten concealed, as `lost` says.
+            playout: Some(crate::PlayoutCounters {
+                played: packets,
+                concealed: lost.max(0) as u64,
+                delay_ms: 40.0,
+            }),
         };
         CallCounters {
             at,
@@ -151,6 +179,10 @@ mod tests {
         assert!((last[0].loss_percent - 10.0).abs() < 1e-9, "{last:?}");
         assert!((last[0].kbps - 36.0).abs() < 1e-9, "{last:?}");
         assert!(last[0].inbound);
+        let concealed = last[0].concealed_percent.unwrap();
+        assert!((concealed - 10.0).abs() < 1e-9, "{last:?}");
+        assert_eq!(last[0].playout_delay_ms, Some(40.0));
+        assert_eq!(last[0].codec.as_deref(), Some("opus"));
         // Loss ends: after a whole window, none is reported.
         for s in 9..=14u64 {
             last = r.push(&counters(t0 + Duration::from_secs(s), 40 + 50 * s, 40));

@@ -12,4 +12,13 @@ identity: string, inbound: boolean, kind: string, lossPercent: number, kbps: num
  * Loss and jitter are known (a stream we send: once the server has
  * reported on it).
  */
-measured: boolean, };
+measured: boolean, codec: string | null, 
+/**
+ * A stream we play: the share of it made up for lost or late
+ * packets, percent.
+ */
+concealedPercent: number | null, 
+/**
+ * A stream we play: how long our jitter buffer holds it, ms.
+ */
+playoutDelayMs: number | null, };

@@ -100,6 +100,12 @@ pub struct Audio {
     mic: SwitchableInput,
     speaker: Arc<SwitchableSink>,
     muted: AtomicBool,
+    /// `State::in_call` and the open microphone's name, readable without
+    /// the state's lock: it is held while a device opens (up to seconds),
+    /// and an async thread that waits for it stalls the tasks queued
+    /// behind it (the call's audio among them).
+    in_call: AtomicBool,
+    mic_name: Mutex<Option<String>>,
     /// Set when the open microphone's or speaker's stream fails.
     mic_failed: Mutex<Option<Failed>>,
     speaker_failed: Mutex<Option<Failed>>,
@@ -151,6 +157,8 @@ impl Audio {
             mic: SwitchableInput::new(Box::new(Silence)),
             speaker: Arc::new(SwitchableSink::new(Arc::new(NullSink))),
             muted: AtomicBool::new(false),
+            in_call: AtomicBool::new(false),
+            mic_name: Mutex::default(),
             mic_failed: Mutex::default(),
             speaker_failed: Mutex::default(),
             shell,
@@ -193,7 +201,7 @@ impl Audio {
         let mut n = 0u32;
         loop {
             tick.tick().await;
-            let in_call = self.lock().in_call;
+            let in_call = self.in_call.load(Ordering::SeqCst);
             if !in_call {
                 let mut mic = self.mic.clone();
                 mic.next_frame(&mut frame);
@@ -286,11 +294,13 @@ impl Audio {
                 let info = mic.device().clone();
                 *unpoisoned(&self.mic_failed) = Some(mic.failed());
                 tracing::info!("microphone: {}", info.name);
+                *unpoisoned(&self.mic_name) = Some(info.name.clone());
                 self.mic.replace(Box::new(mic));
                 Some(info)
             }
             Err(e) => {
                 tracing::warn!("no microphone: {e}");
+                *unpoisoned(&self.mic_name) = None;
                 *unpoisoned(&self.mic_failed) = None;
                 self.mic.replace(Box::new(Silence));
                 None
@@ -345,6 +355,7 @@ impl Audio {
     pub fn for_call(&self) -> CallAudio {
         let mut s = self.lock();
         s.in_call = true;
+        self.in_call.store(true, Ordering::SeqCst);
         if s.input.open().is_none() {
             let chosen = s.input.chosen().map(str::to_string);
             let opened = self.open_mic(chosen.as_deref());
@@ -372,6 +383,7 @@ impl Audio {
     pub fn call_ended(&self) {
         let mut s = self.lock();
         s.in_call = false;
+        self.in_call.store(false, Ordering::SeqCst);
         self.speaker.replace(Arc::new(NullSink));
         s.output.opened(None);
         self.show(&s);
@@ -422,7 +434,7 @@ impl Audio {
             voice |= level.voice;
         }
         Heard {
-            device: self.lock().input.open().map(|d| d.name.clone()),
+            device: unpoisoned(&self.mic_name).clone(),
             loudest_dbfs: loudest,
             voice,
         }
@@ -431,13 +443,14 @@ impl Audio {
     /// Plays the test sound on the chosen speaker (the system default if
     /// none is chosen), paced as a call plays: the name of the device it
     /// played on, or why it could not.
-    pub async fn play_test_sound(&self) -> Result<String, String> {
-        let chosen = self.lock().output.chosen().map(str::to_string);
+    pub async fn play_test_sound(self: &Arc<Self>) -> Result<String, String> {
         let open = || {
-            let chosen = chosen.clone();
-            // Opening a device blocks: off the async threads. A chosen
+            let audio = Arc::clone(self);
+            // Opening a device blocks, and so may the state's lock (held
+            // while a device opens): off the async threads. A chosen
             // device that is gone: the default, as a call would.
             tokio::task::spawn_blocking(move || {
+                let chosen = audio.lock().output.chosen().map(str::to_string);
                 Speaker::open(chosen.as_deref(), None).or_else(|_| Speaker::open(None, None))
             })
         };

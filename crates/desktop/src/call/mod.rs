@@ -182,7 +182,15 @@ impl CallController {
         let mut notice: Vec<String> = room_notice.into_iter().collect();
         // The SDK takes the token's text: the one place it leaves us.
         let mut options = CallOptions::new(request.url.trim(), got.token.expose());
-        let devices = self.audio.for_call();
+        // Devices open here, and the audio's lock may be held while
+        // another opens: off the async threads.
+        let audio = Arc::clone(&self.audio);
+        let devices = tokio::task::spawn_blocking(move || audio.for_call())
+            .await
+            .unwrap_or(crate::audio::CallAudio {
+                input: None,
+                output: None,
+            });
         // Without a speaker the call keeps CallOptions' silent sink.
         match devices.output {
             Some(s) => options.audio_sink = s,

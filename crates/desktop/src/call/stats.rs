@@ -42,6 +42,12 @@ pub struct StreamRow {
     /// Loss and jitter are known (a stream we send: once the server has
     /// reported on it).
     pub measured: bool,
+    pub codec: Option<String>,
+    /// A stream we play: the share of it made up for lost or late
+    /// packets, percent.
+    pub concealed_percent: Option<f64>,
+    /// A stream we play: how long our jitter buffer holds it, ms.
+    pub playout_delay_ms: Option<f64>,
 }
 
 /// The stats panel.
@@ -73,9 +79,14 @@ pub(crate) fn path_words(p: &MediaPath) -> String {
         PathProtocol::Udp => "udp",
         PathProtocol::Tcp => "tcp",
     };
-    match &p.remote {
+    let how = match &p.remote {
         Some(r) => format!("{protocol} {r}"),
         None => protocol.to_string(),
+    };
+    if p.relayed {
+        format!("{how} (relay)")
+    } else {
+        how
     }
 }
 
@@ -125,6 +136,9 @@ pub(crate) fn view_of(
                 jitter_ms: r.jitter_ms,
                 rtt_ms: r.rtt_ms,
                 measured: r.measured,
+                codec: r.codec.clone(),
+                concealed_percent: r.concealed_percent,
+                playout_delay_ms: r.playout_delay_ms,
             })
         })
         .collect();

@@ -84,7 +84,10 @@ impl CallView {
                 self.next_attempt_at_ms = Some(now_ms + in_ms);
             }
             CallEvent::Reconnected { kind } => self.last_reconnect = Some(*kind),
-            CallEvent::Connected | CallEvent::TrackSubscribed { .. } => {}
+            // The banner shows the next attempt; the report keeps the failure.
+            CallEvent::Connected
+            | CallEvent::TrackSubscribed { .. }
+            | CallEvent::ReconnectFailed { .. } => {}
             CallEvent::Disconnected { reason } => {
                 self.disconnect_reason = Some(*reason);
                 self.end_message = Some(super::end_message::end_message(*reason).to_string());

@@ -126,6 +126,10 @@ pub(crate) fn server(found: Result<Duration, ConnectError>, within: Duration) ->
             ),
             NETWORK_ADVICE,
         ),
+        Err(ConnectError::Unreachable(why)) => advised(
+            line(item, Verdict::Failed, format!("Not reachable: {why}")),
+            NETWORK_ADVICE,
+        ),
         Err(e) => advised(
             line(item, Verdict::Failed, format!("Not reachable: {e}")),
             NETWORK_ADVICE,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rtcstack::events::AttemptKind;
+use rtcstack::events::{AttemptFailure, AttemptKind};
 use rtcstack::{CallEvent, ConnectionQuality, ConnectionState, DisconnectReason};
 use serde::Serialize;
 
@@ -46,6 +46,12 @@ pub enum Happened {
     /// Reconnect attempt `attempt` of this outage started.
     Attempt {
         attempt: u32,
+    },
+    /// Attempt `attempt`, a resume or a rejoin, failed: `why`.
+    AttemptFailed {
+        attempt: u32,
+        how: AttemptKind,
+        why: AttemptFailure,
     },
     /// Attempt `attempt` will start in `in_ms`.
     AttemptScheduled {
@@ -159,6 +165,11 @@ impl Timeline {
             // The state change says it.
             CallEvent::Connected => return,
             CallEvent::Reconnecting { attempt } => Happened::Attempt { attempt: *attempt },
+            CallEvent::ReconnectFailed { attempt, kind, why } => Happened::AttemptFailed {
+                attempt: *attempt,
+                how: *kind,
+                why: *why,
+            },
             CallEvent::ReconnectScheduled { attempt, in_ms } => Happened::AttemptScheduled {
                 attempt: *attempt,
                 in_ms: *in_ms,

@@ -16,6 +16,12 @@ const MAX_DELAY: Duration = Duration::from_millis(240);
 const JITTER_MULTIPLE: f64 = 3.0;
 /// Packets held at most; beyond it the oldest go (a stalled consumer).
 const CAPACITY: usize = 64;
+/// Audio waiting this much beyond the target delay is a backlog, not
+/// jitter (the target already covers that): the player was held up (its
+/// thread stalled) and the packets piled in. The oldest are dropped down
+/// to the target at once: late audio is worse than lost audio in a call,
+/// and a backlog played frame by frame would stay behind for good.
+const BACKLOG: Duration = Duration::from_millis(200);
 /// Missing frames concealed at most before the next packet held: a hole
 /// longer than the longest delay we ever wait is not late packets but a
 /// jump in the numbering (or a burst lost while packets kept coming).
@@ -161,6 +167,24 @@ impl JitterBuffer {
         Some(self.first_arrival? + delay)
     }
 
+    /// Where playout should go on from to be back at the target delay,
+    /// when what waits from `next` on is a backlog (see [`BACKLOG`]); the
+    /// frames passed over are dropped.
+    fn caught_up(&mut self, next: u64) -> Option<u64> {
+        let (&last, _) = self.held.last_key_value()?;
+        let waiting = last.checked_sub(next)? + 1;
+        let frame_ms = FRAME.as_millis() as u64;
+        let target = (self.target_delay().as_millis() as u64).div_ceil(frame_ms);
+        if waiting <= target + (BACKLOG.as_millis() as u64).div_ceil(frame_ms) {
+            return None;
+        }
+        let from = last + 1 - target;
+        let kept = self.held.split_off(&from);
+        self.stats.skipped += from - next;
+        self.held = kept;
+        Some(from)
+    }
+
     /// The frame to play at `now` (call every 20 ms).
     pub fn pop(&mut self, now: Instant) -> Playout {
         let Some(next) = self.next else {
@@ -174,6 +198,12 @@ impl JitterBuffer {
             self.next = Some(first);
             return self.pop(now);
         };
+        if let Some(next) = self.caught_up(next) {
+            if next != self.next.unwrap_or(next) {
+                self.next = Some(next);
+                return self.pop(now);
+            }
+        }
         if let Some(p) = self.held.remove(&next) {
             self.next = Some(next + 1);
             self.stats.played += 1;
@@ -346,6 +376,35 @@ mod tests {
         jb.push(150, 150 * FRAME_TS, pkt(9), back);
         assert_eq!(jb.pop(back), Playout::Silence);
         assert_eq!(jb.pop(back + MIN_DELAY), Playout::Packet(pkt(9)));
+    }
+
+    #[test]
+    fn a_backlog_after_a_stalled_player_is_dropped_to_the_target_delay() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, pkt(0), t0);
+        assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(pkt(0)));
+        // The player stalls for a second; 50 packets pile in on time.
+        for seq in 1..=50u16 {
+            let at = t0 + FRAME * u32::from(seq);
+            jb.push(seq, u32::from(seq) * FRAME_TS, pkt(seq as u8), at);
+        }
+        let back = t0 + Duration::from_secs(1) + MIN_DELAY;
+        // Back: it plays from the target delay's worth before the newest,
+        // not from the oldest a second behind.
+        let target = (jb.target_delay().as_millis() / FRAME.as_millis()) as u16;
+        let first = 50 - target + 1;
+        assert_eq!(jb.pop(back), Playout::Packet(pkt(first as u8)));
+        assert_eq!(jb.stats().skipped, u64::from(first - 1));
+        // And goes on from there as packets come.
+        jb.push(51, 51 * FRAME_TS, pkt(51), t0 + FRAME * 51);
+        let played = drain(&mut jb, back + FRAME, u32::from(51 - first));
+        assert!(
+            played.iter().all(|p| matches!(p, Playout::Packet(_))),
+            "{played:?}"
+        );
+        // A burst within the margin is jitter, and all of it plays.
+        assert_eq!(jb.stats().skipped, u64::from(first - 1));
     }
 
     #[test]

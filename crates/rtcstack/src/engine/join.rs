@@ -149,6 +149,7 @@ impl Session {
             sink: Arc::clone(&setup.sink),
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
+            playout: Default::default(),
         });
         let (room_tx, room_rx) = watch::channel(room);
         let (requests, requests_rx) = mpsc::unbounded_channel();

@@ -75,6 +75,7 @@ pub(crate) async fn receive_audio(
     from: RemoteAudio,
     sink: Arc<dyn AudioSink>,
     session: u64,
+    book: super::stats::PlayoutBook,
 ) {
     let mut decoder = match opus::Decoder::new(48_000, opus::Channels::Mono) {
         Ok(d) => d,
@@ -90,6 +91,7 @@ pub(crate) async fn receive_audio(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut first_rtp, mut first_decoded) = (true, true);
     let mut last_rtp: Option<Instant> = None;
+    let mut playing = false;
     loop {
         tokio::select! {
             event = track.poll() => match event {
@@ -120,7 +122,21 @@ pub(crate) async fn receive_audio(
                 Some(_) => {}
             },
             _ = tick.tick() => {
-                let decoded = match buffer.pop(Instant::now()) {
+                let playout = buffer.pop(Instant::now());
+                book.write(&from.track_sid, buffer.stats());
+                // Playout stopping and starting again, for the log: a
+                // track that goes quiet is otherwise invisible.
+                let now_playing = playout != Playout::Silence;
+                if now_playing != playing {
+                    playing = now_playing;
+                    tracing::debug!(
+                        "playout of {} {}: {}",
+                        from.identity,
+                        from.track_sid,
+                        if playing { "playing" } else { "drained" }
+                    );
+                }
+                let decoded = match playout {
                     Playout::Packet(p) => decoder.decode(&p, &mut pcm, false),
                     // Opus's own loss concealment fills the missing frame.
                     Playout::Conceal => decoder.decode(&[], &mut pcm[..FRAME_SAMPLES], false),
@@ -138,4 +154,5 @@ pub(crate) async fn receive_audio(
             }
         }
     }
+    book.remove(&from.track_sid);
 }

@@ -80,6 +80,8 @@ struct Core {
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
+    /// How each received track plays.
+    playout: stats::PlayoutBook,
 }
 
 impl Session {
@@ -125,7 +127,7 @@ impl Session {
 
     /// Both connections' statistics now.
     pub(crate) async fn counters(&self) -> stats::CallCounters {
-        stats::CallCounters::of(&self.core.transports, self.core.id).await
+        stats::CallCounters::of(&self.core.transports, self.core.id, &self.core.playout).await
     }
 
     /// Which session this is (see [`NEXT_SESSION`]).

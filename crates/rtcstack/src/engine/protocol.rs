@@ -374,6 +374,7 @@ impl Protocol {
                     },
                     Arc::clone(&core.sink),
                     core.id,
+                    core.playout.clone(),
                 ));
             }
         }

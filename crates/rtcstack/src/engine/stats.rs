@@ -5,12 +5,58 @@
 //! trip, and each RTP stream's counters (packets, losses, bytes, jitter).
 //! Counters only: rates over a window are [`crate::rates`]'s.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use rtc::peer_connection::transport::RTCIceCandidateType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
 
 use super::transport::Transports;
+use crate::audio::jitter::JitterStats;
+
+/// Each received track's playout (our jitter buffer: what it played, what
+/// it concealed, how long it holds audio), by track sid: written by the
+/// track's receive task as it plays, read with the counters.
+#[derive(Clone, Default)]
+pub(crate) struct PlayoutBook(Arc<Mutex<HashMap<String, JitterStats>>>);
+
+impl PlayoutBook {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JitterStats>> {
+        // Plain numbers, written whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self, track: &str, stats: JitterStats) {
+        let mut book = self.lock();
+        match book.get_mut(track) {
+            // Every 20 ms: no allocation once the track is in.
+            Some(s) => *s = stats,
+            None => {
+                book.insert(track.to_string(), stats);
+            }
+        }
+    }
+
+    pub(crate) fn remove(&self, track: &str) {
+        self.lock().remove(track);
+    }
+
+    fn get(&self, track: &str) -> Option<JitterStats> {
+        self.lock().get(track).copied()
+    }
+}
+
+/// A received track's playout since it began.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlayoutCounters {
+    /// 20 ms frames played from packets.
+    pub played: u64,
+    /// Frames made up for packets that did not come in time.
+    pub concealed: u64,
+    /// How long the jitter buffer holds audio before playing it, ms.
+    pub delay_ms: f64,
+}
 
 /// The transport protocol of a candidate pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +105,10 @@ pub struct StreamCounters {
     /// A stream we send: the server has sent a receiver report of it, so
     /// `lost` and `jitter_ms` are its word (else they are 0, unknown).
     pub reported: bool,
+    /// The codec's name (`opus`), once negotiated.
+    pub codec: Option<String>,
+    /// A stream we receive and play: our jitter buffer's counters.
+    pub playout: Option<PlayoutCounters>,
 }
 
 /// One peer connection's facts now.
@@ -73,7 +123,7 @@ pub struct ConnectionCounters {
 }
 
 impl ConnectionCounters {
-    async fn of(pc: &dyn PeerConnection, now: Instant) -> Self {
+    async fn of(pc: &dyn PeerConnection, now: Instant, book: &PlayoutBook) -> Self {
         let report = pc.get_stats(now, StatsSelector::None).await;
         let pair_rtt = report
             .transport()
@@ -98,6 +148,19 @@ impl ConnectionCounters {
                 .unwrap_or(48_000);
             1000.0 / f64::from(rate)
         };
+        // "audio/opus" → "opus".
+        let codec = |stream: &rtc::statistics::stats::rtp_stream::RTCRtpStreamStats| {
+            report.iter().find_map(|e| match e {
+                RTCStatsReportEntry::Codec(c) if c.stats.id == stream.codec_id => Some(
+                    c.mime_type
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase(),
+                ),
+                _ => None,
+            })
+        };
         let inbound = report
             .inbound_rtp_streams()
             .map(|s| {
@@ -111,6 +174,12 @@ impl ConnectionCounters {
                     jitter_ms: r.jitter * tick_ms(&r.rtp_stream_stats),
                     rtt_ms: None,
                     reported: false,
+                    codec: codec(&r.rtp_stream_stats),
+                    playout: book.get(&s.track_identifier).map(|j| PlayoutCounters {
+                        played: j.played,
+                        concealed: j.concealed,
+                        delay_ms: j.target_delay_ms,
+                    }),
                 }
             })
             .collect();
@@ -144,6 +213,8 @@ impl ConnectionCounters {
                     // The entry is there from the start, zeros until a
                     // report comes.
                     reported: remote.is_some_and(|r| r.round_trip_time_measurements > 0),
+                    codec: codec(&sent.rtp_stream_stats),
+                    playout: None,
                 }
             })
             .collect();
@@ -169,11 +240,11 @@ pub struct CallCounters {
 }
 
 impl CallCounters {
-    pub(crate) async fn of(transports: &Transports, session: u64) -> Self {
+    pub(crate) async fn of(transports: &Transports, session: u64, book: &PlayoutBook) -> Self {
         let now = Instant::now();
-        let publisher = ConnectionCounters::of(transports.publisher.pc.as_ref(), now).await;
+        let publisher = ConnectionCounters::of(transports.publisher.pc.as_ref(), now, book).await;
         let subscriber = match &transports.subscriber {
-            Some(s) => Some(ConnectionCounters::of(s.pc.as_ref(), now).await),
+            Some(s) => Some(ConnectionCounters::of(s.pc.as_ref(), now, book).await),
             None => None,
         };
         CallCounters {

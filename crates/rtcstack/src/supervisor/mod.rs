@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::events::AttemptKind;
-use crate::events::{CallEvent, DisconnectReason};
+use crate::events::{AttemptFailure, CallEvent, DisconnectReason};
 use crate::state::ConnectionState;
 use crate::token::{freshness, Freshness, RefreshError};
 use policy::Jitter;
@@ -438,6 +438,18 @@ impl Supervisor {
     fn attempt_failed(&mut self, err: AttemptError, now: Instant, wall: SystemTime) {
         if self.state != ConnectionState::Reconnecting {
             return;
+        }
+        if let Some((attempt, Some(f))) = self.outage.as_ref().map(|o| (o.attempt, o.in_flight)) {
+            self.emit(CallEvent::ReconnectFailed {
+                attempt,
+                kind: f.kind,
+                why: match err {
+                    AttemptError::Retryable => AttemptFailure::Network,
+                    AttemptError::ResumeRefused => AttemptFailure::ResumeRefused,
+                    AttemptError::Unauthorized => AttemptFailure::Unauthorized,
+                    AttemptError::TokenExpired => AttemptFailure::TokenExpired,
+                },
+            });
         }
         match err {
             AttemptError::Unauthorized => return self.end(DisconnectReason::Unauthorized),
