@@ -30,11 +30,20 @@ function summary(v: CheckView): string {
   return "All good: you are ready to join.";
 }
 
+/** When each line last changed on the page (wall clock, ms): for the
+ * tests, which time what a person saw. */
+const changedAt = new Map<string, { said: string; at: number }>();
+
 function lineItem(l: CheckLine): HTMLLIElement {
   const li = document.createElement("li");
   li.dataset["testid"] = "check-line";
   li.dataset["item"] = l.item;
   li.dataset["verdict"] = l.verdict;
+  const said = `${l.verdict} ${l.text}`;
+  const last = changedAt.get(l.item);
+  const at = last && last.said === said ? last.at : Date.now();
+  changedAt.set(l.item, { said, at });
+  li.dataset["shownAtMs"] = String(at);
   const mark = document.createElement("span");
   mark.className = "mark";
   mark.textContent = marks[l.verdict];

@@ -102,7 +102,14 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
     } else {
         0.0
     };
-    let concealed_percent = match (before.playout, now.playout) {
+    // A base taken before the track first played had no playout yet:
+    // its counters were zero.
+    let zero = crate::PlayoutCounters {
+        played: 0,
+        concealed: 0,
+        delay_ms: 0.0,
+    };
+    let concealed_percent = match (before.playout.or(now.playout.map(|_| zero)), now.playout) {
         (Some(b), Some(n)) => {
             let concealed = n.concealed.saturating_sub(b.concealed) as f64;
             let frames = n.played.saturating_sub(b.played) as f64 + concealed;

@@ -77,6 +77,14 @@ impl Published {
     }
 }
 
+/// The call's devices close. Off the async threads: the audio's lock may
+/// be held while a device opens (seconds), and a waiting worker stalls the
+/// tasks queued behind it.
+async fn ended(audio: &Arc<Audio>) {
+    let audio = Arc::clone(audio);
+    let _ = tokio::task::spawn_blocking(move || audio.call_ended()).await;
+}
+
 /// The call the app is in, if any, and everything a join needs.
 pub struct CallController {
     profiles: Arc<Profiles>,
@@ -166,7 +174,7 @@ impl CallController {
         if let Some(old) = self.take_call() {
             old.leave().await;
             self.gate.call_ended();
-            self.audio.call_ended();
+            ended(&self.audio).await;
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.journal.start(generation, &room, &request.url);
@@ -231,7 +239,7 @@ impl CallController {
         if let Err(e) = call.connect().await {
             self.take_call();
             self.gate.call_ended();
-            self.audio.call_ended();
+            ended(&self.audio).await;
             let e = join_error(e);
             self.journal_failed(&e);
             return Err(e);
@@ -282,7 +290,7 @@ impl CallController {
             call.leave().await;
         }
         self.gate.call_ended();
-        self.audio.call_ended();
+        ended(&self.audio).await;
     }
 
     /// Mutes or unmutes; a call joined later starts the same way. The view
@@ -407,7 +415,7 @@ async fn follow_call(
         }
         if let CallEvent::Disconnected { .. } = event {
             gate.call_ended();
-            audio.call_ended();
+            ended(&audio).await;
             break;
         }
     }

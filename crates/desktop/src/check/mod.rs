@@ -8,7 +8,9 @@
 //! tokens joins a room of its own that no one else is in; one that is
 //! given tokens joins the room typed (that is all it may be allowed) under
 //! the name "… (connection check)", publishes nothing, and leaves as soon
-//! as the path is known, so others see at most a moment's participant.
+//! as the path is known, so others see at most a moment's participant. A
+//! pasted token is the person's own identity: no test join with it (one
+//! would take their place in a call joined meanwhile).
 
 mod verdicts;
 
@@ -29,8 +31,12 @@ pub use verdicts::{CheckItem, CheckLine, Verdict};
 
 /// How long the server may take to answer: "not reachable" within 5 s.
 const SERVER_WITHIN: Duration = Duration::from_secs(4);
-/// The test join, from its first packet to media flowing.
+/// The test join, from its first packet to media flowing, and each of
+/// its steps.
 const JOIN_WITHIN: Duration = Duration::from_secs(15);
+const JOIN_STEP: Duration = Duration::from_secs(10);
+/// The test sound, its device opened again if it stalls.
+const SOUND_WITHIN: Duration = Duration::from_secs(6);
 /// How long the microphone is listened to.
 const LISTEN: Duration = Duration::from_secs(2);
 
@@ -114,7 +120,10 @@ impl Checker {
             self.found(if automatic {
                 verdicts::speaker_not_asked()
             } else {
-                verdicts::speaker(self.audio.play_test_sound().await)
+                let played = tokio::time::timeout(SOUND_WITHIN, self.audio.play_test_sound())
+                    .await
+                    .unwrap_or_else(|_| Err("the speaker did not play within 6 s".into()));
+                verdicts::speaker(played)
             });
         };
         tokio::join!(self.network(form), audio);
@@ -163,8 +172,18 @@ impl Checker {
             self.found(verdicts::transport_skipped("the server is not reachable"));
             return;
         }
+        if kind == ProfileKind::PastedToken {
+            // Its identity is the person's own: a test join would take
+            // their place in a call they join meanwhile.
+            self.found(verdicts::transport_skipped(
+                "a pasted token joins as you, and a test join would take your place",
+            ));
+            return;
+        }
         let mut options = CallOptions::new(url, got.token.expose());
-        options.connect_timeout = JOIN_WITHIN;
+        // Each step's own deadline within the whole join's, so a step that
+        // times out is left (the call says goodbye), not dropped.
+        options.connect_timeout = JOIN_STEP;
         let joined = match tokio::time::timeout(JOIN_WITHIN, test_join(options)).await {
             Ok(joined) => joined,
             Err(_) => Err(rtcstack::ConnectError::Timeout(JOIN_WITHIN)),

@@ -12,6 +12,7 @@ use crate::audio::Heard;
 use crate::call::join::join_error;
 use crate::profiles::tokens::TokenSourceError;
 use crate::profiles::ProfileKind;
+use crate::redact::redact;
 
 /// What is checked, one line each, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -114,7 +115,8 @@ pub(crate) fn server(found: Result<Duration, ConnectError>, within: Duration) ->
             line(
                 item,
                 Verdict::Failed,
-                format!("The server address is not valid: {m}"),
+                // What was typed: a token pasted into it is not shown.
+                format!("The server address is not valid: {}", redact(&m)),
             ),
             "Check the Server field.",
         ),

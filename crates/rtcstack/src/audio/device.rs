@@ -23,6 +23,8 @@ use super::{FRAME_SAMPLES, SAMPLE_RATE};
 /// An output stream that has not asked for audio for this long is dead,
 /// though it reported no error: a device asks every 10-20 ms.
 const STALLED_AFTER: Duration = Duration::from_millis(500);
+/// One that has never asked since it was opened, this long.
+const NEVER_ASKED: Duration = Duration::from_secs(3);
 
 /// Longest queue between a device and the call (beyond it, the oldest
 /// audio goes: late audio is worse than lost audio in a call).
@@ -451,7 +453,7 @@ struct Mixer {
 #[derive(Clone)]
 struct LastAsked {
     opened: Instant,
-    /// Microseconds after `opened`.
+    /// Microseconds after `opened`, plus one; 0 until the first ask.
     at_us: Arc<AtomicU64>,
 }
 
@@ -464,14 +466,23 @@ impl LastAsked {
     }
 
     fn now(&self) {
-        let us = self.opened.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
-        self.at_us.store(us, Ordering::Relaxed);
+        let us = self
+            .opened
+            .elapsed()
+            .as_micros()
+            .min(u128::from(u64::MAX - 1)) as u64;
+        self.at_us.store(us + 1, Ordering::Relaxed);
     }
 
+    /// Asked once and then not for `STALLED_AFTER`; or never asked in
+    /// `NEVER_ASKED` (a device slow to start, Bluetooth say, is given
+    /// that long: counting from the open, it would be failed at once).
     fn stalled(&self) -> bool {
         let now = self.opened.elapsed();
-        let last = Duration::from_micros(self.at_us.load(Ordering::Relaxed));
-        now > STALLED_AFTER && now.saturating_sub(last) > STALLED_AFTER
+        match self.at_us.load(Ordering::Relaxed) {
+            0 => now > NEVER_ASKED,
+            at => now.saturating_sub(Duration::from_micros(at - 1)) > STALLED_AFTER,
+        }
     }
 }
 
@@ -648,5 +659,26 @@ impl AudioSink for Speaker {
         q.extend(pcm);
         let excess = q.len().saturating_sub(MAX_QUEUE);
         q.drain(..excess);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_is_stalled_only_after_it_stops_asking() {
+        let mut asked = LastAsked::new();
+        assert!(!asked.stalled());
+        // Never asked: given NEVER_ASKED from the open.
+        asked.opened = Instant::now() - STALLED_AFTER * 2;
+        assert!(!asked.stalled(), "a slow start is not a stall");
+        asked.opened = Instant::now() - NEVER_ASKED - STALLED_AFTER;
+        assert!(asked.stalled());
+        // Asked just now: fine; asked long ago and not since: stalled.
+        asked.now();
+        assert!(!asked.stalled());
+        asked.at_us.store(1, Ordering::Relaxed);
+        assert!(asked.stalled());
     }
 }

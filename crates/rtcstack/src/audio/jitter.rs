@@ -171,16 +171,18 @@ impl JitterBuffer {
     /// when what waits from `next` on is a backlog (see [`BACKLOG`]); the
     /// frames passed over are dropped.
     fn caught_up(&mut self, next: u64) -> Option<u64> {
-        let (&last, _) = self.held.last_key_value()?;
-        let waiting = last.checked_sub(next)? + 1;
+        // Packets held, not the span of numbers: a hole (a burst lost) is
+        // not audio waiting, and `MAX_HOLE` deals with it.
+        let waiting = self.held.range(next..).count() as u64;
         let frame_ms = FRAME.as_millis() as u64;
         let target = (self.target_delay().as_millis() as u64).div_ceil(frame_ms);
         if waiting <= target + (BACKLOG.as_millis() as u64).div_ceil(frame_ms) {
             return None;
         }
-        let from = last + 1 - target;
+        // Keep the newest `target` packets held.
+        let (&from, _) = self.held.range(next..).rev().nth(target as usize - 1)?;
         let kept = self.held.split_off(&from);
-        self.stats.skipped += from - next;
+        self.stats.skipped += self.held.len() as u64;
         self.held = kept;
         Some(from)
     }
@@ -403,8 +405,28 @@ mod tests {
             played.iter().all(|p| matches!(p, Playout::Packet(_))),
             "{played:?}"
         );
-        // A burst within the margin is jitter, and all of it plays.
+        // Only what piled up is dropped; a hole is not a backlog.
         assert_eq!(jb.stats().skipped, u64::from(first - 1));
+    }
+
+    #[test]
+    fn a_lost_burst_is_not_taken_for_a_backlog() {
+        // 15 packets (300 ms) lost, the ones around them on time: each that
+        // came plays, the hole is concealed.
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let mut played = 0;
+        for tick in 0..40u32 {
+            let now = t0 + FRAME * tick;
+            if !(10..25).contains(&tick) {
+                jb.push(tick as u16, tick * FRAME_TS, pkt(tick as u8), now);
+            }
+            if matches!(jb.pop(now + MIN_DELAY), Playout::Packet(_)) {
+                played += 1;
+            }
+        }
+        assert_eq!(jb.stats().skipped, 0);
+        assert!(played >= 24, "{played} of 25 played");
     }
 
     #[test]
