@@ -438,9 +438,7 @@ struct Mixer {
     call_rate: Vec<f32>,
     /// Converted samples the device has not taken yet.
     ready: VecDeque<f32>,
-    /// When the device first asked for audio, and first got some that is
-    /// not silence: logged once each (a device that opens but never asks,
-    /// or plays only silence, is otherwise invisible).
+    /// The first sound played, logged once.
     first: FirstAudio,
     asked: LastAsked,
 }
@@ -465,13 +463,14 @@ impl LastAsked {
         }
     }
 
-    fn now(&self) {
+    /// The device asks now; true the first time.
+    fn now(&self) -> bool {
         let us = self
             .opened
             .elapsed()
             .as_micros()
             .min(u128::from(u64::MAX - 1)) as u64;
-        self.at_us.store(us + 1, Ordering::Relaxed);
+        self.at_us.swap(us + 1, Ordering::Relaxed) == 0
     }
 
     /// Asked once and then not for `STALLED_AFTER`; or never asked in
@@ -486,28 +485,19 @@ impl LastAsked {
     }
 }
 
+/// The device's name, and whether it has played anything but silence
+/// yet (logged once: a device that plays only silence is otherwise
+/// invisible).
 struct FirstAudio {
     device: String,
-    opened: std::time::Instant,
-    asked: bool,
     sounded: bool,
 }
 
 impl FirstAudio {
-    fn asked(&mut self) {
-        if !std::mem::replace(&mut self.asked, true) {
-            let ms = self.opened.elapsed().as_millis();
-            tracing::debug!(
-                "speaker {}: first asked for audio {ms} ms after opening",
-                self.device
-            );
-        }
-    }
-
-    fn got(&mut self, mixed: &[f32]) {
+    fn got(&mut self, mixed: &[f32], opened: Instant) {
         if !self.sounded && mixed.iter().any(|&s| s != 0.0) {
             self.sounded = true;
-            let ms = self.opened.elapsed().as_millis();
+            let ms = opened.elapsed().as_millis();
             tracing::debug!("speaker {}: first sound {ms} ms after opening", self.device);
         }
     }
@@ -516,8 +506,13 @@ impl FirstAudio {
 impl Mixer {
     /// The next `frames` samples at the device rate.
     fn fill(&mut self, frames: usize, latency_ms: u32, out: &mut Vec<f32>) {
-        self.first.asked();
-        self.asked.now();
+        if self.asked.now() {
+            tracing::debug!(
+                "speaker {}: first asked for audio {} ms after opening",
+                self.first.device,
+                self.asked.opened.elapsed().as_millis()
+            );
+        }
         while self.ready.len() < frames {
             // 10 ms at a time: small enough to stay close to the device.
             self.call_rate.clear();
@@ -533,7 +528,7 @@ impl Mixer {
             for s in &mut self.call_rate {
                 *s = s.clamp(-1.0, 1.0);
             }
-            self.first.got(&self.call_rate);
+            self.first.got(&self.call_rate, self.asked.opened);
             if let Some(far_end) = &self.far_end {
                 far_end.played(self.call_rate.iter().map(|&s| to_i16_f32(s)), latency_ms);
             }
@@ -590,8 +585,6 @@ impl Speaker {
                 ready: VecDeque::new(),
                 first: FirstAudio {
                     device: name,
-                    opened: std::time::Instant::now(),
-                    asked: false,
                     sounded: false,
                 },
                 asked: last_asked,
