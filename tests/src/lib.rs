@@ -24,6 +24,8 @@ pub mod app;
 #[cfg(feature = "linux-bench")]
 pub mod client;
 #[cfg(feature = "linux-bench")]
+pub mod cluster;
+#[cfg(feature = "linux-bench")]
 pub mod fake_logind;
 pub mod http_wire;
 #[cfg(feature = "linux-bench")]

@@ -17,8 +17,9 @@ use crate::tokens::TokenSpec;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-pub struct Rig {
-    pub server: LiveKitServer,
+/// `S` is what serves the call: one server, or a cluster.
+pub struct Rig<S = LiveKitServer> {
+    pub server: S,
     pub peer: PythonPeer,
     pub call: Call,
     pub sink: Arc<CaptureSink>,
@@ -65,7 +66,9 @@ impl Rig {
         rig.both_ways("before the fault").await;
         rig
     }
+}
 
+impl<S> Rig<S> {
     /// Our tone heard by the peer and the peer's heard by us, from now on.
     pub async fn both_ways(&self, when: &str) {
         let mark = self.peer.mark();

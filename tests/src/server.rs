@@ -8,9 +8,10 @@
 //! The server's log is kept in a file and printed if the test panics.
 
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -24,20 +25,25 @@ use crate::tokens::TokenSpec;
 
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 
+/// A server's ports: signal and API (HTTP), ICE-TCP, and the one UDP port
+/// all media shares.
 #[derive(Debug, Clone, Copy)]
-struct Ports {
-    http: u16,
-    tcp: u16,
-    udp: u16,
+pub struct Ports {
+    pub http: u16,
+    pub tcp: u16,
+    pub udp: u16,
 }
 
 /// A running (or deliberately stopped) livekit-server.
 pub struct LiveKitServer {
-    net: Option<NetHost>,
+    /// Shared by the nodes of a cluster, which live in one namespace.
+    net: Option<Arc<NetHost>>,
     ip: Ipv4Addr,
     ports: Ports,
     api_key: String,
     api_secret: String,
+    /// A cluster node's Redis, where the nodes share rooms and routes.
+    redis: Option<SocketAddr>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
@@ -54,7 +60,19 @@ impl LiveKitServer {
             tcp: 7881,
             udp: 7882,
         };
-        Self::launch(Some(net), ip, ports).await
+        Self::launch(Some(Arc::new(net)), ip, ports, None, None).await
+    }
+
+    /// Starts one node of a cluster in `net`, on `ports`, with the cluster's
+    /// keys and its Redis.
+    pub async fn start_node(
+        net: Arc<NetHost>,
+        ports: Ports,
+        keys: (&str, &str),
+        redis: SocketAddr,
+    ) -> Result<Self> {
+        let ip = net.host_ip();
+        Self::launch(Some(net), ip, ports, Some(keys), Some(redis)).await
     }
 
     /// Starts a server on 127.0.0.1 with free ports (no root needed).
@@ -64,17 +82,28 @@ impl LiveKitServer {
             tcp: free_tcp_port()?,
             udp: free_udp_port()?,
         };
-        Self::launch(None, Ipv4Addr::LOCALHOST, ports).await
+        Self::launch(None, Ipv4Addr::LOCALHOST, ports, None, None).await
     }
 
-    async fn launch(net: Option<NetHost>, ip: Ipv4Addr, ports: Ports) -> Result<Self> {
+    async fn launch(
+        net: Option<Arc<NetHost>>,
+        ip: Ipv4Addr,
+        ports: Ports,
+        keys: Option<(&str, &str)>,
+        redis: Option<SocketAddr>,
+    ) -> Result<Self> {
         paths::check_installed()?;
+        let (api_key, api_secret) = match keys {
+            Some((k, s)) => (k.to_string(), s.to_string()),
+            None => new_keys(),
+        };
         let mut server = LiveKitServer {
             net,
             ip,
             ports,
-            api_key: format!("key{}", Alphanumeric.sample_string(&mut rand::rng(), 8)),
-            api_secret: Alphanumeric.sample_string(&mut rand::rng(), 48),
+            api_key,
+            api_secret,
+            redis,
             dir: tempfile::Builder::new().prefix("rtcstack-lk-").tempdir()?,
             child: None,
             starts: 0,
@@ -108,7 +137,12 @@ impl LiveKitServer {
              \x20 stun_servers: [\"127.0.0.1:9\"]\n\
              \x20 enable_loopback_candidate: {loopback}\n\
              \x20 ips:\n    includes: [\"{ip}/32\"]\n\
-             room:\n  auto_create: true\n  empty_timeout: 30\n  departure_timeout: 10\n",
+             room:\n  auto_create: true\n  empty_timeout: 30\n  departure_timeout: 10\n\
+             {redis}",
+            redis = self
+                .redis
+                .map(|a| format!("redis:\n  address: \"{a}\"\n"))
+                .unwrap_or_default(),
             http = self.ports.http,
             tcp = self.ports.tcp,
             udp = self.ports.udp,
@@ -203,13 +237,13 @@ impl LiveKitServer {
 
     /// The namespace the server lives in, if any: cut and degrade it here.
     pub fn net(&self) -> Option<&NetHost> {
-        self.net.as_ref()
+        self.net.as_deref()
     }
 
     /// Like [`net`](Self::net), but an error when the server has none.
     pub fn link(&self) -> Result<&NetHost> {
         self.net
-            .as_ref()
+            .as_deref()
             .context("this server runs on loopback: start it with LiveKitServer::start() to cut or degrade its link")
     }
 
@@ -226,13 +260,29 @@ impl LiveKitServer {
     /// the client under test is cut off.
     pub async fn spawn_peer(&self, opts: PeerOptions) -> Result<PythonPeer> {
         let token = self.token(&TokenSpec::join(&opts.room, &opts.identity))?;
-        PythonPeer::spawn(self.net.as_ref(), &self.url(), &token, &opts).await
+        PythonPeer::spawn(self.net(), &self.url(), &token, &opts).await
     }
 
     /// A Python peer in the root namespace, as the client under test.
     pub async fn spawn_client_peer(&self, opts: PeerOptions) -> Result<PythonPeer> {
         let token = self.token(&TokenSpec::join(&opts.room, &opts.identity))?;
         PythonPeer::spawn(None, &self.url(), &token, &opts).await
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// SIGTERM without waiting: a cluster node drains (it takes no new
+    /// rooms and waits for its participants to leave before it exits).
+    pub fn terminate(&self) -> Result<()> {
+        let pid = self.pid().context("the server is not running")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        Ok(())
     }
 
     /// Whether the server process is running.
@@ -304,6 +354,14 @@ impl Drop for LiveKitServer {
         let _ = self.hard_kill();
         // `net` drops after this, deleting the namespace.
     }
+}
+
+/// A fresh API key and secret.
+pub fn new_keys() -> (String, String) {
+    (
+        format!("key{}", Alphanumeric.sample_string(&mut rand::rng(), 8)),
+        Alphanumeric.sample_string(&mut rand::rng(), 48),
+    )
 }
 
 fn free_tcp_port() -> Result<u16> {
