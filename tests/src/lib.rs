@@ -26,6 +26,8 @@ pub mod client;
 #[cfg(feature = "linux-bench")]
 pub mod cluster;
 #[cfg(feature = "linux-bench")]
+pub mod crowd;
+#[cfg(feature = "linux-bench")]
 pub mod fake_logind;
 pub mod http_wire;
 #[cfg(feature = "linux-bench")]

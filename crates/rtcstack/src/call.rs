@@ -39,6 +39,9 @@ pub struct CallOptions {
     /// connection both ways, the first offer inside the join request. A
     /// server without it is joined with two connections either way.
     pub single_peer_connection: bool,
+    /// Receive everyone's tracks (LiveKit's auto-subscribe). Off for a
+    /// participant that only publishes, such as a load generator's.
+    pub auto_subscribe: bool,
 }
 
 impl CallOptions {
@@ -51,6 +54,7 @@ impl CallOptions {
             reconnect_policy: ReconnectPolicy::default(),
             token_refresher: None,
             single_peer_connection: true,
+            auto_subscribe: true,
         }
     }
 }
@@ -65,6 +69,7 @@ impl std::fmt::Debug for CallOptions {
             .field("reconnect_policy", &self.reconnect_policy)
             .field("token_refresher", &self.token_refresher.is_some())
             .field("single_peer_connection", &self.single_peer_connection)
+            .field("auto_subscribe", &self.auto_subscribe)
             .finish()
     }
 }
@@ -98,6 +103,7 @@ impl Call {
                 driver: signals_tx,
                 sink: Arc::clone(&output) as Arc<dyn AudioSink>,
                 single_peer_connection: options.single_peer_connection,
+                auto_subscribe: options.auto_subscribe,
             },
         };
         let (driver, status) = Driver::new(Parts {

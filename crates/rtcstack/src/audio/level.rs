@@ -23,6 +23,14 @@ impl Default for MicLevel {
     }
 }
 
+impl MicLevel {
+    /// The level as RTP's audio-level header extension carries it (RFC
+    /// 6464): −dBov from 0 (loudest) to 127 (silence).
+    pub(crate) fn rtp_level(&self) -> u8 {
+        (-self.dbfs).clamp(0.0, 127.0).round() as u8
+    }
+}
+
 const SILENCE_DB: f32 = -100.0;
 /// Below this nothing is speech, however quiet the room.
 const QUIETEST_VOICE_DB: f32 = -55.0;
@@ -101,6 +109,23 @@ mod tests {
         let l = m.update(&tone(0.5));
         assert!((l.dbfs - (-9.0)).abs() < 0.5, "{}", l.dbfs);
         assert_eq!(m.update(&[0; 960]).dbfs, SILENCE_DB);
+    }
+
+    #[test]
+    fn rtp_level_is_minus_dbov_within_0_to_127() {
+        let mut m = Meter::new();
+        assert_eq!(m.update(&tone(0.5)).rtp_level(), 9);
+        assert_eq!(m.update(&[0; 960]).rtp_level(), 100);
+        let loudest = MicLevel {
+            dbfs: 3.0,
+            voice: true,
+        };
+        assert_eq!(loudest.rtp_level(), 0);
+        let below = MicLevel {
+            dbfs: -140.0,
+            voice: false,
+        };
+        assert_eq!(below.rtp_level(), 127);
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub(crate) struct Setup {
     pub(crate) sink: Arc<dyn AudioSink>,
     /// Ask for single-PC mode (the server may still answer with dual-PC).
     pub(crate) single_peer_connection: bool,
+    pub(crate) auto_subscribe: bool,
 }
 
 impl Session {
@@ -70,7 +71,7 @@ impl Session {
         };
 
         let mut options = SignalOptions::default();
-        options.auto_subscribe = true;
+        options.auto_subscribe = setup.auto_subscribe;
         // Not LiveKit Cloud: no region fallback that would hide the real error.
         options.region_failover = false;
         options.single_peer_connection = setup.single_peer_connection;

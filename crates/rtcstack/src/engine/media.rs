@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::media::Sample;
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+use rtc::rtp::extension::HeaderExtension;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
 use crate::audio::jitter::{JitterBuffer, Playout};
+use crate::audio::level::Meter;
 use crate::audio::FRAME_SAMPLES;
 
 const FRAME: Duration = Duration::from_millis(20);
@@ -20,7 +23,9 @@ const RTP_GAP: Duration = Duration::from_millis(500);
 
 /// Encodes `input` to Opus every 20 ms and writes it to `track` until
 /// `stop` is set. While `muted`, silence is sent, so the stream's timing
-/// stays intact for the receivers.
+/// stays intact for the receivers. Each packet carries its level (the
+/// audio-level header extension): LiveKit's server finds who is speaking
+/// from it, as from libwebrtc's.
 pub(crate) async fn send_audio(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
@@ -39,6 +44,7 @@ pub(crate) async fn send_audio(
         };
     let mut pcm = vec![0i16; FRAME_SAMPLES];
     let mut packet = vec![0u8; 1500];
+    let mut meter = Meter::new();
     let mut tick = tokio::time::interval(FRAME);
     // After a stall, carry on from now rather than bursting the backlog.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -48,6 +54,7 @@ pub(crate) async fn send_audio(
         if muted.load(Ordering::Relaxed) {
             pcm.fill(0);
         }
+        let level = meter.update(&pcm);
         let len = match encoder.encode(&pcm, &mut packet) {
             Ok(n) => n,
             Err(e) => {
@@ -60,7 +67,14 @@ pub(crate) async fn send_audio(
             duration: FRAME,
             ..Sample::new(Instant::now())
         };
-        if let Err(e) = track.write_sample(ssrc, payload_type, &sample, &[]).await {
+        let level = HeaderExtension::AudioLevel(AudioLevelExtension {
+            level: level.rtp_level(),
+            voice: level.voice,
+        });
+        if let Err(e) = track
+            .write_sample(ssrc, payload_type, &sample, &[level])
+            .await
+        {
             tracing::debug!("audio write: {e}");
         }
     }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
@@ -21,6 +23,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
 
+const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 /// 50 ms × 28: a candidate pair gets 1.4 s, as with the library's defaults.
 const CHECK_ATTEMPTS: u16 = 28;
@@ -139,6 +142,14 @@ pub(crate) async fn build(
             payload_type: 111,
         },
         RtpCodecKind::Audio,
+    )?;
+    // Each packet's level: how the server knows who is speaking.
+    media.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_string(),
+        },
+        RtpCodecKind::Audio,
+        None,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?;
     let config = configuration(ice_servers);
