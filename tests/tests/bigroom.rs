@@ -1,13 +1,15 @@
 //! Rooms of fifty (`scripts/test bigroom`): a real livekit-server, 49
 //! participants on our engine (three of them talking, the rest publishing
-//! silence), and us. Needs root.
+//! silence), and us: our engine, then the app in a real window. Needs root.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use rtcstack::{CallEvent, ConnectionState};
+use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::{join_with_capture, wait_hearing};
 use rtcstack_testbench::crowd::Crowd;
+use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -95,5 +97,179 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
     assert_eq!(call.connection_state(), ConnectionState::Connected);
     assert!(crowd.all_connected(), "a crowd member dropped");
     call.leave().await;
+    crowd.leave().await;
+}
+
+/// Rows the page shows before "show all".
+const SHOWN: usize = 12;
+/// Mute clicks measured, alternating mute and unmute.
+const CLICKS: usize = 20;
+
+/// The page's own measure of a click on Mute: from the click event to the
+/// first frame drawn after the button's words changed (which happens when
+/// the server confirms the new state).
+const MUTE_TIMER: &str = r#"
+window.__muteTimes = [];
+const b = document.querySelector('[data-testid=mute]');
+let t0 = null, before = null;
+b.addEventListener('click', () => { t0 = performance.now(); before = b.textContent; }, true);
+new MutationObserver(() => {
+  if (t0 !== null && b.textContent !== before) {
+    const t = t0; t0 = null;
+    requestAnimationFrame(() => window.__muteTimes.push(performance.now() - t));
+  }
+}).observe(b, { childList: true, characterData: true, subtree: true });
+"#;
+
+async fn js_u64(app: &AppSession, js: &str) -> u64 {
+    app.client
+        .execute(js, vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
+}
+
+/// Who the page draws as speaking now (rows with a box on screen).
+async fn drawn_speaking(app: &AppSession) -> BTreeSet<String> {
+    let js = "return [...document.querySelectorAll('li.person.speaking')]\
+              .filter(e => e.getClientRects().length > 0).map(e => e.dataset.identity);";
+    app.client
+        .execute(js, vec![])
+        .await
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
+    let room = "bigroom-app";
+    // A virtual microphone, so the app publishes a real device.
+    let _pulse = PulseServer::start().unwrap();
+    let server = LiveKitServer::start().await.unwrap();
+    let crowd = Crowd::join(&server.url(), room, CROWD, TALKING, |s| server.token(s))
+        .await
+        .unwrap();
+    let url = server.url();
+    let app = AppSession::start(&[
+        ("RTCSTACK_SERVER_URL", url.as_str()),
+        ("RTCSTACK_API_KEY", server.api_key()),
+        ("RTCSTACK_API_SECRET", server.api_secret()),
+        ("RTCSTACK_ROOM", room),
+        ("RUST_LOG", "warn,rtcstack=info,rtcstack_desktop=info"),
+    ])
+    .await
+    .unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    app.type_into("join-name", "Ada").await.unwrap();
+    let started = Instant::now();
+    app.click("join-button").await.unwrap();
+
+    // Everyone counted, as drawn: the count's words on screen.
+    let want = format!("{} in the call", CROWD + 1);
+    let deadline = Instant::now() + SECS(30);
+    while !(app.text("people-count").await == want && app.visible("people-count").await) {
+        assert!(
+            Instant::now() < deadline,
+            "count after 30 s: {:?} (state {:?})",
+            app.text("people-count").await,
+            app.text("connection-state").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counted = started.elapsed();
+    let shot = app.window_pixels("bigroom-50").await.unwrap();
+    let count = app.box_pixels(&shot, "people-count").await.unwrap();
+    assert!(count.painted(), "the count is not drawn: {count}");
+
+    // A short list and the rest behind "show all", drawn.
+    let rows = js_u64(
+        &app,
+        "return [...document.querySelectorAll('[data-testid=participants] li')]\
+         .filter(e => e.getClientRects().length > 0).length;",
+    )
+    .await;
+    assert_eq!(rows as usize, SHOWN);
+    assert_eq!(
+        app.text("people-more").await,
+        format!("{} more — show all", CROWD - SHOWN)
+    );
+    assert!(app.visible("people-more").await);
+
+    // The talkers drawn as speaking (each at least once: they pause
+    // between phrases), nobody else ever.
+    let deadline = Instant::now() + SECS(20);
+    let mut marked = BTreeSet::new();
+    while marked != talkers() {
+        let now = drawn_speaking(&app).await;
+        assert!(now.is_subset(&talkers()), "drawn speaking: {now:?}");
+        marked.extend(now);
+        assert!(
+            Instant::now() < deadline,
+            "after 20 s drawn speaking at some point: {marked:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let marked_after = started.elapsed();
+
+    // Updates redraw the rows that changed, not the list: rows built and
+    // views drawn over 5 s of three people talking.
+    let rows_before = js_u64(&app, "return window.__rtcstackRowsBuilt.rows;").await;
+    let views_before = js_u64(&app, "return window.__rtcstackShown.at(-1).seq;").await;
+    tokio::time::sleep(SECS(5)).await;
+    let rows_built = js_u64(&app, "return window.__rtcstackRowsBuilt.rows;").await - rows_before;
+    let views = js_u64(&app, "return window.__rtcstackShown.at(-1).seq;").await - views_before;
+
+    // Mute clicks, each timed by the page from the click to the frame
+    // that shows the server's answer.
+    app.client.execute(MUTE_TIMER, vec![]).await.unwrap();
+    for i in 0..CLICKS {
+        app.click("mute").await.unwrap();
+        let deadline = Instant::now() + SECS(5);
+        while js_u64(&app, "return window.__muteTimes.length;").await < i as u64 + 1 {
+            assert!(Instant::now() < deadline, "click {i}: no change in 5 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut times: Vec<f64> = serde_json::from_value(
+        app.client
+            .execute("return window.__muteTimes;", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    times.sort_by(f64::total_cmp);
+    let p95 = times[(times.len() * 95).div_ceil(100) - 1];
+    let median = times[times.len() / 2];
+    eprintln!(
+        "app in a room of {}: counted after {counted:?}, talkers drawn after {marked_after:?}; \
+         in 5 s: {views} views, {rows_built} rows built; mute click to drawn: median \
+         {median:.0} ms, p95 {p95:.0} ms ({times:?})",
+        CROWD + 1
+    );
+    assert!(p95 < 200.0, "mute p95 {p95:.0} ms (goal < 200 ms)");
+    // Rows whose words changed (a talker, a quality's reason: each row's
+    // once a second), not every row shown on every view.
+    assert!(
+        views > 0 && rows_built < views * SHOWN as u64,
+        "{rows_built} rows built over {views} views in 5 s ({SHOWN} rows shown)"
+    );
+    // The count still drawn, nobody lost, never reconnecting.
+    assert_eq!(app.text("people-count").await, want);
+    let states: Vec<String> = serde_json::from_value(
+        app.client
+            .execute("return window.__rtcstackShown.map(s => s.state);", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !states.iter().any(|s| s == "reconnecting"),
+        "the app reconnected: {states:?}"
+    );
+    assert!(crowd.all_connected(), "a crowd member dropped");
+    app.screenshot_window("bigroom-50-end").unwrap();
+    app.close().await.unwrap();
     crowd.leave().await;
 }

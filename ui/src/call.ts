@@ -2,9 +2,9 @@ import type { AttemptKind } from "./generated/AttemptKind";
 import type { CallView } from "./generated/CallView";
 import type { JoinRequest } from "./generated/JoinRequest";
 import * as ipc from "./generated/ipc";
-import type { Participant } from "./generated/Participant";
 import type { QualityReason } from "./generated/QualityReason";
 import { chosenProfile, startProfiles } from "./profiles";
+import { renderPeople, resetPeople, startPeople } from "./people";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
 
@@ -31,35 +31,6 @@ interface Shown {
 }
 const shown: Shown[] = [];
 (window as unknown as { __rtcstackShown: Shown[] }).__rtcstackShown = shown;
-
-function isMuted(p: Participant): boolean {
-  return p.tracks.some((t) => t.kind === "audio" && t.muted);
-}
-
-function person(p: Participant): HTMLLIElement {
-  const li = document.createElement("li");
-  li.dataset["identity"] = p.identity;
-  li.className = p.speaking ? "person speaking" : "person";
-  const speaking = document.createElement("span");
-  speaking.className = "speaking-dot";
-  speaking.dataset["testid"] = "speaking";
-  speaking.setAttribute("aria-label", p.speaking ? "speaking" : "not speaking");
-  speaking.textContent = p.speaking ? "●" : "○";
-  const name = document.createElement("span");
-  name.className = "name";
-  name.dataset["testid"] = "participant-name";
-  name.textContent = p.name || p.identity;
-  li.append(speaking, name);
-  if (isMuted(p)) {
-    const m = document.createElement("span");
-    m.className = "muted";
-    m.dataset["testid"] = "participant-muted";
-    m.textContent = "🔇 muted";
-    li.appendChild(m);
-  }
-  li.appendChild(qualityIcon(p.connectionQuality, reasonOf(p.identity)));
-  return li;
-}
 
 /** Why `identity`'s quality is what it is, as last measured. */
 function reasonOf(identity: string): QualityReason | undefined {
@@ -124,7 +95,7 @@ function render(v: CallView): void {
   // it would say less, twice.
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
-  el("participants").replaceChildren(...v.participants.map(person));
+  renderPeople(v.participants, reasonOf);
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? "Unmute" : "Mute");
   mute.setAttribute("aria-pressed", String(v.muted));
@@ -147,6 +118,7 @@ async function join(request: JoinRequest): Promise<void> {
   error.hidden = true;
   lastJoin = request;
   joinRefused = false;
+  resetPeople();
   try {
     // The call's views come as events; the answer only says if the join
     // was refused.
@@ -193,6 +165,7 @@ export async function startCall(): Promise<void> {
     ev.preventDefault();
     void join(formRequest());
   });
+  startPeople();
   el("retry-now").addEventListener("click", () => void ipc.retryNow());
   el("rejoin").addEventListener("click", () => {
     if (lastJoin) void join(lastJoin);

@@ -3,6 +3,7 @@
 //! call's events are folded into a [`CallView`] that goes to the [`Shell`]
 //! (the window) on every change, with the notifications worth showing.
 
+mod batch;
 mod end_message;
 pub(crate) mod join;
 mod notification;
@@ -374,9 +375,9 @@ async fn follow_stats(
     }
 }
 
-/// Follows one call's events: each is folded into the view and shown, with
-/// a notification when it deserves one, until the call ends or a newer
-/// join takes over.
+/// Follows one call's events: each is folded into the view and shown (news
+/// of the room's people in batches, see [`batch`]), with a notification
+/// when it deserves one, until the call ends or a newer join takes over.
 #[allow(clippy::too_many_arguments)] // one call's followers, each its own owner
 async fn follow_call(
     mut events: mpsc::UnboundedReceiver<CallEvent>,
@@ -388,32 +389,45 @@ async fn follow_call(
     generation: u64,
     current: Arc<AtomicU64>,
 ) {
-    while let Some(event) = events.recv().await {
+    let mut batches = batch::Batches::default();
+    while let Some(batch) = batches.next(&mut events).await {
         if current.load(Ordering::SeqCst) != generation {
             break; // a newer join owns the view and the gate now
         }
-        journal.event(generation, &event);
-        if matches!(event, CallEvent::Connected | CallEvent::Reconnected { .. }) {
-            // Which path the media took this time (UDP, TCP; which address).
-            let call = Arc::clone(&call);
-            let journal = journal.clone();
-            tokio::spawn(async move {
-                if let Some(p) = call.media_paths().await {
-                    journal.note_for(
-                        generation,
-                        Happened::Path {
-                            publisher: p.publisher.as_ref().map(stats::path_words),
-                            subscriber: p.subscriber.as_ref().map(stats::path_words),
-                        },
-                    );
-                }
-            });
+        for event in &batch {
+            journal.event(generation, event);
+            if matches!(event, CallEvent::Connected | CallEvent::Reconnected { .. }) {
+                // Which path the media took this time (UDP, TCP; which address).
+                let call = Arc::clone(&call);
+                let journal = journal.clone();
+                tokio::spawn(async move {
+                    if let Some(p) = call.media_paths().await {
+                        journal.note_for(
+                            generation,
+                            Happened::Path {
+                                publisher: p.publisher.as_ref().map(stats::path_words),
+                                subscriber: p.subscriber.as_ref().map(stats::path_words),
+                            },
+                        );
+                    }
+                });
+            }
         }
-        published.change(|v| v.apply(&event, now_ms() as u64));
-        if let Some(n) = notification::for_event(&event) {
-            published.shell.notify(&n);
+        published.change(|v| {
+            let now = now_ms() as u64;
+            for event in &batch {
+                v.apply(event, now);
+            }
+        });
+        for event in &batch {
+            if let Some(n) = notification::for_event(event) {
+                published.shell.notify(&n);
+            }
         }
-        if let CallEvent::Disconnected { .. } = event {
+        if batch
+            .iter()
+            .any(|e| matches!(e, CallEvent::Disconnected { .. }))
+        {
             gate.call_ended();
             ended(&audio).await;
             break;

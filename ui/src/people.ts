@@ -1,0 +1,110 @@
+import type { Participant } from "./generated/Participant";
+import type { QualityReason } from "./generated/QualityReason";
+import { qualityIcon } from "./quality";
+import { el, setText } from "./dom";
+
+// The participant list. A room of fifty is drawn as the people talking
+// first, then by name, at most SHOWN rows until "Show all"; each row is
+// rebuilt only when what it shows changed, so a speaking or quality update
+// redraws one row, not fifty.
+
+const SHOWN = 12;
+
+interface Row {
+  li: HTMLLIElement;
+  /** What the row shows; the row is rebuilt when it differs. */
+  drawn: string;
+}
+
+const rows = new Map<string, Row>();
+/** Rows built so far, for the big-room test: updates must not rebuild the
+ * whole list. */
+const built = { rows: 0 };
+(window as unknown as { __rtcstackRowsBuilt: typeof built }).__rtcstackRowsBuilt = built;
+let showAll = false;
+let last: { people: Participant[]; reasonOf: (identity: string) => QualityReason | undefined } | null = null;
+
+function isMuted(p: Participant): boolean {
+  return p.tracks.some((t) => t.kind === "audio" && t.muted);
+}
+
+function nameOf(p: Participant): string {
+  return p.name || p.identity;
+}
+
+function person(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset["identity"] = p.identity;
+  li.className = p.speaking ? "person speaking" : "person";
+  const speaking = document.createElement("span");
+  speaking.className = "speaking-dot";
+  speaking.dataset["testid"] = "speaking";
+  speaking.setAttribute("aria-label", p.speaking ? "speaking" : "not speaking");
+  speaking.textContent = p.speaking ? "●" : "○";
+  const name = document.createElement("span");
+  name.className = "name";
+  name.dataset["testid"] = "participant-name";
+  name.textContent = nameOf(p);
+  li.append(speaking, name);
+  if (isMuted(p)) {
+    const m = document.createElement("span");
+    m.className = "muted";
+    m.dataset["testid"] = "participant-muted";
+    m.textContent = "🔇 muted";
+    li.appendChild(m);
+  }
+  li.appendChild(qualityIcon(p.connectionQuality, reason));
+  return li;
+}
+
+function row(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
+  const drawn = JSON.stringify([nameOf(p), p.speaking, isMuted(p), p.connectionQuality, reason ?? null]);
+  const known = rows.get(p.identity);
+  if (known && known.drawn === drawn) return known.li;
+  const li = person(p, reason);
+  built.rows += 1;
+  rows.set(p.identity, { li, drawn });
+  return li;
+}
+
+/** Draws everyone else in the call; the count includes us. */
+export function renderPeople(
+  people: Participant[],
+  reasonOf: (identity: string) => QualityReason | undefined,
+): void {
+  last = { people, reasonOf };
+  const ordered = [...people].sort(
+    (a, b) =>
+      Number(b.speaking) - Number(a.speaking) ||
+      nameOf(a).localeCompare(nameOf(b)) ||
+      a.identity.localeCompare(b.identity),
+  );
+  const visible = showAll ? ordered : ordered.slice(0, SHOWN);
+  const wanted = visible.map((p) => row(p, reasonOf(p.identity)));
+  const list = el("participants");
+  const same = list.children.length === wanted.length && wanted.every((li, i) => list.children[i] === li);
+  if (!same) list.replaceChildren(...wanted);
+  const present = new Set(people.map((p) => p.identity));
+  for (const identity of [...rows.keys()]) if (!present.has(identity)) rows.delete(identity);
+
+  const n = people.length + 1;
+  setText(el("people-count"), n === 1 ? "Only you in the call" : `${n} in the call`);
+  const hidden = ordered.length - visible.length;
+  const more = el<HTMLButtonElement>("people-more");
+  more.hidden = ordered.length <= SHOWN;
+  setText(more, showAll ? "Show fewer" : `${hidden} more — show all`);
+  more.setAttribute("aria-expanded", String(showAll));
+}
+
+export function startPeople(): void {
+  el("people-more").addEventListener("click", () => {
+    showAll = !showAll;
+    if (last) renderPeople(last.people, last.reasonOf);
+  });
+}
+
+/** A new call starts with the short list. */
+export function resetPeople(): void {
+  showAll = false;
+  rows.clear();
+}
