@@ -79,11 +79,18 @@ impl Cluster {
             &config,
             balancer_config(&net, size, &dir.path().join("haproxy.sock")),
         )?;
-        let balancer = spawn_logged(
+        let balancer = match spawn_logged(
             net.command("haproxy").arg("-db").arg("-f").arg(&config),
             &dir.path().join("haproxy.log"),
-        )
-        .context("starting haproxy (scripts/setup installs it)")?;
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                let mut redis = redis;
+                redis.kill().ok();
+                redis.wait().ok();
+                return Err(e.context("starting haproxy (scripts/setup installs it)"));
+            }
+        };
         let mut cluster = Cluster {
             nodes: (0..size).map(|_| None).collect(),
             keys: new_keys(),
@@ -153,46 +160,30 @@ impl Cluster {
     }
 
     /// Waits until the balancer's health checks mark node `i` up (or down).
-    pub async fn wait_balancer(&self, i: usize, up: bool, within: Duration) -> Result<()> {
+    pub async fn wait_balancer(&mut self, i: usize, up: bool, within: Duration) -> Result<()> {
         let deadline = Instant::now() + within;
         let want = if up { "UP" } else { "DOWN" };
+        let socket = self.dir.path().join("haproxy.sock");
         loop {
-            let status = self.balancer_status(i);
+            if let Some(status) = self.balancer.try_wait()? {
+                bail!(
+                    "haproxy exited ({status}): {}",
+                    self.log_tail("haproxy.log")
+                );
+            }
+            let socket = socket.clone();
+            // The socket is read with a blocking timeout: off the async threads.
+            let status = tokio::task::spawn_blocking(move || balancer_status(&socket, i)).await?;
             match &status {
                 Ok(s) if s == want => return Ok(()),
                 _ if Instant::now() > deadline => bail!(
-                    "the balancer did not mark {} {want} within {within:?}: {status:?}",
-                    node_name(i)
+                    "the balancer did not mark {} {want} within {within:?}: {status:?}; log: {}",
+                    node_name(i),
+                    self.log_tail("haproxy.log")
                 ),
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
-    }
-
-    /// Node `i`'s status in haproxy ("UP", "DOWN", "UP 1/2", …), from its
-    /// stats socket.
-    fn balancer_status(&self, i: usize) -> Result<String> {
-        let mut s = UnixStream::connect(self.dir.path().join("haproxy.sock"))?;
-        s.set_read_timeout(Some(Duration::from_secs(2)))?;
-        s.write_all(b"show stat\n")?;
-        let mut lines = BufReader::new(s).lines();
-        let header = lines.next().context("empty stats")??;
-        let columns: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
-        let col = |name: &str| columns.iter().position(|c| *c == name);
-        let (px, sv, st) = (
-            col("pxname").context("no pxname")?,
-            col("svname").context("no svname")?,
-            col("status").context("no status")?,
-        );
-        let name = node_name(i);
-        for line in lines {
-            let line = line?;
-            let f: Vec<&str> = line.split(',').collect();
-            if f.get(px) == Some(&"nodes") && f.get(sv) == Some(&name.as_str()) {
-                return Ok(f.get(st).unwrap_or(&"").to_string());
-            }
-        }
-        bail!("{name} is not in haproxy's stats")
     }
 
     /// Answers PING once Redis is up.
@@ -243,6 +234,32 @@ impl Drop for Cluster {
             child.wait().ok();
         }
     }
+}
+
+/// Node `i`'s status in haproxy ("UP", "DOWN", "UP 1/2", …), from its stats
+/// socket.
+fn balancer_status(socket: &std::path::Path, i: usize) -> Result<String> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.write_all(b"show stat\n")?;
+    let mut lines = BufReader::new(s).lines();
+    let header = lines.next().context("empty stats")??;
+    let columns: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
+    let col = |name: &str| columns.iter().position(|c| *c == name);
+    let (px, sv, st) = (
+        col("pxname").context("no pxname")?,
+        col("svname").context("no svname")?,
+        col("status").context("no status")?,
+    );
+    let name = node_name(i);
+    for line in lines {
+        let line = line?;
+        let f: Vec<&str> = line.split(',').collect();
+        if f.get(px) == Some(&"nodes") && f.get(sv) == Some(&name.as_str()) {
+            return Ok(f.get(st).unwrap_or(&"").to_string());
+        }
+    }
+    bail!("{name} is not in haproxy's stats")
 }
 
 /// haproxy as a self-hosted LiveKit puts it in front of its nodes: TCP mode

@@ -84,6 +84,13 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
     let calm = Instant::now() + SECS(5);
     while Instant::now() < calm {
         if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+            if let CallEvent::ParticipantUpdated { participant } = &e {
+                assert!(
+                    !participant.speaking || talkers().contains(&participant.identity),
+                    "{} marked speaking",
+                    participant.identity
+                );
+            }
             assert!(
                 !matches!(
                     e,
@@ -121,25 +128,34 @@ new MutationObserver(() => {
 }).observe(b, { childList: true, characterData: true, subtree: true });
 "#;
 
-async fn js_u64(app: &AppSession, js: &str) -> u64 {
-    app.client
-        .execute(js, vec![])
+/// A script's answer as `T`; a script that throws fails the test.
+async fn js<T: serde::de::DeserializeOwned>(app: &AppSession, script: &str) -> T {
+    let v = app
+        .client
+        .execute(script, vec![])
         .await
-        .ok()
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0)
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{script} gave {v}: {e}"))
 }
 
-/// Who the page draws as speaking now (rows with a box on screen).
-async fn drawn_speaking(app: &AppSession) -> BTreeSet<String> {
-    let js = "return [...document.querySelectorAll('li.person.speaking')]\
-              .filter(e => e.getClientRects().length > 0).map(e => e.dataset.identity);";
-    app.client
-        .execute(js, vec![])
-        .await
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+/// Records every identity the list ever draws as speaking, from now on
+/// (rows are replaced when they change: each new one is seen).
+const SPEAKING_WATCH: &str = r#"
+window.__everSpeaking = new Set();
+const list = document.querySelector('[data-testid=participants]');
+const seen = () => list.querySelectorAll('li.person.speaking')
+  .forEach(e => window.__everSpeaking.add(e.dataset.identity));
+seen();
+new MutationObserver(seen).observe(list, { childList: true, subtree: true, attributes: true });
+"#;
+
+/// Rows built and the last view's number, read together.
+async fn rows_and_views(app: &AppSession) -> (u64, u64) {
+    js(
+        app,
+        "return [window.__rtcstackRowsBuilt.rows, window.__rtcstackShown.at(-1).seq];",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -184,7 +200,7 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
     assert!(count.painted(), "the count is not drawn: {count}");
 
     // A short list and the rest behind "show all", drawn.
-    let rows = js_u64(
+    let rows: u64 = js(
         &app,
         "return [...document.querySelectorAll('[data-testid=participants] li')]\
          .filter(e => e.getClientRects().length > 0).length;",
@@ -198,28 +214,31 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
     assert!(app.visible("people-more").await);
 
     // The talkers drawn as speaking (each at least once: they pause
-    // between phrases), nobody else ever.
+    // between phrases), and nobody else ever, every row the page draws
+    // watched from here to the end.
+    js::<serde_json::Value>(&app, SPEAKING_WATCH).await;
+    let ever = "return [...window.__everSpeaking].sort();";
     let deadline = Instant::now() + SECS(20);
-    let mut marked = BTreeSet::new();
-    while marked != talkers() {
-        let now = drawn_speaking(&app).await;
-        assert!(now.is_subset(&talkers()), "drawn speaking: {now:?}");
-        marked.extend(now);
+    loop {
+        let marked: BTreeSet<String> = js::<Vec<String>>(&app, ever).await.into_iter().collect();
+        assert!(marked.is_subset(&talkers()), "drawn speaking: {marked:?}");
+        if marked == talkers() {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
             "after 20 s drawn speaking at some point: {marked:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let marked_after = started.elapsed();
 
     // Updates redraw the rows that changed, not the list: rows built and
     // views drawn over 5 s of three people talking.
-    let rows_before = js_u64(&app, "return window.__rtcstackRowsBuilt.rows;").await;
-    let views_before = js_u64(&app, "return window.__rtcstackShown.at(-1).seq;").await;
+    let (rows_before, views_before) = rows_and_views(&app).await;
     tokio::time::sleep(SECS(5)).await;
-    let rows_built = js_u64(&app, "return window.__rtcstackRowsBuilt.rows;").await - rows_before;
-    let views = js_u64(&app, "return window.__rtcstackShown.at(-1).seq;").await - views_before;
+    let (rows_after, views_after) = rows_and_views(&app).await;
+    let (rows_built, views) = (rows_after - rows_before, views_after - views_before);
 
     // Mute clicks, each timed by the page from the click to the frame
     // that shows the server's answer.
@@ -227,7 +246,7 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
     for i in 0..CLICKS {
         app.click("mute").await.unwrap();
         let deadline = Instant::now() + SECS(5);
-        while js_u64(&app, "return window.__muteTimes.length;").await < i as u64 + 1 {
+        while js::<u64>(&app, "return window.__muteTimes.length;").await < i as u64 + 1 {
             assert!(Instant::now() < deadline, "click {i}: no change in 5 s");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -269,6 +288,8 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
         "the app reconnected: {states:?}"
     );
     assert!(crowd.all_connected(), "a crowd member dropped");
+    let marked: BTreeSet<String> = js::<Vec<String>>(&app, ever).await.into_iter().collect();
+    assert_eq!(marked, talkers(), "drawn speaking over the whole test");
     app.screenshot_window("bigroom-50-end").unwrap();
     app.close().await.unwrap();
     crowd.leave().await;

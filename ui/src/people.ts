@@ -107,4 +107,8 @@ export function startPeople(): void {
 export function resetPeople(): void {
   showAll = false;
   rows.clear();
+  last = null;
+  const more = el("people-more");
+  more.hidden = true;
+  more.setAttribute("aria-expanded", "false");
 }

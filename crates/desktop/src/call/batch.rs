@@ -2,8 +2,8 @@
 //! who speaks and how well everyone is connected change many times a
 //! second; each change drawn alone redrew the whole list as often. Such
 //! news is gathered for up to [`ROSTER_WINDOW`] and shown at once; any other
-//! news (the connection's state, the token) is shown alone and at once, so
-//! no state the banner must show is merged away.
+//! news (the connection's state, the token, our own mute changing) is shown
+//! alone and at once, so no state the banner must show is merged away.
 
 use std::time::Duration;
 
@@ -14,22 +14,29 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// (a mute confirmed 50 ms later still looks immediate).
 pub(super) const ROSTER_WINDOW: Duration = Duration::from_millis(50);
 
-/// News about the other people in the room, not about the call or us (our
-/// own mute, confirmed by the server, is shown at once).
-fn is_roster(event: &CallEvent) -> bool {
-    matches!(
-        event,
+/// News about the people in the room, us included, but not about the call;
+/// and not a change of our own mute (confirmed by the server: the button
+/// shows it at once).
+fn is_roster(event: &CallEvent, muted: &mut Option<bool>) -> bool {
+    match event {
         CallEvent::ParticipantJoined { .. }
-            | CallEvent::ParticipantUpdated { .. }
-            | CallEvent::ParticipantLeft { .. }
-            | CallEvent::TrackSubscribed { .. }
-    )
+        | CallEvent::ParticipantUpdated { .. }
+        | CallEvent::ParticipantLeft { .. }
+        | CallEvent::TrackSubscribed { .. } => true,
+        CallEvent::LocalParticipantUpdated { participant } => {
+            let now = super::view::microphone_muted(participant);
+            muted.replace(now) == Some(now)
+        }
+        _ => false,
+    }
 }
 
 #[derive(Default)]
 pub(super) struct Batches {
     /// The event that ended the last batch, first in the next.
     held: Option<CallEvent>,
+    /// Our mute as last told.
+    muted: Option<bool>,
 }
 
 impl Batches {
@@ -38,17 +45,22 @@ impl Batches {
         &mut self,
         events: &mut UnboundedReceiver<CallEvent>,
     ) -> Option<Vec<CallEvent>> {
-        let first = match self.held.take() {
-            Some(e) => e,
-            None => events.recv().await?,
+        let (first, roster) = match self.held.take() {
+            // Judged when it ended the last batch.
+            Some(e) => (e, false),
+            None => {
+                let e = events.recv().await?;
+                let roster = is_roster(&e, &mut self.muted);
+                (e, roster)
+            }
         };
-        if !is_roster(&first) {
+        if !roster {
             return Some(vec![first]);
         }
         let mut batch = vec![first];
         let until = tokio::time::Instant::now() + ROSTER_WINDOW;
         while let Ok(Some(e)) = tokio::time::timeout_at(until, events.recv()).await {
-            if !is_roster(&e) {
+            if !is_roster(&e, &mut self.muted) {
                 self.held = Some(e);
                 break;
             }
@@ -65,7 +77,7 @@ mod tests {
     use tokio::sync::mpsc::unbounded_channel;
 
     /// Roster news (a leave is the simplest to make).
-    fn updated(identity: &str) -> CallEvent {
+    fn left(identity: &str) -> CallEvent {
         CallEvent::ParticipantLeft {
             identity: identity.into(),
         }
@@ -79,19 +91,62 @@ mod tests {
     async fn roster_news_within_the_window_is_one_batch() {
         let (tx, mut rx) = unbounded_channel();
         let mut batches = Batches::default();
-        tx.send(updated("a")).unwrap();
+        tx.send(left("a")).unwrap();
         let sender = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            tx.send(updated("b")).unwrap();
+            tx.send(left("b")).unwrap();
             tokio::time::sleep(Duration::from_millis(40)).await;
             // 60 ms after the first: the next batch.
-            tx.send(updated("c")).unwrap();
+            tx.send(left("c")).unwrap();
         });
         let started = tokio::time::Instant::now();
         assert_eq!(batches.next(&mut rx).await.unwrap().len(), 2);
         assert_eq!(started.elapsed(), ROSTER_WINDOW);
-        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![updated("c")]);
+        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![left("c")]);
         sender.await.unwrap();
+        assert_eq!(batches.next(&mut rx).await, None);
+    }
+
+    /// Our own news, as the SDK makes it from the server's words.
+    fn us(muted: bool) -> CallEvent {
+        use livekit_protocol as proto;
+        let info = proto::ParticipantInfo {
+            sid: "PA_us".into(),
+            identity: "us".into(),
+            tracks: vec![proto::TrackInfo {
+                sid: "TR_mic".into(),
+                r#type: proto::TrackType::Audio as i32,
+                muted,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (room, _) = rtcstack::room::RoomState::from_join(&proto::JoinResponse {
+            participant: Some(info),
+            ..Default::default()
+        });
+        CallEvent::LocalParticipantUpdated {
+            participant: room.local().cloned().expect("us"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn our_news_is_batched_unless_our_mute_changed() {
+        let (tx, mut rx) = unbounded_channel();
+        let mut batches = Batches::default();
+        // The first word of our mute, then speaking news (same mute), then
+        // the mute changed.
+        for e in [us(false), left("a"), us(false), us(true), left("b")] {
+            tx.send(e).unwrap();
+        }
+        drop(tx);
+        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![us(false)]);
+        assert_eq!(
+            batches.next(&mut rx).await.unwrap(),
+            vec![left("a"), us(false)]
+        );
+        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![us(true)]);
+        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![left("b")]);
         assert_eq!(batches.next(&mut rx).await, None);
     }
 
@@ -100,11 +155,11 @@ mod tests {
         let (tx, mut rx) = unbounded_channel();
         let mut batches = Batches::default();
         for e in [
-            updated("a"),
-            updated("b"),
+            left("a"),
+            left("b"),
             state(ConnectionState::Reconnecting),
             CallEvent::Reconnecting { attempt: 1 },
-            updated("c"),
+            left("c"),
         ] {
             tx.send(e).unwrap();
         }
@@ -121,7 +176,7 @@ mod tests {
         );
         // No wait for any of it: each batch ended on the next event.
         assert_eq!(started.elapsed(), Duration::ZERO);
-        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![updated("c")]);
+        assert_eq!(batches.next(&mut rx).await.unwrap(), vec![left("c")]);
         assert_eq!(batches.next(&mut rx).await, None);
     }
 }

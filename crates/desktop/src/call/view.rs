@@ -137,7 +137,7 @@ fn with_known_quality(new: &Participant, known: Option<&Participant>) -> Partici
 
 /// Whether we publish a microphone and it is muted. Listening only (no
 /// audio track) is not "muted": there is nothing to unmute.
-fn microphone_muted(local: &Participant) -> bool {
+pub(super) fn microphone_muted(local: &Participant) -> bool {
     let mut audio = local.tracks.iter().filter(|t| t.kind == TrackKind::Audio);
     let first = audio.next();
     first.is_some_and(|t| t.muted) && audio.all(|t| t.muted)

@@ -25,8 +25,11 @@ impl Default for MicLevel {
 
 impl MicLevel {
     /// The level as RTP's audio-level header extension carries it (RFC
-    /// 6464): −dBov from 0 (loudest) to 127 (silence).
+    /// 6464): −dBov from 0 (loudest) to 127, which digital silence must be.
     pub(crate) fn rtp_level(&self) -> u8 {
+        if self.dbfs <= SILENCE_DB {
+            return 127;
+        }
         (-self.dbfs).clamp(0.0, 127.0).round() as u8
     }
 }
@@ -115,7 +118,13 @@ mod tests {
     fn rtp_level_is_minus_dbov_within_0_to_127() {
         let mut m = Meter::new();
         assert_eq!(m.update(&tone(0.5)).rtp_level(), 9);
-        assert_eq!(m.update(&[0; 960]).rtp_level(), 100);
+        assert_eq!(m.update(&[0; 960]).rtp_level(), 127);
+        assert_eq!(MicLevel::default().rtp_level(), 127);
+        let quiet = MicLevel {
+            dbfs: -99.6,
+            voice: false,
+        };
+        assert_eq!(quiet.rtp_level(), 100);
         let loudest = MicLevel {
             dbfs: 3.0,
             voice: true,

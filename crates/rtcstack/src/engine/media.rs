@@ -14,7 +14,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
 use crate::audio::jitter::{JitterBuffer, Playout};
-use crate::audio::level::Meter;
+use crate::audio::level::{Meter, MicLevel};
 use crate::audio::FRAME_SAMPLES;
 
 const FRAME: Duration = Duration::from_millis(20);
@@ -51,10 +51,14 @@ pub(crate) async fn send_audio(
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
         input.next_frame(&mut pcm);
-        if muted.load(Ordering::Relaxed) {
+        // Muted: silence, said as such (the meter is not fed it, so its
+        // idea of the room's floor survives the mute).
+        let level = if muted.load(Ordering::Relaxed) {
             pcm.fill(0);
-        }
-        let level = meter.update(&pcm);
+            MicLevel::default()
+        } else {
+            meter.update(&pcm)
+        };
         let len = match encoder.encode(&pcm, &mut packet) {
             Ok(n) => n,
             Err(e) => {
