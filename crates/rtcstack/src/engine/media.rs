@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtc::media::Sample;
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp::extension::HeaderExtension;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
@@ -17,17 +16,22 @@ use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::level::{Meter, MicLevel};
 use crate::audio::FRAME_SAMPLES;
 
+use super::numbering::{is_dtx_frame, Numbering};
+
 const FRAME: Duration = Duration::from_millis(20);
 /// A pause in a remote track's packets this long is an outage.
 const RTP_GAP: Duration = Duration::from_millis(500);
 
 /// Encodes `input` to Opus every 20 ms and writes it to `track` until
-/// `stop` is set. While `muted`, silence is sent, so the stream's timing
-/// stays intact for the receivers. Each packet carries its level (the
-/// audio-level header extension): LiveKit's server finds who is speaking
-/// from it, as from libwebrtc's.
+/// `stop` is set. While `muted`, silence is encoded. Silence is not sent:
+/// Opus's discontinuous transmission (DTX, on by default in LiveKit's and
+/// browsers' clients) leaves one packet of background noise per 400 ms,
+/// so a quiet participant costs the network and every receiver's decoder
+/// next to nothing. Each packet carries its level (the audio-level header
+/// extension): LiveKit's server finds who is speaking from it, as from
+/// libwebrtc's.
 pub(crate) async fn send_audio(
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     payload_type: u8,
     mut input: Box<dyn AudioInput>,
@@ -42,6 +46,10 @@ pub(crate) async fn send_audio(
                 return;
             }
         };
+    if let Err(e) = encoder.set_dtx(true) {
+        tracing::warn!("opus dtx: {e}");
+    }
+    let mut numbering = Numbering::new(rand::random(), rand::random(), FRAME_SAMPLES as u32);
     let mut pcm = vec![0i16; FRAME_SAMPLES];
     let mut packet = vec![0u8; 1500];
     let mut meter = Meter::new();
@@ -66,19 +74,26 @@ pub(crate) async fn send_audio(
                 continue;
             }
         };
-        let sample = Sample {
-            data: bytes::Bytes::copy_from_slice(&packet[..len]),
-            duration: FRAME,
-            ..Sample::new(Instant::now())
+        let Some(header) = numbering.frame(!is_dtx_frame(&packet[..len])) else {
+            continue;
+        };
+        let rtp = rtc::rtp::Packet {
+            header: rtc::rtp::Header {
+                version: 2,
+                marker: header.marker,
+                payload_type,
+                sequence_number: header.sequence_number,
+                timestamp: header.timestamp,
+                ssrc,
+                ..Default::default()
+            },
+            payload: bytes::Bytes::copy_from_slice(&packet[..len]),
         };
         let level = HeaderExtension::AudioLevel(AudioLevelExtension {
             level: level.rtp_level(),
             voice: level.voice,
         });
-        if let Err(e) = track
-            .write_sample(ssrc, payload_type, &sample, &[level])
-            .await
-        {
+        if let Err(e) = track.write_rtp_with_extensions(rtp, &[level]).await {
             tracing::debug!("audio write: {e}");
         }
     }
@@ -118,7 +133,7 @@ pub(crate) async fn receive_audio(
                         super::timeline::mark(session, "first_rtp");
                     }
                     // Packets back after an outage (a gap no talker's
-                    // pacing makes: Opus sends through silence).
+                    // pacing makes: Opus in DTX still sends every 400 ms).
                     let now = Instant::now();
                     if last_rtp.is_some_and(|t| now.duration_since(t) > RTP_GAP) {
                         super::timeline::mark(session, "rtp_resumed");

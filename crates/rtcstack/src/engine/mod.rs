@@ -14,6 +14,7 @@ mod join;
 pub(crate) use join::Setup;
 mod media;
 mod negotiation;
+mod numbering;
 mod peer;
 mod protocol;
 mod publish;

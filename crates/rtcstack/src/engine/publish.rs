@@ -12,7 +12,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::oneshot;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
@@ -58,26 +58,23 @@ impl Session {
 
         let ssrc: u32 = rand::random();
         // LiveKit matches the SDP's msid track id against the AddTrack cid.
-        let track = Arc::new(
-            TrackLocalStaticSample::new(
-                std::time::Instant::now(),
-                MediaStreamTrack::new(
-                    cid.clone(),
-                    cid.clone(),
-                    "microphone".into(),
-                    RtpCodecKind::Audio,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec: peer::opus_codec(),
-                        ..Default::default()
-                    }],
-                ),
-            )
-            .map_err(media)?,
-        );
+        // Packets numbered by us (see `numbering`): webrtc-rs's sample
+        // writer cannot leave a silent frame unsent without a hole in the
+        // sequence numbers.
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            cid.clone(),
+            cid.clone(),
+            "microphone".into(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: peer::opus_codec(),
+                ..Default::default()
+            }],
+        )));
         let transceiver = s
             .transports
             .publisher
