@@ -22,8 +22,9 @@ pub struct Crowd {
 
 impl Crowd {
     /// `n` participants "crowd-00", "crowd-01", … (named "Crowd 00", …) in
-    /// `room` at `url`, with tokens from `token`. The first `talking` talk
-    /// (see [`Talk`]), at 300 Hz and up in 40 Hz steps.
+    /// `room` at `url`, with tokens from `token`. The last `talking` talk
+    /// (see [`Talk`]): a list sorted by name alone would put them last.
+    /// Member `i` is at 300 + 40·i Hz ([`Crowd::tone_hz`]).
     pub async fn join(
         url: &str,
         room: &str,
@@ -39,12 +40,12 @@ impl Crowd {
         for batch in (0..n).collect::<Vec<_>>().chunks(BATCH) {
             let mut joins = Vec::new();
             for &i in batch {
-                let identity = format!("crowd-{i:02}");
+                let identity = Crowd::identity(i);
                 let spec = TokenSpec::join(room, &identity).name(&format!("Crowd {i:02}"));
                 let mut options = CallOptions::new(url, token(&spec)?);
                 options.auto_subscribe = false;
-                let hz = 300.0 + 40.0 * i as f64;
-                let input: Box<dyn AudioInput> = if i < talking {
+                let hz = Crowd::tone_hz(i);
+                let input: Box<dyn AudioInput> = if i >= n - talking.min(n) {
                     Box::new(Talk::new(hz))
                 } else {
                     Box::new(Tone::new(hz, 0.0))
@@ -68,6 +69,21 @@ impl Crowd {
         }
         eprintln!("crowd of {n} joined in {:?}", started.elapsed());
         Ok(crowd)
+    }
+
+    /// Member `i`'s identity.
+    pub fn identity(i: usize) -> String {
+        format!("crowd-{i:02}")
+    }
+
+    /// The tone member `i` talks at.
+    pub fn tone_hz(i: usize) -> f64 {
+        300.0 + 40.0 * i as f64
+    }
+
+    /// The talkers' identities, as [`Crowd::join`] picks them.
+    pub fn talkers(n: usize, talking: usize) -> Vec<String> {
+        (n - talking.min(n)..n).map(Crowd::identity).collect()
     }
 
     pub fn identities(&self) -> &[String] {

@@ -18,7 +18,7 @@ const TALKING: usize = 3;
 
 /// The crowd's talkers, as the server names them speaking.
 fn talkers() -> BTreeSet<String> {
-    (0..TALKING).map(|i| format!("crowd-{i:02}")).collect()
+    Crowd::talkers(CROWD, TALKING).into_iter().collect()
 }
 
 #[tokio::test]
@@ -70,8 +70,8 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
         .map(|p| p.identity)
         .collect();
     assert_eq!(ids, crowd.identities().iter().cloned().collect());
-    for (i, who) in talkers().iter().enumerate() {
-        wait_hearing(&sink, who, 300.0 + 40.0 * i as f64, 5.0, SECS(10))
+    for i in CROWD - TALKING..CROWD {
+        wait_hearing(&sink, &Crowd::identity(i), Crowd::tone_hz(i), 5.0, SECS(10))
             .await
             .unwrap();
     }
@@ -103,8 +103,72 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
     }
     assert_eq!(call.connection_state(), ConnectionState::Connected);
     assert!(crowd.all_connected(), "a crowd member dropped");
+
+    // Only what is heard is received and decoded: the silent send a
+    // packet of background noise per 400 ms (Opus DTX), the talkers
+    // theirs, over 5 s.
+    let (before, _) = received_and_decoded(&call).await;
+    tokio::time::sleep(SECS(5)).await;
+    let (after, track_of) = received_and_decoded(&call).await;
+    let mut silent = (0, 0);
+    for (identity, track) in &track_of {
+        let (p0, d0) = before.get(track).copied().unwrap_or_default();
+        let (p1, d1) = after.get(track).copied().unwrap_or_default();
+        let (packets, decoded) = (p1 - p0, d1 - d0);
+        // Packets waiting in the jitter buffer at the first reading (at
+        // most its longest delay, 240 ms) are decoded in the window.
+        assert!(
+            decoded <= packets + 12,
+            "{identity}: {decoded} decoded of {packets}"
+        );
+        if talkers().contains(identity) {
+            // 2 s of every 3 talking: 167 of 250 frames, give or take
+            // the phrases' edges; never more than 250.
+            assert!(
+                (120..=255).contains(&packets),
+                "{identity} talking: {packets} packets in 5 s"
+            );
+        } else {
+            assert!(
+                packets <= 20 && decoded <= 20,
+                "{identity} silent: {packets} packets received, {decoded} decoded in 5 s"
+            );
+            silent = (silent.0 + packets, silent.1 + decoded);
+        }
+    }
+    assert_eq!(track_of.len(), CROWD, "tracks received: {track_of:?}");
+    eprintln!(
+        "in 5 s from {} silent: {} packets received, {} decoded",
+        CROWD - TALKING,
+        silent.0,
+        silent.1
+    );
     call.leave().await;
     crowd.leave().await;
+}
+
+/// Packets received and frames decoded so far per received track, and
+/// each participant's track.
+async fn received_and_decoded(
+    call: &rtcstack::Call,
+) -> (
+    std::collections::BTreeMap<String, (u64, u64)>,
+    std::collections::BTreeMap<String, String>,
+) {
+    let counters = call.counters().await.expect("the call's counters");
+    let per_track = counters
+        .inbound()
+        .map(|s| {
+            let decoded = s.playout.map_or(0, |p| p.played + p.concealed);
+            (s.track.clone(), (s.packets, decoded))
+        })
+        .collect();
+    let track_of = call
+        .participants()
+        .into_iter()
+        .filter_map(|p| Some((p.identity, p.tracks.first()?.sid.clone())))
+        .collect();
+    (per_track, track_of)
 }
 
 /// Rows the page shows before "show all".
@@ -147,6 +211,18 @@ const seen = () => list.querySelectorAll('li.person.speaking')
   .forEach(e => window.__everSpeaking.add(e.dataset.identity));
 seen();
 new MutationObserver(seen).observe(list, { childList: true, subtree: true, attributes: true });
+"#;
+
+/// Records each new set of people in the list's first `TALKING` rows.
+const TOP_WATCH: &str = r#"
+const n = arguments[0];
+window.__tops = [];
+const list = document.querySelector('[data-testid=participants]');
+const top = () => [...list.querySelectorAll('li.person')].slice(0, n)
+  .map(e => e.dataset.identity).sort().join(',');
+const note = () => { const t = top(); if (window.__tops.at(-1) !== t) window.__tops.push(t); };
+note();
+new MutationObserver(note).observe(list, { childList: true });
 "#;
 
 /// Rows built and the last view's number, read together.
@@ -233,12 +309,40 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
     }
     let marked_after = started.elapsed();
 
+    // The talkers at the top of the list (names alone would put them
+    // last), and kept there through their pauses: every list drawn over
+    // 5 s of phrases has them, and only them, first.
+    let talkers_joined = talkers().into_iter().collect::<Vec<_>>().join(",");
+    let top = format!(
+        "return [...document.querySelectorAll('[data-testid=participants] li.person')]\
+         .slice(0, {TALKING}).map(e => e.dataset.identity).sort().join(',');"
+    );
+    let deadline = Instant::now() + SECS(10);
+    while js::<String>(&app, &top).await != talkers_joined {
+        assert!(
+            Instant::now() < deadline,
+            "the talkers are not the first rows: {}",
+            js::<String>(&app, &top).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.client
+        .execute(TOP_WATCH, vec![serde_json::json!(TALKING)])
+        .await
+        .unwrap();
+
     // Updates redraw the rows that changed, not the list: rows built and
     // views drawn over 5 s of three people talking.
     let (rows_before, views_before) = rows_and_views(&app).await;
     tokio::time::sleep(SECS(5)).await;
     let (rows_after, views_after) = rows_and_views(&app).await;
     let (rows_built, views) = (rows_after - rows_before, views_after - views_before);
+    let tops: Vec<String> = js(&app, "return window.__tops;").await;
+    assert_eq!(
+        tops,
+        vec![talkers_joined.clone()],
+        "the first rows changed while the talkers paused"
+    );
 
     // Mute clicks, each timed by the page from the click to the frame
     // that shows the server's answer.

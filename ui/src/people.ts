@@ -4,11 +4,15 @@ import { qualityIcon } from "./quality";
 import { el, setText } from "./dom";
 
 // The participant list. A room of fifty is drawn as the people talking
-// first, then by name, at most SHOWN rows until "Show all"; each row is
+// (or just paused) first, then by name, at most SHOWN rows until "Show all"; each row is
 // rebuilt only when what it shows changed, so a speaking or quality update
 // redraws one row, not fifty.
 
 const SHOWN = 12;
+/** A talker keeps their place at the top this long after they stop: speech
+ * pauses every few seconds, and a list that reorders at each breath cannot
+ * be read or clicked. */
+const HOLD_MS = 5000;
 
 interface Row {
   li: HTMLLIElement;
@@ -22,6 +26,10 @@ const rows = new Map<string, Row>();
 const built = { rows: 0 };
 (window as unknown as { __rtcstackRowsBuilt: typeof built }).__rtcstackRowsBuilt = built;
 let showAll = false;
+/** When each person last spoke (performance.now()). */
+const lastSpoke = new Map<string, number>();
+/** Redraws the list when the next hold ends. */
+let holdTimer: ReturnType<typeof setTimeout> | null = null;
 let last: { people: Participant[]; reasonOf: (identity: string) => QualityReason | undefined } | null = null;
 
 function isMuted(p: Participant): boolean {
@@ -73,12 +81,17 @@ export function renderPeople(
   reasonOf: (identity: string) => QualityReason | undefined,
 ): void {
   last = { people, reasonOf };
+  const now = performance.now();
+  for (const p of people) if (p.speaking) lastSpoke.set(p.identity, now);
+  const held = (p: Participant): boolean =>
+    p.speaking || now - (lastSpoke.get(p.identity) ?? -Infinity) < HOLD_MS;
   const ordered = [...people].sort(
     (a, b) =>
-      Number(b.speaking) - Number(a.speaking) ||
+      Number(held(b)) - Number(held(a)) ||
       nameOf(a).localeCompare(nameOf(b)) ||
       a.identity.localeCompare(b.identity),
   );
+  scheduleHoldEnd(people, now);
   const visible = showAll ? ordered : ordered.slice(0, SHOWN);
   const wanted = visible.map((p) => row(p, reasonOf(p.identity)));
   const list = el("participants");
@@ -86,6 +99,7 @@ export function renderPeople(
   if (!same) list.replaceChildren(...wanted);
   const present = new Set(people.map((p) => p.identity));
   for (const identity of [...rows.keys()]) if (!present.has(identity)) rows.delete(identity);
+  for (const identity of [...lastSpoke.keys()]) if (!present.has(identity)) lastSpoke.delete(identity);
 
   const n = people.length + 1;
   setText(el("people-count"), n === 1 ? "Only you in the call" : `${n} in the call`);
@@ -94,6 +108,24 @@ export function renderPeople(
   more.hidden = ordered.length <= SHOWN;
   setText(more, showAll ? "Show fewer" : `${hidden} more — show all`);
   more.setAttribute("aria-expanded", String(showAll));
+}
+
+/** Redraws when the soonest hold of someone not speaking ends. */
+function scheduleHoldEnd(people: Participant[], now: number): void {
+  if (holdTimer !== null) clearTimeout(holdTimer);
+  holdTimer = null;
+  const ends = people
+    .filter((p) => !p.speaking)
+    .map((p) => (lastSpoke.get(p.identity) ?? -Infinity) + HOLD_MS)
+    .filter((t) => t > now);
+  if (ends.length === 0) return;
+  holdTimer = setTimeout(
+    () => {
+      holdTimer = null;
+      if (last) renderPeople(last.people, last.reasonOf);
+    },
+    Math.min(...ends) - now,
+  );
 }
 
 export function startPeople(): void {
@@ -107,6 +139,9 @@ export function startPeople(): void {
 export function resetPeople(): void {
   showAll = false;
   rows.clear();
+  lastSpoke.clear();
+  if (holdTimer !== null) clearTimeout(holdTimer);
+  holdTimer = null;
   last = null;
   const more = el("people-more");
   more.hidden = true;
