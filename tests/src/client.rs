@@ -12,9 +12,26 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::server::LiveKitServer;
 use crate::tokens::TokenSpec;
 
+/// What serves calls: one server, or a cluster behind its balancer.
+pub trait Serves {
+    /// The URL clients join at.
+    fn url(&self) -> String;
+    /// A token made to `spec` with this deployment's keys.
+    fn token(&self, spec: &TokenSpec) -> Result<String>;
+}
+
+impl Serves for LiveKitServer {
+    fn url(&self) -> String {
+        LiveKitServer::url(self)
+    }
+    fn token(&self, spec: &TokenSpec) -> Result<String> {
+        LiveKitServer::token(self, spec)
+    }
+}
+
 /// A connected call whose received audio lands in the returned sink.
 pub async fn join_with_capture(
-    server: &LiveKitServer,
+    server: &impl Serves,
     room: &str,
     identity: &str,
 ) -> Result<(Call, Arc<CaptureSink>, UnboundedReceiver<CallEvent>)> {
@@ -24,7 +41,7 @@ pub async fn join_with_capture(
 /// The same, with a token made to `spec` and options adjusted by `configure`
 /// (a refresher, a policy).
 pub async fn join_configured(
-    server: &LiveKitServer,
+    server: &impl Serves,
     spec: &TokenSpec,
     configure: impl FnOnce(&mut CallOptions),
 ) -> Result<(Call, Arc<CaptureSink>, UnboundedReceiver<CallEvent>)> {

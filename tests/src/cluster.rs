@@ -296,3 +296,12 @@ fn spawn_logged(cmd: &mut std::process::Command, log: &PathBuf) -> Result<Child>
         .stderr(file)
         .spawn()?)
 }
+
+impl crate::client::Serves for Cluster {
+    fn url(&self) -> String {
+        Cluster::url(self)
+    }
+    fn token(&self, spec: &TokenSpec) -> Result<String> {
+        Cluster::token(self, spec)
+    }
+}

@@ -10,7 +10,7 @@ use rtcstack_bot_audio::capture::CaptureSink;
 use rtcstack_bot_audio::tone::Tone;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::client::join_configured;
+use crate::client::{join_configured, Serves};
 use crate::peer::{PeerOptions, PythonPeer};
 use crate::server::LiveKitServer;
 use crate::tokens::TokenSpec;
@@ -47,6 +47,20 @@ impl Rig {
             .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
             .await
             .unwrap();
+        Rig::join(server, peer, spec, configure).await
+    }
+}
+
+impl<S: Serves> Rig<S> {
+    /// Our call on `server` as "rust-880" (a token made to `spec`, options
+    /// adjusted by `configure`), sending 880 Hz to `peer`, both hearing
+    /// each other.
+    pub async fn join(
+        server: S,
+        peer: PythonPeer,
+        spec: &TokenSpec,
+        configure: impl FnOnce(&mut CallOptions, &S),
+    ) -> Rig<S> {
         let (call, sink, events) = join_configured(&server, spec, |o| configure(o, &server))
             .await
             .unwrap();

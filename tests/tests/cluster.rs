@@ -9,9 +9,7 @@
 use std::time::{Duration, Instant};
 
 use rtcstack::events::AttemptKind;
-use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
-use rtcstack_bot_audio::capture::CaptureSink;
-use rtcstack_bot_audio::tone::Tone;
+use rtcstack::{CallEvent, ConnectionState};
 use rtcstack_testbench::cluster::Cluster;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::rig::Rig;
@@ -25,34 +23,13 @@ const POLICY_DEADLINE: Duration = Duration::from_secs(60);
 /// A call between us ("rust-880") and the Python peer ("py-440") on node 0
 /// of a two-node cluster, with node 1 up and in the balancer by the end.
 async fn call_on_node0(room: &str) -> Rig<Cluster> {
-    let mut cluster = Cluster::start(2, 1).await.unwrap();
+    let cluster = Cluster::start(2, 1).await.unwrap();
     let peer = cluster
         .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
         .await
         .unwrap();
-    let sink = std::sync::Arc::new(CaptureSink::new());
-    let mut options = CallOptions::new(
-        cluster.url(),
-        cluster.token(&TokenSpec::join(room, "rust-880")).unwrap(),
-    );
-    options.audio_sink = sink.clone();
-    let (call, events) = Call::new(options);
-    call.connect().await.expect("joined through the balancer");
-    let joined_at = Instant::now();
-    call.publish_audio(Box::new(Tone::new(880.0, 0.3)))
-        .await
-        .unwrap();
-    cluster.start_node(1).await.unwrap();
-    let rig = Rig {
-        server: cluster,
-        peer,
-        call,
-        sink,
-        events,
-        seen: Vec::new(),
-        joined_at,
-    };
-    rig.both_ways("on node 0").await;
+    let mut rig = Rig::join(cluster, peer, &TokenSpec::join(room, "rust-880"), |_, _| {}).await;
+    rig.server.start_node(1).await.unwrap();
     rig
 }
 
