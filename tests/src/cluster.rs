@@ -288,7 +288,7 @@ fn balancer_config(net: &NetHost, size: usize, socket: &std::path::Path) -> Stri
 }
 
 /// Spawns `cmd` with stdout and stderr appended to `log`.
-fn spawn_logged(cmd: &mut std::process::Command, log: &PathBuf) -> Result<Child> {
+pub(crate) fn spawn_logged(cmd: &mut std::process::Command, log: &PathBuf) -> Result<Child> {
     let file = File::options().create(true).append(true).open(log)?;
     Ok(cmd
         .stdin(Stdio::null())

@@ -60,6 +60,8 @@ pub mod stats;
 pub mod tail;
 #[cfg(feature = "linux-bench")]
 pub mod timeline;
+#[cfg(feature = "linux-bench")]
+pub mod tls_front;
 pub mod token_service;
 pub mod tokens;
 #[cfg(feature = "linux-bench")]

@@ -1,18 +1,23 @@
 //! Calls through hostile networks (`scripts/test network`): a real
 //! livekit-server in its own namespace behind nftables rules that drop all
 //! UDP between us and it (TCP stays open), as on a hotel or corporate
-//! network. LiveKit's Python SDK (libwebrtc) goes through the same block as
+//! network; and behind TLS with its owner's private certificate authority. LiveKit's Python SDK (libwebrtc) goes through the same block as
 //! the reference for "should this work at all". Needs root.
 
 use std::time::{Duration, Instant};
 
 use rtcstack::events::AttemptKind;
-use rtcstack::{CallEvent, ConnectionState, MediaPaths, PathProtocol};
+use rtcstack::{
+    Call, CallEvent, CallOptions, ConnectError, ConnectionState, MediaPaths, PathProtocol,
+};
 use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::{join_configured, wait_hearing};
+use rtcstack_testbench::lines::Lines;
+use rtcstack_testbench::paths;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tls_front::TlsFront;
 use rtcstack_testbench::tokens::TokenSpec;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -187,4 +192,90 @@ async fn udp_blocked_mid_call_recovers_over_ice_tcp() {
 
     reference_through_the_block(&rig.server, room).await;
     rig.call.leave().await;
+}
+
+/// A join refused for its certificate must say so at once: no retrying as
+/// if the network were down (a handshake on loopback takes milliseconds).
+const REFUSAL_BOUND: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn wss_behind_a_private_authority_is_refused_until_the_system_trusts_it() {
+    let room = "tls-private-authority";
+    let server = LiveKitServer::start().await.unwrap();
+    let front = TlsFront::start(&server).await.unwrap();
+
+    // This machine's trust store has never heard of the authority.
+    let spec = TokenSpec::join(room, "rust-untrusted");
+    let (call, _events) = Call::new(CallOptions::new(front.url(), server.token(&spec).unwrap()));
+    let started = Instant::now();
+    let refused = call
+        .connect()
+        .await
+        .expect_err("joined past an untrusted certificate");
+    let took = started.elapsed();
+    assert_eq!(
+        refused,
+        ConnectError::CertificateNotTrusted(
+            "it was issued by an authority this computer does not trust".into()
+        )
+    );
+    assert!(took < REFUSAL_BOUND, "refused after {took:?}");
+
+    // Trusted the way the system's TLS is told (SSL_CERT_FILE, as
+    // OpenSSL's tools read it): our command-line client calls the Python
+    // peer through wss://, tone both ways.
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+        .await
+        .unwrap();
+    let mut ours = tokio::process::Command::new(paths::call_example())
+        .args(["--url", front.url(), "--api-key", server.api_key()])
+        .args(["--api-secret-env", "LK_SECRET", "--room", room])
+        .args([
+            "--identity",
+            "rust-880",
+            "--tone",
+            "880",
+            "--report-ms",
+            "500",
+        ])
+        .env("LK_SECRET", server.api_secret())
+        .env("SSL_CERT_FILE", front.ca_file())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("our command-line client");
+    let lines = Lines::follow(ours.stdout.take().unwrap());
+    let started = Instant::now();
+    lines
+        .expect_after(
+            "our client",
+            0,
+            "joined",
+            |l| l.kind() == "joined",
+            SECS(20),
+        )
+        .await
+        .unwrap();
+    let joined = started.elapsed();
+    peer.wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
+        .await
+        .unwrap();
+    lines
+        .expect_after(
+            "our client",
+            0,
+            "the peer's tone",
+            |l| l.is_tone("py-440", 440.0, 5.0),
+            SECS(20),
+        )
+        .await
+        .unwrap();
+    eprintln!(
+        "wss with a private authority: refused in {took:?} untrusted; trusted, joined in {joined:?}, \
+         tone both ways after {:?}",
+        started.elapsed()
+    );
+    ours.kill().await.ok();
 }

@@ -19,6 +19,13 @@ pub enum ConnectError {
     JoinRejected { status: u16, message: String },
     #[error("the server could not be reached: {0}")]
     Unreachable(String),
+    /// `wss://` to a server whose certificate this computer's trust store
+    /// does not accept: not a network failure, and retrying will not help.
+    #[error("the server's certificate is not trusted: {0}")]
+    CertificateNotTrusted(String),
+    /// The proxy the environment names would not open the way.
+    #[error("the proxy refused the connection: {0}")]
+    ProxyRefused(String),
     #[error("the server did not answer within {0:?}")]
     Timeout(std::time::Duration),
     #[error("media could not be connected: {0}")]
@@ -54,7 +61,15 @@ impl ConnectError {
                 message: "websocket upgrade refused".into(),
             },
             SignalError::Timeout(_) => Self::Timeout(deadline),
-            SignalError::Connection(m) => Self::Unreachable(m),
+            SignalError::Connection(m) => {
+                if let Some(why) = crate::websocket::untrusted(&m) {
+                    Self::CertificateNotTrusted(why.to_string())
+                } else if let Some(answer) = crate::websocket::refusal(&m) {
+                    Self::ProxyRefused(answer.to_string())
+                } else {
+                    Self::Unreachable(m)
+                }
+            }
             SignalError::Closed | SignalError::SendError => Self::Closed,
             other => Self::Unreachable(other.to_string()),
         }

@@ -3,4 +3,4 @@
 /**
  * Why a join did not happen, in words for the form.
  */
-export type JoinError = { "kind": "emptyRoom", "message": string } | { "kind": "invalidUrl", "message": string } | { "kind": "unreachable", "message": string } | { "kind": "rejected", "message": string } | { "kind": "notConfigured", "message": string } | { "kind": "signInAgain", "message": string } | { "kind": "keychain", "message": string } | { "kind": "tokenService", "message": string } | { "kind": "failed", "message": string };
+export type JoinError = { "kind": "emptyRoom", "message": string } | { "kind": "invalidUrl", "message": string } | { "kind": "unreachable", "message": string } | { "kind": "certificateNotTrusted", "message": string } | { "kind": "proxyRefused", "message": string } | { "kind": "rejected", "message": string } | { "kind": "notConfigured", "message": string } | { "kind": "signInAgain", "message": string } | { "kind": "keychain", "message": string } | { "kind": "tokenService", "message": string } | { "kind": "failed", "message": string };

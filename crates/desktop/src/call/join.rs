@@ -32,6 +32,11 @@ pub enum JoinError {
     InvalidUrl(String),
     #[error("{0}")]
     Unreachable(String),
+    /// The server's certificate is not trusted on this computer.
+    #[error("{0}")]
+    CertificateNotTrusted(String),
+    #[error("{0}")]
+    ProxyRefused(String),
     #[error("{0}")]
     Rejected(String),
     #[error("{0}")]
@@ -111,6 +116,14 @@ pub(crate) fn join_error(e: ConnectError) -> JoinError {
         ConnectError::Unreachable(_) | ConnectError::Timeout(_) => {
             JoinError::Unreachable(format!("The server cannot be reached: {text}."))
         }
+        ConnectError::CertificateNotTrusted(why) => JoinError::CertificateNotTrusted(format!(
+            "Certificate not trusted: {why}. If your organisation uses its own certificates, \
+             install its root certificate on this computer; otherwise tell whoever runs the server."
+        )),
+        ConnectError::ProxyRefused(answer) => JoinError::ProxyRefused(format!(
+            "The proxy refused the connection ({answer}). Check the proxy settings \
+             (HTTPS_PROXY) or ask your network's administrator."
+        )),
         ConnectError::Unauthorized(_)
         | ConnectError::TokenExpired
         | ConnectError::MalformedToken(_)

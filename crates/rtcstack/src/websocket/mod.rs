@@ -1,0 +1,86 @@
+//! The signal connection's websocket: ours, registered with livekit-net in
+//! place of its built-in one, for what a desktop client on real networks
+//! needs: the server's certificate checked against the operating system's
+//! trust store (a company root installed on the machine is honoured, as in
+//! the browser), the proxy the environment names, and failures that say
+//! which of these it was (see [`crate::ConnectError`]).
+
+mod connection;
+mod proxy;
+mod tls;
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use livekit_net::{Header, TransportError, WsClient, WsConnectResult};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::MaybeTlsStream;
+
+pub(crate) use proxy::refusal;
+pub(crate) use tls::untrusted;
+
+/// Makes ours the process's websocket for LiveKit's signalling. Once; an
+/// application that registered its own first keeps it.
+pub(crate) fn register() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| livekit_net::set_ws_client(Arc::new(Client)));
+}
+
+struct Client;
+
+#[async_trait::async_trait]
+impl WsClient for Client {
+    async fn connect(
+        &self,
+        url: String,
+        headers: Vec<Header>,
+        timeout_ms: u64,
+    ) -> Result<WsConnectResult, TransportError> {
+        let target =
+            url::Url::parse(&url).map_err(|e| TransportError::Connection(e.to_string()))?;
+        let mut request = target
+            .as_str()
+            .into_client_request()
+            .map_err(|e| TransportError::Connection(e.to_string()))?;
+        for h in &headers {
+            let name: http::HeaderName = h
+                .name
+                .parse()
+                .map_err(|_| TransportError::Other(format!("bad header name {:?}", h.name)))?;
+            let value = http::HeaderValue::from_str(&h.value)
+                .map_err(|_| TransportError::Other(format!("bad value for header {name}")))?;
+            request.headers_mut().insert(name, value);
+        }
+        let open = async {
+            let host = target
+                .host_str()
+                .ok_or_else(|| TransportError::Connection("the URL names no host".into()))?;
+            let port = target
+                .port_or_known_default()
+                .ok_or_else(|| TransportError::Connection("the URL names no port".into()))?;
+            let tcp = match proxy::from_env(&target)? {
+                Some(p) => p.tunnel(host, port).await?,
+                None => TcpStream::connect(format!("{host}:{port}"))
+                    .await
+                    .map_err(|e| TransportError::Connection(e.to_string()))?,
+            };
+            let _ = tcp.set_nodelay(true);
+            let stream = if target.scheme() == "wss" {
+                MaybeTlsStream::Rustls(tls::handshake(host, tcp).await?)
+            } else {
+                MaybeTlsStream::Plain(tcp)
+            };
+            let (ws, _) = tokio_tungstenite::client_async(request, stream)
+                .await
+                .map_err(connection::handshake_error)?;
+            Ok::<_, TransportError>(ws)
+        };
+        let ws = tokio::time::timeout(Duration::from_millis(timeout_ms), open)
+            .await
+            .map_err(|_| TransportError::Timeout)??;
+        Ok(WsConnectResult {
+            connection: Arc::new(connection::Connection::new(ws)),
+        })
+    }
+}

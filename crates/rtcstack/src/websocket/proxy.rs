@@ -1,0 +1,199 @@
+//! The proxy the environment names (`HTTPS_PROXY` for `wss://`,
+//! `HTTP_PROXY` for `ws://`, either in lower case, `NO_PROXY` exempting
+//! hosts), reached with HTTP CONNECT. Its failures are named: a proxy that
+//! cannot be reached, or one that refuses the tunnel, with its answer.
+//! The proxy's address appears in errors; its credentials never do.
+
+use base64::Engine as _;
+use livekit_net::TransportError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How a proxy's refusal begins, through livekit-net's string-only
+/// errors, for [`refusal`] to find.
+const REFUSED: &str = "the proxy refused the connection: ";
+/// A CONNECT answer's head, at most.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// What the proxy answered, if `message` says a proxy refused.
+pub(crate) fn refusal(message: &str) -> Option<&str> {
+    message
+        .find(REFUSED)
+        .map(|at| &message[at + REFUSED.len()..])
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Proxy {
+    /// `host:port`, as dialled and as errors name it.
+    address: String,
+    /// `Proxy-Authorization` value, from the URL's user and password.
+    authorization: Option<String>,
+}
+
+fn var(names: &[&str]) -> Option<(String, String)> {
+    names.iter().find_map(|n| {
+        std::env::var(n)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (n.to_string(), v))
+    })
+}
+
+/// The proxy for `target` from the environment, if any.
+pub(super) fn from_env(target: &url::Url) -> Result<Option<Proxy>, TransportError> {
+    let names: &[&str] = if target.scheme() == "wss" {
+        &["HTTPS_PROXY", "https_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy"]
+    };
+    let Some((name, value)) = var(names) else {
+        return Ok(None);
+    };
+    let host = target.host_str().unwrap_or_default();
+    if let Some((_, exempt)) = var(&["NO_PROXY", "no_proxy"]) {
+        if exempted(host, &exempt) {
+            return Ok(None);
+        }
+    }
+    parse(&name, &value).map(Some)
+}
+
+/// Whether `NO_PROXY`'s list (`*`, hosts, `.domain` suffixes) covers `host`.
+fn exempted(host: &str, list: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    list.split(',').map(str::trim).any(|entry| {
+        let entry = entry.trim_start_matches('[').trim_end_matches(']');
+        entry == "*"
+            || (!entry.is_empty()
+                && (host.eq_ignore_ascii_case(entry)
+                    || host
+                        .to_ascii_lowercase()
+                        .ends_with(&format!(".{}", entry.trim_start_matches('.')))))
+    })
+}
+
+fn parse(name: &str, value: &str) -> Result<Proxy, TransportError> {
+    // "host:port" alone is common: read as http://.
+    let with_scheme = if value.contains("://") {
+        value.to_string()
+    } else {
+        format!("http://{value}")
+    };
+    let bad =
+        |why: &str| TransportError::Connection(format!("{name} is not a usable proxy: {why}"));
+    let url = url::Url::parse(&with_scheme).map_err(|_| bad("not a URL"))?;
+    if url.scheme() != "http" {
+        return Err(bad("only an http:// proxy is supported"));
+    }
+    let host = url.host_str().ok_or_else(|| bad("it names no host"))?;
+    let port = url.port().unwrap_or(80);
+    let authorization = (!url.username().is_empty()).then(|| {
+        let user = percent_decoded(url.username());
+        let password = percent_decoded(url.password().unwrap_or_default());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    });
+    Ok(Proxy {
+        address: format!("{host}:{port}"),
+        authorization,
+    })
+}
+
+fn percent_decoded(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+impl Proxy {
+    /// A TCP tunnel through the proxy to `host:port`.
+    pub(super) async fn tunnel(&self, host: &str, port: u16) -> Result<TcpStream, TransportError> {
+        let mut tcp = TcpStream::connect(&self.address).await.map_err(|e| {
+            TransportError::Connection(format!(
+                "the proxy at {} could not be reached: {e}",
+                self.address
+            ))
+        })?;
+        let mut ask = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        if let Some(auth) = &self.authorization {
+            ask.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+        }
+        ask.push_str("\r\n");
+        let lost = |e: std::io::Error| {
+            TransportError::Connection(format!(
+                "the proxy at {} dropped the connection: {e}",
+                self.address
+            ))
+        };
+        tcp.write_all(ask.as_bytes()).await.map_err(lost)?;
+        // Byte by byte to the head's end: what follows is the server's.
+        let mut head = Vec::with_capacity(256);
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() >= MAX_HEAD {
+                return Err(TransportError::Connection(format!(
+                    "the proxy at {} answered with no end to its headers",
+                    self.address
+                )));
+            }
+            let b = tcp.read_u8().await.map_err(lost)?;
+            head.push(b);
+        }
+        let status_line = String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        match status_line.split_whitespace().nth(1) {
+            Some(code) if code.starts_with('2') => Ok(tcp),
+            _ => Err(TransportError::Connection(format!(
+                "{REFUSED}{status_line} (proxy {})",
+                self.address
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxy_url_gives_its_address_and_credentials_not_in_words() {
+        let p = parse("HTTPS_PROXY", "http://ada:s%40cret@proxy.corp:3128").unwrap();
+        assert_eq!(p.address, "proxy.corp:3128");
+        assert_eq!(
+            p.authorization.as_deref(),
+            Some("Basic YWRhOnNAY3JldA==") // ada:s@cret
+        );
+        assert_eq!(
+            parse("HTTP_PROXY", "10.0.0.1:8080").unwrap().address,
+            "10.0.0.1:8080"
+        );
+        let e = parse("HTTPS_PROXY", "socks5://ada:secret@h:1").unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(e.to_string().contains("HTTPS_PROXY"), "{e}");
+    }
+
+    #[test]
+    fn no_proxy_exempts_hosts_and_domains() {
+        assert!(exempted("localhost", "localhost,127.0.0.1"));
+        assert!(exempted("lk.example.com", ".example.com"));
+        assert!(exempted("lk.example.com", "example.com"));
+        assert!(!exempted("example.com.evil", "example.com"));
+        assert!(exempted("[::1]", "::1"));
+        assert!(exempted("anything", "*"));
+        assert!(!exempted("lk.example.com", ""));
+    }
+
+    #[test]
+    fn a_refusal_is_found_in_the_words_that_carry_it() {
+        let words =
+            format!("transport connection error: {REFUSED}HTTP/1.1 403 Forbidden (proxy p:1)");
+        assert_eq!(refusal(&words), Some("HTTP/1.1 403 Forbidden (proxy p:1)"));
+        assert_eq!(refusal("connection refused"), None);
+    }
+}
