@@ -29,6 +29,8 @@ pub mod cluster;
 pub mod crowd;
 #[cfg(feature = "linux-bench")]
 pub mod fake_logind;
+#[cfg(feature = "linux-bench")]
+pub mod http_proxy;
 pub mod http_wire;
 #[cfg(feature = "linux-bench")]
 pub mod impair;

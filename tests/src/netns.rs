@@ -214,6 +214,26 @@ impl NetHost {
         )
     }
 
+    /// TCP from our side reaches only `ports` (a proxy's): new connections
+    /// to any other port are dropped (those already open live on: the
+    /// chain sits after connection tracking), as on a network whose only
+    /// way out is its proxy. UDP is left alone.
+    pub fn only_tcp_to(&self, ports: &[u16]) -> Result<()> {
+        let b = self.host_if();
+        let allowed = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rules = format!(
+            "table inet rtcs_tcp {{\n\
+             chain in {{ type filter hook prerouting priority 0; policy accept; \
+             iifname \"{b}\" tcp dport != {{ {allowed} }} ct state new drop; }}\n\
+             }}\n"
+        );
+        self.nft_stdin(&rules)
+    }
+
     /// Loud cut: our side of the link goes down, as when Wi-Fi is switched off.
     pub fn link_down(&self) -> Result<()> {
         run("ip", &["link", "set", &self.root_if(), "down"])

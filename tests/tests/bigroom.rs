@@ -104,9 +104,10 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
     assert_eq!(call.connection_state(), ConnectionState::Connected);
     assert!(crowd.all_connected(), "a crowd member dropped");
 
-    // Only what is heard is received and decoded: the silent send a
-    // packet of background noise per 400 ms (Opus DTX), the talkers
-    // theirs, over 5 s.
+    // Only what is heard is received and decoded: the silent send, per
+    // 400 ms, a packet of background noise and the one that says the
+    // pause goes on (Opus DTX, as libwebrtc sends it: ~25 in 5 s), the
+    // talkers theirs (~167).
     let (before, _) = received_and_decoded(&call).await;
     tokio::time::sleep(SECS(5)).await;
     let (after, track_of) = received_and_decoded(&call).await;
@@ -130,7 +131,7 @@ async fn fifty_in_a_room_everyone_listed_the_talkers_marked_and_heard() {
             );
         } else {
             assert!(
-                packets <= 20 && decoded <= 20,
+                packets <= 30 && decoded <= 30,
                 "{identity} silent: {packets} packets received, {decoded} decoded in 5 s"
             );
             silent = (silent.0 + packets, silent.1 + decoded);

@@ -12,6 +12,7 @@ use rtcstack::{
 };
 use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::{join_configured, wait_hearing};
+use rtcstack_testbench::http_proxy::HttpProxy;
 use rtcstack_testbench::lines::Lines;
 use rtcstack_testbench::paths;
 use rtcstack_testbench::peer::PeerOptions;
@@ -278,4 +279,127 @@ async fn wss_behind_a_private_authority_is_refused_until_the_system_trusts_it() 
         started.elapsed()
     );
     ours.kill().await.ok();
+}
+
+/// Our command-line client in `room` as "rust-880" sending 880 Hz, with
+/// `HTTP_PROXY` set to `proxy`; its lines followed.
+fn client_through(
+    server: &LiveKitServer,
+    room: &str,
+    proxy: &str,
+) -> (tokio::process::Child, Lines) {
+    let mut child = tokio::process::Command::new(paths::call_example())
+        .args(["--url", &server.url(), "--api-key", server.api_key()])
+        .args(["--api-secret-env", "LK_SECRET", "--room", room])
+        .args([
+            "--identity",
+            "rust-880",
+            "--tone",
+            "880",
+            "--report-ms",
+            "500",
+        ])
+        .env("LK_SECRET", server.api_secret())
+        .env("HTTP_PROXY", proxy)
+        .env_remove("http_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("our command-line client");
+    let lines = Lines::follow(child.stdout.take().unwrap());
+    (child, lines)
+}
+
+#[tokio::test]
+async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
+    let room = "http-proxy";
+    let server = LiveKitServer::start().await.unwrap();
+    let link = server.link().unwrap();
+    // An office proxy that lets calls' signalling through, and one whose
+    // policy lists only the web's port.
+    let open = HttpProxy::start(link, 8888, &[server.http_port()])
+        .await
+        .unwrap();
+    let strict = HttpProxy::start(link, 8889, &[443]).await.unwrap();
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+        .await
+        .unwrap();
+    link.only_tcp_to(&[8888, 8889]).unwrap();
+    // No way to the server but the proxies (the peer's websocket, opened
+    // before, lives on).
+    let direct = tokio::time::timeout(
+        SECS(2),
+        tokio::net::TcpStream::connect((server.ip(), server.http_port())),
+    )
+    .await;
+    assert!(
+        !matches!(direct, Ok(Ok(_))),
+        "the server is reachable without the proxy"
+    );
+
+    let (mut ours, lines) = client_through(&server, room, open.url());
+    let started = Instant::now();
+    lines
+        .expect_after(
+            "our client",
+            0,
+            "joined",
+            |l| l.kind() == "joined",
+            SECS(20),
+        )
+        .await
+        .unwrap();
+    let joined = started.elapsed();
+    peer.wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
+        .await
+        .unwrap();
+    lines
+        .expect_after(
+            "our client",
+            0,
+            "the peer's tone",
+            |l| l.is_tone("py-440", 440.0, 5.0),
+            SECS(20),
+        )
+        .await
+        .unwrap();
+    assert!(
+        open.log().contains("CONNECT"),
+        "the proxy saw no tunnel: {}",
+        open.log()
+    );
+    ours.kill().await.ok();
+
+    // The strict proxy refuses: said as its refusal, with its answer.
+    let (_refused, lines) = client_through(&server, room, strict.url());
+    let started = Instant::now();
+    let error = lines
+        .expect_after(
+            "our client",
+            0,
+            "an error",
+            |l| l.kind() == "error",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let refused_after = started.elapsed();
+    let message = error.str("message").unwrap_or_default().to_string();
+    assert!(
+        message.starts_with("the proxy refused the connection: HTTP/1.")
+            && message.contains(" 403 "),
+        "{message}"
+    );
+    assert!(
+        refused_after < REFUSAL_BOUND,
+        "refused after {refused_after:?}"
+    );
+    eprintln!(
+        "through an HTTP proxy: joined in {joined:?}, tone both ways; the strict one refused in \
+         {refused_after:?}: {message}"
+    );
 }

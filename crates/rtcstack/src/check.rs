@@ -5,13 +5,14 @@
 //! The round trip is a TCP handshake to the server's signal port: one
 //! network round trip, answered by the server's kernel, before any TLS or
 //! token is involved, so it says "reachable, and this far" even when the
-//! token would be refused.
+//! token would be refused. Where the environment names a proxy for the
+//! server, it is the proxy's port: the first hop a call takes (on a network
+//! whose only way out is its proxy, the server never answers directly).
 
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::engine::reach::endpoint;
 use crate::{Call, CallOptions, ConnectError, MediaPaths};
 
 /// Handshakes timed; the median is reported (one slow SYN does not count).
@@ -19,7 +20,7 @@ const HANDSHAKES: usize = 3;
 
 /// The server's signal port answered: its median handshake time.
 pub async fn server_round_trip(url: &str, within: Duration) -> Result<Duration, ConnectError> {
-    let (host, port) = endpoint(url).ok_or_else(|| {
+    let (host, port) = crate::wire::first_hop(url).ok_or_else(|| {
         ConnectError::InvalidUrl(format!("cannot read {url:?} as ws(s):// or http(s)://"))
     })?;
     let deadline = Instant::now() + within;

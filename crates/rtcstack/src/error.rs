@@ -62,9 +62,9 @@ impl ConnectError {
             },
             SignalError::Timeout(_) => Self::Timeout(deadline),
             SignalError::Connection(m) => {
-                if let Some(why) = crate::websocket::untrusted(&m) {
+                if let Some(why) = crate::wire::untrusted(&m) {
                     Self::CertificateNotTrusted(why.to_string())
-                } else if let Some(answer) = crate::websocket::refusal(&m) {
+                } else if let Some(answer) = crate::wire::refusal(&m) {
                     Self::ProxyRefused(answer.to_string())
                 } else {
                     Self::Unreachable(m)

@@ -19,7 +19,7 @@ mod scenario;
 mod state;
 pub mod supervisor;
 pub mod token;
-mod websocket;
+mod wire;
 
 pub use call::{Call, CallOptions};
 pub use engine::stats::{

@@ -122,7 +122,7 @@ pub(crate) fn join_error(e: ConnectError) -> JoinError {
         )),
         ConnectError::ProxyRefused(answer) => JoinError::ProxyRefused(format!(
             "The proxy refused the connection ({answer}). Check the proxy settings \
-             (HTTPS_PROXY) or ask your network's administrator."
+             (HTTPS_PROXY or HTTP_PROXY) or ask your network's administrator."
         )),
         ConnectError::Unauthorized(_)
         | ConnectError::TokenExpired

@@ -51,7 +51,7 @@ impl Session {
     ) -> Result<Self, ConnectError> {
         // Fails harmlessly when the application already chose a provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        crate::websocket::register();
+        crate::wire::register();
         let deadline = setup.step_timeout;
         let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
         let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());

@@ -50,6 +50,8 @@ pub(crate) async fn send_audio(
         tracing::warn!("opus dtx: {e}");
     }
     let mut numbering = Numbering::new(rand::random(), rand::random(), FRAME_SAMPLES as u32);
+    // The last frame was a DTX frame.
+    let mut in_pause = false;
     let mut pcm = vec![0i16; FRAME_SAMPLES];
     let mut packet = vec![0u8; 1500];
     let mut meter = Meter::new();
@@ -71,10 +73,18 @@ pub(crate) async fn send_audio(
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!("opus encode: {e}");
+                // The frame's time passes all the same.
+                numbering.frame(false);
                 continue;
             }
         };
-        let Some(header) = numbering.frame(!is_dtx_frame(&packet[..len])) else {
+        // The first DTX frame of a pause is sent (as libwebrtc does): it
+        // tells the far decoder the pause began, so it plays comfort noise
+        // rather than concealing a loss; the rest are not.
+        let dtx = is_dtx_frame(&packet[..len]);
+        let sent = !dtx || !in_pause;
+        in_pause = dtx;
+        let Some(header) = numbering.frame(sent) else {
             continue;
         };
         let rtp = rtc::rtp::Packet {

@@ -13,21 +13,12 @@ use tokio::net::TcpStream;
 /// How often the path is tried, and how long each try may take.
 const EVERY: Duration = Duration::from_millis(200);
 
-/// The server's host and port from a `ws(s)://` or `http(s)://` URL.
-pub(crate) fn endpoint(url: &str) -> Option<(String, u16)> {
-    let u = url::Url::parse(url).ok()?;
-    let port = u.port_or_known_default().or(match u.scheme() {
-        "ws" => Some(80),
-        "wss" => Some(443),
-        _ => None,
-    })?;
-    Some((u.host_str()?.trim_matches(['[', ']']).to_string(), port))
-}
-
-/// Resolves once a TCP connection to the server succeeds (it is closed at
-/// once). The caller bounds the wait; an unreadable URL does not wait.
+/// Resolves once a TCP connection to the first hop succeeds (it is closed
+/// at once): the server, or the proxy the environment names for it (on a
+/// network whose only way out is its proxy, the server itself is never
+/// reachable). The caller bounds the wait; an unreadable URL does not wait.
 pub(crate) async fn until_reachable(url: &str) {
-    let Some((host, port)) = endpoint(url) else {
+    let Some((host, port)) = crate::wire::first_hop(url) else {
         return;
     };
     loop {
@@ -46,20 +37,6 @@ pub(crate) async fn until_reachable(url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_from_every_scheme() {
-        assert_eq!(
-            endpoint("ws://10.0.0.1:7880"),
-            Some(("10.0.0.1".into(), 7880))
-        );
-        assert_eq!(
-            endpoint("wss://lk.example.com"),
-            Some(("lk.example.com".into(), 443))
-        );
-        assert_eq!(endpoint("http://[::1]:7880/x"), Some(("::1".into(), 7880)));
-        assert_eq!(endpoint("not a url"), None);
-    }
 
     #[tokio::test]
     async fn a_listening_server_is_reachable_at_once() {

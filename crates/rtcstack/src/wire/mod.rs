@@ -1,11 +1,13 @@
-//! The signal connection's websocket: ours, registered with livekit-net in
-//! place of its built-in one, for what a desktop client on real networks
-//! needs: the server's certificate checked against the operating system's
-//! trust store (a company root installed on the machine is honoured, as in
-//! the browser), the proxy the environment names, and failures that say
-//! which of these it was (see [`crate::ConnectError`]).
+//! How we reach the server: the signal websocket and LiveKit's HTTP calls
+//! (`rtc/validate`), ours rather than livekit-net's built-in ones and
+//! registered with it, for what a desktop client on real networks needs:
+//! the server's certificate checked against the operating system's trust
+//! store (a company root installed on the machine is honoured, as in the
+//! browser), the proxy the environment names, and failures that say which
+//! of these it was (see [`crate::ConnectError`]).
 
 mod connection;
+mod http;
 mod proxy;
 mod tls;
 
@@ -17,14 +19,21 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::MaybeTlsStream;
 
-pub(crate) use proxy::refusal;
+pub(crate) use proxy::{first_hop, refusal};
 pub(crate) use tls::untrusted;
 
-/// Makes ours the process's websocket for LiveKit's signalling. Once; an
-/// application that registered its own first keeps it.
+/// Makes ours the process's websocket and HTTP client for LiveKit's
+/// signalling. Once; an application that registered its own first keeps
+/// them.
 pub(crate) fn register() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| livekit_net::set_ws_client(Arc::new(Client)));
+    ONCE.call_once(|| {
+        livekit_net::set_ws_client(Arc::new(Client));
+        match http::Http::new() {
+            Ok(h) => livekit_net::set_http_client(Arc::new(h)),
+            Err(e) => tracing::warn!("no HTTP client of ours, livekit-net's is used: {e}"),
+        }
+    });
 }
 
 struct Client;
@@ -44,11 +53,11 @@ impl WsClient for Client {
             .into_client_request()
             .map_err(|e| TransportError::Connection(e.to_string()))?;
         for h in &headers {
-            let name: http::HeaderName = h
+            let name: ::http::HeaderName = h
                 .name
                 .parse()
                 .map_err(|_| TransportError::Other(format!("bad header name {:?}", h.name)))?;
-            let value = http::HeaderValue::from_str(&h.value)
+            let value = ::http::HeaderValue::from_str(&h.value)
                 .map_err(|_| TransportError::Other(format!("bad value for header {name}")))?;
             request.headers_mut().insert(name, value);
         }

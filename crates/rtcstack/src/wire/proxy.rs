@@ -1,11 +1,12 @@
 //! The proxy the environment names (`HTTPS_PROXY` for `wss://`,
 //! `HTTP_PROXY` for `ws://`, either in lower case, `NO_PROXY` exempting
-//! hosts), reached with HTTP CONNECT. Its failures are named: a proxy that
-//! cannot be reached, or one that refuses the tunnel, with its answer.
-//! The proxy's address appears in errors; its credentials never do.
+//! hosts and domains), reached with HTTP CONNECT. Its failures are named: a
+//! proxy that cannot be reached, or one that refuses the tunnel, with its
+//! answer. The proxy's address appears in errors; its credentials never do.
 
 use base64::Engine as _;
 use livekit_net::TransportError;
+use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,16 +15,46 @@ use tokio::net::TcpStream;
 const REFUSED: &str = "the proxy refused the connection: ";
 /// A CONNECT answer's head, at most.
 const MAX_HEAD: usize = 8 * 1024;
+/// The proxy's status line as quoted in an error, at most (its words are
+/// the proxy's to choose).
+const MAX_QUOTED: usize = 200;
 
-/// What the proxy answered, if `message` says a proxy refused.
+/// What the proxy answered, if `message` (as our websocket said it) says a
+/// proxy refused.
 pub(crate) fn refusal(message: &str) -> Option<&str> {
-    message
-        .find(REFUSED)
-        .map(|at| &message[at + REFUSED.len()..])
+    message.strip_prefix(REFUSED)
+}
+
+/// Where a connection to `url` goes first: the proxy the environment
+/// names for it, else the server itself. What "is the path back?" probes.
+pub(crate) fn first_hop(url: &str) -> Option<(String, u16)> {
+    let target = url::Url::parse(url).ok()?;
+    match from_env(&target) {
+        Ok(Some(p)) => Some((p.host, p.port)),
+        // An unusable proxy setting: the attempt itself will say so.
+        Err(_) => None,
+        Ok(None) => direct(&target),
+    }
+}
+
+/// The server's host (no brackets) and port from a `ws(s)://` or
+/// `http(s)://` URL.
+fn direct(target: &url::Url) -> Option<(String, u16)> {
+    Some((
+        target.host_str()?.trim_matches(['[', ']']).to_string(),
+        target.port_or_known_default().or(match target.scheme() {
+            "ws" => Some(80),
+            "wss" => Some(443),
+            _ => None,
+        })?,
+    ))
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Proxy {
+    /// Its host (no brackets) and port, as probed.
+    host: String,
+    port: u16,
     /// `host:port`, as dialled and as errors name it.
     address: String,
     /// `Proxy-Authorization` value, from the URL's user and password.
@@ -58,17 +89,16 @@ pub(super) fn from_env(target: &url::Url) -> Result<Option<Proxy>, TransportErro
     parse(&name, &value).map(Some)
 }
 
-/// Whether `NO_PROXY`'s list (`*`, hosts, `.domain` suffixes) covers `host`.
+/// Whether `NO_PROXY`'s list (`*`, hosts, domains with or without a
+/// leading dot) covers `host`. (Address blocks such as `10.0.0.0/8` are
+/// not understood.)
 fn exempted(host: &str, list: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
     list.split(',').map(str::trim).any(|entry| {
-        let entry = entry.trim_start_matches('[').trim_end_matches(']');
+        let entry = entry.trim_matches(['[', ']']).to_ascii_lowercase();
+        let domain = entry.trim_start_matches('.');
         entry == "*"
-            || (!entry.is_empty()
-                && (host.eq_ignore_ascii_case(entry)
-                    || host
-                        .to_ascii_lowercase()
-                        .ends_with(&format!(".{}", entry.trim_start_matches('.')))))
+            || (!domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}"))))
     })
 }
 
@@ -85,27 +115,30 @@ fn parse(name: &str, value: &str) -> Result<Proxy, TransportError> {
     if url.scheme() != "http" {
         return Err(bad("only an http:// proxy is supported"));
     }
+    // A password with an unencoded '/', '?' or '#' spills into a path, a
+    // query or a fragment: refused, so no part of it is read as the
+    // address and named in an error.
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            "a proxy URL has a host, a port and an encoded user:password, nothing else",
+        ));
+    }
     let host = url.host_str().ok_or_else(|| bad("it names no host"))?;
     let port = url.port().unwrap_or(80);
     let authorization = (!url.username().is_empty()).then(|| {
-        let user = percent_decoded(url.username());
-        let password = percent_decoded(url.password().unwrap_or_default());
+        let user = percent_decode_str(url.username()).decode_utf8_lossy();
+        let password = percent_decode_str(url.password().unwrap_or_default()).decode_utf8_lossy();
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         )
     });
     Ok(Proxy {
+        host: host.trim_matches(['[', ']']).to_string(),
+        port,
         address: format!("{host}:{port}"),
         authorization,
     })
-}
-
-fn percent_decoded(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 impl Proxy {
@@ -129,9 +162,10 @@ impl Proxy {
             ))
         };
         tcp.write_all(ask.as_bytes()).await.map_err(lost)?;
-        // Byte by byte to the head's end: what follows is the server's.
+        // Byte by byte to the head's end (a blank line, CRLF or bare LF):
+        // what follows is the server's.
         let mut head = Vec::with_capacity(256);
-        while !head.ends_with(b"\r\n\r\n") {
+        while !(head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n")) {
             if head.len() >= MAX_HEAD {
                 return Err(TransportError::Connection(format!(
                     "the proxy at {} answered with no end to its headers",
@@ -141,12 +175,15 @@ impl Proxy {
             let b = tcp.read_u8().await.map_err(lost)?;
             head.push(b);
         }
-        let status_line = String::from_utf8_lossy(&head)
+        let status_line: String = String::from_utf8_lossy(&head)
             .lines()
             .next()
             .unwrap_or_default()
             .trim()
-            .to_string();
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_QUOTED)
+            .collect();
         match status_line.split_whitespace().nth(1) {
             Some(code) if code.starts_with('2') => Ok(tcp),
             _ => Err(TransportError::Connection(format!(
@@ -163,11 +200,12 @@ mod tests {
 
     #[test]
     fn a_proxy_url_gives_its_address_and_credentials_not_in_words() {
-        let p = parse("HTTPS_PROXY", "http://ada:s%40cret@proxy.corp:3128").unwrap();
+        let p = parse("HTTPS_PROXY", "http://ada:s%40c+ret@proxy.corp:3128").unwrap();
         assert_eq!(p.address, "proxy.corp:3128");
+        assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
         assert_eq!(
             p.authorization.as_deref(),
-            Some("Basic YWRhOnNAY3JldA==") // ada:s@cret
+            Some("Basic YWRhOnNAYytyZXQ=") // ada:s@c+ret
         );
         assert_eq!(
             parse("HTTP_PROXY", "10.0.0.1:8080").unwrap().address,
@@ -176,6 +214,21 @@ mod tests {
         let e = parse("HTTPS_PROXY", "socks5://ada:secret@h:1").unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
         assert!(e.to_string().contains("HTTPS_PROXY"), "{e}");
+        // An unencoded '/' in a password is not read as an address.
+        let e = parse("HTTPS_PROXY", "http://ada:12/34@proxy.corp:3128").unwrap_err();
+        assert!(!e.to_string().contains("12"), "{e}");
+    }
+
+    #[test]
+    fn the_server_s_address_from_every_scheme() {
+        let d = |u: &str| direct(&url::Url::parse(u).unwrap());
+        assert_eq!(d("ws://10.0.0.1:7880"), Some(("10.0.0.1".into(), 7880)));
+        assert_eq!(
+            d("wss://lk.example.com"),
+            Some(("lk.example.com".into(), 443))
+        );
+        assert_eq!(d("http://[::1]:7880/x"), Some(("::1".into(), 7880)));
+        assert_eq!(first_hop("not a url"), None);
     }
 
     #[test]
@@ -183,6 +236,7 @@ mod tests {
         assert!(exempted("localhost", "localhost,127.0.0.1"));
         assert!(exempted("lk.example.com", ".example.com"));
         assert!(exempted("lk.example.com", "example.com"));
+        assert!(exempted("LK.Example.com", "EXAMPLE.COM"));
         assert!(!exempted("example.com.evil", "example.com"));
         assert!(exempted("[::1]", "::1"));
         assert!(exempted("anything", "*"));
@@ -190,10 +244,10 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_is_found_in_the_words_that_carry_it() {
-        let words =
-            format!("transport connection error: {REFUSED}HTTP/1.1 403 Forbidden (proxy p:1)");
+    fn a_refusal_is_ours_only_at_the_start() {
+        let words = format!("{REFUSED}HTTP/1.1 403 Forbidden (proxy p:1)");
         assert_eq!(refusal(&words), Some("HTTP/1.1 403 Forbidden (proxy p:1)"));
         assert_eq!(refusal("connection refused"), None);
+        assert_eq!(refusal(&format!("the server said {words}")), None);
     }
 }
