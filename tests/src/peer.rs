@@ -24,6 +24,9 @@ pub struct PeerOptions {
     pub identity: String,
     /// Tone to publish, Hz; 0 publishes nothing.
     pub tone_hz: f64,
+    /// Analyse what it hears (tones, levels); off, it only decodes it, as
+    /// a client measured for its cost would.
+    pub analyse: bool,
 }
 
 impl PeerOptions {
@@ -32,6 +35,7 @@ impl PeerOptions {
             room: room.to_string(),
             identity: identity.to_string(),
             tone_hz,
+            analyse: true,
         }
     }
 }
@@ -69,6 +73,11 @@ impl PythonPeer {
         let mut cmd = Command::from(std_cmd);
         cmd.arg(paths::peer_script())
             .args(["--url", url, "--tone", &opts.tone_hz.to_string()])
+            .args(if opts.analyse {
+                &[][..]
+            } else {
+                &["--analysis", "none"][..]
+            })
             // The token goes by environment, never on a command line.
             .env("LK_TOKEN", token)
             .env("PYTHONUNBUFFERED", "1")
