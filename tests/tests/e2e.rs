@@ -20,6 +20,7 @@ use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::secret_service::SecretService;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tls_front::TlsFront;
 use rtcstack_testbench::tokens::{find_jwts, holds_secret, jwt_label};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -938,7 +939,32 @@ async fn bad_input_gets_a_clear_inline_error() {
     assert!(bad_url.1.contains("server address"), "{}", bad_url.1);
     let refused = inline_error(&app, "ws://127.0.0.1:9", "r", &bad_url).await;
     assert_eq!(refused.0, "unreachable", "{}", refused.1);
-    let rejected = inline_error(&app, &url, "r", &refused).await;
+    // A server behind its owner's private authority, which this machine
+    // does not trust: said as that, with what to do, never as unreachable.
+    let front = TlsFront::start(&server).await.unwrap();
+    let untrusted = inline_error(&app, front.url(), "r", &refused).await;
+    assert_eq!(untrusted.0, "certificateNotTrusted", "{}", untrusted.1);
+    assert!(
+        untrusted.1.starts_with(
+            "Certificate not trusted: it was issued by an authority this computer does not trust. "
+        ),
+        "{}",
+        untrusted.1
+    );
+    let shot = app
+        .window_pixels("e2e-certificate-not-trusted")
+        .await
+        .unwrap();
+    let painted = app.box_pixels(&shot, "join-error").await.unwrap();
+    assert!(painted.ink >= 20, "the error is not painted: {painted}");
+    // Nothing left of the check the unreachable address started: its
+    // lines spoke of that address.
+    assert!(
+        !app.visible("check-panel").await,
+        "a stale check beside the error: {}",
+        app.seen("check-panel").await
+    );
+    let rejected = inline_error(&app, &url, "r", &untrusted).await;
     assert_eq!(rejected.0, "rejected", "{}", rejected.1);
 
     // Another key the server does not know, typed into the profile form as

@@ -82,6 +82,7 @@ impl Desktop {
     /// the pre-call check by itself, so the join screen says what is wrong
     /// beyond the one error.
     pub async fn join(&self, request: JoinRequest) -> Result<(), JoinError> {
+        self.checks.forget_automatic();
         let joined = self.calls.join(request.clone()).await;
         if let Err(e) = &joined {
             if e.worth_a_check() {

@@ -99,6 +99,17 @@ impl Checker {
         });
     }
 
+    /// Forgets a check a failed join started: a new join makes its lines
+    /// stale (they speak of the last address and error, not this one).
+    /// A check the person asked for stays.
+    pub fn forget_automatic(&self) {
+        self.change(|v| {
+            if v.automatic {
+                *v = CheckView::default();
+            }
+        });
+    }
+
     /// Runs the check for what the join form holds; answers the finished
     /// view. The audio lines run beside the network ones.
     pub async fn run(&self, form: JoinRequest, automatic: bool) -> CheckView {
