@@ -67,6 +67,29 @@ impl AppSession {
         Self::start_app(&app_binary(), envs).await
     }
 
+    /// The app set up by its environment for `server`'s `room` (tokens
+    /// signed with `secret`, which may be wrong on purpose), with `extra`
+    /// variables after, on its join screen ready for input.
+    #[cfg(feature = "linux-bench")]
+    pub async fn for_server(
+        server: &crate::server::LiveKitServer,
+        room: &str,
+        secret: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self> {
+        let url = server.url();
+        let mut envs = vec![
+            ("RTCSTACK_SERVER_URL", url.as_str()),
+            ("RTCSTACK_API_KEY", server.api_key()),
+            ("RTCSTACK_API_SECRET", secret),
+            ("RTCSTACK_ROOM", room),
+        ];
+        envs.extend_from_slice(extra);
+        let app = Self::start(&envs).await?;
+        app.wait_ready(Duration::from_secs(30)).await?;
+        Ok(app)
+    }
+
     /// Starts tauri-driver and, through it, the app binary at `app` (an
     /// installed copy, for instance).
     pub async fn start_app(app: &Path, envs: &[(&str, &str)]) -> Result<Self> {

@@ -244,17 +244,14 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
     let crowd = Crowd::join(&server.url(), room, CROWD, TALKING, |s| server.token(s))
         .await
         .unwrap();
-    let url = server.url();
-    let app = AppSession::start(&[
-        ("RTCSTACK_SERVER_URL", url.as_str()),
-        ("RTCSTACK_API_KEY", server.api_key()),
-        ("RTCSTACK_API_SECRET", server.api_secret()),
-        ("RTCSTACK_ROOM", room),
-        ("RUST_LOG", "warn,rtcstack=info,rtcstack_desktop=info"),
-    ])
+    let app = AppSession::for_server(
+        &server,
+        room,
+        server.api_secret(),
+        &[("RUST_LOG", "warn,rtcstack=info,rtcstack_desktop=info")],
+    )
     .await
     .unwrap();
-    app.wait_ready(SECS(20)).await.unwrap();
     app.type_into("join-name", "Ada").await.unwrap();
     let started = Instant::now();
     app.click("join-button").await.unwrap();

@@ -79,18 +79,11 @@ async fn app_with(
     secret: &str,
     extra: &[(&str, &str)],
 ) -> AppSession {
-    let url = server.url();
-    let mut envs = vec![
-        ("RTCSTACK_SERVER_URL", url.as_str()),
-        ("RTCSTACK_API_KEY", server.api_key()),
-        ("RTCSTACK_API_SECRET", secret),
-        ("RTCSTACK_ROOM", room),
-        ("RUST_LOG", "warn,rtcstack=debug,rtcstack_desktop=debug"),
-    ];
+    let mut envs = vec![("RUST_LOG", "warn,rtcstack=debug,rtcstack_desktop=debug")];
     envs.extend_from_slice(extra);
-    let app = AppSession::start(&envs).await.unwrap();
-    app.wait_ready(SECS(20)).await.unwrap();
-    app
+    AppSession::for_server(server, room, secret, &envs)
+        .await
+        .unwrap()
 }
 
 impl Rig {

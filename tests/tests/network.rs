@@ -13,9 +13,9 @@ use rtcstack::{
 use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::{join_configured, wait_hearing};
 use rtcstack_testbench::http_proxy::HttpProxy;
-use rtcstack_testbench::lines::Lines;
+use rtcstack_testbench::lines::{Line, Lines};
 use rtcstack_testbench::paths;
-use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tls_front::TlsFront;
@@ -229,88 +229,96 @@ async fn wss_behind_a_private_authority_is_refused_until_the_system_trusts_it() 
         .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
         .await
         .unwrap();
-    let mut ours = tokio::process::Command::new(paths::call_example())
-        .args(["--url", front.url(), "--api-key", server.api_key()])
-        .args(["--api-secret-env", "LK_SECRET", "--room", room])
-        .args([
-            "--identity",
-            "rust-880",
-            "--tone",
-            "880",
-            "--report-ms",
-            "500",
-        ])
-        .env("LK_SECRET", server.api_secret())
-        .env("SSL_CERT_FILE", front.ca_file())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("our command-line client");
-    let lines = Lines::follow(ours.stdout.take().unwrap());
+    let ca = front.ca_file();
+    let ours = OurClient::start(
+        &server,
+        front.url(),
+        room,
+        &[("SSL_CERT_FILE", ca.as_os_str())],
+    );
     let started = Instant::now();
-    lines
-        .expect_after(
-            "our client",
-            0,
-            "joined",
-            |l| l.kind() == "joined",
-            SECS(20),
-        )
-        .await
-        .unwrap();
-    let joined = started.elapsed();
-    peer.wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
-        .await
-        .unwrap();
-    lines
-        .expect_after(
-            "our client",
-            0,
-            "the peer's tone",
-            |l| l.is_tone("py-440", 440.0, 5.0),
-            SECS(20),
-        )
-        .await
-        .unwrap();
+    let joined = ours.joined_and_heard_both_ways(&peer).await;
     eprintln!(
         "wss with a private authority: refused in {took:?} untrusted; trusted, joined in {joined:?}, \
          tone both ways after {:?}",
         started.elapsed()
     );
-    ours.kill().await.ok();
+    ours.stop().await;
 }
 
-/// Our command-line client in `room` as "rust-880" sending 880 Hz, with
-/// `HTTP_PROXY` set to `proxy`; its lines followed.
-fn client_through(
-    server: &LiveKitServer,
-    room: &str,
-    proxy: &str,
-) -> (tokio::process::Child, Lines) {
-    let mut child = tokio::process::Command::new(paths::call_example())
-        .args(["--url", &server.url(), "--api-key", server.api_key()])
-        .args(["--api-secret-env", "LK_SECRET", "--room", room])
-        .args([
-            "--identity",
-            "rust-880",
-            "--tone",
-            "880",
-            "--report-ms",
-            "500",
-        ])
-        .env("LK_SECRET", server.api_secret())
-        .env("HTTP_PROXY", proxy)
-        .env_remove("http_proxy")
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("our command-line client");
-    let lines = Lines::follow(child.stdout.take().unwrap());
-    (child, lines)
+/// Our command-line client (a process of its own, with an environment of
+/// its own) as "rust-880" sending 880 Hz in `room` at `url`, its lines
+/// followed. The proxy settings it inherits are cleared; `env` sets its
+/// own.
+struct OurClient {
+    child: tokio::process::Child,
+    lines: Lines,
+}
+
+impl OurClient {
+    fn start(
+        server: &LiveKitServer,
+        url: &str,
+        room: &str,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> OurClient {
+        let mut cmd = tokio::process::Command::new(paths::call_example());
+        cmd.args(["--url", url, "--api-key", server.api_key()])
+            .args(["--api-secret-env", "LK_SECRET", "--room", room])
+            .args(["--identity", "rust-880", "--tone", "880"])
+            .args(["--report-ms", "500"])
+            .env("LK_SECRET", server.api_secret());
+        for name in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(name);
+        }
+        let mut child = cmd
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("our command-line client");
+        let lines = Lines::follow(child.stdout.take().unwrap());
+        OurClient { child, lines }
+    }
+
+    /// Waits until it has joined, `peer` hears its tone and it hears the
+    /// peer's; answers how long the join took from now.
+    async fn joined_and_heard_both_ways(&self, peer: &PythonPeer) -> Duration {
+        let started = Instant::now();
+        let lines = &self.lines;
+        lines
+            .expect_after(
+                "our client",
+                0,
+                "joined",
+                |l| l.kind() == "joined",
+                SECS(20),
+            )
+            .await
+            .unwrap();
+        let joined = started.elapsed();
+        peer.wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
+            .await
+            .unwrap();
+        let heard = |l: &Line| l.is_tone("py-440", 440.0, 5.0);
+        lines
+            .expect_after("our client", 0, "the peer's tone", heard, SECS(20))
+            .await
+            .unwrap();
+        joined
+    }
+
+    async fn stop(mut self) {
+        self.child.kill().await.ok();
+    }
 }
 
 #[tokio::test]
@@ -341,43 +349,30 @@ async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
         "the server is reachable without the proxy"
     );
 
-    let (mut ours, lines) = client_through(&server, room, open.url());
-    let started = Instant::now();
-    lines
-        .expect_after(
-            "our client",
-            0,
-            "joined",
-            |l| l.kind() == "joined",
-            SECS(20),
-        )
-        .await
-        .unwrap();
-    let joined = started.elapsed();
-    peer.wait_for_tone("rust-880", 880.0, 5.0, SECS(20))
-        .await
-        .unwrap();
-    lines
-        .expect_after(
-            "our client",
-            0,
-            "the peer's tone",
-            |l| l.is_tone("py-440", 440.0, 5.0),
-            SECS(20),
-        )
-        .await
-        .unwrap();
+    let ours = OurClient::start(
+        &server,
+        &server.url(),
+        room,
+        &[("HTTP_PROXY", open.url().as_ref())],
+    );
+    let joined = ours.joined_and_heard_both_ways(&peer).await;
     assert!(
         open.log().contains("CONNECT"),
         "the proxy saw no tunnel: {}",
         open.log()
     );
-    ours.kill().await.ok();
+    ours.stop().await;
 
     // The strict proxy refuses: said as its refusal, with its answer.
-    let (_refused, lines) = client_through(&server, room, strict.url());
+    let refused = OurClient::start(
+        &server,
+        &server.url(),
+        room,
+        &[("HTTP_PROXY", strict.url().as_ref())],
+    );
     let started = Instant::now();
-    let error = lines
+    let error = refused
+        .lines
         .expect_after(
             "our client",
             0,

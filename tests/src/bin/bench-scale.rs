@@ -98,16 +98,8 @@ async fn app_in(
     size: usize,
     args: &Args,
 ) -> Result<(Cost, Vec<f64>)> {
-    let url = server.url();
-    let app = AppSession::start(&[
-        ("RTCSTACK_SERVER_URL", url.as_str()),
-        ("RTCSTACK_API_KEY", server.api_key()),
-        ("RTCSTACK_API_SECRET", server.api_secret()),
-        ("RTCSTACK_ROOM", room),
-        ("RUST_LOG", "warn"),
-    ])
-    .await?;
-    app.wait_ready(Duration::from_secs(30)).await?;
+    let app =
+        AppSession::for_server(server, room, server.api_secret(), &[("RUST_LOG", "warn")]).await?;
     app.type_into("join-name", "Ada").await?;
     app.click("join-button").await?;
     let want = format!("{size} in the call");

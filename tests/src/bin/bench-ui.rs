@@ -50,15 +50,7 @@ async fn main() -> Result<()> {
     let mut peer = server
         .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
         .await?;
-    let url = server.url();
-    let app = AppSession::start(&[
-        ("RTCSTACK_SERVER_URL", url.as_str()),
-        ("RTCSTACK_API_KEY", server.api_key()),
-        ("RTCSTACK_API_SECRET", server.api_secret()),
-        ("RTCSTACK_ROOM", room),
-    ])
-    .await?;
-    app.wait_ready(Duration::from_secs(20)).await?;
+    let app = AppSession::for_server(&server, room, server.api_secret(), &[]).await?;
     app.client
         .find(Locator::Css("[data-testid=join-button]"))
         .await?
