@@ -111,7 +111,43 @@ impl NetHost {
         )?;
         run("ip", &["-n", n, "link", "set", &b, "up"])?;
         run("ip", &["-n", n, "link", "set", "lo", "up"])?;
+        // IPv6 beside it, a private /64 per slot (no duplicate-address
+        // wait: the link has two ends, both ours).
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/64", self.client_ip6()),
+                "dev",
+                &a,
+                "nodad",
+            ],
+        )?;
+        run(
+            "ip",
+            &[
+                "-n",
+                n,
+                "addr",
+                "add",
+                &format!("{}/64", self.host_ip6()),
+                "dev",
+                &b,
+                "nodad",
+            ],
+        )?;
         Ok(())
+    }
+
+    /// The host's IPv6 address (unique local, one /64 per slot).
+    pub fn host_ip6(&self) -> std::net::Ipv6Addr {
+        std::net::Ipv6Addr::new(0xfd72, 0x13, self.slot as u16, 0, 0, 0, 0, 2)
+    }
+
+    /// Our end's IPv6 address.
+    pub fn client_ip6(&self) -> std::net::Ipv6Addr {
+        std::net::Ipv6Addr::new(0xfd72, 0x13, self.slot as u16, 0, 0, 0, 0, 1)
     }
 
     pub fn name(&self) -> &str {

@@ -38,7 +38,7 @@ pub struct Ports {
 pub struct LiveKitServer {
     /// Shared by the nodes of a cluster, which live in one namespace.
     net: Option<Arc<NetHost>>,
-    ip: Ipv4Addr,
+    ip: IpAddr,
     ports: Ports,
     api_key: String,
     api_secret: String,
@@ -60,7 +60,20 @@ impl LiveKitServer {
             tcp: 7881,
             udp: 7882,
         };
-        Self::launch(Some(Arc::new(net)), ip, ports, None, None).await
+        Self::launch(Some(Arc::new(net)), ip.into(), ports, None, None).await
+    }
+
+    /// Starts a server in a fresh namespace that listens, and offers media,
+    /// on its IPv6 address only.
+    pub async fn start_ipv6_only() -> Result<Self> {
+        let net = NetHost::new()?;
+        let ip = net.host_ip6();
+        let ports = Ports {
+            http: 7880,
+            tcp: 7881,
+            udp: 7882,
+        };
+        Self::launch(Some(Arc::new(net)), ip.into(), ports, None, None).await
     }
 
     /// Starts one node of a cluster in `net`, on `ports`, with the cluster's
@@ -72,7 +85,7 @@ impl LiveKitServer {
         redis: SocketAddr,
     ) -> Result<Self> {
         let ip = net.host_ip();
-        Self::launch(Some(net), ip, ports, Some(keys), Some(redis)).await
+        Self::launch(Some(net), ip.into(), ports, Some(keys), Some(redis)).await
     }
 
     /// Starts a server on 127.0.0.1 with free ports (no root needed).
@@ -82,12 +95,12 @@ impl LiveKitServer {
             tcp: free_tcp_port()?,
             udp: free_udp_port()?,
         };
-        Self::launch(None, Ipv4Addr::LOCALHOST, ports, None, None).await
+        Self::launch(None, Ipv4Addr::LOCALHOST.into(), ports, None, None).await
     }
 
     async fn launch(
         net: Option<Arc<NetHost>>,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         ports: Ports,
         keys: Option<(&str, &str)>,
         redis: Option<SocketAddr>,
@@ -136,7 +149,7 @@ impl LiveKitServer {
              \x20 use_external_ip: false\n\
              \x20 stun_servers: [\"127.0.0.1:9\"]\n\
              \x20 enable_loopback_candidate: {loopback}\n\
-             \x20 ips:\n    includes: [\"{ip}/32\"]\n\
+             \x20 ips:\n    includes: [\"{ip}/{prefix}\"]\n\
              room:\n  auto_create: true\n  empty_timeout: 30\n  departure_timeout: 10\n\
              {redis}",
             redis = self
@@ -147,6 +160,7 @@ impl LiveKitServer {
             tcp = self.ports.tcp,
             udp = self.ports.udp,
             ip = self.ip,
+            prefix = if self.ip.is_ipv6() { 128 } else { 32 },
             key = self.api_key,
             secret = self.api_secret,
         )
@@ -206,21 +220,21 @@ impl LiveKitServer {
     /// The signalling URL for a client in the root namespace (the client
     /// under test), across the veth when the server has a namespace.
     pub fn url(&self) -> String {
-        format!("ws://{}:{}", self.ip, self.ports.http)
+        format!("ws://{}", SocketAddr::new(self.ip, self.ports.http))
     }
 
     /// The HTTP base for readiness and the Twirp RoomService.
     pub fn http_url(&self) -> String {
-        format!("http://{}:{}", self.ip, self.ports.http)
+        format!("http://{}", SocketAddr::new(self.ip, self.ports.http))
     }
 
     pub fn ip(&self) -> IpAddr {
-        IpAddr::V4(self.ip)
+        self.ip
     }
 
     /// The server's ICE-TCP candidate, `address:port`.
     pub fn ice_tcp_address(&self) -> String {
-        format!("{}:{}", self.ip, self.ports.tcp)
+        SocketAddr::new(self.ip, self.ports.tcp).to_string()
     }
 
     pub fn http_port(&self) -> u16 {

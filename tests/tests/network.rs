@@ -398,3 +398,38 @@ async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
          {refused_after:?}: {message}"
     );
 }
+
+#[tokio::test]
+async fn a_server_reachable_only_over_ipv6() {
+    let room = "ipv6-only";
+    let server = LiveKitServer::start_ipv6_only().await.unwrap();
+    assert!(server.url().starts_with("ws://[fd72:"), "{}", server.url());
+    // Its IPv4 address answers nothing: IPv6 or no call.
+    let v4 = server.link().unwrap().host_ip();
+    let direct = tokio::time::timeout(
+        SECS(2),
+        tokio::net::TcpStream::connect((v4, server.http_port())),
+    )
+    .await;
+    assert!(!matches!(direct, Ok(Ok(_))), "the server answers over IPv4");
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-440", 440.0))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let rig = Rig::join(server, peer, &TokenSpec::join(room, "rust-880"), |_, _| {}).await;
+    let heard = started.elapsed();
+    // The media too: every selected pair's server end is the IPv6 address.
+    let paths = rig.call.media_paths().await.expect("media paths");
+    let remotes: Vec<String> = [&paths.publisher, &paths.subscriber]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.remote.clone())
+        .collect();
+    assert!(!remotes.is_empty(), "no selected pair: {paths:?}");
+    assert!(
+        remotes.iter().all(|r| r.contains("fd72:")),
+        "media not over IPv6: {remotes:?}"
+    );
+    eprintln!("IPv6-only server: tone both ways {heard:?} after connect(); media via {remotes:?}");
+}

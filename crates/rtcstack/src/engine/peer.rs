@@ -193,12 +193,23 @@ pub(crate) async fn build(
         .with_runtime(Arc::new(TokioRuntime))
         .with_handler(Arc::new(Forward { target, tx }))
         // A wildcard skips loopback; a local development server needs it.
-        .with_udp_addrs(vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()])
+        // IPv6 beside IPv4, as libwebrtc gathers: a server reachable only
+        // over IPv6 is still a call (each wildcard becomes one candidate
+        // per interface of its family; link-local ones are skipped).
+        .with_udp_addrs(vec![
+            "0.0.0.0:0".to_owned(),
+            "[::]:0".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ])
         // ICE-TCP too, as libwebrtc gathers it: where UDP is blocked, or
         // when the server asks for TCP (LiveKit's fallback after UDP
         // fails), our active TCP candidates dial its passive one. Host UDP
         // pairs rank higher, so an open network stays on UDP.
-        .with_tcp_addrs(vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()])
+        .with_tcp_addrs(vec![
+            "0.0.0.0:0".to_owned(),
+            "[::]:0".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ])
         .build()
         .await?;
     Ok(Arc::new(pc))
