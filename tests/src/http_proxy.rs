@@ -3,18 +3,19 @@
 //! and refuses the rest with its own 403, as a company proxy refuses a
 //! destination its policy does not list.
 
-use std::process::Child;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-use crate::cluster::spawn_logged;
+use crate::daemon::Daemon;
 use crate::netns::NetHost;
 
 pub struct HttpProxy {
-    child: Child,
+    // Dropped before `_dir`, whose log it prints on a failure.
+    daemon: Daemon,
     url: String,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl HttpProxy {
@@ -36,27 +37,19 @@ impl HttpProxy {
                  MaxClients 50\nLogLevel Info\n{connect_ports}"
             ),
         )?;
-        let child = spawn_logged(
+        let mut daemon = Daemon::spawn(
             net.command("tinyproxy").arg("-d").arg("-c").arg(&config),
-            &dir.path().join("tinyproxy.log"),
-        )
-        .context("starting tinyproxy (scripts/setup installs it)")?;
-        let mut proxy = HttpProxy {
-            child,
+            dir.path().join("tinyproxy.log"),
+            "tinyproxy",
+        )?;
+        daemon
+            .wait_listening(SocketAddr::new(ip.into(), port), Duration::from_secs(10))
+            .await?;
+        Ok(HttpProxy {
+            daemon,
             url: format!("http://{ip}:{port}"),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect((ip, port)).await.is_err() {
-            if let Some(status) = proxy.child.try_wait()? {
-                bail!("tinyproxy exited ({status}): {}", proxy.log());
-            }
-            if Instant::now() > deadline {
-                bail!("tinyproxy is not listening after 10 s: {}", proxy.log());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(proxy)
+            _dir: dir,
+        })
     }
 
     /// `http://address:port`, as `HTTP_PROXY` / `HTTPS_PROXY` name it.
@@ -64,17 +57,8 @@ impl HttpProxy {
         &self.url
     }
 
+    /// What it has logged so far (each tunnel it opened, each refusal).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("tinyproxy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for HttpProxy {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("---- proxy (tinyproxy) log ----\n{}", self.log());
-        }
-        self.child.kill().ok();
-        self.child.wait().ok();
+        self.daemon.log()
     }
 }

@@ -28,6 +28,8 @@ pub mod cluster;
 #[cfg(feature = "linux-bench")]
 pub mod crowd;
 #[cfg(feature = "linux-bench")]
+pub mod daemon;
+#[cfg(feature = "linux-bench")]
 pub mod fake_logind;
 #[cfg(feature = "linux-bench")]
 pub mod http_proxy;

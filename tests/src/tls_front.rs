@@ -5,20 +5,22 @@
 //! only when its trust store holds the authority's certificate
 //! ([`TlsFront::ca_file`], e.g. as `SSL_CERT_FILE`).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cluster::spawn_logged;
+use crate::daemon::Daemon;
 use crate::server::LiveKitServer;
 
 /// Where the TLS front listens, beside the server.
 const TLS_PORT: u16 = 7443;
 
 pub struct TlsFront {
-    proxy: Child,
+    // Dropped before `dir`, whose log it prints on a failure.
+    _proxy: Daemon,
     url: String,
     dir: tempfile::TempDir,
 }
@@ -135,31 +137,23 @@ impl TlsFront {
                 http = server.http_port()
             ),
         )?;
-        let proxy = spawn_logged(
+        let mut proxy = Daemon::spawn(
             net.command("haproxy").arg("-db").arg("-f").arg(&config),
-            &dir.path().join("haproxy.log"),
-        )
-        .context("starting haproxy (scripts/setup installs it)")?;
-        let mut front = TlsFront {
-            proxy,
+            dir.path().join("haproxy.log"),
+            "haproxy (TLS front)",
+        )?;
+        // Listening: a TCP connect succeeds (the handshake is the client's).
+        proxy
+            .wait_listening(
+                SocketAddr::new(server.ip(), TLS_PORT),
+                Duration::from_secs(10),
+            )
+            .await?;
+        Ok(TlsFront {
+            _proxy: proxy,
             url: format!("wss://{ip}:{TLS_PORT}"),
             dir,
-        };
-        // Listening: a TCP connect succeeds (the handshake is the client's).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect((ip.as_str(), TLS_PORT))
-            .await
-            .is_err()
-        {
-            if let Some(status) = front.proxy.try_wait()? {
-                bail!("haproxy exited ({status}): {}", front.log());
-            }
-            if Instant::now() > deadline {
-                bail!("haproxy is not listening after 10 s: {}", front.log());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(front)
+        })
     }
 
     /// `wss://address:7443`: the address is in the certificate.
@@ -170,19 +164,5 @@ impl TlsFront {
     /// The private authority's certificate, PEM.
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("haproxy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("---- TLS front (haproxy) log ----\n{}", self.log());
-        }
-        self.proxy.kill().ok();
-        self.proxy.wait().ok();
     }
 }

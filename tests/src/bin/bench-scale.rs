@@ -63,25 +63,10 @@ fn quantile(v: &[f64], q: f64) -> Option<f64> {
 /// CPU (percent of one core) of `pids` over `seconds`, and their summed
 /// peak memory at the end (each process's own peak: an upper bound).
 async fn measure(pids: &[u32], seconds: u64) -> Result<Cost> {
-    let before: Vec<usage::Usage> = pids
-        .iter()
-        .map(|&p| usage::of_pid(p))
-        .collect::<Result<_>>()?;
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let after: Vec<usage::Usage> = pids
-        .iter()
-        .map(|&p| usage::of_pid(p))
-        .collect::<Result<_>>()?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu: f64 = after
-        .iter()
-        .zip(&before)
-        .map(|(a, b)| a.cpu_s - b.cpu_s)
-        .sum();
+    let series = usage::sample(pids, Duration::from_secs(seconds), 1).await?;
     Ok(Cost {
-        cpu_pct: 100.0 * cpu / elapsed,
-        peak_mib: after.iter().map(|u| u.peak_mib).sum(),
+        cpu_pct: series.iter().map(|s| s.cpu_pct[0]).sum(),
+        peak_mib: series.iter().map(|s| s.peak_mib).sum(),
     })
 }
 
