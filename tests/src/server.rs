@@ -52,28 +52,26 @@ pub struct LiveKitServer {
 impl LiveKitServer {
     /// Starts a server in a fresh network namespace (needs root).
     pub async fn start() -> Result<Self> {
+        Self::start_in_namespace(|net| net.host_ip().into()).await
+    }
+
+    /// Starts a server in a fresh namespace that listens, and offers media,
+    /// on its IPv6 address only.
+    pub async fn start_ipv6_only() -> Result<Self> {
+        Self::start_in_namespace(|net| net.host_ip6().into()).await
+    }
+
+    /// A server in a fresh namespace on the address `ip_of` picks there.
+    async fn start_in_namespace(ip_of: impl Fn(&NetHost) -> IpAddr) -> Result<Self> {
         let net = NetHost::new()?;
-        let ip = net.host_ip();
+        let ip = ip_of(&net);
         // Ports are private to the namespace, so the defaults never clash.
         let ports = Ports {
             http: 7880,
             tcp: 7881,
             udp: 7882,
         };
-        Self::launch(Some(Arc::new(net)), ip.into(), ports, None, None).await
-    }
-
-    /// Starts a server in a fresh namespace that listens, and offers media,
-    /// on its IPv6 address only.
-    pub async fn start_ipv6_only() -> Result<Self> {
-        let net = NetHost::new()?;
-        let ip = net.host_ip6();
-        let ports = Ports {
-            http: 7880,
-            tcp: 7881,
-            udp: 7882,
-        };
-        Self::launch(Some(Arc::new(net)), ip.into(), ports, None, None).await
+        Self::launch(Some(Arc::new(net)), ip, ports, None, None).await
     }
 
     /// Starts one node of a cluster in `net`, on `ports`, with the cluster's
