@@ -15,6 +15,9 @@ after it that carries 660 Hz above -40 dBFS, from that identity or any),
 loop instead of the tone; {"cmd": "tone", ...} switches back, hz 0 is silence),
 {"cmd": "record", "identity": "app", "seconds": 4, "path": "got.wav"} (write the
 next seconds received from that identity to a WAV, then report "recorded"),
+{"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}
+(publish the test pattern as a camera: see `pattern`; "h264" for H.264;
+{"cmd": "video_stop"} unpublishes it),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
 if in a room, then join again in this same process: the benchmarks' warm
 joins), {"cmd": "leave"} (leave and exit).
@@ -58,6 +61,36 @@ def emit(event: str, **fields: object) -> None:
     fields["t"] = time.monotonic()
     sys.stdout.write(json.dumps(fields) + "\n")
     sys.stdout.flush()
+
+
+# The video test pattern, the same definition as tests/src/pattern.rs reads
+# back: the top half four colour blocks side by side, the bottom half the
+# frame number's 16 bits (most significant first) as black or white cells.
+PATTERN_COLOURS = ((220, 40, 40), (40, 200, 60), (40, 60, 220), (230, 210, 40))
+PATTERN_BITS = 16
+PATTERN_ON, PATTERN_OFF = 240, 16
+
+
+def pattern_frame(width: int, height: int, number: int, top: np.ndarray) -> np.ndarray:
+    """RGBA pixels of frame `number`; `top` is the colour half, made once."""
+    bits = np.array(
+        [(number >> (PATTERN_BITS - 1 - i)) & 1 for i in range(PATTERN_BITS)], dtype=np.uint8
+    )
+    cells = np.where(bits == 1, PATTERN_ON, PATTERN_OFF).astype(np.uint8)
+    row = np.repeat(cells, -(-width // PATTERN_BITS))[:width]
+    bottom = np.empty((height - height // 2, width, 4), dtype=np.uint8)
+    bottom[:, :, 0:3] = row[None, :, None]
+    bottom[:, :, 3] = 255
+    return np.concatenate([top, bottom])
+
+
+def pattern_top(width: int, height: int) -> np.ndarray:
+    top = np.empty((height // 2, width, 4), dtype=np.uint8)
+    top[:, :, 3] = 255
+    block = -(-width // len(PATTERN_COLOURS))
+    for i, colour in enumerate(PATTERN_COLOURS):
+        top[:, i * block : (i + 1) * block, 0:3] = colour
+    return top
 
 
 def dominant_frequency(samples: np.ndarray) -> tuple[float, float]:
@@ -127,6 +160,8 @@ class Peer:
         # The receive analysers of the current room (ended on leaving it).
         self.analysers: set[asyncio.Task[None]] = set()
         self.tone_task: asyncio.Task[None] | None = None
+        # The published test pattern: its track and the task feeding it.
+        self.video: tuple[rtc.LocalVideoTrack, asyncio.Task[None]] | None = None
         # Set while we leave a room on purpose and stay running.
         self.leaving_room = False
         self.done = asyncio.Event()
@@ -295,6 +330,49 @@ class Peer:
             elif delay < -0.2:
                 next_at = time.monotonic()  # fell far behind: do not burst
 
+    async def publish_video(self, codec: str, width: int, height: int, fps: float) -> None:
+        """Publishes the test pattern as a camera, `fps` frames a second
+        against the monotonic clock, numbered from 0."""
+        await self.stop_video()
+        source = rtc.VideoSource(width, height)
+        track = rtc.LocalVideoTrack.create_video_track("pattern", source)
+        top = pattern_top(width, height)
+
+        async def feed() -> None:
+            number, next_at = 0, time.monotonic()
+            while True:
+                pixels = pattern_frame(width, height, number, top)
+                frame = rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, pixels.tobytes())
+                source.capture_frame(frame)
+                number += 1
+                next_at += 1.0 / fps
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.5:
+                    next_at = time.monotonic()
+
+        task = self.spawn(feed())
+        opts = rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_CAMERA,
+            video_codec=rtc.VideoCodec.Value(codec.upper()),
+            # The whole frame rate at a bitrate that holds the pattern
+            # (without it the SDK's preset caps 360p below 30 fps).
+            video_encoding=rtc.VideoEncoding(max_framerate=fps, max_bitrate=1_200_000),
+        )
+        pub = await self.room.local_participant.publish_track(track, opts)
+        self.video = (track, task)
+        emit("video_published", track_sid=pub.sid, codec=codec, width=width, height=height)
+
+    async def stop_video(self) -> None:
+        if self.video is None:
+            return
+        track, task = self.video
+        self.video = None
+        task.cancel()
+        await self.room.local_participant.unpublish_track(track.sid)
+        emit("video_stopped")
+
     async def analyse(self, track: rtc.Track, identity: str, sid: str) -> None:
         """Report each received track's dominant frequency and level twice a
         second, and watched tones by 20 ms frame; or only consume the audio
@@ -394,6 +472,15 @@ class Peer:
         elif name == "simulate":
             await self.room.simulate_scenario(SimulateScenarioKind.Value(cmd["scenario"]))
             emit("simulated", scenario=cmd["scenario"])
+        elif name == "video":
+            await self.publish_video(
+                str(cmd.get("codec", "vp8")),
+                int(cmd.get("width", 640)),
+                int(cmd.get("height", 360)),
+                float(cmd.get("fps", 30)),
+            )
+        elif name == "video_stop":
+            await self.stop_video()
         elif name == "disconnect":
             await self.leave_room()
         elif name == "rejoin":

@@ -32,6 +32,8 @@ pub mod daemon;
 #[cfg(feature = "linux-bench")]
 pub mod fake_logind;
 #[cfg(feature = "linux-bench")]
+pub mod frame_watch;
+#[cfg(feature = "linux-bench")]
 pub mod http_proxy;
 pub mod http_wire;
 #[cfg(feature = "linux-bench")]
@@ -44,6 +46,7 @@ pub mod netns;
 #[cfg(feature = "linux-bench")]
 pub mod notifications;
 pub mod paths;
+pub mod pattern;
 #[cfg(feature = "linux-bench")]
 pub mod peer;
 #[cfg(feature = "linux-bench")]

@@ -18,6 +18,7 @@ use crate::room::Participant;
 use crate::state::ConnectionState;
 use crate::supervisor::{Input, ReconnectPolicy, Supervisor};
 use crate::token::TokenRefresher;
+use crate::video::io::{NullVideoSink, VideoSink};
 
 /// How to join.
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct CallOptions {
     pub connect_timeout: Duration,
     /// Where remote audio goes.
     pub audio_sink: Arc<dyn AudioSink>,
+    /// Where remote video goes, decoded.
+    pub video_sink: Arc<dyn VideoSink>,
     /// How to recover from a lost link.
     pub reconnect_policy: ReconnectPolicy,
     /// Where new tokens come from; without one, a call whose token expires
@@ -51,6 +54,7 @@ impl CallOptions {
             token: token.into(),
             connect_timeout: Duration::from_secs(10),
             audio_sink: Arc::new(NullSink),
+            video_sink: Arc::new(NullVideoSink),
             reconnect_policy: ReconnectPolicy::default(),
             token_refresher: None,
             single_peer_connection: true,
@@ -102,6 +106,7 @@ impl Call {
                 events: events.clone(),
                 driver: signals_tx,
                 sink: Arc::clone(&output) as Arc<dyn AudioSink>,
+                video_sink: Arc::clone(&options.video_sink),
                 single_peer_connection: options.single_peer_connection,
                 auto_subscribe: options.auto_subscribe,
             },

@@ -19,6 +19,7 @@ mod scenario;
 mod state;
 pub mod supervisor;
 pub mod token;
+pub mod video;
 mod wire;
 
 pub use call::{Call, CallOptions};

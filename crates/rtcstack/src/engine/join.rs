@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use livekit_protocol as proto;
 use livekit_signaling::{SignalClient, SignalOptions};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::RTCDataChannelInit;
 use webrtc::peer_connection::PeerConnection;
@@ -23,6 +24,7 @@ use crate::audio::io::AudioSink;
 use crate::error::ConnectError;
 use crate::events::CallEvent;
 use crate::room::RoomState;
+use crate::video::io::VideoSink;
 
 /// Remote audio tracks the first offer has room for; the server asks for
 /// more (MediaSectionsRequirement) when a room has more talkers.
@@ -36,6 +38,7 @@ pub(crate) struct Setup {
     pub(crate) events: mpsc::UnboundedSender<CallEvent>,
     pub(crate) driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     pub(crate) sink: Arc<dyn AudioSink>,
+    pub(crate) video_sink: Arc<dyn VideoSink>,
     /// Ask for single-PC mode (the server may still answer with dual-PC).
     pub(crate) single_peer_connection: bool,
     pub(crate) auto_subscribe: bool,
@@ -63,7 +66,9 @@ impl Session {
         let early = if setup.single_peer_connection {
             let pc = publisher(&[], pc_tx.clone()).await.map_err(media)?;
             for _ in 0..FIRST_AUDIO_SECTIONS {
-                peer::add_audio_receiver(pc.as_ref()).await.map_err(media)?;
+                peer::add_receiver(pc.as_ref(), RtpCodecKind::Audio)
+                    .await
+                    .map_err(media)?;
             }
             let offer = pc.create_offer(None).await.map_err(media)?;
             Some((pc, offer))
@@ -149,6 +154,7 @@ impl Session {
             events: setup.events.clone(),
             driver: setup.driver.clone(),
             sink: Arc::clone(&setup.sink),
+            video_sink: Arc::clone(&setup.video_sink),
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             playout: Default::default(),

@@ -19,6 +19,7 @@ mod peer;
 mod protocol;
 mod publish;
 pub(crate) mod reach;
+mod receive_video;
 mod resume;
 pub(crate) mod stats;
 mod sync;
@@ -78,6 +79,7 @@ struct Core {
     events: mpsc::UnboundedSender<CallEvent>,
     driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     sink: Arc<dyn AudioSink>,
+    video_sink: Arc<dyn crate::video::io::VideoSink>,
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,

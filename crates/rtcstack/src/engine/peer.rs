@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
@@ -100,6 +102,37 @@ pub(crate) fn opus_codec() -> RTCRtpCodec {
     }
 }
 
+/// The video codecs we decode, in our order of preference, with their
+/// payload types: VP8 (every browser's default) and H.264 constrained
+/// baseline and baseline in packetization mode 1, as libwebrtc offers them.
+/// Feedback (NACK, PLI, transport-wide congestion control) is added by the
+/// default interceptors.
+fn video_codecs() -> Vec<RTCRtpCodecParameters> {
+    let codec = |mime: &str, fmtp: &str, payload_type| RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type,
+    };
+    vec![
+        codec(MIME_TYPE_VP8, "", 96),
+        codec(
+            MIME_TYPE_H264,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+            125,
+        ),
+        codec(
+            MIME_TYPE_H264,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+            108,
+        ),
+    ]
+}
+
 /// The connection's configuration: the server's ICE servers (TURN).
 pub(crate) fn configuration(ice_servers: &[proto::IceServer]) -> RTCConfiguration {
     RTCConfigurationBuilder::new()
@@ -116,11 +149,14 @@ pub(crate) fn configuration(ice_servers: &[proto::IceServer]) -> RTCConfiguratio
         .build()
 }
 
-/// Room for one more remote audio track on a single-PC connection: a
-/// receive-only section the server can fill with a talker's track.
-pub(crate) async fn add_audio_receiver(pc: &dyn PeerConnection) -> webrtc::error::Result<()> {
+/// Room for one more remote track on a single-PC connection: a receive-only
+/// section the server can fill with a talker's (or a camera's) track.
+pub(crate) async fn add_receiver(
+    pc: &dyn PeerConnection,
+    kind: RtpCodecKind,
+) -> webrtc::error::Result<()> {
     pc.add_transceiver_from_kind(
-        RtpCodecKind::Audio,
+        kind,
         Some(RTCRtpTransceiverInit {
             direction: RTCRtpTransceiverDirection::Recvonly,
             ..Default::default()
@@ -143,6 +179,9 @@ pub(crate) async fn build(
         },
         RtpCodecKind::Audio,
     )?;
+    for codec in video_codecs() {
+        media.register_codec(codec, RtpCodecKind::Video)?;
+    }
     // Each packet's level: how the server knows who is speaking.
     media.register_header_extension(
         RTCRtpHeaderExtensionCapability {

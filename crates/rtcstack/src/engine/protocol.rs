@@ -28,6 +28,7 @@ use crate::audio::io::RemoteAudio;
 use crate::events::{CallEvent, DisconnectReason};
 use crate::room::{RoomChange, RoomState};
 use crate::supervisor::LeaveAction;
+use crate::video::io::RemoteVideo;
 
 /// How long a renegotiation the server asked for may take.
 const RENEGOTIATION_DEADLINE: Duration = Duration::from_secs(10);
@@ -217,8 +218,12 @@ impl Protocol {
             Resp::MediaSectionsRequirement(need) => {
                 // Single-PC mode: the server has more tracks for us than our
                 // offer had room for (or a track to put into one): room for
-                // them, and a new offer. Video sections wait for video.
-                tokio::spawn(make_room(Arc::clone(core), need.num_audios));
+                // them, and a new offer.
+                tokio::spawn(make_room(
+                    Arc::clone(core),
+                    need.num_audios,
+                    need.num_videos,
+                ));
             }
             Resp::Trickle(t) => {
                 let target = Target::from_proto(t.target);
@@ -352,7 +357,8 @@ impl Protocol {
             }
             PcEvent::Track(track) => {
                 timeline::mark(core.id, "track");
-                if track.kind().await != RtpCodecKind::Audio {
+                let kind = track.kind().await;
+                if !matches!(kind, RtpCodecKind::Audio | RtpCodecKind::Video) {
                     return;
                 }
                 // LiveKit's msid stream id is "<participant sid>|<track sid>".
@@ -366,6 +372,18 @@ impl Protocol {
                     identity: identity.clone(),
                     track_sid: track_sid.clone(),
                 });
+                if kind == RtpCodecKind::Video {
+                    tokio::spawn(super::receive_video::receive_video(
+                        track,
+                        RemoteVideo {
+                            identity,
+                            track_sid,
+                        },
+                        Arc::clone(&core.video_sink),
+                        core.id,
+                    ));
+                    return;
+                }
                 tokio::spawn(media::receive_audio(
                     track,
                     RemoteAudio {
@@ -384,14 +402,16 @@ impl Protocol {
 /// Adds `audios` receive sections and offers again (the server's request
 /// with none is a request for a new offer: a track went into a section
 /// there already was).
-async fn make_room(core: Arc<Core>, audios: u32) {
+async fn make_room(core: Arc<Core>, audios: u32, videos: u32) {
     let mut turn = core.negotiation.turn().await;
     if core.stop.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let pc = core.transports.publisher.pc.as_ref();
-    for _ in 0..audios {
-        if let Err(e) = peer::add_audio_receiver(pc).await {
+    let kinds = std::iter::repeat_n(RtpCodecKind::Audio, audios as usize)
+        .chain(std::iter::repeat_n(RtpCodecKind::Video, videos as usize));
+    for kind in kinds {
+        if let Err(e) = peer::add_receiver(pc, kind).await {
             tracing::warn!("no room for another remote track: {e}");
         }
     }

@@ -1,0 +1,177 @@
+//! A decoded picture in I420 (full-resolution luma, chroma at half the
+//! width and height), the layout both decoders produce: kept as is until
+//! something draws it, so a frame nobody looks at costs one copy.
+
+/// One decoded picture.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VideoFrame {
+    pub width: u32,
+    pub height: u32,
+    /// Luma, `width` × `height`, rows packed.
+    pub y: Vec<u8>,
+    /// Blue-difference chroma, `chroma_width()` × `chroma_height()`.
+    pub u: Vec<u8>,
+    /// Red-difference chroma, same size as `u`.
+    pub v: Vec<u8>,
+    /// The RTP timestamp it was sent with (90 kHz clock).
+    pub rtp_timestamp: u32,
+}
+
+/// One plane as a decoder hands it over: rows `stride` bytes apart.
+pub(crate) struct Plane<'a> {
+    pub data: &'a [u8],
+    pub stride: usize,
+}
+
+impl VideoFrame {
+    pub fn chroma_width(&self) -> u32 {
+        self.width.div_ceil(2)
+    }
+
+    pub fn chroma_height(&self) -> u32 {
+        self.height.div_ceil(2)
+    }
+
+    /// Copies a decoder's planes (rows padded to their strides) into a
+    /// packed frame. `None` if a plane is shorter than the size says: a
+    /// decoder's output is not trusted to be well formed.
+    pub(crate) fn from_planes(
+        width: u32,
+        height: u32,
+        [y, u, v]: [Plane<'_>; 3],
+        rtp_timestamp: u32,
+    ) -> Option<VideoFrame> {
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        Some(VideoFrame {
+            width,
+            height,
+            y: packed(&y, w, h)?,
+            u: packed(&u, cw, ch)?,
+            v: packed(&v, cw, ch)?,
+            rtp_timestamp,
+        })
+    }
+
+    /// The colour at a pixel as 8-bit RGB (BT.601, limited range: what
+    /// VP8 and H.264 encoders are fed by WebRTC senders). `None` outside.
+    pub fn rgb_at(&self, x: u32, y: u32) -> Option<[u8; 3]> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let luma = self.y[(y * self.width + x) as usize];
+        let c = ((y / 2) * self.chroma_width() + x / 2) as usize;
+        Some(bt601_to_rgb(luma, self.u[c], self.v[c]))
+    }
+}
+
+impl std::fmt::Debug for VideoFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "VideoFrame({}x{} @{})",
+            self.width, self.height, self.rtp_timestamp
+        )
+    }
+}
+
+fn packed(plane: &Plane<'_>, width: usize, rows: usize) -> Option<Vec<u8>> {
+    if rows == 0 || width == 0 {
+        return Some(Vec::new());
+    }
+    if plane.stride < width || plane.data.len() < plane.stride * (rows - 1) + width {
+        return None;
+    }
+    let mut out = Vec::with_capacity(width * rows);
+    for row in plane.data.chunks(plane.stride).take(rows) {
+        out.extend_from_slice(&row[..width]);
+    }
+    Some(out)
+}
+
+/// BT.601 limited-range YCbCr to RGB.
+pub(crate) fn bt601_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let c = (y as f32 - 16.0) * 1.164;
+    let d = u as f32 - 128.0;
+    let e = v as f32 - 128.0;
+    let clamp = |x: f32| x.round().clamp(0.0, 255.0) as u8;
+    [
+        clamp(c + 1.596 * e),
+        clamp(c - 0.392 * d - 0.813 * e),
+        clamp(c + 2.017 * d),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planes_with_padding_are_packed() {
+        // 3x2 luma in rows of 4; chroma 2x1 in rows of 3.
+        let y = [1, 2, 3, 0, 4, 5, 6, 0];
+        let u = [7, 8, 0];
+        let v = [9, 10, 0];
+        let f = VideoFrame::from_planes(
+            3,
+            2,
+            [
+                Plane {
+                    data: &y,
+                    stride: 4,
+                },
+                Plane {
+                    data: &u,
+                    stride: 3,
+                },
+                Plane {
+                    data: &v,
+                    stride: 3,
+                },
+            ],
+            5,
+        )
+        .unwrap();
+        assert_eq!(f.y, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(f.u, [7, 8]);
+        assert_eq!(f.v, [9, 10]);
+    }
+
+    #[test]
+    fn a_short_plane_is_refused_not_read_past() {
+        let y = [0u8; 7];
+        let c = [0u8; 2];
+        let planes = [
+            Plane {
+                data: &y,
+                stride: 4,
+            },
+            Plane {
+                data: &c,
+                stride: 2,
+            },
+            Plane {
+                data: &c,
+                stride: 2,
+            },
+        ];
+        assert!(VideoFrame::from_planes(4, 2, planes, 0).is_none());
+    }
+
+    #[test]
+    fn limited_range_primaries_come_back_as_rgb() {
+        // Pure red, green and blue in BT.601 limited range (the 8-bit
+        // values are rounded: within 3).
+        let near = |got: [u8; 3], want: [u8; 3]| {
+            assert!(
+                (0..3).all(|c| (got[c] as i32 - want[c] as i32).abs() <= 3),
+                "{got:?} is not {want:?}"
+            )
+        };
+        near(bt601_to_rgb(82, 90, 240), [255, 0, 0]);
+        near(bt601_to_rgb(145, 54, 34), [0, 255, 0]);
+        near(bt601_to_rgb(41, 240, 110), [0, 0, 255]);
+        assert_eq!(bt601_to_rgb(16, 128, 128), [0, 0, 0]);
+        assert_eq!(bt601_to_rgb(235, 128, 128), [255, 255, 255]);
+    }
+}

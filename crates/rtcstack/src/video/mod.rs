@@ -1,0 +1,12 @@
+//! Video: decoded pictures and where they go, the codecs (VP8 on the
+//! system's libvpx, H.264 on OpenH264 built from its bundled source), and
+//! when a receiver asks its sender for a key frame.
+
+pub(crate) mod decode;
+pub mod frame;
+pub mod io;
+pub(crate) mod keyframe;
+
+pub use decode::{DecodeError, VideoCodec};
+pub use frame::VideoFrame;
+pub use io::{NullVideoSink, RemoteVideo, VideoSink};

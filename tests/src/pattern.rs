@@ -1,0 +1,148 @@
+//! The video test pattern, read back from a decoded frame. The same
+//! definition as `pattern_frame` in tests/peer/peer.py: the top half four
+//! colour blocks side by side, the bottom half the frame number's 16 bits
+//! (most significant first) as black or white cells. Read at the middle of
+//! each block and cell, averaged over a small square, so it reads the same
+//! at any simulcast layer's size.
+
+use rtcstack::video::VideoFrame;
+
+/// The blocks' colours, left to right.
+pub const COLOURS: [[u8; 3]; 4] = [[220, 40, 40], [40, 200, 60], [40, 60, 220], [230, 210, 40]];
+pub const BITS: u32 = 16;
+/// A decoded colour counts as the pattern's within this much per channel
+/// (compression and two colour conversions).
+pub const COLOUR_TOLERANCE: i32 = 40;
+
+/// What one frame shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The frame number in its bits.
+    pub number: u32,
+    /// Each block's colour as decoded.
+    pub colours: [[u8; 3]; 4],
+    /// The largest difference of any block's channel from the pattern's.
+    pub worst: i32,
+}
+
+impl Reading {
+    pub fn colours_match(&self) -> bool {
+        self.worst <= COLOUR_TOLERANCE
+    }
+}
+
+/// Reads the pattern off `frame`.
+pub fn read(frame: &VideoFrame) -> Reading {
+    let (w, h) = (frame.width, frame.height);
+    let mut colours = [[0u8; 3]; 4];
+    let mut worst = 0;
+    for (i, colour) in colours.iter_mut().enumerate() {
+        let x = (2 * i as u32 + 1) * w / 8;
+        *colour = average(frame, x, h / 4);
+        for c in 0..3 {
+            worst = worst.max((colour[c] as i32 - COLOURS[i][c] as i32).abs());
+        }
+    }
+    let mut number = 0;
+    for bit in 0..BITS {
+        let x = (2 * bit + 1) * w / (2 * BITS);
+        let [r, g, b] = average(frame, x, 3 * h / 4);
+        let on = (r as u32 + g as u32 + b as u32) / 3 > 128;
+        number = number << 1 | on as u32;
+    }
+    Reading {
+        number,
+        colours,
+        worst,
+    }
+}
+
+/// The mean colour of a square of side up to 5 around (x, y).
+fn average(frame: &VideoFrame, x: u32, y: u32) -> [u8; 3] {
+    let mut sum = [0u32; 3];
+    let mut n = 0;
+    for dy in 0..5 {
+        for dx in 0..5 {
+            let (px, py) = ((x + dx).saturating_sub(2), (y + dy).saturating_sub(2));
+            if let Some(rgb) = frame.rgb_at(px, py) {
+                for c in 0..3 {
+                    sum[c] += rgb[c] as u32;
+                }
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        return [0; 3];
+    }
+    sum.map(|s| (s / n) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern drawn straight into I420 (BT.601 limited range).
+    fn drawn(w: u32, h: u32, number: u32) -> VideoFrame {
+        let yuv = |[r, g, b]: [u8; 3]| {
+            let (r, g, b) = (r as f32, g as f32, b as f32);
+            let y = 16.0 + 0.257 * r + 0.504 * g + 0.098 * b;
+            let u = 128.0 - 0.148 * r - 0.291 * g + 0.439 * b;
+            let v = 128.0 + 0.439 * r - 0.368 * g - 0.071 * b;
+            [y.round() as u8, u.round() as u8, v.round() as u8]
+        };
+        let at = |x: u32, y: u32| {
+            if y < h / 2 {
+                COLOURS[(x * 4 / w) as usize]
+            } else {
+                let bit = (number >> (BITS - 1 - x * BITS / w)) & 1;
+                [if bit == 1 { 240 } else { 16 }; 3]
+            }
+        };
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut f = VideoFrame {
+            width: w,
+            height: h,
+            y: vec![0; (w * h) as usize],
+            u: vec![0; (cw * ch) as usize],
+            v: vec![0; (cw * ch) as usize],
+            rtp_timestamp: 0,
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let [ly, u, v] = yuv(at(x, y));
+                f.y[(y * w + x) as usize] = ly;
+                if x % 2 == 0 && y % 2 == 0 {
+                    f.u[((y / 2) * cw + x / 2) as usize] = u;
+                    f.v[((y / 2) * cw + x / 2) as usize] = v;
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn the_pattern_reads_back_at_every_layer_size() {
+        for (w, h) in [(640, 360), (320, 180), (160, 90)] {
+            for number in [0, 1, 0x8001, 12345] {
+                let r = read(&drawn(w, h, number));
+                assert_eq!(r.number, number, "{w}x{h}");
+                assert!(r.colours_match(), "{w}x{h}: {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_colour_does_not_match() {
+        let mut f = drawn(640, 360, 7);
+        // Luma of the red block to black.
+        for y in 0..180 {
+            for x in 0..160 {
+                f.y[y * 640 + x] = 16;
+            }
+        }
+        let r = read(&f);
+        assert!(!r.colours_match(), "{r:?}");
+        assert_eq!(r.number, 7);
+    }
+}
