@@ -17,6 +17,7 @@ loop instead of the tone; {"cmd": "tone", ...} switches back, hz 0 is silence),
 next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}
 (publish the test pattern as a camera: see `pattern`; "h264" for H.264;
+"preset": true for the SDK's own encoding and smaller simulcast layers;
 {"cmd": "video_stop"} unpublishes it),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
 if in a room, then join again in this same process: the benchmarks' warm
@@ -330,9 +331,13 @@ class Peer:
             elif delay < -0.2:
                 next_at = time.monotonic()  # fell far behind: do not burst
 
-    async def publish_video(self, codec: str, width: int, height: int, fps: float) -> None:
+    async def publish_video(
+        self, codec: str, width: int, height: int, fps: float, preset: bool
+    ) -> None:
         """Publishes the test pattern as a camera, `fps` frames a second
-        against the monotonic clock, numbered from 0."""
+        against the monotonic clock, numbered from 0. `preset`: the SDK's own
+        encoding and simulcast layers (smaller ones below the full size);
+        otherwise every layer at the full size and frame rate."""
         await self.stop_video()
         source = rtc.VideoSource(width, height)
         track = rtc.LocalVideoTrack.create_video_track("pattern", source)
@@ -356,10 +361,13 @@ class Peer:
         opts = rtc.TrackPublishOptions(
             source=rtc.TrackSource.SOURCE_CAMERA,
             video_codec=rtc.VideoCodec.Value(codec.upper()),
-            # The whole frame rate at a bitrate that holds the pattern
-            # (without it the SDK's preset caps 360p below 30 fps).
-            video_encoding=rtc.VideoEncoding(max_framerate=fps, max_bitrate=1_200_000),
         )
+        if not preset:
+            # The whole frame rate at a bitrate that holds the pattern
+            # (the SDK's preset caps 360p below 30 fps).
+            opts.video_encoding.CopyFrom(
+                rtc.VideoEncoding(max_framerate=fps, max_bitrate=1_200_000)
+            )
         pub = await self.room.local_participant.publish_track(track, opts)
         self.video = (track, task)
         emit("video_published", track_sid=pub.sid, codec=codec, width=width, height=height)
@@ -478,6 +486,7 @@ class Peer:
                 int(cmd.get("width", 640)),
                 int(cmd.get("height", 360)),
                 float(cmd.get("fps", 30)),
+                bool(cmd.get("preset", False)),
             )
         elif name == "video_stop":
             await self.stop_video()

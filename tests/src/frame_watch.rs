@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtcstack::video::{RemoteVideo, VideoFrame, VideoSink};
 
@@ -36,6 +36,34 @@ impl FrameWatch {
             .get(identity)
             .map(|f| f.iter().filter(|s| s.at >= from).cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The last frame from `identity`.
+    pub fn latest(&self, identity: &str) -> Option<Seen> {
+        let frames = self.frames.lock().unwrap();
+        frames.get(identity).and_then(|f| f.last().cloned())
+    }
+
+    /// Waits until the last frame from `identity` satisfies `pred`.
+    pub async fn wait_until(
+        &self,
+        identity: &str,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Seen) -> bool,
+    ) -> Seen {
+        let deadline = Instant::now() + within;
+        loop {
+            let latest = self.latest(identity);
+            if let Some(seen) = latest.as_ref().filter(|s| pred(s)) {
+                return seen.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {within:?}; last frame {latest:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn count(&self, identity: &str) -> usize {
@@ -72,8 +100,10 @@ pub struct Judged {
     /// Frame numbers the run skipped, of all from its first to its last.
     pub missing: u32,
     pub span: u32,
-    /// Frames whose number did not follow the one before (went back).
+    /// Frames whose number did not follow the one before (went back or
+    /// repeated), and the first few such pairs.
     pub out_of_order: usize,
+    pub out_of_order_pairs: Vec<(u32, u32)>,
     /// Frames whose colours were off the pattern, and the worst reading.
     pub off_colour: usize,
     pub worst: i32,
@@ -90,9 +120,14 @@ impl Judged {
 pub fn judge(frames: &[Seen], seconds: f64) -> Judged {
     let mut sizes: Vec<(u32, u32)> = Vec::new();
     let mut out_of_order = 0;
+    let mut out_of_order_pairs = Vec::new();
     for pair in frames.windows(2) {
-        if pair[1].reading.number <= pair[0].reading.number {
+        let (a, b) = (pair[0].reading.number, pair[1].reading.number);
+        if b <= a {
             out_of_order += 1;
+            if out_of_order_pairs.len() < 5 {
+                out_of_order_pairs.push((a, b));
+            }
         }
     }
     for f in frames {
@@ -115,6 +150,7 @@ pub fn judge(frames: &[Seen], seconds: f64) -> Judged {
         missing: span.saturating_sub(frames.len() as u32),
         span,
         out_of_order,
+        out_of_order_pairs,
         off_colour: off.len(),
         worst: frames.iter().map(|f| f.reading.worst).max().unwrap_or(0),
         sizes,

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rtcstack::video::VideoView;
 use rtcstack::CallOptions;
 use rtcstack_testbench::client::join_configured;
-use rtcstack_testbench::frame_watch::{judge, FrameWatch};
+use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
@@ -85,7 +86,11 @@ async fn decodes_the_peers_pattern(codec: &str) {
         j.missing,
         j.span
     );
-    assert_eq!(j.out_of_order, 0, "{codec}: frame numbers went back");
+    assert_eq!(
+        j.out_of_order, 0,
+        "{codec}: frame numbers went back: {:?}",
+        j.out_of_order_pairs
+    );
     assert_eq!(
         j.off_colour, 0,
         "{codec}: frames off the pattern's colours (worst channel off by {})",
@@ -108,4 +113,114 @@ async fn vp8_from_livekit_python_is_decoded_whole() {
 #[tokio::test]
 async fn h264_from_livekit_python_is_decoded_whole() {
     decodes_the_peers_pattern("h264").await;
+}
+
+/// Adaptive stream: the peer publishes 720p simulcast (the SDK's own
+/// layers: smaller ones below the full size); a small tile gets a smaller layer, a hidden one no frames at all, and showing it large again
+/// brings the full layer back.
+#[tokio::test]
+async fn the_layer_follows_the_tile_and_a_hidden_tile_is_paused() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-adaptive";
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-cam", 0.0))
+        .await
+        .unwrap();
+    let watch = Arc::new(FrameWatch::new());
+    let sink = Arc::clone(&watch);
+    let (call, _audio, _events) = join_configured(
+        &server,
+        &TokenSpec::join(room, "rust-viewer"),
+        |o: &mut CallOptions| o.video_sink = sink,
+    )
+    .await
+    .unwrap();
+    peer.send(json!({"cmd": "video", "codec": "vp8", "width": 1280, "height": 720, "fps": 15, "preset": true}))
+        .await
+        .unwrap();
+    let published = peer
+        .wait_for(
+            "video_published",
+            |e| e.kind() == "video_published",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let sid = published.str("track_sid").unwrap().to_string();
+    let full = |s: &Seen| (s.width, s.height) == (1280, 720);
+    watch
+        .wait_until("py-cam", "the full layer at first", SECS(10), full)
+        .await;
+    let listed = server.room_service().list_participants(room).await.unwrap();
+    let layers: Vec<_> = listed
+        .iter()
+        .flat_map(|p| &p.tracks)
+        .filter(|t| t.sid == sid)
+        .flat_map(|t| &t.codecs)
+        .flat_map(|c| &c.layers)
+        .map(|l| (l.quality, l.width, l.height))
+        .collect();
+    eprintln!("the peer's layers (quality, width, height): {layers:?}");
+
+    let asked = Instant::now();
+    call.show_video(
+        &sid,
+        VideoView::Shown {
+            width: 160,
+            height: 90,
+        },
+    )
+    .await;
+    let small = watch
+        .wait_until(
+            "py-cam",
+            "the smallest layer for a small tile",
+            SECS(5),
+            |s| s.at > asked && (s.width, s.height) == (320, 180),
+        )
+        .await;
+    eprintln!(
+        "small tile: {}x{} after {:?}",
+        small.width,
+        small.height,
+        small.at - asked
+    );
+
+    let asked = Instant::now();
+    call.show_video(&sid, VideoView::Hidden).await;
+    // Paused: frames stop (those in flight still land) and stay stopped.
+    let deadline = asked + SECS(5);
+    loop {
+        let last = watch.latest("py-cam").unwrap().at;
+        if last.elapsed() >= SECS(1) {
+            eprintln!("hidden tile: last frame {:?} after asking", last - asked);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "frames still arriving 5 s after the tile was hidden"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let asked = Instant::now();
+    call.show_video(
+        &sid,
+        VideoView::Shown {
+            width: 1280,
+            height: 720,
+        },
+    )
+    .await;
+    let back = watch
+        .wait_until(
+            "py-cam",
+            "the full layer when shown large again",
+            SECS(5),
+            |s| s.at > asked && full(s),
+        )
+        .await;
+    eprintln!("shown again: full layer after {:?}", back.at - asked);
+    call.leave().await;
+    peer.leave().await.unwrap();
 }

@@ -19,6 +19,7 @@ use crate::state::ConnectionState;
 use crate::supervisor::{Input, ReconnectPolicy, Supervisor};
 use crate::token::TokenRefresher;
 use crate::video::io::{NullVideoSink, VideoSink};
+use crate::video::view::{VideoView, Views};
 
 /// How to join.
 #[derive(Clone)]
@@ -84,6 +85,8 @@ pub struct Call {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<Status<LiveSession>>,
     output: Arc<SwitchableSink>,
+    /// How each remote video is shown; every session applies it.
+    views: Arc<Views>,
     /// The microphone slot we publish from (the driver republishes the
     /// same slot after a rejoin); swapping what feeds it needs no driver.
     input: Mutex<Option<SwitchableInput>>,
@@ -98,6 +101,7 @@ impl Call {
         let (signals_tx, signals) = mpsc::unbounded_channel();
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let output = Arc::new(SwitchableSink::new(Arc::clone(&options.audio_sink)));
+        let views = Arc::new(Views::default());
         let policy = options.reconnect_policy.clone();
         let engine = Live {
             setup: Setup {
@@ -107,6 +111,7 @@ impl Call {
                 driver: signals_tx,
                 sink: Arc::clone(&output) as Arc<dyn AudioSink>,
                 video_sink: Arc::clone(&options.video_sink),
+                views: Arc::clone(&views),
                 single_peer_connection: options.single_peer_connection,
                 auto_subscribe: options.auto_subscribe,
             },
@@ -132,6 +137,7 @@ impl Call {
             commands: commands_tx,
             status,
             output,
+            views,
             input: Mutex::new(None),
             driver: Mutex::new(Some(driver)),
         };
@@ -215,6 +221,17 @@ impl Call {
         let (reply, done) = oneshot::channel();
         if self.send(Command::SetMuted(muted, reply)) {
             let _ = done.await;
+        }
+    }
+
+    /// How a remote video (by track sid) is shown: the server sends the
+    /// layer that fits, or pauses it while hidden. Kept through reconnects.
+    pub async fn show_video(&self, track_sid: &str, view: VideoView) {
+        if !self.views.set(track_sid, view) {
+            return;
+        }
+        if let Some(s) = self.session() {
+            s.session.show_video(track_sid, view).await;
         }
     }
 

@@ -25,6 +25,7 @@ use crate::error::ConnectError;
 use crate::events::CallEvent;
 use crate::room::RoomState;
 use crate::video::io::VideoSink;
+use crate::video::view::Views;
 
 /// Remote audio tracks the first offer has room for; the server asks for
 /// more (MediaSectionsRequirement) when a room has more talkers.
@@ -39,6 +40,8 @@ pub(crate) struct Setup {
     pub(crate) driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     pub(crate) sink: Arc<dyn AudioSink>,
     pub(crate) video_sink: Arc<dyn VideoSink>,
+    /// How each remote video is shown (the call's; sessions apply it).
+    pub(crate) views: Arc<Views>,
     /// Ask for single-PC mode (the server may still answer with dual-PC).
     pub(crate) single_peer_connection: bool,
     pub(crate) auto_subscribe: bool,
@@ -155,6 +158,7 @@ impl Session {
             driver: setup.driver.clone(),
             sink: Arc::clone(&setup.sink),
             video_sink: Arc::clone(&setup.video_sink),
+            views: Arc::clone(&setup.views),
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             playout: Default::default(),

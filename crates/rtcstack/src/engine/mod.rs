@@ -80,6 +80,7 @@ struct Core {
     driver: mpsc::UnboundedSender<(u64, EngineSignal)>,
     sink: Arc<dyn AudioSink>,
     video_sink: Arc<dyn crate::video::io::VideoSink>,
+    views: Arc<crate::video::view::Views>,
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
@@ -116,6 +117,15 @@ impl Session {
 
     /// The call has taken this session on: what it held back goes out
     /// (before this returns).
+    /// Tells the server how a remote video is shown (its layer, or paused).
+    pub(crate) async fn show_video(&self, track_sid: &str, view: crate::video::VideoView) {
+        tracing::debug!("video {track_sid}: {view:?}");
+        self.core
+            .signal
+            .send(Req::TrackSetting(view.request(track_sid)))
+            .await;
+    }
+
     pub(crate) async fn adopt(&self) {
         let (done, sent) = oneshot::channel();
         if self.requests.send(protocol::Request::Adopt(done)).is_ok() {

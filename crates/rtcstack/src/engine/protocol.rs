@@ -373,6 +373,13 @@ impl Protocol {
                     track_sid: track_sid.clone(),
                 });
                 if kind == RtpCodecKind::Video {
+                    // A view set before this subscription (a rejoin's, or
+                    // a tile drawn before its video came) holds from now.
+                    if let Some(view) = core.views.get(&track_sid) {
+                        core.signal
+                            .send(Req::TrackSetting(view.request(&track_sid)))
+                            .await;
+                    }
                     tokio::spawn(super::receive_video::receive_video(
                         track,
                         RemoteVideo {

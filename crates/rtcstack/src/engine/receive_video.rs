@@ -79,6 +79,8 @@ pub(crate) async fn receive_video(
     let mut keyframes = KeyframeWait::new();
     let mut unknown_codec_said = false;
     let mut first_decoded = true;
+    // The RTP timestamp of the last frame shown.
+    let mut last_shown: Option<u32> = None;
     // A sender that did not answer a request is asked again.
     let mut retry = tokio::time::interval(REPEAT);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -129,12 +131,20 @@ pub(crate) async fn receive_video(
                 if sample.prev_dropped_packets > sample.prev_padding_packets {
                     keyframes.broken();
                 }
+                // A frame older than one shown already (a late duplicate
+                // or retransmission reassembled again) would be decoded on
+                // top of newer references: dropped.
+                if last_shown.is_some_and(|t| !is_newer(sample.packet_timestamp, t)) {
+                    tracing::debug!("video of {}: stale frame dropped", from.identity);
+                    continue;
+                }
                 let key = s.decoder.codec().is_keyframe(&sample.data);
                 if !keyframes.admit(key) {
                     continue;
                 }
                 match s.decoder.decode(&sample.data, sample.packet_timestamp) {
                     Ok(Some(frame)) => {
+                        last_shown = Some(frame.rtp_timestamp);
                         if std::mem::take(&mut first_decoded) {
                             super::timeline::mark(session, "first_video_frame");
                         }
@@ -159,5 +169,25 @@ pub(crate) async fn receive_video(
                 }
             }
         }
+    }
+}
+
+/// Whether RTP timestamp `ts` is after `last` (serial arithmetic: the 32-bit
+/// clock wraps every 13 hours at 90 kHz).
+fn is_newer(ts: u32, last: u32) -> bool {
+    (ts.wrapping_sub(last) as i32) > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_newer;
+
+    #[test]
+    fn newer_frames_are_told_across_the_wrap() {
+        assert!(is_newer(3000, 0));
+        assert!(!is_newer(3000, 3000), "the same frame again");
+        assert!(!is_newer(0, 3000), "an older frame");
+        assert!(is_newer(1000, u32::MAX - 2000), "after the wrap");
+        assert!(!is_newer(u32::MAX - 2000, 1000));
     }
 }

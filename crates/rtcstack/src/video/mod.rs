@@ -6,7 +6,9 @@ pub(crate) mod decode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
+pub mod view;
 
 pub use decode::{DecodeError, VideoCodec};
 pub use frame::VideoFrame;
 pub use io::{NullVideoSink, RemoteVideo, VideoSink};
+pub use view::VideoView;
