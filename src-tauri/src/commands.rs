@@ -4,6 +4,7 @@
 use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
+use rtcstack_desktop_core::video::TileSize;
 use rtcstack_desktop_core::{CheckView, Desktop};
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -38,6 +39,16 @@ pub async fn leave(desktop: State<'_, Desktop>) -> Result<(), ()> {
 #[tauri::command]
 pub async fn set_muted(desktop: State<'_, Desktop>, muted: bool) -> Result<(), ()> {
     desktop.calls.set_muted(muted).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn show_video(
+    desktop: State<'_, Desktop>,
+    track_sid: String,
+    size: Option<TileSize>,
+) -> Result<(), ()> {
+    desktop.calls.show_video(&track_sid, size).await;
     Ok(())
 }
 

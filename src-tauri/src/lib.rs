@@ -7,6 +7,7 @@ use rtcstack_desktop_core::{redact, Desktop, EnvProfile};
 use tauri::Manager;
 
 mod commands;
+mod frames;
 mod shell;
 pub mod update;
 
@@ -38,6 +39,7 @@ commands!(
         commands::leave,
         commands::set_muted,
         commands::retry_now,
+        commands::show_video,
         commands::check_view,
         commands::run_check,
         commands::save_call_report,
@@ -67,6 +69,7 @@ pub fn run() {
     if let Err(err) = tauri::Builder::default()
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init())
+        .register_asynchronous_uri_scheme_protocol(frames::SCHEME, frames::serve)
         .setup(|app| {
             let dir = app.path().app_config_dir()?;
             let window = Arc::new(shell::Window(app.handle().clone()));

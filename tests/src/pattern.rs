@@ -31,14 +31,19 @@ impl Reading {
     }
 }
 
-/// Reads the pattern off `frame`.
+/// Reads the pattern off a decoded `frame`.
 pub fn read(frame: &VideoFrame) -> Reading {
-    let (w, h) = (frame.width, frame.height);
+    read_with(frame.width, frame.height, |x, y| frame.rgb_at(x, y))
+}
+
+/// Reads the pattern off any picture `w` × `h` whose colour at a point
+/// `rgb_at` gives (a decoded frame, a tile in a screenshot).
+pub fn read_with(w: u32, h: u32, rgb_at: impl Fn(u32, u32) -> Option<[u8; 3]>) -> Reading {
     let mut colours = [[0u8; 3]; 4];
     let mut worst = 0;
     for (i, colour) in colours.iter_mut().enumerate() {
         let x = (2 * i as u32 + 1) * w / 8;
-        *colour = average(frame, x, h / 4);
+        *colour = average(&rgb_at, x, h / 4);
         for c in 0..3 {
             worst = worst.max((colour[c] as i32 - COLOURS[i][c] as i32).abs());
         }
@@ -46,7 +51,7 @@ pub fn read(frame: &VideoFrame) -> Reading {
     let mut number = 0;
     for bit in 0..BITS {
         let x = (2 * bit + 1) * w / (2 * BITS);
-        let [r, g, b] = average(frame, x, 3 * h / 4);
+        let [r, g, b] = average(&rgb_at, x, 3 * h / 4);
         let on = (r as u32 + g as u32 + b as u32) / 3 > 128;
         number = number << 1 | on as u32;
     }
@@ -58,13 +63,13 @@ pub fn read(frame: &VideoFrame) -> Reading {
 }
 
 /// The mean colour of a square of side up to 5 around (x, y).
-fn average(frame: &VideoFrame, x: u32, y: u32) -> [u8; 3] {
+fn average(rgb_at: &impl Fn(u32, u32) -> Option<[u8; 3]>, x: u32, y: u32) -> [u8; 3] {
     let mut sum = [0u32; 3];
     let mut n = 0;
     for dy in 0..5 {
         for dx in 0..5 {
             let (px, py) = ((x + dx).saturating_sub(2), (y + dy).saturating_sub(2));
-            if let Some(rgb) = frame.rgb_at(px, py) {
+            if let Some(rgb) = rgb_at(px, py) {
                 for c in 0..3 {
                     sum[c] += rgb[c] as u32;
                 }

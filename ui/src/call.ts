@@ -5,6 +5,7 @@ import * as ipc from "./generated/ipc";
 import type { QualityReason } from "./generated/QualityReason";
 import { chosenProfile, startProfiles } from "./profiles";
 import { renderPeople, resetPeople, startPeople } from "./people";
+import { renderVideos, resetVideos } from "./video";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
 
@@ -96,6 +97,8 @@ function render(v: CallView): void {
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
   renderPeople(v.participants, reasonOf);
+  if (inCall) renderVideos(v.participants, v.state === "reconnecting");
+  else resetVideos();
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? "Unmute" : "Mute");
   mute.setAttribute("aria-pressed", String(v.muted));

@@ -15,6 +15,7 @@ use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::check::CheckView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::update::UpdateStatus;
+use crate::video::TileSize;
 
 /// Event names.
 pub mod event {
@@ -129,6 +130,14 @@ pub fn commands() -> Vec<Command> {
             nothing(),
         )
         .arg("muted", ts::<bool>()),
+        command(
+            "show_video",
+            "How large a remote video (by track sid) is drawn, in device pixels, \
+             or null when it is not on screen: the server sends what fits.",
+            nothing(),
+        )
+        .arg("trackSid", ts::<String>())
+        .arg("size", ts::<Option<TileSize>>()),
         command(
             "retry_now",
             "The waiting reconnect attempt starts now.",

@@ -31,6 +31,7 @@ pub mod redact;
 pub mod report;
 pub mod secret;
 pub mod update;
+pub mod video;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub struct Desktop {
     pub audio: Arc<Audio>,
     pub profiles: Arc<Profiles>,
     pub gate: UpdateGate,
+    pub videos: Arc<video::Videos>,
 }
 
 impl Desktop {
@@ -57,10 +59,12 @@ impl Desktop {
         let gate = UpdateGate::new();
         let journal = report::Journal::default();
         let audio = Arc::new(Audio::new(config_dir, shell.clone(), journal.clone()));
+        let videos = Arc::new(video::Videos::new());
         let calls = Arc::new(CallController::new(
             Arc::clone(&profiles),
             gate.clone(),
             Arc::clone(&audio),
+            Arc::clone(&videos),
             journal,
             shell.clone(),
         ));
@@ -75,6 +79,7 @@ impl Desktop {
             audio,
             profiles,
             gate,
+            videos,
         }
     }
 

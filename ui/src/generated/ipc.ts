@@ -15,6 +15,7 @@ import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
 import type { Stages } from "./Stages";
 import type { StatsView } from "./StatsView";
+import type { TileSize } from "./TileSize";
 import type { UpdateStatus } from "./UpdateStatus";
 
 /** Command names, as Rust registers them. */
@@ -23,6 +24,7 @@ export const commands = {
   join: "join",
   leave: "leave",
   setMuted: "set_muted",
+  showVideo: "show_video",
   retryNow: "retry_now",
   checkView: "check_view",
   runCheck: "run_check",
@@ -79,6 +81,11 @@ export function leave(): Promise<void> {
 /** Mutes or unmutes; the view says so once the server confirms. */
 export function setMuted(muted: boolean): Promise<void> {
   return invoke<void>(commands.setMuted, { muted });
+}
+
+/** How large a remote video (by track sid) is drawn, in device pixels, or null when it is not on screen: the server sends what fits. */
+export function showVideo(trackSid: string, size: TileSize | null): Promise<void> {
+  return invoke<void>(commands.showVideo, { trackSid, size });
 }
 
 /** The waiting reconnect attempt starts now. */

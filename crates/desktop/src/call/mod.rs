@@ -31,6 +31,7 @@ use crate::profiles::tokens::{self, TokenSourceError};
 use crate::profiles::{ProfileError, Profiles};
 use crate::report::{Happened, Journal};
 use crate::update::UpdateGate;
+use crate::video::{TileSize, Videos};
 use join::{clause, join_error, room_to_join};
 
 /// Where the controller's news goes: the desktop shell (a window), or a
@@ -93,6 +94,8 @@ pub struct CallController {
     published: Arc<Published>,
     call: Mutex<Option<Arc<Call>>>,
     audio: Arc<Audio>,
+    /// The call's remote video, for the window to draw.
+    videos: Arc<Videos>,
     /// Joins and leaves run one at a time: a Leave clicked during a join
     /// waits for it and then leaves, instead of missing the call.
     op: tokio::sync::Mutex<()>,
@@ -111,6 +114,7 @@ impl CallController {
         profiles: Arc<Profiles>,
         gate: UpdateGate,
         audio: Arc<Audio>,
+        videos: Arc<Videos>,
         journal: Journal,
         shell: Arc<dyn Shell>,
     ) -> Self {
@@ -122,6 +126,7 @@ impl CallController {
                 shell,
             }),
             call: Mutex::default(),
+            videos,
             audio,
             op: tokio::sync::Mutex::new(()),
             generation: Arc::new(AtomicU64::new(0)),
@@ -205,6 +210,9 @@ impl CallController {
             Some(s) => options.audio_sink = s,
             None => notice.push("No speaker: you will not hear the call.".to_string()),
         }
+        // A new call's pictures only.
+        self.videos.clear();
+        options.video_sink = Arc::clone(&self.videos) as Arc<dyn rtcstack::video::VideoSink>;
         let token_refreshable = got.refresher.is_some();
         options.token_refresher = got.refresher;
         let (call, events) = Call::new(options);
@@ -305,6 +313,14 @@ impl CallController {
             call.set_muted(muted).await;
         }
         self.published.change(|_| {});
+    }
+
+    /// How large the window draws a remote video, or that it does not:
+    /// the server sends the layer that fits, or pauses it.
+    pub async fn show_video(&self, track_sid: &str, size: Option<TileSize>) {
+        if let Some(call) = self.current() {
+            call.show_video(track_sid, TileSize::view(size)).await;
+        }
     }
 
     /// The waiting reconnect attempt starts now.

@@ -53,6 +53,35 @@ impl VideoFrame {
         })
     }
 
+    /// The picture as RGBA, rows packed (what a canvas draws). Converted
+    /// with SIMD where the CPU has it; the same BT.601 limited range as
+    /// [`VideoFrame::rgb_at`].
+    pub fn to_rgba(&self) -> Vec<u8> {
+        let mut rgba = vec![0u8; self.width as usize * self.height as usize * 4];
+        let image = yuv::YuvPlanarImage {
+            y_plane: &self.y,
+            y_stride: self.width,
+            u_plane: &self.u,
+            u_stride: self.chroma_width(),
+            v_plane: &self.v,
+            v_stride: self.chroma_width(),
+            width: self.width,
+            height: self.height,
+        };
+        if let Err(e) = yuv::yuv420_to_rgba(
+            &image,
+            &mut rgba,
+            self.width * 4,
+            yuv::YuvRange::Limited,
+            yuv::YuvStandardMatrix::Bt601,
+        ) {
+            // Only a frame whose planes do not match its size, which
+            // from_planes never makes: drawn black rather than not at all.
+            tracing::warn!("{self:?} to RGBA: {e}");
+        }
+        rgba
+    }
+
     /// The colour at a pixel as 8-bit RGB (BT.601, limited range: what
     /// VP8 and H.264 encoders are fed by WebRTC senders). `None` outside.
     pub fn rgb_at(&self, x: u32, y: u32) -> Option<[u8; 3]> {
@@ -135,6 +164,32 @@ mod tests {
         assert_eq!(f.y, [1, 2, 3, 4, 5, 6]);
         assert_eq!(f.u, [7, 8]);
         assert_eq!(f.v, [9, 10]);
+    }
+
+    #[test]
+    fn rgba_has_the_colours_of_each_pixel() {
+        // 4x2: left half red, right half blue (chroma per 2x2 block).
+        let f = VideoFrame {
+            width: 4,
+            height: 2,
+            y: vec![82, 82, 41, 41, 82, 82, 41, 41],
+            u: vec![90, 240],
+            v: vec![240, 110],
+            rtp_timestamp: 0,
+        };
+        let rgba = f.to_rgba();
+        assert_eq!(rgba.len(), 4 * 2 * 4);
+        for (i, px) in rgba.chunks(4).enumerate() {
+            let (x, y) = (i as u32 % 4, i as u32 / 4);
+            let want = f.rgb_at(x, y).unwrap();
+            for c in 0..3 {
+                assert!(
+                    (px[c] as i32 - want[c] as i32).abs() <= 3,
+                    "pixel {x},{y}: {px:?} vs {want:?}"
+                );
+            }
+            assert_eq!(px[3], 255);
+        }
     }
 
     #[test]

@@ -1,0 +1,181 @@
+//! Remote video for the window. The page pulls: it asks for a track's next
+//! frame after the one it drew, and gets the latest as RGBA (converted
+//! then, so a frame nobody draws is never converted, and a page that draws
+//! slowly skips frames instead of queueing them); the ask waits a while
+//! for a frame when there is none newer yet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rtcstack::video::{RemoteVideo, VideoFrame, VideoSink, VideoView};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+/// How large the page draws a video (CSS px times the device's scale), or
+/// `None` when it is not on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct TileSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl TileSize {
+    pub fn view(size: Option<TileSize>) -> VideoView {
+        match size {
+            // A tile too small to measure still shows something.
+            Some(s) => VideoView::Shown {
+                width: s.width.max(1),
+                height: s.height.max(1),
+            },
+            None => VideoView::Hidden,
+        }
+    }
+}
+
+/// Bytes before the pixels of a frame for the page: its number, width and
+/// height, little-endian (u64, u32, u32).
+pub const HEADER: usize = 16;
+
+/// The last frame of each track, numbered.
+#[derive(Default)]
+pub struct Videos {
+    latest: Mutex<HashMap<String, (u64, Arc<VideoFrame>)>>,
+    /// Bumped on every frame: askers wake and look.
+    arrivals: watch::Sender<u64>,
+}
+
+impl Videos {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The first frame of `track_sid` numbered after `after`, as the page
+    /// draws it (header, then RGBA); `None` if none came within `wait`.
+    pub async fn next(&self, track_sid: &str, after: u64, wait: Duration) -> Option<Vec<u8>> {
+        let mut arrivals = self.arrivals.subscribe();
+        let found = tokio::time::timeout(wait, async {
+            loop {
+                if let Some(found) = self.newer(track_sid, after) {
+                    return Some(found);
+                }
+                arrivals.changed().await.ok()?;
+            }
+        })
+        .await
+        .ok()??;
+        let (seq, frame) = found;
+        let rgba = tokio::task::spawn_blocking(move || frame_for_page(seq, &frame))
+            .await
+            .ok()?;
+        Some(rgba)
+    }
+
+    fn newer(&self, track_sid: &str, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
+        let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        latest
+            .get(track_sid)
+            .filter(|(seq, _)| *seq > after)
+            .map(|(seq, f)| (*seq, Arc::clone(f)))
+    }
+
+    /// A call ended: its pictures go with it.
+    pub fn clear(&self) {
+        self.latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl VideoSink for Videos {
+    fn on_frame(&self, from: &RemoteVideo, frame: &VideoFrame) {
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = latest.get(&from.track_sid).map_or(1, |(s, _)| s + 1);
+        latest.insert(from.track_sid.clone(), (seq, Arc::new(frame.clone())));
+        drop(latest);
+        self.arrivals.send_modify(|n| *n += 1);
+    }
+}
+
+fn frame_for_page(seq: u64, frame: &VideoFrame) -> Vec<u8> {
+    let rgba = frame.to_rgba();
+    let mut out = Vec::with_capacity(HEADER + rgba.len());
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&frame.width.to_le_bytes());
+    out.extend_from_slice(&frame.height.to_le_bytes());
+    out.extend_from_slice(&rgba);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(w: u32, h: u32, luma: u8) -> VideoFrame {
+        let c = (w.div_ceil(2) * h.div_ceil(2)) as usize;
+        VideoFrame {
+            width: w,
+            height: h,
+            y: vec![luma; (w * h) as usize],
+            u: vec![128; c],
+            v: vec![128; c],
+            rtp_timestamp: 0,
+        }
+    }
+
+    fn from(sid: &str) -> RemoteVideo {
+        RemoteVideo {
+            identity: "far".into(),
+            track_sid: sid.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_gets_the_latest_frame_after_its_own_with_size_and_number() {
+        let v = Videos::new();
+        v.on_frame(&from("TR_a"), &frame(4, 2, 16));
+        v.on_frame(&from("TR_a"), &frame(4, 2, 235));
+        let got = v.next("TR_a", 0, Duration::from_millis(10)).await.unwrap();
+        assert_eq!(u64::from_le_bytes(got[0..8].try_into().unwrap()), 2);
+        assert_eq!(u32::from_le_bytes(got[8..12].try_into().unwrap()), 4);
+        assert_eq!(u32::from_le_bytes(got[12..16].try_into().unwrap()), 2);
+        assert_eq!(got.len(), HEADER + 4 * 2 * 4);
+        // The newer, white frame; the black one was skipped.
+        assert!(got[HEADER] > 250, "{:?}", &got[HEADER..HEADER + 4]);
+        // Nothing newer than 2 yet: none within the wait.
+        assert!(v.next("TR_a", 2, Duration::from_millis(10)).await.is_none());
+        assert!(v.next("TR_b", 0, Duration::from_millis(10)).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_ask_waits_for_the_next_frame() {
+        let v = Arc::new(Videos::new());
+        let asker = {
+            let v = Arc::clone(&v);
+            tokio::spawn(async move { v.next("TR_a", 0, Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        v.on_frame(&from("TR_a"), &frame(2, 2, 100));
+        assert!(asker.await.unwrap().is_some());
+        v.clear();
+        assert!(v.next("TR_a", 0, Duration::from_millis(10)).await.is_none());
+    }
+
+    #[test]
+    fn no_size_is_hidden_and_a_size_is_shown() {
+        assert_eq!(TileSize::view(None), VideoView::Hidden);
+        assert_eq!(
+            TileSize::view(Some(TileSize {
+                width: 320,
+                height: 0
+            })),
+            VideoView::Shown {
+                width: 320,
+                height: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,170 @@
+// Remote video tiles. Each tile pulls its track's frames from Rust (the
+// `frame:` scheme: the next frame after the one drawn, RGBA behind a 16-byte
+// header) and draws them on a canvas; a slow page skips frames rather than
+// queueing them. Tiles tell Rust how large they are drawn, or that they are
+// off screen, so the server sends what fits (or nothing).
+
+import { convertFileSrc } from "@tauri-apps/api/core";
+import type { Participant } from "./generated/Participant";
+import type { TileSize } from "./generated/TileSize";
+import * as ipc from "./generated/ipc";
+import { el, setText } from "./dom";
+
+const HEADER = 16;
+
+interface Tile {
+  sid: string;
+  figure: HTMLElement;
+  canvas: HTMLCanvasElement;
+  caption: HTMLElement;
+  /** The number of the frame drawn last. */
+  seq: number;
+  /** Frames drawn, for tests and the benchmark. */
+  drawn: number;
+  alive: boolean;
+  /** What Rust was last told of its size ("" for hidden). */
+  told: string;
+  visible: boolean;
+}
+
+const tiles = new Map<string, Tile>();
+(window as unknown as { __rtcstackTiles: Map<string, Tile> }).__rtcstackTiles = tiles;
+
+/** Draws frames as they come until the tile goes. */
+async function pull(tile: Tile): Promise<void> {
+  const base = convertFileSrc(tile.sid, "frame");
+  const ctx = tile.canvas.getContext("2d");
+  if (!ctx) return;
+  while (tile.alive) {
+    try {
+      const r = await fetch(`${base}?after=${tile.seq}`);
+      if (r.status !== 200) continue; // none newer within the wait: ask again
+      const buf = await r.arrayBuffer();
+      if (buf.byteLength < HEADER) continue;
+      const head = new DataView(buf, 0, HEADER);
+      const seq = Number(head.getBigUint64(0, true));
+      const w = head.getUint32(8, true);
+      const h = head.getUint32(12, true);
+      if (buf.byteLength !== HEADER + w * h * 4 || !tile.alive) continue;
+      if (tile.canvas.width !== w || tile.canvas.height !== h) {
+        tile.canvas.width = w;
+        tile.canvas.height = h;
+      }
+      ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER, w * h * 4), w, h), 0, 0);
+      tile.seq = seq;
+      tile.drawn += 1;
+      tile.figure.classList.add("live");
+    } catch {
+      // The app is closing, or the scheme is not there yet: a moment, then again.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** Tells Rust the tile's drawn size (device pixels), or that it is hidden,
+ * when that changed. */
+function tell(tile: Tile): void {
+  const shown = tile.visible && document.visibilityState === "visible";
+  const r = tile.canvas.getBoundingClientRect();
+  const size: TileSize | null =
+    shown && r.width > 0 && r.height > 0
+      ? {
+          width: Math.round(r.width * devicePixelRatio),
+          height: Math.round(r.height * devicePixelRatio),
+        }
+      : null;
+  const key = size ? `${size.width}x${size.height}` : "";
+  if (key === tile.told) return;
+  tile.told = key;
+  void ipc.showVideo(tile.sid, size);
+}
+
+const visibility = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const tile = [...tiles.values()].find((t) => t.figure === e.target);
+    if (!tile) continue;
+    tile.visible = e.isIntersecting;
+    tell(tile);
+  }
+});
+const sizes = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const tile = [...tiles.values()].find((t) => t.canvas === e.target);
+    if (tile) tell(tile);
+  }
+});
+// A minimised window pauses every video.
+document.addEventListener("visibilitychange", () => tiles.forEach(tell));
+
+function newTile(sid: string): Tile {
+  const figure = document.createElement("figure");
+  figure.className = "tile";
+  figure.dataset["testid"] = "video-tile";
+  figure.dataset["track"] = sid;
+  const canvas = document.createElement("canvas");
+  canvas.dataset["testid"] = "video-canvas";
+  const caption = document.createElement("figcaption");
+  figure.append(canvas, caption);
+  const tile: Tile = {
+    sid,
+    figure,
+    canvas,
+    caption,
+    seq: 0,
+    drawn: 0,
+    alive: true,
+    told: "",
+    visible: false,
+  };
+  visibility.observe(figure);
+  sizes.observe(canvas);
+  void pull(tile);
+  return tile;
+}
+
+function removeTile(tile: Tile): void {
+  tile.alive = false;
+  visibility.unobserve(tile.figure);
+  sizes.unobserve(tile.canvas);
+  tile.figure.remove();
+}
+
+/** One tile per remote video track; a muted camera shows its owner's name
+ * in place of the picture. While the call reconnects, the last frames stay,
+ * greyed. */
+export function renderVideos(people: Participant[], reconnecting: boolean): void {
+  const box = el("video-tiles");
+  const wanted = new Map<string, Participant>();
+  for (const p of people) {
+    for (const t of p.tracks) if (t.kind === "video") wanted.set(t.sid, p);
+  }
+  for (const [sid, tile] of tiles) {
+    if (!wanted.has(sid)) {
+      removeTile(tile);
+      tiles.delete(sid);
+    }
+  }
+  for (const [sid, p] of wanted) {
+    let tile = tiles.get(sid);
+    if (!tile) {
+      tile = newTile(sid);
+      tiles.set(sid, tile);
+      box.append(tile.figure);
+    }
+    const name = p.name || p.identity;
+    setText(tile.caption, name);
+    tile.figure.setAttribute("aria-label", `${name}'s video`);
+    const off = p.tracks.some((t) => t.sid === sid && t.muted);
+    tile.figure.classList.toggle("off", off);
+  }
+  box.hidden = tiles.size === 0;
+  box.classList.toggle("stale", reconnecting);
+  box.dataset["count"] = String(tiles.size);
+}
+
+/** The call ended: every tile goes. */
+export function resetVideos(): void {
+  for (const tile of tiles.values()) removeTile(tile);
+  tiles.clear();
+  el("video-tiles").hidden = true;
+}
