@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtcstack::video::VideoView;
-use rtcstack::CallOptions;
+use rtcstack::{CallEvent, CallOptions};
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
 use serde_json::json;
@@ -223,4 +224,84 @@ async fn the_layer_follows_the_tile_and_a_hidden_tile_is_paused() {
     eprintln!("shown again: full layer after {:?}", back.at - asked);
     call.leave().await;
     peer.leave().await.unwrap();
+}
+
+/// A 35 s cut (past the server's resume window: a rejoin, with a new
+/// subscription): the peer's video comes back on its own, at the layer the
+/// tile asked for before the cut.
+#[tokio::test]
+async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
+    let room = "video-cut";
+    let watch = Arc::new(FrameWatch::new());
+    let sink = Arc::clone(&watch);
+    let mut rig = Rig::start_with(room, &TokenSpec::join(room, "rust-880"), |o, _| {
+        o.video_sink = sink
+    })
+    .await;
+    rig.peer
+        .send(json!({"cmd": "video", "codec": "vp8", "width": 1280, "height": 720, "fps": 15, "preset": true}))
+        .await
+        .unwrap();
+    let published = rig
+        .peer
+        .wait_for(
+            "video_published",
+            |e| e.kind() == "video_published",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let sid = published.str("track_sid").unwrap().to_string();
+    let small = |s: &Seen| (s.width, s.height) == (320, 180);
+    rig.call
+        .show_video(
+            &sid,
+            VideoView::Shown {
+                width: 160,
+                height: 90,
+            },
+        )
+        .await;
+    watch
+        .wait_until("py-440", "the small layer before the cut", SECS(10), small)
+        .await;
+
+    rig.server.link().unwrap().cut().unwrap();
+    let cut_at = Instant::now();
+    rig.wait_event("reconnecting", SECS(20), |e| {
+        matches!(e, CallEvent::Reconnecting { .. })
+    })
+    .await;
+    tokio::time::sleep(SECS(35).saturating_sub(cut_at.elapsed())).await;
+    rig.server.link().unwrap().restore().unwrap();
+    let restored = Instant::now();
+    rig.wait_event("reconnected", SECS(30), |e| {
+        matches!(e, CallEvent::Reconnected { .. })
+    })
+    .await;
+    let back = watch
+        .wait_until(
+            "py-440",
+            "video after the rejoin, at the size asked before the cut",
+            SECS(10),
+            |s| s.at > restored && small(s),
+        )
+        .await;
+    eprintln!(
+        "video back {:?} after the restore, {}x{}",
+        back.at - restored,
+        back.width,
+        back.height
+    );
+    // And it stays at that size (the full layer would come with no view).
+    let settled = Instant::now() + SECS(2);
+    tokio::time::sleep_until(settled.into()).await;
+    let since: Vec<Seen> = watch.since("py-440", back.at);
+    assert!(since.len() > 10, "{} frames after the rejoin", since.len());
+    assert!(
+        since.iter().all(small),
+        "sizes after the rejoin: {:?}",
+        judge(&since, 2.0).sizes
+    );
+    rig.call.leave().await;
 }
