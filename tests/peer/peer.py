@@ -85,6 +85,27 @@ def pattern_frame(width: int, height: int, number: int, top: np.ndarray) -> np.n
     return np.concatenate([top, bottom])
 
 
+def read_pattern(rgba: np.ndarray) -> tuple[int, int]:
+    """The frame number a received picture shows, and how far (the worst
+    channel) its blocks are from the pattern's colours; as tests/src/pattern.rs
+    reads our own decoded frames."""
+    h, w = rgba.shape[0], rgba.shape[1]
+
+    def at(x: int, y: int) -> np.ndarray:
+        x0, y0 = max(x - 2, 0), max(y - 2, 0)
+        return rgba[y0 : y0 + 5, x0 : x0 + 5, 0:3].reshape(-1, 3).mean(axis=0)
+
+    worst = 0
+    for i, colour in enumerate(PATTERN_COLOURS):
+        got = at((2 * i + 1) * w // 8, h // 4)
+        worst = max(worst, int(np.max(np.abs(got - np.array(colour)))))
+    number = 0
+    for bit in range(PATTERN_BITS):
+        on = at((2 * bit + 1) * w // (2 * PATTERN_BITS), 3 * h // 4).mean() > 128
+        number = number << 1 | int(on)
+    return number, worst
+
+
 def pattern_top(width: int, height: int) -> np.ndarray:
     top = np.empty((height // 2, width, 4), dtype=np.uint8)
     top[:, :, 3] = 255
@@ -209,6 +230,10 @@ class Peer:
             )
             if track.kind == rtc.TrackKind.KIND_AUDIO:
                 task = self.spawn(self.analyse(track, p.identity, pub.sid))
+                self.analysers.add(task)
+                task.add_done_callback(self.analysers.discard)
+            elif track.kind == rtc.TrackKind.KIND_VIDEO:
+                task = self.spawn(self.watch_video(track, p.identity, pub.sid))
                 self.analysers.add(task)
                 task.add_done_callback(self.analysers.discard)
 
@@ -380,6 +405,49 @@ class Peer:
         task.cancel()
         await self.room.local_participant.unpublish_track(track.sid)
         emit("video_stopped")
+
+    async def watch_video(self, track: rtc.Track, identity: str, sid: str) -> None:
+        """Reads each received video frame's pattern; once a second reports
+        the second's frames: how many, their size, the first and last frame
+        numbers, numbers skipped or going back, and frames off the pattern's
+        colours (within 40 per channel)."""
+        stream = rtc.VideoStream(track, format=rtc.VideoBufferType.RGBA)
+        window: list[tuple[int, int, int, int]] = []  # number, worst, w, h
+        start = time.monotonic()
+        last_number: int | None = None
+        async for event in stream:
+            frame = event.frame
+            rgba = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 4)
+            number, worst = read_pattern(rgba)
+            window.append((number, worst, frame.width, frame.height))
+            now = time.monotonic()
+            if now - start < 1.0:
+                continue
+            numbers = [n for n, _, _, _ in window]
+            skipped = backwards = 0
+            for n in numbers:
+                if last_number is not None:
+                    if n <= last_number:
+                        backwards += 1
+                    else:
+                        skipped += n - last_number - 1
+                last_number = n
+            emit(
+                "video_seen",
+                identity=identity,
+                track_sid=sid,
+                frames=len(window),
+                seconds=now - start,
+                width=window[-1][2],
+                height=window[-1][3],
+                first=numbers[0],
+                last=numbers[-1],
+                skipped=skipped,
+                backwards=backwards,
+                off_colour=sum(1 for _, w, _, _ in window if w > 40),
+                worst=max(w for _, w, _, _ in window),
+            )
+            window, start = [], now
 
     async def analyse(self, track: rtc.Track, identity: str, sid: str) -> None:
         """Report each received track's dominant frequency and level twice a

@@ -5,7 +5,7 @@
 //! each block and cell, averaged over a small square, so it reads the same
 //! at any simulcast layer's size.
 
-use rtcstack::video::VideoFrame;
+use rtcstack::video::{VideoFormat, VideoFrame, VideoInput};
 
 /// The blocks' colours, left to right.
 pub const COLOURS: [[u8; 3]; 4] = [[220, 40, 40], [40, 200, 60], [40, 60, 220], [230, 210, 40]];
@@ -13,6 +13,81 @@ pub const BITS: u32 = 16;
 /// A decoded colour counts as the pattern's within this much per channel
 /// (compression and two colour conversions).
 pub const COLOUR_TOLERANCE: i32 = 40;
+
+/// BT.601 limited-range YCbCr of an RGB colour.
+fn yuv([r, g, b]: [u8; 3]) -> [u8; 3] {
+    let (r, g, b) = (r as f32, g as f32, b as f32);
+    let y = 16.0 + 0.257 * r + 0.504 * g + 0.098 * b;
+    let u = 128.0 - 0.148 * r - 0.291 * g + 0.439 * b;
+    let v = 128.0 + 0.439 * r - 0.368 * g - 0.071 * b;
+    [y.round() as u8, u.round() as u8, v.round() as u8]
+}
+
+/// The pattern of frame `number`, drawn straight into I420.
+pub fn draw(w: u32, h: u32, number: u32) -> VideoFrame {
+    let mut f = VideoFrame::black(w, h);
+    draw_into(&mut f, number);
+    f
+}
+
+/// Draws frame `number` over `f`: row by row, a run of one value per
+/// block or cell (quick enough unoptimised for 30 fps at 720p).
+pub fn draw_into(f: &mut VideoFrame, number: u32) {
+    let (w, h) = (f.width as usize, f.height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    // Each column's colour in the top half and the bottom half.
+    let top = |x: usize| COLOURS[(x * 4 / w).min(3)];
+    let bottom = |x: usize| {
+        let bit = (number >> (BITS as usize - 1 - (x * BITS as usize / w).min(15))) & 1;
+        [if bit == 1 { 240 } else { 16 }; 3]
+    };
+    let runs = |colour: &dyn Fn(usize) -> [u8; 3], width: usize, scale: usize, plane: usize| {
+        let mut row = vec![0u8; width];
+        for (x, v) in row.iter_mut().enumerate() {
+            *v = yuv(colour(x * scale))[plane];
+        }
+        row
+    };
+    let rows: [[Vec<u8>; 2]; 3] = [
+        [runs(&top, w, 1, 0), runs(&bottom, w, 1, 0)],
+        [runs(&top, cw, 2, 1), runs(&bottom, cw, 2, 1)],
+        [runs(&top, cw, 2, 2), runs(&bottom, cw, 2, 2)],
+    ];
+    for y in 0..h {
+        let half = usize::from(y >= h / 2);
+        f.y[y * w..(y + 1) * w].copy_from_slice(&rows[0][half]);
+    }
+    for y in 0..ch {
+        let half = usize::from(y * 2 >= h / 2);
+        f.u[y * cw..(y + 1) * cw].copy_from_slice(&rows[1][half]);
+        f.v[y * cw..(y + 1) * cw].copy_from_slice(&rows[2][half]);
+    }
+}
+
+/// The pattern as a camera: frame after frame, numbered from 0.
+pub struct PatternSource {
+    format: VideoFormat,
+    next: u32,
+}
+
+impl PatternSource {
+    pub fn new(width: u32, height: u32, fps: u32) -> Self {
+        PatternSource {
+            format: VideoFormat { width, height, fps },
+            next: 0,
+        }
+    }
+}
+
+impl VideoInput for PatternSource {
+    fn format(&self) -> VideoFormat {
+        self.format
+    }
+    fn next_frame(&mut self, out: &mut VideoFrame) {
+        draw_into(out, self.next);
+        self.next = self.next.wrapping_add(1) & 0xffff;
+    }
+}
 
 /// What one frame shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,50 +162,11 @@ fn average(rgb_at: &impl Fn(u32, u32) -> Option<[u8; 3]>, x: u32, y: u32) -> [u8
 mod tests {
     use super::*;
 
-    /// The pattern drawn straight into I420 (BT.601 limited range).
-    fn drawn(w: u32, h: u32, number: u32) -> VideoFrame {
-        let yuv = |[r, g, b]: [u8; 3]| {
-            let (r, g, b) = (r as f32, g as f32, b as f32);
-            let y = 16.0 + 0.257 * r + 0.504 * g + 0.098 * b;
-            let u = 128.0 - 0.148 * r - 0.291 * g + 0.439 * b;
-            let v = 128.0 + 0.439 * r - 0.368 * g - 0.071 * b;
-            [y.round() as u8, u.round() as u8, v.round() as u8]
-        };
-        let at = |x: u32, y: u32| {
-            if y < h / 2 {
-                COLOURS[(x * 4 / w) as usize]
-            } else {
-                let bit = (number >> (BITS - 1 - x * BITS / w)) & 1;
-                [if bit == 1 { 240 } else { 16 }; 3]
-            }
-        };
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let mut f = VideoFrame {
-            width: w,
-            height: h,
-            y: vec![0; (w * h) as usize],
-            u: vec![0; (cw * ch) as usize],
-            v: vec![0; (cw * ch) as usize],
-            rtp_timestamp: 0,
-        };
-        for y in 0..h {
-            for x in 0..w {
-                let [ly, u, v] = yuv(at(x, y));
-                f.y[(y * w + x) as usize] = ly;
-                if x % 2 == 0 && y % 2 == 0 {
-                    f.u[((y / 2) * cw + x / 2) as usize] = u;
-                    f.v[((y / 2) * cw + x / 2) as usize] = v;
-                }
-            }
-        }
-        f
-    }
-
     #[test]
     fn the_pattern_reads_back_at_every_layer_size() {
         for (w, h) in [(640, 360), (320, 180), (160, 90)] {
             for number in [0, 1, 0x8001, 12345] {
-                let r = read(&drawn(w, h, number));
+                let r = read(&draw(w, h, number));
                 assert_eq!(r.number, number, "{w}x{h}");
                 assert!(r.colours_match(), "{w}x{h}: {r:?}");
             }
@@ -139,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_wrong_colour_does_not_match() {
-        let mut f = drawn(640, 360, 7);
+        let mut f = draw(640, 360, 7);
         // Luma of the red block to black.
         for y in 0..180 {
             for x in 0..160 {

@@ -10,7 +10,8 @@ use rtcstack::video::VideoView;
 use rtcstack::{CallEvent, CallOptions};
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
-use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::pattern::PatternSource;
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
@@ -304,4 +305,95 @@ async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
         judge(&since, 2.0).sizes
     );
     rig.call.leave().await;
+}
+
+/// The peer's reports of our video, `n` of them after the first (which
+/// covers the start-up), summed.
+async fn peer_sees(peer: &PythonPeer, identity: &str, n: usize) -> Vec<PeerEvent> {
+    let ours = |e: &PeerEvent| e.kind() == "video_seen" && e.str("identity") == Some(identity);
+    let first = peer
+        .wait_for("the peer's first report of our video", ours, SECS(15))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut mark = peer
+        .events()
+        .iter()
+        .position(|e| e.0 == first.0)
+        .unwrap_or(0)
+        + 1;
+    while seen.len() < n {
+        let e = peer
+            .wait_for_after(mark, "the peer's next report of our video", ours, SECS(5))
+            .await
+            .unwrap();
+        mark = peer
+            .events()
+            .iter()
+            .position(|x| x.0 == e.0)
+            .unwrap_or(mark)
+            + 1;
+        seen.push(e);
+    }
+    seen
+}
+
+/// We publish the pattern through the camera interface (640x360, 30 fps,
+/// VP8); LiveKit's Python SDK decodes it whole: at least 25 fps, in the
+/// pattern's colours, frame numbers increasing with at most 5 % skipped.
+#[tokio::test]
+async fn our_camera_is_decoded_by_livekit_python() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-publish";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    let started = Instant::now();
+    let sid = call
+        .publish_video(Box::new(PatternSource::new(640, 360, 30)))
+        .await
+        .unwrap();
+    eprintln!("camera published as {sid} in {:?}", started.elapsed());
+    let seen = peer_sees(&peer, "rust-cam", 3).await;
+    let sum = |f: &str| seen.iter().map(|e| e.f64(f).unwrap_or(0.0)).sum::<f64>();
+    let (frames, seconds) = (sum("frames"), sum("seconds"));
+    let (skipped, backwards) = (sum("skipped"), sum("backwards"));
+    let (off, worst) = (
+        sum("off_colour"),
+        seen.iter()
+            .filter_map(|e| e.f64("worst"))
+            .fold(0.0, f64::max),
+    );
+    let fps = frames / seconds;
+    let sizes: Vec<(f64, f64)> = seen
+        .iter()
+        .map(|e| {
+            (
+                e.f64("width").unwrap_or(0.0),
+                e.f64("height").unwrap_or(0.0),
+            )
+        })
+        .collect();
+    eprintln!(
+        "the peer decoded {frames} frames in {seconds:.2} s = {fps:.1} fps, {skipped} skipped, \
+         {backwards} back, {off} off colour (worst {worst}), sizes {sizes:?}"
+    );
+    assert!(fps >= 25.0, "{fps:.1} fps at the peer");
+    assert!(
+        skipped / (frames + skipped) <= 0.05,
+        "{skipped} of {} frames skipped",
+        frames + skipped
+    );
+    assert_eq!(backwards, 0.0, "frame numbers went back");
+    assert_eq!(off, 0.0, "frames off the pattern's colours (worst {worst})");
+    assert!(
+        sizes.iter().all(|s| *s == (640.0, 360.0)),
+        "sizes {sizes:?}"
+    );
+    call.leave().await;
 }

@@ -18,7 +18,7 @@ use crate::room::Participant;
 use crate::state::ConnectionState;
 use crate::supervisor::{Input, ReconnectPolicy, Supervisor};
 use crate::token::TokenRefresher;
-use crate::video::io::{NullVideoSink, VideoSink};
+use crate::video::io::{NullVideoSink, SharedVideoInput, VideoInput, VideoSink};
 use crate::video::view::{VideoView, Views};
 
 /// How to join.
@@ -194,6 +194,17 @@ impl Call {
         *self.input.lock().expect("input lock") = Some(input.clone());
         let (reply, answer) = oneshot::channel();
         if !self.send(Command::Publish { input, reply }) {
+            return Err(ConnectError::Closed);
+        }
+        answer.await.unwrap_or(Err(ConnectError::Closed))
+    }
+
+    /// Publishes a camera track fed by `input` (VP8); returns the track
+    /// sid. A rejoin publishes it again.
+    pub async fn publish_video(&self, input: Box<dyn VideoInput>) -> Result<String, ConnectError> {
+        let (reply, answer) = oneshot::channel();
+        let input = SharedVideoInput::new(input);
+        if !self.send(Command::PublishVideo { input, reply }) {
             return Err(ConnectError::Closed);
         }
         answer.await.unwrap_or(Err(ConnectError::Closed))

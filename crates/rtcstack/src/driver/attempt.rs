@@ -11,6 +11,7 @@ use crate::audio::io::SwitchableInput;
 use crate::error::ConnectError;
 use crate::room::RoomState;
 use crate::supervisor::{AttemptError, AttemptKind};
+use crate::video::io::SharedVideoInput;
 
 /// How a successful attempt brought the call back.
 pub(super) enum Recovered<S> {
@@ -31,6 +32,7 @@ pub(super) struct AttemptJob<E: Engine> {
     pub(super) token: String,
     pub(super) expires_at: Option<SystemTime>,
     pub(super) input: Option<SwitchableInput>,
+    pub(super) camera: Option<SharedVideoInput>,
     pub(super) muted: bool,
     pub(super) clock: Clock,
 }
@@ -75,6 +77,12 @@ impl<E: Engine> AttemptJob<E> {
         if let Some(input) = self.input {
             session
                 .publish_audio(Box::new(input))
+                .await
+                .map_err(|_| AttemptError::Retryable)?;
+        }
+        if let Some(camera) = self.camera {
+            session
+                .publish_video(camera)
                 .await
                 .map_err(|_| AttemptError::Retryable)?;
         }

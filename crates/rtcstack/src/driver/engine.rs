@@ -10,6 +10,7 @@ use crate::engine::{Session, Setup};
 use crate::error::ConnectError;
 use crate::room::RoomState;
 use crate::supervisor::AttemptError;
+use crate::video::io::SharedVideoInput;
 
 /// Joins a room.
 pub(crate) trait Engine: Send + Sync + 'static {
@@ -36,6 +37,10 @@ pub(crate) trait Joined: Send + Sync + 'static {
     fn publish_audio(
         &self,
         input: Box<dyn AudioInput>,
+    ) -> impl Future<Output = Result<String, ConnectError>> + Send;
+    fn publish_video(
+        &self,
+        input: SharedVideoInput,
     ) -> impl Future<Output = Result<String, ConnectError>> + Send;
     fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
     /// The call has taken this session on: what it held back goes out.
@@ -89,6 +94,10 @@ impl Joined for LiveSession {
 
     async fn publish_audio(&self, input: Box<dyn AudioInput>) -> Result<String, ConnectError> {
         self.session.publish_audio(input, self.step_timeout).await
+    }
+
+    async fn publish_video(&self, input: SharedVideoInput) -> Result<String, ConnectError> {
+        self.session.publish_video(input, self.step_timeout).await
     }
 
     async fn set_muted(&self, muted: bool) {

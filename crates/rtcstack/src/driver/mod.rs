@@ -24,6 +24,7 @@ use crate::room::RoomState;
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, Supervisor};
 use crate::token::{self, Freshness, RefreshError, TokenRefresher};
+use crate::video::io::SharedVideoInput;
 use attempt::{AttemptJob, Recovered};
 pub(crate) use clock::Clock;
 use engine::{Engine, Joined};
@@ -33,6 +34,10 @@ pub(crate) enum Command {
     Connect(ConnectReply),
     Publish {
         input: SwitchableInput,
+        reply: oneshot::Sender<Result<String, ConnectError>>,
+    },
+    PublishVideo {
+        input: SharedVideoInput,
         reply: oneshot::Sender<Result<String, ConnectError>>,
     },
     SetMuted(bool, oneshot::Sender<()>),
@@ -68,6 +73,7 @@ pub(crate) struct Driver<E: Engine> {
     room_before: Option<RoomState>,
     /// What we publish, kept to republish after a rejoin.
     input: Option<SwitchableInput>,
+    camera: Option<SharedVideoInput>,
     muted: bool,
     events: mpsc::UnboundedSender<CallEvent>,
     status: watch::Sender<Status<E::Session>>,
@@ -139,6 +145,7 @@ impl<E: Engine> Driver<E> {
             session: None,
             room_before: None,
             input: None,
+            camera: None,
             muted: false,
             events: parts.events,
             status,
@@ -220,6 +227,21 @@ impl<E: Engine> Driver<E> {
                         // not, or a lost link would wait behind it.
                         tokio::spawn(async move {
                             let _ = reply.send(s.publish_audio(Box::new(input)).await);
+                        });
+                    }
+                    None => {
+                        let _ = reply.send(Err(ConnectError::Closed));
+                    }
+                }
+                Vec::new()
+            }
+            Command::PublishVideo { input, reply } => {
+                match &self.session {
+                    Some(s) => {
+                        self.camera = Some(input.clone());
+                        let s = Arc::clone(s);
+                        tokio::spawn(async move {
+                            let _ = reply.send(s.publish_video(input).await);
                         });
                     }
                     None => {
@@ -475,6 +497,7 @@ impl<E: Engine> Driver<E> {
             token: self.token.clone(),
             expires_at: self.expires_at,
             input: self.input.clone(),
+            camera: self.camera.clone(),
             muted: self.muted,
             clock: self.clock,
         };

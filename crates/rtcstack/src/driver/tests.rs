@@ -144,6 +144,13 @@ impl Joined for FakeSession {
         self.log.push(self.start, format!("publish {}", self.id));
         Ok(format!("TR_{}", self.id))
     }
+    async fn publish_video(
+        &self,
+        _input: crate::video::io::SharedVideoInput,
+    ) -> Result<String, ConnectError> {
+        self.log.push(self.start, format!("camera {}", self.id));
+        Ok(format!("TR_cam_{}", self.id))
+    }
     async fn set_muted(&self, muted: bool) {
         self.log
             .push(self.start, format!("muted {muted} {}", self.id));

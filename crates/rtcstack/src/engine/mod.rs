@@ -12,15 +12,18 @@
 
 mod join;
 pub(crate) use join::Setup;
+mod keyframe_requests;
 mod media;
 mod negotiation;
 mod numbering;
 mod peer;
 mod protocol;
 mod publish;
+mod publish_video;
 pub(crate) mod reach;
 mod receive_video;
 mod resume;
+mod send_video;
 pub(crate) mod stats;
 mod sync;
 mod timeline;

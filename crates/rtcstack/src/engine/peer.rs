@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Slot;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -24,6 +25,8 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
+
+use super::keyframe_requests;
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -109,13 +112,7 @@ pub(crate) fn opus_codec() -> RTCRtpCodec {
 /// default interceptors.
 fn video_codecs() -> Vec<RTCRtpCodecParameters> {
     let codec = |mime: &str, fmtp: &str, payload_type| RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec {
-            mime_type: mime.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: fmtp.to_owned(),
-            rtcp_feedback: vec![],
-        },
+        rtp_codec: video_codec(mime, fmtp),
         payload_type,
     };
     vec![
@@ -131,6 +128,21 @@ fn video_codecs() -> Vec<RTCRtpCodecParameters> {
             108,
         ),
     ]
+}
+
+fn video_codec(mime: &str, fmtp: &str) -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: mime.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: fmtp.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// VP8, what we send.
+pub(crate) fn vp8_codec() -> RTCRtpCodec {
+    video_codec(MIME_TYPE_VP8, "")
 }
 
 /// The connection's configuration: the server's ICE servers (TURN).
@@ -190,7 +202,10 @@ pub(crate) async fn build(
         RtpCodecKind::Audio,
         None,
     )?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?.with(
+        Slot::from(keyframe_requests::SLOT),
+        keyframe_requests::KeyframeRequests::default(),
+    );
     let config = configuration(ice_servers);
     // No multicast socket: LiveKit servers never hand out .local candidates.
     // Connectivity checks every 50 ms (the library's default is 200 ms, four

@@ -24,6 +24,19 @@ pub(crate) struct Plane<'a> {
 }
 
 impl VideoFrame {
+    /// A black picture of this size (BT.601 limited range).
+    pub fn black(width: u32, height: u32) -> VideoFrame {
+        let c = (width.div_ceil(2) * height.div_ceil(2)) as usize;
+        VideoFrame {
+            width,
+            height,
+            y: vec![16; (width * height) as usize],
+            u: vec![128; c],
+            v: vec![128; c],
+            rtp_timestamp: 0,
+        }
+    }
+
     pub fn chroma_width(&self) -> u32 {
         self.width.div_ceil(2)
     }

@@ -10,5 +10,5 @@ pub mod view;
 
 pub use decode::{DecodeError, VideoCodec};
 pub use frame::VideoFrame;
-pub use io::{NullVideoSink, RemoteVideo, VideoSink};
+pub use io::{NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink};
 pub use view::VideoView;

@@ -1,0 +1,301 @@
+//! The real-time encoder, set up as WebRTC senders set up libvpx: constant
+//! bitrate, no lag, error resilient (a lost frame does not spoil the ones
+//! after it beyond the next key frame), key frames on request.
+
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+
+use vpx_sys as vpx;
+
+use crate::{describe, Error};
+
+/// What to encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderConfig {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Target bitrate, kbit/s.
+    pub bitrate_kbps: u32,
+}
+
+/// One compressed frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub data: Vec<u8>,
+    pub keyframe: bool,
+}
+
+/// One VP8 stream's encoder.
+pub struct Vp8Encoder {
+    ctx: Box<vpx::vpx_codec_ctx_t>,
+    cfg: vpx::vpx_codec_enc_cfg_t,
+    config: EncoderConfig,
+    /// The picture, its planes packed one after another, as libvpx wraps it.
+    scratch: Vec<u8>,
+    /// Presentation time, in the 90 kHz timebase.
+    pts: i64,
+}
+
+// SAFETY: as the decoder: touched only through &mut self (or in drop); no
+// thread-local state in libvpx's encoder.
+unsafe impl Send for Vp8Encoder {}
+
+/// libvpx's speed for real time: faster than libwebrtc's desktop default
+/// (-6), as a laptop may be doing much else.
+const CPU_USED: i32 = -8;
+
+impl Vp8Encoder {
+    pub fn new(config: EncoderConfig) -> Result<Self, Error> {
+        let init = |e: String| Error::EncoderInit(e);
+        if config.width == 0 || config.height == 0 || config.fps == 0 {
+            return Err(init(format!("{config:?} has nothing to encode")));
+        }
+        // SAFETY: the interface is a static of the library; a zeroed
+        // configuration is filled by config_default.
+        let mut cfg: vpx::vpx_codec_enc_cfg_t = unsafe { MaybeUninit::zeroed().assume_init() };
+        let err =
+            unsafe { vpx::vpx_codec_enc_config_default(vpx::vpx_codec_vp8_cx(), &mut cfg, 0) };
+        if err != vpx::VPX_CODEC_OK {
+            return Err(init(describe(err)));
+        }
+        cfg.g_w = config.width;
+        cfg.g_h = config.height;
+        cfg.g_timebase = vpx::vpx_rational {
+            num: 1,
+            den: 90_000,
+        };
+        cfg.g_threads = if config.width * config.height > 640 * 480 {
+            2
+        } else {
+            1
+        };
+        cfg.g_lag_in_frames = 0;
+        cfg.g_error_resilient = vpx::VPX_ERROR_RESILIENT_DEFAULT;
+        cfg.rc_end_usage = vpx::vpx_rc_mode::VPX_CBR;
+        cfg.rc_target_bitrate = config.bitrate_kbps;
+        cfg.rc_min_quantizer = 2;
+        cfg.rc_max_quantizer = 56;
+        cfg.rc_undershoot_pct = 100;
+        cfg.rc_overshoot_pct = 15;
+        cfg.rc_buf_initial_sz = 500;
+        cfg.rc_buf_optimal_sz = 600;
+        cfg.rc_buf_sz = 1000;
+        cfg.rc_dropframe_thresh = 0;
+        // Key frames when asked (a receiver's PLI), and at most every 100 s.
+        cfg.kf_mode = vpx::vpx_kf_mode::VPX_KF_AUTO;
+        cfg.kf_max_dist = 3000;
+        let mut ctx: Box<vpx::vpx_codec_ctx_t> =
+            Box::new(unsafe { MaybeUninit::zeroed().assume_init() });
+        // SAFETY: pointers to live values; the ABI version is the bindings'.
+        let err = unsafe {
+            vpx::vpx_codec_enc_init_ver(
+                ctx.as_mut(),
+                vpx::vpx_codec_vp8_cx(),
+                &cfg,
+                0,
+                vpx::VPX_ENCODER_ABI_VERSION as i32,
+            )
+        };
+        if err != vpx::VPX_CODEC_OK {
+            return Err(init(describe(err)));
+        }
+        let mut encoder = Vp8Encoder {
+            ctx,
+            cfg,
+            config,
+            scratch: Vec::new(),
+            pts: 0,
+        };
+        // SAFETY: an initialised encoder; VP8E_SET_CPUUSED takes an int.
+        let err = unsafe {
+            vpx::vpx_codec_control_(
+                encoder.ctx.as_mut(),
+                vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as i32,
+                CPU_USED,
+            )
+        };
+        if err != vpx::VPX_CODEC_OK {
+            return Err(init(encoder.detail(err)));
+        }
+        Ok(encoder)
+    }
+
+    pub fn config(&self) -> EncoderConfig {
+        self.config
+    }
+
+    /// A new target bitrate, from the next frame on.
+    pub fn set_bitrate(&mut self, kbps: u32) -> Result<(), Error> {
+        self.cfg.rc_target_bitrate = kbps.max(1);
+        // SAFETY: an initialised encoder and a configuration of its own.
+        let err = unsafe { vpx::vpx_codec_enc_config_set(self.ctx.as_mut(), &self.cfg) };
+        if err != vpx::VPX_CODEC_OK {
+            return Err(Error::Encode(self.detail(err)));
+        }
+        self.config.bitrate_kbps = kbps.max(1);
+        Ok(())
+    }
+
+    /// Encodes one I420 picture of the configured size (planes packed, as
+    /// `width` × `height` luma and two half-size chroma planes). Returns
+    /// what the encoder produced: normally one frame.
+    pub fn encode(&mut self, [y, u, v]: [&[u8]; 3], keyframe: bool) -> Result<Vec<Encoded>, Error> {
+        let (w, h) = (self.config.width as usize, self.config.height as usize);
+        let c = w.div_ceil(2) * h.div_ceil(2);
+        if y.len() != w * h || u.len() != c || v.len() != c {
+            return Err(Error::Encode(format!(
+                "planes of {}, {} and {} bytes for {w}x{h}",
+                y.len(),
+                u.len(),
+                v.len()
+            )));
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(y);
+        self.scratch.extend_from_slice(u);
+        self.scratch.extend_from_slice(v);
+        // SAFETY: a zeroed image is what vpx_img_wrap fills; it points into
+        // `scratch`, which outlives the encode call (libvpx copies what it
+        // keeps) and holds exactly one packed I420 picture of this size.
+        let mut img: vpx::vpx_image_t = unsafe { MaybeUninit::zeroed().assume_init() };
+        let wrapped = unsafe {
+            vpx::vpx_img_wrap(
+                &mut img,
+                vpx::vpx_img_fmt::VPX_IMG_FMT_I420,
+                self.config.width,
+                self.config.height,
+                1,
+                self.scratch.as_mut_ptr(),
+            )
+        };
+        if wrapped.is_null() {
+            return Err(Error::Encode("the picture could not be wrapped".into()));
+        }
+        let duration = 90_000 / self.config.fps as u64;
+        let flags = if keyframe {
+            vpx::VPX_EFLAG_FORCE_KF as i64
+        } else {
+            0
+        };
+        // SAFETY: an initialised encoder and an image valid for the call.
+        let err = unsafe {
+            vpx::vpx_codec_encode(
+                self.ctx.as_mut(),
+                &img,
+                self.pts,
+                duration as _,
+                flags as _,
+                vpx::VPX_DL_REALTIME as _,
+            )
+        };
+        self.pts += duration as i64;
+        if err != vpx::VPX_CODEC_OK {
+            return Err(Error::Encode(self.detail(err)));
+        }
+        let mut out = Vec::new();
+        let mut iter: vpx::vpx_codec_iter_t = std::ptr::null();
+        loop {
+            // SAFETY: an initialised encoder; each packet is valid until
+            // the next call on the encoder, and copied before that.
+            let pkt = unsafe { vpx::vpx_codec_get_cx_data(self.ctx.as_mut(), &mut iter) };
+            let Some(pkt) = (unsafe { pkt.as_ref() }) else {
+                break;
+            };
+            if pkt.kind != vpx::vpx_codec_cx_pkt_kind::VPX_CODEC_CX_FRAME_PKT {
+                continue;
+            }
+            // SAFETY: a frame packet's union member is `frame`; its buffer
+            // holds `sz` bytes.
+            let frame = unsafe { pkt.data.frame };
+            if frame.buf.is_null() {
+                continue;
+            }
+            let data =
+                unsafe { std::slice::from_raw_parts(frame.buf as *const u8, frame.sz as usize) };
+            out.push(Encoded {
+                data: data.to_vec(),
+                keyframe: frame.flags & vpx::VPX_FRAME_IS_KEY != 0,
+            });
+        }
+        Ok(out)
+    }
+
+    fn detail(&mut self, err: vpx::vpx_codec_err_t) -> String {
+        let mut text = describe(err);
+        // SAFETY: the context is initialised; the detail is a NUL-terminated
+        // string owned by it, or null.
+        let detail = unsafe { vpx::vpx_codec_error_detail(self.ctx.as_mut()) };
+        if !detail.is_null() {
+            // SAFETY: non-null and NUL-terminated, read before any other call.
+            let d = unsafe { CStr::from_ptr(detail) }.to_string_lossy();
+            text = format!("{text} ({d})");
+        }
+        text
+    }
+}
+
+impl Drop for Vp8Encoder {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(), destroyed once.
+        unsafe {
+            vpx::vpx_codec_destroy(self.ctx.as_mut());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Vp8Decoder;
+
+    /// A picture: luma a gradient that moves with `n`, grey chroma.
+    fn picture(w: usize, h: usize, n: usize) -> [Vec<u8>; 3] {
+        let y = (0..w * h).map(|i| ((i % w + n) % 200 + 16) as u8).collect();
+        let c = w.div_ceil(2) * h.div_ceil(2);
+        [y, vec![128; c], vec![128; c]]
+    }
+
+    #[test]
+    fn what_it_encodes_the_decoder_shows_at_the_same_size() {
+        let config = EncoderConfig {
+            width: 64,
+            height: 48,
+            fps: 30,
+            bitrate_kbps: 300,
+        };
+        let mut enc = Vp8Encoder::new(config).unwrap();
+        let mut dec = Vp8Decoder::new().unwrap();
+        let mut keys = Vec::new();
+        for n in 0..10 {
+            let [y, u, v] = picture(64, 48, n);
+            // A key frame asked for at frame 5.
+            for f in enc.encode([&y, &u, &v], n == 5).unwrap() {
+                keys.push(f.keyframe);
+                let p = dec.decode(&f.data).unwrap().expect("a shown frame");
+                assert_eq!((p.width, p.height), (64, 48));
+                // Luma near what went in (lossy): the middle pixel.
+                let got = p.planes[0].0[24 * p.planes[0].1 + 32] as i32;
+                let want = y[24 * 64 + 32] as i32;
+                assert!((got - want).abs() < 24, "frame {n}: {got} vs {want}");
+            }
+        }
+        assert_eq!(keys.len(), 10, "one frame out per picture in");
+        assert!(keys[0] && keys[5], "{keys:?}");
+        assert!(!keys[1] && !keys[6], "{keys:?}");
+    }
+
+    #[test]
+    fn wrong_sizes_are_refused() {
+        let config = EncoderConfig {
+            width: 64,
+            height: 48,
+            fps: 30,
+            bitrate_kbps: 300,
+        };
+        let mut enc = Vp8Encoder::new(config).unwrap();
+        let err = enc.encode([&[0; 10], &[0; 4], &[0; 4]], false).unwrap_err();
+        assert!(err.to_string().contains("for 64x48"), "{err}");
+        assert!(Vp8Encoder::new(EncoderConfig { width: 0, ..config }).is_err());
+    }
+}
