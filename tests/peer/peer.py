@@ -17,6 +17,8 @@ loop instead of the tone; {"cmd": "tone", ...} switches back, hz 0 is silence),
 next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}
 (publish the test pattern as a camera: see `pattern`; "h264" for H.264;
+{"cmd": "video_quality", "identity": "x", "quality": "low"} picks the layer
+received of x's video;
 "preset": true for the SDK's own encoding and smaller simulcast layers;
 {"cmd": "video_stop"} unpublishes it),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
@@ -558,6 +560,15 @@ class Peer:
             )
         elif name == "video_stop":
             await self.stop_video()
+        elif name == "video_quality":
+            # The simulcast layer to receive of that identity's video.
+            quality = rtc.VideoQuality.Value("VIDEO_QUALITY_" + str(cmd["quality"]).upper())
+            for p in self.room.remote_participants.values():
+                if p.identity == cmd["identity"]:
+                    for pub in p.track_publications.values():
+                        if pub.kind == rtc.TrackKind.KIND_VIDEO:
+                            pub.set_video_quality(quality)
+            emit("video_quality", identity=cmd["identity"], quality=str(cmd["quality"]))
         elif name == "disconnect":
             await self.leave_room()
         elif name == "rejoin":

@@ -339,13 +339,15 @@ async fn peer_sees(peer: &PythonPeer, identity: &str, n: usize) -> Vec<PeerEvent
 }
 
 /// We publish the pattern through the camera interface (640x360, 30 fps,
-/// VP8); LiveKit's Python SDK decodes it whole: at least 25 fps, in the
-/// pattern's colours, frame numbers increasing with at most 5 % skipped.
+/// VP8, simulcast); the server lists its three layers; LiveKit's Python SDK
+/// decodes it whole (at least 25 fps, in the pattern's colours, frame
+/// numbers increasing with at most 5 % skipped), and gets a smaller
+/// picture when it asks for the low layer.
 #[tokio::test]
 async fn our_camera_is_decoded_by_livekit_python() {
     let server = LiveKitServer::start().await.unwrap();
     let room = "video-publish";
-    let peer = server
+    let mut peer = server
         .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
         .await
         .unwrap();
@@ -394,6 +396,47 @@ async fn our_camera_is_decoded_by_livekit_python() {
     assert!(
         sizes.iter().all(|s| *s == (640.0, 360.0)),
         "sizes {sizes:?}"
+    );
+
+    let listed = server.room_service().list_participants(room).await.unwrap();
+    let layers: Vec<(i32, u32, u32)> = listed
+        .iter()
+        .flat_map(|p| &p.tracks)
+        .filter(|t| t.sid == sid)
+        .flat_map(|t| &t.codecs)
+        .flat_map(|c| &c.layers)
+        .map(|l| (l.quality, l.width, l.height))
+        .collect();
+    eprintln!("the server lists our layers (quality, width, height): {layers:?}");
+    assert_eq!(layers, [(0, 160, 90), (1, 320, 180), (2, 640, 360)]);
+
+    let mark = peer.mark();
+    peer.send(json!({"cmd": "video_quality", "identity": "rust-cam", "quality": "low"}))
+        .await
+        .unwrap();
+    let asked = Instant::now();
+    let smaller = peer
+        .wait_for_after(
+            mark,
+            "a smaller picture at the peer after it asked for the low layer",
+            |e| {
+                e.kind() == "video_seen"
+                    && e.f64("width").is_some_and(|w| w < 640.0)
+                    && e.f64("off_colour") == Some(0.0)
+            },
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    eprintln!(
+        "low layer: {}x{} at the peer within {:?}",
+        smaller.f64("width").unwrap_or(0.0),
+        smaller.f64("height").unwrap_or(0.0),
+        asked.elapsed()
+    );
+    assert_eq!(
+        (smaller.f64("width"), smaller.f64("height")),
+        (Some(160.0), Some(90.0))
     );
     call.leave().await;
 }

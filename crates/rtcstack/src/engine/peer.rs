@@ -9,6 +9,7 @@ use std::sync::Arc;
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
+use rtc::peer_connection::configuration::interceptor_registry::configure_simulcast_extension_headers;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -194,6 +195,8 @@ pub(crate) async fn build(
     for codec in video_codecs() {
         media.register_codec(codec, RtpCodecKind::Video)?;
     }
+    // Our video's layers are told apart by these (section and stream ids).
+    configure_simulcast_extension_headers(&mut media)?;
     // Each packet's level: how the server knows who is speaking.
     media.register_header_extension(
         RTCRtpHeaderExtensionCapability {

@@ -1,6 +1,6 @@
-//! Our camera on the session: the track announced (AddTrack, with its one
-//! layer), added to the publisher connection and negotiated, then fed by
-//! its sender.
+//! Our camera on the session: the track announced (AddTrack, with its
+//! simulcast layers), added to the publisher connection with one encoding
+//! per layer and negotiated, then fed by its sender.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,19 @@ use super::protocol::Request;
 use super::{peer, send_video, Session};
 use crate::error::ConnectError;
 use crate::video::io::{SharedVideoInput, VideoInput};
+use crate::video::simulcast::{self, Layer};
+
+const SDES_MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const SDES_RTP_STREAM_ID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+
+/// LiveKit's quality for each of our layers.
+fn quality(rid: &str) -> proto::VideoQuality {
+    match rid {
+        "q" => proto::VideoQuality::Low,
+        "h" => proto::VideoQuality::Medium,
+        _ => proto::VideoQuality::High,
+    }
+}
 
 impl Session {
     /// Publishes a camera track fed by `input`; returns its track sid.
@@ -39,7 +52,22 @@ impl Session {
                 reply: tx,
             })
             .map_err(|_| ConnectError::Closed)?;
-        let ssrc: u32 = rand::random();
+        let layers: Vec<(Layer, u32)> = simulcast::plan(format)
+            .into_iter()
+            .map(|l| (l, rand::random()))
+            .collect();
+        let announced: Vec<proto::VideoLayer> = layers
+            .iter()
+            .map(|(l, ssrc)| proto::VideoLayer {
+                quality: quality(l.rid) as i32,
+                width: l.format.width,
+                height: l.format.height,
+                bitrate: send_video::bitrate_for(l.format) * 1_000,
+                ssrc: *ssrc,
+                rid: l.rid.to_string(),
+                ..Default::default()
+            })
+            .collect();
         s.signal
             .send(Req::AddTrack(proto::AddTrackRequest {
                 cid: cid.clone(),
@@ -48,13 +76,12 @@ impl Session {
                 source: proto::TrackSource::Camera as i32,
                 width: format.width,
                 height: format.height,
-                // The one layer the server can forward, so it knows its size.
-                layers: vec![proto::VideoLayer {
-                    quality: proto::VideoQuality::High as i32,
-                    width: format.width,
-                    height: format.height,
-                    bitrate: send_video::bitrate_for(format) * 1_000,
-                    ssrc,
+                // The layers the server can choose from, with their sizes.
+                layers: announced.clone(),
+                simulcast_codecs: vec![proto::SimulcastCodec {
+                    codec: "vp8".into(),
+                    cid: cid.clone(),
+                    layers: announced,
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -70,14 +97,18 @@ impl Session {
             cid.clone(),
             "camera".into(),
             RtpCodecKind::Video,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
+            layers
+                .iter()
+                .map(|(l, ssrc)| RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        rid: l.rid.into(),
+                        ssrc: Some(*ssrc),
+                        ..Default::default()
+                    },
+                    codec: peer::vp8_codec(),
                     ..Default::default()
-                },
-                codec: peer::vp8_codec(),
-                ..Default::default()
-            }],
+                })
+                .collect(),
         )));
         let transceiver = s
             .transports
@@ -98,24 +129,37 @@ impl Session {
             let answer = turn.offer(pc, &s.signal, false).await?;
             answer.applied(deadline).await?;
         }
-        // The payload type the answer gave VP8.
-        let payload_type = match transceiver.sender().await {
-            Ok(Some(sender)) => sender
-                .get_parameters()
-                .await
-                .map_err(media)?
-                .rtp_parameters
-                .codecs
-                .iter()
-                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/vp8"))
-                .map(|c| c.payload_type)
-                .unwrap_or(96),
-            _ => 96,
+        // What the answer gave VP8 and the extensions naming section and layer.
+        let parameters = match transceiver.sender().await {
+            Ok(Some(sender)) => Some(sender.get_parameters().await.map_err(media)?),
+            _ => None,
+        };
+        let rtp = parameters.map(|p| p.rtp_parameters);
+        let extension = |uri: &str| {
+            rtp.as_ref().and_then(|p| {
+                p.header_extensions
+                    .iter()
+                    .find(|e| e.uri == uri)
+                    .and_then(|e| u8::try_from(e.id).ok())
+            })
+        };
+        let mid = transceiver.mid().await.ok().flatten();
+        let marking = send_video::Marking {
+            payload_type: rtp
+                .as_ref()
+                .and_then(|p| {
+                    p.codecs
+                        .iter()
+                        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/vp8"))
+                })
+                .map_or(96, |c| c.payload_type),
+            mid: extension(SDES_MID_URI).zip(mid),
+            rid: extension(SDES_RTP_STREAM_ID_URI),
         };
         tokio::spawn(send_video::send_video(
             track,
-            ssrc,
-            payload_type,
+            layers,
+            marking,
             input,
             Arc::clone(&s.stop),
         ));

@@ -1,117 +1,204 @@
-//! The sender of our video: every 1/fps s a picture from the input,
-//! encoded (VP8, a key frame when a receiver asks for one), split into RTP
-//! packets (the marker on each frame's last) and written to the track.
+//! The sender of our video: every 1/fps s a picture from the input, scaled
+//! to each simulcast layer, encoded (VP8; a key frame on a layer whose
+//! receiver asks for one), split into RTP packets (the marker on each
+//! frame's last; each packet naming its media section and layer, as
+//! browsers' do, so the server can tell the layers apart) and written to
+//! the track.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::codec::vp8::Vp8Payloader;
 use rtc::rtp::packetizer::Payloader;
 use rtcstack_vpx::{EncoderConfig, Vp8Encoder};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
-use super::keyframe_requests::is_keyframe_request;
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
+use crate::video::simulcast::{halve, Layer};
 use crate::video::VideoFrame;
 
 /// Payload bytes per packet: room for SRTP, headers and extensions
 /// within a 1,280-byte IPv6 minimum MTU.
 const MTU: usize = 1_100;
+/// One-byte header extensions (RFC 8285).
+const ONE_BYTE_EXTENSIONS: u16 = 0xBEDE;
 
 /// A bitrate that holds a picture of this size well at this rate (kbit/s),
 /// as libwebrtc's defaults do: about 0.1 bit per pixel at 30 fps.
 pub(crate) fn bitrate_for(format: VideoFormat) -> u32 {
     let pixels = format.width as u64 * format.height as u64 * format.fps as u64;
-    ((pixels / 10_000) as u32).clamp(150, 2_500)
+    ((pixels / 10_000) as u32).clamp(100, 2_500)
 }
 
-/// Encodes and sends `input` on `track` until `stop` is set.
+/// How our packets are marked, as negotiated.
+pub(crate) struct Marking {
+    pub payload_type: u8,
+    /// The MID extension's id and our section's mid.
+    pub mid: Option<(u8, String)>,
+    /// The RTP stream id extension's id (names the layer).
+    pub rid: Option<u8>,
+}
+
+/// One layer's encoder and its numbering.
+struct Sending {
+    layer: Layer,
+    ssrc: u32,
+    encoder: Vp8Encoder,
+    payloader: Vp8Payloader,
+    sequence: u16,
+    /// Its picture (the layer above halved; the full layer's is the input's).
+    picture: VideoFrame,
+    keyframe: Arc<AtomicBool>,
+}
+
+/// Encodes and sends `input` on `track`, one stream per layer (with its
+/// ssrc), until `stop` is set.
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    payload_type: u8,
+    layers: Vec<(Layer, u32)>,
+    marking: Marking,
     mut input: SharedVideoInput,
     stop: Arc<AtomicBool>,
 ) {
     let format = input.format();
-    let mut encoder = match Vp8Encoder::new(EncoderConfig {
-        width: format.width,
-        height: format.height,
-        fps: format.fps,
-        bitrate_kbps: bitrate_for(format),
-    }) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!("video encoder: {e}");
-            return;
-        }
-    };
-    // Key frames asked for by the far end (the server on behalf of a new
-    // subscriber, or one that lost a frame).
-    let wanted = Arc::new(AtomicBool::new(true));
-    let listener = tokio::spawn(keyframe_requests(Arc::clone(&track), Arc::clone(&wanted)));
-    let mut payloader = Vp8Payloader::default();
-    payloader.enable_picture_id = true;
-    let mut sequence: u16 = rand::random();
+    // Largest first: each smaller picture is made from the one before.
+    let mut sending = Vec::new();
+    for (layer, ssrc) in layers.into_iter().rev() {
+        let encoder = match Vp8Encoder::new(EncoderConfig {
+            width: layer.format.width,
+            height: layer.format.height,
+            fps: layer.format.fps,
+            bitrate_kbps: bitrate_for(layer.format),
+        }) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!("video encoder for layer {}: {e}", layer.rid);
+                return;
+            }
+        };
+        let mut payloader = Vp8Payloader::default();
+        payloader.enable_picture_id = true;
+        sending.push(Sending {
+            layer,
+            ssrc,
+            encoder,
+            payloader,
+            sequence: rand::random(),
+            picture: VideoFrame::black(layer.format.width, layer.format.height),
+            keyframe: Arc::new(AtomicBool::new(true)),
+        });
+    }
+    // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR).
+    let flags: Vec<(u32, Arc<AtomicBool>)> = sending
+        .iter()
+        .map(|s| (s.ssrc, Arc::clone(&s.keyframe)))
+        .collect();
+    let listener = tokio::spawn(keyframe_requests(Arc::clone(&track), flags));
     let mut timestamp: u32 = rand::random();
     let step = 90_000 / format.fps.max(1);
-    let mut picture = VideoFrame::black(format.width, format.height);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
-        input.next_frame(&mut picture);
-        let key = wanted.swap(false, Ordering::Relaxed);
-        let frames = match encoder.encode([&picture.y, &picture.u, &picture.v], key) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!("video encode: {e}");
-                wanted.store(true, Ordering::Relaxed);
-                continue;
+        for i in 0..sending.len() {
+            if i == 0 {
+                input.next_frame(&mut sending[0].picture);
+            } else {
+                let (above, this) = sending.split_at_mut(i);
+                halve(&above[i - 1].picture, &mut this[0].picture);
             }
-        };
-        for frame in frames {
-            let payloads = match payloader.payload(MTU, &Bytes::from(frame.data)) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!("video packetise: {e}");
-                    continue;
-                }
-            };
-            let last = payloads.len().saturating_sub(1);
-            for (i, payload) in payloads.into_iter().enumerate() {
-                let packet = rtc::rtp::Packet {
-                    header: rtc::rtp::Header {
-                        version: 2,
-                        marker: i == last,
-                        payload_type,
-                        sequence_number: sequence,
-                        timestamp,
-                        ssrc,
-                        ..Default::default()
-                    },
-                    payload,
-                };
-                sequence = sequence.wrapping_add(1);
-                if let Err(e) = track.write_rtp(packet).await {
-                    tracing::debug!("video write: {e}");
-                }
-            }
+            let s = &mut sending[i];
+            send_frame(&track, s, &marking, timestamp).await;
         }
         timestamp = timestamp.wrapping_add(step);
     }
     listener.abort();
 }
 
-/// Sets `wanted` at each key-frame request about our track.
-async fn keyframe_requests(track: Arc<TrackLocalStaticRTP>, wanted: Arc<AtomicBool>) {
+/// Encodes one layer's picture and writes its packets.
+async fn send_frame(track: &TrackLocalStaticRTP, s: &mut Sending, marking: &Marking, ts: u32) {
+    let key = s.keyframe.swap(false, Ordering::Relaxed);
+    let p = &s.picture;
+    let frames = match s.encoder.encode([&p.y, &p.u, &p.v], key) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("video encode, layer {}: {e}", s.layer.rid);
+            s.keyframe.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
+    for frame in frames {
+        let payloads = match s.payloader.payload(MTU, &Bytes::from(frame.data)) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("video packetise: {e}");
+                continue;
+            }
+        };
+        let last = payloads.len().saturating_sub(1);
+        for (i, payload) in payloads.into_iter().enumerate() {
+            let mut header = rtc::rtp::Header {
+                version: 2,
+                marker: i == last,
+                payload_type: marking.payload_type,
+                sequence_number: s.sequence,
+                timestamp: ts,
+                ssrc: s.ssrc,
+                ..Default::default()
+            };
+            mark(&mut header, marking, s.layer.rid);
+            s.sequence = s.sequence.wrapping_add(1);
+            if let Err(e) = track.write_rtp(rtc::rtp::Packet { header, payload }).await {
+                tracing::debug!("video write: {e}");
+            }
+        }
+    }
+}
+
+/// Names the media section and the layer in a packet's header extensions.
+fn mark(header: &mut rtc::rtp::Header, marking: &Marking, rid: &str) {
+    let mut extensions = Vec::new();
+    if let Some((id, mid)) = &marking.mid {
+        extensions.push((*id, Bytes::from(mid.clone())));
+    }
+    if let Some(id) = marking.rid {
+        extensions.push((id, Bytes::from(rid.to_owned())));
+    }
+    if extensions.is_empty() {
+        return;
+    }
+    header.extension = true;
+    header.extension_profile = ONE_BYTE_EXTENSIONS;
+    for (id, value) in extensions {
+        if let Err(e) = header.set_extension(id, value) {
+            tracing::debug!("header extension {id}: {e}");
+        }
+    }
+}
+
+/// Sets each layer's flag at a key-frame request for it.
+async fn keyframe_requests(track: Arc<TrackLocalStaticRTP>, layers: Vec<(u32, Arc<AtomicBool>)>) {
     while let Some(event) = track.poll().await {
-        if let TrackLocalEvent::OnRtcpPacket(packets) = event {
-            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                wanted.store(true, Ordering::Relaxed);
+        let TrackLocalEvent::OnRtcpPacket(packets) = event else {
+            continue;
+        };
+        for p in &packets {
+            let any = p.as_any();
+            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                for (ssrc, flag) in &layers {
+                    if *ssrc == pli.media_ssrc {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
+            } else if any.is::<FullIntraRequest>() {
+                for (_, flag) in &layers {
+                    flag.store(true, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -125,7 +212,21 @@ mod tests {
     fn bitrates_grow_with_the_picture_within_bounds() {
         let f = |width, height, fps| bitrate_for(VideoFormat { width, height, fps });
         assert_eq!(f(640, 360, 30), 691);
+        assert_eq!(f(320, 180, 30), 172);
         assert_eq!(f(1280, 720, 30), 2_500);
-        assert_eq!(f(160, 90, 15), 150);
+        assert_eq!(f(160, 90, 15), 100);
+    }
+
+    #[test]
+    fn packets_name_their_section_and_layer() {
+        let marking = Marking {
+            payload_type: 96,
+            mid: Some((4, "1".into())),
+            rid: Some(10),
+        };
+        let mut header = rtc::rtp::Header::default();
+        mark(&mut header, &marking, "h");
+        assert_eq!(header.get_extension(4).as_deref(), Some(&b"1"[..]));
+        assert_eq!(header.get_extension(10).as_deref(), Some(&b"h"[..]));
     }
 }
