@@ -18,7 +18,8 @@ next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}
 (publish the test pattern as a camera: see `pattern`; "h264" for H.264;
 {"cmd": "video_quality", "identity": "x", "quality": "low"} picks the layer
-received of x's video;
+received of x's video; {"cmd": "video_probe", "identity": "x", "points":
+[[0.5, 0.5]]} reports the colours at those points of x's next frame;
 "preset": true for the SDK's own encoding and smaller simulcast layers;
 {"cmd": "video_stop"} unpublishes it),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
@@ -184,6 +185,9 @@ class Peer:
         # The receive analysers of the current room (ended on leaving it).
         self.analysers: set[asyncio.Task[None]] = set()
         self.tone_task: asyncio.Task[None] | None = None
+        # Points to read the colour of in the next video frame received
+        # from an identity (fractions of its width and height).
+        self.probes: dict[str, list[tuple[float, float]]] = {}
         # The published test pattern: its track and the task feeding it.
         self.video: tuple[rtc.LocalVideoTrack, asyncio.Task[None]] | None = None
         # Set while we leave a room on purpose and stay running.
@@ -422,6 +426,20 @@ class Peer:
             rgba = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 4)
             number, worst = read_pattern(rgba)
             window.append((number, worst, frame.width, frame.height))
+            points = self.probes.pop(identity, None)
+            if points is not None:
+                colours = []
+                for fx, fy in points:
+                    x = min(int(fx * frame.width), frame.width - 1)
+                    y = min(int(fy * frame.height), frame.height - 1)
+                    colours.append([int(c) for c in rgba[y, x, 0:3]])
+                emit(
+                    "video_probe",
+                    identity=identity,
+                    width=frame.width,
+                    height=frame.height,
+                    colours=colours,
+                )
             now = time.monotonic()
             if now - start < 1.0:
                 continue
@@ -560,6 +578,9 @@ class Peer:
             )
         elif name == "video_stop":
             await self.stop_video()
+        elif name == "video_probe":
+            self.probes[str(cmd["identity"])] = [(float(x), float(y)) for x, y in cmd["points"]]
+            emit("probing", identity=str(cmd["identity"]))
         elif name == "video_quality":
             # The simulcast layer to receive of that identity's video.
             quality = rtc.VideoQuality.Value("VIDEO_QUALITY_" + str(cmd["quality"]).upper())

@@ -78,6 +78,8 @@ pub mod update_server;
 pub mod usage;
 #[cfg(feature = "linux-bench")]
 pub mod window;
+#[cfg(feature = "linux-bench")]
+pub mod x_window;
 
 /// Chooses the process's TLS provider (ring, as the engine does) before any
 /// HTTP client is built: reqwest is built without one of its own, and an

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtcstack::video::VideoView;
+use rtcstack::video::{VideoSource, VideoView};
 use rtcstack::{CallEvent, CallOptions};
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
@@ -228,10 +228,11 @@ async fn the_layer_follows_the_tile_and_a_hidden_tile_is_paused() {
 }
 
 /// A 35 s cut (past the server's resume window: a rejoin, with a new
-/// subscription): the peer's video comes back on its own, at the layer the
-/// tile asked for before the cut.
+/// subscription and our tracks published again): video both ways again on
+/// its own, the peer's at the layer the tile asked for before the cut, our
+/// camera republished and decoded by the peer.
 #[tokio::test]
-async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
+async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
     let room = "video-cut";
     let watch = Arc::new(FrameWatch::new());
     let sink = Arc::clone(&watch);
@@ -253,6 +254,14 @@ async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
         .await
         .unwrap();
     let sid = published.str("track_sid").unwrap().to_string();
+    rig.call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 15)),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    peer_sees(&rig.peer, "rust-880", 1).await;
     let small = |s: &Seen| (s.width, s.height) == (320, 180);
     rig.call
         .show_video(
@@ -276,6 +285,7 @@ async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
     tokio::time::sleep(SECS(35).saturating_sub(cut_at.elapsed())).await;
     rig.server.link().unwrap().restore().unwrap();
     let restored = Instant::now();
+    let mark = rig.peer.mark();
     rig.wait_event("reconnected", SECS(30), |e| {
         matches!(e, CallEvent::Reconnected { .. })
     })
@@ -293,6 +303,30 @@ async fn video_comes_back_after_a_35_s_cut_at_the_size_asked_before() {
         back.at - restored,
         back.width,
         back.height
+    );
+    // Our camera, republished by the rejoin, in the pattern's colours at
+    // the peer.
+    let ours = rig
+        .peer
+        .wait_for_after(
+            mark,
+            "our camera at the peer after the rejoin",
+            |e| {
+                e.kind() == "video_seen"
+                    && e.str("identity") == Some("rust-880")
+                    && e.f64("frames").is_some_and(|n| n >= 5.0)
+                    && e.f64("off_colour") == Some(0.0)
+            },
+            SECS(20),
+        )
+        .await
+        .unwrap();
+    eprintln!(
+        "our camera back at the peer: {} frames in {:.2} s, {}x{}",
+        ours.f64("frames").unwrap_or(0.0),
+        ours.f64("seconds").unwrap_or(0.0),
+        ours.f64("width").unwrap_or(0.0),
+        ours.f64("height").unwrap_or(0.0)
     );
     // And it stays at that size (the full layer would come with no view).
     let settled = Instant::now() + SECS(2);
@@ -357,7 +391,10 @@ async fn our_camera_is_decoded_by_livekit_python() {
             .unwrap();
     let started = Instant::now();
     let sid = call
-        .publish_video(Box::new(PatternSource::new(640, 360, 30)))
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30)),
+            VideoSource::Camera,
+        )
         .await
         .unwrap();
     eprintln!("camera published as {sid} in {:?}", started.elapsed());

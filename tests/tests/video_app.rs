@@ -1,15 +1,21 @@
-//! The app's video tiles (`scripts/test video`): LiveKit's Python SDK
-//! publishes the test pattern; the app, joined in a real window, draws it
-//! in a tile. Checked as seen: the tile's pixels in a screenshot of the
-//! window carry the pattern's colours, and its frame number moves on.
+//! Video on a real display (`scripts/test video`, under Xvfb): LiveKit's
+//! Python SDK publishes the test pattern and the app, joined in a real
+//! window, draws it in a tile (checked as seen: the tile's pixels in a
+//! screenshot of the window carry the pattern's colours, and its frame
+//! number moves on); and our engine shares the display's screen.
 //! Needs root (the server's namespace), a display and a session bus.
 
 use std::time::{Duration, Instant};
 
+use rtcstack::video::screen::Screen;
+use rtcstack::video::VideoSource;
 use rtcstack_testbench::app::AppSession;
+use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::pattern::{self, Reading};
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_testbench::x_window::ColourWindow;
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -100,4 +106,70 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     assert!(caption.contains("py-cam"), "the tile says {caption:?}");
     peer.leave().await.unwrap();
     app.close().await.unwrap();
+}
+
+/// Screen sharing on X11: a window of a known colour on the display; our
+/// engine shares the screen; the peer's decoded frames show the window's
+/// colour where the window is, and not elsewhere.
+#[tokio::test]
+async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
+    const GREEN: [u8; 3] = [40, 190, 70];
+    let window = ColourWindow::show(GREEN, 200, 150, 480, 320).unwrap();
+    let room = "video-screen";
+    let server = LiveKitServer::start().await.unwrap();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-screen"), |_| {})
+            .await
+            .unwrap();
+    let screen = Screen::open(10).unwrap();
+    call.publish_video(Box::new(screen), VideoSource::Screen)
+        .await
+        .unwrap();
+    peer.wait_for(
+        "our screen at the peer",
+        |e| e.kind() == "video_seen" && e.str("identity") == Some("rust-screen"),
+        SECS(15),
+    )
+    .await
+    .unwrap();
+    let (mx, my) = window.middle();
+    // Inside the window, and well outside it (the screen's top-left corner).
+    let mark = peer.mark();
+    peer.send(json!({"cmd": "video_probe", "identity": "rust-screen", "points": [[mx, my], [0.02, 0.02]]}))
+        .await
+        .unwrap();
+    let probe = peer
+        .wait_for_after(
+            mark,
+            "colours of our screen",
+            |e| e.kind() == "video_probe",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
+    eprintln!(
+        "the peer sees {}x{}: the window's middle {:?}, the corner {:?} (the window is {GREEN:?})",
+        probe.f64("width").unwrap_or(0.0),
+        probe.f64("height").unwrap_or(0.0),
+        colours[0],
+        colours[1]
+    );
+    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(GREEN[i])).abs() <= 40);
+    assert!(
+        near(colours[0]),
+        "the window's middle shows {:?}",
+        colours[0]
+    );
+    assert!(
+        !near(colours[1]),
+        "the corner shows the window's colour too"
+    );
+    call.leave().await;
+    peer.leave().await.unwrap();
+    drop(window);
 }

@@ -18,7 +18,7 @@ use crate::room::Participant;
 use crate::state::ConnectionState;
 use crate::supervisor::{Input, ReconnectPolicy, Supervisor};
 use crate::token::TokenRefresher;
-use crate::video::io::{NullVideoSink, SharedVideoInput, VideoInput, VideoSink};
+use crate::video::io::{NullVideoSink, SharedVideoInput, VideoInput, VideoSink, VideoSource};
 use crate::video::view::{VideoView, Views};
 
 /// How to join.
@@ -199,12 +199,21 @@ impl Call {
         answer.await.unwrap_or(Err(ConnectError::Closed))
     }
 
-    /// Publishes a camera track fed by `input` (VP8); returns the track
-    /// sid. A rejoin publishes it again.
-    pub async fn publish_video(&self, input: Box<dyn VideoInput>) -> Result<String, ConnectError> {
+    /// Publishes a video track (a camera, or a shared screen) fed by
+    /// `input`, VP8 in simulcast layers; returns the track sid. A rejoin
+    /// publishes it again.
+    pub async fn publish_video(
+        &self,
+        input: Box<dyn VideoInput>,
+        source: VideoSource,
+    ) -> Result<String, ConnectError> {
         let (reply, answer) = oneshot::channel();
         let input = SharedVideoInput::new(input);
-        if !self.send(Command::PublishVideo { input, reply }) {
+        if !self.send(Command::PublishVideo {
+            input,
+            source,
+            reply,
+        }) {
             return Err(ConnectError::Closed);
         }
         answer.await.unwrap_or(Err(ConnectError::Closed))

@@ -11,7 +11,7 @@ use crate::audio::io::SwitchableInput;
 use crate::error::ConnectError;
 use crate::room::RoomState;
 use crate::supervisor::{AttemptError, AttemptKind};
-use crate::video::io::SharedVideoInput;
+use crate::video::io::{SharedVideoInput, VideoSource};
 
 /// How a successful attempt brought the call back.
 pub(super) enum Recovered<S> {
@@ -32,7 +32,7 @@ pub(super) struct AttemptJob<E: Engine> {
     pub(super) token: String,
     pub(super) expires_at: Option<SystemTime>,
     pub(super) input: Option<SwitchableInput>,
-    pub(super) camera: Option<SharedVideoInput>,
+    pub(super) videos: Vec<(SharedVideoInput, VideoSource)>,
     pub(super) muted: bool,
     pub(super) clock: Clock,
 }
@@ -80,9 +80,9 @@ impl<E: Engine> AttemptJob<E> {
                 .await
                 .map_err(|_| AttemptError::Retryable)?;
         }
-        if let Some(camera) = self.camera {
+        for (input, source) in self.videos {
             session
-                .publish_video(camera)
+                .publish_video(input, source)
                 .await
                 .map_err(|_| AttemptError::Retryable)?;
         }

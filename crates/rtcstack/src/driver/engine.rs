@@ -10,7 +10,7 @@ use crate::engine::{Session, Setup};
 use crate::error::ConnectError;
 use crate::room::RoomState;
 use crate::supervisor::AttemptError;
-use crate::video::io::SharedVideoInput;
+use crate::video::io::{SharedVideoInput, VideoSource};
 
 /// Joins a room.
 pub(crate) trait Engine: Send + Sync + 'static {
@@ -41,6 +41,7 @@ pub(crate) trait Joined: Send + Sync + 'static {
     fn publish_video(
         &self,
         input: SharedVideoInput,
+        source: VideoSource,
     ) -> impl Future<Output = Result<String, ConnectError>> + Send;
     fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
     /// The call has taken this session on: what it held back goes out.
@@ -96,8 +97,14 @@ impl Joined for LiveSession {
         self.session.publish_audio(input, self.step_timeout).await
     }
 
-    async fn publish_video(&self, input: SharedVideoInput) -> Result<String, ConnectError> {
-        self.session.publish_video(input, self.step_timeout).await
+    async fn publish_video(
+        &self,
+        input: SharedVideoInput,
+        source: VideoSource,
+    ) -> Result<String, ConnectError> {
+        self.session
+            .publish_video(input, source, self.step_timeout)
+            .await
     }
 
     async fn set_muted(&self, muted: bool) {

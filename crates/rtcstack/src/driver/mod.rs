@@ -24,7 +24,7 @@ use crate::room::RoomState;
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, Supervisor};
 use crate::token::{self, Freshness, RefreshError, TokenRefresher};
-use crate::video::io::SharedVideoInput;
+use crate::video::io::{SharedVideoInput, VideoSource};
 use attempt::{AttemptJob, Recovered};
 pub(crate) use clock::Clock;
 use engine::{Engine, Joined};
@@ -38,6 +38,7 @@ pub(crate) enum Command {
     },
     PublishVideo {
         input: SharedVideoInput,
+        source: VideoSource,
         reply: oneshot::Sender<Result<String, ConnectError>>,
     },
     SetMuted(bool, oneshot::Sender<()>),
@@ -73,7 +74,8 @@ pub(crate) struct Driver<E: Engine> {
     room_before: Option<RoomState>,
     /// What we publish, kept to republish after a rejoin.
     input: Option<SwitchableInput>,
-    camera: Option<SharedVideoInput>,
+    /// Our videos (cameras, screens), to republish after a rejoin.
+    videos: Vec<(SharedVideoInput, VideoSource)>,
     muted: bool,
     events: mpsc::UnboundedSender<CallEvent>,
     status: watch::Sender<Status<E::Session>>,
@@ -145,7 +147,7 @@ impl<E: Engine> Driver<E> {
             session: None,
             room_before: None,
             input: None,
-            camera: None,
+            videos: Vec::new(),
             muted: false,
             events: parts.events,
             status,
@@ -235,13 +237,17 @@ impl<E: Engine> Driver<E> {
                 }
                 Vec::new()
             }
-            Command::PublishVideo { input, reply } => {
+            Command::PublishVideo {
+                input,
+                source,
+                reply,
+            } => {
                 match &self.session {
                     Some(s) => {
-                        self.camera = Some(input.clone());
+                        self.videos.push((input.clone(), source));
                         let s = Arc::clone(s);
                         tokio::spawn(async move {
-                            let _ = reply.send(s.publish_video(input).await);
+                            let _ = reply.send(s.publish_video(input, source).await);
                         });
                     }
                     None => {
@@ -497,7 +503,7 @@ impl<E: Engine> Driver<E> {
             token: self.token.clone(),
             expires_at: self.expires_at,
             input: self.input.clone(),
-            camera: self.camera.clone(),
+            videos: self.videos.clone(),
             muted: self.muted,
             clock: self.clock,
         };

@@ -147,6 +147,7 @@ impl Joined for FakeSession {
     async fn publish_video(
         &self,
         _input: crate::video::io::SharedVideoInput,
+        _source: crate::video::io::VideoSource,
     ) -> Result<String, ConnectError> {
         self.log.push(self.start, format!("camera {}", self.id));
         Ok(format!("TR_cam_{}", self.id))

@@ -19,7 +19,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit}
 use super::protocol::Request;
 use super::{peer, send_video, Session};
 use crate::error::ConnectError;
-use crate::video::io::{SharedVideoInput, VideoInput};
+use crate::video::io::{SharedVideoInput, VideoInput, VideoSource};
 use crate::video::simulcast::{self, Layer};
 
 const SDES_MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
@@ -35,15 +35,21 @@ fn quality(rid: &str) -> proto::VideoQuality {
 }
 
 impl Session {
-    /// Publishes a camera track fed by `input`; returns its track sid.
+    /// Publishes a video track (camera or screen) fed by `input`; returns
+    /// its track sid.
     pub(crate) async fn publish_video(
         &self,
         input: SharedVideoInput,
+        source: VideoSource,
         deadline: Duration,
     ) -> Result<String, ConnectError> {
         let s = &self.core;
         let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
         let format = input.format();
+        let name = match source {
+            VideoSource::Camera => "camera",
+            VideoSource::Screen => "screen",
+        };
         let cid = format!("TR_local_{}", rand::random::<u32>());
         let (tx, rx) = oneshot::channel();
         self.requests
@@ -71,9 +77,12 @@ impl Session {
         s.signal
             .send(Req::AddTrack(proto::AddTrackRequest {
                 cid: cid.clone(),
-                name: "camera".into(),
+                name: name.into(),
                 r#type: proto::TrackType::Video as i32,
-                source: proto::TrackSource::Camera as i32,
+                source: match source {
+                    VideoSource::Camera => proto::TrackSource::Camera,
+                    VideoSource::Screen => proto::TrackSource::ScreenShare,
+                } as i32,
                 width: format.width,
                 height: format.height,
                 // The layers the server can choose from, with their sizes.
@@ -89,13 +98,13 @@ impl Session {
             .await;
         let info = tokio::time::timeout(deadline, rx)
             .await
-            .map_err(|_| ConnectError::Media("the server did not accept our camera".into()))?
+            .map_err(|_| ConnectError::Media(format!("the server did not accept our {name}")))?
             .map_err(|_| ConnectError::Closed)?;
 
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             cid.clone(),
             cid.clone(),
-            "camera".into(),
+            name.into(),
             RtpCodecKind::Video,
             layers
                 .iter()

@@ -23,6 +23,13 @@ pub trait VideoInput: Send + 'static {
     fn next_frame(&mut self, out: &mut VideoFrame);
 }
 
+/// What a published video shows, as LiveKit names it to everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSource {
+    Camera,
+    Screen,
+}
+
 /// An input a call holds across sessions (a rejoin publishes the same
 /// camera again).
 #[derive(Clone)]

@@ -6,10 +6,13 @@ pub(crate) mod decode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
+pub mod screen;
 pub(crate) mod simulcast;
 pub mod view;
 
 pub use decode::{DecodeError, VideoCodec};
 pub use frame::VideoFrame;
-pub use io::{NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink};
+pub use io::{
+    NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink, VideoSource,
+};
 pub use view::VideoView;
