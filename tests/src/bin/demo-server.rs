@@ -1,5 +1,5 @@
 //! The demo's world: a local livekit-server on loopback, a demo peer that
-//! talks (a tone) in the demo room, and the project's small token endpoint
+//! talks (a tone) and shows a camera (the test pattern) in the demo room, and the project's small token endpoint
 //! issuing short-lived (60 s) tokens. Prints one `ready` JSON line with the
 //! server URL and room. With `--app PATH` it then opens the app with a
 //! profile for that endpoint (its credential by environment, never a file or
@@ -48,9 +48,14 @@ fn fresh_credential() -> Result<String> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let server = LiveKitServer::start_loopback().await?;
-    let _peer = server
+    let mut peer = server
         .spawn_peer(PeerOptions::new(&args.room, "demo-bot", args.tone))
         .await?;
+    // Someone to see too: the test pattern as the bot's camera.
+    peer.send(
+        serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}),
+    )
+    .await?;
     // The URL and room only: keys and tokens stay in this process.
     println!(
         "{}",
