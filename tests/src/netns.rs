@@ -217,6 +217,34 @@ impl NetHost {
     }
 
     /// Undoes [`cut`](Self::cut).
+    /// Caps what we send to the namespace at `kbit` kbit/s, as a slow
+    /// uplink does: a token bucket (tc tbf) on our side of the link, with
+    /// 100 ms of queue before it drops. `uncap` lifts it.
+    pub fn cap_uplink(&self, kbit: u32) -> Result<()> {
+        let rate = format!("{kbit}kbit");
+        run(
+            "tc",
+            &[
+                "qdisc",
+                "replace",
+                "dev",
+                &self.root_if(),
+                "root",
+                "tbf",
+                "rate",
+                &rate,
+                "burst",
+                "16kb",
+                "latency",
+                "100ms",
+            ],
+        )
+    }
+
+    pub fn uncap(&self) -> Result<()> {
+        run("tc", &["qdisc", "del", "dev", &self.root_if(), "root"])
+    }
+
     pub fn restore(&self) -> Result<()> {
         run(
             "ip",

@@ -68,6 +68,11 @@ pub fn draw_into(f: &mut VideoFrame, number: u32) {
 pub struct PatternSource {
     format: VideoFormat,
     next: u32,
+    /// New noise in a band across the middle of every frame (clear of the
+    /// points the pattern is read at): a picture an encoder cannot make
+    /// small, so it sends all the bitrate it is given, as a real camera's
+    /// detail and motion make it.
+    noise: Option<u64>,
 }
 
 impl PatternSource {
@@ -75,7 +80,13 @@ impl PatternSource {
         PatternSource {
             format: VideoFormat { width, height, fps },
             next: 0,
+            noise: None,
         }
+    }
+
+    pub fn with_noise(mut self) -> Self {
+        self.noise = Some(0x9e37_79b9_7f4a_7c15);
+        self
     }
 }
 
@@ -85,6 +96,21 @@ impl VideoInput for PatternSource {
     }
     fn next_frame(&mut self, out: &mut VideoFrame) {
         draw_into(out, self.next);
+        if let Some(state) = self.noise.as_mut() {
+            let (w, h) = (out.width as usize, out.height as usize);
+            // Rows h/2 - h/8 .. h/2 + h/8: between the colour blocks'
+            // middle (h/4) and the bits' (3h/4).
+            for row in (h / 2 - h / 8)..(h / 2 + h / 8) {
+                for px in out.y[row * w..(row + 1) * w].chunks_mut(8) {
+                    // xorshift64: eight pseudo-random bytes per step.
+                    *state ^= *state << 13;
+                    *state ^= *state >> 7;
+                    *state ^= *state << 17;
+                    let bytes = state.to_le_bytes();
+                    px.copy_from_slice(&bytes[..px.len()]);
+                }
+            }
+        }
         self.next = self.next.wrapping_add(1) & 0xffff;
     }
 }

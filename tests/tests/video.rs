@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rtcstack::video::{VideoSource, VideoView};
 use rtcstack::{CallEvent, CallOptions};
+use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::pattern::PatternSource;
@@ -15,6 +16,7 @@ use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -476,4 +478,80 @@ async fn our_camera_is_decoded_by_livekit_python() {
         (Some(160.0), Some(90.0))
     );
     call.leave().await;
+}
+
+/// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
+/// while we send audio and 640x360 simulcast video with a band of noise in
+/// every frame (so each layer sends all its bitrate: about 1 Mbit/s of
+/// video alone): the video gives way (the uplink's rate follows the far
+/// end's loss reports; layers lose bitrate or pause from the top) and the
+/// voice stays whole: at the peer, 5 s of our tone in every 5 s once the
+/// rate has settled, and our video still arriving, at a smaller layer.
+/// (With the rate left alone the video stops at the peer: seen.)
+#[tokio::test]
+async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
+    let room = "video-uplink";
+    let rig = Rig::start(room).await;
+    rig.call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30).with_noise()),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    peer_sees(&rig.peer, "rust-880", 1).await;
+    rig.server.link().unwrap().cap_uplink(1_000).unwrap();
+    // The rate settles (a few loss reports, a second apart).
+    tokio::time::sleep(SECS(8)).await;
+    let mark = rig.peer.mark();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("uplink.wav");
+    let mut peer = rig.peer;
+    peer.send(json!({"cmd": "record", "identity": "rust-880", "seconds": 5, "path": path}))
+        .await
+        .unwrap();
+    peer.wait_for_after(mark, "recorded", |e| e.kind() == "recorded", SECS(15))
+        .await
+        .unwrap();
+    let received = WavInput::open(&path).unwrap().samples().to_vec();
+    let frames = received.chunks_exact(FRAME_SAMPLES).count();
+    let toned = received
+        .chunks_exact(FRAME_SAMPLES)
+        .filter(|f| carries_tone(f, 880.0).is_some())
+        .count();
+    let video: Vec<PeerEvent> = peer
+        .events()
+        .into_iter()
+        .skip(mark)
+        .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+        .collect();
+    let seen: Vec<(f64, f64, f64)> = video
+        .iter()
+        .map(|e| {
+            (
+                e.f64("frames").unwrap_or(0.0) / e.f64("seconds").unwrap_or(1.0),
+                e.f64("width").unwrap_or(0.0),
+                e.f64("height").unwrap_or(0.0),
+            )
+        })
+        .collect();
+    eprintln!(
+        "1 Mbit/s uplink: {toned} of {frames} 20 ms frames of our tone at the peer; \
+         our video at the peer meanwhile (fps, width, height): {seen:?}"
+    );
+    assert!(frames >= 245, "only {frames} frames recorded in 5 s");
+    assert!(
+        toned * 100 >= frames * 98,
+        "the voice broke up: {toned} of {frames} frames carry the tone"
+    );
+    assert!(
+        seen.iter().any(|(fps, _, _)| *fps >= 10.0),
+        "our video stopped at the peer: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|(_, width, _)| *width < 640.0),
+        "the video did not give way (still the full layer): {seen:?}"
+    );
+    rig.server.link().unwrap().uncap().unwrap();
+    rig.call.leave().await;
 }

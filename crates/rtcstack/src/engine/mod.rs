@@ -12,7 +12,6 @@
 
 mod join;
 pub(crate) use join::Setup;
-mod keyframe_requests;
 mod media;
 mod negotiation;
 mod numbering;
@@ -24,6 +23,7 @@ pub(crate) mod reach;
 mod receive_video;
 mod resume;
 mod send_video;
+mod sender_feedback;
 pub(crate) mod stats;
 mod sync;
 mod timeline;

@@ -27,7 +27,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
 
-use super::keyframe_requests;
+use super::sender_feedback;
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -206,8 +206,8 @@ pub(crate) async fn build(
         None,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?.with(
-        Slot::from(keyframe_requests::SLOT),
-        keyframe_requests::KeyframeRequests::default(),
+        Slot::from(sender_feedback::SLOT),
+        sender_feedback::SenderFeedback::default(),
     );
     let config = configuration(ice_servers);
     // No multicast socket: LiveKit servers never hand out .local candidates.

@@ -1,17 +1,19 @@
 //! The sender of our video: every 1/fps s a picture from the input, scaled
 //! to each simulcast layer, encoded (VP8; a key frame on a layer whose
-//! receiver asks for one), split into RTP packets (the marker on each
+//! receiver asks for one) at the bitrate the uplink allows it (a layer
+//! allowed none is paused), split into RTP packets (the marker on each
 //! frame's last; each packet naming its media section and layer, as
 //! browsers' do, so the server can tell the layers apart) and written to
 //! the track.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtp::codec::vp8::Vp8Payloader;
 use rtc::rtp::packetizer::Payloader;
 use rtcstack_vpx::{EncoderConfig, Vp8Encoder};
@@ -20,6 +22,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
 use crate::video::simulcast::{halve, Layer};
+use crate::video::uplink::{allocate, LayerRates, Uplink, AUDIO_KBPS};
 use crate::video::VideoFrame;
 
 /// Payload bytes per packet: room for SRTP, headers and extensions
@@ -54,6 +57,20 @@ struct Sending {
     /// Its picture (the layer above halved; the full layer's is the input's).
     picture: VideoFrame,
     keyframe: Arc<AtomicBool>,
+    /// What the uplink allows this layer now (kbit/s; 0: paused), and what
+    /// its encoder runs at.
+    allowed: Arc<AtomicU32>,
+    running_kbps: u32,
+}
+
+/// A layer's bitrates: its target, and the least worth sending (about a
+/// third: a blurrier picture beats a frozen one, down to a point).
+fn rates(layer: &Layer) -> LayerRates {
+    let target = bitrate_for(layer.format);
+    LayerRates {
+        min_kbps: (target / 3).max(30),
+        target_kbps: target,
+    }
 }
 
 /// Encodes and sends `input` on `track`, one stream per layer (with its
@@ -66,9 +83,16 @@ pub(crate) async fn send_video(
     stop: Arc<AtomicBool>,
 ) {
     let format = input.format();
+    // The uplink's plan, smallest layer first (as allocated).
+    let plan: Vec<LayerRates> = layers.iter().map(|(l, _)| rates(l)).collect();
+    let ceiling = plan.iter().map(|r| r.target_kbps).sum::<u32>() + AUDIO_KBPS;
+    let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan)
+        .into_iter()
+        .map(|kbps| Arc::new(AtomicU32::new(kbps)))
+        .collect();
     // Largest first: each smaller picture is made from the one before.
     let mut sending = Vec::new();
-    for (layer, ssrc) in layers.into_iter().rev() {
+    for (i, (layer, ssrc)) in layers.into_iter().enumerate().rev() {
         let encoder = match Vp8Encoder::new(EncoderConfig {
             width: layer.format.width,
             height: layer.format.height,
@@ -91,14 +115,24 @@ pub(crate) async fn send_video(
             sequence: rand::random(),
             picture: VideoFrame::black(layer.format.width, layer.format.height),
             keyframe: Arc::new(AtomicBool::new(true)),
+            allowed: Arc::clone(&allowed[i]),
+            running_kbps: bitrate_for(layer.format),
         });
     }
-    // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR).
-    let flags: Vec<(u32, Arc<AtomicBool>)> = sending
-        .iter()
-        .map(|s| (s.ssrc, Arc::clone(&s.keyframe)))
-        .collect();
-    let listener = tokio::spawn(keyframe_requests(Arc::clone(&track), flags));
+    // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR);
+    // receiver reports set each layer's rate.
+    let feedback = Feedback {
+        keyframes: sending
+            .iter()
+            .map(|s| (s.ssrc, Arc::clone(&s.keyframe)))
+            .collect(),
+        // Smallest first, as the plan.
+        ssrcs: sending.iter().rev().map(|s| s.ssrc).collect(),
+        plan,
+        allowed,
+        uplink: Uplink::new(Instant::now(), ceiling),
+    };
+    let listener = tokio::spawn(feedback.run(Arc::clone(&track)));
     let mut timestamp: u32 = rand::random();
     let step = 90_000 / format.fps.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
@@ -120,8 +154,28 @@ pub(crate) async fn send_video(
     listener.abort();
 }
 
-/// Encodes one layer's picture and writes its packets.
+/// Encodes one layer's picture at its allowed rate and writes its
+/// packets; a paused layer sends nothing (and starts again with a key
+/// frame).
 async fn send_frame(track: &TrackLocalStaticRTP, s: &mut Sending, marking: &Marking, ts: u32) {
+    let allowed = s.allowed.load(Ordering::Relaxed);
+    if allowed == 0 {
+        if s.running_kbps != 0 {
+            tracing::debug!("video layer {} paused", s.layer.rid);
+            s.running_kbps = 0;
+        }
+        return;
+    }
+    if allowed != s.running_kbps {
+        if s.running_kbps == 0 {
+            tracing::debug!("video layer {} resumed", s.layer.rid);
+            s.keyframe.store(true, Ordering::Relaxed);
+        }
+        match s.encoder.set_bitrate(allowed) {
+            Ok(()) => s.running_kbps = allowed,
+            Err(e) => tracing::warn!("video layer {}: {e}", s.layer.rid),
+        }
+    }
     let key = s.keyframe.swap(false, Ordering::Relaxed);
     let p = &s.picture;
     let frames = match s.encoder.encode([&p.y, &p.u, &p.v], key) {
@@ -181,24 +235,65 @@ fn mark(header: &mut rtc::rtp::Header, marking: &Marking, rid: &str) {
     }
 }
 
-/// Sets each layer's flag at a key-frame request for it.
-async fn keyframe_requests(track: Arc<TrackLocalStaticRTP>, layers: Vec<(u32, Arc<AtomicBool>)>) {
-    while let Some(event) = track.poll().await {
-        let TrackLocalEvent::OnRtcpPacket(packets) = event else {
-            continue;
-        };
-        for p in &packets {
-            let any = p.as_any();
-            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
-                for (ssrc, flag) in &layers {
-                    if *ssrc == pli.media_ssrc {
+/// What the far end says of our layers, and what follows from it: the
+/// listener owns the uplink's controller.
+struct Feedback {
+    keyframes: Vec<(u32, Arc<AtomicBool>)>,
+    ssrcs: Vec<u32>,
+    plan: Vec<LayerRates>,
+    allowed: Vec<Arc<AtomicU32>>,
+    uplink: Uplink,
+}
+
+impl Feedback {
+    async fn run(mut self, track: Arc<TrackLocalStaticRTP>) {
+        while let Some(event) = track.poll().await {
+            let TrackLocalEvent::OnRtcpPacket(packets) = event else {
+                continue;
+            };
+            for p in &packets {
+                let any = p.as_any();
+                if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                    for (ssrc, flag) in &self.keyframes {
+                        if *ssrc == pli.media_ssrc {
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                    }
+                } else if any.is::<FullIntraRequest>() {
+                    for (_, flag) in &self.keyframes {
                         flag.store(true, Ordering::Relaxed);
                     }
+                } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                    self.on_report(rr);
                 }
-            } else if any.is::<FullIntraRequest>() {
-                for (_, flag) in &layers {
-                    flag.store(true, Ordering::Relaxed);
-                }
+            }
+        }
+    }
+
+    /// The worst loss reported for a layer we send sets the uplink.
+    fn on_report(&mut self, rr: &ReceiverReport) {
+        let loss = rr
+            .reports
+            .iter()
+            .filter(|r| {
+                self.ssrcs
+                    .iter()
+                    .zip(&self.allowed)
+                    .any(|(s, a)| *s == r.ssrc && a.load(Ordering::Relaxed) > 0)
+            })
+            .map(|r| f64::from(r.fraction_lost) / 256.0)
+            .fold(None, |worst: Option<f64>, l| {
+                Some(worst.map_or(l, |w| w.max(l)))
+            });
+        let Some(loss) = loss else { return };
+        if let Some(target) = self.uplink.on_loss(Instant::now(), loss) {
+            let rates = allocate(target, &self.plan);
+            tracing::debug!(
+                "uplink {target} kbit/s after {:.1} % loss: layers {rates:?}",
+                loss * 100.0
+            );
+            for (slot, kbps) in self.allowed.iter().zip(rates) {
+                slot.store(kbps, Ordering::Relaxed);
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod io;
 pub(crate) mod keyframe;
 pub mod screen;
 pub(crate) mod simulcast;
+pub(crate) mod uplink;
 pub mod view;
 
 pub use decode::{DecodeError, VideoCodec};

@@ -1,8 +1,9 @@
-//! Key-frame requests (RTCP PLI and FIR) for our own sent video, passed on
-//! to the sender: only the encoder can answer them. The last interceptor in
-//! the chain (every other one has seen the RTCP by then) marks them for the
-//! application; everything else inbound stops here, as it would at the
-//! chain's end.
+//! The far end's feedback on our sent video, passed on to the sender:
+//! key-frame requests (RTCP PLI and FIR: only the encoder can answer them)
+//! and receiver reports (the loss our uplink's rate follows). The last
+//! interceptor in the chain (every other one has seen the RTCP by then)
+//! marks them for the application; everything else inbound stops here, as
+//! it would at the chain's end.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use std::time::Instant;
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 
@@ -17,17 +19,18 @@ use rtc::shared::error::Error;
 pub(crate) const SLOT: usize = 14_000;
 
 #[derive(Default)]
-pub(crate) struct KeyframeRequests {
+pub(crate) struct SenderFeedback {
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
 }
 
-pub(crate) fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+/// What the sender acts on.
+fn for_the_sender(packet: &dyn rtc::rtcp::Packet) -> bool {
     let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() || any.is::<ReceiverReport>()
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for SenderFeedback {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -38,7 +41,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             let requests: Vec<_> = packets
                 .iter()
-                .filter(|p| is_keyframe_request(p.as_ref()))
+                .filter(|p| for_the_sender(p.as_ref()))
                 .cloned()
                 .collect();
             if requests.is_empty() {
@@ -65,7 +68,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
     }
 }
 
-impl Interceptor for KeyframeRequests {
+impl Interceptor for SenderFeedback {
     fn bind_local_stream(&mut self, _: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _: &StreamInfo) {}

@@ -1,0 +1,175 @@
+//! How much video our uplink carries, and in which layers. The far end's
+//! receiver reports say how much of each layer was lost: sustained loss
+//! means we send more than the path carries, so the target drops to what
+//! got through, with headroom; a clean path lets it climb back slowly.
+//! Audio is served first: its share comes off the top, so under pressure
+//! video degrades (a top layer at a lower bitrate, then layers paused from
+//! the top) and the voice stays whole. Sans-IO: time and reports are
+//! passed in.
+
+use std::time::{Duration, Instant};
+
+/// What audio needs before any video (Opus at LiveKit's bitrate, with its
+/// packets' overhead).
+pub(crate) const AUDIO_KBPS: u32 = 64;
+/// Loss above this means we send too much.
+const LOSS_HIGH: f64 = 0.02;
+/// Decreases at most this often (a report may still describe the time
+/// before the last one).
+const DECREASE_EVERY: Duration = Duration::from_millis(500);
+/// Clean for this long before climbing, then +5 % a second.
+const CALM_BEFORE_INCREASE: Duration = Duration::from_secs(3);
+const INCREASE_EVERY: Duration = Duration::from_secs(1);
+
+/// A layer's bitrates: below `min` it is not worth sending (paused);
+/// `target` is what it gets when there is room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayerRates {
+    pub min_kbps: u32,
+    pub target_kbps: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct Uplink {
+    /// The whole uplink's target, audio included (kbit/s).
+    target: f64,
+    ceiling: f64,
+    last_decrease: Option<Instant>,
+    last_increase: Option<Instant>,
+    since: Instant,
+}
+
+impl Uplink {
+    /// Starts at the ceiling: everything we would send with no limit.
+    pub(crate) fn new(now: Instant, ceiling_kbps: u32) -> Self {
+        Uplink {
+            target: f64::from(ceiling_kbps),
+            ceiling: f64::from(ceiling_kbps),
+            last_decrease: None,
+            last_increase: None,
+            since: now,
+        }
+    }
+
+    pub(crate) fn target_kbps(&self) -> u32 {
+        self.target as u32
+    }
+
+    /// A receiver report: `loss` is the fraction of our video lost since
+    /// the last one (0..1). Returns the new target if it changed.
+    pub(crate) fn on_loss(&mut self, now: Instant, loss: f64) -> Option<u32> {
+        let before = self.target_kbps();
+        if loss > LOSS_HIGH {
+            let recent = self
+                .last_decrease
+                .is_some_and(|t| now.duration_since(t) < DECREASE_EVERY);
+            if !recent {
+                // What got through, with 15 % headroom for the queue to drain.
+                let floor = f64::from(AUDIO_KBPS) + 30.0;
+                self.target = (self.target * (1.0 - loss) * 0.85).max(floor);
+                self.last_decrease = Some(now);
+            }
+        } else {
+            let calm_since = self.last_decrease.unwrap_or(self.since);
+            let calm = now.duration_since(calm_since) >= CALM_BEFORE_INCREASE;
+            let due = self
+                .last_increase
+                .is_none_or(|t| now.duration_since(t) >= INCREASE_EVERY);
+            if calm && due && self.target < self.ceiling {
+                self.target = (self.target * 1.05).min(self.ceiling);
+                self.last_increase = Some(now);
+            }
+        }
+        (self.target_kbps() != before).then_some(self.target_kbps())
+    }
+}
+
+/// Each layer's bitrate under `target_kbps` for the whole uplink (smallest
+/// layer first; 0 = paused): audio's share off the top, then each layer
+/// from the smallest gets its target while it fits; the top layer sent gets
+/// what remains up to its target; a layer that would get less than its
+/// minimum is paused with every layer above it. The smallest is never
+/// paused: some video beats none.
+pub(crate) fn allocate(target_kbps: u32, layers: &[LayerRates]) -> Vec<u32> {
+    let mut left = target_kbps.saturating_sub(AUDIO_KBPS);
+    let mut out = vec![0; layers.len()];
+    for (i, l) in layers.iter().enumerate() {
+        if i > 0 && left < l.min_kbps {
+            break;
+        }
+        let give = if i == 0 {
+            left.clamp(l.min_kbps, l.target_kbps)
+        } else {
+            left.min(l.target_kbps)
+        };
+        out[i] = give;
+        left = left.saturating_sub(give);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAYERS: [LayerRates; 3] = [
+        LayerRates {
+            min_kbps: 50,
+            target_kbps: 100,
+        },
+        LayerRates {
+            min_kbps: 100,
+            target_kbps: 170,
+        },
+        LayerRates {
+            min_kbps: 250,
+            target_kbps: 690,
+        },
+    ];
+
+    #[test]
+    fn room_for_everything_gives_every_layer_its_target() {
+        assert_eq!(allocate(1_024, &LAYERS), [100, 170, 690]);
+    }
+
+    #[test]
+    fn pressure_lowers_the_top_layer_then_pauses_it_then_the_middle() {
+        // 900 - 64 audio = 836: the top gets what is left.
+        assert_eq!(allocate(900, &LAYERS), [100, 170, 566]);
+        // 500 - 64 = 436: 166 left for the top, under its 250 minimum.
+        assert_eq!(allocate(500, &LAYERS), [100, 170, 0]);
+        // 200 - 64 = 136: the middle's 100 minimum does not fit after 100.
+        assert_eq!(allocate(200, &LAYERS), [100, 0, 0]);
+        // Nothing left after audio: the smallest still goes, at its minimum.
+        assert_eq!(allocate(64, &LAYERS), [50, 0, 0]);
+    }
+
+    #[test]
+    fn loss_cuts_to_what_got_through_and_a_calm_path_climbs_back_slowly() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut u = Uplink::new(t0, 1_000);
+        assert_eq!(u.on_loss(at(1_000), 0.0), None, "at the ceiling");
+        // 10 % lost: 1000 × 0.9 × 0.85.
+        assert_eq!(u.on_loss(at(2_000), 0.10), Some(765));
+        // Another report of the same loss right after: not counted twice.
+        assert_eq!(u.on_loss(at(2_200), 0.10), None);
+        assert_eq!(u.on_loss(at(2_600), 0.10), Some(585));
+        // 1 % is noise: held, and no climb until 3 s calm.
+        assert_eq!(u.on_loss(at(3_600), 0.01), None);
+        assert_eq!(u.on_loss(at(5_500), 0.0), None);
+        assert_eq!(u.on_loss(at(5_600), 0.0), Some(614));
+        assert_eq!(u.on_loss(at(6_000), 0.0), None, "once a second");
+        assert_eq!(u.on_loss(at(6_600), 0.0), Some(645));
+    }
+
+    #[test]
+    fn the_target_never_falls_below_audio_and_a_little_video() {
+        let t0 = Instant::now();
+        let mut u = Uplink::new(t0, 1_000);
+        for i in 1..40 {
+            u.on_loss(t0 + Duration::from_secs(i), 0.5);
+        }
+        assert_eq!(u.target_kbps(), AUDIO_KBPS + 30);
+    }
+}
