@@ -100,10 +100,12 @@ pub struct Judged {
     /// Frame numbers the run skipped, of all from its first to its last.
     pub missing: u32,
     pub span: u32,
-    /// Frames whose number did not follow the one before (went back or
-    /// repeated), and the first few such pairs.
+    /// Frames whose number went back, and the first few such pairs.
     pub out_of_order: usize,
     pub out_of_order_pairs: Vec<(u32, u32)>,
+    /// Frames showing the same number as the one before: a picture the
+    /// sender encoded twice (libwebrtc repeats one when its source is late).
+    pub repeated: usize,
     /// Frames whose colours were off the pattern, and the worst reading.
     pub off_colour: usize,
     pub worst: i32,
@@ -121,9 +123,12 @@ pub fn judge(frames: &[Seen], seconds: f64) -> Judged {
     let mut sizes: Vec<(u32, u32)> = Vec::new();
     let mut out_of_order = 0;
     let mut out_of_order_pairs = Vec::new();
+    let mut repeated = 0;
     for pair in frames.windows(2) {
         let (a, b) = (pair[0].reading.number, pair[1].reading.number);
-        if b <= a {
+        if b == a {
+            repeated += 1;
+        } else if b < a {
             out_of_order += 1;
             if out_of_order_pairs.len() < 5 {
                 out_of_order_pairs.push((a, b));
@@ -140,6 +145,7 @@ pub fn judge(frames: &[Seen], seconds: f64) -> Judged {
         _ => (0, 0),
     };
     let span = last.saturating_sub(first) + 1;
+    let distinct = frames.len() - repeated;
     let off: Vec<&Seen> = frames
         .iter()
         .filter(|f| !f.reading.colours_match())
@@ -147,10 +153,11 @@ pub fn judge(frames: &[Seen], seconds: f64) -> Judged {
     Judged {
         frames: frames.len(),
         fps: frames.len() as f64 / seconds,
-        missing: span.saturating_sub(frames.len() as u32),
+        missing: span.saturating_sub(distinct as u32),
         span,
         out_of_order,
         out_of_order_pairs,
+        repeated,
         off_colour: off.len(),
         worst: frames.iter().map(|f| f.reading.worst).max().unwrap_or(0),
         sizes,

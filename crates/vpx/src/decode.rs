@@ -1,6 +1,5 @@
 //! The decoder.
 
-use std::ffi::CStr;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
@@ -116,16 +115,7 @@ impl Vp8Decoder {
     }
 
     fn detail(&mut self, err: vpx::vpx_codec_err_t) -> String {
-        let mut text = describe(err);
-        // SAFETY: the context is initialised; the detail is a NUL-terminated
-        // string owned by it, or null.
-        let detail = unsafe { vpx::vpx_codec_error_detail(self.ctx.as_mut()) };
-        if !detail.is_null() {
-            // SAFETY: non-null and NUL-terminated, read before any other call.
-            let d = unsafe { CStr::from_ptr(detail) }.to_string_lossy();
-            text = format!("{text} ({d})");
-        }
-        text
+        crate::detail(self.ctx.as_mut(), err)
     }
 }
 

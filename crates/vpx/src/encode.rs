@@ -2,7 +2,6 @@
 //! bitrate, no lag, error resilient (a lost frame does not spoil the ones
 //! after it beyond the next key frame), key frames on request.
 
-use std::ffi::CStr;
 use std::mem::MaybeUninit;
 
 use vpx_sys as vpx;
@@ -222,16 +221,7 @@ impl Vp8Encoder {
     }
 
     fn detail(&mut self, err: vpx::vpx_codec_err_t) -> String {
-        let mut text = describe(err);
-        // SAFETY: the context is initialised; the detail is a NUL-terminated
-        // string owned by it, or null.
-        let detail = unsafe { vpx::vpx_codec_error_detail(self.ctx.as_mut()) };
-        if !detail.is_null() {
-            // SAFETY: non-null and NUL-terminated, read before any other call.
-            let d = unsafe { CStr::from_ptr(detail) }.to_string_lossy();
-            text = format!("{text} ({d})");
-        }
-        text
+        crate::detail(self.ctx.as_mut(), err)
     }
 }
 
@@ -256,14 +246,16 @@ mod tests {
         [y, vec![128; c], vec![128; c]]
     }
 
+    const SMALL: EncoderConfig = EncoderConfig {
+        width: 64,
+        height: 48,
+        fps: 30,
+        bitrate_kbps: 300,
+    };
+
     #[test]
     fn what_it_encodes_the_decoder_shows_at_the_same_size() {
-        let config = EncoderConfig {
-            width: 64,
-            height: 48,
-            fps: 30,
-            bitrate_kbps: 300,
-        };
+        let config = SMALL;
         let mut enc = Vp8Encoder::new(config).unwrap();
         let mut dec = Vp8Decoder::new().unwrap();
         let mut keys = Vec::new();
@@ -287,12 +279,7 @@ mod tests {
 
     #[test]
     fn wrong_sizes_are_refused() {
-        let config = EncoderConfig {
-            width: 64,
-            height: 48,
-            fps: 30,
-            bitrate_kbps: 300,
-        };
+        let config = SMALL;
         let mut enc = Vp8Encoder::new(config).unwrap();
         let err = enc.encode([&[0; 10], &[0; 4], &[0; 4]], false).unwrap_err();
         assert!(err.to_string().contains("for 64x48"), "{err}");

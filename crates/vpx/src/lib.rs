@@ -27,6 +27,20 @@ pub enum Error {
     Encode(String),
 }
 
+/// libvpx's words for an error, with the context's detail when it has one.
+pub(crate) fn detail(ctx: &mut vpx::vpx_codec_ctx_t, err: vpx::vpx_codec_err_t) -> String {
+    let mut text = describe(err);
+    // SAFETY: the context is initialised; the detail is a NUL-terminated
+    // string owned by it, or null.
+    let detail = unsafe { vpx::vpx_codec_error_detail(ctx) };
+    if !detail.is_null() {
+        // SAFETY: non-null and NUL-terminated, read before any other call.
+        let d = unsafe { CStr::from_ptr(detail) }.to_string_lossy();
+        text = format!("{text} ({d})");
+    }
+    text
+}
+
 pub(crate) fn describe(err: vpx::vpx_codec_err_t) -> String {
     // SAFETY: libvpx returns a static NUL-terminated string for any code.
     let text = unsafe { CStr::from_ptr(vpx::vpx_codec_err_to_string(err)) };

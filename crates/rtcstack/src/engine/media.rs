@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp::extension::HeaderExtension;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
@@ -49,6 +50,13 @@ pub(crate) async fn send_audio(
     if let Err(e) = encoder.set_dtx(true) {
         tracing::warn!("opus dtx: {e}");
     }
+    // The far end's reports reach every sent track (the video sender acts
+    // on them); audio has no use for them: drained, so its queue never
+    // fills and overflows into the log.
+    let drain = {
+        let track = Arc::clone(&track);
+        tokio::spawn(async move { while track.poll().await.is_some() {} })
+    };
     let mut numbering = Numbering::new(rand::random(), rand::random(), FRAME_SAMPLES as u32);
     // The last frame was a DTX frame.
     let mut in_pause = false;
@@ -107,6 +115,7 @@ pub(crate) async fn send_audio(
             tracing::debug!("audio write: {e}");
         }
     }
+    drain.abort();
 }
 
 /// Reads one remote audio track until it ends: packets go into a jitter

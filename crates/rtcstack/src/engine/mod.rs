@@ -24,6 +24,7 @@ mod receive_video;
 mod resume;
 mod send_video;
 mod sender_feedback;
+mod sending;
 pub(crate) mod stats;
 mod sync;
 mod timeline;

@@ -11,13 +11,9 @@ use proto::signal_request::Message as Req;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::oneshot;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::MediaStreamTrack;
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
-use super::protocol::Request;
 use super::{media, peer, Session};
 use crate::audio::io::AudioInput;
 use crate::error::ConnectError;
@@ -30,31 +26,17 @@ impl Session {
         deadline: Duration,
     ) -> Result<String, ConnectError> {
         let s = &self.core;
-        let media = |e: webrtc::error::Error| ConnectError::Media(e.to_string());
         let cid = format!("TR_local_{}", rand::random::<u32>());
-        let (tx, rx) = oneshot::channel();
-        // Registered with the protocol task before the request goes out.
-        self.requests
-            .send(Request::AwaitTrack {
-                cid: cid.clone(),
-                reply: tx,
-            })
-            .map_err(|_| ConnectError::Closed)?;
         let announced_muted = s.muted.load(Ordering::Relaxed);
-        s.signal
-            .send(Req::AddTrack(proto::AddTrackRequest {
-                cid: cid.clone(),
-                name: "microphone".into(),
-                r#type: proto::TrackType::Audio as i32,
-                source: proto::TrackSource::Microphone as i32,
-                muted: announced_muted,
-                ..Default::default()
-            }))
-            .await;
-        let info = tokio::time::timeout(deadline, rx)
-            .await
-            .map_err(|_| ConnectError::Media("the server did not accept our track".into()))?
-            .map_err(|_| ConnectError::Closed)?;
+        let request = proto::AddTrackRequest {
+            cid: cid.clone(),
+            name: "microphone".into(),
+            r#type: proto::TrackType::Audio as i32,
+            source: proto::TrackSource::Microphone as i32,
+            muted: announced_muted,
+            ..Default::default()
+        };
+        let info = self.announce(request, deadline, "microphone").await?;
 
         let ssrc: u32 = rand::random();
         // LiveKit matches the SDP's msid track id against the AddTrack cid.
@@ -75,37 +57,8 @@ impl Session {
                 ..Default::default()
             }],
         )));
-        let transceiver = s
-            .transports
-            .publisher
-            .pc
-            .add_transceiver_from_track(
-                Arc::clone(&track) as Arc<dyn TrackLocal>,
-                Some(RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Sendonly,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(media)?;
-        {
-            let mut turn = s.negotiation.turn().await;
-            let pc = s.transports.publisher.pc.as_ref();
-            let answer = turn.offer(pc, &s.signal, false).await?;
-            answer.applied(deadline).await?;
-        }
-        let payload_type = match transceiver.sender().await {
-            Ok(Some(sender)) => sender
-                .get_parameters()
-                .await
-                .map_err(media)?
-                .rtp_parameters
-                .codecs
-                .first()
-                .map(|c| c.payload_type)
-                .unwrap_or(111),
-            _ => 111,
-        };
+        let sent = self.send_track(Arc::clone(&track), deadline).await?;
+        let payload_type = sent.payload_type("", 111);
         tokio::spawn(media::send_audio(
             track,
             ssrc,
@@ -115,13 +68,7 @@ impl Session {
             Arc::clone(&s.stop),
         ));
         let sid = info.sid.clone();
-        s.published
-            .lock()
-            .expect("published lock")
-            .push(proto::TrackPublishedResponse {
-                cid,
-                track: Some(info),
-            });
+        self.keep_published(cid, info);
         // A mute or unmute asked while the track was being set up found no
         // track to name; the server still has the state AddTrack carried.
         // Read again after each send: a change racing this one must not be
