@@ -24,6 +24,9 @@ pub struct PingStats {
     pub min_rtt_ms: Option<f64>,
     pub avg_rtt_ms: Option<f64>,
     pub max_rtt_ms: Option<f64>,
+    /// The 95th percentile of the replies' round trips: unlike the maximum,
+    /// one reply held up by a busy machine's scheduler does not move it.
+    pub p95_rtt_ms: Option<f64>,
 }
 
 impl PingStats {
@@ -42,7 +45,6 @@ pub async fn ping(ip: IpAddr, count: u32, interval: Duration) -> Result<PingStat
         Command::new("ping")
             .args([
                 "-n",
-                "-q",
                 "-c",
                 &count.to_string(),
                 "-i",
@@ -92,12 +94,21 @@ fn parse_ping(text: &str) -> Result<PingStats> {
                 .collect()
         })
         .unwrap_or_default();
+    // "64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.047 ms", one a reply.
+    let mut each: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1))
+        .filter_map(|t| t.trim_end_matches(" ms").trim().parse().ok())
+        .collect();
+    each.sort_by(f64::total_cmp);
+    let p95 = (!each.is_empty()).then(|| each[(each.len() * 95).div_ceil(100) - 1]);
     Ok(PingStats {
         sent: num("transmitted")?,
         received: num("received")?,
         min_rtt_ms: rtt.first().copied(),
         avg_rtt_ms: rtt.get(1).copied(),
         max_rtt_ms: rtt.get(2).copied(),
+        p95_rtt_ms: p95,
     })
 }
 
@@ -118,6 +129,21 @@ mod tests {
         assert_eq!(s.min_rtt_ms, Some(100.1));
         assert_eq!(s.avg_rtt_ms, Some(120.3));
         assert_eq!(s.max_rtt_ms, Some(141.0));
+        assert_eq!(s.p95_rtt_ms, None);
+    }
+
+    #[test]
+    fn the_95th_percentile_leaves_out_the_slowest_twentieth() {
+        let mut text: String = (1..=40)
+            .map(|i| format!("64 bytes from 10.0.0.2: icmp_seq={i} ttl=64 time={i}.5 ms\n"))
+            .collect();
+        text.push_str(
+            "40 packets transmitted, 40 received, 0% packet loss, time 200ms\n\
+             rtt min/avg/max/mdev = 1.5/20.5/40.5/11.5 ms\n",
+        );
+        let s = parse_ping(&text).unwrap();
+        assert_eq!(s.max_rtt_ms, Some(40.5));
+        assert_eq!(s.p95_rtt_ms, Some(38.5));
     }
 
     #[test]

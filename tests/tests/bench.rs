@@ -277,14 +277,18 @@ async fn degraded_link_shows_loss_delay_and_jitter() {
         slow.loss_percent() < 2.0,
         "delay alone lost packets: {slow:?}"
     );
-    let (min, avg, max) = (
+    let (min, avg, max, p95) = (
         slow.min_rtt_ms.unwrap(),
         slow.avg_rtt_ms.unwrap(),
         slow.max_rtt_ms.unwrap(),
+        slow.p95_rtt_ms.unwrap(),
     );
+    // The floor is netem's alone; above, a loaded machine's scheduler may
+    // hold a reply up (CI saw one at 128 ms), so the 95th percentile, not
+    // the maximum, must stay under the ceiling.
     assert!(
-        min >= 49.0 && max <= 125.0,
-        "rtt {min}..{max} outside 50..110 ms (+ scheduling)"
+        min >= 49.0 && p95 <= 112.0,
+        "rtt from {min} ms, 95% under {p95} ms: outside 50..110 ms (+ scheduling)"
     );
     assert!(
         (70.0..=95.0).contains(&avg),

@@ -26,6 +26,14 @@ const BACKLOG: Duration = Duration::from_millis(200);
 /// longer than the longest delay we ever wait is not late packets but a
 /// jump in the numbering (or a burst lost while packets kept coming).
 const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
+/// Frames concealed in a row when nothing at all is held while playing,
+/// before the buffer counts as drained (a pause or an outage). Draining at
+/// once would fall silent for a packet that is merely late, and start over
+/// after a whole new delay. While the delay held is under the target (the
+/// jitter grew since playout started), the missing frame's slot is kept:
+/// the late packet is played when it comes and the delay grows by a frame,
+/// towards the target and no further.
+const UNDERRUN_WAIT: u32 = 3;
 
 /// What to play for the next 20 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +73,11 @@ pub struct JitterBuffer {
     last_transit: Option<f64>,
     jitter_s: f64,
     epoch: Option<Instant>,
+    /// Frames concealed in a row with nothing held (see [`UNDERRUN_WAIT`]).
+    waited: u32,
+    /// The playout delay held: the one playout started with, grown by the
+    /// slots kept while waiting, back to the target after a backlog.
+    delay: Duration,
     stats: JitterStats,
 }
 
@@ -84,6 +97,8 @@ impl JitterBuffer {
             last_transit: None,
             jitter_s: 0.0,
             epoch: None,
+            waited: 0,
+            delay: MIN_DELAY,
             stats: JitterStats::default(),
         }
     }
@@ -159,12 +174,15 @@ impl JitterBuffer {
         if self.next.is_some() {
             return None;
         }
-        let delay = if self.stats.played == 0 {
+        Some(self.first_arrival? + self.start_delay())
+    }
+
+    fn start_delay(&self) -> Duration {
+        if self.stats.played == 0 {
             MIN_DELAY
         } else {
             self.target_delay()
-        };
-        Some(self.first_arrival? + delay)
+        }
     }
 
     /// Where playout should go on from to be back at the target delay,
@@ -184,6 +202,7 @@ impl JitterBuffer {
         let kept = self.held.split_off(&from);
         self.stats.skipped += self.held.len() as u64;
         self.held = kept;
+        self.delay = self.target_delay();
         Some(from)
     }
 
@@ -197,6 +216,7 @@ impl JitterBuffer {
             let Some((&first, _)) = self.held.first_key_value() else {
                 return Playout::Silence;
             };
+            self.delay = self.start_delay();
             self.next = Some(first);
             return self.pop(now);
         };
@@ -206,12 +226,27 @@ impl JitterBuffer {
                 return self.pop(now);
             }
         }
+        if !self.held.is_empty() {
+            self.waited = 0;
+        }
         if let Some(p) = self.held.remove(&next) {
             self.next = Some(next + 1);
             self.stats.played += 1;
             return Playout::Packet(p);
         }
+        if self.held.is_empty() && self.waited < UNDERRUN_WAIT {
+            self.waited += 1;
+            self.stats.concealed += 1;
+            if self.delay < self.target_delay() {
+                // Late, most likely: keep its slot.
+                self.delay += FRAME;
+            } else {
+                self.next = Some(next + 1);
+            }
+            return Playout::Conceal;
+        }
         if self.held.is_empty() {
+            self.waited = 0;
             // Drained: the talker paused or the link is down. Start over
             // (with a fresh delay) when packets come back.
             self.next = None;
@@ -360,7 +395,10 @@ mod tests {
         // After an outage, the restart waits the target delay from the
         // first packet back.
         assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Packet(pkt(1)));
-        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME * 2), Playout::Silence);
+        let waited = drain(&mut jb, t0 + MIN_DELAY + FRAME * 2, UNDERRUN_WAIT);
+        assert!(waited.iter().all(|p| *p == Playout::Conceal), "{waited:?}");
+        let drained = t0 + MIN_DELAY + FRAME * (2 + UNDERRUN_WAIT);
+        assert_eq!(jb.pop(drained), Playout::Silence);
         let back = t0 + Duration::from_secs(3);
         jb.push(150, 150 * FRAME_TS, pkt(9), back);
         assert_eq!(jb.start_at(), Some(back + jb.target_delay()));
@@ -372,12 +410,64 @@ mod tests {
         let mut jb = JitterBuffer::new();
         jb.push(0, 0, pkt(0), t0);
         assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(pkt(0)));
-        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Silence);
+        // Concealed while it may be late, then silent.
+        let out = drain(&mut jb, t0 + MIN_DELAY + FRAME, UNDERRUN_WAIT + 2);
+        let mut want = vec![Playout::Conceal; UNDERRUN_WAIT as usize];
+        want.extend([Playout::Silence, Playout::Silence]);
+        assert_eq!(out, want);
         // Back after 3 s: plays again once the delay has passed.
         let back = t0 + Duration::from_secs(3);
         jb.push(150, 150 * FRAME_TS, pkt(9), back);
         assert_eq!(jb.pop(back), Playout::Silence);
         assert_eq!(jb.pop(back + MIN_DELAY), Playout::Packet(pkt(9)));
+    }
+
+    #[test]
+    fn a_late_packet_is_waited_for_while_the_delay_is_under_the_target() {
+        let t0 = Instant::now();
+        let tick = |n: u32| t0 + MIN_DELAY + FRAME * n;
+        let mut jb = JitterBuffer::new();
+        // Ten packets, every other one 30 ms late: jitter the first start
+        // (at the minimum delay) did not allow for.
+        for i in 0..10u32 {
+            let extra = Duration::from_millis(if i % 2 == 1 { 30 } else { 0 });
+            jb.push(i as u16, i * FRAME_TS, pkt(i as u8), t0 + FRAME * i + extra);
+        }
+        let out = drain(&mut jb, tick(0), 10);
+        assert!(out.iter().all(|p| matches!(p, Playout::Packet(_))));
+        assert!(jb.target_delay() > MIN_DELAY + FRAME, "{:?}", jb.stats());
+        // Packet 10 is two frames late: its slot is concealed twice, kept,
+        // and it is played when it comes (not dropped as late).
+        assert_eq!(jb.pop(tick(10)), Playout::Conceal);
+        assert_eq!(jb.pop(tick(11)), Playout::Conceal);
+        jb.push(
+            10,
+            10 * FRAME_TS,
+            pkt(10),
+            tick(11) + Duration::from_millis(5),
+        );
+        assert_eq!(jb.pop(tick(12)), Playout::Packet(pkt(10)));
+        let s = jb.stats();
+        assert_eq!((s.played, s.concealed, s.late), (11, 2, 0));
+    }
+
+    #[test]
+    fn at_the_target_delay_a_missing_frame_is_concealed_and_passed() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, pkt(0), t0);
+        jb.push(1, FRAME_TS, pkt(1), t0 + FRAME);
+        assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(pkt(0)));
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Packet(pkt(1)));
+        // No jitter seen: the delay held is the target, so nothing is
+        // waited for. Packet 2 missing is concealed; when it comes it is
+        // late, and playout goes on with 3 at the same delay.
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME * 2), Playout::Conceal);
+        jb.push(2, 2 * FRAME_TS, pkt(2), t0 + FRAME * 3);
+        jb.push(3, 3 * FRAME_TS, pkt(3), t0 + FRAME * 3);
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME * 3), Playout::Packet(pkt(3)));
+        let s = jb.stats();
+        assert_eq!((s.played, s.concealed, s.late), (3, 1, 1));
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crate::audio::FRAME_SAMPLES;
 use super::numbering::{is_dtx_frame, Numbering};
 
 const FRAME: Duration = Duration::from_millis(20);
+/// Playout ticks later than this are a stall, and not made up.
+const CATCH_UP: Duration = Duration::from_millis(200);
 /// A pause in a remote track's packets this long is an outage.
 const RTP_GAP: Duration = Duration::from_millis(500);
 
@@ -140,7 +142,11 @@ pub(crate) async fn receive_audio(
     let mut pcm = vec![0i16; 5760];
     let mut buffer = JitterBuffer::new();
     let mut tick = tokio::time::interval(FRAME);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Ticks held up (a busy machine) are made up at once: the sink is owed
+    // 50 frames a second of wall time, and the packets for them are here.
+    // Skipped, the playout would fall behind the sender for good. A longer
+    // stall is not made up (see `CATCH_UP`).
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let (mut first_rtp, mut first_decoded) = (true, true);
     let mut last_rtp: Option<Instant> = None;
     let mut playing = false;
@@ -173,7 +179,13 @@ pub(crate) async fn receive_audio(
                 Some(TrackRemoteEvent::OnEnded) | None => break,
                 Some(_) => {}
             },
-            _ = tick.tick() => {
+            due = tick.tick() => {
+                if due.elapsed() > CATCH_UP {
+                    // A stall, not load: the jitter buffer drops the
+                    // backlog; bursting its frames out would only play
+                    // them fast.
+                    tick.reset();
+                }
                 let playout = buffer.pop(Instant::now());
                 book.write(&from.track_sid, buffer.stats());
                 // Playout stopping and starting again, for the log: a
