@@ -95,20 +95,18 @@ fn parse_ping(text: &str) -> Result<PingStats> {
         })
         .unwrap_or_default();
     // "64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.047 ms", one a reply.
-    let mut each: Vec<f64> = text
+    let each: Vec<f64> = text
         .lines()
         .filter_map(|l| l.split("time=").nth(1))
         .filter_map(|t| t.trim_end_matches(" ms").trim().parse().ok())
         .collect();
-    each.sort_by(f64::total_cmp);
-    let p95 = (!each.is_empty()).then(|| each[(each.len() * 95).div_ceil(100) - 1]);
     Ok(PingStats {
         sent: num("transmitted")?,
         received: num("received")?,
         min_rtt_ms: rtt.first().copied(),
         avg_rtt_ms: rtt.get(1).copied(),
         max_rtt_ms: rtt.get(2).copied(),
-        p95_rtt_ms: p95,
+        p95_rtt_ms: crate::stats::p95(&each),
     })
 }
 

@@ -27,13 +27,19 @@ const BACKLOG: Duration = Duration::from_millis(200);
 /// jump in the numbering (or a burst lost while packets kept coming).
 const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
 /// Frames concealed in a row when nothing at all is held while playing,
-/// before the buffer counts as drained (a pause or an outage). Draining at
+/// before the buffer counts as drained (an outage; a pause the sender said
+/// drains at once, see [`DTX_FRAME`]). Draining at
 /// once would fall silent for a packet that is merely late, and start over
 /// after a whole new delay. While the delay held is under the target (the
 /// jitter grew since playout started), the missing frame's slot is kept:
 /// the late packet is played when it comes and the delay grows by a frame,
 /// towards the target and no further.
 const UNDERRUN_WAIT: u32 = 3;
+/// Opus in DTX ends each burst of a pause with a packet this small or
+/// smaller (its table-of-contents byte alone, as libwebrtc tells them): the
+/// next comes 400 ms later. Nothing is waited for after it, nor decoded: a
+/// silent participant costs no decoding.
+const DTX_FRAME: usize = 2;
 
 /// What to play for the next 20 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +84,8 @@ pub struct JitterBuffer {
     /// The playout delay held: the one playout started with, grown by the
     /// slots kept while waiting, back to the target after a backlog.
     delay: Duration,
+    /// The last packet played said a pause (see [`DTX_FRAME`]).
+    pausing: bool,
     stats: JitterStats,
 }
 
@@ -99,6 +107,7 @@ impl JitterBuffer {
             epoch: None,
             waited: 0,
             delay: MIN_DELAY,
+            pausing: false,
             stats: JitterStats::default(),
         }
     }
@@ -232,9 +241,10 @@ impl JitterBuffer {
         if let Some(p) = self.held.remove(&next) {
             self.next = Some(next + 1);
             self.stats.played += 1;
+            self.pausing = p.len() <= DTX_FRAME;
             return Playout::Packet(p);
         }
-        if self.held.is_empty() && self.waited < UNDERRUN_WAIT {
+        if self.held.is_empty() && !self.pausing && self.waited < UNDERRUN_WAIT {
             self.waited += 1;
             self.stats.concealed += 1;
             if self.delay < self.target_delay() {
@@ -277,8 +287,9 @@ mod tests {
     /// 20 ms at 48 kHz, in RTP timestamp units.
     const FRAME_TS: u32 = 960;
 
+    /// A packet of speech (longer than a DTX frame), marked `n`.
     fn pkt(n: u8) -> bytes::Bytes {
-        bytes::Bytes::from(vec![n])
+        bytes::Bytes::from(vec![n, 0, 0])
     }
 
     /// Plays `frames` 20 ms ticks from `start`, returning what came out.
@@ -449,6 +460,21 @@ mod tests {
         assert_eq!(jb.pop(tick(12)), Playout::Packet(pkt(10)));
         let s = jb.stats();
         assert_eq!((s.played, s.concealed, s.late), (11, 2, 0));
+    }
+
+    #[test]
+    fn after_a_pause_said_by_dtx_nothing_is_waited_for() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let noise = bytes::Bytes::from(vec![0x0b; 20]);
+        let pause = bytes::Bytes::from(vec![0x08]);
+        jb.push(0, 0, noise.clone(), t0);
+        jb.push(1, FRAME_TS, pause.clone(), t0 + FRAME);
+        assert_eq!(jb.pop(t0 + MIN_DELAY), Playout::Packet(noise));
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME), Playout::Packet(pause));
+        // The next packet is 400 ms away: drained at once, nothing decoded.
+        assert_eq!(jb.pop(t0 + MIN_DELAY + FRAME * 2), Playout::Silence);
+        assert_eq!(jb.stats().concealed, 0);
     }
 
     #[test]
