@@ -20,8 +20,12 @@ next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "video_quality", "identity": "x", "quality": "low"} picks the layer
 received of x's video; {"cmd": "video_probe", "identity": "x", "points":
 [[0.5, 0.5]]} reports the colours at those points of x's next frame;
-"preset": true for the SDK's own encoding and smaller simulcast layers;
-{"cmd": "video_stop"} unpublishes it),
+"preset": true for the SDK's own encoding and smaller simulcast layers,
+"simulcast": false for one layer only; {"cmd": "video_sent"} reports when
+each frame published so far was handed to the SDK (wall clock, seconds, by
+frame number); {"cmd": "video_log_start"} then {"cmd": "video_log"} reports
+every video frame received between the two: sender, frame number, wall-clock
+time; {"cmd": "video_stop"} unpublishes it),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
 if in a room, then join again in this same process: the benchmarks' warm
 joins), {"cmd": "leave"} (leave and exit).
@@ -190,6 +194,10 @@ class Peer:
         self.probes: dict[str, list[tuple[float, float]]] = {}
         # The published test pattern: its track and the task feeding it.
         self.video: tuple[rtc.LocalVideoTrack, asyncio.Task[None]] | None = None
+        # When each published frame went to the SDK (wall clock, by number).
+        self.sent_at: list[float] = []
+        # Frames received while logging: [identity, number, wall clock].
+        self.frame_log: list[list[object]] | None = None
         # Set while we leave a room on purpose and stay running.
         self.leaving_room = False
         self.done = asyncio.Event()
@@ -363,7 +371,7 @@ class Peer:
                 next_at = time.monotonic()  # fell far behind: do not burst
 
     async def publish_video(
-        self, codec: str, width: int, height: int, fps: float, preset: bool
+        self, codec: str, width: int, height: int, fps: float, preset: bool, simulcast: bool
     ) -> None:
         """Publishes the test pattern as a camera, `fps` frames a second
         against the monotonic clock, numbered from 0. `preset`: the SDK's own
@@ -374,11 +382,14 @@ class Peer:
         track = rtc.LocalVideoTrack.create_video_track("pattern", source)
         top = pattern_top(width, height)
 
+        self.sent_at = []
+
         async def feed() -> None:
             number, next_at = 0, time.monotonic()
             while True:
                 pixels = pattern_frame(width, height, number, top)
                 frame = rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, pixels.tobytes())
+                self.sent_at.append(time.time())
                 source.capture_frame(frame)
                 number += 1
                 next_at += 1.0 / fps
@@ -392,6 +403,7 @@ class Peer:
         opts = rtc.TrackPublishOptions(
             source=rtc.TrackSource.SOURCE_CAMERA,
             video_codec=rtc.VideoCodec.Value(codec.upper()),
+            simulcast=simulcast,
         )
         if not preset:
             # The whole frame rate at a bitrate that holds the pattern
@@ -425,6 +437,8 @@ class Peer:
             frame = event.frame
             rgba = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 4)
             number, worst = read_pattern(rgba)
+            if self.frame_log is not None:
+                self.frame_log.append([identity, number, time.time()])
             window.append((number, worst, frame.width, frame.height))
             points = self.probes.pop(identity, None)
             if points is not None:
@@ -575,7 +589,16 @@ class Peer:
                 int(cmd.get("height", 360)),
                 float(cmd.get("fps", 30)),
                 bool(cmd.get("preset", False)),
+                bool(cmd.get("simulcast", True)),
             )
+        elif name == "video_sent":
+            emit("video_sent", times=self.sent_at)
+        elif name == "video_log_start":
+            self.frame_log = []
+            emit("video_logging")
+        elif name == "video_log":
+            log, self.frame_log = self.frame_log or [], None
+            emit("video_log", frames=log)
         elif name == "video_stop":
             await self.stop_video()
         elif name == "video_probe":

@@ -1,0 +1,375 @@
+//! `scripts/bench video`: what receiving video costs, and how late it is
+//! drawn, beside LiveKit's Python SDK receiving the same streams in the
+//! same run.
+//!
+//! For each count N, N Python peers publish the test pattern (VP8, one layer
+//! of 640x360 at 30 fps, so both clients get the same pictures whatever
+//! their size on screen), each frame's hand-over to the SDK stamped on the
+//! wall clock by its number. The app (optimised build, run by scripts/bench)
+//! joins in a real window and draws every stream in its tile; once all
+//! draw and it has settled, the app and its WebKit processes are sampled,
+//! and every frame put on a canvas meanwhile is stamped with the number its
+//! pixels show. It leaves; the Python SDK joins the same room as a headless
+//! client (decoding every stream to RGBA and reading its number, drawing
+//! nothing) and is sampled for the same time. Latency: a frame's number
+//! read where it arrived, minus the time its publisher handed that number
+//! over (one clock: every process is on this machine). Run under Xvfb and
+//! a session bus (scripts/bench does that).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use rtcstack_testbench::app::AppSession;
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::pulse::PulseServer;
+use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::stats::{median, p95};
+use rtcstack_testbench::usage;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    /// Numbers of streams received.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4])]
+    streams: Vec<usize>,
+    /// Seconds measured per client, after it settled.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Seconds a client settles, all streams drawn, before it is measured.
+    #[arg(long, default_value_t = 5)]
+    settle: u64,
+}
+
+/// Reads the frame number from every picture the page puts on a canvas,
+/// as tests/src/pattern.rs reads it (the bottom quarter's 16 cells), and
+/// stamps it on the wall clock: [track, number, ms since the epoch].
+const CANVAS_HOOK: &str = r#"
+const log = [];
+window.__benchFrames = log;
+const put = CanvasRenderingContext2D.prototype.putImageData;
+CanvasRenderingContext2D.prototype.putImageData = function (img, ...rest) {
+  put.call(this, img, ...rest);
+  const t = performance.timeOrigin + performance.now();
+  const { width: w, height: h, data: d } = img;
+  const y = Math.floor((3 * h) / 4);
+  let n = 0;
+  for (let bit = 0; bit < 16; bit++) {
+    const i = (y * w + Math.floor(((2 * bit + 1) * w) / 32)) * 4;
+    n = (n << 1) | ((d[i] + d[i + 1] + d[i + 2]) / 3 > 128 ? 1 : 0);
+  }
+  const figure = this.canvas.closest("figure");
+  log.push([figure ? figure.dataset.track : "", n, t]);
+};
+return true;
+"#;
+
+/// One client receiving N streams.
+#[derive(Debug, Clone, Default)]
+struct Side {
+    cpu_pct: f64,
+    peak_mib: f64,
+    /// Frames a second per stream, over the measured time.
+    fps: f64,
+    /// Publisher's hand-over → drawn (ours) or decoded (Python), ms.
+    latency_ms: Vec<f64>,
+}
+
+struct Row {
+    streams: usize,
+    ours: Side,
+    python: Side,
+}
+
+/// The publishers of one count: each peer and its track.
+struct Publishers {
+    peers: Vec<PythonPeer>,
+    /// Track sid → identity.
+    tracks: HashMap<String, String>,
+}
+
+impl Publishers {
+    async fn start(server: &LiveKitServer, room: &str, n: usize) -> Result<Self> {
+        let mut peers = Vec::new();
+        let mut tracks = HashMap::new();
+        for i in 0..n {
+            let mut peer = server
+                .spawn_peer(PeerOptions::new(room, &format!("cam-{i}"), 0.0))
+                .await?;
+            let mark = peer.mark();
+            peer.send(
+                json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360,
+                             "fps": 30, "simulcast": false}),
+            )
+            .await?;
+            let e = peer
+                .wait_for_after(
+                    mark,
+                    "its video published",
+                    |e| e.kind() == "video_published",
+                    Duration::from_secs(15),
+                )
+                .await?;
+            let sid = e.str("track_sid").context("video_published's track")?;
+            tracks.insert(sid.to_string(), peer.identity().to_string());
+            peers.push(peer);
+        }
+        Ok(Publishers { peers, tracks })
+    }
+
+    /// When each publisher handed each frame over, by identity, then by
+    /// frame number (wall clock, ms).
+    async fn sent(&mut self) -> Result<HashMap<String, Vec<f64>>> {
+        let mut out = HashMap::new();
+        for peer in &mut self.peers {
+            let mark = peer.mark();
+            peer.send(json!({"cmd": "video_sent"})).await?;
+            let e = peer
+                .wait_for_after(
+                    mark,
+                    "its frames' times",
+                    |e| e.kind() == "video_sent",
+                    Duration::from_secs(10),
+                )
+                .await?;
+            let times: Vec<f64> =
+                e.0.get("times")
+                    .and_then(Value::as_array)
+                    .context("video_sent's times")?
+                    .iter()
+                    .filter_map(Value::as_f64)
+                    .map(|s| s * 1e3)
+                    .collect();
+            out.insert(peer.identity().to_string(), times);
+        }
+        Ok(out)
+    }
+
+    async fn leave(self) {
+        for peer in self.peers {
+            let _ = peer.leave().await;
+        }
+    }
+}
+
+/// Latencies of frames (sender, number, arrival ms) against the senders'
+/// hand-over times; numbers the sender never stamped are left out.
+fn latencies(frames: &[(String, u64, f64)], sent: &HashMap<String, Vec<f64>>) -> Vec<f64> {
+    frames
+        .iter()
+        .filter_map(|(who, n, at)| Some(at - sent.get(who)?.get(*n as usize)?))
+        .collect()
+}
+
+async fn measure(pids: &[u32], seconds: u64) -> Result<(f64, f64)> {
+    let series = usage::sample(pids, Duration::from_secs(seconds), 1).await?;
+    Ok((
+        series.iter().map(|s| s.cpu_pct[0]).sum(),
+        series.iter().map(|s| s.peak_mib).sum(),
+    ))
+}
+
+async fn js(app: &AppSession, script: &str) -> Result<Value> {
+    Ok(app.client.execute(script, vec![]).await?)
+}
+
+/// The app receiving `pubs`' streams.
+async fn app_side(
+    server: &LiveKitServer,
+    room: &str,
+    pubs: &mut Publishers,
+    args: &Args,
+) -> Result<Side> {
+    let n = pubs.tracks.len();
+    let app =
+        AppSession::for_server(server, room, server.api_secret(), &[("RUST_LOG", "warn")]).await?;
+    app.type_into("join-name", "Ada").await?;
+    app.click("join-button").await?;
+    let all_drawing = format!(
+        "const t = [...window.__rtcstackTiles.values()]; \
+         return t.length === {n} && t.every((x) => x.drawn > 0);"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while js(&app, &all_drawing).await?.as_bool() != Some(true) {
+        if Instant::now() > deadline {
+            bail!("the app did not draw all {n} streams within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(args.settle)).await;
+    let pid = app.app_pid().context("the app's process")?;
+    // The app and its WebKit processes (web content, network).
+    let pids = usage::tree(pid);
+    js(&app, CANVAS_HOOK).await?;
+    let (cpu_pct, peak_mib) = measure(&pids, args.seconds).await?;
+    let log = js(
+        &app,
+        "const l = window.__benchFrames; window.__benchFrames = []; return l;",
+    )
+    .await?;
+    app.close().await?;
+    let frames: Vec<(String, u64, f64)> = log
+        .as_array()
+        .context("the page's frame log")?
+        .iter()
+        .filter_map(|f| {
+            let who = pubs.tracks.get(f.get(0)?.as_str()?)?;
+            Some((who.clone(), f.get(1)?.as_u64()?, f.get(2)?.as_f64()?))
+        })
+        .collect();
+    let sent = pubs.sent().await?;
+    Ok(Side {
+        cpu_pct,
+        peak_mib,
+        fps: frames.len() as f64 / n as f64 / args.seconds as f64,
+        latency_ms: latencies(&frames, &sent),
+    })
+}
+
+/// LiveKit's Python SDK receiving the same streams.
+async fn python_side(
+    server: &LiveKitServer,
+    room: &str,
+    pubs: &mut Publishers,
+    args: &Args,
+) -> Result<Side> {
+    let n = pubs.tracks.len();
+    let mut opts = PeerOptions::new(room, "py-viewer", 440.0);
+    opts.analyse = false;
+    let mut peer = server.spawn_peer(opts).await?;
+    for who in pubs.tracks.values() {
+        peer.wait_for(
+            &format!("{who}'s video"),
+            |e| e.kind() == "video_seen" && e.str("identity") == Some(who),
+            Duration::from_secs(30),
+        )
+        .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(args.settle)).await;
+    let pid = peer.pid().context("the Python client's process")?;
+    peer.send(json!({"cmd": "video_log_start"})).await?;
+    let (cpu_pct, peak_mib) = measure(&[pid], args.seconds).await?;
+    let mark = peer.mark();
+    peer.send(json!({"cmd": "video_log"})).await?;
+    let e = peer
+        .wait_for_after(
+            mark,
+            "its frame log",
+            |e| e.kind() == "video_log",
+            Duration::from_secs(10),
+        )
+        .await?;
+    if peer.events().iter().any(|e| e.kind() == "disconnected") {
+        bail!("the Python client left the room while measured");
+    }
+    let frames: Vec<(String, u64, f64)> =
+        e.0.get("frames")
+            .and_then(Value::as_array)
+            .context("video_log's frames")?
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f.get(0)?.as_str()?.to_string(),
+                    f.get(1)?.as_u64()?,
+                    f.get(2)?.as_f64()? * 1e3,
+                ))
+            })
+            .collect();
+    let _ = peer.leave().await;
+    let sent = pubs.sent().await?;
+    Ok(Side {
+        cpu_pct,
+        peak_mib,
+        fps: frames.len() as f64 / n as f64 / args.seconds as f64,
+        latency_ms: latencies(&frames, &sent),
+    })
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.0}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    rtcstack_testbench::require_root("the video benchmark")?;
+    if args.streams.contains(&0) {
+        bail!("receive one stream at least");
+    }
+    let _pulse = PulseServer::start()?;
+    let server = LiveKitServer::start().await?;
+    let mut rows = Vec::new();
+    for &n in &args.streams {
+        let room = format!("bench-video-{n}");
+        let mut pubs = Publishers::start(&server, &room, n).await?;
+        let ours = app_side(&server, &room, &mut pubs, &args).await?;
+        let python = python_side(&server, &room, &mut pubs, &args).await?;
+        pubs.leave().await;
+        eprintln!(
+            "{n} streams: ours {:.1} % cpu, {:.1} fps; python {:.1} % cpu, {:.1} fps",
+            ours.cpu_pct, ours.fps, python.cpu_pct, python.fps
+        );
+        rows.push(Row {
+            streams: n,
+            ours,
+            python,
+        });
+    }
+
+    println!();
+    println!(
+        "video bench: one client receiving N streams of 640x360 at 30 fps (VP8, one layer), \
+         {} s each after {} s settled; one livekit-server, the same publishers for both clients",
+        args.seconds, args.settle
+    );
+    println!(
+        "{:>3} | {:>8} {:>8} {:>6} {:>8} {:>8} | {:>8} {:>8} {:>6} {:>8} {:>8}",
+        "N",
+        "ours cpu",
+        "MiB",
+        "fps",
+        "p50 ms",
+        "p95 ms",
+        "py cpu",
+        "MiB",
+        "fps",
+        "p50 ms",
+        "p95 ms"
+    );
+    for r in &rows {
+        let (o, p) = (&r.ours, &r.python);
+        println!(
+            "{:>3} | {:>7.1}% {:>8.1} {:>6.1} {:>8} {:>8} | {:>7.1}% {:>8.1} {:>6.1} {:>8} {:>8}",
+            r.streams,
+            o.cpu_pct,
+            o.peak_mib,
+            o.fps,
+            ms(median(&o.latency_ms)),
+            ms(p95(&o.latency_ms)),
+            p.cpu_pct,
+            p.peak_mib,
+            p.fps,
+            ms(median(&p.latency_ms)),
+            ms(p95(&p.latency_ms)),
+        );
+    }
+    println!(
+        "(ours: the app with its WebKit processes, decoding, converting to RGBA, drawing every \
+         stream on a canvas, publishing a microphone; latency to the frame put on the canvas \
+         (the screen shows it at the next repaint). python: livekit-python, decoding every \
+         stream to RGBA and reading its number, drawing nothing, publishing a tone; latency to \
+         the frame handed out. cpu in % of one core; MiB sums each process's own peak)"
+    );
+    let last = rows.last().context("no rows")?;
+    println!(
+        "video-cpu: ours/livekit-python ratio {:.2}",
+        last.ours.cpu_pct / last.python.cpu_pct
+    );
+    println!(
+        "video-latency: p50 {} p95 {}",
+        ms(median(&last.ours.latency_ms)),
+        ms(p95(&last.ours.latency_ms))
+    );
+    Ok(())
+}
