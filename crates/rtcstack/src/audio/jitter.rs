@@ -28,18 +28,14 @@ const BACKLOG: Duration = Duration::from_millis(200);
 const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
 /// Frames concealed in a row when nothing at all is held while playing,
 /// before the buffer counts as drained (an outage; a pause the sender said
-/// drains at once, see [`DTX_FRAME`]). Draining at
+/// with a DTX frame drains at once: the next packet is 400 ms away, and a
+/// silent participant costs no decoding). Draining at
 /// once would fall silent for a packet that is merely late, and start over
 /// after a whole new delay. While the delay held is under the target (the
 /// jitter grew since playout started), the missing frame's slot is kept:
 /// the late packet is played when it comes and the delay grows by a frame,
 /// towards the target and no further.
 const UNDERRUN_WAIT: u32 = 3;
-/// Opus in DTX ends each burst of a pause with a packet this small or
-/// smaller (its table-of-contents byte alone, as libwebrtc tells them): the
-/// next comes 400 ms later. Nothing is waited for after it, nor decoded: a
-/// silent participant costs no decoding.
-const DTX_FRAME: usize = 2;
 
 /// What to play for the next 20 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +80,7 @@ pub struct JitterBuffer {
     /// The playout delay held: the one playout started with, grown by the
     /// slots kept while waiting, back to the target after a backlog.
     delay: Duration,
-    /// The last packet played said a pause (see [`DTX_FRAME`]).
+    /// The last packet played said a pause (a DTX frame).
     pausing: bool,
     stats: JitterStats,
 }
@@ -241,7 +237,7 @@ impl JitterBuffer {
         if let Some(p) = self.held.remove(&next) {
             self.next = Some(next + 1);
             self.stats.played += 1;
-            self.pausing = p.len() <= DTX_FRAME;
+            self.pausing = super::is_dtx_frame(&p);
             return Playout::Packet(p);
         }
         if self.held.is_empty() && !self.pausing && self.waited < UNDERRUN_WAIT {

@@ -15,9 +15,9 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
 use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::level::{Meter, MicLevel};
-use crate::audio::FRAME_SAMPLES;
+use crate::audio::{is_dtx_frame, FRAME_SAMPLES};
 
-use super::numbering::{is_dtx_frame, Numbering};
+use super::numbering::Numbering;
 
 const FRAME: Duration = Duration::from_millis(20);
 /// Playout ticks later than this are a stall, and not made up.

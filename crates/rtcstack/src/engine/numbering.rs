@@ -54,14 +54,6 @@ impl Numbering {
     }
 }
 
-/// Whether an Opus packet is a DTX frame, which need not be sent: the
-/// encoder in DTX returns only its table-of-contents byte (libwebrtc's
-/// rule: two bytes or fewer). Every 400 ms in a silence it codes the
-/// background noise in a real packet instead, which is sent.
-pub(crate) fn is_dtx_frame(packet: &[u8]) -> bool {
-    packet.len() <= 2
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,12 +105,5 @@ mod tests {
                 marker: false
             })
         );
-    }
-
-    #[test]
-    fn only_the_toc_byte_is_a_dtx_frame() {
-        assert!(is_dtx_frame(&[0x08]));
-        assert!(is_dtx_frame(&[]));
-        assert!(!is_dtx_frame(&[0x08, 0x01, 0x02]));
     }
 }
