@@ -131,6 +131,24 @@ pub fn tree(pid: u32) -> Vec<u32> {
     out
 }
 
+/// What a client cost over a measured time.
+#[derive(Debug, Clone, Copy)]
+pub struct Cost {
+    /// CPU, percent of one core, summed over its processes.
+    pub cpu_pct: f64,
+    /// Each process's own peak memory, summed: an upper bound.
+    pub peak_mib: f64,
+}
+
+/// The cost of `pids` over the next `seconds`.
+pub async fn cost(pids: &[u32], seconds: u64) -> Result<Cost> {
+    let series = sample(pids, std::time::Duration::from_secs(seconds), 1).await?;
+    Ok(Cost {
+        cpu_pct: series.iter().map(|s| s.cpu_pct[0]).sum(),
+        peak_mib: series.iter().map(|s| s.peak_mib).sum(),
+    })
+}
+
 /// The summed usage of `pid` and its descendants (peak memory summed over
 /// processes: an upper bound).
 pub fn of_tree(pid: u32) -> Usage {

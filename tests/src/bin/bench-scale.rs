@@ -21,7 +21,7 @@ use rtcstack_testbench::crowd::Crowd;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::usage;
+use rtcstack_testbench::usage::{self, Cost};
 
 #[derive(Parser)]
 struct Args {
@@ -39,13 +39,6 @@ struct Args {
     settle: u64,
 }
 
-/// One client in one room.
-#[derive(Debug, Clone, Copy)]
-struct Cost {
-    cpu_pct: f64,
-    peak_mib: f64,
-}
-
 struct Row {
     size: usize,
     ours: Cost,
@@ -58,16 +51,6 @@ fn quantile(v: &[f64], q: f64) -> Option<f64> {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     Some(s[((s.len().checked_sub(1)?) as f64 * q).round() as usize])
-}
-
-/// CPU (percent of one core) of `pids` over `seconds`, and their summed
-/// peak memory at the end (each process's own peak: an upper bound).
-async fn measure(pids: &[u32], seconds: u64) -> Result<Cost> {
-    let series = usage::sample(pids, Duration::from_secs(seconds), 1).await?;
-    Ok(Cost {
-        cpu_pct: series.iter().map(|s| s.cpu_pct[0]).sum(),
-        peak_mib: series.iter().map(|s| s.peak_mib).sum(),
-    })
 }
 
 async fn js<T: serde::de::DeserializeOwned>(app: &AppSession, script: &str) -> Result<T> {
@@ -103,7 +86,7 @@ async fn app_in(
     // The app and its WebKit processes (web content, network).
     let pids = usage::tree(pid);
     let first: u64 = js(&app, "return window.__rtcstackShown.at(-1).seq;").await?;
-    let cost = measure(&pids, args.seconds).await?;
+    let cost = usage::cost(&pids, args.seconds).await?;
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Shown {
@@ -134,7 +117,7 @@ async fn python_in(server: &LiveKitServer, room: &str, args: &Args) -> Result<Co
     let peer = server.spawn_peer(opts).await?;
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let pid = peer.pid().context("the Python client's process")?;
-    let cost = measure(&[pid], args.seconds).await?;
+    let cost = usage::cost(&[pid], args.seconds).await?;
     if peer.events().iter().any(|e| e.kind() == "disconnected") {
         bail!("the Python client left the room while measured");
     }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rtcstack_testbench::app::AppSession;
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::pulse::PulseServer;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::stats::{median, p95};
@@ -97,20 +97,9 @@ impl Publishers {
             let mut peer = server
                 .spawn_peer(PeerOptions::new(room, &format!("cam-{i}"), 0.0))
                 .await?;
-            let mark = peer.mark();
-            peer.send(
-                json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360,
-                             "fps": 30, "simulcast": false}),
-            )
-            .await?;
-            let e = peer
-                .wait_for_after(
-                    mark,
-                    "its video published",
-                    |e| e.kind() == "video_published",
-                    Duration::from_secs(15),
-                )
-                .await?;
+            let video = json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360,
+                               "fps": 30, "simulcast": false});
+            let e = ask(&mut peer, video, "video_published", Duration::from_secs(15)).await?;
             let sid = e.str("track_sid").context("video_published's track")?;
             tracks.insert(sid.to_string(), peer.identity().to_string());
             peers.push(peer);
@@ -123,24 +112,13 @@ impl Publishers {
     async fn sent(&mut self) -> Result<HashMap<String, Vec<f64>>> {
         let mut out = HashMap::new();
         for peer in &mut self.peers {
-            let mark = peer.mark();
-            peer.send(json!({"cmd": "video_sent"})).await?;
-            let e = peer
-                .wait_for_after(
-                    mark,
-                    "its frames' times",
-                    |e| e.kind() == "video_sent",
-                    Duration::from_secs(10),
-                )
-                .await?;
-            let times: Vec<f64> =
-                e.0.get("times")
-                    .and_then(Value::as_array)
-                    .context("video_sent's times")?
-                    .iter()
-                    .filter_map(Value::as_f64)
-                    .map(|s| s * 1e3)
-                    .collect();
+            let cmd = json!({"cmd": "video_sent"});
+            let e = ask(peer, cmd, "video_sent", Duration::from_secs(10)).await?;
+            let times: Vec<f64> = list(&e, "times")?
+                .iter()
+                .filter_map(Value::as_f64)
+                .map(|s| s * 1e3)
+                .collect();
             out.insert(peer.identity().to_string(), times);
         }
         Ok(out)
@@ -153,6 +131,27 @@ impl Publishers {
     }
 }
 
+/// Sends `cmd` to `peer` and waits for its answer: the first `answer`
+/// event after it.
+async fn ask(
+    peer: &mut PythonPeer,
+    cmd: Value,
+    answer: &str,
+    within: Duration,
+) -> Result<PeerEvent> {
+    let mark = peer.mark();
+    peer.send(cmd).await?;
+    peer.wait_for_after(mark, answer, |e| e.kind() == answer, within)
+        .await
+}
+
+/// The list `field` of a peer's event.
+fn list<'a>(e: &'a PeerEvent, field: &str) -> Result<&'a Vec<Value>> {
+    e.0.get(field)
+        .and_then(Value::as_array)
+        .with_context(|| format!("{} without its {field}", e.kind()))
+}
+
 /// Latencies of frames (sender, number, arrival ms) against the senders'
 /// hand-over times; numbers the sender never stamped are left out.
 fn latencies(frames: &[(String, u64, f64)], sent: &HashMap<String, Vec<f64>>) -> Vec<f64> {
@@ -160,14 +159,6 @@ fn latencies(frames: &[(String, u64, f64)], sent: &HashMap<String, Vec<f64>>) ->
         .iter()
         .filter_map(|(who, n, at)| Some(at - sent.get(who)?.get(*n as usize)?))
         .collect()
-}
-
-async fn measure(pids: &[u32], seconds: u64) -> Result<(f64, f64)> {
-    let series = usage::sample(pids, Duration::from_secs(seconds), 1).await?;
-    Ok((
-        series.iter().map(|s| s.cpu_pct[0]).sum(),
-        series.iter().map(|s| s.peak_mib).sum(),
-    ))
 }
 
 async fn js(app: &AppSession, script: &str) -> Result<Value> {
@@ -202,7 +193,7 @@ async fn app_side(
     // The app and its WebKit processes (web content, network).
     let pids = usage::tree(pid);
     js(&app, CANVAS_HOOK).await?;
-    let (cpu_pct, peak_mib) = measure(&pids, args.seconds).await?;
+    let usage::Cost { cpu_pct, peak_mib } = usage::cost(&pids, args.seconds).await?;
     let log = js(
         &app,
         "const l = window.__benchFrames; window.__benchFrames = []; return l;",
@@ -249,33 +240,27 @@ async fn python_side(
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let pid = peer.pid().context("the Python client's process")?;
     peer.send(json!({"cmd": "video_log_start"})).await?;
-    let (cpu_pct, peak_mib) = measure(&[pid], args.seconds).await?;
-    let mark = peer.mark();
-    peer.send(json!({"cmd": "video_log"})).await?;
-    let e = peer
-        .wait_for_after(
-            mark,
-            "its frame log",
-            |e| e.kind() == "video_log",
-            Duration::from_secs(10),
-        )
-        .await?;
+    let usage::Cost { cpu_pct, peak_mib } = usage::cost(&[pid], args.seconds).await?;
+    let e = ask(
+        &mut peer,
+        json!({"cmd": "video_log"}),
+        "video_log",
+        Duration::from_secs(10),
+    )
+    .await?;
     if peer.events().iter().any(|e| e.kind() == "disconnected") {
         bail!("the Python client left the room while measured");
     }
-    let frames: Vec<(String, u64, f64)> =
-        e.0.get("frames")
-            .and_then(Value::as_array)
-            .context("video_log's frames")?
-            .iter()
-            .filter_map(|f| {
-                Some((
-                    f.get(0)?.as_str()?.to_string(),
-                    f.get(1)?.as_u64()?,
-                    f.get(2)?.as_f64()? * 1e3,
-                ))
-            })
-            .collect();
+    let frames: Vec<(String, u64, f64)> = list(&e, "frames")?
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.get(0)?.as_str()?.to_string(),
+                f.get(1)?.as_u64()?,
+                f.get(2)?.as_f64()? * 1e3,
+            ))
+        })
+        .collect();
     let _ = peer.leave().await;
     let sent = pubs.sent().await?;
     Ok(Side {
