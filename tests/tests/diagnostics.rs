@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use rtcstack_bot_audio::analysis::band_split;
-use rtcstack_testbench::app::artifacts_dir;
+use rtcstack_testbench::app::{artifacts_dir, Seen};
 use rtcstack_testbench::netchange::{wall_ms, AppCall, Far};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::pulse::Player;
@@ -475,12 +475,29 @@ async fn marks_drawn(call: &AppCall, name: &str, want: &[(&str, [u8; 3])]) {
     call.js("document.querySelector('[data-testid=check-panel]').scrollIntoView();")
         .await
         .unwrap();
-    let shot = call.app.window_pixels(name).await.unwrap();
-    for (item, colour) in want {
-        let seen = call
-            .app
-            .seen_css(&format!("[data-testid=check-line][data-item={item}] .mark"))
-            .await;
+    let marks = || async {
+        let mut boxes = Vec::new();
+        for (item, _) in want {
+            let css = format!("[data-testid=check-line][data-item={item}] .mark");
+            boxes.push(call.app.seen_css(&css).await);
+        }
+        boxes
+    };
+    // The marks' boxes are read on both sides of the screenshot: a layout
+    // that moved in between (a line's hint appearing) is shot again, so a
+    // box is never looked for in a picture of another layout.
+    let mut tries = 0;
+    let (shot, boxes) = loop {
+        let before = marks().await;
+        let shot = call.app.window_pixels(name).await.unwrap();
+        let after = marks().await;
+        let place = |s: &Seen| (s.x, s.y, s.width, s.height);
+        if before.iter().map(place).eq(after.iter().map(place)) || tries == 5 {
+            break (shot, after);
+        }
+        tries += 1;
+    };
+    for ((item, colour), seen) in want.iter().zip(boxes) {
         assert!(seen.visible(), "{item}'s mark is not shown: {seen}");
         let drawn = shot.count(shot.box_of(&seen), *colour);
         assert!(
