@@ -9,6 +9,7 @@ use tauri::Manager;
 mod commands;
 mod frames;
 mod shell;
+mod tray;
 pub mod update;
 
 /// Registers the commands, and keeps their names for the test that holds
@@ -78,8 +79,13 @@ pub fn run() {
             // The monitors spawn their tasks on the app's runtime.
             tauri::async_runtime::block_on(async { desktop.start() });
             app.manage(desktop);
+            // After the desktop: the menu's items act on it.
+            let tray = tray::build(app.handle())?;
+            app.manage(tray);
+            tray::look_for_host(app.handle());
             Ok(())
         })
+        .on_window_event(tray::window_event)
         .invoke_handler(handler())
         .run(tauri::generate_context!())
     {

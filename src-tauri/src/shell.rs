@@ -1,12 +1,15 @@
 //! The call controller's [`Shell`] in a window: each view goes to the page
 //! as the `call-view` event (`ipc::event::CALL_VIEW`), and a notification is shown when the window
-//! is not in front (the banner says it otherwise).
+//! is not in front (the banner says it otherwise); the tray icon shows
+//! the call too.
 
 use rtcstack_desktop_core::audio::{AudioView, MicActivity};
 use rtcstack_desktop_core::call::{CallView, Notification, StatsView};
 use rtcstack_desktop_core::{ipc, AudioShell, CheckShell, CheckView, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
+
+use crate::tray::Tray;
 
 pub struct Window(pub AppHandle);
 
@@ -15,6 +18,9 @@ impl Shell for Window {
         // No window (yet) is not an error: the page reads the view with
         // `call_view` when it loads.
         let _ = self.0.emit(ipc::event::CALL_VIEW, view);
+        if let Some(tray) = self.0.try_state::<Tray>() {
+            tray.show(&self.0, view);
+        }
     }
 
     fn notify(&self, n: &Notification) {
@@ -23,23 +29,26 @@ impl Shell for Window {
             .get_webview_window("main")
             .and_then(|w| w.is_focused().ok())
             .unwrap_or(false);
-        if focused {
-            return;
-        }
-        let shown = self
-            .0
-            .notification()
-            .builder()
-            .title(n.title)
-            .body(n.body)
-            .show();
-        if let Err(e) = shown {
-            tracing::warn!("notification not shown: {e}");
+        if !focused {
+            post(&self.0, n);
         }
     }
 
     fn stats(&self, stats: &StatsView) {
         let _ = self.0.emit(ipc::event::CALL_STATS, stats);
+    }
+}
+
+/// Shows `n` as a desktop notification.
+pub fn post(app: &AppHandle, n: &Notification) {
+    let shown = app
+        .notification()
+        .builder()
+        .title(n.title)
+        .body(n.body)
+        .show();
+    if let Err(e) = shown {
+        tracing::warn!("notification not shown: {e}");
     }
 }
 

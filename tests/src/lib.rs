@@ -15,6 +15,8 @@
 //!   that hands out inhibitor locks and announces sleep and wake.
 //! - [`netchange`]: the app in a call while its address moves (the network
 //!   monitor's test and benchmark share it).
+//! - [`tray_host::TrayHost`]: a desktop's tray on the test's session bus:
+//!   the app's icon registers with it, its menu is read and clicked.
 //! - [`update_server::UpdateServer`]: a loopback release host for the
 //!   update test, which can also cut or pace a download.
 //!
@@ -73,6 +75,8 @@ pub mod token_service;
 pub mod tokens;
 #[cfg(feature = "linux-bench")]
 pub mod tone_watch;
+#[cfg(feature = "linux-bench")]
+pub mod tray_host;
 pub mod update_server;
 #[cfg(feature = "linux-bench")]
 pub mod usage;

@@ -1,9 +1,12 @@
 //! A plain window of one colour on the test's X display: something known
-//! on the screen for screen sharing to show. Closed when dropped.
+//! on the screen for screen sharing to show. Closed when dropped. And the
+//! app's own window, closed as a window manager closes it.
 
 use anyhow::{Context, Result};
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+use x11rb::protocol::xproto::{
+    AtomEnum, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask, MapState, WindowClass,
+};
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
@@ -68,5 +71,71 @@ impl ColourWindow {
 impl Drop for ColourWindow {
     fn drop(&mut self) {
         let _ = self.conn.flush();
+    }
+}
+
+/// The top-level window titled `title` on `$DISPLAY`, mapped or not.
+fn find_titled(conn: &RustConnection, root: u32, title: &str) -> Result<Option<u32>> {
+    let utf8 = conn.intern_atom(false, b"UTF8_STRING")?.reply()?.atom;
+    let net_name = conn.intern_atom(false, b"_NET_WM_NAME")?.reply()?.atom;
+    let mut stack = vec![(root, 0)];
+    while let Some((w, depth)) = stack.pop() {
+        let named = |property, kind| -> Result<bool> {
+            let value = conn
+                .get_property(false, w, property, kind, 0, 256)?
+                .reply()?
+                .value;
+            Ok(value == title.as_bytes())
+        };
+        if w != root
+            && (named(net_name, utf8)? || named(AtomEnum::WM_NAME.into(), AtomEnum::ANY.into())?)
+        {
+            return Ok(Some(w));
+        }
+        if depth < 3 {
+            for child in conn.query_tree(w)?.reply()?.children {
+                stack.push((child, depth + 1));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The app's window, seen and closed as a window manager would.
+pub struct TopLevel {
+    conn: RustConnection,
+    id: u32,
+}
+
+impl TopLevel {
+    /// The window titled `title`.
+    pub fn titled(title: &str) -> Result<Self> {
+        let (conn, n) = x11rb::connect(None).context("connecting to $DISPLAY")?;
+        let root = conn.setup().roots[n].root;
+        let id = find_titled(&conn, root, title)?
+            .with_context(|| format!("no window titled {title:?} on the display"))?;
+        Ok(TopLevel { conn, id })
+    }
+
+    /// Mapped and viewable: on the screen, not hidden.
+    pub fn viewable(&self) -> Result<bool> {
+        let attrs = self.conn.get_window_attributes(self.id)?.reply()?;
+        Ok(attrs.map_state == MapState::VIEWABLE)
+    }
+
+    /// What the close button does: WM_DELETE_WINDOW, which the app may
+    /// refuse (as a call app does, keeping the call).
+    pub fn ask_to_close(&self) -> Result<()> {
+        let protocols = self.conn.intern_atom(false, b"WM_PROTOCOLS")?.reply()?.atom;
+        let delete = self
+            .conn
+            .intern_atom(false, b"WM_DELETE_WINDOW")?
+            .reply()?
+            .atom;
+        let event = ClientMessageEvent::new(32, self.id, protocols, [delete, 0, 0, 0, 0]);
+        self.conn
+            .send_event(false, self.id, EventMask::NO_EVENT, event)?;
+        self.conn.sync()?;
+        Ok(())
     }
 }

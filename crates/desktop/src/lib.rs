@@ -16,6 +16,8 @@
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`report`]: the call report, the call's timeline in a file;
+//! - [`tray`]: the tray icon's words and pictures, and what closing the
+//!   window does during a call;
 //! - [`redact`]: the log's last line of defence.
 
 pub mod audio;
@@ -30,6 +32,7 @@ pub mod profiles;
 pub mod redact;
 pub mod report;
 pub mod secret;
+pub mod tray;
 pub mod update;
 pub mod video;
 

@@ -1,0 +1,10 @@
+//! The notification area is always there.
+
+pub async fn present() -> bool {
+    true
+}
+
+/// Drawn by the system itself.
+pub fn can_draw() -> bool {
+    true
+}

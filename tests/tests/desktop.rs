@@ -1,0 +1,283 @@
+//! The app as a desktop citizen (`scripts/test desktop`, the real app under
+//! tauri-driver, a real server and the Python peer): its tray icon read and
+//! clicked as a desktop's panel does it, over D-Bus on the test's private
+//! session bus (StatusNotifierItem and its `com.canonical.dbusmenu` menu);
+//! the window closed as a window manager closes it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rtcstack_bot_audio::tone::Tone;
+use rtcstack_testbench::app::artifacts_dir;
+use rtcstack_testbench::netchange::{AppCall, Far};
+use rtcstack_testbench::notifications::NotificationServer;
+use rtcstack_testbench::pulse::Player;
+use rtcstack_testbench::tray_host::{picture_pixels, MenuLine, TrayHost, TrayIcon};
+use rtcstack_testbench::x_window::TopLevel;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+const ROOM: &str = "desktop-tray";
+
+/// Our participant's identity as the peer saw it join ("Ada").
+async fn our_identity(call: &AppCall) -> String {
+    let e = call
+        .far
+        .peer
+        .wait_for(
+            "Ada joining",
+            |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    e.str("identity").unwrap().to_string()
+}
+
+/// A steady tone into the app's microphone.
+fn tone_into_mic(call: &AppCall, hz: f64) -> Player {
+    let mut t = Tone::new(hz, 0.3);
+    call.far
+        .pulse
+        .play_into_mic(move |f: &mut [i16]| t.fill(f))
+        .unwrap()
+}
+
+fn line<'a>(menu: &'a [MenuLine], label: &str) -> Option<&'a MenuLine> {
+    menu.iter().find(|l| l.label == label)
+}
+
+fn enabled(menu: &[MenuLine], label: &str) -> bool {
+    line(menu, label).is_some_and(|l| l.enabled)
+}
+
+/// The icon's picture: its middle pixel (RGBA), and a copy in artifacts/
+/// named `name` to look at.
+async fn middle_of_picture(icon: &TrayIcon, name: &str) -> [u8; 4] {
+    let path = icon.picture().await.unwrap();
+    let (w, h, rgba) = picture_pixels(&path).unwrap();
+    std::fs::copy(&path, artifacts_dir().unwrap().join(format!("{name}.png"))).unwrap();
+    let i = (((h / 2) * w + w / 2) * 4) as usize;
+    rgba[i..i + 4].try_into().unwrap()
+}
+
+/// Waits until the icon's middle pixel is `rgba` (the icon is redrawn a
+/// moment after the menu).
+async fn picture_becomes(icon: &TrayIcon, name: &str, rgba: [u8; 4], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = middle_of_picture(icon, name).await;
+        if got == rgba {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: the icon's middle is {got:?}, not {rgba:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the window is on screen (`true`) or not.
+async fn window_shown(window: &TopLevel, shown: bool, within: Duration) {
+    let deadline = Instant::now() + within;
+    while window.viewable().unwrap() != shown {
+        assert!(
+            Instant::now() < deadline,
+            "the window is still {} after {within:?}",
+            if shown { "hidden" } else { "shown" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Turns a voice-processing stage off in the page and waits until the
+/// audio settles on it.
+async fn switch_off(call: &AppCall, id: &str, field: &str) {
+    call.app.click(id).await.unwrap();
+    let deadline = Instant::now() + SECS(5);
+    loop {
+        let v = call
+            .app
+            .invoke("audio_view", serde_json::json!({}))
+            .await
+            .unwrap();
+        if v["ok"]["stages"][field] == false {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{field} never went off: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[tokio::test]
+async fn closing_the_window_keeps_the_call_in_the_tray() {
+    let notifications = NotificationServer::start().await.unwrap();
+    let tray = TrayHost::start().await.unwrap();
+    let far = Far::start(ROOM).await.unwrap();
+    let url = far.server.url();
+    // Its own settings: the voice processing as a new user has it.
+    let config = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_string_lossy().into_owned();
+    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+        .await
+        .unwrap();
+    let peer = &call.far.peer;
+    let icon = tray.wait_icon(SECS(10)).await.unwrap();
+    assert_eq!(icon.status().await.unwrap(), "Active");
+
+    // Before a call: the menu says so, Mute and Leave greyed out, the icon
+    // a hollow ring.
+    let menu = icon
+        .wait_menu("idle", SECS(5), |m| line(m, "Not in a call").is_some())
+        .await
+        .unwrap();
+    assert!(
+        !enabled(&menu, "Leave call") && !enabled(&menu, "Mute"),
+        "{menu:?}"
+    );
+    assert!(
+        enabled(&menu, "Show window") && enabled(&menu, "Quit RTCstack"),
+        "{menu:?}"
+    );
+    assert_eq!(
+        middle_of_picture(&icon, "desktop-tray-idle").await[3],
+        0,
+        "hollow"
+    );
+
+    // A steady tone stands for talk: noise suppression would take it for
+    // noise, and the echo canceller holds it down while the peer's plays.
+    for (id, field) in [
+        ("stage-noise", "noiseSuppression"),
+        ("stage-echo", "echoCancellation"),
+    ] {
+        switch_off(&call, id, field).await;
+    }
+    call.join_as_ada().await.unwrap();
+    let us = our_identity(&call).await;
+    let _tone = tone_into_mic(&call, 700.0);
+    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
+    let headline = format!("In {ROOM}");
+    icon.wait_menu("in the call", SECS(5), |m| {
+        line(m, &headline).is_some() && enabled(m, "Leave call") && enabled(m, "Mute")
+    })
+    .await
+    .unwrap();
+    picture_becomes(
+        &icon,
+        "desktop-tray-connected",
+        [0x2e, 0x9e, 0x4f, 0xff],
+        SECS(3),
+    )
+    .await;
+
+    // The close button: the window goes, the app and the call stay.
+    let window = TopLevel::titled("RTCstack").unwrap();
+    assert!(window.viewable().unwrap());
+    let pid = call.app.app_pid().expect("the app's process");
+    let mark = peer.mark();
+    window.ask_to_close().unwrap();
+    window_shown(&window, false, SECS(5)).await;
+    let told = notifications
+        .wait_for("You are still in the call", SECS(5))
+        .await
+        .unwrap();
+    assert!(told.body.contains("tray"), "{told:?}");
+    // Heard after the close, for 3 s: the call goes on.
+    let closed_at = Instant::now();
+    peer.wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+    tokio::time::sleep(SECS(3).saturating_sub(closed_at.elapsed())).await;
+    let mark_later = peer.mark();
+    peer.wait_for_tone_after(mark_later, &us, 700.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+    assert!(alive(pid), "the app ended when its window was closed");
+    assert!(
+        !peer.events()[mark..]
+            .iter()
+            .any(|e| e.kind() == "participant_left"),
+        "the peer saw us leave when the window closed"
+    );
+
+    // Mute from the tray: the peer sees it, the menu and the icon say it.
+    let mark = peer.mark();
+    icon.click("Mute").await.unwrap();
+    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+    let muted_line = format!("In {ROOM} — muted");
+    icon.wait_menu("muted", SECS(5), |m| {
+        line(m, &muted_line).is_some() && enabled(m, "Unmute")
+    })
+    .await
+    .unwrap();
+    picture_becomes(
+        &icon,
+        "desktop-tray-muted",
+        [0xff, 0xff, 0xff, 0xff],
+        SECS(3),
+    )
+    .await;
+    let mark = peer.mark();
+    icon.click("Unmute").await.unwrap();
+    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
+        .await
+        .unwrap();
+
+    // Back from the tray; closed again, nothing said twice.
+    icon.click("Show window").await.unwrap();
+    window_shown(&window, true, SECS(5)).await;
+    window.ask_to_close().unwrap();
+    window_shown(&window, false, SECS(5)).await;
+
+    // Leave from the tray: the peer sees us go, the app stays in the tray.
+    let mark = peer.mark();
+    icon.click("Leave call").await.unwrap();
+    let left = Instant::now();
+    peer.wait_for_after(
+        mark,
+        "us leaving",
+        |e| e.kind() == "participant_left" && e.str("identity") == Some(us.as_str()),
+        SECS(5),
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "the peer saw us leave {:?} after the tray's Leave",
+        left.elapsed()
+    );
+    icon.wait_menu("idle again", SECS(5), |m| {
+        line(m, "Not in a call").is_some() && !enabled(m, "Leave call")
+    })
+    .await
+    .unwrap();
+    assert!(alive(pid), "the app ended with the call");
+    let said: Vec<String> = notifications
+        .posted()
+        .into_iter()
+        .map(|p| p.summary)
+        .filter(|s| s == "You are still in the call")
+        .collect();
+    assert_eq!(said.len(), 1, "told once per run");
+
+    // Quit from the tray: the app ends.
+    icon.click("Quit RTCstack").await.unwrap();
+    let deadline = Instant::now() + SECS(5);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the app still runs 5 s after Quit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(call);
+}
