@@ -38,7 +38,7 @@ pub async fn leave(desktop: State<'_, Desktop>) -> Result<(), ()> {
 
 #[tauri::command]
 pub async fn set_muted(desktop: State<'_, Desktop>, muted: bool) -> Result<(), ()> {
-    desktop.calls.set_muted(muted).await;
+    desktop.set_muted(muted).await;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use tauri::Manager;
 
 mod commands;
 mod frames;
+mod push_to_talk;
 mod shell;
 mod tray;
 pub mod update;
@@ -47,6 +48,8 @@ commands!(
         commands::audio_view,
         commands::choose_devices,
         commands::set_audio_stages,
+        push_to_talk::push_to_talk_view,
+        push_to_talk::set_push_to_talk_key,
         update::update_status,
         update::update_check,
         update::update_apply,
@@ -67,9 +70,13 @@ pub fn run() {
         )
         .with_writer(redact::Redacting)
         .try_init();
-    if let Err(err) = tauri::Builder::default()
+    let mut builder = tauri::Builder::default()
         .plugin(update::plugin())
-        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_notification::init());
+    if let Some(keys) = push_to_talk::plugin() {
+        builder = builder.plugin(keys);
+    }
+    if let Err(err) = builder
         .register_asynchronous_uri_scheme_protocol(frames::SCHEME, frames::serve)
         .setup(|app| {
             let dir = app.path().app_config_dir()?;
@@ -83,6 +90,7 @@ pub fn run() {
             let tray = tray::build(app.handle())?;
             app.manage(tray);
             tray::look_for_host(app.handle());
+            push_to_talk::setup(app.handle());
             Ok(())
         })
         .on_window_event(tray::window_event)

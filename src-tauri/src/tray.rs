@@ -177,7 +177,7 @@ fn chosen(app: &AppHandle, id: &str) {
             tauri::async_runtime::spawn(async move {
                 let desktop = app.state::<Desktop>();
                 let muted = desktop.calls.view().muted;
-                desktop.calls.set_muted(!muted).await;
+                desktop.set_muted(!muted).await;
             });
         }
         LEAVE => {

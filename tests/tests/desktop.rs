@@ -281,3 +281,116 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     }
     drop(call);
 }
+
+/// Runs xdotool with `args`; true if it succeeded.
+fn xdotool(args: &[&str]) -> bool {
+    std::process::Command::new("xdotool")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The name of the window with the keyboard focus.
+fn focused_window() -> String {
+    let out = std::process::Command::new("xdotool")
+        .args(["getwindowfocus", "getwindowname"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test]
+async fn push_to_talk_works_while_another_window_has_the_focus() {
+    let far = Far::start("desktop-ptt").await.unwrap();
+    let url = far.server.url();
+    let config = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_string_lossy().into_owned();
+    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+        .await
+        .unwrap();
+    let peer = &call.far.peer;
+    for (id, field) in [
+        ("stage-noise", "noiseSuppression"),
+        ("stage-echo", "echoCancellation"),
+    ] {
+        switch_off(&call, id, field).await;
+    }
+    // The key chosen in the settings, as a person types it.
+    call.app.type_into("ptt-key", "F9").await.unwrap();
+    call.app.click("ptt-save").await.unwrap();
+    call.app
+        .wait_text("[data-testid=ptt-status]", SECS(5), |t| {
+            t == "Hold F9 to talk while muted, from any window."
+        })
+        .await
+        .unwrap();
+
+    call.join_as_ada().await.unwrap();
+    let us = our_identity(&call).await;
+    let _tone = tone_into_mic(&call, 700.0);
+    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
+    let mark = peer.mark();
+    call.app.click("mute").await.unwrap();
+    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+
+    // Another window takes the focus.
+    let mut other = std::process::Command::new("xmessage")
+        .args(["-name", "other-window", "another window"])
+        .spawn()
+        .unwrap();
+    assert!(
+        xdotool(&[
+            "search",
+            "--sync",
+            "--name",
+            "other-window",
+            "windowfocus",
+            "--sync"
+        ]),
+        "xdotool could not focus the other window"
+    );
+    assert_eq!(focused_window(), "other-window");
+
+    // Held: the peer sees us unmuted and hears us; the page says so.
+    let mark = peer.mark();
+    let pressed = Instant::now();
+    assert!(xdotool(&["keydown", "F9"]));
+    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
+        .await
+        .unwrap();
+    eprintln!(
+        "push-to-talk: the peer saw us unmuted {:?} after the key went down",
+        pressed.elapsed()
+    );
+    peer.wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+    let talking = call.app.wait_visible("talking", SECS(5)).await.unwrap();
+    assert_eq!(talking.text, "Talking — push-to-talk held");
+    let shot = call
+        .app
+        .window_pixels("desktop-push-to-talk")
+        .await
+        .unwrap();
+    let painted = call.app.box_pixels(&shot, "talking").await.unwrap();
+    assert!(painted.painted(), "'Talking' is not painted: {painted}");
+    assert_eq!(focused_window(), "other-window", "the key took the focus");
+
+    // Released: muted again.
+    let mark = peer.mark();
+    let released = Instant::now();
+    assert!(xdotool(&["keyup", "F9"]));
+    peer.wait_for_after(mark, "muted again", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+    eprintln!(
+        "push-to-talk: the peer saw us muted {:?} after the key went up",
+        released.elapsed()
+    );
+    call.app.wait_gone("talking", SECS(5)).await.unwrap();
+    assert_eq!(call.app.text("mute").await, "Unmute");
+    let _ = other.kill();
+    let _ = other.wait();
+}

@@ -99,6 +99,7 @@ function render(v: CallView): void {
   renderPeople(v.participants, reasonOf);
   if (inCall) renderVideos(v.participants, v.state === "reconnecting");
   else resetVideos();
+  el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? "Unmute" : "Mute");
   mute.setAttribute("aria-pressed", String(v.muted));

@@ -14,6 +14,7 @@ use crate::audio::{AudioView, MicActivity};
 use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::check::CheckView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
+use crate::push_to_talk::PushToTalkView;
 use crate::update::UpdateStatus;
 use crate::video::TileSize;
 
@@ -179,6 +180,18 @@ pub fn commands() -> Vec<Command> {
             nothing(),
         )
         .arg("stages", ts::<rtcstack::audio::processing::Stages>())
+        .refused_with(ts::<String>()),
+        command(
+            "push_to_talk_view",
+            "The push-to-talk key, and why it does not work if it does not.",
+            ts::<PushToTalkView>(),
+        ),
+        command(
+            "set_push_to_talk_key",
+            "Takes a key (\"F9\", \"Ctrl+Space\") system-wide for push-to-talk, kept for next time; null turns it off. Refused, with the reason, when it is not a key or another application has it.",
+            ts::<PushToTalkView>(),
+        )
+        .arg("key", ts::<Option<String>>())
         .refused_with(ts::<String>()),
         command(
             "profiles",

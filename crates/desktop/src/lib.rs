@@ -16,6 +16,7 @@
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`report`]: the call report, the call's timeline in a file;
+//! - [`push_to_talk`]: the key held to talk while muted, and its rule;
 //! - [`tray`]: the tray icon's words and pictures, and what closing the
 //!   window does during a call;
 //! - [`redact`]: the log's last line of defence.
@@ -29,9 +30,11 @@ pub mod monitors;
 mod network;
 mod power;
 pub mod profiles;
+pub mod push_to_talk;
 pub mod redact;
 pub mod report;
 pub mod secret;
+pub mod settings_file;
 pub mod tray;
 pub mod update;
 pub mod video;
@@ -53,6 +56,7 @@ pub struct Desktop {
     pub profiles: Arc<Profiles>,
     pub gate: UpdateGate,
     pub videos: Arc<video::Videos>,
+    pub push_to_talk: Arc<push_to_talk::PushToTalk>,
 }
 
 impl Desktop {
@@ -71,6 +75,10 @@ impl Desktop {
             journal,
             shell.clone(),
         ));
+        let push_to_talk = Arc::new(push_to_talk::PushToTalk::new(
+            config_dir,
+            Arc::clone(&calls),
+        ));
         let checks = Arc::new(Checker::new(
             Arc::clone(&profiles),
             Arc::clone(&audio),
@@ -83,7 +91,15 @@ impl Desktop {
             profiles,
             gate,
             videos,
+            push_to_talk,
         }
+    }
+
+    /// Mutes or unmutes by hand (the button, the M key, the tray): a held
+    /// push-to-talk key no longer decides.
+    pub async fn set_muted(&self, muted: bool) {
+        self.push_to_talk.by_hand();
+        self.calls.set_muted(muted).await;
     }
 
     /// Joins a room; a join refused by the network or the server starts
@@ -106,5 +122,6 @@ impl Desktop {
     pub fn start(&self) {
         monitors::start(Arc::clone(&self.calls));
         self.audio.start();
+        self.push_to_talk.start();
     }
 }

@@ -46,6 +46,10 @@ reasons: Array<QualityReason>,
  */
 muted: boolean, 
 /**
+ * The push-to-talk key is held and has opened the microphone.
+ */
+talking: boolean, 
+/**
  * When the token expires (Unix ms).
  */
 tokenExpiresAtMs: number | null, 

@@ -13,6 +13,7 @@ import type { ProfileDraft } from "./ProfileDraft";
 import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
+import type { PushToTalkView } from "./PushToTalkView";
 import type { Stages } from "./Stages";
 import type { StatsView } from "./StatsView";
 import type { TileSize } from "./TileSize";
@@ -32,6 +33,8 @@ export const commands = {
   audioView: "audio_view",
   chooseDevices: "choose_devices",
   setAudioStages: "set_audio_stages",
+  pushToTalkView: "push_to_talk_view",
+  setPushToTalkKey: "set_push_to_talk_key",
   profiles: "profiles",
   saveProfile: "save_profile",
   deleteProfile: "delete_profile",
@@ -57,6 +60,7 @@ export interface Refusals {
   saveCallReport: string;
   chooseDevices: string;
   setAudioStages: string;
+  setPushToTalkKey: string;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
   selectProfile: ProfileError;
@@ -121,6 +125,16 @@ export function chooseDevices(input: string | null, output: string | null): Prom
 /** Switches echo cancellation, noise suppression and gain control, at once and for next time. Rejects with `Refusals["setAudioStages"]`. */
 export function setAudioStages(stages: Stages): Promise<void> {
   return invoke<void>(commands.setAudioStages, { stages });
+}
+
+/** The push-to-talk key, and why it does not work if it does not. */
+export function pushToTalkView(): Promise<PushToTalkView> {
+  return invoke<PushToTalkView>(commands.pushToTalkView);
+}
+
+/** Takes a key ("F9", "Ctrl+Space") system-wide for push-to-talk, kept for next time; null turns it off. Refused, with the reason, when it is not a key or another application has it. Rejects with `Refusals["setPushToTalkKey"]`. */
+export function setPushToTalkKey(key: string | null): Promise<PushToTalkView> {
+  return invoke<PushToTalkView>(commands.setPushToTalkKey, { key });
 }
 
 /** The server profiles and the chosen one. */

@@ -138,8 +138,8 @@ impl AudioInput for Silence {
 impl Audio {
     /// Settings from `config_dir`; nothing is opened until [`Audio::start`].
     pub fn new(config_dir: &Path, shell: Arc<dyn AudioShell>, journal: Journal) -> Self {
-        let file = SettingsFile::new(config_dir);
-        let (settings, problem) = file.load();
+        let file = settings::file(config_dir);
+        let (settings, problem) = file.load::<AudioSettings>();
         if let Some(p) = &problem {
             tracing::warn!("{p}");
         }

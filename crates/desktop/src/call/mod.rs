@@ -315,6 +315,18 @@ impl CallController {
         self.published.change(|_| {});
     }
 
+    /// Muted as last asked (the view's `muted` is what the server confirmed).
+    pub fn is_muted(&self) -> bool {
+        self.muted.load(Ordering::SeqCst)
+    }
+
+    /// The push-to-talk key holds the microphone open (or no longer).
+    pub fn set_talking(&self, talking: bool) {
+        if self.published.snapshot().talking != talking {
+            self.published.change(|v| v.talking = talking);
+        }
+    }
+
     /// How large the window draws a remote video, or that it does not:
     /// the server sends the layer that fits, or pauses it.
     pub async fn show_video(&self, track_sid: &str, size: Option<TileSize>) {

@@ -37,6 +37,8 @@ pub struct CallView {
     /// Our microphone is muted, as the server last confirmed it (from our
     /// own participant's tracks): what everyone else hears.
     pub muted: bool,
+    /// The push-to-talk key is held and has opened the microphone.
+    pub talking: bool,
     /// When the token expires (Unix ms).
     #[ts(type = "number | null")]
     pub token_expires_at_ms: Option<u64>,
@@ -70,6 +72,7 @@ impl CallView {
                     self.next_attempt_at_ms = None;
                 }
                 if *state == ConnectionState::Connecting {
+                    self.talking = false;
                     self.disconnect_reason = None;
                     self.end_message = None;
                     self.last_reconnect = None;

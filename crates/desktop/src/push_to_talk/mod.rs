@@ -1,0 +1,142 @@
+//! Push-to-talk: a key, held while another application has the focus,
+//! opens the muted microphone until it is released. The shell catches the
+//! key system-wide (per OS) and says when it goes down and up; the rule
+//! ([`hold`]) and the chosen key (kept in `push-to-talk.json`) live here.
+
+mod hold;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use ts_rs::TS;
+
+use crate::call::CallController;
+use crate::settings_file::SettingsFile;
+use crate::tray::in_call;
+use hold::Hold;
+
+/// What the settings show.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PushToTalkView {
+    /// The key, as the person wrote it ("F9", "Ctrl+Space"); none: off.
+    pub key: Option<String>,
+    /// Why the key does not work, if it does not (taken by another
+    /// application, not a key).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Settings {
+    key: Option<String>,
+}
+
+pub struct PushToTalk {
+    file: SettingsFile,
+    view: Mutex<PushToTalkView>,
+    hold: Mutex<Hold>,
+    calls: Arc<CallController>,
+    /// The key's ups and downs, in order, to one task (a release must not
+    /// overtake its press).
+    keys: mpsc::UnboundedSender<bool>,
+    pending: Mutex<Option<mpsc::UnboundedReceiver<bool>>>,
+}
+
+impl PushToTalk {
+    pub fn new(config_dir: &Path, calls: Arc<CallController>) -> Self {
+        let file = SettingsFile::new(config_dir, "push-to-talk.json", "push-to-talk settings");
+        let (settings, problem) = file.load::<Settings>();
+        let (keys, pending) = mpsc::unbounded_channel();
+        PushToTalk {
+            file,
+            view: Mutex::new(PushToTalkView {
+                key: settings.key,
+                problem,
+            }),
+            hold: Mutex::new(Hold::default()),
+            calls,
+            keys,
+            pending: Mutex::new(Some(pending)),
+        }
+    }
+
+    pub fn view(&self) -> PushToTalkView {
+        self.view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keeps `key` (none: off), which the shell has taken system-wide.
+    pub fn keep(&self, key: Option<String>) -> Result<(), String> {
+        self.file.save(&Settings { key: key.clone() })?;
+        *self.view.lock().unwrap_or_else(PoisonError::into_inner) =
+            PushToTalkView { key, problem: None };
+        Ok(())
+    }
+
+    /// The key could not be taken: why, in words.
+    pub fn trouble(&self, problem: String) {
+        self.view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .problem = Some(problem);
+    }
+
+    /// The key went down (`true`) or up. Never waits.
+    pub fn key(&self, down: bool) {
+        let _ = self.keys.send(down);
+    }
+
+    /// Muted or unmuted by hand.
+    pub fn by_hand(&self) {
+        self.hold
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_hand();
+        self.calls.set_talking(false);
+    }
+
+    /// Acts on the key's ups and downs. Call once, inside a tokio runtime.
+    pub fn start(self: &Arc<Self>) {
+        let Some(mut keys) = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return;
+        };
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(down) = keys.recv().await {
+                me.act(down).await;
+            }
+        });
+    }
+
+    async fn act(&self, down: bool) {
+        // Outside a call the key does nothing: the next call starts as
+        // the person left it.
+        if !in_call(&self.calls.view()) {
+            return;
+        }
+        let change = {
+            let mut hold = self.hold.lock().unwrap_or_else(PoisonError::into_inner);
+            let change = if down {
+                hold.down(self.calls.is_muted()).then_some(false)
+            } else {
+                hold.up().then_some(true)
+            };
+            (change, hold.talking())
+        };
+        if let (Some(muted), talking) = change {
+            self.calls.set_muted(muted).await;
+            self.calls.set_talking(talking);
+        }
+    }
+}

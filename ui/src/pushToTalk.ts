@@ -1,0 +1,39 @@
+import type { PushToTalkView } from "./generated/PushToTalkView";
+import * as ipc from "./generated/ipc";
+import { el, setText } from "./dom";
+
+// The push-to-talk key as the Rust side keeps it: the page shows it and
+// asks for a new one; the key itself is caught system-wide in Rust.
+
+function render(v: PushToTalkView): void {
+  const status = el("ptt-status");
+  const input = el<HTMLInputElement>("ptt-key");
+  if (document.activeElement !== input) input.value = v.key ?? "";
+  status.classList.toggle("error", v.problem != null);
+  setText(
+    status,
+    v.problem ?? (v.key ? `Hold ${v.key} to talk while muted, from any window.` : "Off: type a key such as F9 and press Set."),
+  );
+}
+
+async function setKey(): Promise<void> {
+  const key = el<HTMLInputElement>("ptt-key").value.trim();
+  try {
+    render(await ipc.setPushToTalkKey(key === "" ? null : key));
+  } catch (e) {
+    const status = el("ptt-status");
+    status.classList.add("error");
+    setText(status, String(e));
+  }
+}
+
+export async function startPushToTalk(): Promise<void> {
+  el("ptt-save").addEventListener("click", () => void setKey());
+  el("ptt-key").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      void setKey();
+    }
+  });
+  render(await ipc.pushToTalkView());
+}
