@@ -8,6 +8,7 @@ use tauri::Manager;
 
 mod commands;
 mod frames;
+mod links;
 mod push_to_talk;
 mod shell;
 mod tray;
@@ -48,6 +49,7 @@ commands!(
         commands::audio_view,
         commands::choose_devices,
         commands::set_audio_stages,
+        links::take_link,
         push_to_talk::push_to_talk_view,
         push_to_talk::set_push_to_talk_key,
         update::update_status,
@@ -71,6 +73,8 @@ pub fn run() {
         .with_writer(redact::Redacting)
         .try_init();
     let mut builder = tauri::Builder::default()
+        .plugin(links::one_instance())
+        .plugin(links::plugin())
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init());
     if let Some(keys) = push_to_talk::plugin() {
@@ -91,6 +95,7 @@ pub fn run() {
             app.manage(tray);
             tray::look_for_host(app.handle());
             push_to_talk::setup(app.handle());
+            links::setup(app.handle());
             Ok(())
         })
         .on_window_event(tray::window_event)

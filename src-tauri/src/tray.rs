@@ -197,7 +197,8 @@ fn chosen(app: &AppHandle, id: &str) {
     }
 }
 
-fn show_window(app: &AppHandle) {
+/// Brings the window back and to the front.
+pub fn show_window(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
         let shown = [w.show(), w.unminimize(), w.set_focus()];
         for e in shown.into_iter().filter_map(Result::err) {

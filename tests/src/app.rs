@@ -522,10 +522,20 @@ impl AppSession {
     }
 
     pub async fn close(mut self) -> Result<()> {
+        let app = self.app_process();
         self.client.clone().close().await.ok();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        end(app, Duration::from_secs(5));
         Ok(())
+    }
+
+    /// The app's process, where it can be found.
+    fn app_process(&self) -> Option<u32> {
+        #[cfg(target_os = "linux")]
+        return self.app_pid();
+        #[cfg(not(target_os = "linux"))]
+        return None;
     }
 }
 
@@ -544,7 +554,24 @@ impl Drop for AppSession {
                 crate::tail::file_tail(&err, 120)
             );
         }
+        let app = self.app_process();
         let _ = self.driver.kill();
+        end(app, Duration::ZERO);
+    }
+}
+
+/// Gives the app `grace` to end, then kills it: the app is a single
+/// instance per session bus, and one left running would take the next
+/// test's launch for a second instance.
+fn end(app: Option<u32>, grace: Duration) {
+    let Some(pid) = app else { return };
+    let gone = || !Path::new(&format!("/proc/{pid}")).exists();
+    let deadline = Instant::now() + grace;
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !gone() {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
 }
 

@@ -394,3 +394,179 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
     let _ = other.kill();
     let _ = other.wait();
 }
+
+/// Opens `link` as a browser or a calendar on GNOME does (`xdg-open`,
+/// which hands it to `gio open`), with the app's own config and data
+/// directories (where it registered the scheme). Without a desktop,
+/// xdg-utils 1.1.3's own launcher cannot run an Exec line whose path is
+/// quoted, as the spec allows and the registration writes it.
+fn xdg_open(link: &str, config_home: &str, data_home: &str) {
+    let status = std::process::Command::new("xdg-open")
+        .arg(link)
+        .env("XDG_CURRENT_DESKTOP", "GNOME")
+        .env("XDG_CONFIG_HOME", config_home)
+        .env("XDG_DATA_HOME", data_home)
+        .status()
+        .unwrap();
+    assert!(status.success(), "xdg-open {link}: {status}");
+}
+
+/// Every process running the app's binary.
+fn app_processes() -> Vec<u32> {
+    let want = std::fs::canonicalize(rtcstack_testbench::app::app_binary()).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == want) && alive(*pid)
+        })
+        .collect()
+}
+
+/// Waits until the link notice reads `text`.
+async fn link_notice(call: &AppCall, text: &str) {
+    call.app
+        .wait_text("[data-testid=link-text]", SECS(10), |t| t == text)
+        .await
+        .unwrap();
+    let seen = call.app.wait_visible("link-notice", SECS(5)).await.unwrap();
+    assert!(seen.visible(), "{seen}");
+}
+
+#[tokio::test]
+async fn a_meeting_link_opens_the_running_app_in_its_room() {
+    let far = Far::start("desktop-link").await.unwrap();
+    let url = far.server.url();
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_string_lossy().into_owned();
+    let data_home = data.path().to_string_lossy().into_owned();
+    // The profile's own room is another: the link's room must be the one
+    // joined.
+    let call = AppCall::open(
+        far,
+        &url,
+        &[
+            ("XDG_CONFIG_HOME", &config_home),
+            ("XDG_DATA_HOME", &data_home),
+            ("RTCSTACK_ROOM", "lobby"),
+        ],
+    )
+    .await
+    .unwrap();
+    let peer = &call.far.peer;
+    call.app.type_into("join-name", "Ada").await.unwrap();
+    let running = app_processes();
+    assert_eq!(running.len(), 1, "one app: {running:?}");
+
+    // The scheme is the app's, as the desktop sees it.
+    let handler = std::process::Command::new("gio")
+        .args(["mime", "x-scheme-handler/rtcstack"])
+        .env("XDG_CONFIG_HOME", &config_home)
+        .env("XDG_DATA_HOME", &data_home)
+        .output()
+        .unwrap();
+    let handler = String::from_utf8_lossy(&handler.stdout).trim().to_string();
+    assert!(
+        handler.starts_with(
+            "Default application for “x-scheme-handler/rtcstack”: rtcstack-desktop-handler.desktop"
+        ),
+        "{handler}"
+    );
+
+    // The link launches the app again; that second instance hands the link
+    // to the running one and ends, and the running one joins its room.
+    let opened = Instant::now();
+    xdg_open(
+        &format!("rtcstack://join?server={}&room=desktop-link", url),
+        &config_home,
+        &data_home,
+    );
+    peer.wait_for(
+        "Ada joining from the link",
+        |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
+        SECS(20),
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "link: the peer saw us join {:?} after xdg-open",
+        opened.elapsed()
+    );
+    call.app
+        .wait_text("[data-testid=room-name]", SECS(5), |t| t == "desktop-link")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + SECS(5);
+    while app_processes() != running {
+        assert!(
+            Instant::now() < deadline,
+            "the second launch did not end: {:?}",
+            app_processes()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // In a call, a link to another room asks first; staying stays.
+    let mark = peer.mark();
+    xdg_open(
+        "rtcstack://join?profile=environment&room=elsewhere",
+        &config_home,
+        &data_home,
+    );
+    link_notice(
+        &call,
+        "Leave desktop-link and join elsewhere (From the environment)?",
+    )
+    .await;
+    assert_eq!(call.app.text("link-go").await, "Leave and join");
+    call.app.click("link-dismiss").await.unwrap();
+    call.app.wait_gone("link-notice", SECS(5)).await.unwrap();
+
+    // A server none of the profiles uses is shown, and nothing is joined.
+    xdg_open(
+        "rtcstack://join?server=wss://evil.example&room=x",
+        &config_home,
+        &data_home,
+    );
+    link_notice(
+        &call,
+        "This link is for wss://evil.example/, which none of your profiles uses. Nothing was joined.",
+    )
+    .await;
+    let shot = call
+        .app
+        .window_pixels("desktop-link-unknown-server")
+        .await
+        .unwrap();
+    let painted = call.app.box_pixels(&shot, "link-notice").await.unwrap();
+    assert!(painted.painted(), "the notice is not painted: {painted}");
+    // A malformed one says why.
+    xdg_open("rtcstack://frobnicate?room=x", &config_home, &data_home);
+    link_notice(
+        &call,
+        "This link could not be opened: the app does not know “frobnicate” (only join).",
+    )
+    .await;
+
+    // Through all of it the call stayed as it was.
+    let states: Vec<String> = serde_json::from_value(
+        call.js("return window.__rtcstackShown.map((v) => v.state);")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let last_connected = states.iter().rposition(|s| s == "connected").unwrap();
+    assert!(
+        states[last_connected..].iter().all(|s| s == "connected"),
+        "{states:?}"
+    );
+    assert!(
+        !peer.events()[mark..]
+            .iter()
+            .any(|e| e.kind() == "participant_left"),
+        "the peer saw us leave"
+    );
+    assert_eq!(call.app.text("room-name").await, "desktop-link");
+    assert_eq!(app_processes(), running);
+}

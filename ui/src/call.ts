@@ -117,7 +117,7 @@ function render(v: CallView): void {
   if (shown.length > 500) shown.shift();
 }
 
-async function join(request: JoinRequest): Promise<void> {
+export async function join(request: JoinRequest): Promise<void> {
   const error = el("join-error");
   error.hidden = true;
   lastJoin = request;

@@ -1,6 +1,7 @@
 import { startAudio } from "./audio";
 import { startCall } from "./call";
 import { startCheck } from "./check";
+import { startLinks } from "./links";
 import { startPushToTalk } from "./pushToTalk";
 import { startReport } from "./report";
 import { startStats } from "./stats";
@@ -9,6 +10,7 @@ import { startUpdateNotice } from "./update";
 void startAudio();
 void startCall();
 void startCheck();
+void startLinks();
 void startPushToTalk();
 startReport();
 void startStats();

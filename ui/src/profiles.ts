@@ -177,6 +177,20 @@ async function remove(): Promise<void> {
 }
 
 /** Sets the profile controls up; `chosen` hears which profile the join form should use. */
+/** Makes `id` the chosen profile, as choosing it in the list does. */
+export async function chooseProfile(id: string): Promise<void> {
+  current = { ...current, selected: id };
+  render();
+  await ipc.selectProfile(id).catch(() => undefined);
+}
+
+/** Opens the new-profile form with the server filled in (from a link). */
+export function newProfileFor(url: string): void {
+  openForm(null);
+  el<HTMLInputElement>("profile-url").value = url;
+  el<HTMLInputElement>("profile-name").focus();
+}
+
 export async function startProfiles(chosen: (p: ProfileInfo | null) => void): Promise<void> {
   onChosen = chosen;
   el("profile-new").addEventListener("click", () => openForm(null));

@@ -13,6 +13,7 @@ use ts_rs::TS;
 use crate::audio::{AudioView, MicActivity};
 use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::check::CheckView;
+use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
 use crate::update::UpdateStatus;
@@ -32,6 +33,8 @@ pub mod event {
     pub const CALL_STATS: &str = "call-stats";
     /// The pre-call check, as each line is found.
     pub const CHECK_VIEW: &str = "check-view";
+    /// A meeting link was opened: what to do with it.
+    pub const LINK: &str = "link";
 }
 
 /// A TypeScript type, and the generated files it needs imported.
@@ -182,6 +185,11 @@ pub fn commands() -> Vec<Command> {
         .arg("stages", ts::<rtcstack::audio::processing::Stages>())
         .refused_with(ts::<String>()),
         command(
+            "take_link",
+            "A meeting link that came before the page could take it (then `link` events).",
+            ts::<Option<LinkView>>(),
+        ),
+        command(
             "push_to_talk_view",
             "The push-to-talk key, and why it does not work if it does not.",
             ts::<PushToTalkView>(),
@@ -266,6 +274,11 @@ pub fn events() -> Vec<Event> {
             name: event::CHECK_VIEW,
             doc: "The pre-call check, as each line is found.",
             payload: ts::<CheckView>(),
+        },
+        Event {
+            name: event::LINK,
+            doc: "A meeting link was opened: what to do with it.",
+            payload: ts::<LinkView>(),
         },
     ]
 }

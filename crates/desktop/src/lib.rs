@@ -16,6 +16,7 @@
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`report`]: the call report, the call's timeline in a file;
+//! - [`links`]: meeting links (`rtcstack://join?…`) and what they may do;
 //! - [`push_to_talk`]: the key held to talk while muted, and its rule;
 //! - [`tray`]: the tray icon's words and pictures, and what closing the
 //!   window does during a call;
@@ -26,6 +27,7 @@ pub mod call;
 pub mod check;
 pub mod hint;
 pub mod ipc;
+pub mod links;
 pub mod monitors;
 mod network;
 mod power;
@@ -57,6 +59,19 @@ pub struct Desktop {
     pub gate: UpdateGate,
     pub videos: Arc<video::Videos>,
     pub push_to_talk: Arc<push_to_talk::PushToTalk>,
+    /// A link that came before the page was there to take it.
+    pending_link: std::sync::Mutex<Option<links::LinkView>>,
+}
+
+/// A link's outcome for the log, without its contents.
+fn link_kind(view: &links::LinkView) -> &'static str {
+    match view {
+        links::LinkView::Join { leaving: None, .. } => "join",
+        links::LinkView::Join { .. } => "join, asking to leave the call first",
+        links::LinkView::UnknownServer { .. } => "unknown server",
+        links::LinkView::UnknownProfile { .. } => "unknown profile",
+        links::LinkView::Unreadable { .. } => "unreadable",
+    }
 }
 
 impl Desktop {
@@ -92,7 +107,29 @@ impl Desktop {
             gate,
             videos,
             push_to_talk,
+            pending_link: std::sync::Mutex::new(None),
         }
+    }
+
+    /// What to do with a meeting link (the page does it, asking first
+    /// where it must). Kept until the page takes it, in case it is not
+    /// there yet.
+    pub fn open_link(&self, link: &str) -> links::LinkView {
+        let view = links::decide(link, &self.profiles.view().profiles, &self.calls.view());
+        tracing::info!("link opened: {}", link_kind(&view));
+        *self
+            .pending_link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(view.clone());
+        view
+    }
+
+    /// The link the page has not taken yet, if any.
+    pub fn take_link(&self) -> Option<links::LinkView> {
+        self.pending_link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// Mutes or unmutes by hand (the button, the M key, the tray): a held

@@ -8,6 +8,7 @@ import type { CallView } from "./CallView";
 import type { CheckView } from "./CheckView";
 import type { JoinError } from "./JoinError";
 import type { JoinRequest } from "./JoinRequest";
+import type { LinkView } from "./LinkView";
 import type { MicActivity } from "./MicActivity";
 import type { ProfileDraft } from "./ProfileDraft";
 import type { ProfileError } from "./ProfileError";
@@ -33,6 +34,7 @@ export const commands = {
   audioView: "audio_view",
   chooseDevices: "choose_devices",
   setAudioStages: "set_audio_stages",
+  takeLink: "take_link",
   pushToTalkView: "push_to_talk_view",
   setPushToTalkKey: "set_push_to_talk_key",
   profiles: "profiles",
@@ -52,6 +54,7 @@ export const events = {
   micActivity: "mic-activity",
   callStats: "call-stats",
   checkView: "check-view",
+  link: "link",
 } as const;
 
 /** What each command's promise rejects with, where it can. */
@@ -127,6 +130,11 @@ export function setAudioStages(stages: Stages): Promise<void> {
   return invoke<void>(commands.setAudioStages, { stages });
 }
 
+/** A meeting link that came before the page could take it (then `link` events). */
+export function takeLink(): Promise<LinkView | null> {
+  return invoke<LinkView | null>(commands.takeLink);
+}
+
 /** The push-to-talk key, and why it does not work if it does not. */
 export function pushToTalkView(): Promise<PushToTalkView> {
   return invoke<PushToTalkView>(commands.pushToTalkView);
@@ -200,4 +208,9 @@ export function onCallStats(handle: (payload: StatsView) => void): Promise<Unlis
 /** The pre-call check, as each line is found. */
 export function onCheckView(handle: (payload: CheckView) => void): Promise<UnlistenFn> {
   return listen<CheckView>(events.checkView, (e) => handle(e.payload));
+}
+
+/** A meeting link was opened: what to do with it. */
+export function onLink(handle: (payload: LinkView) => void): Promise<UnlistenFn> {
+  return listen<LinkView>(events.link, (e) => handle(e.payload));
 }
