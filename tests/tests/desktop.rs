@@ -570,3 +570,228 @@ async fn a_meeting_link_opens_the_running_app_in_its_room() {
     assert_eq!(call.app.text("room-name").await, "desktop-link");
     assert_eq!(app_processes(), running);
 }
+
+/// WebDriver's codes for keys (a person's keyboard, sent to the element
+/// with the focus).
+const TAB: &str = "\u{E004}";
+/// The focus ring's colour (ui/src/styles.css `:focus-visible`).
+const FOCUS_BLUE: [u8; 3] = [0x1d, 0x4e, 0xd8];
+const ENTER: &str = "\u{E007}";
+
+/// axe-core's audit of the page as it is (`ui/node_modules/axe-core`, the
+/// version the lockfile pins), put into the page by WebDriver: every
+/// finding as (rule, impact, how many elements). Fails on any serious or
+/// critical one.
+async fn audit(call: &AppCall, what: &str) {
+    let axe = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core (scripts/setup installs the UI's npm deps)");
+    call.app.client.execute(&axe, vec![]).await.unwrap();
+    let found = call
+        .app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { resultTypes: ['violations'] }).then( \
+               (r) => done(r.violations.map((v) => [v.id, v.impact, v.nodes.length, \
+                 v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')])), \
+               (e) => done([['axe failed', 'critical', 0, String(e)]]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let found: Vec<(String, String, u64, String)> = serde_json::from_value(found).unwrap();
+    eprintln!("axe, {what}: {found:?}");
+    let bad: Vec<_> = found
+        .iter()
+        .filter(|(_, impact, _, _)| impact == "serious" || impact == "critical")
+        .collect();
+    assert!(bad.is_empty(), "axe, {what}: serious or critical: {bad:?}");
+}
+
+/// The `data-testid` of the element with the focus.
+async fn focused(call: &AppCall) -> String {
+    let e = call.app.client.active_element().await.unwrap();
+    e.attr("data-testid").await.unwrap().unwrap_or_default()
+}
+
+/// Presses a key on whatever has the focus.
+async fn press(call: &AppCall, key: &str) {
+    let e = call.app.client.active_element().await.unwrap();
+    e.send_keys(key).await.unwrap();
+}
+
+/// Tabs forward until `id` has the focus (at most `max` presses); each
+/// stop along the way must draw a focus ring.
+async fn tab_to(call: &AppCall, id: &str, max: usize) -> Vec<String> {
+    let mut path = Vec::new();
+    for _ in 0..max {
+        press(call, TAB).await;
+        let now = focused(call).await;
+        let ring: bool = serde_json::from_value(
+            call.js("const s = getComputedStyle(document.activeElement); \
+                 return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 3;")
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(ring, "no visible focus on {now:?} (path {path:?})");
+        path.push(now.clone());
+        if now == id {
+            return path;
+        }
+    }
+    panic!("{id} not reached in {max} tabs: {path:?}");
+}
+
+/// Waits until the screen reader's live region says `words` (its text:
+/// the region is not drawn, so WebDriver's visible text is empty).
+async fn announced(call: &AppCall, words: &str) {
+    let deadline = Instant::now() + SECS(20);
+    loop {
+        let said = call
+            .js("return document.querySelector('[data-testid=announcer]').textContent;")
+            .await
+            .unwrap();
+        if said == words {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the live region says {said}, not {words:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
+    let far = Far::start("desktop-keys").await.unwrap();
+    let url = far.server.url();
+    let config = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_string_lossy().into_owned();
+    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
+        .await
+        .unwrap();
+    let peer = &call.far.peer;
+    audit(&call, "the join screen").await;
+    call.app.click("profile-new").await.unwrap();
+    call.app
+        .wait_visible("profile-form", SECS(5))
+        .await
+        .unwrap();
+    audit(&call, "the profile form").await;
+    call.app.click("profile-cancel").await.unwrap();
+
+    // From the top of the page, by keyboard alone: Tab to the name, type
+    // it, Enter joins.
+    call.js("document.activeElement?.blur(); window.focus();")
+        .await
+        .unwrap();
+    let path = tab_to(&call, "join-name", 15).await;
+    eprintln!("keyboard: to the name in {} tabs: {path:?}", path.len());
+    press(&call, "Ada").await;
+    press(&call, ENTER).await;
+    peer.wait_for(
+        "Ada joining",
+        |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
+        SECS(20),
+    )
+    .await
+    .unwrap();
+    call.wait_view("connected", 0.0, SECS(20), |v| v.state == "connected")
+        .await
+        .unwrap();
+    audit(&call, "the call").await;
+
+    // Someone joining and leaving is said to a screen reader (a live
+    // region), not only drawn.
+    let mut other = call
+        .far
+        .server
+        .spawn_peer(rtcstack_testbench::peer::PeerOptions::new(
+            "desktop-keys",
+            "py-660",
+            660.0,
+        ))
+        .await
+        .unwrap();
+    announced(&call, "py-660 joined").await;
+    other
+        .send(serde_json::json!({ "cmd": "leave" }))
+        .await
+        .unwrap();
+    announced(&call, "py-660 left").await;
+    let live: String = serde_json::from_value(
+        call.js(
+            "return document.querySelector('[data-testid=announcer]').getAttribute('aria-live');",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(live, "polite");
+
+    // M mutes; Tab reaches Leave and Enter leaves.
+    let us = our_identity(&call).await;
+    peer.wait_for("our track", |e| e.kind() == "track_subscribed", SECS(20))
+        .await
+        .unwrap();
+    let mark = peer.mark();
+    press(&call, "m").await;
+    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+
+    // The banner, while reconnecting.
+    call.far.server.link().unwrap().cut().unwrap();
+    call.app
+        .wait_visible("reconnect-banner", SECS(20))
+        .await
+        .unwrap();
+    audit(&call, "the reconnect banner").await;
+    call.far.server.link().unwrap().restore().unwrap();
+    call.wait_view("connected again", 0.0, SECS(30), |v| v.state == "connected")
+        .await
+        .unwrap();
+    call.app
+        .wait_gone("reconnect-banner", SECS(10))
+        .await
+        .unwrap();
+
+    let mark = peer.mark();
+    let path = tab_to(&call, "leave", 30).await;
+    eprintln!("keyboard: to Leave in {} tabs: {path:?}", path.len());
+    // The focus ring drawn around Leave: its blue in the 5 px around the
+    // button's box (outline 3 px, 2 px off the box).
+    let shot = call
+        .app
+        .window_pixels("desktop-keyboard-leave")
+        .await
+        .unwrap();
+    let leave = call.app.seen("leave").await;
+    let around = shot.css_rect(
+        leave.x - 5.0,
+        leave.y - 5.0,
+        leave.width + 10.0,
+        leave.height + 10.0,
+    );
+    let ring = shot.count(around, FOCUS_BLUE);
+    let perimeter = 2 * (around.w + around.h) as usize;
+    eprintln!("keyboard: the focus ring around Leave, {ring} blue pixels (perimeter {perimeter})");
+    assert!(
+        ring >= perimeter,
+        "the focus ring around Leave: {ring} blue pixels, {perimeter} wanted ({})",
+        shot.path.display()
+    );
+    press(&call, ENTER).await;
+    peer.wait_for_after(
+        mark,
+        "us leaving",
+        |e| e.kind() == "participant_left" && e.str("identity") == Some(us.as_str()),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+}

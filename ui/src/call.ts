@@ -96,7 +96,7 @@ function render(v: CallView): void {
   // it would say less, twice.
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
-  renderPeople(v.participants, reasonOf);
+  renderPeople(v.participants, reasonOf, v.state === "connected" || v.state === "reconnecting");
   if (inCall) renderVideos(v.participants, v.state === "reconnecting");
   else resetVideos();
   el("talking").hidden = !(inCall && v.talking);

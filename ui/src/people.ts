@@ -30,7 +30,11 @@ let showAll = false;
 const lastSpoke = new Map<string, number>();
 /** Redraws the list when the next hold ends. */
 let holdTimer: ReturnType<typeof setTimeout> | null = null;
-let last: { people: Participant[]; reasonOf: (identity: string) => QualityReason | undefined } | null = null;
+let last: {
+  people: Participant[];
+  reasonOf: (identity: string) => QualityReason | undefined;
+  live: boolean;
+} | null = null;
 
 function isMuted(p: Participant): boolean {
   return p.tracks.some((t) => t.kind === "audio" && t.muted);
@@ -38,6 +42,30 @@ function isMuted(p: Participant): boolean {
 
 function nameOf(p: Participant): string {
   return p.name || p.identity;
+}
+
+/** Who was in the call at the last render (by identity, with the name),
+ * for a screen reader's "joined" and "left"; null before the first. */
+let present: Map<string, string> | null = null;
+
+/** Tells a screen reader who came and went (a polite live region) while
+ * the call is `live`; the people there when we join are not news, and a
+ * crowd is counted. */
+function announce(people: Participant[], live: boolean): void {
+  if (!live) {
+    present = null;
+    return;
+  }
+  const now = new Map(people.map((p) => [p.identity, nameOf(p)]));
+  const before = present;
+  present = now;
+  if (before === null) return;
+  const came = [...now].filter(([id]) => !before.has(id)).map(([, n]) => n);
+  const went = [...before].filter(([id]) => !now.has(id)).map(([, n]) => n);
+  const say = (names: string[], one: string, many: string): string | null =>
+    names.length === 0 ? null : names.length <= 3 ? `${names.join(", ")} ${one}` : `${names.length} ${many}`;
+  const words = [say(came, "joined", "people joined"), say(went, "left", "people left")].filter((w) => w !== null);
+  if (words.length > 0) setText(el("announcer"), words.join(". "));
 }
 
 function person(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
@@ -79,8 +107,10 @@ function row(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
 export function renderPeople(
   people: Participant[],
   reasonOf: (identity: string) => QualityReason | undefined,
+  live = true,
 ): void {
-  last = { people, reasonOf };
+  last = { people, reasonOf, live };
+  announce(people, live);
   const now = performance.now();
   for (const p of people) if (p.speaking) lastSpoke.set(p.identity, now);
   const held = (p: Participant): boolean =>
@@ -122,7 +152,7 @@ function scheduleHoldEnd(people: Participant[], now: number): void {
   holdTimer = setTimeout(
     () => {
       holdTimer = null;
-      if (last) renderPeople(last.people, last.reasonOf);
+      if (last) renderPeople(last.people, last.reasonOf, last.live);
     },
     Math.min(...ends) - now,
   );
@@ -131,7 +161,7 @@ function scheduleHoldEnd(people: Participant[], now: number): void {
 export function startPeople(): void {
   el("people-more").addEventListener("click", () => {
     showAll = !showAll;
-    if (last) renderPeople(last.people, last.reasonOf);
+    if (last) renderPeople(last.people, last.reasonOf, last.live);
   });
 }
 
@@ -143,6 +173,8 @@ export function resetPeople(): void {
   if (holdTimer !== null) clearTimeout(holdTimer);
   holdTimer = null;
   last = null;
+  present = null;
+  setText(el("announcer"), "");
   const more = el("people-more");
   more.hidden = true;
   more.setAttribute("aria-expanded", "false");
