@@ -75,6 +75,17 @@ pub fn run() {
     let mut builder = tauri::Builder::default()
         .plugin(links::one_instance())
         .plugin(links::plugin())
+        // The window opens where it was left (not whether it was shown: a
+        // window in the tray at quit opens shown).
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::SIZE
+                        | tauri_plugin_window_state::StateFlags::POSITION
+                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
+                )
+                .build(),
+        )
         .plugin(update::plugin())
         .plugin(tauri_plugin_notification::init());
     if let Some(keys) = push_to_talk::plugin() {

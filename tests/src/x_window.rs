@@ -5,7 +5,8 @@
 use anyhow::{Context, Result};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask, MapState, WindowClass,
+    AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt, CreateWindowAux, EventMask,
+    MapState, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -121,6 +122,36 @@ impl TopLevel {
     pub fn viewable(&self) -> Result<bool> {
         let attrs = self.conn.get_window_attributes(self.id)?.reply()?;
         Ok(attrs.map_state == MapState::VIEWABLE)
+    }
+
+    /// Where it is and how large: (x, y, width, height) on the screen.
+    pub fn geometry(&self) -> Result<(i32, i32, u32, u32)> {
+        let g = self.conn.get_geometry(self.id)?.reply()?;
+        let root = self.conn.setup().roots[0].root;
+        let at = self
+            .conn
+            .translate_coordinates(self.id, root, 0, 0)?
+            .reply()?;
+        Ok((
+            i32::from(at.dst_x),
+            i32::from(at.dst_y),
+            u32::from(g.width),
+            u32::from(g.height),
+        ))
+    }
+
+    /// Moves and resizes it, as a person dragging it would.
+    pub fn place(&self, x: i32, y: i32, width: u32, height: u32) -> Result<()> {
+        self.conn.configure_window(
+            self.id,
+            &ConfigureWindowAux::new()
+                .x(x)
+                .y(y)
+                .width(width)
+                .height(height),
+        )?;
+        self.conn.sync()?;
+        Ok(())
     }
 
     /// What the close button does: WM_DELETE_WINDOW, which the app may

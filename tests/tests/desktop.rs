@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rtcstack_bot_audio::tone::Tone;
-use rtcstack_testbench::app::artifacts_dir;
+use rtcstack_testbench::app::{artifacts_dir, AppSession};
 use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::pulse::Player;
@@ -704,6 +704,9 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
         .await
         .unwrap();
     audit(&call, "the call").await;
+    // The keys are listed where the call is.
+    let keys = call.app.wait_visible("shortcuts", SECS(5)).await.unwrap();
+    assert!(keys.text.starts_with("Keys: M mutes and unmutes"), "{keys}");
 
     // Someone joining and leaving is said to a screen reader (a live
     // region), not only drawn.
@@ -794,4 +797,53 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
     )
     .await
     .unwrap();
+}
+
+/// Waits until the window's geometry is `want` (within 2 px each way).
+async fn window_at(window: &TopLevel, want: (i32, i32, u32, u32), within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let g = window.geometry().unwrap();
+        let near = (g.0 - want.0).abs() <= 2
+            && (g.1 - want.1).abs() <= 2
+            && g.2.abs_diff(want.2) <= 2
+            && g.3.abs_diff(want.3) <= 2;
+        if near {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the window is at {g:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_window_opens_where_it_was_left() {
+    let config = tempfile::tempdir().unwrap();
+    let config_home = config.path().to_string_lossy().into_owned();
+    let envs = [("XDG_CONFIG_HOME", config_home.as_str())];
+    let app = AppSession::start(&envs).await.unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    let window = TopLevel::titled("RTCstack").unwrap();
+    let first = window.geometry().unwrap();
+    let moved = (137, 91, 1000, 700);
+    assert_ne!(first, moved);
+    window.place(moved.0, moved.1, moved.2, moved.3).unwrap();
+    window_at(&window, moved, SECS(5)).await;
+    // Closed (no call: the app quits), then started again.
+    let pid = app.app_pid().expect("the app's process");
+    window.ask_to_close().unwrap();
+    let deadline = Instant::now() + SECS(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "the app did not quit on close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(app);
+    let app = AppSession::start(&envs).await.unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    let window = TopLevel::titled("RTCstack").unwrap();
+    window_at(&window, moved, SECS(5)).await;
+    app.close().await.unwrap();
 }
