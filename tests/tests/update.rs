@@ -360,6 +360,36 @@ async fn another_apps_package_is_refused() {
         .unwrap_or(true));
 }
 
+/// The installed package's desktop entry registers the meeting links'
+/// scheme, with the link passed to the app (`%u`): the OS launches the app
+/// for `rtcstack://` links with nothing done at run time.
+#[tokio::test]
+async fn the_installed_package_handles_meeting_links() {
+    let _serial = SERIAL.lock().await;
+    let fx = Fixtures::load().unwrap();
+    fx.install_a().unwrap();
+    let files = run("dpkg", &["-L", &fx.package]).unwrap();
+    let entry = files
+        .lines()
+        .find(|f| f.starts_with("/usr/share/applications/") && f.ends_with(".desktop"))
+        .unwrap_or_else(|| panic!("no desktop entry in the package: {files}"));
+    let text = std::fs::read_to_string(entry).unwrap();
+    let mime = text
+        .lines()
+        .find(|l| l.starts_with("MimeType="))
+        .unwrap_or_else(|| panic!("no MimeType in {entry}:\n{text}"));
+    assert!(
+        mime.split(['=', ';'])
+            .any(|m| m == "x-scheme-handler/rtcstack"),
+        "{entry}: {mime}"
+    );
+    let exec = text.lines().find(|l| l.starts_with("Exec=")).unwrap();
+    assert!(
+        exec.contains("%u") || exec.contains("%U"),
+        "{entry}: {exec}"
+    );
+}
+
 #[tokio::test]
 async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b() {
     let _serial = SERIAL.lock().await;
