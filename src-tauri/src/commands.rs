@@ -120,3 +120,8 @@ pub fn save_call_report<R: Runtime>(
         .save_report(&dir)
         .map(|p| p.display().to_string())
 }
+
+#[tauri::command]
+pub fn system_languages() -> Vec<String> {
+    rtcstack_desktop_core::language::system_languages()
+}

@@ -50,6 +50,7 @@ commands!(
         commands::choose_devices,
         commands::set_audio_stages,
         links::take_link,
+        commands::system_languages,
         push_to_talk::push_to_talk_view,
         push_to_talk::set_push_to_talk_key,
         update::update_status,

@@ -122,6 +122,23 @@ impl AppCall {
         Ok(())
     }
 
+    /// Clicks a voice-processing switch in the page (`id`) and waits until
+    /// the audio has the stage (`field` of the audio view's stages) `on`.
+    pub async fn switch_stage(&self, id: &str, field: &str, on: bool) -> Result<()> {
+        self.app.click(id).await?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let v = self.app.invoke("audio_view", serde_json::json!({})).await?;
+            if v["ok"]["stages"][field] == on {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{field} never became {on}: {v}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
         Ok(self.app.client.execute(script, vec![]).await?)
     }

@@ -278,6 +278,25 @@ impl NetHost {
         )
     }
 
+    /// Every connection to the host from outside its namespace is refused
+    /// (a TCP reset, as from a host where nothing listens), anything else
+    /// dropped, both ways; the host's own loopback is left alone, so its
+    /// peers stay. [`accept_connections`](Self::accept_connections) undoes it.
+    pub fn refuse_connections(&self) -> Result<()> {
+        self.nft_stdin(
+            "table inet rtcs_refuse {\n\
+             chain in { type filter hook input priority -300; policy accept; \
+               iifname \"lo\" accept; meta l4proto tcp reject with tcp reset; drop; }\n\
+             chain out { type filter hook output priority -300; policy accept; \
+               oifname \"lo\" accept; meta l4proto tcp accept; drop; }\n\
+             }\n",
+        )
+    }
+
+    pub fn accept_connections(&self) -> Result<()> {
+        self.nft_stdin("delete table inet rtcs_refuse\n")
+    }
+
     /// TCP from our side reaches only `ports` (a proxy's): new connections
     /// to any other port are dropped (those already open live on: the
     /// chain sits after connection tracking), as on a network whose only

@@ -113,25 +113,6 @@ async fn meter_moves(call: &AppCall, name: &str, within: Duration) {
     }
 }
 
-/// Clicks a checkbox by test id and waits until the Rust side's view says
-/// the stage is `on` (the page renders the view it receives).
-async fn switch(call: &AppCall, id: &str, field: &str, on: bool) {
-    call.app.click(id).await.unwrap();
-    let deadline = Instant::now() + SECS(5);
-    loop {
-        let v = call
-            .app
-            .invoke("audio_view", serde_json::json!({}))
-            .await
-            .unwrap();
-        if v["ok"]["stages"][field] == on {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{field} never became {on}: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The device with `name` in the app's list (`inputs` or `outputs`), by
 /// its id.
 async fn device_id(call: &AppCall, list: &str, name: &str, within: Duration) -> Option<String> {
@@ -265,12 +246,18 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     // the levels: with noise the gain controller holds its gain down, and
     // with the peer's tone playing and no echo of it found, the canceller's
     // suppressor still takes a few dB off the near end.
-    switch(&call, "stage-gain", "autoGainControl", false).await;
-    switch(&call, "stage-echo", "echoCancellation", false).await;
+    call.switch_stage("stage-gain", "autoGainControl", false)
+        .await
+        .unwrap();
+    call.switch_stage("stage-echo", "echoCancellation", false)
+        .await
+        .unwrap();
     let on = heard_and_sent(&mut call, &us, 6.0, dir.path(), "ns-on")
         .await
         .received;
-    switch(&call, "stage-noise", "noiseSuppression", false).await;
+    call.switch_stage("stage-noise", "noiseSuppression", false)
+        .await
+        .unwrap();
     tokio::time::sleep(SECS(1)).await;
     let off = heard_and_sent(&mut call, &us, 6.0, dir.path(), "ns-off")
         .await
@@ -321,7 +308,9 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
         .unwrap();
     tokio::time::sleep(SECS(1)).await;
     let off = heard_and_sent(&mut call, &us, 4.0, dir.path(), "echo-off").await;
-    switch(&call, "stage-echo", "echoCancellation", true).await;
+    call.switch_stage("stage-echo", "echoCancellation", true)
+        .await
+        .unwrap();
     tokio::time::sleep(SECS(5)).await; // the canceller's first seconds
     let on = heard_and_sent(&mut call, &us, 6.0, dir.path(), "echo-on").await;
     let (heard_off, sent_off) = (rms_db(&off.mic), rms_db(&off.received));
@@ -352,19 +341,25 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     // Gain control, switched on in the page: a quiet talker (-45 dBFS)
     // goes out as heard with it off, and lifted into -30..-12 dBFS on
     // (the controller raises its gain a few dB a second).
-    switch(&call, "stage-echo", "echoCancellation", false).await;
+    call.switch_stage("stage-echo", "echoCancellation", false)
+        .await
+        .unwrap();
     let (_, quiet) = speech(dir.path(), "near-quiet", "en-gb", NEAR_TEXT, -45.0).unwrap();
     let talker = looped_into(&call, "mic", quiet, false);
     tokio::time::sleep(SECS(2)).await;
     let plain = heard_and_sent(&mut call, &us, 6.0, dir.path(), "gain-off").await;
-    switch(&call, "stage-gain", "autoGainControl", true).await;
+    call.switch_stage("stage-gain", "autoGainControl", true)
+        .await
+        .unwrap();
     tokio::time::sleep(SECS(10)).await;
     let lifted = heard_and_sent(&mut call, &us, 6.0, dir.path(), "gain-on").await;
     drop(talker);
     assert_lifted(&plain, &lifted, "gain control switched in the page");
     // Off again: the steady tones from here on say which microphone is
     // live, at the level played.
-    switch(&call, "stage-gain", "autoGainControl", false).await;
+    call.switch_stage("stage-gain", "autoGainControl", false)
+        .await
+        .unwrap();
 
     // A headset plugged in: listed within 2 s, no restart.
     let pulse = &call.far.pulse;

@@ -18,6 +18,45 @@ use rtcstack_testbench::x_window::TopLevel;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const ROOM: &str = "desktop-tray";
 
+/// The app's own directories for one test: settings (config) and the
+/// page's storage and registered handlers (data) start new and reach no
+/// other test.
+struct Homes {
+    config: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl Homes {
+    fn new() -> Homes {
+        Homes {
+            config: tempfile::tempdir().unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config(&self) -> String {
+        self.config.path().to_string_lossy().into_owned()
+    }
+
+    fn data(&self) -> String {
+        self.data.path().to_string_lossy().into_owned()
+    }
+}
+
+/// A server with the Python peer in `room`, and the app on its join
+/// screen in `homes`, with `extra` in its environment.
+async fn open(room: &str, homes: &Homes, extra: &[(&str, &str)]) -> AppCall {
+    let far = Far::start(room).await.unwrap();
+    let url = far.server.url();
+    let (config, data) = (homes.config(), homes.data());
+    let mut envs = vec![
+        ("XDG_CONFIG_HOME", config.as_str()),
+        ("XDG_DATA_HOME", data.as_str()),
+    ];
+    envs.extend_from_slice(extra);
+    AppCall::open(far, &url, &envs).await.unwrap()
+}
+
 /// Our participant's identity as the peer saw it join ("Ada").
 async fn our_identity(call: &AppCall) -> String {
     let e = call
@@ -90,25 +129,6 @@ async fn window_shown(window: &TopLevel, shown: bool, within: Duration) {
     }
 }
 
-/// Turns a voice-processing stage off in the page and waits until the
-/// audio settles on it.
-async fn switch_off(call: &AppCall, id: &str, field: &str) {
-    call.app.click(id).await.unwrap();
-    let deadline = Instant::now() + SECS(5);
-    loop {
-        let v = call
-            .app
-            .invoke("audio_view", serde_json::json!({}))
-            .await
-            .unwrap();
-        if v["ok"]["stages"][field] == false {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{field} never went off: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -120,14 +140,8 @@ fn alive(pid: u32) -> bool {
 async fn closing_the_window_keeps_the_call_in_the_tray() {
     let notifications = NotificationServer::start().await.unwrap();
     let tray = TrayHost::start().await.unwrap();
-    let far = Far::start(ROOM).await.unwrap();
-    let url = far.server.url();
-    // Its own settings: the voice processing as a new user has it.
-    let config = tempfile::tempdir().unwrap();
-    let config_home = config.path().to_string_lossy().into_owned();
-    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
-        .await
-        .unwrap();
+    let homes = Homes::new();
+    let call = open(ROOM, &homes, &[]).await;
     let peer = &call.far.peer;
     let icon = tray.wait_icon(SECS(10)).await.unwrap();
     assert_eq!(icon.status().await.unwrap(), "Active");
@@ -158,7 +172,7 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
         ("stage-noise", "noiseSuppression"),
         ("stage-echo", "echoCancellation"),
     ] {
-        switch_off(&call, id, field).await;
+        call.switch_stage(id, field, false).await.unwrap();
     }
     call.join_as_ada().await.unwrap();
     let us = our_identity(&call).await;
@@ -301,19 +315,14 @@ fn focused_window() -> String {
 
 #[tokio::test]
 async fn push_to_talk_works_while_another_window_has_the_focus() {
-    let far = Far::start("desktop-ptt").await.unwrap();
-    let url = far.server.url();
-    let config = tempfile::tempdir().unwrap();
-    let config_home = config.path().to_string_lossy().into_owned();
-    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
-        .await
-        .unwrap();
+    let homes = Homes::new();
+    let call = open("desktop-ptt", &homes, &[]).await;
     let peer = &call.far.peer;
     for (id, field) in [
         ("stage-noise", "noiseSuppression"),
         ("stage-echo", "echoCancellation"),
     ] {
-        switch_off(&call, id, field).await;
+        call.switch_stage(id, field, false).await.unwrap();
     }
     // The key chosen in the settings, as a person types it.
     call.app.type_into("ptt-key", "F9").await.unwrap();
@@ -435,25 +444,11 @@ async fn link_notice(call: &AppCall, text: &str) {
 
 #[tokio::test]
 async fn a_meeting_link_opens_the_running_app_in_its_room() {
-    let far = Far::start("desktop-link").await.unwrap();
-    let url = far.server.url();
-    let config = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config_home = config.path().to_string_lossy().into_owned();
-    let data_home = data.path().to_string_lossy().into_owned();
+    let homes = Homes::new();
+    let (config_home, data_home) = (homes.config(), homes.data());
     // The profile's own room is another: the link's room must be the one
     // joined.
-    let call = AppCall::open(
-        far,
-        &url,
-        &[
-            ("XDG_CONFIG_HOME", &config_home),
-            ("XDG_DATA_HOME", &data_home),
-            ("RTCSTACK_ROOM", "lobby"),
-        ],
-    )
-    .await
-    .unwrap();
+    let call = open("desktop-link", &homes, &[("RTCSTACK_ROOM", "lobby")]).await;
     let peer = &call.far.peer;
     call.app.type_into("join-name", "Ada").await.unwrap();
     let running = app_processes();
@@ -478,7 +473,10 @@ async fn a_meeting_link_opens_the_running_app_in_its_room() {
     // to the running one and ends, and the running one joins its room.
     let opened = Instant::now();
     xdg_open(
-        &format!("rtcstack://join?server={}&room=desktop-link", url),
+        &format!(
+            "rtcstack://join?server={}&room=desktop-link",
+            call.far.server.url()
+        ),
         &config_home,
         &data_home,
     );
@@ -667,13 +665,8 @@ async fn announced(call: &AppCall, words: &str) {
 
 #[tokio::test]
 async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
-    let far = Far::start("desktop-keys").await.unwrap();
-    let url = far.server.url();
-    let config = tempfile::tempdir().unwrap();
-    let config_home = config.path().to_string_lossy().into_owned();
-    let call = AppCall::open(far, &url, &[("XDG_CONFIG_HOME", &config_home)])
-        .await
-        .unwrap();
+    let homes = Homes::new();
+    let call = open("desktop-keys", &homes, &[]).await;
     let peer = &call.far.peer;
     audit(&call, "the join screen").await;
     call.app.click("profile-new").await.unwrap();
@@ -755,9 +748,12 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
         .unwrap();
     audit(&call, "the reconnect banner").await;
     call.far.server.link().unwrap().restore().unwrap();
-    call.wait_view("connected again", 0.0, SECS(30), |v| v.state == "connected")
-        .await
-        .unwrap();
+    let restored = rtcstack_testbench::netchange::wall_ms();
+    call.wait_view("connected again", restored, SECS(30), |v| {
+        v.state == "connected"
+    })
+    .await
+    .unwrap();
     call.app
         .wait_gone("reconnect-banner", SECS(10))
         .await
@@ -821,8 +817,8 @@ async fn window_at(window: &TopLevel, want: (i32, i32, u32, u32), within: Durati
 
 #[tokio::test]
 async fn the_window_opens_where_it_was_left() {
-    let config = tempfile::tempdir().unwrap();
-    let config_home = config.path().to_string_lossy().into_owned();
+    let homes = Homes::new();
+    let config_home = homes.config();
     let envs = [("XDG_CONFIG_HOME", config_home.as_str())];
     let app = AppSession::start(&envs).await.unwrap();
     app.wait_ready(SECS(20)).await.unwrap();
@@ -846,4 +842,143 @@ async fn the_window_opens_where_it_was_left() {
     let window = TopLevel::titled("RTCstack").unwrap();
     window_at(&window, moved, SECS(5)).await;
     app.close().await.unwrap();
+}
+
+/// The banner's line and countdown as the page renders them now, if shown.
+async fn banner_words(call: &AppCall) -> Option<(String, String)> {
+    let v = call
+        .js(
+            "const b = document.querySelector('[data-testid=reconnect-banner]'); \
+             if (b.getClientRects().length === 0) return null; \
+             return [b.querySelector('[data-testid=banner-text]').textContent, \
+                     b.querySelector('[data-testid=banner-countdown]').textContent];",
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn the_app_speaks_the_systems_language_with_its_plurals() {
+    // A German desktop; its own page storage, where a chosen language is
+    // kept, so no choice from another run is there.
+    let homes = Homes::new();
+    let call = open(
+        "desktop-de",
+        &homes,
+        &[("LANG", "de_DE.UTF-8"), ("LANGUAGE", "de")],
+    )
+    .await;
+    let join = call.app.seen("join-button").await;
+    assert_eq!(join.text, "Beitreten", "{join}");
+    assert_eq!(
+        call.js("return document.documentElement.lang;")
+            .await
+            .unwrap(),
+        "de"
+    );
+    call.app.type_into("join-name", "Ada").await.unwrap();
+    call.app.click("join-button").await.unwrap();
+    call.wait_view("connected", 0.0, SECS(30), |v| v.state == "connected")
+        .await
+        .unwrap();
+    assert_eq!(call.app.text("connection-state").await, "verbunden");
+    assert_eq!(call.app.text("leave").await, "Verlassen");
+    assert_eq!(call.app.text("people-count").await, "2 im Anruf");
+
+    // The server refuses us: attempt after attempt, each waited for.
+    let link = call.far.server.link().unwrap();
+    link.refuse_connections().unwrap();
+    let cut_at = Instant::now();
+    // Each attempt's line from the page's record of every view it drew
+    // (an attempt refused at once is on screen for a moment only); the
+    // countdown's forms as seen, each shown for a second.
+    let drawn = async || -> Vec<String> {
+        serde_json::from_value(
+            call.js(
+                "return window.__rtcstackShown.map((v) => v.banner).filter((b) => b !== null);",
+            )
+            .await
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let plural_seen = |countdowns: &[String]| {
+        countdowns
+            .iter()
+            .any(|c| c == "· nächster Versuch in 1 Sekunde")
+            && countdowns.iter().any(|c| {
+                c.strip_prefix("· nächster Versuch in ")
+                    .and_then(|r| r.strip_suffix(" Sekunden"))
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n >= 2)
+            })
+    };
+    let mut countdowns: Vec<String> = Vec::new();
+    let mut shots = 0;
+    loop {
+        let banners = drawn().await;
+        let attempt = |n: u32| {
+            banners
+                .iter()
+                .any(|b| b.ends_with(&format!("(Versuch {n})")))
+        };
+        if let Some((line, countdown)) = banner_words(&call).await {
+            if !countdowns.contains(&countdown) {
+                countdowns.push(countdown);
+            }
+            // The first two lines on screen, as drawn.
+            if shots < 2 && line.ends_with(&format!("(Versuch {})", shots + 1)) {
+                shots += 1;
+                call.app
+                    .screenshot_window(&format!("desktop-german-attempt-{shots}"))
+                    .unwrap();
+            }
+        }
+        if attempt(1) && attempt(2) && plural_seen(&countdowns) {
+            eprintln!("german: banners {:?}; countdowns {countdowns:?}", {
+                let mut b = banners.clone();
+                b.dedup();
+                b
+            });
+            assert!(
+                banners
+                    .iter()
+                    .all(|b| b
+                        .starts_with("Verbindung unterbrochen — wird wiederhergestellt (Versuch ")),
+                "{banners:?}"
+            );
+            break;
+        }
+        assert!(
+            cut_at.elapsed() < SECS(60),
+            "not every form seen in 60 s: {banners:?}; {countdowns:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    link.accept_connections().unwrap();
+    let restored = rtcstack_testbench::netchange::wall_ms();
+    call.wait_view("connected again", restored, SECS(60), |v| {
+        v.state == "connected"
+    })
+    .await
+    .unwrap();
+
+    // Switched in the settings: English at once.
+    call.app
+        .client
+        .find(fantoccini::Locator::Css(
+            "[data-testid=language] option[value=en]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    call.app
+        .wait_text("[data-testid=leave]", SECS(5), |t| t == "Leave")
+        .await
+        .unwrap();
+    assert_eq!(call.app.text("connection-state").await, "connected");
+    assert_eq!(call.app.text("people-count").await, "2 in the call");
 }

@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use rtcstack_testbench::app::{AppSession, BannerPixels, BoxPixels, Seen};
-use rtcstack_testbench::netns::{NetHost, Netem};
+use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::pulse::PulseServer;
@@ -393,50 +393,6 @@ impl Rig {
     }
 }
 
-/// Every connection to the server's host from outside its namespace is
-/// refused (a TCP reset, as from a host where nothing listens), anything
-/// else dropped, both ways; the server's own peers (on its loopback) are
-/// left alone. [`accept_connections`] undoes it.
-fn refuse_connections(link: &NetHost) {
-    nft(
-        link,
-        "table inet rtcs_refuse {\n\
-         chain in { type filter hook input priority -300; policy accept; \
-           iifname \"lo\" accept; meta l4proto tcp reject with tcp reset; drop; }\n\
-         chain out { type filter hook output priority -300; policy accept; \
-           oifname \"lo\" accept; meta l4proto tcp accept; drop; }\n\
-         }\n",
-    );
-}
-
-fn accept_connections(link: &NetHost) {
-    nft(link, "delete table inet rtcs_refuse\n");
-}
-
-/// Loads nftables `rules` inside the server's namespace.
-fn nft(link: &NetHost, rules: &str) {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut nft = link
-        .command("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    nft.stdin
-        .take()
-        .unwrap()
-        .write_all(rules.as_bytes())
-        .unwrap();
-    let out = nft.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "nft -f -: {}\n{rules}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// N in "· next try in N s".
 fn seconds_left(countdown: &str) -> Option<u32> {
     countdown
@@ -502,7 +458,7 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     // attempt waits out its 8 s for the path, and the policy's minute
     // holds few waits, at random too short to see a countdown tick.
     let link = rig.server.link().unwrap();
-    refuse_connections(link);
+    link.refuse_connections().unwrap();
     link.restore().unwrap();
     // A later attempt and the countdown to it, both in one screenshot.
     let deadline = Instant::now() + SECS(50);
@@ -548,7 +504,7 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     let (banner, from, to) = rig.countdown_ticks(SECS(30)).await;
     eprintln!("countdown on screen: {banner}: next try in {from} s, then in {to} s");
 
-    accept_connections(rig.server.link().unwrap());
+    rig.server.link().unwrap().accept_connections().unwrap();
     rig.until("connected again", SECS(20), async |r| {
         r.text("connection-state").await == "connected"
     })

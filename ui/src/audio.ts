@@ -3,6 +3,7 @@ import type { DeviceInfo } from "./generated/DeviceInfo";
 import * as ipc from "./generated/ipc";
 import type { MicActivity } from "./generated/MicActivity";
 import { el, setText } from "./dom";
+import { language, onLanguage, t } from "./i18n";
 
 // Devices, the microphone's level and the voice-processing switches, as the
 // Rust side reports them; the page keeps no audio state of its own.
@@ -12,28 +13,32 @@ const FLOOR_DB = -60;
 
 function fillDevices(select: HTMLSelectElement, list: DeviceInfo[], chosen: string | null): void {
   // Rebuilt only when it changes: a list rebuilt under an open menu closes it.
-  const key = JSON.stringify([list, chosen]);
+  const key = JSON.stringify([list, chosen, language()]);
   if (select.dataset["key"] === key) return;
   select.dataset["key"] = key;
   const def = document.createElement("option");
   def.value = "";
-  def.textContent = "System default";
+  def.textContent = t("audio.systemDefault");
   select.replaceChildren(
     def,
     ...list.map((d) => {
       const o = document.createElement("option");
       o.value = d.id;
-      o.textContent = d.name + (d.isDefault ? " (default)" : "");
+      o.textContent = d.isDefault ? t("audio.isDefault", { name: d.name }) : d.name;
       o.selected = d.id === chosen;
       return o;
     }),
   );
 }
 
+/** The last view, drawn again in a new language. */
+let shown: AudioView | null = null;
+
 function render(v: AudioView): void {
+  shown = v;
   fillDevices(el<HTMLSelectElement>("input-device"), v.inputs, v.input);
   fillDevices(el<HTMLSelectElement>("output-device"), v.outputs, v.output);
-  setText(el("mic-in-use"), v.inputInUse ? `(${v.inputInUse})` : "No microphone");
+  setText(el("mic-in-use"), v.inputInUse ? `(${v.inputInUse})` : t("audio.noMicrophone"));
   const notice = el("device-notice");
   notice.hidden = v.notice == null;
   setText(notice, v.notice ?? "");
@@ -57,7 +62,7 @@ async function chooseDevices(): Promise<void> {
     await ipc.chooseDevices(input, output);
   } catch (e) {
     const notice = el("device-notice");
-    notice.textContent = `Could not switch device: ${String(e)}`;
+    notice.textContent = t("audio.couldNotSwitch", { why: String(e) });
     notice.hidden = false;
   }
 }
@@ -85,4 +90,7 @@ export async function startAudio(): Promise<void> {
   await ipc.onAudioView(render);
   await ipc.onMicActivity(renderMic);
   render(await ipc.audioView());
+  onLanguage(() => {
+    if (shown) render(shown);
+  });
 }

@@ -8,6 +8,7 @@ import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
+import { language, onLanguage, t } from "./i18n";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
 // of its own and knows nothing of LiveKit.
@@ -49,14 +50,14 @@ function countdown(): void {
   }
   const at = view.nextAttemptAtMs;
   const s = at == null ? 0 : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-  setText(c, s > 0 ? `· next try in ${s} s` : "· trying now");
+  setText(c, s > 0 ? t("banner.nextTry", { n: s }) : t("banner.tryingNow"));
 }
 
 function render(v: CallView): void {
   // A reply or event can arrive after a newer view: keep the newest.
   if (view && v.seq < view.seq) return;
   view = v;
-  setText(el("connection-state"), v.state);
+  setText(el("connection-state"), t(`state.${v.state}`));
   const inCall = v.state === "connecting" || v.state === "connected" || v.state === "reconnecting";
   const failed =
     !joinRefused &&
@@ -69,7 +70,7 @@ function render(v: CallView): void {
 
   const banner = el("reconnect-banner");
   banner.hidden = v.state !== "reconnecting";
-  setText(el("banner-text"), `Connection lost — reconnecting (attempt ${Math.max(v.attempt, 1)})`);
+  setText(el("banner-text"), t("banner.lost", { n: Math.max(v.attempt, 1) }));
   countdown();
 
   el("failure").hidden = !failed;
@@ -78,11 +79,11 @@ function render(v: CallView): void {
   const expires = v.tokenExpiresAtMs;
   setText(
     el("token-status"),
-    inCall && expires != null ? `Access valid until ${new Date(expires).toLocaleTimeString()}` : "",
+    inCall && expires != null ? t("call.accessUntil", { time: new Date(expires).toLocaleTimeString(language()) }) : "",
   );
   const tw = el("token-warning");
   tw.hidden = !(inCall && v.tokenWarning);
-  setText(tw, "Your access to this call expires soon and could not be renewed.");
+  setText(tw, t("call.tokenWarning"));
   const notice = el("notice");
   notice.hidden = !(inCall && v.notice);
   setText(notice, v.notice ?? "");
@@ -101,7 +102,7 @@ function render(v: CallView): void {
   else resetVideos();
   el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");
-  setText(mute, v.muted ? "Unmute" : "Mute");
+  setText(mute, v.muted ? t("call.unmute") : t("call.mute"));
   mute.setAttribute("aria-pressed", String(v.muted));
 
   shown.push({
@@ -190,6 +191,10 @@ export async function startCall(): Promise<void> {
     }
   });
   await ipc.onCallView(render);
+  // A new language redraws the view as it stands.
+  onLanguage(() => {
+    if (view) render({ ...view });
+  });
   render(await ipc.callView());
   setInterval(countdown, 250);
   // Ready for input (the end-to-end tests wait for this).

@@ -3,6 +3,7 @@ import * as ipc from "./generated/ipc";
 import { formRequest, join } from "./call";
 import { chooseProfile, newProfileFor } from "./profiles";
 import { el, setText } from "./dom";
+import { t } from "./i18n";
 
 // Meeting links, as the Rust side judged them: joined, asked about, or
 // explained. A link never joins a server the person has no profile for.
@@ -32,7 +33,7 @@ async function joinFromLink(profile: string, url: string, room: string): Promise
   el<HTMLInputElement>("join-room").value = room;
   const name = el<HTMLInputElement>("join-name");
   if (name.value.trim() === "") {
-    notice(`Type your name, then press Join to join ${room}.`, null, null);
+    notice(t("link.typeName", { room }), null, null);
     name.focus();
     return;
   }
@@ -44,7 +45,7 @@ function open(v: LinkView): void {
   switch (v.kind) {
     case "join":
       if (v.leaving != null) {
-        notice(`Leave ${v.leaving} and join ${v.room} (${v.profileName})?`, "Leave and join", () => {
+        notice(t("link.leaveAndJoin", { leaving: v.leaving, room: v.room, profile: v.profileName }), t("link.leaveAndJoinButton"), () => {
           void ipc.leave().then(() => joinFromLink(v.profile, v.url, v.room));
         });
       } else {
@@ -55,14 +56,14 @@ function open(v: LinkView): void {
       // The profile form is on the join screen, not in a call.
       const canMake = !el("join-screen").hidden;
       notice(
-        `This link is for ${v.server}, which none of your profiles uses. Nothing was joined.`,
-        canMake ? "Make a profile for it" : null,
+        t("link.unknownServer", { server: v.server }),
+        canMake ? t("link.makeProfile") : null,
         canMake ? () => newProfileFor(v.server) : null,
       );
       break;
     }
     case "unknownProfile":
-      notice(`This link asks for the profile “${v.profile}”, which you do not have. Nothing was joined.`, null, null);
+      notice(t("link.unknownProfile", { profile: v.profile }), null, null);
       break;
     case "unreadable":
       notice(v.why, null, null);

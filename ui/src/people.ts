@@ -2,6 +2,7 @@ import type { Participant } from "./generated/Participant";
 import type { QualityReason } from "./generated/QualityReason";
 import { qualityIcon } from "./quality";
 import { el, setText } from "./dom";
+import { t } from "./i18n";
 
 // The participant list. A room of fifty is drawn as the people talking
 // (or just paused) first, then by name, at most SHOWN rows until "Show all"; each row is
@@ -62,9 +63,11 @@ function announce(people: Participant[], live: boolean): void {
   if (before === null) return;
   const came = [...now].filter(([id]) => !before.has(id)).map(([, n]) => n);
   const went = [...before].filter(([id]) => !now.has(id)).map(([, n]) => n);
-  const say = (names: string[], one: string, many: string): string | null =>
-    names.length === 0 ? null : names.length <= 3 ? `${names.join(", ")} ${one}` : `${names.length} ${many}`;
-  const words = [say(came, "joined", "people joined"), say(went, "left", "people left")].filter((w) => w !== null);
+  const say = (names: string[], few: "people.joined" | "people.left", many: "people.crowdJoined" | "people.crowdLeft"): string | null =>
+    names.length === 0 ? null : names.length <= 3 ? t(few, { names: names.join(", ") }) : t(many, { n: names.length });
+  const words = [say(came, "people.joined", "people.crowdJoined"), say(went, "people.left", "people.crowdLeft")].filter(
+    (w) => w !== null,
+  );
   if (words.length > 0) setText(el("announcer"), words.join(". "));
 }
 
@@ -86,7 +89,7 @@ function person(p: Participant, reason: QualityReason | undefined): HTMLLIElemen
     const m = document.createElement("span");
     m.className = "muted";
     m.dataset["testid"] = "participant-muted";
-    m.textContent = "🔇 muted";
+    m.textContent = t("people.muted");
     li.appendChild(m);
   }
   li.appendChild(qualityIcon(p.connectionQuality, reason));
@@ -132,11 +135,11 @@ export function renderPeople(
   for (const identity of [...lastSpoke.keys()]) if (!present.has(identity)) lastSpoke.delete(identity);
 
   const n = people.length + 1;
-  setText(el("people-count"), n === 1 ? "Only you in the call" : `${n} in the call`);
+  setText(el("people-count"), n === 1 ? t("people.onlyYou") : t("people.count", { n }));
   const hidden = ordered.length - visible.length;
   const more = el<HTMLButtonElement>("people-more");
   more.hidden = ordered.length <= SHOWN;
-  setText(more, showAll ? "Show fewer" : `${hidden} more — show all`);
+  setText(more, showAll ? t("people.showFewer") : t("people.more", { n: hidden }));
   more.setAttribute("aria-expanded", String(showAll));
 }
 

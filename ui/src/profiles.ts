@@ -5,6 +5,7 @@ import * as ipc from "./generated/ipc";
 import type { ProfileKind } from "./generated/ProfileKind";
 import type { ProfilesView } from "./generated/ProfilesView";
 import { el, setText } from "./dom";
+import { onLanguage, t } from "./i18n";
 
 // Server profiles: choose, add, edit, delete. Secrets typed here go to Rust
 // once, on save, and are cleared from the form; nothing sends them back.
@@ -48,7 +49,7 @@ function render(): void {
   const chosen = chosenProfile();
   el("profile-summary").textContent = chosen
     ? describe(chosen)
-    : "No server profile yet: add one to join a call.";
+    : t("profiles.none");
   const fixed = !chosen || chosen.fromEnvironment;
   el<HTMLButtonElement>("profile-edit").disabled = fixed;
   el<HTMLButtonElement>("profile-delete").disabled = fixed;
@@ -59,7 +60,7 @@ function render(): void {
   const del = el<HTMLButtonElement>("profile-delete");
   if (del.dataset["confirm"] !== chosen?.id) {
     delete del.dataset["confirm"];
-    setText(del, "Delete");
+    setText(del, t("profiles.delete"));
   }
   // The join form is refilled only when the choice changes, so what the
   // user typed there survives a save or a reload.
@@ -210,5 +211,6 @@ export async function startProfiles(chosen: (p: ProfileInfo | null) => void): Pr
     ev.preventDefault();
     void save();
   });
+  onLanguage(render);
   await reload();
 }

@@ -1,6 +1,7 @@
 import type { PushToTalkView } from "./generated/PushToTalkView";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
+import { onLanguage, t } from "./i18n";
 
 // The push-to-talk key as the Rust side keeps it: the page shows it and
 // asks for a new one; the key itself is caught system-wide in Rust.
@@ -12,7 +13,7 @@ function render(v: PushToTalkView): void {
   status.classList.toggle("error", v.problem != null);
   setText(
     status,
-    v.problem ?? (v.key ? `Hold ${v.key} to talk while muted, from any window.` : "Off: type a key such as F9 and press Set."),
+    v.problem ?? (v.key ? t("ptt.on", { key: v.key }) : t("ptt.off")),
   );
 }
 
@@ -36,4 +37,5 @@ export async function startPushToTalk(): Promise<void> {
     }
   });
   render(await ipc.pushToTalkView());
+  onLanguage(() => void ipc.pushToTalkView().then(render));
 }

@@ -1,15 +1,12 @@
 import type { ConnectionQuality } from "./generated/ConnectionQuality";
 import type { QualityReason } from "./generated/QualityReason";
+import { t } from "./i18n";
 
 // Shape and word, never colour alone: bars for how good, a cross for lost,
 // a question mark for not known yet.
-const LABEL: Record<ConnectionQuality, string> = {
-  excellent: "Excellent",
-  good: "Good",
-  poor: "Poor",
-  lost: "Lost",
-  unknown: "Unknown",
-};
+function qualityWord(q: ConnectionQuality): string {
+  return t(`quality.${q}`);
+}
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -53,14 +50,14 @@ export function qualityIcon(q: ConnectionQuality, reason?: QualityReason): HTMLS
   span.dataset["quality"] = q;
   span.setAttribute("role", "img");
   const why = reason ? ` — ${reason.text}` : "";
-  span.setAttribute("aria-label", `Connection quality: ${LABEL[q]}${why}`);
-  span.title = `${LABEL[q]}${why}`;
+  span.setAttribute("aria-label", t("quality.aria", { quality: qualityWord(q) + why }));
+  span.title = `${qualityWord(q)}${why}`;
   const icon =
     q === "excellent" ? bars(3) : q === "good" ? bars(2) : q === "poor" ? bars(1) : glyph(q === "lost" ? "✕" : "?");
   span.appendChild(icon);
   const label = document.createElement("span");
   label.className = "quality-label";
-  label.textContent = LABEL[q];
+  label.textContent = qualityWord(q);
   span.appendChild(label);
   if (reason?.problem) {
     const r = document.createElement("span");

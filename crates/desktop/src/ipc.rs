@@ -185,6 +185,11 @@ pub fn commands() -> Vec<Command> {
         .arg("stages", ts::<rtcstack::audio::processing::Stages>())
         .refused_with(ts::<String>()),
         command(
+            "system_languages",
+            "The system's languages, most wanted first (\"de-DE\").",
+            ts::<Vec<String>>(),
+        ),
+        command(
             "take_link",
             "A meeting link that came before the page could take it (then `link` events).",
             ts::<Option<LinkView>>(),

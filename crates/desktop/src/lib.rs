@@ -16,6 +16,7 @@
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`report`]: the call report, the call's timeline in a file;
+//! - [`language`]: the system's languages, for the page's words;
 //! - [`links`]: meeting links (`rtcstack://join?…`) and what they may do;
 //! - [`push_to_talk`]: the key held to talk while muted, and its rule;
 //! - [`tray`]: the tray icon's words and pictures, and what closing the
@@ -27,6 +28,7 @@ pub mod call;
 pub mod check;
 pub mod hint;
 pub mod ipc;
+pub mod language;
 pub mod links;
 pub mod monitors;
 mod network;

@@ -34,6 +34,7 @@ export const commands = {
   audioView: "audio_view",
   chooseDevices: "choose_devices",
   setAudioStages: "set_audio_stages",
+  systemLanguages: "system_languages",
   takeLink: "take_link",
   pushToTalkView: "push_to_talk_view",
   setPushToTalkKey: "set_push_to_talk_key",
@@ -128,6 +129,11 @@ export function chooseDevices(input: string | null, output: string | null): Prom
 /** Switches echo cancellation, noise suppression and gain control, at once and for next time. Rejects with `Refusals["setAudioStages"]`. */
 export function setAudioStages(stages: Stages): Promise<void> {
   return invoke<void>(commands.setAudioStages, { stages });
+}
+
+/** The system's languages, most wanted first ("de-DE"). */
+export function systemLanguages(): Promise<Array<string>> {
+  return invoke<Array<string>>(commands.systemLanguages);
 }
 
 /** A meeting link that came before the page could take it (then `link` events). */
