@@ -176,7 +176,9 @@ fn chosen(app: &AppHandle, id: &str) {
         MUTE => {
             tauri::async_runtime::spawn(async move {
                 let desktop = app.state::<Desktop>();
-                let muted = desktop.calls.view().muted;
+                // What was last asked, not what the server last confirmed:
+                // two quick clicks toggle twice.
+                let muted = desktop.calls.is_muted();
                 desktop.set_muted(!muted).await;
             });
         }

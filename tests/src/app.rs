@@ -115,6 +115,9 @@ impl AppSession {
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::create(dir.path().join("tauri-driver.err"))?)
+        // The tests read the page's English words; a test of another
+        // language sets its own.
+        .env("LANGUAGE", "en")
         // Xvfb has no GPU: without these WebKit paints the window blank.
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1");

@@ -400,6 +400,21 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
     );
     call.app.wait_gone("talking", SECS(5)).await.unwrap();
     assert_eq!(call.app.text("mute").await, "Unmute");
+
+    // The call ends while the key holds the microphone open; the release
+    // comes after. The next call starts muted, as the person left it.
+    assert!(xdotool(&["keydown", "F9"]));
+    call.app.wait_visible("talking", SECS(5)).await.unwrap();
+    call.app.click("leave").await.unwrap();
+    call.wait_view("left", 0.0, SECS(10), |v| v.state == "disconnected")
+        .await
+        .unwrap();
+    assert!(xdotool(&["keyup", "F9"]));
+    call.join_as_ada().await.unwrap();
+    call.app
+        .wait_text("[data-testid=mute]", SECS(10), |t| t == "Unmute")
+        .await
+        .unwrap();
     let _ = other.kill();
     let _ = other.wait();
 }

@@ -64,6 +64,13 @@ async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
         path.starts_with(downloads.path().to_str().unwrap()),
         "saved outside Downloads: {path}"
     );
+    // Where the person who pressed the button is looking: the settings
+    // above it can push it below a small window's fold.
+    call.js(
+        "document.querySelector('[data-testid=report-saved]').scrollIntoView({ block: 'center' });",
+    )
+    .await
+    .unwrap();
     let shot = call
         .app
         .window_pixels("diagnostics-report-saved")

@@ -78,7 +78,12 @@ export async function startLinks(): Promise<void> {
     action?.();
   });
   el("link-dismiss").addEventListener("click", dismiss);
-  await ipc.onLink(open);
-  const pending = await ipc.takeLink();
-  if (pending) open(pending);
+  // Each link is taken once from Rust, whether it came before the page
+  // (at start) or while it runs (the event says one is there).
+  const take = async (): Promise<void> => {
+    const link = await ipc.takeLink();
+    if (link) open(link);
+  };
+  await ipc.onLink(() => void take());
+  await take();
 }

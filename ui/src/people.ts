@@ -2,7 +2,7 @@ import type { Participant } from "./generated/Participant";
 import type { QualityReason } from "./generated/QualityReason";
 import { qualityIcon } from "./quality";
 import { el, setText } from "./dom";
-import { t } from "./i18n";
+import { language, t } from "./i18n";
 
 // The participant list. A room of fifty is drawn as the people talking
 // (or just paused) first, then by name, at most SHOWN rows until "Show all"; each row is
@@ -97,7 +97,7 @@ function person(p: Participant, reason: QualityReason | undefined): HTMLLIElemen
 }
 
 function row(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
-  const drawn = JSON.stringify([nameOf(p), p.speaking, isMuted(p), p.connectionQuality, reason ?? null]);
+  const drawn = JSON.stringify([nameOf(p), p.speaking, isMuted(p), p.connectionQuality, reason ?? null, language()]);
   const known = rows.get(p.identity);
   if (known && known.drawn === drawn) return known.li;
   const li = person(p, reason);

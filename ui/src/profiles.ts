@@ -163,11 +163,11 @@ async function remove(): Promise<void> {
   const button = el<HTMLButtonElement>("profile-delete");
   if (button.dataset["confirm"] !== chosen.id) {
     button.dataset["confirm"] = chosen.id;
-    button.textContent = `Delete "${chosen.name}" and its secret?`;
+    button.textContent = t("profiles.deleteConfirm", { name: chosen.name });
     return;
   }
   delete button.dataset["confirm"];
-  button.textContent = "Delete";
+  button.textContent = t("profiles.delete");
   try {
     await ipc.deleteProfile(chosen.id);
     el("profile-problem").hidden = true;

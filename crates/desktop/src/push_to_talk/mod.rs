@@ -120,9 +120,10 @@ impl PushToTalk {
     }
 
     async fn act(&self, down: bool) {
-        // Outside a call the key does nothing: the next call starts as
-        // the person left it.
-        if !in_call(&self.calls.view()) {
+        // Outside a call a press does nothing. A release always counts: a
+        // call that ended while the key opened the microphone must not
+        // leave the next call starting unmuted.
+        if down && !in_call(&self.calls.view()) {
             return;
         }
         let change = {
