@@ -139,6 +139,22 @@ impl AppCall {
         }
     }
 
+    /// Our participant's identity, as the peer saw "Ada" join.
+    pub async fn ada_identity(&self) -> Result<String> {
+        let e = self
+            .far
+            .peer
+            .wait_for(
+                "Ada joining",
+                |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
+                Duration::from_secs(10),
+            )
+            .await?;
+        e.str("identity")
+            .map(str::to_string)
+            .context("Ada joined without an identity")
+    }
+
     pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
         Ok(self.app.client.execute(script, vec![]).await?)
     }

@@ -19,21 +19,6 @@ const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// The meter's fill colour (ui/src/styles.css `.meter-fill`).
 const METER_GREEN: [u8; 3] = [0x2f, 0x9e, 0x44];
 
-/// Our participant's identity as the peer saw it join ("Ada").
-async fn our_identity(call: &AppCall) -> String {
-    let e = call
-        .far
-        .peer
-        .wait_for(
-            "Ada joining",
-            |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
-            SECS(10),
-        )
-        .await
-        .unwrap();
-    e.str("identity").unwrap().to_string()
-}
-
 /// What the near end says.
 const NEAR_TEXT: &str = "I am speaking from the near end of the call, over a noisy fan.";
 
@@ -235,7 +220,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     let voice = talk_over_noise(&call, "mic", dir.path());
     meter_moves(&call, "audio-meter-join", SECS(5)).await;
     call.join_as_ada().await.unwrap();
-    let us = our_identity(&call).await;
+    let us = call.ada_identity().await.unwrap();
     // And in the call. The peer's tone plays from the start, and the echo
     // canceller holds the near end down until it has found there is no
     // echo of it: measured 0.2-6.8 s before the meter fills.

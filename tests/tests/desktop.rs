@@ -57,21 +57,6 @@ async fn open(room: &str, homes: &Homes, extra: &[(&str, &str)]) -> AppCall {
     AppCall::open(far, &url, &envs).await.unwrap()
 }
 
-/// Our participant's identity as the peer saw it join ("Ada").
-async fn our_identity(call: &AppCall) -> String {
-    let e = call
-        .far
-        .peer
-        .wait_for(
-            "Ada joining",
-            |e| e.kind() == "participant_joined" && e.str("name") == Some("Ada"),
-            SECS(10),
-        )
-        .await
-        .unwrap();
-    e.str("identity").unwrap().to_string()
-}
-
 /// A steady tone into the app's microphone.
 fn tone_into_mic(call: &AppCall, hz: f64) -> Player {
     let mut t = Tone::new(hz, 0.3);
@@ -175,7 +160,7 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
         call.switch_stage(id, field, false).await.unwrap();
     }
     call.join_as_ada().await.unwrap();
-    let us = our_identity(&call).await;
+    let us = call.ada_identity().await.unwrap();
     let _tone = tone_into_mic(&call, 700.0);
     peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
     let headline = format!("In {ROOM}");
@@ -335,7 +320,7 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
         .unwrap();
 
     call.join_as_ada().await.unwrap();
-    let us = our_identity(&call).await;
+    let us = call.ada_identity().await.unwrap();
     let _tone = tone_into_mic(&call, 700.0);
     peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
     let mark = peer.mark();
@@ -745,7 +730,7 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
     assert_eq!(live, "polite");
 
     // M mutes; Tab reaches Leave and Enter leaves.
-    let us = our_identity(&call).await;
+    let us = call.ada_identity().await.unwrap();
     peer.wait_for("our track", |e| e.kind() == "track_subscribed", SECS(20))
         .await
         .unwrap();
