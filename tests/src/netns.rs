@@ -303,15 +303,27 @@ impl NetHost {
     /// way out is its proxy. UDP is left alone.
     pub fn only_tcp_to(&self, ports: &[u16]) -> Result<()> {
         let b = self.host_if();
-        let allowed = ports
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let allowed = nft_set(ports);
         let rules = format!(
             "table inet rtcs_tcp {{\n\
              chain in {{ type filter hook prerouting priority 0; policy accept; \
              iifname \"{b}\" tcp dport != {{ {allowed} }} ct state new drop; }}\n\
+             }}\n"
+        );
+        self.nft_stdin(&rules)
+    }
+
+    /// UDP from our side reaches only `ports` (a TURN server's) and comes
+    /// back only from them; all other UDP is dropped both ways.
+    pub fn only_udp_to(&self, ports: &[u16]) -> Result<()> {
+        let b = self.host_if();
+        let allowed = nft_set(ports);
+        let rules = format!(
+            "table inet rtcs_udp_only {{\n\
+             chain in {{ type filter hook prerouting priority -400; policy accept; \
+             iifname \"{b}\" udp dport != {{ {allowed} }} drop; }}\n\
+             chain out {{ type filter hook output priority -400; policy accept; \
+             oifname \"{b}\" udp sport != {{ {allowed} }} drop; }}\n\
              }}\n"
         );
         self.nft_stdin(&rules)
@@ -477,6 +489,15 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Ports as the inside of an nftables set: `80, 443`.
+fn nft_set(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

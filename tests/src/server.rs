@@ -47,22 +47,39 @@ pub struct LiveKitServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    /// Its TURN server is on (certificate and key in `dir`).
+    turn: bool,
 }
+
+/// The TURN server's TLS port: 443, the one port every network lets out.
+pub const TURN_TLS_PORT: u16 = 443;
+/// The TURN server's UDP port (LiveKit's default).
+pub const TURN_UDP_PORT: u16 = 3478;
 
 impl LiveKitServer {
     /// Starts a server in a fresh network namespace (needs root).
     pub async fn start() -> Result<Self> {
-        Self::start_in_namespace(|net| net.host_ip().into()).await
+        Self::start_in_namespace(|net| net.host_ip().into(), false).await
+    }
+
+    /// Starts a server in a fresh namespace with its TURN server on, as a
+    /// production deployment has it: TURN over UDP on 3478 and over TLS on
+    /// 443 ([`TURN_TLS_PORT`]), with a certificate for the server's address
+    /// from a private authority ([`turn_ca_file`](Self::turn_ca_file)).
+    /// It relays to its own (private) address only: LiveKit refuses to
+    /// relay to private addresses unless told.
+    pub async fn start_with_turn() -> Result<Self> {
+        Self::start_in_namespace(|net| net.host_ip().into(), true).await
     }
 
     /// Starts a server in a fresh namespace that listens, and offers media,
     /// on its IPv6 address only.
     pub async fn start_ipv6_only() -> Result<Self> {
-        Self::start_in_namespace(|net| net.host_ip6().into()).await
+        Self::start_in_namespace(|net| net.host_ip6().into(), false).await
     }
 
     /// A server in a fresh namespace on the address `ip_of` picks there.
-    async fn start_in_namespace(ip_of: impl Fn(&NetHost) -> IpAddr) -> Result<Self> {
+    async fn start_in_namespace(ip_of: impl Fn(&NetHost) -> IpAddr, turn: bool) -> Result<Self> {
         let net = NetHost::new()?;
         let ip = ip_of(&net);
         // Ports are private to the namespace, so the defaults never clash.
@@ -71,7 +88,7 @@ impl LiveKitServer {
             tcp: 7881,
             udp: 7882,
         };
-        Self::launch(Some(Arc::new(net)), ip, ports, None, None).await
+        Self::launch(Some(Arc::new(net)), ip, ports, None, None, turn).await
     }
 
     /// Starts one node of a cluster in `net`, on `ports`, with the cluster's
@@ -83,7 +100,7 @@ impl LiveKitServer {
         redis: SocketAddr,
     ) -> Result<Self> {
         let ip = net.host_ip();
-        Self::launch(Some(net), ip.into(), ports, Some(keys), Some(redis)).await
+        Self::launch(Some(net), ip.into(), ports, Some(keys), Some(redis), false).await
     }
 
     /// Starts a server on 127.0.0.1 with free ports (no root needed).
@@ -93,7 +110,7 @@ impl LiveKitServer {
             tcp: free_tcp_port()?,
             udp: free_udp_port()?,
         };
-        Self::launch(None, Ipv4Addr::LOCALHOST.into(), ports, None, None).await
+        Self::launch(None, Ipv4Addr::LOCALHOST.into(), ports, None, None, false).await
     }
 
     async fn launch(
@@ -102,6 +119,7 @@ impl LiveKitServer {
         ports: Ports,
         keys: Option<(&str, &str)>,
         redis: Option<SocketAddr>,
+        turn: bool,
     ) -> Result<Self> {
         paths::check_installed()?;
         let (api_key, api_secret) = match keys {
@@ -118,7 +136,11 @@ impl LiveKitServer {
             dir: tempfile::Builder::new().prefix("rtcstack-lk-").tempdir()?,
             child: None,
             starts: 0,
+            turn,
         };
+        if turn {
+            crate::tls_front::private_pki(server.dir.path(), &ip.to_string())?;
+        }
         std::fs::write(server.config_path(), server.config_yaml())?;
         server.spawn_and_wait().await?;
         Ok(server)
@@ -149,7 +171,20 @@ impl LiveKitServer {
              \x20 enable_loopback_candidate: {loopback}\n\
              \x20 ips:\n    includes: [\"{ip}/{prefix}\"]\n\
              room:\n  auto_create: true\n  empty_timeout: 30\n  departure_timeout: 10\n\
-             {redis}",
+             {redis}{turn}",
+            turn = if self.turn {
+                format!(
+                    "turn:\n  enabled: true\n  domain: \"{ip}\"\n  tls_port: {TURN_TLS_PORT}\n  \
+                     udp_port: {TURN_UDP_PORT}\n  cert_file: \"{crt}\"\n  key_file: \"{key}\"\n  \
+                     allow_restricted_peer_cidrs: [\"{ip}/{prefix}\"]\n",
+                    prefix = if self.ip.is_ipv6() { 128 } else { 32 },
+                    ip = self.ip,
+                    crt = self.dir.path().join("server.crt").display(),
+                    key = self.dir.path().join("server.key").display(),
+                )
+            } else {
+                String::new()
+            },
             redis = self
                 .redis
                 .map(|a| format!("redis:\n  address: \"{a}\"\n"))
@@ -233,6 +268,11 @@ impl LiveKitServer {
     /// The server's ICE-TCP candidate, `address:port`.
     pub fn ice_tcp_address(&self) -> String {
         SocketAddr::new(self.ip, self.ports.tcp).to_string()
+    }
+
+    /// The private authority that signed the TURN server's certificate.
+    pub fn turn_ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     pub fn http_port(&self) -> u16 {

@@ -43,7 +43,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
 
 /// A private authority (`ca.pem`) and a server certificate it signed for
 /// `ip` (`server.pem`: certificate, then key, as haproxy reads it).
-fn private_pki(dir: &Path, ip: &str) -> Result<()> {
+pub(crate) fn private_pki(dir: &Path, ip: &str) -> Result<()> {
     openssl(
         dir,
         &[

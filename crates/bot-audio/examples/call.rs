@@ -226,6 +226,8 @@ async fn main() {
     // is reported, so an outage shows as silence in the log, not as the
     // last thing heard repeated.
     let mut heard: std::collections::HashMap<String, u64> = Default::default();
+    // The media's way to the server, said when it changes.
+    let mut paths_said = None;
     loop {
         tokio::select! {
             _ = &mut end => break,
@@ -238,6 +240,17 @@ async fn main() {
                 None => break,
             },
             _ = report.tick(), if args.report_ms > 0 => {
+                let paths = call.media_paths().await;
+                if paths.is_some() && paths != paths_said {
+                    if let Some(p) = &paths {
+                        line(serde_json::json!({
+                            "type": "paths",
+                            "publisher": p.publisher.as_ref().map(path_json),
+                            "subscriber": p.subscriber.as_ref().map(path_json),
+                        }));
+                    }
+                    paths_said = paths;
+                }
                 for p in call.participants() {
                     let samples = sink.samples_from(&p.identity);
                     if heard.insert(p.identity.clone(), samples) == Some(samples) {
@@ -256,4 +269,17 @@ async fn main() {
     }
     call.leave().await;
     line(serde_json::json!({"type": "left"}));
+}
+
+/// One connection's path as a line says it: `protocol` "udp"/"tcp",
+/// `relay` "UDP"/"TCP"/"TLS" or null.
+fn path_json(p: &rtcstack::MediaPath) -> serde_json::Value {
+    serde_json::json!({
+        "protocol": match p.protocol {
+            rtcstack::PathProtocol::Udp => "udp",
+            rtcstack::PathProtocol::Tcp => "tcp",
+        },
+        "relay": p.relay.map(|r| r.to_string()),
+        "remote": p.remote,
+    })
 }

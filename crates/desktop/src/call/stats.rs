@@ -83,10 +83,9 @@ pub(crate) fn path_words(p: &MediaPath) -> String {
         Some(r) => format!("{protocol} {r}"),
         None => protocol.to_string(),
     };
-    if p.relayed {
-        format!("{how} (relay)")
-    } else {
-        how
+    match p.relay {
+        Some(relay) => format!("{how} (relay over {relay})"),
+        None => how,
     }
 }
 

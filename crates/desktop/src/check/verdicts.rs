@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rtcstack::check::TestJoin;
-use rtcstack::{ConnectError, PathProtocol};
+use rtcstack::{ConnectError, MediaPath, PathProtocol};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -193,13 +193,14 @@ pub(crate) fn transport(found: Result<TestJoin, ConnectError>) -> CheckLine {
     };
     let took = ms(joined.took);
     match joined.paths.publisher {
-        Some(p) if p.relayed => advised(
+        Some(MediaPath {
+            relay: Some(relay), ..
+        }) => advised(
             line(
                 item,
                 Verdict::Warning,
                 format!(
-                    "Only a relay (TURN over {}) gets through: calls work, with a detour that can add delay",
-                    protocol(p.protocol)
+                    "Only a relay (TURN over {relay}) gets through: calls work, with a detour that can add delay",
                 ),
             ),
             "Direct UDP to the server is blocked here; another network may do better.",
@@ -225,13 +226,6 @@ pub(crate) fn transport(found: Result<TestJoin, ConnectError>) -> CheckLine {
             ),
             "Try the check again.",
         ),
-    }
-}
-
-fn protocol(p: PathProtocol) -> &'static str {
-    match p {
-        PathProtocol::Udp => "UDP",
-        PathProtocol::Tcp => "TCP",
     }
 }
 
@@ -299,12 +293,12 @@ pub(crate) fn speaker_not_asked() -> CheckLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rtcstack::{MediaPath, MediaPaths};
+    use rtcstack::{MediaPaths, RelayProtocol};
 
-    fn joined(protocol: PathProtocol, relayed: bool) -> TestJoin {
+    fn joined(protocol: PathProtocol, relay: Option<RelayProtocol>) -> TestJoin {
         let path = MediaPath {
             protocol,
-            relayed,
+            relay,
             remote: None,
             bytes_sent: 0,
             bytes_received: 0,
@@ -343,19 +337,19 @@ mod tests {
 
     #[test]
     fn udp_tcp_and_relay_each_say_what_a_call_will_do() {
-        let udp = transport(Ok(joined(PathProtocol::Udp, false)));
+        let udp = transport(Ok(joined(PathProtocol::Udp, None)));
         assert_eq!(udp.verdict, Verdict::Good);
         assert!(udp.text.starts_with("UDP works"), "{}", udp.text);
-        let tcp = transport(Ok(joined(PathProtocol::Tcp, false)));
+        let tcp = transport(Ok(joined(PathProtocol::Tcp, None)));
         assert_eq!(tcp.verdict, Verdict::Warning);
         assert_eq!(
             tcp.text,
             "UDP is blocked on this network: calls will use TCP, which can add delay"
         );
-        let relay = transport(Ok(joined(PathProtocol::Udp, true)));
+        let relay = transport(Ok(joined(PathProtocol::Udp, Some(RelayProtocol::Tls))));
         assert_eq!(relay.verdict, Verdict::Warning);
         assert!(
-            relay.text.contains("relay (TURN over UDP)"),
+            relay.text.contains("relay (TURN over TLS)"),
             "{}",
             relay.text
         );

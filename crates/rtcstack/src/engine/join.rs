@@ -26,6 +26,7 @@ use crate::events::CallEvent;
 use crate::room::RoomState;
 use crate::video::io::VideoSink;
 use crate::video::view::Views;
+use crate::wire::TurnStreams;
 
 /// Remote audio tracks the first offer has room for; the server asks for
 /// more (MediaSectionsRequirement) when a room has more talkers.
@@ -99,14 +100,17 @@ impl Session {
         .map_err(|_| ConnectError::Timeout(deadline))?
         .map_err(|e| ConnectError::from_signal(e, deadline))?;
         timeline::mark(id, "join_response");
+        // TURN over TCP and TLS through carriers of ours (see wire).
+        let relays = TurnStreams::open(&join.ice_servers).await;
+        let ice_servers = relays.ice_servers().to_vec();
 
         // A server without single-PC mode answered on the old path: the
         // early connection (with its receive sections) is not what it
         // expects, so both connections are built afresh.
         let (early, transports) = match early {
             Some((pc, offer)) if signal.is_single_pc_mode_active() => {
-                if !join.ice_servers.is_empty() {
-                    pc.set_configuration(peer::configuration(&join.ice_servers))
+                if !ice_servers.is_empty() {
+                    pc.set_configuration(peer::configuration(&ice_servers))
                         .await
                         .map_err(media)?;
                 }
@@ -114,6 +118,7 @@ impl Session {
                     publisher: Transport::new(pc),
                     subscriber: None,
                     primary: Target::Publisher,
+                    relays,
                 };
                 (Some(offer), transports)
             }
@@ -124,10 +129,10 @@ impl Session {
                     );
                     let _ = pc.close().await;
                 }
-                let publisher = publisher(&join.ice_servers, pc_tx.clone())
+                let publisher = publisher(&ice_servers, pc_tx.clone())
                     .await
                     .map_err(media)?;
-                let subscriber = peer::build(Target::Subscriber, &join.ice_servers, pc_tx)
+                let subscriber = peer::build(Target::Subscriber, &ice_servers, pc_tx)
                     .await
                     .map_err(media)?;
                 let transports = Transports {
@@ -138,6 +143,7 @@ impl Session {
                     } else {
                         Target::Publisher
                     },
+                    relays,
                 };
                 (None, transports)
             }
@@ -207,7 +213,14 @@ impl Session {
         // clients wait for, so remote media can flow when we say connected.
         tokio::time::timeout(deadline, core.transports.primary_connected())
             .await
-            .map_err(|_| ConnectError::Media(format!("no media connection within {deadline:?}")))?
+            .map_err(|_| {
+                // A TURN server we could not reach may be why: say so.
+                let why = match core.transports.relays.failure() {
+                    Some(f) => format!(" ({f})"),
+                    None => String::new(),
+                };
+                ConnectError::Media(format!("no media connection within {deadline:?}{why}"))
+            })?
             .map_err(|_| ConnectError::Closed)?;
         Ok(session)
     }

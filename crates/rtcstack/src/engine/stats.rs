@@ -14,6 +14,7 @@ use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntr
 
 use super::transport::Transports;
 use crate::audio::jitter::JitterStats;
+use crate::wire::TurnStreams;
 
 /// Each received track's playout (our jitter buffer: what it played, what
 /// it concealed, how long it holds audio), by track sid: written by the
@@ -65,6 +66,26 @@ pub enum PathProtocol {
     Tcp,
 }
 
+/// How a relay candidate reaches its TURN server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayProtocol {
+    Udp,
+    Tcp,
+    /// TCP with TLS (`turns:`), often on port 443: what gets through when
+    /// nothing else does.
+    Tls,
+}
+
+impl std::fmt::Display for RelayProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RelayProtocol::Udp => "UDP",
+            RelayProtocol::Tcp => "TCP",
+            RelayProtocol::Tls => "TLS",
+        })
+    }
+}
+
 /// One peer connection's selected candidate pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaPath {
@@ -74,9 +95,9 @@ pub struct MediaPath {
     /// The server's end, `address:port`, as its candidate names it (`None`
     /// for one learned from the server's own check, not yet signalled).
     pub remote: Option<String>,
-    /// Through a TURN relay (either end a relay candidate): it works where
-    /// nothing else does, with a detour.
-    pub relayed: bool,
+    /// Through a TURN relay (either end a relay candidate), and how our end
+    /// reaches it: it works where nothing else does, with a detour.
+    pub relay: Option<RelayProtocol>,
     /// Bytes sent and received on this pair so far (media and checks).
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -123,7 +144,12 @@ pub struct ConnectionCounters {
 }
 
 impl ConnectionCounters {
-    async fn of(pc: &dyn PeerConnection, now: Instant, book: &PlayoutBook) -> Self {
+    async fn of(
+        pc: &dyn PeerConnection,
+        relays: &TurnStreams,
+        now: Instant,
+        book: &PlayoutBook,
+    ) -> Self {
         let report = pc.get_stats(now, StatsSelector::None).await;
         let pair_rtt = report
             .transport()
@@ -219,7 +245,7 @@ impl ConnectionCounters {
             })
             .collect();
         ConnectionCounters {
-            path: selected(&report),
+            path: selected(&report, relays),
             rtt_ms: pair_rtt,
             inbound,
             outbound,
@@ -242,9 +268,17 @@ pub struct CallCounters {
 impl CallCounters {
     pub(crate) async fn of(transports: &Transports, session: u64, book: &PlayoutBook) -> Self {
         let now = Instant::now();
-        let publisher = ConnectionCounters::of(transports.publisher.pc.as_ref(), now, book).await;
+        let publisher = ConnectionCounters::of(
+            transports.publisher.pc.as_ref(),
+            &transports.relays,
+            now,
+            book,
+        )
+        .await;
         let subscriber = match &transports.subscriber {
-            Some(s) => Some(ConnectionCounters::of(s.pc.as_ref(), now, book).await),
+            Some(s) => {
+                Some(ConnectionCounters::of(s.pc.as_ref(), &transports.relays, now, book).await)
+            }
             None => None,
         };
         CallCounters {
@@ -292,9 +326,10 @@ impl MediaPaths {
     /// In single-PC mode one connection carries both ways: both name it.
     pub(crate) async fn of(transports: &Transports) -> Self {
         let now = Instant::now();
-        let publisher = path(transports.publisher.pc.as_ref(), now).await;
+        let relays = &transports.relays;
+        let publisher = path(transports.publisher.pc.as_ref(), relays, now).await;
         let subscriber = match &transports.subscriber {
-            Some(subscriber) => path(subscriber.pc.as_ref(), now).await,
+            Some(subscriber) => path(subscriber.pc.as_ref(), relays, now).await,
             None => publisher.clone(),
         };
         MediaPaths {
@@ -305,12 +340,13 @@ impl MediaPaths {
 }
 
 /// One connection's path now.
-async fn path(pc: &dyn PeerConnection, now: Instant) -> Option<MediaPath> {
-    selected(&pc.get_stats(now, StatsSelector::None).await)
+async fn path(pc: &dyn PeerConnection, relays: &TurnStreams, now: Instant) -> Option<MediaPath> {
+    selected(&pc.get_stats(now, StatsSelector::None).await, relays)
 }
 
-/// The selected pair of a report, as the transport names it.
-fn selected(report: &RTCStatsReport) -> Option<MediaPath> {
+/// The selected pair of a report, as the transport names it; a relay of
+/// ours as `relays` carries it.
+fn selected(report: &RTCStatsReport, relays: &TurnStreams) -> Option<MediaPath> {
     let id = &report.transport()?.selected_candidate_pair_id;
     let pair = report.candidate_pairs().find(|p| &p.stats.id == id)?;
     // The pair names its candidates by their ICE ids; the report keys them
@@ -330,11 +366,20 @@ fn selected(report: &RTCStatsReport) -> Option<MediaPath> {
         "tcp" => PathProtocol::Tcp,
         _ => return None,
     };
-    let relay = |t: &RTCIceCandidateType| *t == RTCIceCandidateType::Relay;
+    let is_relay = |t: &RTCIceCandidateType| *t == RTCIceCandidateType::Relay;
+    // A server's relay candidate (never LiveKit's) is reached as the pair's
+    // protocol says.
+    let relay = match (local, remote) {
+        (Some(l), _) if is_relay(&l.candidate_type) => Some(relays.protocol_of(&l.url)),
+        (_, Some(r)) if is_relay(&r.candidate_type) => Some(match protocol {
+            PathProtocol::Udp => RelayProtocol::Udp,
+            PathProtocol::Tcp => RelayProtocol::Tcp,
+        }),
+        _ => None,
+    };
     Some(MediaPath {
         protocol,
-        relayed: local.is_some_and(|c| relay(&c.candidate_type))
-            || remote.is_some_and(|c| relay(&c.candidate_type)),
+        relay,
         remote: remote.and_then(|c| Some(format!("{}:{}", c.address.as_deref()?, c.port))),
         bytes_sent: pair.bytes_sent,
         bytes_received: pair.bytes_received,

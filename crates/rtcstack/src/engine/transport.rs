@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 use super::peer::Target;
+use crate::wire::TurnStreams;
 
 /// One connection, with the state its events last reported.
 pub(crate) struct Transport {
@@ -41,6 +42,9 @@ pub(crate) struct Transports {
     /// The connection the join response calls primary: LiveKit's clients
     /// call the room connected when it is (remote media flows on it).
     pub(crate) primary: Target,
+    /// The TURN servers' carriers over TCP and TLS, living as long as the
+    /// connections that use them.
+    pub(crate) relays: TurnStreams,
 }
 
 impl Transports {

@@ -10,6 +10,8 @@ mod connection;
 mod http;
 mod proxy;
 mod tls;
+mod turn_framing;
+mod turn_stream;
 
 use std::sync::{Arc, Once};
 use std::time::Duration;
@@ -21,6 +23,7 @@ use tokio_tungstenite::MaybeTlsStream;
 
 pub(crate) use proxy::{first_hop, refusal};
 pub(crate) use tls::untrusted;
+pub(crate) use turn_stream::TurnStreams;
 
 /// Makes ours the process's websocket and HTTP client for LiveKit's
 /// signalling. Once; an application that registered its own first keeps
