@@ -40,6 +40,8 @@ pub mod http_proxy;
 pub mod http_wire;
 #[cfg(feature = "linux-bench")]
 pub mod impair;
+#[cfg(feature = "linux-bench")]
+pub mod join_timing;
 pub mod lines;
 #[cfg(feature = "linux-bench")]
 pub mod netchange;

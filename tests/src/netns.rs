@@ -329,6 +329,21 @@ impl NetHost {
         self.nft_stdin(&rules)
     }
 
+    /// Undoes [`only_tcp_to`](Self::only_tcp_to) and
+    /// [`only_udp_to`](Self::only_udp_to), whichever are in force.
+    pub fn lift_port_limits(&self) -> Result<()> {
+        for table in ["rtcs_tcp", "rtcs_udp_only"] {
+            // Absent when its rule was never set: nothing to undo.
+            let _ = run(
+                "ip",
+                &[
+                    "netns", "exec", &self.name, "nft", "delete", "table", "inet", table,
+                ],
+            );
+        }
+        Ok(())
+    }
+
     /// Loud cut: our side of the link goes down, as when Wi-Fi is switched off.
     pub fn link_down(&self) -> Result<()> {
         run("ip", &["link", "set", &self.root_if(), "down"])

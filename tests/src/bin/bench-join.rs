@@ -2,42 +2,31 @@
 //! LiveKit's own Python SDK (libwebrtc), against the same server in the
 //! same run; then CPU and memory of the two in one two-party call.
 //!
-//! One definition for both clients, timed from the connect call on the
-//! monotonic clock (process start-up excluded):
-//! - connected: the peer connection LiveKit's join response calls primary
-//!   is connected (ICE and DTLS). It is what LiveKit's SDK `connect()`
-//!   waits for (rust-sdks: `wait_pc_connection` after the join response),
-//!   so for livekit-python it is `Room.connect()` returning; ours is the
-//!   engine's `primary_connected` timeline mark, which our `connect()` also
-//!   waits for (with our publisher's answer, which comes long before); the
-//!   moment `connect()` returned is shown beside it, not in the ratio.
-//! - first audio: the first 20 ms frame that carries the talking peer's
-//!   440 Hz above -40 dBFS (ours at the audio sink, Python in its
-//!   AudioStream; both judge frames with the same tone-level measure).
+//! One definition for both clients ([`rtcstack_testbench::join_timing`]),
+//! timed from the connect call on the monotonic clock (process start-up
+//! excluded); the moment our `connect()` returned (it also waits for our
+//! publisher's answer, which comes long before) is shown beside it, not in
+//! the ratio.
 //!
 //! Both warm the same way: each joins repeatedly from one process that has
 //! already joined once, that first join discarded; the clients take turns,
 //! and which goes first alternates run by run.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rtcstack::{Call, CallOptions};
+use rtcstack_testbench::join_timing::{column, leave_room, ours, python, Join, TALKER_HZ};
 use rtcstack_testbench::lines::{Line, Lines};
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::stats::{median, median_ratio, mono, ms_or, p95};
+use rtcstack_testbench::stats::{median, median_ratio, ms_or, p95};
 use rtcstack_testbench::timeline::Timeline;
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::tone_watch::ToneWatch;
 use rtcstack_testbench::usage;
 
-const TALKER_HZ: f64 = 440.0;
 const STEP: Duration = Duration::from_secs(15);
 
 #[derive(Parser)]
@@ -54,97 +43,6 @@ struct Args {
     /// Our command-line client (built by scripts/bench).
     #[arg(long, env = "RTCSTACK_CALL_EXAMPLE")]
     call_example: PathBuf,
-}
-
-/// One join, seconds from the connect call.
-#[derive(Debug, Clone, Default)]
-struct Join {
-    connected: f64,
-    audio: f64,
-    /// Ours only: when `connect()` returned, and each timeline mark (a
-    /// repeated one numbered) with how many subscriber offers came.
-    connect_returned: Option<f64>,
-    marks: BTreeMap<String, f64>,
-    subscriber_offers: usize,
-}
-
-async fn ours(server: &LiveKitServer, timeline: &Timeline, room: &str) -> Result<Join> {
-    let watch = Arc::new(ToneWatch::new("talker"));
-    watch.watch(TALKER_HZ);
-    let token = server.token(&TokenSpec::join(room, "rust-joiner"))?;
-    let mut options = CallOptions::new(server.url(), token);
-    options.audio_sink = watch.clone();
-    let (call, _events) = Call::new(options);
-    let position = timeline.position();
-    let t0 = mono();
-    call.connect().await.context("connect")?;
-    let connect_returned = mono() - t0;
-    let primary = timeline
-        .wait_for(position, "primary_connected", STEP)
-        .await?;
-    let heard = watch.wait(STEP).await?;
-    let session = primary.session;
-    let mut join = Join {
-        connected: primary.at - t0,
-        audio: heard.at - t0,
-        connect_returned: Some(connect_returned),
-        ..Join::default()
-    };
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for m in timeline.since(position) {
-        if m.session != session {
-            continue;
-        }
-        if m.name == "subscriber_offer" {
-            join.subscriber_offers += 1;
-        }
-        // A mark met again (a renegotiation) is kept as "name#2" and on.
-        let n = seen.entry(m.name.clone()).or_default();
-        *n += 1;
-        let key = match *n {
-            1 => m.name,
-            n => format!("{}#{n}", m.name),
-        };
-        join.marks.insert(key, m.at - t0);
-    }
-    call.leave().await;
-    Ok(join)
-}
-
-async fn python(peer: &mut PythonPeer) -> Result<Join> {
-    let mark = peer.mark();
-    peer.send(serde_json::json!({"cmd": "watch", "hz": TALKER_HZ, "identity": "talker"}))
-        .await?;
-    peer.send(serde_json::json!({"cmd": "rejoin"})).await?;
-    let joined = peer
-        .wait_for_after(mark, "joined", |e| e.kind() == "joined", STEP)
-        .await?;
-    let heard = peer
-        .wait_for_after(
-            mark,
-            "the talker's tone",
-            |e| e.kind() == "heard" && e.str("identity") == Some("talker"),
-            STEP,
-        )
-        .await?;
-    let t0 = joined.f64("t0").context("t0")?;
-    let join = Join {
-        connected: joined.f64("join_seconds").context("join_seconds")?,
-        audio: heard.f64("t").context("t")? - t0,
-        ..Join::default()
-    };
-    leave_room(peer).await?;
-    Ok(join)
-}
-
-/// The Python client out of the room (its process stays) while ours takes
-/// its turn.
-async fn leave_room(peer: &mut PythonPeer) -> Result<()> {
-    let mark = peer.mark();
-    peer.send(serde_json::json!({"cmd": "disconnect"})).await?;
-    peer.wait_for_after(mark, "left_room", |e| e.kind() == "left_room", STEP)
-        .await?;
-    Ok(())
 }
 
 /// A client process of the two-party call, its lines followed.
@@ -234,10 +132,6 @@ async fn two_party_call(server: &LiveKitServer, args: &Args) -> Result<Vec<usage
         }
     }
     Ok(series)
-}
-
-fn column(joins: &[Join], f: impl Fn(&Join) -> Option<f64>) -> Vec<f64> {
-    joins.iter().filter_map(f).collect()
 }
 
 fn machine() -> String {
