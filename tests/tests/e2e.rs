@@ -536,6 +536,29 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     rig.close().await;
 }
 
+/// UDP blocked on the network: the call connects over TCP and says so as
+/// a notice, not an error, drawn on screen.
+#[tokio::test]
+async fn udp_blocked_is_said_as_a_notice_not_an_error() {
+    let rig = Rig::started("e2e-udp-blocked").await;
+    rig.app.wait_visible("join-screen", SECS(5)).await.unwrap();
+    rig.server.link().unwrap().block_udp().unwrap();
+    rig.join().await;
+    let notice = rig.app.wait_visible("path-notice", SECS(15)).await.unwrap();
+    assert_eq!(
+        notice.text,
+        "UDP is blocked on this network: connected over TCP, which can add delay"
+    );
+    assert!(
+        !rig.visible("join-error").await,
+        "an error beside the notice"
+    );
+    let shot = rig.app.window_pixels("e2e-udp-blocked").await.unwrap();
+    let drawn = rig.app.box_pixels(&shot, "path-notice").await.unwrap();
+    assert!(drawn.painted(), "the notice is not drawn: {drawn}");
+    rig.close().await;
+}
+
 /// A cut longer than the policy's minute: "Could not reconnect. Please
 /// rejoin." on screen, painted, and no banner; Rejoin brings the call back,
 /// without the failure or the banner.

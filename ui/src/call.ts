@@ -87,6 +87,10 @@ function render(v: CallView): void {
   const notice = el("notice");
   notice.hidden = !(inCall && v.notice);
   setText(notice, v.notice ?? "");
+  // Not while reconnecting: the banner says what is going on then.
+  const pathNotice = el("path-notice");
+  pathNotice.hidden = !(v.state === "connected" && v.pathNotice);
+  setText(pathNotice, v.pathNotice ?? "");
 
   const local = el("local-quality");
   local.replaceChildren(

@@ -68,6 +68,11 @@ tokenRefreshable: boolean,
  */
 notice: string | null, 
 /**
+ * How the media gets through when it is not the usual way (UDP
+ * blocked, only a relay): a notice, not an error.
+ */
+pathNotice: string | null, 
+/**
  * Which change this is, and when the shell made it (Unix ms, with
  * fractions): the UI benchmark measures the way to the screen.
  */

@@ -435,8 +435,16 @@ async fn follow_call(
                 // Which path the media took this time (UDP, TCP; which address).
                 let call = Arc::clone(&call);
                 let journal = journal.clone();
+                let published = Arc::clone(&published);
+                let current = Arc::clone(&current);
                 tokio::spawn(async move {
                     if let Some(p) = call.media_paths().await {
+                        if current.load(Ordering::SeqCst) == generation {
+                            let words = stats::path_notice(&p);
+                            if published.snapshot().path_notice != words {
+                                published.change(|v| v.path_notice = words);
+                            }
+                        }
                         journal.note_for(
                             generation,
                             Happened::Path {

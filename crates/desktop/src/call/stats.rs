@@ -5,7 +5,7 @@
 //! measurements of that participant's tracks and our own transport.
 
 use rtcstack::rates::StreamRates;
-use rtcstack::{CallCounters, MediaPath, Participant, PathProtocol};
+use rtcstack::{CallCounters, MediaPath, MediaPaths, Participant, PathProtocol};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -72,6 +72,21 @@ pub struct QualityReason {
     pub text: String,
     /// Whether `text` names a problem.
     pub problem: bool,
+}
+
+/// The notice for media that does not take UDP straight to the server, by
+/// the way our own media goes.
+pub(crate) fn path_notice(paths: &MediaPaths) -> Option<String> {
+    let p = paths.publisher.as_ref().or(paths.subscriber.as_ref())?;
+    match (p.relay, p.protocol) {
+        (Some(relay), _) => Some(format!(
+            "Only a relay gets through on this network: connected through TURN over {relay}, which can add delay"
+        )),
+        (None, PathProtocol::Tcp) => Some(
+            "UDP is blocked on this network: connected over TCP, which can add delay".to_string(),
+        ),
+        (None, PathProtocol::Udp) => None,
+    }
 }
 
 pub(crate) fn path_words(p: &MediaPath) -> String {
@@ -222,6 +237,30 @@ fn reason(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_other_than_udp_is_a_notice_naming_how_the_media_gets_through() {
+        let path = |protocol, relay| MediaPaths {
+            publisher: Some(MediaPath {
+                protocol,
+                relay,
+                remote: None,
+                bytes_sent: 0,
+                bytes_received: 0,
+            }),
+            subscriber: None,
+        };
+        assert_eq!(path_notice(&path(PathProtocol::Udp, None)), None);
+        assert_eq!(
+            path_notice(&path(PathProtocol::Tcp, None)).as_deref(),
+            Some("UDP is blocked on this network: connected over TCP, which can add delay")
+        );
+        assert_eq!(
+            path_notice(&path(PathProtocol::Udp, Some(rtcstack::RelayProtocol::Tls))).as_deref(),
+            Some("Only a relay gets through on this network: connected through TURN over TLS, which can add delay")
+        );
+        assert_eq!(path_notice(&MediaPaths::default()), None);
+    }
 
     #[test]
     fn the_worst_measurement_past_its_limit_is_the_reason() {

@@ -50,6 +50,9 @@ pub struct CallView {
     /// Something the user should know that does not stop the call
     /// (listening only, no speaker).
     pub notice: Option<String>,
+    /// How the media gets through when it is not the usual way (UDP
+    /// blocked, only a relay): a notice, not an error.
+    pub path_notice: Option<String>,
     /// Which change this is, and when the shell made it (Unix ms, with
     /// fractions): the UI benchmark measures the way to the screen.
     #[ts(type = "number")]
