@@ -390,6 +390,61 @@ async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
     eprintln!("media through the proxy: {}", paths.0);
     ours.stop().await;
 
+    // No proxy in the environment, the same one as the desktop's setting
+    // (GNOME's, here in a settings file of the test's own): found there.
+    let desktop = tempfile::tempdir().unwrap();
+    let (host, port) = open
+        .url()
+        .trim_start_matches("http://")
+        .rsplit_once(':')
+        .unwrap();
+    for (schema, key, value) in [
+        ("org.gnome.system.proxy", "mode", "manual".to_string()),
+        ("org.gnome.system.proxy.http", "host", host.to_string()),
+        ("org.gnome.system.proxy.http", "port", port.to_string()),
+        ("org.gnome.system.proxy.https", "host", host.to_string()),
+        ("org.gnome.system.proxy.https", "port", port.to_string()),
+    ] {
+        let set = std::process::Command::new("gsettings")
+            .args(["set", schema, key, &value])
+            .env("GSETTINGS_BACKEND", "keyfile")
+            .env("XDG_CONFIG_HOME", desktop.path())
+            .status()
+            .expect("gsettings (scripts/setup installs it)");
+        assert!(set.success(), "gsettings set {schema} {key}");
+    }
+    let tunnels = open.log().matches("CONNECT").count();
+    let ours = OurClient::start(
+        &server,
+        &server.url(),
+        room,
+        &[
+            ("GSETTINGS_BACKEND", "keyfile".as_ref()),
+            ("XDG_CONFIG_HOME", desktop.path().as_os_str()),
+            ("SSL_CERT_FILE", ca.as_os_str()),
+        ],
+    );
+    let joined_by_setting = ours.joined_and_heard_both_ways(&peer).await;
+    ours.lines
+        .expect_after(
+            "our client",
+            0,
+            "relayed over TLS",
+            relayed_over_tls,
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let more = open.log().matches("CONNECT").count() - tunnels;
+    assert!(
+        more >= 2,
+        "{more} new tunnels through the desktop's proxy (signal and TURN expected)"
+    );
+    eprintln!(
+        "through the desktop's proxy setting: joined in {joined_by_setting:?}, tone both ways, {more} tunnels"
+    );
+    ours.stop().await;
+
     // The strict proxy refuses: said as its refusal, with its answer.
     let refused = OurClient::start(
         &server,

@@ -9,6 +9,7 @@
 mod connection;
 mod http;
 mod proxy;
+mod system_proxy;
 mod tls;
 mod turn_framing;
 mod turn_stream;
@@ -71,7 +72,7 @@ impl WsClient for Client {
             let port = target
                 .port_or_known_default()
                 .ok_or_else(|| TransportError::Connection("the URL names no port".into()))?;
-            let tcp = match proxy::from_env(&target)? {
+            let tcp = match proxy::for_target(&target).await? {
                 Some(p) => p.tunnel(host, port).await?,
                 None => TcpStream::connect(format!("{host}:{port}"))
                     .await

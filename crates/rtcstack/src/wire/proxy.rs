@@ -1,6 +1,7 @@
 //! The proxy the environment names (`HTTPS_PROXY` for `wss://`,
 //! `HTTP_PROXY` for `ws://`, either in lower case, `NO_PROXY` exempting
-//! hosts and domains), reached with HTTP CONNECT. Its failures are named: a
+//! hosts, domains and address blocks), else the desktop's own setting
+//! ([`super::system_proxy`]), reached with HTTP CONNECT. Its failures are named: a
 //! proxy that cannot be reached, or one that refuses the tunnel, with its
 //! answer. The proxy's address appears in errors; its credentials never do.
 
@@ -29,7 +30,12 @@ pub(crate) fn refusal(message: &str) -> Option<&str> {
 /// names for it, else the server itself. What "is the path back?" probes.
 pub(crate) fn first_hop(url: &str) -> Option<(String, u16)> {
     let target = url::Url::parse(url).ok()?;
-    match from_env(&target) {
+    let chosen = if env_names_one(&target) {
+        from_env(&target)
+    } else {
+        from_settings(super::system_proxy::last_read(), &target)
+    };
+    match chosen {
         Ok(Some(p)) => Some((p.host, p.port)),
         // An unusable proxy setting: the attempt itself will say so.
         Err(_) => None,
@@ -70,14 +76,44 @@ fn var(names: &[&str]) -> Option<(String, String)> {
     })
 }
 
-/// The proxy for `target` from the environment, if any.
-pub(super) fn from_env(target: &url::Url) -> Result<Option<Proxy>, TransportError> {
-    let names: &[&str] = if target.scheme() == "wss" {
+/// The proxy for `target`: the environment's if it names one for it
+/// (`NO_PROXY` may then still send it direct), else the desktop's.
+pub(super) async fn for_target(target: &url::Url) -> Result<Option<Proxy>, TransportError> {
+    if env_names_one(target) {
+        return from_env(target);
+    }
+    let settings = tokio::task::spawn_blocking(super::system_proxy::settings)
+        .await
+        .ok()
+        .flatten();
+    from_settings(settings, target)
+}
+
+fn from_settings(
+    settings: Option<super::system_proxy::Settings>,
+    target: &url::Url,
+) -> Result<Option<Proxy>, TransportError> {
+    match settings.as_ref().and_then(|s| s.proxy_for(target)) {
+        Some(address) => parse("the desktop's proxy setting", address).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn env_names(target: &url::Url) -> &'static [&'static str] {
+    if matches!(target.scheme(), "wss" | "https") {
         &["HTTPS_PROXY", "https_proxy"]
     } else {
         &["HTTP_PROXY", "http_proxy"]
-    };
-    let Some((name, value)) = var(names) else {
+    }
+}
+
+fn env_names_one(target: &url::Url) -> bool {
+    var(env_names(target)).is_some()
+}
+
+/// The proxy for `target` from the environment, if any.
+fn from_env(target: &url::Url) -> Result<Option<Proxy>, TransportError> {
+    let Some((name, value)) = var(env_names(target)) else {
         return Ok(None);
     };
     let host = target.host_str().unwrap_or_default();
@@ -90,16 +126,46 @@ pub(super) fn from_env(target: &url::Url) -> Result<Option<Proxy>, TransportErro
 }
 
 /// Whether `NO_PROXY`'s list (`*`, hosts, domains with or without a
-/// leading dot) covers `host`. (Address blocks such as `10.0.0.0/8` are
-/// not understood.)
-fn exempted(host: &str, list: &str) -> bool {
+/// leading dot, address blocks such as `127.0.0.0/8`) covers `host`.
+pub(super) fn exempted(host: &str, list: &str) -> bool {
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
     list.split(',').map(str::trim).any(|entry| {
         let entry = entry.trim_matches(['[', ']']).to_ascii_lowercase();
         let domain = entry.trim_start_matches('.');
         entry == "*"
+            || in_block(&host, &entry)
             || (!domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}"))))
     })
+}
+
+/// Whether `host` is an address inside `block` (`address/bits`).
+fn in_block(host: &str, block: &str) -> bool {
+    use std::net::IpAddr;
+    let Some((base, bits)) = block.split_once('/') else {
+        return false;
+    };
+    let (Ok(host), Ok(base), Ok(bits)) = (
+        host.parse::<IpAddr>(),
+        base.trim_matches(['[', ']']).parse::<IpAddr>(),
+        bits.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    let masked = |a: u128, width: u32| {
+        let keep = bits.min(width);
+        if keep == 0 {
+            0
+        } else {
+            a >> (width - keep)
+        }
+    };
+    match (host, base) {
+        (IpAddr::V4(h), IpAddr::V4(b)) => {
+            masked(u32::from(h).into(), 32) == masked(u32::from(b).into(), 32)
+        }
+        (IpAddr::V6(h), IpAddr::V6(b)) => masked(u128::from(h), 128) == masked(u128::from(b), 128),
+        _ => false,
+    }
 }
 
 fn parse(name: &str, value: &str) -> Result<Proxy, TransportError> {
@@ -241,6 +307,14 @@ mod tests {
         assert!(exempted("[::1]", "::1"));
         assert!(exempted("anything", "*"));
         assert!(!exempted("lk.example.com", ""));
+        assert!(exempted("127.0.0.1", "127.0.0.0/8"));
+        assert!(exempted("10.213.4.5", "localhost, 10.0.0.0/8"));
+        assert!(!exempted("11.0.0.1", "10.0.0.0/8"));
+        assert!(exempted("fd72::1", "fd00::/8"));
+        assert!(!exempted("fe80::1", "fd00::/8"));
+        assert!(!exempted("10.0.0.1", "fd00::/8"));
+        assert!(exempted("192.0.2.7", "0.0.0.0/0"));
+        assert!(!exempted("lk.example.com", "10.0.0.0/8"));
     }
 
     #[test]

@@ -253,7 +253,7 @@ async fn connect(turn: &TurnUrl) -> Result<Box<dyn Stream>, String> {
     let target = url::Url::parse(&format!("wss://{bracketed}:{}", turn.port))
         .map_err(|e| format!("{host} is not a server name: {e}"))?;
     let open = async {
-        let tcp = match proxy::from_env(&target).map_err(words)? {
+        let tcp = match proxy::for_target(&target).await.map_err(words)? {
             Some(p) => p.tunnel(&bracketed, turn.port).await.map_err(words)?,
             None => TcpStream::connect((host, turn.port))
                 .await
