@@ -400,6 +400,19 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
         .wait_text("[data-testid=mute]", SECS(10), |t| t == "Unmute")
         .await
         .unwrap();
+
+    // Another key chosen while the old one holds the microphone open: the
+    // old key's release can no longer come, so the change closes it.
+    assert!(xdotool(&["keydown", "F9"]));
+    call.app.wait_visible("talking", SECS(5)).await.unwrap();
+    call.app.type_into("ptt-key", "F10").await.unwrap();
+    call.app.click("ptt-save").await.unwrap();
+    call.app
+        .wait_text("[data-testid=mute]", SECS(5), |t| t == "Unmute")
+        .await
+        .unwrap();
+    call.app.wait_gone("talking", SECS(5)).await.unwrap();
+    assert!(xdotool(&["keyup", "F9"]));
     let _ = other.kill();
     let _ = other.wait();
 }

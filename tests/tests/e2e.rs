@@ -427,6 +427,8 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     })
     .await;
     rig.app.wait_visible("call-screen", SECS(5)).await.unwrap();
+    // Nobody is known yet: not "Only you in the call".
+    assert_eq!(rig.text("people-count").await, "Joining the call…");
     rig.keep(rig.look("connecting", "connecting", "e2e-connecting").await);
     let (kind, text) = inline_error_now(&rig.app, &Default::default()).await;
     assert_eq!(kind, "unreachable", "{text}");

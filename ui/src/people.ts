@@ -135,7 +135,9 @@ export function renderPeople(
   for (const identity of [...lastSpoke.keys()]) if (!present.has(identity)) lastSpoke.delete(identity);
 
   const n = people.length + 1;
-  setText(el("people-count"), n === 1 ? t("people.onlyYou") : t("people.count", { n }));
+  // Before the join answer nobody is known: not "only you" yet.
+  const count = !live && n === 1 ? t("people.joining") : n === 1 ? t("people.onlyYou") : t("people.count", { n });
+  setText(el("people-count"), count);
   const hidden = ordered.length - visible.length;
   const more = el<HTMLButtonElement>("people-more");
   more.hidden = ordered.length <= SHOWN;

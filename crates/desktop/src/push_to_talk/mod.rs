@@ -72,7 +72,10 @@ impl PushToTalk {
     }
 
     /// Keeps `key` (none: off), which the shell has taken system-wide.
+    /// The old key is no longer caught, so its release cannot come: a
+    /// microphone it holds open closes now.
     pub fn keep(&self, key: Option<String>) -> Result<(), String> {
+        self.key(false);
         self.file.save(&Settings { key: key.clone() })?;
         *self.view.lock().unwrap_or_else(PoisonError::into_inner) =
             PushToTalkView { key, problem: None };
