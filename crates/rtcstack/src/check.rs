@@ -20,7 +20,7 @@ const HANDSHAKES: usize = 3;
 
 /// The server's signal port answered: its median handshake time.
 pub async fn server_round_trip(url: &str, within: Duration) -> Result<Duration, ConnectError> {
-    let (host, port) = crate::wire::first_hop(url).ok_or_else(|| {
+    let (host, port) = crate::wire::first_hop(url).await.ok_or_else(|| {
         ConnectError::InvalidUrl(format!("cannot read {url:?} as ws(s):// or http(s)://"))
     })?;
     let deadline = Instant::now() + within;

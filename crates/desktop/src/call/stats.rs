@@ -245,6 +245,7 @@ mod tests {
                 protocol,
                 relay,
                 remote: None,
+                local: None,
                 bytes_sent: 0,
                 bytes_received: 0,
             }),

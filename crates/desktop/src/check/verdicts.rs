@@ -300,6 +300,7 @@ mod tests {
             protocol,
             relay,
             remote: None,
+            local: None,
             bytes_sent: 0,
             bytes_received: 0,
         };

@@ -18,7 +18,7 @@ const EVERY: Duration = Duration::from_millis(200);
 /// network whose only way out is its proxy, the server itself is never
 /// reachable). The caller bounds the wait; an unreadable URL does not wait.
 pub(crate) async fn until_reachable(url: &str) {
-    let Some((host, port)) = crate::wire::first_hop(url) else {
+    let Some((host, port)) = crate::wire::first_hop(url).await else {
         return;
     };
     loop {

@@ -95,6 +95,8 @@ pub struct MediaPath {
     /// The server's end, `address:port`, as its candidate names it (`None`
     /// for one learned from the server's own check, not yet signalled).
     pub remote: Option<String>,
+    /// Our end, `address:port` (for a relay, the relay's address).
+    pub local: Option<String>,
     /// Through a TURN relay (either end a relay candidate), and how our end
     /// reaches it: it works where nothing else does, with a detour.
     pub relay: Option<RelayProtocol>,
@@ -381,6 +383,7 @@ fn selected(report: &RTCStatsReport, relays: &TurnStreams) -> Option<MediaPath> 
         protocol,
         relay,
         remote: remote.and_then(|c| Some(format!("{}:{}", c.address.as_deref()?, c.port))),
+        local: local.and_then(|c| Some(format!("{}:{}", c.address.as_deref()?, c.port))),
         bytes_sent: pair.bytes_sent,
         bytes_received: pair.bytes_received,
     })

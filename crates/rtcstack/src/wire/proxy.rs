@@ -28,14 +28,9 @@ pub(crate) fn refusal(message: &str) -> Option<&str> {
 
 /// Where a connection to `url` goes first: the proxy the environment
 /// names for it, else the server itself. What "is the path back?" probes.
-pub(crate) fn first_hop(url: &str) -> Option<(String, u16)> {
+pub(crate) async fn first_hop(url: &str) -> Option<(String, u16)> {
     let target = url::Url::parse(url).ok()?;
-    let chosen = if env_names_one(&target) {
-        from_env(&target)
-    } else {
-        from_settings(super::system_proxy::last_read(), &target)
-    };
-    match chosen {
+    match for_target(&target).await {
         Ok(Some(p)) => Some((p.host, p.port)),
         // An unusable proxy setting: the attempt itself will say so.
         Err(_) => None,
@@ -131,7 +126,9 @@ pub(super) fn exempted(host: &str, list: &str) -> bool {
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
     list.split(',').map(str::trim).any(|entry| {
         let entry = entry.trim_matches(['[', ']']).to_ascii_lowercase();
-        let domain = entry.trim_start_matches('.');
+        // ".example.com", "*.example.com" (GNOME's form) and "example.com"
+        // all cover the domain and its hosts.
+        let domain = entry.trim_start_matches("*.").trim_start_matches('.');
         entry == "*"
             || in_block(&host, &entry)
             || (!domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}"))))
@@ -294,7 +291,6 @@ mod tests {
             Some(("lk.example.com".into(), 443))
         );
         assert_eq!(d("http://[::1]:7880/x"), Some(("::1".into(), 7880)));
-        assert_eq!(first_hop("not a url"), None);
     }
 
     #[test]
@@ -302,6 +298,8 @@ mod tests {
         assert!(exempted("localhost", "localhost,127.0.0.1"));
         assert!(exempted("lk.example.com", ".example.com"));
         assert!(exempted("lk.example.com", "example.com"));
+        assert!(exempted("lk.example.com", "*.example.com"));
+        assert!(!exempted("lk.example.org", "*.example.com"));
         assert!(exempted("LK.Example.com", "EXAMPLE.COM"));
         assert!(!exempted("example.com.evil", "example.com"));
         assert!(exempted("[::1]", "::1"));

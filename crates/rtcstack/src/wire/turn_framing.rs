@@ -15,8 +15,6 @@ enum Kind {
 const STUN_HEADER: usize = 20;
 const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 const CHANNEL_HEADER: usize = 4;
-/// Nothing TURN carries is bigger than a datagram.
-const MAX_MESSAGE: usize = CHANNEL_HEADER + u16::MAX as usize + 3;
 
 fn kind(first: u8) -> Option<Kind> {
     match first >> 6 {
@@ -41,6 +39,11 @@ pub(crate) enum FramingError {
     Misaligned(usize),
     #[error("the TURN server sent a STUN message without STUN's magic cookie")]
     NoCookie,
+}
+
+/// A STUN Allocate request (RFC 8656 §7.1): what begins an allocation.
+pub(crate) fn is_allocate(datagram: &[u8]) -> bool {
+    datagram.len() >= STUN_HEADER && datagram[..2] == [0x00, 0x03] && datagram[4..8] == MAGIC_COOKIE
 }
 
 /// A datagram from the TURN client as it goes on the stream: ChannelData
@@ -75,16 +78,23 @@ pub(crate) fn to_stream(datagram: &[u8]) -> Option<Vec<u8>> {
 #[derive(Debug, Default)]
 pub(crate) struct Deframer {
     buffer: Vec<u8>,
+    /// Where the next message starts: what came before is taken, and is
+    /// dropped from the buffer at the next push (once per read, not once
+    /// per message).
+    start: usize,
 }
 
 impl Deframer {
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(bytes);
     }
 
     /// The next whole message, `Ok(None)` until one has arrived.
     pub(crate) fn next(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
-        let Some(&first) = self.buffer.first() else {
+        let rest = &self.buffer[self.start..];
+        let Some(&first) = rest.first() else {
             return Ok(None);
         };
         let kind = kind(first).ok_or(FramingError::NotTurn(first))?;
@@ -92,22 +102,21 @@ impl Deframer {
             Kind::Stun => STUN_HEADER,
             Kind::ChannelData => CHANNEL_HEADER,
         };
-        if self.buffer.len() < header {
+        if rest.len() < header {
             return Ok(None);
         }
-        let len = u16::from_be_bytes([self.buffer[2], self.buffer[3]]) as usize;
+        let len = u16::from_be_bytes([rest[2], rest[3]]) as usize;
         let (message, on_stream) = match kind {
             Kind::Stun if !len.is_multiple_of(4) => return Err(FramingError::Misaligned(len)),
-            Kind::Stun if self.buffer[4..8] != MAGIC_COOKIE => return Err(FramingError::NoCookie),
+            Kind::Stun if rest[4..8] != MAGIC_COOKIE => return Err(FramingError::NoCookie),
             Kind::Stun => (STUN_HEADER + len, STUN_HEADER + len),
             Kind::ChannelData => (CHANNEL_HEADER + len, padded(CHANNEL_HEADER + len)),
         };
-        debug_assert!(on_stream <= MAX_MESSAGE);
-        if self.buffer.len() < on_stream {
+        if rest.len() < on_stream {
             return Ok(None);
         }
-        let out = self.buffer[..message].to_vec();
-        self.buffer.drain(..on_stream);
+        let out = rest[..message].to_vec();
+        self.start += on_stream;
         Ok(Some(out))
     }
 }
@@ -176,6 +185,29 @@ mod tests {
             }
             assert_eq!(out, vec![a.clone(), b.clone(), c.clone()], "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn the_largest_messages_either_framing_allows_come_out_whole() {
+        let big = stun(0xfffc);
+        let mut d = Deframer::default();
+        d.push(&big);
+        assert_eq!(d.next().unwrap(), Some(big));
+        let data = vec![5u8; 0xffff];
+        let framed = to_stream(&channel(&data)).unwrap();
+        assert_eq!(framed.len() % 4, 0);
+        d.push(&framed);
+        assert_eq!(d.next().unwrap(), Some(channel(&data)));
+        assert_eq!(d.next().unwrap(), None);
+    }
+
+    #[test]
+    fn only_an_allocate_request_is_one() {
+        let mut allocate = stun(0);
+        allocate[1] = 0x03;
+        assert!(is_allocate(&allocate));
+        assert!(!is_allocate(&stun(0)), "a binding request");
+        assert!(!is_allocate(&channel(&[0; 20])));
     }
 
     #[test]

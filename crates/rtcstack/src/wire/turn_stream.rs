@@ -26,7 +26,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::turn_framing::{to_stream, Deframer};
+use super::turn_framing::{is_allocate, to_stream, Deframer};
 use super::{proxy, tls};
 use crate::RelayProtocol;
 
@@ -40,6 +40,9 @@ const QUEUE: usize = 256;
 /// retransmissions) are dropped this long rather than each opening another
 /// connection (a TLS handshake apiece) to a server that just failed.
 const COOLDOWN: Duration = Duration::from_secs(3);
+/// Connections one TURN server's carrier keeps at most: the library opens
+/// one per local address and connection (a handful).
+const MAX_CARRIERS: usize = 16;
 
 /// A TURN server as a URL names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +55,11 @@ pub(crate) struct TurnUrl {
 /// `turn:host[:port][?transport=udp|tcp]` and `turns:…`; `None` for STUN
 /// and anything else.
 pub(crate) fn parse(url: &str) -> Option<TurnUrl> {
-    let (secure, rest) = if let Some(r) = url.strip_prefix("turns:") {
-        (true, r)
-    } else {
-        (false, url.strip_prefix("turn:")?)
+    let (scheme, rest) = url.split_once(':')?;
+    let secure = match scheme.to_ascii_lowercase().as_str() {
+        "turns" => true,
+        "turn" => false,
+        _ => return None,
     };
     let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
     let transport = query
@@ -74,6 +78,9 @@ pub(crate) fn parse(url: &str) -> Option<TurnUrl> {
             let (host, after) = v6.split_once(']')?;
             (host, after.strip_prefix(':'))
         }
+        // An IPv6 address must be in brackets: "fd00::1" is not a host
+        // "fd00:" on port 1.
+        None if address.matches(':').count() > 1 => return None,
         None => match address.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (address, None),
@@ -188,6 +195,7 @@ async fn serve(socket: Arc<UdpSocket>, turn: TurnUrl, failure: Arc<Mutex<Option<
     let mut failed: HashMap<SocketAddr, Instant> = HashMap::new();
     // Ended with this task: the connections die with the session.
     let mut running = JoinSet::new();
+    let mut clients: HashMap<tokio::task::Id, SocketAddr> = HashMap::new();
     let mut buf = vec![0u8; 65_536];
     loop {
         let (n, from) = match socket.recv_from(&mut buf).await {
@@ -201,32 +209,44 @@ async fn serve(socket: Arc<UdpSocket>, turn: TurnUrl, failure: Arc<Mutex<Option<
         let Some(framed) = to_stream(&buf[..n]) else {
             continue;
         };
-        // Reap finished carriers, noting which failed.
-        while let Some(done) = running.try_join_next() {
-            if let Ok(Some(client)) = done {
-                failed.insert(client, Instant::now());
+        // Reap finished carriers: their clients' allocations are gone with
+        // their connections; a failure (or a panic) starts the cooldown.
+        while let Some(done) = running.try_join_next_with_id() {
+            let (id, failed_at) = match done {
+                Ok((id, failed_at)) => (id, failed_at),
+                Err(e) => (e.id(), Some(Instant::now())),
+            };
+            if let Some(client) = clients.remove(&id) {
+                carriers.remove(&client);
+                if let Some(at) = failed_at {
+                    failed.insert(client, at);
+                }
             }
         }
-        if failed.get(&from).is_some_and(|at| at.elapsed() < COOLDOWN) {
+        failed.retain(|_, at| at.elapsed() < COOLDOWN);
+        if let Some(tx) = carriers.get(&from) {
+            let _ = tx.try_send(framed);
             continue;
         }
-        let live = carriers.get(&from).filter(|tx| !tx.is_closed()).cloned();
-        let tx = match live {
-            Some(tx) => tx,
-            None => {
-                let (tx, rx) = mpsc::channel(QUEUE);
-                running.spawn(carry(
-                    socket.clone(),
-                    from,
-                    turn.clone(),
-                    rx,
-                    failure.clone(),
-                ));
-                carriers.insert(from, tx.clone());
-                tx
-            }
-        };
+        // Only an Allocate begins a connection: anything else from a
+        // client without one (a refresh for an allocation that died with
+        // its connection) would only be refused by the server. So many
+        // clients at once is not the library's (the socket takes any
+        // local sender).
+        if !is_allocate(&framed) || failed.contains_key(&from) || carriers.len() >= MAX_CARRIERS {
+            continue;
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
         let _ = tx.try_send(framed);
+        let task = running.spawn(carry(
+            socket.clone(),
+            from,
+            turn.clone(),
+            rx,
+            failure.clone(),
+        ));
+        clients.insert(task.id(), from);
+        carriers.insert(from, tx);
     }
 }
 
@@ -272,15 +292,15 @@ async fn connect(turn: &TurnUrl) -> Result<Box<dyn Stream>, String> {
 }
 
 /// One client socket's connection: its datagrams onto the stream, the
-/// stream's messages back to it. Ends when either side does; answers the
-/// client if it ended by failing.
+/// stream's messages back to it. Ends when either side does; answers when
+/// it failed, if it did.
 async fn carry(
     socket: Arc<UdpSocket>,
     client: SocketAddr,
     turn: TurnUrl,
     mut datagrams: mpsc::Receiver<Vec<u8>>,
     failure: Arc<Mutex<Option<String>>>,
-) -> Option<SocketAddr> {
+) -> Option<Instant> {
     let fail = |why: String| {
         let words = format!(
             "TURN over {} at {}:{}: {why}",
@@ -290,7 +310,7 @@ async fn carry(
         if let Ok(mut f) = failure.lock() {
             *f = Some(words);
         }
-        Some(client)
+        Some(Instant::now())
     };
     let stream = match connect(&turn).await {
         Ok(s) => s,
@@ -366,6 +386,15 @@ mod tests {
         assert_eq!(parse("turns:example.com?transport=udp"), None, "DTLS");
         assert_eq!(parse("turn::3478"), None);
         assert_eq!(parse("turn:example.com:port"), None);
+        assert_eq!(
+            parse("turn:fd00::1"),
+            None,
+            "an IPv6 address without brackets"
+        );
+        assert_eq!(
+            parse("TURNS:Example.com:443?transport=tcp"),
+            turn("Example.com", 443, Tls)
+        );
     }
 
     #[tokio::test]

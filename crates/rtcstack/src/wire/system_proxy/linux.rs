@@ -9,7 +9,13 @@ pub(super) fn read() -> Option<Settings> {
     if !Sysproxy::get_enable().ok()? {
         return None;
     }
-    let address = |p: Sysproxy| (!p.host.is_empty()).then(|| format!("{}:{}", p.host, p.port));
+    let address = |p: Sysproxy| {
+        let host = p.host.trim();
+        (!host.is_empty()).then(|| match host.parse::<std::net::Ipv6Addr>().is_ok() {
+            true => format!("[{host}]:{}", p.port),
+            false => format!("{host}:{}", p.port),
+        })
+    };
     let settings = Settings {
         https: Sysproxy::get_https().ok().and_then(address),
         http: Sysproxy::get_http().ok().and_then(address),
@@ -21,6 +27,11 @@ pub(super) fn read() -> Option<Settings> {
             .map(String::from)
             .collect(),
     };
-    tracing::debug!("the desktop's proxy: {settings:?}");
+    // Which proxies, not their addresses: a host field may hold a password.
+    tracing::debug!(
+        "the desktop's proxy is set: https {}, http {}",
+        settings.https.is_some(),
+        settings.http.is_some()
+    );
     Some(settings)
 }

@@ -48,22 +48,16 @@ static READ: Mutex<Option<(Instant, Option<Settings>)>> = Mutex::new(None);
 /// The desktop's setting now (reading it may start a process: call from a
 /// blocking task).
 pub(crate) fn settings() -> Option<Settings> {
-    if let Some((at, s)) = READ.lock().ok()?.as_ref() {
+    // Held while reading: callers arriving together wait for one reading.
+    let mut read = READ.lock().ok()?;
+    if let Some((at, s)) = read.as_ref() {
         if at.elapsed() < FRESH {
             return s.clone();
         }
     }
     let s = os::read();
-    if let Ok(mut read) = READ.lock() {
-        *read = Some((Instant::now(), s.clone()));
-    }
+    *read = Some((Instant::now(), s.clone()));
     s
-}
-
-/// The last reading, without reading again (for a caller that cannot
-/// wait; a join has read it by the time anything asks).
-pub(crate) fn last_read() -> Option<Settings> {
-    READ.lock().ok()?.as_ref()?.1.clone()
 }
 
 #[cfg(test)]
