@@ -324,6 +324,21 @@ impl OurClient {
         joined
     }
 
+    /// Waits for its line saying both directions go through a TURN relay
+    /// reached over TLS.
+    async fn relayed_over_tls(&self) -> Line {
+        self.lines
+            .expect_after(
+                "our client",
+                0,
+                "both ways relayed over TLS",
+                relayed_over_tls,
+                SECS(10),
+            )
+            .await
+            .unwrap()
+    }
+
     async fn stop(mut self) {
         self.child.kill().await.ok();
     }
@@ -370,17 +385,7 @@ async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
         ],
     );
     let joined = ours.joined_and_heard_both_ways(&peer).await;
-    let paths = ours
-        .lines
-        .expect_after(
-            "our client",
-            0,
-            "relayed over TLS",
-            relayed_over_tls,
-            SECS(10),
-        )
-        .await
-        .unwrap();
+    let paths = ours.relayed_over_tls().await;
     let log = open.log();
     let turn = format!("{}:{TURN_TLS_PORT}", server.ip());
     assert!(
@@ -425,16 +430,7 @@ async fn through_an_http_proxy_when_it_is_the_only_way_to_the_server() {
         ],
     );
     let joined_by_setting = ours.joined_and_heard_both_ways(&peer).await;
-    ours.lines
-        .expect_after(
-            "our client",
-            0,
-            "relayed over TLS",
-            relayed_over_tls,
-            SECS(10),
-        )
-        .await
-        .unwrap();
+    ours.relayed_over_tls().await;
     let more = open.log().matches("CONNECT").count() - tunnels;
     assert!(
         more >= 2,
@@ -625,17 +621,7 @@ async fn only_turn_over_tls_on_443_gets_through_once_its_certificate_is_trusted(
     let started = Instant::now();
     let joined = ours.joined_and_heard_both_ways(&peer).await;
     let heard = started.elapsed();
-    let paths = ours
-        .lines
-        .expect_after(
-            "our client",
-            0,
-            "both ways relayed over TLS",
-            relayed_over_tls,
-            SECS(10),
-        )
-        .await
-        .unwrap();
+    let paths = ours.relayed_over_tls().await;
     eprintln!(
         "only TURN/TLS on 443 open: untrusted refused ({why}); trusted, joined in {joined:?}, \
          tone both ways after {heard:?}; paths {}",
