@@ -35,7 +35,9 @@ pub(crate) fn register() {
         livekit_net::set_ws_client(Arc::new(Client));
         match http::Http::new() {
             Ok(h) => livekit_net::set_http_client(Arc::new(h)),
-            Err(e) => tracing::warn!("no HTTP client of ours, livekit-net's is used: {e}"),
+            // livekit-net's own clients are not built: without ours, the
+            // refused websocket's reason (rtc/validate) cannot be asked.
+            Err(e) => tracing::warn!("no HTTP client: {e}"),
         }
     });
 }
