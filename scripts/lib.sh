@@ -13,6 +13,11 @@ export PATH="$CACHE/bin:$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
 # One target directory per machine for every script and CI: the tests a
 # developer ran leave CI warm, and the reverse.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+# Our crates are built whole by these scripts (a clean clone, CI, or after
+# another checkout's builds were cleared), where incremental compilation's
+# bookkeeping only costs: off for the scripts, as in release builds (a
+# developer's own cargo keeps it).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # mold (Debian's package, installed by setup) links the large test binaries
 # several times faster; without it the ordinary linker is used. Chosen once
 # per run and passed on to every script it starts (scripts/test chooses
