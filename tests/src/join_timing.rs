@@ -121,6 +121,23 @@ pub async fn leave_room(peer: &mut PythonPeer) -> Result<()> {
     Ok(())
 }
 
+/// LiveKit's Python SDK as the other joiner, on our side of the link: its
+/// first join done (the warm-up, not counted) and out of the room again,
+/// with the SDK's version.
+pub async fn python_joiner(server: &LiveKitServer, room: &str) -> Result<(PythonPeer, String)> {
+    let mut py = server
+        .spawn_client_peer(crate::peer::PeerOptions::new(room, "py-joiner", 0.0))
+        .await?;
+    let sdk = py
+        .events()
+        .iter()
+        .find(|e| e.kind() == "joined")
+        .and_then(|e| e.str("sdk").map(String::from))
+        .unwrap_or_else(|| "?".into());
+    leave_room(&mut py).await?;
+    Ok((py, sdk))
+}
+
 /// One measure of each join that has it.
 pub fn column(joins: &[Join], f: impl Fn(&Join) -> Option<f64>) -> Vec<f64> {
     joins.iter().filter_map(f).collect()

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rtcstack_testbench::join_timing::{column, leave_room, ours, python, Join, TALKER_HZ};
+use rtcstack_testbench::join_timing::{column, ours, python, python_joiner, Join, TALKER_HZ};
 use rtcstack_testbench::lines::{Line, Lines};
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
@@ -160,16 +160,7 @@ async fn main() -> Result<()> {
         .await?;
 
     // Warm-up: each client's first join in its process, not counted.
-    let mut py = server
-        .spawn_client_peer(PeerOptions::new(room, "py-joiner", 0.0))
-        .await?;
-    let sdk = py
-        .events()
-        .iter()
-        .find(|e| e.kind() == "joined")
-        .and_then(|e| e.str("sdk").map(String::from))
-        .unwrap_or_else(|| "?".into());
-    leave_room(&mut py).await?;
+    let (mut py, sdk) = python_joiner(&server, room).await?;
     ours(&server, &timeline, room)
         .await
         .context("our warm-up join")?;

@@ -19,7 +19,9 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rtcstack::{MediaPath, PathProtocol, RelayProtocol};
-use rtcstack_testbench::join_timing::{column, leave_room, ours, python, Join, TALKER_HZ};
+use rtcstack_testbench::join_timing::{
+    column, leave_room, ours, python, python_joiner, Join, TALKER_HZ,
+};
 use rtcstack_testbench::netns::NetHost;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::{LiveKitServer, TURN_TLS_PORT, TURN_UDP_PORT};
@@ -167,16 +169,7 @@ async fn main() -> Result<()> {
     let _talker = server
         .spawn_peer(PeerOptions::new(room, "talker", TALKER_HZ))
         .await?;
-    let mut py = server
-        .spawn_client_peer(PeerOptions::new(room, "py-joiner", 0.0))
-        .await?;
-    let sdk = py
-        .events()
-        .iter()
-        .find(|e| e.kind() == "joined")
-        .and_then(|e| e.str("sdk").map(String::from))
-        .unwrap_or_else(|| "?".into());
-    leave_room(&mut py).await?;
+    let (mut py, sdk) = python_joiner(&server, room).await?;
 
     let mut all = Vec::new();
     for way in Way::ALL {
