@@ -53,6 +53,11 @@ pub async fn show_video(
 }
 
 #[tauri::command]
+pub fn video_socket(desktop: State<'_, Desktop>) -> Option<String> {
+    desktop.video_socket.base()
+}
+
+#[tauri::command]
 pub fn retry_now(desktop: State<'_, Desktop>) {
     desktop.calls.retry_now();
 }

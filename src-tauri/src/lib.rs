@@ -7,7 +7,6 @@ use rtcstack_desktop_core::{redact, Desktop, EnvProfile};
 use tauri::Manager;
 
 mod commands;
-mod frames;
 mod links;
 mod push_to_talk;
 mod shell;
@@ -43,6 +42,7 @@ commands!(
         commands::set_muted,
         commands::retry_now,
         commands::show_video,
+        commands::video_socket,
         commands::check_view,
         commands::run_check,
         commands::save_call_report,
@@ -93,7 +93,6 @@ pub fn run() {
         builder = builder.plugin(keys);
     }
     if let Err(err) = builder
-        .register_asynchronous_uri_scheme_protocol(frames::SCHEME, frames::serve)
         .setup(|app| {
             let dir = app.path().app_config_dir()?;
             let window = Arc::new(shell::Window(app.handle().clone()));

@@ -102,6 +102,32 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
         first.number,
         second.number
     );
+    // The page is sent no more pixels than it shows: 640x360 halved
+    // while the half still fills the tile (device pixels), no further.
+    let sizes = app
+        .client
+        .execute(
+            "const c = document.querySelector('[data-testid=video-canvas]'); \
+         const r = c.getBoundingClientRect(); \
+         return [c.width, c.height, r.width * devicePixelRatio, r.height * devicePixelRatio];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let v: Vec<f64> = sizes
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    eprintln!("frames drawn at {v:?} (width, height; tile width, height)");
+    let [w, h, tw, th] = v[..] else {
+        panic!("the canvas's sizes: {sizes}")
+    };
+    // Drawn whole (contain): at min(tile/frame) of the frame's size.
+    let shown = (tw / w).min(th / h);
+    assert!(
+        w < 640.0 && (0.5..=1.0 + 1e-6).contains(&shown),
+        "the page got {w}x{h} for a {tw}x{th} tile (a 640x360 stream)"
+    );
     let caption = app.text("video-tile").await;
     assert!(caption.contains("py-cam"), "the tile says {caption:?}");
     peer.leave().await.unwrap();

@@ -1,16 +1,19 @@
-// Remote video tiles. Each tile pulls its track's frames from Rust (the
-// `frame:` scheme: the next frame after the one drawn, RGBA behind a 16-byte
-// header) and draws them on a canvas; a slow page skips frames rather than
-// queueing them. Tiles tell Rust how large they are drawn, or that they are
-// off screen, so the server sends what fits (or nothing).
+// Remote video tiles. Each tile takes its track's frames from Rust over a
+// loopback websocket (one per tile): it sends the number of the frame it
+// drew, Rust answers with the next frame (RGBA behind a 16-byte header) as
+// soon as there is one, and the tile draws it on a canvas; a slow page skips
+// frames rather than queueing them. Tiles tell Rust how large they are
+// drawn, or that they are off screen, so the server sends what fits (or
+// nothing).
 
-import { convertFileSrc } from "@tauri-apps/api/core";
 import type { Participant } from "./generated/Participant";
 import type { TileSize } from "./generated/TileSize";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
 
 const HEADER = 16;
+/** After a socket closed under a live tile: a moment, then again. */
+const AGAIN_MS = 200;
 
 interface Tile {
   sid: string;
@@ -22,6 +25,9 @@ interface Tile {
   /** Frames drawn, for tests and the benchmark. */
   drawn: number;
   alive: boolean;
+  socket: WebSocket | null;
+  /** Its drawn size for the socket, "W H" in device pixels ("" unknown). */
+  fit: string;
   /** What Rust was last told of its size ("" for hidden). */
   told: string;
   visible: boolean;
@@ -30,35 +36,53 @@ interface Tile {
 const tiles = new Map<string, Tile>();
 (window as unknown as { __rtcstackTiles: Map<string, Tile> }).__rtcstackTiles = tiles;
 
+/** Where the frames come from: asked of Rust once. */
+let socketBase: Promise<string | null> | null = null;
+
+/** Draws one frame from the socket; false if it is not one. */
+function draw(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer): boolean {
+  if (buf.byteLength < HEADER) return false;
+  const head = new DataView(buf, 0, HEADER);
+  const seq = Number(head.getBigUint64(0, true));
+  const w = head.getUint32(8, true);
+  const h = head.getUint32(12, true);
+  if (buf.byteLength !== HEADER + w * h * 4) return false;
+  if (tile.canvas.width !== w || tile.canvas.height !== h) {
+    tile.canvas.width = w;
+    tile.canvas.height = h;
+  }
+  ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER, w * h * 4), w, h), 0, 0);
+  tile.seq = seq;
+  tile.drawn += 1;
+  tile.figure.classList.add("live");
+  return true;
+}
+
+/** What the tile tells its socket: the frame it has, and the size it is
+ * drawn at (device pixels), so Rust sends no more pixels than it shows. */
+function ask(tile: Tile): string {
+  return tile.fit ? `${tile.seq} ${tile.fit}` : String(tile.seq);
+}
+
 /** Draws frames as they come until the tile goes. */
 async function pull(tile: Tile): Promise<void> {
-  const base = convertFileSrc(tile.sid, "frame");
+  socketBase ??= ipc.videoSocket().catch(() => null);
+  const base = await socketBase;
   const ctx = tile.canvas.getContext("2d");
-  if (!ctx) return;
-  while (tile.alive) {
-    try {
-      const r = await fetch(`${base}?after=${tile.seq}`);
-      if (r.status !== 200) continue; // none newer within the wait: ask again
-      const buf = await r.arrayBuffer();
-      if (buf.byteLength < HEADER) continue;
-      const head = new DataView(buf, 0, HEADER);
-      const seq = Number(head.getBigUint64(0, true));
-      const w = head.getUint32(8, true);
-      const h = head.getUint32(12, true);
-      if (buf.byteLength !== HEADER + w * h * 4 || !tile.alive) continue;
-      if (tile.canvas.width !== w || tile.canvas.height !== h) {
-        tile.canvas.width = w;
-        tile.canvas.height = h;
-      }
-      ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER, w * h * 4), w, h), 0, 0);
-      tile.seq = seq;
-      tile.drawn += 1;
-      tile.figure.classList.add("live");
-    } catch {
-      // The app is closing, or the scheme is not there yet: a moment, then again.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  if (!base || !ctx || !tile.alive) return;
+  const ws = new WebSocket(`${base}/${encodeURIComponent(tile.sid)}`);
+  ws.binaryType = "arraybuffer";
+  tile.socket = ws;
+  ws.onopen = () => ws.send(ask(tile));
+  ws.onmessage = (e: MessageEvent) => {
+    if (!tile.alive || !(e.data instanceof ArrayBuffer)) return;
+    draw(tile, ctx, e.data);
+    ws.send(ask(tile));
+  };
+  ws.onclose = () => {
+    if (tile.socket === ws) tile.socket = null;
+    if (tile.alive) setTimeout(() => void pull(tile), AGAIN_MS);
+  };
 }
 
 /** Tells Rust the tile's drawn size (device pixels), or that it is hidden,
@@ -66,6 +90,9 @@ async function pull(tile: Tile): Promise<void> {
 function tell(tile: Tile): void {
   const shown = tile.visible && document.visibilityState === "visible";
   const r = tile.canvas.getBoundingClientRect();
+  if (r.width > 0 && r.height > 0) {
+    tile.fit = `${Math.round(r.width * devicePixelRatio)} ${Math.round(r.height * devicePixelRatio)}`;
+  }
   const size: TileSize | null =
     shown && r.width > 0 && r.height > 0
       ? {
@@ -113,6 +140,8 @@ function newTile(sid: string): Tile {
     seq: 0,
     drawn: 0,
     alive: true,
+    socket: null,
+    fit: "",
     told: "",
     visible: false,
   };
@@ -124,6 +153,7 @@ function newTile(sid: string): Tile {
 
 function removeTile(tile: Tile): void {
   tile.alive = false;
+  tile.socket?.close();
   visibility.unobserve(tile.figure);
   sizes.unobserve(tile.canvas);
   tile.figure.remove();

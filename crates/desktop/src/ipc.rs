@@ -143,6 +143,12 @@ pub fn commands() -> Vec<Command> {
         .arg("trackSid", ts::<String>())
         .arg("size", ts::<Option<TileSize>>()),
         command(
+            "video_socket",
+            "Where the page takes remote video from (`ws://…/TOKEN`; a track's sid \
+             after a slash), or null when there is none.",
+            ts::<Option<String>>(),
+        ),
+        command(
             "retry_now",
             "The waiting reconnect attempt starts now.",
             nothing(),

@@ -60,6 +60,8 @@ pub struct Desktop {
     pub profiles: Arc<Profiles>,
     pub gate: UpdateGate,
     pub videos: Arc<video::Videos>,
+    /// Where the page takes the videos from.
+    pub video_socket: Arc<video::VideoSocket>,
     pub push_to_talk: Arc<push_to_talk::PushToTalk>,
     /// A link that came before the page was there to take it.
     pending_link: std::sync::Mutex<Option<links::LinkView>>,
@@ -107,6 +109,7 @@ impl Desktop {
             audio,
             profiles,
             gate,
+            video_socket: Arc::new(video::VideoSocket::new(Arc::clone(&videos))),
             videos,
             push_to_talk,
             pending_link: std::sync::Mutex::new(None),
@@ -162,5 +165,9 @@ impl Desktop {
         monitors::start(Arc::clone(&self.calls));
         self.audio.start();
         self.push_to_talk.start();
+        if let Err(err) = self.video_socket.start() {
+            // Calls go on; the tiles show names instead of pictures.
+            tracing::warn!("no video for the window: {err}");
+        }
     }
 }

@@ -27,6 +27,7 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   showVideo: "show_video",
+  videoSocket: "video_socket",
   retryNow: "retry_now",
   checkView: "check_view",
   runCheck: "run_check",
@@ -94,6 +95,11 @@ export function setMuted(muted: boolean): Promise<void> {
 /** How large a remote video (by track sid) is drawn, in device pixels, or null when it is not on screen: the server sends what fits. */
 export function showVideo(trackSid: string, size: TileSize | null): Promise<void> {
   return invoke<void>(commands.showVideo, { trackSid, size });
+}
+
+/** Where the page takes remote video from (`ws://…/TOKEN`; a track's sid after a slash), or null when there is none. */
+export function videoSocket(): Promise<string | null> {
+  return invoke<string | null>(commands.videoSocket);
 }
 
 /** The waiting reconnect attempt starts now. */

@@ -66,6 +66,27 @@ impl VideoFrame {
         })
     }
 
+    /// The picture at half its size (each side rounded down, at least 1
+    /// px), each pixel the mean of the 2×2 it covers: for a window that
+    /// draws it at half its size or less. A frame whose planes do not match
+    /// its size (built by hand) halves to black rather than panicking.
+    pub fn halved(&self) -> VideoFrame {
+        let mut out = VideoFrame::black((self.width / 2).max(1), (self.height / 2).max(1));
+        let (w, cw, ch) = (
+            self.width as usize,
+            self.chroma_width() as usize,
+            self.chroma_height() as usize,
+        );
+        let whole = self.y.len() == w * self.height as usize
+            && self.u.len() == cw * ch
+            && self.v.len() == cw * ch
+            && w > 0;
+        if whole {
+            super::simulcast::halve(self, &mut out);
+        }
+        out
+    }
+
     /// The picture as RGBA, rows packed (what a canvas draws). Converted
     /// with SIMD where the CPU has it; the same BT.601 limited range as
     /// [`VideoFrame::rgb_at`].
@@ -147,6 +168,22 @@ pub(crate) fn bt601_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halving_averages_and_a_malformed_frame_halves_to_black() {
+        let mut f = VideoFrame::black(4, 2);
+        f.y = vec![10, 30, 200, 200, 50, 70, 100, 100];
+        let h = f.halved();
+        assert_eq!((h.width, h.height), (2, 1));
+        assert_eq!(h.y, [40, 150]);
+        assert_eq!(h.u.len(), 1);
+        let mut bad = VideoFrame::black(4, 2);
+        bad.y.truncate(3);
+        let h = bad.halved();
+        assert_eq!((h.width, h.height, h.y.clone()), (2, 1, vec![16, 16]));
+        // One pixel stays one pixel.
+        assert_eq!(VideoFrame::black(1, 1).halved().width, 1);
+    }
 
     #[test]
     fn planes_with_padding_are_packed() {

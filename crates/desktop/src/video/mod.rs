@@ -4,6 +4,10 @@
 //! slowly skips frames instead of queueing them); the ask waits a while
 //! for a frame when there is none newer yet.
 
+mod socket;
+
+pub use socket::VideoSocket;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -52,9 +56,17 @@ impl Videos {
         Self::default()
     }
 
-    /// The first frame of `track_sid` numbered after `after`, as the page
-    /// draws it (header, then RGBA); `None` if none came within `wait`.
-    pub async fn next(&self, track_sid: &str, after: u64, wait: Duration) -> Option<Vec<u8>> {
+    /// The first frame of `track_sid` numbered after `after`: its number,
+    /// and the frame as the page draws it (header, then RGBA, halved while
+    /// it stays at least as large as drawn at `fit`); `None` if none came
+    /// within `wait`.
+    pub async fn next(
+        &self,
+        track_sid: &str,
+        after: u64,
+        fit: Option<TileSize>,
+        wait: Duration,
+    ) -> Option<(u64, Vec<u8>)> {
         let mut arrivals = self.arrivals.subscribe();
         let found = tokio::time::timeout(wait, async {
             loop {
@@ -67,10 +79,10 @@ impl Videos {
         .await
         .ok()??;
         let (seq, frame) = found;
-        let rgba = tokio::task::spawn_blocking(move || frame_for_page(seq, &frame))
+        let rgba = tokio::task::spawn_blocking(move || frame_for_page(seq, &frame, fit))
             .await
             .ok()?;
-        Some(rgba)
+        Some((seq, rgba))
     }
 
     fn newer(&self, track_sid: &str, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
@@ -100,7 +112,30 @@ impl VideoSink for Videos {
     }
 }
 
-fn frame_for_page(seq: u64, frame: &VideoFrame) -> Vec<u8> {
+/// A picture for a tile of `fit` (device pixels; drawn whole, its aspect
+/// kept): the frame halved for as long as the half still fills what is
+/// drawn, so the page moves and paints no more pixels than it shows (at
+/// most twice as many each way), and the canvas's scaling does the rest.
+fn fitted(frame: &VideoFrame, fit: Option<TileSize>) -> Option<VideoFrame> {
+    let fit = fit?;
+    let halvable = |f: &VideoFrame| {
+        // Drawn at min(fit/size) of its size: half of it still fills that
+        // while the scale is at most a half, on one side or the other.
+        f.width >= 2 && f.height >= 2 && (2 * fit.width <= f.width || 2 * fit.height <= f.height)
+    };
+    if !halvable(frame) {
+        return None;
+    }
+    let mut out = frame.halved();
+    while halvable(&out) {
+        out = out.halved();
+    }
+    Some(out)
+}
+
+fn frame_for_page(seq: u64, frame: &VideoFrame, fit: Option<TileSize>) -> Vec<u8> {
+    let fitted = fitted(frame, fit);
+    let frame = fitted.as_ref().unwrap_or(frame);
     let rgba = frame.to_rgba();
     let mut out = Vec::with_capacity(HEADER + rgba.len());
     out.extend_from_slice(&seq.to_le_bytes());
@@ -138,7 +173,11 @@ mod tests {
         let v = Videos::new();
         v.on_frame(&from("TR_a"), &frame(4, 2, 16));
         v.on_frame(&from("TR_a"), &frame(4, 2, 235));
-        let got = v.next("TR_a", 0, Duration::from_millis(10)).await.unwrap();
+        let (seq, got) = v
+            .next("TR_a", 0, None, Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert_eq!(seq, 2);
         assert_eq!(u64::from_le_bytes(got[0..8].try_into().unwrap()), 2);
         assert_eq!(u32::from_le_bytes(got[8..12].try_into().unwrap()), 4);
         assert_eq!(u32::from_le_bytes(got[12..16].try_into().unwrap()), 2);
@@ -146,8 +185,14 @@ mod tests {
         // The newer, white frame; the black one was skipped.
         assert!(got[HEADER] > 250, "{:?}", &got[HEADER..HEADER + 4]);
         // Nothing newer than 2 yet: none within the wait.
-        assert!(v.next("TR_a", 2, Duration::from_millis(10)).await.is_none());
-        assert!(v.next("TR_b", 0, Duration::from_millis(10)).await.is_none());
+        assert!(v
+            .next("TR_a", 2, None, Duration::from_millis(10))
+            .await
+            .is_none());
+        assert!(v
+            .next("TR_b", 0, None, Duration::from_millis(10))
+            .await
+            .is_none());
     }
 
     #[tokio::test]
@@ -155,13 +200,40 @@ mod tests {
         let v = Arc::new(Videos::new());
         let asker = {
             let v = Arc::clone(&v);
-            tokio::spawn(async move { v.next("TR_a", 0, Duration::from_secs(5)).await })
+            tokio::spawn(async move { v.next("TR_a", 0, None, Duration::from_secs(5)).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         v.on_frame(&from("TR_a"), &frame(2, 2, 100));
         assert!(asker.await.unwrap().is_some());
         v.clear();
-        assert!(v.next("TR_a", 0, Duration::from_millis(10)).await.is_none());
+        assert!(v
+            .next("TR_a", 0, None, Duration::from_millis(10))
+            .await
+            .is_none());
+    }
+
+    #[test]
+    fn a_frame_is_halved_while_the_half_still_fills_its_tile() {
+        let f = frame(640, 360, 100);
+        let size = |w, h| {
+            let fit = Some(TileSize {
+                width: w,
+                height: h,
+            });
+            fitted(&f, fit).map(|g| (g.width, g.height))
+        };
+        // A 290x163 tile: 320x180 fills it, 160x90 would not.
+        assert_eq!(size(290, 163), Some((320, 180)));
+        assert_eq!(size(320, 180), Some((320, 180)));
+        assert_eq!(size(321, 181), None);
+        assert_eq!(size(100, 50), Some((160, 90)));
+        // A tall tile draws it 300 wide: the width decides.
+        assert_eq!(size(300, 900), Some((320, 180)));
+        // As large as the frame or more, or no size told: untouched.
+        assert_eq!(size(1280, 720), None);
+        assert_eq!(fitted(&f, None).map(|g| g.width), None);
+        // Tiny tiles stop at a pixel or two.
+        assert_eq!(size(1, 1), Some((2, 1)));
     }
 
     #[test]
