@@ -340,7 +340,8 @@ async fn main() -> Result<()> {
         );
     }
     println!(
-        "(ours: the app with its WebKit processes, decoding, converting to RGBA, drawing every \
+        "(ours: the app with its WebKit processes, decoding, halving to the tile's size, converting to RGBA, \
+         sending over a loopback websocket, drawing every \
          stream on a canvas, publishing a microphone; latency to the frame put on the canvas \
          (the screen shows it at the next repaint). python: livekit-python, decoding every \
          stream to RGBA and reading its number, drawing nothing, publishing a tone; latency to \
