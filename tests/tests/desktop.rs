@@ -899,6 +899,13 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     assert_eq!(call.app.text("leave").await, "Verlassen");
     assert_eq!(call.app.text("people-count").await, "2 im Anruf");
 
+    // Scored before the cut, so that a stale score could show in it.
+    call.app
+        .wait_text("[data-testid=local-quality]", SECS(20), |t| {
+            !t.contains("Unbekannt")
+        })
+        .await
+        .unwrap();
     // The server refuses us: attempt after attempt, each waited for.
     let link = call.far.server.link().unwrap();
     link.refuse_connections().unwrap();
@@ -929,6 +936,7 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     };
     let mut countdowns: Vec<String> = Vec::new();
     let mut shots = 0;
+    let mut scores_checked = false;
     loop {
         let banners = drawn().await;
         let attempt = |n: u32| {
@@ -937,6 +945,23 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
                 .any(|b| b.ends_with(&format!("(Versuch {n})")))
         };
         if let Some((line, countdown)) = banner_words(&call).await {
+            if !scores_checked {
+                // No stale score beside the banner: ours is lost, the
+                // others' not known (as seen on screen).
+                scores_checked = true;
+                let ours = call.app.seen("local-quality").await;
+                assert!(ours.visible() && ours.text.contains("Verloren"), "{ours}");
+                let people = call.app.seen("participants").await;
+                assert!(
+                    people.visible()
+                        && people.text.contains("Unbekannt")
+                        && !people.text.contains("Ausgezeichnet"),
+                    "{people}"
+                );
+                call.app
+                    .screenshot_window("desktop-german-reconnecting")
+                    .unwrap();
+            }
             if !countdowns.contains(&countdown) {
                 countdowns.push(countdown);
             }
@@ -948,7 +973,7 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
                     .unwrap();
             }
         }
-        if attempt(1) && attempt(2) && plural_seen(&countdowns) {
+        if attempt(1) && attempt(2) && plural_seen(&countdowns) && scores_checked {
             eprintln!("german: banners {:?}; countdowns {countdowns:?}", {
                 let mut b = banners.clone();
                 b.dedup();

@@ -93,15 +93,20 @@ function render(v: CallView): void {
   setText(pathNotice, v.pathNotice ?? "");
 
   const local = el("local-quality");
+  const reconnecting = v.state === "reconnecting";
+  // While reconnecting our link is lost, whatever the server last scored
+  // it (and nobody else's is known: see renderPeople).
   local.replaceChildren(
-    qualityIcon(v.local?.connectionQuality ?? "unknown", v.local ? reasonOf(v.local.identity) : undefined),
+    reconnecting
+      ? qualityIcon("lost")
+      : qualityIcon(v.local?.connectionQuality ?? "unknown", v.local ? reasonOf(v.local.identity) : undefined),
   );
   const poor = v.local?.connectionQuality === "poor" || v.local?.connectionQuality === "lost";
   // While reconnecting the banner says the link is lost: a "poor" beside
   // it would say less, twice.
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
-  renderPeople(v.participants, reasonOf, v.state === "connected" || v.state === "reconnecting");
+  renderPeople(v.participants, reasonOf, v.state === "connected" || reconnecting, reconnecting);
   if (inCall) renderVideos(v.participants, v.state === "reconnecting");
   else resetVideos();
   el("talking").hidden = !(inCall && v.talking);

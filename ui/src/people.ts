@@ -35,6 +35,7 @@ let last: {
   people: Participant[];
   reasonOf: (identity: string) => QualityReason | undefined;
   live: boolean;
+  reconnecting: boolean;
 } | null = null;
 
 function isMuted(p: Participant): boolean {
@@ -111,8 +112,9 @@ export function renderPeople(
   people: Participant[],
   reasonOf: (identity: string) => QualityReason | undefined,
   live = true,
+  reconnecting = false,
 ): void {
-  last = { people, reasonOf, live };
+  last = { people, reasonOf, live, reconnecting };
   announce(people, live);
   const now = performance.now();
   for (const p of people) if (p.speaking) lastSpoke.set(p.identity, now);
@@ -126,7 +128,11 @@ export function renderPeople(
   );
   scheduleHoldEnd(people, now);
   const visible = showAll ? ordered : ordered.slice(0, SHOWN);
-  const wanted = visible.map((p) => row(p, reasonOf(p.identity)));
+  // While we reconnect nobody's quality is known to us: the last one
+  // ("Excellent" beside "Connection lost") would be stale.
+  const wanted = visible.map((p) =>
+    reconnecting ? row({ ...p, connectionQuality: "unknown" }, undefined) : row(p, reasonOf(p.identity)),
+  );
   const list = el("participants");
   const same = list.children.length === wanted.length && wanted.every((li, i) => list.children[i] === li);
   if (!same) list.replaceChildren(...wanted);
@@ -157,7 +163,7 @@ function scheduleHoldEnd(people: Participant[], now: number): void {
   holdTimer = setTimeout(
     () => {
       holdTimer = null;
-      if (last) renderPeople(last.people, last.reasonOf, last.live);
+      if (last) renderPeople(last.people, last.reasonOf, last.live, last.reconnecting);
     },
     Math.min(...ends) - now,
   );
@@ -166,7 +172,7 @@ function scheduleHoldEnd(people: Participant[], now: number): void {
 export function startPeople(): void {
   el("people-more").addEventListener("click", () => {
     showAll = !showAll;
-    if (last) renderPeople(last.people, last.reasonOf, last.live);
+    if (last) renderPeople(last.people, last.reasonOf, last.live, last.reconnecting);
   });
 }
 
