@@ -53,6 +53,11 @@ pub async fn show_video(
 }
 
 #[tauri::command]
+pub async fn share_screen(desktop: State<'_, Desktop>, on: bool) -> Result<(), String> {
+    desktop.calls.share_screen(on).await
+}
+
+#[tauri::command]
 pub fn video_socket(desktop: State<'_, Desktop>) -> Option<String> {
     desktop.video_socket.base()
 }

@@ -199,3 +199,109 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
     peer.leave().await.unwrap();
     drop(window);
 }
+
+/// The app's own Share screen: a window of a known colour beside the
+/// app's; pressed, the peer decodes our screen with the window's colour at
+/// its place and the button says Stop sharing; pressed again, the peer sees
+/// the track end and the button says Share screen.
+#[tokio::test]
+async fn the_app_shares_the_screen_and_stops() {
+    const BLUE: [u8; 3] = [40, 80, 200];
+    // Right of the app's 900 px wide window, so nothing covers it.
+    let window = ColourWindow::show(BLUE, 960, 120, 280, 500).unwrap();
+    let room = "video-app-share";
+    let server = LiveKitServer::start().await.unwrap();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let app = AppSession::for_server(&server, room, server.api_secret(), &[])
+        .await
+        .unwrap();
+    app.type_into("join-name", "Ada").await.unwrap();
+    app.click("join-button").await.unwrap();
+    app.wait_text("[data-testid=connection-state]", SECS(20), |t| {
+        t == "connected"
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.text("share-screen").await, "Share screen");
+
+    let mark = peer.mark();
+    app.click("share-screen").await.unwrap();
+    let seen = peer
+        .wait_for_after(
+            mark,
+            "our screen at the peer",
+            |e| e.kind() == "video_seen",
+            SECS(15),
+        )
+        .await
+        .unwrap();
+    let us = seen.str("identity").unwrap().to_string();
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Stop sharing"
+    })
+    .await
+    .unwrap();
+    let (mx, my) = window.middle();
+    let mark = peer.mark();
+    peer.send(json!({"cmd": "video_probe", "identity": us, "points": [[mx, my], [0.02, 0.02]]}))
+        .await
+        .unwrap();
+    let probe = peer
+        .wait_for_after(
+            mark,
+            "colours of our screen",
+            |e| e.kind() == "video_probe",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
+    eprintln!(
+        "the peer sees the app's screen {}x{}: the window's middle {:?}, the corner {:?}",
+        probe.f64("width").unwrap_or(0.0),
+        probe.f64("height").unwrap_or(0.0),
+        colours[0],
+        colours[1]
+    );
+    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(BLUE[i])).abs() <= 40);
+    assert!(
+        near(colours[0]),
+        "the window's middle shows {:?}",
+        colours[0]
+    );
+    assert!(
+        !near(colours[1]),
+        "the corner shows the window's colour too"
+    );
+
+    // Stopped: the track ends at the peer.
+    let mark = peer.mark();
+    let asked = Instant::now();
+    app.click("share-screen").await.unwrap();
+    peer.wait_for_after(
+        mark,
+        "our screen ended at the peer",
+        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "the peer saw the share end {:?} after Stop sharing",
+        asked.elapsed()
+    );
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Share screen"
+    })
+    .await
+    .unwrap();
+    app.screenshot_window("video-share-stopped").unwrap();
+    // Still in the call, and no screen at the peer any more.
+    assert_eq!(app.text("connection-state").await, "connected");
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+    drop(window);
+}

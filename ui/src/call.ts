@@ -113,6 +113,10 @@ function render(v: CallView): void {
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? t("call.unmute") : t("call.mute"));
   mute.setAttribute("aria-pressed", String(v.muted));
+  const share = el<HTMLButtonElement>("share-screen");
+  setText(share, v.sharing ? t("call.stopSharing") : t("call.shareScreen"));
+  share.setAttribute("aria-pressed", String(v.sharing));
+  if (!inCall) el("share-error").hidden = true;
 
   shown.push({
     seq: v.seq,
@@ -162,6 +166,23 @@ export function formRequest(): JoinRequest {
   };
 }
 
+/** Shares the screen or stops; a refusal is said beside the button. */
+async function toggleShare(): Promise<void> {
+  if (!view || view.state === "disconnected" || view.state === "idle") return;
+  const button = el<HTMLButtonElement>("share-screen");
+  const error = el("share-error");
+  button.disabled = true;
+  try {
+    await ipc.shareScreen(!view.sharing);
+    error.hidden = true;
+  } catch (e) {
+    setText(error, String(e));
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function toggleMute(): Promise<void> {
   if (!view || view.state === "disconnected" || view.state === "idle") return;
   await ipc.setMuted(!view.muted);
@@ -186,6 +207,7 @@ export async function startCall(): Promise<void> {
   });
   el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
+  el("share-screen").addEventListener("click", () => void toggleShare());
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {
     const t = ev.target;

@@ -143,6 +143,14 @@ pub fn commands() -> Vec<Command> {
         .arg("trackSid", ts::<String>())
         .arg("size", ts::<Option<TileSize>>()),
         command(
+            "share_screen",
+            "Shares the whole screen into the call (true) or stops (false); the view's \
+             `sharing` says so once done. Refused with the reason in words.",
+            nothing(),
+        )
+        .arg("on", ts::<bool>())
+        .refused_with(ts::<String>()),
+        command(
             "video_socket",
             "Where the page takes remote video from (`ws://…/TOKEN`; a track's sid \
              after a slash), or null when there is none.",

@@ -219,6 +219,17 @@ impl Call {
         answer.await.unwrap_or(Err(ConnectError::Closed))
     }
 
+    /// Stops publishing our videos of `source` (the camera, or the shared
+    /// screen): their tracks end for everyone, and a rejoin does not
+    /// publish them again.
+    pub async fn stop_video(&self, source: VideoSource) -> Result<(), ConnectError> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::StopVideo { source, reply }) {
+            return Err(ConnectError::Closed);
+        }
+        answer.await.unwrap_or(Err(ConnectError::Closed))
+    }
+
     /// Switches where remote audio plays (another speaker), mid-call.
     pub fn set_audio_output(&self, sink: Arc<dyn AudioSink>) {
         self.output.replace(sink);

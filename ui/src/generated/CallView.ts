@@ -50,6 +50,10 @@ muted: boolean,
  */
 talking: boolean, 
 /**
+ * Our screen is shared.
+ */
+sharing: boolean, 
+/**
  * When the token expires (Unix ms).
  */
 tokenExpiresAtMs: number | null, 

@@ -27,6 +27,7 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   showVideo: "show_video",
+  shareScreen: "share_screen",
   videoSocket: "video_socket",
   retryNow: "retry_now",
   checkView: "check_view",
@@ -62,6 +63,7 @@ export const events = {
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
+  shareScreen: string;
   saveCallReport: string;
   chooseDevices: string;
   setAudioStages: string;
@@ -95,6 +97,11 @@ export function setMuted(muted: boolean): Promise<void> {
 /** How large a remote video (by track sid) is drawn, in device pixels, or null when it is not on screen: the server sends what fits. */
 export function showVideo(trackSid: string, size: TileSize | null): Promise<void> {
   return invoke<void>(commands.showVideo, { trackSid, size });
+}
+
+/** Shares the whole screen into the call (true) or stops (false); the view's `sharing` says so once done. Refused with the reason in words. Rejects with `Refusals["shareScreen"]`. */
+export function shareScreen(on: boolean): Promise<void> {
+  return invoke<void>(commands.shareScreen, { on });
 }
 
 /** Where the page takes remote video from (`ws://…/TOKEN`; a track's sid after a slash), or null when there is none. */

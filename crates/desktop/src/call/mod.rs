@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rtcstack::rates::Rates;
+use rtcstack::video::screen::Screen;
+use rtcstack::video::VideoSource;
 use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
 use tokio::sync::mpsc;
 
@@ -335,6 +337,36 @@ impl CallController {
         }
     }
 
+    /// Shares the whole screen into the call, or stops sharing it; the
+    /// view says so once done. The error says why not (no call, not on
+    /// this system yet, the display not readable).
+    pub async fn share_screen(&self, on: bool) -> Result<(), String> {
+        let Some(call) = self.current() else {
+            return Err("Not in a call.".to_string());
+        };
+        if self.published.snapshot().sharing == on {
+            return Ok(());
+        }
+        if on {
+            let screen = tokio::task::spawn_blocking(|| Screen::open(SHARE_FPS))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("The screen cannot be shared: {e}"))?;
+            call.publish_video(Box::new(screen), VideoSource::Screen)
+                .await
+                .map_err(|e| format!("The screen could not be shared: {e}"))?;
+        } else {
+            call.stop_video(VideoSource::Screen)
+                .await
+                .map_err(|e| format!("Sharing could not be stopped: {e}"))?;
+        }
+        // Still this call: a join meanwhile starts unshared.
+        if self.current().is_some_and(|c| Arc::ptr_eq(&c, &call)) {
+            self.published.change(|v| v.sharing = on);
+        }
+        Ok(())
+    }
+
     /// The waiting reconnect attempt starts now.
     pub fn retry_now(&self) {
         if let Some(call) = self.current() {
@@ -364,6 +396,9 @@ impl CallController {
 /// second, and losses are counted once a second (receiver reports), so at
 /// 10 % loss a 5 s window read 6.4-9.9 %; 10 s halves that swing.
 const STATS_WINDOW: Duration = Duration::from_secs(10);
+/// A shared screen's pictures a second: text stays sharp, motion is not
+/// the point, and reading a whole screen costs.
+const SHARE_FPS: u32 = 10;
 
 /// Reads one call's statistics once a second: the stats panel, and the
 /// reasons behind the qualities, until the call ends or a newer join

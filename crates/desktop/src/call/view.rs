@@ -39,6 +39,8 @@ pub struct CallView {
     pub muted: bool,
     /// The push-to-talk key is held and has opened the microphone.
     pub talking: bool,
+    /// Our screen is shared.
+    pub sharing: bool,
     /// When the token expires (Unix ms).
     #[ts(type = "number | null")]
     pub token_expires_at_ms: Option<u64>,

@@ -43,6 +43,11 @@ pub(crate) trait Joined: Send + Sync + 'static {
         input: SharedVideoInput,
         source: VideoSource,
     ) -> impl Future<Output = Result<String, ConnectError>> + Send;
+    /// Stops sending our videos of `source`.
+    fn stop_video(
+        &self,
+        source: VideoSource,
+    ) -> impl Future<Output = Result<(), ConnectError>> + Send;
     fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
     /// The call has taken this session on: what it held back goes out.
     fn adopt(&self) -> impl Future<Output = ()> + Send;
@@ -105,6 +110,10 @@ impl Joined for LiveSession {
         self.session
             .publish_video(input, source, self.step_timeout)
             .await
+    }
+
+    async fn stop_video(&self, source: VideoSource) -> Result<(), ConnectError> {
+        self.session.stop_video(source, self.step_timeout).await
     }
 
     async fn set_muted(&self, muted: bool) {

@@ -41,6 +41,11 @@ pub(crate) enum Command {
         source: VideoSource,
         reply: oneshot::Sender<Result<String, ConnectError>>,
     },
+    /// Stops our videos of a source (a rejoin does not publish them again).
+    StopVideo {
+        source: VideoSource,
+        reply: oneshot::Sender<Result<(), ConnectError>>,
+    },
     SetMuted(bool, oneshot::Sender<()>),
     /// The OS or the user: sleep, wake, a network change, retry now.
     Hint(Input),
@@ -252,6 +257,22 @@ impl<E: Engine> Driver<E> {
                     }
                     None => {
                         let _ = reply.send(Err(ConnectError::Closed));
+                    }
+                }
+                Vec::new()
+            }
+            Command::StopVideo { source, reply } => {
+                self.videos.retain(|(_, s)| *s != source);
+                match &self.session {
+                    Some(s) => {
+                        let s = Arc::clone(s);
+                        tokio::spawn(async move {
+                            let _ = reply.send(s.stop_video(source).await);
+                        });
+                    }
+                    // Between sessions: the rejoin will not publish it.
+                    None => {
+                        let _ = reply.send(Ok(()));
                     }
                 }
                 Vec::new()

@@ -152,6 +152,10 @@ impl Joined for FakeSession {
         self.log.push(self.start, format!("camera {}", self.id));
         Ok(format!("TR_cam_{}", self.id))
     }
+    async fn stop_video(&self, _source: crate::video::io::VideoSource) -> Result<(), ConnectError> {
+        self.log.push(self.start, format!("camera off {}", self.id));
+        Ok(())
+    }
     async fn set_muted(&self, muted: bool) {
         self.log
             .push(self.start, format!("muted {muted} {}", self.id));
@@ -382,6 +386,52 @@ async fn leave_during_an_attempt_stops_it_and_nothing_runs_after() {
     assert_eq!(rig.log.entries(), ["join 1", "resume 1", "leave 1"]);
     assert!(rig.task.is_finished());
     assert_eq!(rig.status.borrow().state, ConnectionState::Disconnected);
+}
+
+/// A picture that never changes.
+struct Still;
+impl crate::video::io::VideoInput for Still {
+    fn format(&self) -> crate::video::io::VideoFormat {
+        crate::video::io::VideoFormat {
+            width: 16,
+            height: 16,
+            fps: 1,
+        }
+    }
+    fn next_frame(&mut self, _out: &mut crate::video::VideoFrame) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_video_is_not_published_again_by_a_rejoin() {
+    use crate::video::io::{SharedVideoInput, VideoSource};
+    let mut rig = Rig::joined().await;
+    let (reply, answer) = oneshot::channel();
+    rig.commands
+        .send(Command::PublishVideo {
+            input: SharedVideoInput::new(Box::new(Still)),
+            source: VideoSource::Screen,
+            reply,
+        })
+        .unwrap();
+    assert_eq!(answer.await.unwrap().unwrap(), "TR_cam_1");
+    let (reply, answer) = oneshot::channel();
+    rig.commands
+        .send(Command::StopVideo {
+            source: VideoSource::Screen,
+            reply,
+        })
+        .unwrap();
+    answer.await.unwrap().unwrap();
+    rig.signals
+        .send((1, EngineSignal::Leave(LeaveAction::Reconnect)))
+        .unwrap();
+    rig.event(|e| matches!(e, CallEvent::Reconnected { .. }))
+        .await;
+    assert_eq!(rig.session_id(), 2);
+    assert_eq!(
+        rig.log.entries(),
+        ["join 1", "camera 1", "camera off 1", "close 1", "join 2"]
+    );
 }
 
 #[tokio::test(start_paused = true)]

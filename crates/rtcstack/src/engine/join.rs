@@ -167,6 +167,7 @@ impl Session {
             views: Arc::clone(&setup.views),
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
+            sending_videos: Mutex::new(Vec::new()),
             playout: Default::default(),
         });
         let (room_tx, room_rx) = watch::channel(room);

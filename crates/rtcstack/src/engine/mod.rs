@@ -88,6 +88,8 @@ struct Core {
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
+    /// Our videos being sent, to stop one.
+    sending_videos: Mutex<Vec<publish_video::SendingVideo>>,
     /// How each received track plays.
     playout: stats::PlayoutBook,
 }

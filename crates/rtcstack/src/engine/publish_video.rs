@@ -2,6 +2,7 @@
 //! simulcast layers), added to the publisher connection with one encoding
 //! per layer and negotiated, then fed by its sender.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
+use webrtc::rtp_transceiver::RtpSender;
 
 use super::{peer, send_video, Session};
 use crate::error::ConnectError;
@@ -19,6 +21,15 @@ use crate::video::simulcast::{self, Layer};
 
 const SDES_MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 const SDES_RTP_STREAM_ID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+
+/// One of our videos being sent: what stopping it takes.
+pub(crate) struct SendingVideo {
+    source: VideoSource,
+    sid: String,
+    sender: Option<Arc<dyn RtpSender>>,
+    /// Ends its sending task.
+    withdrawn: Arc<AtomicBool>,
+}
 
 /// LiveKit's quality for each of our layers.
 fn quality(rid: &str) -> proto::VideoQuality {
@@ -107,15 +118,49 @@ impl Session {
             mid: sent.extension(SDES_MID_URI).zip(sent.mid.clone()),
             rid: sent.extension(SDES_RTP_STREAM_ID_URI),
         };
+        let withdrawn = Arc::new(AtomicBool::new(false));
         tokio::spawn(send_video::send_video(
             track,
             layers,
             marking,
             input,
-            Arc::clone(&self.core.stop),
+            [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
         ));
         let sid = info.sid.clone();
         self.keep_published(cid, info);
+        self.core
+            .sending_videos
+            .lock()
+            .expect("sending lock")
+            .push(SendingVideo {
+                source,
+                sid: sid.clone(),
+                sender: sent.sender,
+                withdrawn,
+            });
         Ok(sid)
+    }
+
+    /// Stops sending our videos of `source`: each one's track ends for
+    /// everyone in the room.
+    pub(crate) async fn stop_video(
+        &self,
+        source: VideoSource,
+        deadline: Duration,
+    ) -> Result<(), ConnectError> {
+        let stopping: Vec<SendingVideo> = {
+            let mut sending = self.core.sending_videos.lock().expect("sending lock");
+            let (these, others) = sending.drain(..).partition(|v| v.source == source);
+            *sending = others;
+            these
+        };
+        for video in stopping {
+            video.withdrawn.store(true, Ordering::Relaxed);
+            self.forget_published(&video.sid);
+            if let Some(sender) = &video.sender {
+                self.unsend_track(sender, deadline).await?;
+            }
+        }
+        Ok(())
     }
 }

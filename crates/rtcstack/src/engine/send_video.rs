@@ -74,13 +74,13 @@ fn rates(layer: &Layer) -> LayerRates {
 }
 
 /// Encodes and sends `input` on `track`, one stream per layer (with its
-/// ssrc), until `stop` is set.
+/// ssrc), until either `stop` is set (the session's, or this video's own).
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
     layers: Vec<(Layer, u32)>,
     marking: Marking,
     mut input: SharedVideoInput,
-    stop: Arc<AtomicBool>,
+    stop: [Arc<AtomicBool>; 2],
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).
@@ -137,7 +137,7 @@ pub(crate) async fn send_video(
     let step = 90_000 / format.fps.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.iter().any(|s| s.load(Ordering::Relaxed)) {
         tick.tick().await;
         for i in 0..sending.len() {
             if i == 0 {

@@ -12,7 +12,7 @@ use rtc::rtp_transceiver::rtp_sender::RTCRtpParameters;
 use tokio::sync::oneshot;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpSender};
 
 use super::protocol::Request;
 use super::Session;
@@ -74,12 +74,47 @@ impl Session {
             let answer = turn.offer(pc, &s.signal, false).await?;
             answer.applied(deadline).await?;
         }
-        let parameters = match transceiver.sender().await {
-            Ok(Some(sender)) => Some(sender.get_parameters().await.map_err(media)?.rtp_parameters),
-            _ => None,
+        let sender = transceiver.sender().await.ok().flatten();
+        let parameters = match &sender {
+            Some(sender) => Some(sender.get_parameters().await.map_err(media)?.rtp_parameters),
+            None => None,
         };
         let mid = transceiver.mid().await.ok().flatten();
-        Ok(Sent { parameters, mid })
+        Ok(Sent {
+            parameters,
+            mid,
+            sender,
+        })
+    }
+
+    /// Takes `sender`'s track off the publisher connection and negotiates:
+    /// the server ends the track for everyone (LiveKit has no request of
+    /// its own for that). A connection that is gone has nothing to end.
+    pub(super) async fn unsend_track(
+        &self,
+        sender: &Arc<dyn RtpSender>,
+        deadline: Duration,
+    ) -> Result<(), ConnectError> {
+        let s = &self.core;
+        s.transports
+            .publisher
+            .pc
+            .remove_track(sender)
+            .await
+            .map_err(media)?;
+        let mut turn = s.negotiation.turn().await;
+        let pc = s.transports.publisher.pc.as_ref();
+        let answer = turn.offer(pc, &s.signal, false).await?;
+        answer.applied(deadline).await
+    }
+
+    /// Takes a track off the session's list.
+    pub(super) fn forget_published(&self, sid: &str) {
+        self.core
+            .published
+            .lock()
+            .expect("published lock")
+            .retain(|p| p.track.as_ref().is_none_or(|t| t.sid != sid));
     }
 
     /// Keeps a published track on the session's list (a mute names it).
@@ -100,6 +135,7 @@ pub(super) struct Sent {
     pub parameters: Option<RTCRtpParameters>,
     /// Its media section.
     pub mid: Option<String>,
+    pub sender: Option<Arc<dyn RtpSender>>,
 }
 
 impl Sent {
