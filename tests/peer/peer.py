@@ -371,10 +371,18 @@ class Peer:
                 next_at = time.monotonic()  # fell far behind: do not burst
 
     async def publish_video(
-        self, codec: str, width: int, height: int, fps: float, preset: bool, simulcast: bool
+        self,
+        codec: str,
+        width: int,
+        height: int,
+        fps: float,
+        preset: bool,
+        simulcast: bool,
+        screen: bool = False,
     ) -> None:
-        """Publishes the test pattern as a camera, `fps` frames a second
-        against the monotonic clock, numbered from 0. `preset`: the SDK's own
+        """Publishes the test pattern as a camera (as a shared screen with
+        `screen`), `fps` frames a second against the monotonic clock,
+        numbered from 0. `preset`: the SDK's own
         encoding and simulcast layers (smaller ones below the full size);
         otherwise every layer at the full size and frame rate."""
         await self.stop_video()
@@ -401,7 +409,7 @@ class Peer:
 
         task = self.spawn(feed())
         opts = rtc.TrackPublishOptions(
-            source=rtc.TrackSource.SOURCE_CAMERA,
+            source=rtc.TrackSource.SOURCE_SCREENSHARE if screen else rtc.TrackSource.SOURCE_CAMERA,
             video_codec=rtc.VideoCodec.Value(codec.upper()),
             simulcast=simulcast,
         )
@@ -590,6 +598,7 @@ class Peer:
                 float(cmd.get("fps", 30)),
                 bool(cmd.get("preset", False)),
                 bool(cmd.get("simulcast", True)),
+                bool(cmd.get("screen", False)),
             )
         elif name == "video_sent":
             emit("video_sent", times=self.sent_at)

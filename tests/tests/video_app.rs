@@ -130,6 +130,42 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     );
     let caption = app.text("video-tile").await;
     assert!(caption.contains("py-cam"), "the tile says {caption:?}");
+
+    // Someone shares a screen: its tile comes first, across the row, as
+    // drawn (boxes), the camera's beside the others.
+    let mut sharer = server
+        .spawn_peer(PeerOptions::new(room, "py-screen", 0.0))
+        .await
+        .unwrap();
+    sharer
+        .send(json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30, "screen": true}))
+        .await
+        .unwrap();
+    let layout = "const t = [...document.querySelectorAll('[data-testid=video-tile]')]; \
+                  return t.map((f) => { const r = f.getBoundingClientRect(); \
+                  return [f.classList.contains('screen'), f.classList.contains('live'), r.x, r.y, r.width]; });";
+    let deadline = Instant::now() + SECS(15);
+    let tiles: Vec<(bool, bool, f64, f64, f64)> = loop {
+        let v = app.client.execute(layout, vec![]).await.unwrap();
+        let tiles: Vec<(bool, bool, f64, f64, f64)> = serde_json::from_value(v).unwrap();
+        if tiles.len() == 2 && tiles.iter().all(|t| t.1) {
+            break tiles;
+        }
+        assert!(Instant::now() < deadline, "no screen tile drawn: {tiles:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    app.screenshot_window("video-screen-large").unwrap();
+    eprintln!("tiles (screen, live, x, y, width): {tiles:?}");
+    let (screen, camera) = (tiles[0], tiles[1]);
+    assert!(
+        screen.0 && !camera.0,
+        "the screen's tile is not first: {tiles:?}"
+    );
+    assert!(
+        screen.4 > 1.5 * camera.4 && screen.3 < camera.3,
+        "the screen is not shown large above the camera: {tiles:?}"
+    );
+    sharer.leave().await.unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();
 }

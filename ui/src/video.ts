@@ -165,8 +165,13 @@ function removeTile(tile: Tile): void {
 export function renderVideos(people: Participant[], reconnecting: boolean): void {
   const box = el("video-tiles");
   const wanted = new Map<string, Participant>();
+  const screens = new Set<string>();
   for (const p of people) {
-    for (const t of p.tracks) if (t.kind === "video") wanted.set(t.sid, p);
+    for (const t of p.tracks) {
+      if (t.kind !== "video") continue;
+      wanted.set(t.sid, p);
+      if (t.screen) screens.add(t.sid);
+    }
   }
   for (const [sid, tile] of tiles) {
     if (!wanted.has(sid)) {
@@ -186,6 +191,10 @@ export function renderVideos(people: Participant[], reconnecting: boolean): void
     tile.figure.setAttribute("aria-label", `${name}'s video`);
     const off = p.tracks.some((t) => t.sid === sid && t.muted);
     tile.figure.classList.toggle("off", off);
+    // A shared screen is shown large, first: its text has to be read.
+    const screen = screens.has(sid);
+    tile.figure.classList.toggle("screen", screen);
+    if (screen && box.firstElementChild !== tile.figure) box.prepend(tile.figure);
   }
   box.hidden = tiles.size === 0;
   box.classList.toggle("stale", reconnecting);

@@ -55,6 +55,8 @@ pub struct TrackInfo {
     pub name: String,
     pub kind: TrackKind,
     pub muted: bool,
+    /// A shared screen (or its sound), not a camera or microphone.
+    pub screen: bool,
 }
 
 impl TrackInfo {
@@ -69,6 +71,10 @@ impl TrackInfo {
             name: t.name.clone(),
             kind,
             muted: t.muted,
+            screen: matches!(
+                proto::TrackSource::try_from(t.source),
+                Ok(proto::TrackSource::ScreenShare | proto::TrackSource::ScreenShareAudio)
+            ),
         }
     }
 }
@@ -496,6 +502,7 @@ mod tests {
             name: "mic".into(),
             kind: TrackKind::Audio,
             muted: false,
+            screen: false,
         });
         assert!(!p.muted());
         p.tracks[0].muted = true;

@@ -4,4 +4,8 @@ import type { TrackKind } from "./TrackKind";
 /**
  * A track a participant publishes.
  */
-export type TrackInfo = { sid: string, name: string, kind: TrackKind, muted: boolean, };
+export type TrackInfo = { sid: string, name: string, kind: TrackKind, muted: boolean, 
+/**
+ * A shared screen (or its sound), not a camera or microphone.
+ */
+screen: boolean, };
