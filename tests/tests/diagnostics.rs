@@ -65,18 +65,27 @@ async fn a_saved_call_report_tells_a_35_s_cut_in_order_and_holds_no_secret() {
         "saved outside Downloads: {path}"
     );
     // Where the person who pressed the button is looking: the settings
-    // above it can push it below a small window's fold.
-    call.js(
-        "document.querySelector('[data-testid=report-saved]').scrollIntoView({ block: 'center' });",
-    )
-    .await
-    .unwrap();
-    let shot = call
-        .app
-        .window_pixels("diagnostics-report-saved")
+    // above it can push it below a small window's fold. Scrolled, then
+    // looked at until drawn (the window is repainted after the scroll, and
+    // a screenshot can come first: seen once under CI load).
+    let deadline = Instant::now() + SECS(5);
+    let seen = loop {
+        call.js(
+            "document.querySelector('[data-testid=report-saved]').scrollIntoView({ block: 'center' });",
+        )
         .await
         .unwrap();
-    let seen = call.app.box_pixels(&shot, "report-saved").await.unwrap();
+        let shot = call
+            .app
+            .window_pixels("diagnostics-report-saved")
+            .await
+            .unwrap();
+        let seen = call.app.box_pixels(&shot, "report-saved").await.unwrap();
+        if seen.painted() || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(seen.painted(), "'Saved' not drawn: {}", seen.path.display());
 
     let text = std::fs::read_to_string(path).unwrap();
