@@ -12,7 +12,7 @@ use rtcstack::video::VideoSource;
 use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::pattern::{self, Reading};
-use rtcstack_testbench::peer::PeerOptions;
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::x_window::ColourWindow;
@@ -170,6 +170,51 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     app.close().await.unwrap();
 }
 
+/// Asks `peer` for the colours of `identity`'s shared screen inside
+/// `window` (its middle) and well outside it (the screen's top-left
+/// corner): the window's `rgb` there (within 40), and not in the corner.
+async fn window_seen_at_its_place(
+    peer: &mut PythonPeer,
+    identity: &str,
+    window: &ColourWindow,
+    rgb: [u8; 3],
+) {
+    let (mx, my) = window.middle();
+    let mark = peer.mark();
+    peer.send(
+        json!({"cmd": "video_probe", "identity": identity, "points": [[mx, my], [0.02, 0.02]]}),
+    )
+    .await
+    .unwrap();
+    let probe = peer
+        .wait_for_after(
+            mark,
+            "colours of the shared screen",
+            |e| e.kind() == "video_probe",
+            SECS(10),
+        )
+        .await
+        .unwrap();
+    let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
+    eprintln!(
+        "the peer sees {identity}'s screen {}x{}: the window's middle {:?}, the corner {:?} (the window is {rgb:?})",
+        probe.f64("width").unwrap_or(0.0),
+        probe.f64("height").unwrap_or(0.0),
+        colours[0],
+        colours[1]
+    );
+    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(rgb[i])).abs() <= 40);
+    assert!(
+        near(colours[0]),
+        "the window's middle shows {:?}",
+        colours[0]
+    );
+    assert!(
+        !near(colours[1]),
+        "the corner shows the window's colour too"
+    );
+}
+
 /// Screen sharing on X11: a window of a known colour on the display; our
 /// engine shares the screen; the peer's decoded frames show the window's
 /// colour where the window is, and not elsewhere.
@@ -198,39 +243,7 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
     )
     .await
     .unwrap();
-    let (mx, my) = window.middle();
-    // Inside the window, and well outside it (the screen's top-left corner).
-    let mark = peer.mark();
-    peer.send(json!({"cmd": "video_probe", "identity": "rust-screen", "points": [[mx, my], [0.02, 0.02]]}))
-        .await
-        .unwrap();
-    let probe = peer
-        .wait_for_after(
-            mark,
-            "colours of our screen",
-            |e| e.kind() == "video_probe",
-            SECS(10),
-        )
-        .await
-        .unwrap();
-    let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
-    eprintln!(
-        "the peer sees {}x{}: the window's middle {:?}, the corner {:?} (the window is {GREEN:?})",
-        probe.f64("width").unwrap_or(0.0),
-        probe.f64("height").unwrap_or(0.0),
-        colours[0],
-        colours[1]
-    );
-    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(GREEN[i])).abs() <= 40);
-    assert!(
-        near(colours[0]),
-        "the window's middle shows {:?}",
-        colours[0]
-    );
-    assert!(
-        !near(colours[1]),
-        "the corner shows the window's colour too"
-    );
+    window_seen_at_its_place(&mut peer, "rust-screen", &window, GREEN).await;
     call.leave().await;
     peer.leave().await.unwrap();
     drop(window);
@@ -280,38 +293,7 @@ async fn the_app_shares_the_screen_and_stops() {
     })
     .await
     .unwrap();
-    let (mx, my) = window.middle();
-    let mark = peer.mark();
-    peer.send(json!({"cmd": "video_probe", "identity": us, "points": [[mx, my], [0.02, 0.02]]}))
-        .await
-        .unwrap();
-    let probe = peer
-        .wait_for_after(
-            mark,
-            "colours of our screen",
-            |e| e.kind() == "video_probe",
-            SECS(10),
-        )
-        .await
-        .unwrap();
-    let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
-    eprintln!(
-        "the peer sees the app's screen {}x{}: the window's middle {:?}, the corner {:?}",
-        probe.f64("width").unwrap_or(0.0),
-        probe.f64("height").unwrap_or(0.0),
-        colours[0],
-        colours[1]
-    );
-    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(BLUE[i])).abs() <= 40);
-    assert!(
-        near(colours[0]),
-        "the window's middle shows {:?}",
-        colours[0]
-    );
-    assert!(
-        !near(colours[1]),
-        "the corner shows the window's colour too"
-    );
+    window_seen_at_its_place(&mut peer, &us, &window, BLUE).await;
 
     // Stopped: the track ends at the peer.
     let mark = peer.mark();
