@@ -1,8 +1,8 @@
-//! Remote video for the window. The page pulls: it asks for a track's next
-//! frame after the one it drew, and gets the latest as RGBA (converted
-//! then, so a frame nobody draws is never converted, and a page that draws
-//! slowly skips frames instead of queueing them); the ask waits a while
-//! for a frame when there is none newer yet.
+//! Remote video for the window. The page pulls (over `socket`): it asks
+//! for a track's next frame after the one it drew, and gets the latest,
+//! halved to its tile and as RGBA (done then, so a frame nobody draws is
+//! never converted, and a page that draws slowly skips frames instead of
+//! queueing them); the ask waits for a frame when there is none newer yet.
 
 mod socket;
 

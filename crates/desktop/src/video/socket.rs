@@ -36,7 +36,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// one is drawn) did worse than one: 7.8 frames a second for four streams
 /// against 10–15.
 const IN_FLIGHT: usize = 1;
-/// The page only ever sends a frame number.
+/// The page only ever sends a frame number and a size.
 const LARGEST_ASK: usize = 64;
 
 pub struct VideoSocket {
