@@ -4,7 +4,7 @@
 use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
-use rtcstack_desktop_core::video::TileSize;
+use rtcstack_desktop_core::video::{ShareTarget, Shareable, TileSize};
 use rtcstack_desktop_core::{CheckView, Desktop};
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -53,8 +53,16 @@ pub async fn show_video(
 }
 
 #[tauri::command]
-pub async fn share_screen(desktop: State<'_, Desktop>, on: bool) -> Result<(), String> {
-    desktop.calls.share_screen(on).await
+pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, String> {
+    desktop.calls.shareables().await
+}
+
+#[tauri::command]
+pub async fn share_screen(
+    desktop: State<'_, Desktop>,
+    target: Option<ShareTarget>,
+) -> Result<(), String> {
+    desktop.calls.share_screen(target).await
 }
 
 #[tauri::command]

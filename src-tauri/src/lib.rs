@@ -43,6 +43,7 @@ commands!(
         commands::retry_now,
         commands::show_video,
         commands::video_socket,
+        commands::shareables,
         commands::share_screen,
         commands::check_view,
         commands::run_check,

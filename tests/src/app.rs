@@ -270,6 +270,35 @@ impl AppSession {
         Ok(())
     }
 
+    /// Clicks the element with this `data-testid` whose text is `text`
+    /// (one of a list).
+    pub async fn click_text(&self, id: &str, text: &str) -> Result<()> {
+        for e in self
+            .client
+            .find_all(Locator::Css(&format!("[data-testid={id}]")))
+            .await?
+        {
+            if e.text().await? == text {
+                e.click().await?;
+                return Ok(());
+            }
+        }
+        bail!("no {id} reads {text:?}")
+    }
+
+    /// The texts of every element with this `data-testid`, in page order.
+    pub async fn texts(&self, id: &str) -> Vec<String> {
+        let js = format!(
+            "return [...document.querySelectorAll('[data-testid={id}]')].map((e) => e.textContent);"
+        );
+        self.client
+            .execute(&js, vec![])
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+
     /// Replaces the text of the input with this `data-testid`.
     pub async fn type_into(&self, id: &str, text: &str) -> Result<()> {
         let el = self

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt, CreateWindowAux, EventMask,
-    MapState, WindowClass,
+    MapState, PropMode, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -25,7 +25,32 @@ pub struct ColourWindow {
 impl ColourWindow {
     /// Maps a borderless window filled with `rgb` at (`x`, `y`) on
     /// `$DISPLAY`, above the others, and waits until the server has it.
+    /// Untitled and override-redirect: a popup, not offered for sharing.
     pub fn show(rgb: [u8; 3], x: i16, y: i16, width: u16, height: u16) -> Result<Self> {
+        Self::create(rgb, x, y, width, height, None)
+    }
+
+    /// The same as an application's window titled `title` (a window
+    /// manager would place it; under Xvfb there is none, so it stays put).
+    pub fn titled(
+        title: &str,
+        rgb: [u8; 3],
+        x: i16,
+        y: i16,
+        width: u16,
+        height: u16,
+    ) -> Result<Self> {
+        Self::create(rgb, x, y, width, height, Some(title))
+    }
+
+    fn create(
+        rgb: [u8; 3],
+        x: i16,
+        y: i16,
+        width: u16,
+        height: u16,
+        title: Option<&str>,
+    ) -> Result<Self> {
         let (conn, n) = x11rb::connect(None).context("connecting to $DISPLAY")?;
         let screen = &conn.setup().roots[n];
         let pixel = (u32::from(rgb[0]) << 16) | (u32::from(rgb[1]) << 8) | u32::from(rgb[2]);
@@ -45,8 +70,20 @@ impl ColourWindow {
             // position exact anyway.
             &CreateWindowAux::new()
                 .background_pixel(pixel)
-                .override_redirect(1),
+                .override_redirect(u32::from(title.is_none())),
         )?;
+        if let Some(title) = title {
+            let utf8 = conn.intern_atom(false, b"UTF8_STRING")?.reply()?.atom;
+            let net_name = conn.intern_atom(false, b"_NET_WM_NAME")?.reply()?.atom;
+            conn.change_property8(
+                PropMode::REPLACE,
+                id,
+                AtomEnum::WM_NAME,
+                AtomEnum::STRING,
+                title.as_bytes(),
+            )?;
+            conn.change_property8(PropMode::REPLACE, id, net_name, utf8, title.as_bytes())?;
+        }
         conn.map_window(id)?;
         let size = (screen.width_in_pixels, screen.height_in_pixels);
         conn.sync()?;

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use rtcstack::video::screen::Screen;
+use rtcstack::video::screen::{Screen, ShareTarget};
 use rtcstack::video::VideoSource;
 use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::join_configured;
@@ -43,15 +43,13 @@ async fn tile_reading(app: &AppSession, name: &str) -> Reading {
     })
 }
 
-#[tokio::test]
-async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
-    let room = "video-app";
-    let server = LiveKitServer::start().await.unwrap();
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-cam", 0.0))
+/// A Python peer `peer` in `room`, and the app joined to it as Ada.
+async fn peer_and_app(server: &LiveKitServer, room: &str, peer: &str) -> (PythonPeer, AppSession) {
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, peer, 0.0))
         .await
         .unwrap();
-    let app = AppSession::for_server(&server, room, server.api_secret(), &[])
+    let app = AppSession::for_server(server, room, server.api_secret(), &[])
         .await
         .unwrap();
     app.type_into("join-name", "Ada").await.unwrap();
@@ -61,6 +59,14 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     })
     .await
     .unwrap();
+    (peer, app)
+}
+
+#[tokio::test]
+async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
+    let room = "video-app";
+    let server = LiveKitServer::start().await.unwrap();
+    let (mut peer, app) = peer_and_app(&server, room, "py-cam").await;
 
     let asked = Instant::now();
     peer.send(json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
@@ -170,22 +176,17 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     app.close().await.unwrap();
 }
 
-/// Asks `peer` for the colours of `identity`'s shared screen inside
-/// `window` (its middle) and well outside it (the screen's top-left
-/// corner): the window's `rgb` there (within 40), and not in the corner.
-async fn window_seen_at_its_place(
+/// What `peer` decodes of `identity`'s shared video: its size, and the
+/// colours at `points` (fractions of its width and height).
+async fn probed(
     peer: &mut PythonPeer,
     identity: &str,
-    window: &ColourWindow,
-    rgb: [u8; 3],
-) {
-    let (mx, my) = window.middle();
+    points: &[(f64, f64)],
+) -> ((u32, u32), Vec<[i64; 3]>) {
     let mark = peer.mark();
-    peer.send(
-        json!({"cmd": "video_probe", "identity": identity, "points": [[mx, my], [0.02, 0.02]]}),
-    )
-    .await
-    .unwrap();
+    peer.send(json!({"cmd": "video_probe", "identity": identity, "points": points}))
+        .await
+        .unwrap();
     let probe = peer
         .wait_for_after(
             mark,
@@ -196,14 +197,34 @@ async fn window_seen_at_its_place(
         .await
         .unwrap();
     let colours: Vec<[i64; 3]> = serde_json::from_value(probe.0["colours"].clone()).unwrap();
+    let size = (
+        probe.f64("width").unwrap_or(0.0) as u32,
+        probe.f64("height").unwrap_or(0.0) as u32,
+    );
+    (size, colours)
+}
+
+/// Within 40 of `rgb` on each channel.
+fn near(c: [i64; 3], rgb: [u8; 3]) -> bool {
+    (0..3).all(|i| (c[i] - i64::from(rgb[i])).abs() <= 40)
+}
+
+/// Asks `peer` for the colours of `identity`'s shared screen inside
+/// `window` (its middle) and well outside it (the screen's top-left
+/// corner): the window's `rgb` there (within 40), and not in the corner.
+async fn window_seen_at_its_place(
+    peer: &mut PythonPeer,
+    identity: &str,
+    window: &ColourWindow,
+    rgb: [u8; 3],
+) {
+    let ((width, height), colours) = probed(peer, identity, &[window.middle(), (0.02, 0.02)]).await;
     eprintln!(
-        "the peer sees {identity}'s screen {}x{}: the window's middle {:?}, the corner {:?} (the window is {rgb:?})",
-        probe.f64("width").unwrap_or(0.0),
-        probe.f64("height").unwrap_or(0.0),
+        "the peer sees {identity}'s screen {width}x{height}: the window's middle {:?}, the corner {:?} (the window is {rgb:?})",
         colours[0],
         colours[1]
     );
-    let near = |c: [i64; 3]| (0..3).all(|i| (c[i] - i64::from(rgb[i])).abs() <= 40);
+    let near = |c: [i64; 3]| near(c, rgb);
     assert!(
         near(colours[0]),
         "the window's middle shows {:?}",
@@ -232,7 +253,7 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
         join_configured(&server, &TokenSpec::join(room, "rust-screen"), |_| {})
             .await
             .unwrap();
-    let screen = Screen::open(10).unwrap();
+    let screen = Screen::open(ShareTarget::Screen, 10).unwrap();
     call.publish_video(Box::new(screen), VideoSource::Screen)
         .await
         .unwrap();
@@ -250,9 +271,10 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
 }
 
 /// The app's own Share screen: a window of a known colour beside the
-/// app's; pressed, the peer decodes our screen with the window's colour at
-/// its place and the button says Stop sharing; pressed again, the peer sees
-/// the track end and the button says Share screen.
+/// app's; pressed and "Entire screen" picked, the peer decodes our screen
+/// with the window's colour at its place and the button says Stop sharing;
+/// pressed again, the peer sees the track end and the button says Share
+/// screen.
 #[tokio::test]
 async fn the_app_shares_the_screen_and_stops() {
     const BLUE: [u8; 3] = [40, 80, 200];
@@ -260,24 +282,15 @@ async fn the_app_shares_the_screen_and_stops() {
     let window = ColourWindow::show(BLUE, 960, 120, 280, 500).unwrap();
     let room = "video-app-share";
     let server = LiveKitServer::start().await.unwrap();
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let app = AppSession::for_server(&server, room, server.api_secret(), &[])
-        .await
-        .unwrap();
-    app.type_into("join-name", "Ada").await.unwrap();
-    app.click("join-button").await.unwrap();
-    app.wait_text("[data-testid=connection-state]", SECS(20), |t| {
-        t == "connected"
-    })
-    .await
-    .unwrap();
+    let (mut peer, app) = peer_and_app(&server, room, "py-viewer").await;
     assert_eq!(app.text("share-screen").await, "Share screen");
 
     let mark = peer.mark();
     app.click("share-screen").await.unwrap();
+    app.wait_visible("share-picker", SECS(5)).await.unwrap();
+    app.click_text("share-choice", "Entire screen")
+        .await
+        .unwrap();
     let seen = peer
         .wait_for_after(
             mark,
@@ -322,4 +335,65 @@ async fn the_app_shares_the_screen_and_stops() {
     peer.leave().await.unwrap();
     app.close().await.unwrap();
     drop(window);
+}
+
+/// Sharing one window from the app's picker: two titled windows, the green
+/// one over part of the red; the picker offers the screen and both windows
+/// (not the app's own); picking the red one, the peer decodes a picture of
+/// the red window's size that is red everywhere, also where the green
+/// window covers it on screen.
+#[tokio::test]
+async fn the_app_shares_one_window_even_where_another_covers_it() {
+    const RED: [u8; 3] = [200, 40, 40];
+    const GREEN: [u8; 3] = [40, 190, 70];
+    // Right of the app's 900 px wide window; the green one, mapped last,
+    // covers the red one's lower right part.
+    let red = ColourWindow::titled("Share test red", RED, 940, 100, 240, 200).unwrap();
+    let green = ColourWindow::titled("Share test green", GREEN, 1040, 200, 200, 200).unwrap();
+    let room = "video-app-window";
+    let server = LiveKitServer::start().await.unwrap();
+    let (mut peer, app) = peer_and_app(&server, room, "py-viewer").await;
+
+    app.click("share-screen").await.unwrap();
+    app.wait_visible("share-picker", SECS(5)).await.unwrap();
+    assert_eq!(
+        app.texts("share-choice").await,
+        ["Entire screen", "Share test red", "Share test green"],
+        "what the picker offers"
+    );
+    app.screenshot_window("video-share-picker").unwrap();
+    let mark = peer.mark();
+    app.click_text("share-choice", "Share test red")
+        .await
+        .unwrap();
+    let seen = peer
+        .wait_for_after(
+            mark,
+            "the window at the peer",
+            |e| e.kind() == "video_seen",
+            SECS(15),
+        )
+        .await
+        .unwrap();
+    let us = seen.str("identity").unwrap().to_string();
+    assert!(!app.visible("share-picker").await, "the picker closed");
+    // Its top left is red on screen too; its lower right is green on
+    // screen, red in the window.
+    let ((width, height), colours) = probed(&mut peer, &us, &[(0.15, 0.15), (0.85, 0.85)]).await;
+    eprintln!("the peer sees the window {width}x{height}: {colours:?}");
+    assert_eq!((width, height), (240, 200), "the window's size");
+    assert!(near(colours[0], RED), "its top left shows {:?}", colours[0]);
+    assert!(
+        near(colours[1], RED),
+        "where the green window covers it, it shows {:?}",
+        colours[1]
+    );
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Stop sharing"
+    })
+    .await
+    .unwrap();
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+    drop((red, green));
 }

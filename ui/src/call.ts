@@ -6,6 +6,7 @@ import type { QualityReason } from "./generated/QualityReason";
 import { chosenProfile, startProfiles } from "./profiles";
 import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
+import { renderShare, startShare } from "./share";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
 import { language, onLanguage, t } from "./i18n";
@@ -113,10 +114,7 @@ function render(v: CallView): void {
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? t("call.unmute") : t("call.mute"));
   mute.setAttribute("aria-pressed", String(v.muted));
-  const share = el<HTMLButtonElement>("share-screen");
-  setText(share, v.sharing ? t("call.stopSharing") : t("call.shareScreen"));
-  share.setAttribute("aria-pressed", String(v.sharing));
-  if (!inCall) el("share-error").hidden = true;
+  renderShare(v, inCall);
 
   shown.push({
     seq: v.seq,
@@ -166,23 +164,6 @@ export function formRequest(): JoinRequest {
   };
 }
 
-/** Shares the screen or stops; a refusal is said beside the button. */
-async function toggleShare(): Promise<void> {
-  if (!view || view.state === "disconnected" || view.state === "idle") return;
-  const button = el<HTMLButtonElement>("share-screen");
-  const error = el("share-error");
-  button.disabled = true;
-  try {
-    await ipc.shareScreen(!view.sharing);
-    error.hidden = true;
-  } catch (e) {
-    setText(error, String(e));
-    error.hidden = false;
-  } finally {
-    button.disabled = false;
-  }
-}
-
 async function toggleMute(): Promise<void> {
   if (!view || view.state === "disconnected" || view.state === "idle") return;
   await ipc.setMuted(!view.muted);
@@ -207,7 +188,7 @@ export async function startCall(): Promise<void> {
   });
   el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
-  el("share-screen").addEventListener("click", () => void toggleShare());
+  startShare();
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {
     const t = ev.target;

@@ -17,7 +17,7 @@ use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
 use crate::update::UpdateStatus;
-use crate::video::TileSize;
+use crate::video::{ShareTarget, Shareable, TileSize};
 
 /// Event names.
 pub mod event {
@@ -37,31 +37,37 @@ pub mod event {
     pub const LINK: &str = "link";
 }
 
-/// A TypeScript type, and the generated files it needs imported.
+/// Writes a type's generated file, and those of the types it names.
+type Exporter = fn(&ts_rs::Config) -> Result<(), ts_rs::ExportError>;
+
+/// A TypeScript type, and the generated files it needs imported (and
+/// written: a type only a command names is exported with the contract).
 pub struct TsType {
     name: String,
     imports: Vec<String>,
+    exports: Vec<Exporter>,
 }
 
 fn ts<T: TS + 'static + ?Sized>() -> TsType {
     /// The exported types a signature names itself (`Option<Foo>`: `Foo`),
     /// not what those depend on: an unused import fails the UI's check.
-    struct Named<'a>(&'a ts_rs::Config, Vec<String>);
+    struct Named<'a>(&'a ts_rs::Config, Vec<String>, Vec<Exporter>);
     impl ts_rs::TypeVisitor for Named<'_> {
         fn visit<T: TS + 'static + ?Sized>(&mut self) {
             if T::output_path().is_some() {
                 self.1.push(T::ident(self.0));
+                self.2.push(T::export_all);
             }
             T::visit_generics(self);
         }
     }
     let cfg = ts_rs::Config::new();
-    let mut named = Named(&cfg, Vec::new());
+    let mut named = Named(&cfg, Vec::new(), Vec::new());
     ts_rs::TypeVisitor::visit::<T>(&mut named);
-    let imports = named.1;
     TsType {
         name: T::name(&cfg),
-        imports,
+        imports: named.1,
+        exports: named.2,
     }
 }
 
@@ -69,6 +75,7 @@ fn nothing() -> TsType {
     TsType {
         name: "void".into(),
         imports: Vec::new(),
+        exports: Vec::new(),
     }
 }
 
@@ -143,12 +150,20 @@ pub fn commands() -> Vec<Command> {
         .arg("trackSid", ts::<String>())
         .arg("size", ts::<Option<TileSize>>()),
         command(
+            "shareables",
+            "What can be shared now: the whole screen first, then other applications' \
+             windows. Refused with the reason in words.",
+            ts::<Vec<Shareable>>(),
+        )
+        .refused_with(ts::<String>()),
+        command(
             "share_screen",
-            "Shares the whole screen into the call (true) or stops (false); the view's \
-             `sharing` says so once done. Refused with the reason in words.",
+            "Shares a screen or window into the call (instead of what is shared), or \
+             stops (null); the view's `sharing` says so once done. Refused with the \
+             reason in words.",
             nothing(),
         )
-        .arg("on", ts::<bool>())
+        .arg("target", ts::<Option<ShareTarget>>())
         .refused_with(ts::<String>()),
         command(
             "video_socket",
@@ -401,8 +416,20 @@ pub fn typescript() -> String {
     s
 }
 
-/// Writes the module beside ts-rs's exports (`TS_RS_EXPORT_DIR`).
+/// Writes the module beside ts-rs's exports (`TS_RS_EXPORT_DIR`), and
+/// the types its signatures name.
 pub fn export(dir: &Path) -> std::io::Result<()> {
+    let cfg = ts_rs::Config::new().with_out_dir(dir);
+    let types = commands()
+        .into_iter()
+        .flat_map(|c| {
+            let args = c.args.into_iter().map(|(_, t)| t);
+            args.chain([c.answer]).chain(c.refusal)
+        })
+        .chain(events().into_iter().map(|e| e.payload));
+    for export in types.flat_map(|t| t.exports) {
+        export(&cfg).map_err(std::io::Error::other)?;
+    }
     let path = dir.join("ipc.ts");
     let text = typescript();
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {

@@ -15,6 +15,8 @@ import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
 import type { PushToTalkView } from "./PushToTalkView";
+import type { ShareTarget } from "./ShareTarget";
+import type { Shareable } from "./Shareable";
 import type { Stages } from "./Stages";
 import type { StatsView } from "./StatsView";
 import type { TileSize } from "./TileSize";
@@ -27,6 +29,7 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   showVideo: "show_video",
+  shareables: "shareables",
   shareScreen: "share_screen",
   videoSocket: "video_socket",
   retryNow: "retry_now",
@@ -63,6 +66,7 @@ export const events = {
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
+  shareables: string;
   shareScreen: string;
   saveCallReport: string;
   chooseDevices: string;
@@ -99,9 +103,14 @@ export function showVideo(trackSid: string, size: TileSize | null): Promise<void
   return invoke<void>(commands.showVideo, { trackSid, size });
 }
 
-/** Shares the whole screen into the call (true) or stops (false); the view's `sharing` says so once done. Refused with the reason in words. Rejects with `Refusals["shareScreen"]`. */
-export function shareScreen(on: boolean): Promise<void> {
-  return invoke<void>(commands.shareScreen, { on });
+/** What can be shared now: the whole screen first, then other applications' windows. Refused with the reason in words. Rejects with `Refusals["shareables"]`. */
+export function shareables(): Promise<Array<Shareable>> {
+  return invoke<Array<Shareable>>(commands.shareables);
+}
+
+/** Shares a screen or window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason in words. Rejects with `Refusals["shareScreen"]`. */
+export function shareScreen(target: ShareTarget | null): Promise<void> {
+  return invoke<void>(commands.shareScreen, { target });
 }
 
 /** Where the page takes remote video from (`ws://…/TOKEN`; a track's sid after a slash), or null when there is none. */

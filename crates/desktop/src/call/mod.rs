@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rtcstack::rates::Rates;
-use rtcstack::video::screen::Screen;
+use rtcstack::video::screen::{self, Screen, ShareTarget, Shareable};
 use rtcstack::video::VideoSource;
 use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
 use tokio::sync::mpsc;
@@ -337,34 +337,61 @@ impl CallController {
         }
     }
 
-    /// Shares the whole screen into the call, or stops sharing it; the
-    /// view says so once done. The error says why not (no call, not on
-    /// this system yet, the display not readable).
-    pub async fn share_screen(&self, on: bool) -> Result<(), String> {
+    /// What can be shared now: the whole screen, then other
+    /// applications' windows.
+    pub async fn shareables(&self) -> Result<Vec<Shareable>, String> {
+        tokio::task::spawn_blocking(screen::shareables)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("Nothing can be shared: {e}"))
+    }
+
+    /// Shares `target` (a screen or a window) into the call, instead of
+    /// what is shared now, or stops sharing (`None`); the view says so
+    /// once done. The error says why not (no call, not on this system
+    /// yet, the display not readable, the window gone).
+    pub async fn share_screen(&self, target: Option<ShareTarget>) -> Result<(), String> {
         let Some(call) = self.current() else {
             return Err("Not in a call.".to_string());
         };
-        if self.published.snapshot().sharing == on {
+        let sharing = self.published.snapshot().sharing;
+        if target.is_none() && !sharing {
             return Ok(());
         }
-        if on {
-            let screen = tokio::task::spawn_blocking(|| Screen::open(SHARE_FPS))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("The screen cannot be shared: {e}"))?;
-            call.publish_video(Box::new(screen), VideoSource::Screen)
-                .await
-                .map_err(|e| format!("The screen could not be shared: {e}"))?;
-        } else {
+        // Opened before anything stops: a refusal leaves the share as it was.
+        let screen = match target {
+            Some(target) => Some(
+                tokio::task::spawn_blocking(move || Screen::open(target, SHARE_FPS))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("The screen cannot be shared: {e}"))?,
+            ),
+            None => None,
+        };
+        if sharing {
             call.stop_video(VideoSource::Screen)
                 .await
                 .map_err(|e| format!("Sharing could not be stopped: {e}"))?;
         }
-        // Still this call: a join meanwhile starts unshared.
-        if self.current().is_some_and(|c| Arc::ptr_eq(&c, &call)) {
-            self.published.change(|v| v.sharing = on);
+        let Some(screen) = screen else {
+            self.still_sharing(&call, false);
+            return Ok(());
+        };
+        let shared = call
+            .publish_video(Box::new(screen), VideoSource::Screen)
+            .await;
+        self.still_sharing(&call, shared.is_ok());
+        shared
+            .map(|_| ())
+            .map_err(|e| format!("The screen could not be shared: {e}"))
+    }
+
+    /// Says whether `call` shares now, if it is still the call: a join
+    /// meanwhile starts unshared.
+    fn still_sharing(&self, call: &Arc<Call>, sharing: bool) {
+        if self.current().is_some_and(|c| Arc::ptr_eq(&c, call)) {
+            self.published.change(|v| v.sharing = sharing);
         }
-        Ok(())
     }
 
     /// The waiting reconnect attempt starts now.

@@ -6,6 +6,8 @@
 
 mod socket;
 
+/// What the window may share: the engine's words, as the page gets them.
+pub use rtcstack::video::screen::{ShareTarget, Shareable};
 pub use socket::VideoSocket;
 
 use std::collections::HashMap;

@@ -1,27 +1,39 @@
-//! The screen of an X11 display ($DISPLAY), read with the core protocol's
-//! GetImage: one round trip per picture, no extension needed (Xvfb, Xorg,
-//! XWayland's own windows).
+//! The screen of an X11 display ($DISPLAY), or one window on it, read
+//! with the core protocol's GetImage: one round trip per picture. The
+//! screen needs no extension (Xvfb, Xorg, XWayland's own windows). A
+//! window is read from its own pixmap (Composite), so what covers it is
+//! not shared.
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
+use x11rb::protocol::composite::{ConnectionExt as _, Redirect};
+use x11rb::protocol::xproto::{ConnectionExt, Drawable, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
 
-use super::ScreenError;
+use super::{ScreenError, ShareTarget};
 use crate::video::io::{VideoFormat, VideoInput};
 use crate::video::VideoFrame;
 
-/// The whole screen of the display.
+/// The whole screen of the display, or one window.
 pub struct X11Screen {
     conn: RustConnection,
-    root: u32,
+    source: Source,
     format: VideoFormat,
     /// Reported once: a display whose pictures we cannot read.
     warned: bool,
 }
 
+/// Where the pictures come from.
+enum Source {
+    Root(Window),
+    /// Redirected (Composite): the server keeps its pixels off screen, and
+    /// draws them on screen itself. Undone when the connection closes.
+    Window(Window),
+}
+
 impl X11Screen {
-    /// The default screen of `$DISPLAY`, `fps` pictures a second.
-    pub fn open(fps: u32) -> Result<X11Screen, ScreenError> {
+    /// `target` on `$DISPLAY`'s default screen, `fps` pictures a second.
+    /// A window is shared at the size it has now.
+    pub fn open(target: ShareTarget, fps: u32) -> Result<X11Screen, ScreenError> {
         let (conn, screen) =
             x11rb::connect(None).map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
         let s = &conn.setup().roots[screen];
@@ -31,26 +43,65 @@ impl X11Screen {
                 s.root_depth
             )));
         }
+        let (source, width, height) = match target {
+            ShareTarget::Screen => (Source::Root(s.root), s.width_in_pixels, s.height_in_pixels),
+            ShareTarget::Window { id } => {
+                let (w, h) = redirected(&conn, id).map_err(ScreenError::Window)?;
+                (Source::Window(id), w, h)
+            }
+        };
         // Even sizes: chroma is sampled per 2x2 block.
         let format = VideoFormat {
-            width: u32::from(s.width_in_pixels) & !1,
-            height: u32::from(s.height_in_pixels) & !1,
+            width: u32::from(width).max(2) & !1,
+            height: u32::from(height).max(2) & !1,
             fps: fps.max(1),
         };
-        let root = s.root;
         Ok(X11Screen {
             conn,
-            root,
+            source,
             format,
             warned: false,
         })
     }
 
+    /// The picture as B, G, R, unused bytes, the format's size.
     fn grab(&self) -> Result<Vec<u8>, String> {
-        let (w, h) = (self.format.width as u16, self.format.height as u16);
+        match self.source {
+            Source::Root(root) => self.read(root, self.format.width, self.format.height),
+            Source::Window(window) => self.grab_window(window),
+        }
+    }
+
+    /// The window's own pixels as they are now. A window grown since is cut
+    /// to the shared size, a shrunk one is padded with black: the track's
+    /// size stays.
+    fn grab_window(&self, window: Window) -> Result<Vec<u8>, String> {
+        let size = self
+            .conn
+            .get_geometry(window)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| format!("the window is gone ({e})"))?;
+        let pixmap = self.conn.generate_id().map_err(|e| e.to_string())?;
+        self.conn
+            .composite_name_window_pixmap(window, pixmap)
+            .map_err(|e| e.to_string())?
+            .check()
+            .map_err(|e| format!("the window is not on screen ({e})"))?;
+        let (w, h) = (
+            u32::from(size.width).min(self.format.width),
+            u32::from(size.height).min(self.format.height),
+        );
+        let read = self.read(pixmap, w, h);
+        let _ = self.conn.free_pixmap(pixmap);
+        Ok(padded(read?, w, (self.format.width, self.format.height)))
+    }
+
+    fn read(&self, drawable: Drawable, w: u32, h: u32) -> Result<Vec<u8>, String> {
+        let (w, h) = (w as u16, h as u16);
         let reply = self
             .conn
-            .get_image(ImageFormat::Z_PIXMAP, self.root, 0, 0, w, h, !0)
+            .get_image(ImageFormat::Z_PIXMAP, drawable, 0, 0, w, h, !0)
             .map_err(|e| e.to_string())?
             .reply()
             .map_err(|e| e.to_string())?;
@@ -63,6 +114,48 @@ impl X11Screen {
         }
         Ok(reply.data)
     }
+}
+
+/// A picture `width` pixels wide (4 bytes each) at the top left of a black
+/// one of `size`.
+fn padded(part: Vec<u8>, width: u32, size: (u32, u32)) -> Vec<u8> {
+    let row = size.0 as usize * 4;
+    let part_row = width as usize * 4;
+    if part_row == row && part.len() == row * size.1 as usize {
+        return part;
+    }
+    let mut whole = vec![0u8; row * size.1 as usize];
+    if part_row == 0 {
+        return whole;
+    }
+    for (y, src) in part
+        .chunks_exact(part_row)
+        .take(size.1 as usize)
+        .enumerate()
+    {
+        let n = src.len().min(row);
+        whole[y * row..y * row + n].copy_from_slice(&src[..n]);
+    }
+    whole
+}
+
+/// Asks the server to keep `window`'s pixels off screen for us, and says
+/// its size.
+fn redirected(conn: &RustConnection, window: Window) -> Result<(u16, u16), String> {
+    conn.composite_query_version(0, 4)
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|_| "the display has no Composite extension".to_string())?;
+    let size = conn
+        .get_geometry(window)
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|_| format!("no window {window:#x} on the display"))?;
+    conn.composite_redirect_window(window, Redirect::AUTOMATIC)
+        .map_err(|e| e.to_string())?
+        .check()
+        .map_err(|e| format!("the display refused to redirect it ({e})"))?;
+    Ok((size.width, size.height))
 }
 
 impl VideoInput for X11Screen {
@@ -104,5 +197,26 @@ impl VideoInput for X11Screen {
         ) {
             tracing::debug!("screen to I420: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::padded;
+
+    #[test]
+    fn a_shrunk_window_sits_top_left_on_black() {
+        // 1x2 of 7s into 2x3.
+        let whole = padded(vec![7; 8], 1, (2, 3));
+        assert_eq!(
+            whole,
+            [[7, 7, 7, 7, 0, 0, 0, 0], [7, 7, 7, 7, 0, 0, 0, 0], [0; 8]].concat()
+        );
+    }
+
+    #[test]
+    fn a_window_of_the_shared_size_is_kept_as_it_is() {
+        let same: Vec<u8> = (0..16).collect();
+        assert_eq!(padded(same.clone(), 2, (2, 2)), same);
     }
 }
