@@ -10,7 +10,7 @@ mod decode;
 mod encode;
 
 pub use decode::{Picture, Vp8Decoder};
-pub use encode::{Encoded, EncoderConfig, Vp8Encoder};
+pub use encode::{Content, Encoded, EncoderConfig, Vp8Encoder};
 
 /// What went wrong, with libvpx's own words.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use livekit_protocol as proto;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use rtcstack_vpx::Content;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpSender;
@@ -119,11 +120,17 @@ impl Session {
             rid: sent.extension(SDES_RTP_STREAM_ID_URI),
         };
         let withdrawn = Arc::new(AtomicBool::new(false));
+        // A shared screen is encoded for its text.
+        let content = match source {
+            VideoSource::Camera => Content::Motion,
+            VideoSource::Screen => Content::Text,
+        };
         tokio::spawn(send_video::send_video(
             track,
             layers,
             marking,
             input,
+            content,
             [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
         ));
         let sid = info.sid.clone();

@@ -16,7 +16,7 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtp::codec::vp8::Vp8Payloader;
 use rtc::rtp::packetizer::Payloader;
-use rtcstack_vpx::{EncoderConfig, Vp8Encoder};
+use rtcstack_vpx::{Content, EncoderConfig, Vp8Encoder};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
@@ -73,13 +73,15 @@ fn rates(layer: &Layer) -> LayerRates {
     }
 }
 
-/// Encodes and sends `input` on `track`, one stream per layer (with its
-/// ssrc), until either `stop` is set (the session's, or this video's own).
+/// Encodes and sends `input` (showing `content`) on `track`, one stream
+/// per layer (with its ssrc), until either `stop` is set (the session's,
+/// or this video's own).
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
     layers: Vec<(Layer, u32)>,
     marking: Marking,
     mut input: SharedVideoInput,
+    content: Content,
     stop: [Arc<AtomicBool>; 2],
 ) {
     let format = input.format();
@@ -98,6 +100,7 @@ pub(crate) async fn send_video(
             height: layer.format.height,
             fps: layer.format.fps,
             bitrate_kbps: bitrate_for(layer.format),
+            content,
         }) {
             Ok(e) => e,
             Err(e) => {
@@ -186,6 +189,11 @@ async fn send_frame(track: &TrackLocalStaticRTP, s: &mut Sending, marking: &Mark
             return;
         }
     };
+    // A frame the encoder dropped (a screen's, over its rate): an asked
+    // key frame comes with the next.
+    if key && frames.is_empty() {
+        s.keyframe.store(true, Ordering::Relaxed);
+    }
     for frame in frames {
         let payloads = match s.payloader.payload(MTU, &Bytes::from(frame.data)) {
             Ok(p) => p,
