@@ -176,6 +176,23 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     app.close().await.unwrap();
 }
 
+/// Picks `choice` in the app's open share picker; returns our identity
+/// once `peer` decodes the shared video.
+async fn picked(app: &AppSession, peer: &mut PythonPeer, choice: &str) -> String {
+    let mark = peer.mark();
+    app.click_text("share-choice", choice).await.unwrap();
+    let seen = peer
+        .wait_for_after(
+            mark,
+            "what we share, at the peer",
+            |e| e.kind() == "video_seen",
+            SECS(15),
+        )
+        .await
+        .unwrap();
+    seen.str("identity").unwrap().to_string()
+}
+
 /// What `peer` decodes of `identity`'s shared video: its size, and the
 /// colours at `points` (fractions of its width and height).
 async fn probed(
@@ -285,22 +302,9 @@ async fn the_app_shares_the_screen_and_stops() {
     let (mut peer, app) = peer_and_app(&server, room, "py-viewer").await;
     assert_eq!(app.text("share-screen").await, "Share screen");
 
-    let mark = peer.mark();
     app.click("share-screen").await.unwrap();
     app.wait_visible("share-picker", SECS(5)).await.unwrap();
-    app.click_text("share-choice", "Entire screen")
-        .await
-        .unwrap();
-    let seen = peer
-        .wait_for_after(
-            mark,
-            "our screen at the peer",
-            |e| e.kind() == "video_seen",
-            SECS(15),
-        )
-        .await
-        .unwrap();
-    let us = seen.str("identity").unwrap().to_string();
+    let us = picked(&app, &mut peer, "Entire screen").await;
     app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
         t == "Stop sharing"
     })
@@ -362,20 +366,7 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
         "what the picker offers"
     );
     app.screenshot_window("video-share-picker").unwrap();
-    let mark = peer.mark();
-    app.click_text("share-choice", "Share test red")
-        .await
-        .unwrap();
-    let seen = peer
-        .wait_for_after(
-            mark,
-            "the window at the peer",
-            |e| e.kind() == "video_seen",
-            SECS(15),
-        )
-        .await
-        .unwrap();
-    let us = seen.str("identity").unwrap().to_string();
+    let us = picked(&app, &mut peer, "Share test red").await;
     assert!(!app.visible("share-picker").await, "the picker closed");
     // Its top left is red on screen too; its lower right is green on
     // screen, red in the window.
