@@ -3,6 +3,7 @@
 
 use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
+use rtcstack_desktop_core::language::LanguageView;
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use rtcstack_desktop_core::video::{ShareTarget, Shareable, TileSize};
 use rtcstack_desktop_core::{CheckView, Desktop};
@@ -140,6 +141,18 @@ pub fn save_call_report<R: Runtime>(
 }
 
 #[tauri::command]
-pub fn system_languages() -> Vec<String> {
-    rtcstack_desktop_core::language::system_languages()
+pub fn language_view(desktop: State<'_, Desktop>) -> LanguageView {
+    desktop.language.view()
+}
+
+/// The tray speaks the new language at once, like the page.
+#[tauri::command]
+pub fn choose_language<R: Runtime>(
+    app: AppHandle<R>,
+    desktop: State<'_, Desktop>,
+    code: Option<String>,
+) -> Result<LanguageView, String> {
+    let view = desktop.language.choose(code)?;
+    crate::tray::redraw(&app);
+    Ok(view)
 }

@@ -5,7 +5,7 @@
 
 use rtcstack_desktop_core::audio::{AudioView, MicActivity};
 use rtcstack_desktop_core::call::{CallView, Notification, StatsView};
-use rtcstack_desktop_core::{ipc, AudioShell, CheckShell, CheckView, Shell};
+use rtcstack_desktop_core::{ipc, AudioShell, CheckShell, CheckView, Desktop, Shell};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -39,13 +39,14 @@ impl Shell for Window {
     }
 }
 
-/// Shows `n` as a desktop notification.
+/// Shows `n` as a desktop notification, in the app's language.
 pub fn post(app: &AppHandle, n: &Notification) {
+    let language = app.state::<Desktop>().language.current();
     let shown = app
         .notification()
         .builder()
-        .title(n.title)
-        .body(n.body)
+        .title(n.title.say(&language))
+        .body(n.body.say(&language))
         .show();
     if let Err(e) = shown {
         tracing::warn!("notification not shown: {e}");

@@ -57,11 +57,16 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
 /// The icon and its menu, drawn by a thread of their own; returns the way
 /// to it.
 fn icon(app: &AppHandle) -> tauri::Result<mpsc::Sender<TrayView>> {
-    let status = MenuItem::with_id(app, STATUS, "Not in a call", false, None::<&str>)?;
-    let show = MenuItem::with_id(app, SHOW, "Show window", true, None::<&str>)?;
-    let mute = MenuItem::with_id(app, MUTE, "Mute", false, None::<&str>)?;
-    let leave = MenuItem::with_id(app, LEAVE, "Leave call", false, None::<&str>)?;
-    let quit = MenuItem::with_id(app, QUIT, "Quit RTCstack", true, None::<&str>)?;
+    // In the app's language before any call.
+    let first = TrayView::of(
+        &CallView::default(),
+        &app.state::<Desktop>().language.current(),
+    );
+    let status = MenuItem::with_id(app, STATUS, &first.headline, false, None::<&str>)?;
+    let show = MenuItem::with_id(app, SHOW, &first.show, true, None::<&str>)?;
+    let mute = MenuItem::with_id(app, MUTE, &first.mute, false, None::<&str>)?;
+    let leave = MenuItem::with_id(app, LEAVE, &first.leave, false, None::<&str>)?;
+    let quit = MenuItem::with_id(app, QUIT, &first.quit, true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
         &[
@@ -84,8 +89,10 @@ fn icon(app: &AppHandle) -> tauri::Result<mpsc::Sender<TrayView>> {
     let items = Items {
         icon,
         status,
+        show,
         mute,
         leave,
+        quit,
     };
     std::thread::Builder::new()
         .name("tray".into())
@@ -99,7 +106,7 @@ fn picture(status: tray::TrayStatus) -> Image<'static> {
 
 /// Asks whether a tray host is there, in the background; the answer is
 /// kept for the next close. No icon, no host. Once the tray is managed.
-pub fn look_for_host(app: &AppHandle) {
+pub fn look_for_host<R: tauri::Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let Some(tray) = app.try_state::<Tray>() else {
@@ -112,9 +119,13 @@ pub fn look_for_host(app: &AppHandle) {
 
 impl Tray {
     /// Shows `view` on the icon and in the menu, if it changes what they
-    /// say. Never waits for the main thread.
-    pub fn show(&self, app: &AppHandle, view: &CallView) {
-        let next = TrayView::of(view);
+    /// say (in the app's language: a new one redraws). Never waits for the
+    /// main thread.
+    pub fn show<R: tauri::Runtime>(&self, app: &AppHandle<R>, view: &CallView) {
+        let Some(desktop) = app.try_state::<Desktop>() else {
+            return;
+        };
+        let next = TrayView::of(view, &desktop.language.current());
         let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
         if shown.as_ref() == Some(&next) {
             return;
@@ -136,12 +147,21 @@ impl Tray {
     }
 }
 
+/// Draws the menu again in the app's language, just chosen.
+pub fn redraw<R: tauri::Runtime>(app: &AppHandle<R>) {
+    if let (Some(tray), Some(desktop)) = (app.try_state::<Tray>(), app.try_state::<Desktop>()) {
+        tray.show(app, &desktop.calls.view());
+    }
+}
+
 /// The icon and the menu items that change.
 struct Items {
     icon: TrayIcon,
     status: MenuItem<tauri::Wry>,
+    show: MenuItem<tauri::Wry>,
     mute: MenuItem<tauri::Wry>,
     leave: MenuItem<tauri::Wry>,
+    quit: MenuItem<tauri::Wry>,
 }
 
 impl Items {
@@ -156,8 +176,10 @@ impl Items {
                 self.icon
                     .set_tooltip(Some(format!("RTCstack — {}", view.headline))),
                 self.status.set_text(&view.headline),
-                self.mute
-                    .set_text(if view.muted { "Unmute" } else { "Mute" }),
+                self.show.set_text(&view.show),
+                self.mute.set_text(&view.mute),
+                self.leave.set_text(&view.leave),
+                self.quit.set_text(&view.quit),
                 self.mute.set_enabled(view.in_call),
                 self.leave.set_enabled(view.in_call),
             ];
@@ -236,13 +258,6 @@ pub fn window_event(window: &Window, event: &WindowEvent) {
     }
     tracing::info!("window closed during a call: the call goes on (tray host: {host})");
     if !tray.told.swap(true, Ordering::Relaxed) {
-        shell::post(
-            app,
-            if host {
-                &tray::STILL_IN_CALL
-            } else {
-                &tray::STILL_IN_CALL_MINIMISED
-            },
-        );
+        shell::post(app, &tray::still_in_call(host));
     }
 }

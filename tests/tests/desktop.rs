@@ -873,8 +873,9 @@ async fn banner_words(call: &AppCall) -> Option<(String, String)> {
 
 #[tokio::test]
 async fn the_app_speaks_the_systems_language_with_its_plurals() {
-    // A German desktop; its own page storage, where a chosen language is
-    // kept, so no choice from another run is there.
+    // A German desktop; its own config folder, where a chosen language is
+    // kept, so no choice from another run is there. The tray speaks it too.
+    let tray = TrayHost::start().await.unwrap();
     let homes = Homes::new();
     let call = open(
         "desktop-de",
@@ -898,6 +899,27 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     assert_eq!(call.app.text("connection-state").await, "verbunden");
     assert_eq!(call.app.text("leave").await, "Verlassen");
     assert_eq!(call.app.text("people-count").await, "2 im Anruf");
+    let icon = tray.wait_icon(SECS(10)).await.unwrap();
+    let menu = icon
+        .wait_menu("German, in the call", SECS(5), |m| {
+            line(m, "In desktop-de").is_some()
+        })
+        .await
+        .unwrap();
+    let labels: Vec<&str> = menu.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "In desktop-de",
+            "",
+            "Fenster anzeigen",
+            "Stummschalten",
+            "Anruf verlassen",
+            "",
+            "RTCstack beenden"
+        ],
+        "{menu:?}"
+    );
 
     // Scored before the cut, so that a stale score could show in it.
     call.app
@@ -1002,6 +1024,15 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
         );
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
+    // The tray says the banner's words.
+    icon.wait_menu("German, reconnecting", SECS(5), |m| {
+        m.iter().any(|l| {
+            l.label
+                .starts_with("Verbindung unterbrochen — wird wiederhergestellt (Versuch ")
+        })
+    })
+    .await
+    .unwrap();
     link.accept_connections().unwrap();
     let restored = rtcstack_testbench::netchange::wall_ms();
     call.wait_view("connected again", restored, SECS(60), |v| {
@@ -1027,4 +1058,10 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
         .unwrap();
     assert_eq!(call.app.text("connection-state").await, "connected");
     assert_eq!(call.app.text("people-count").await, "2 in the call");
+    // And the tray with it, at once.
+    icon.wait_menu("English", SECS(5), |m| {
+        line(m, "Leave call").is_some() && line(m, "Mute").is_some()
+    })
+    .await
+    .unwrap();
 }

@@ -9,7 +9,7 @@ import { renderVideos, resetVideos } from "./video";
 import { renderShare, startShare } from "./share";
 import { qualityIcon } from "./quality";
 import { el, rendered, setText } from "./dom";
-import { language, onLanguage, t } from "./i18n";
+import { language, onLanguage, say, t } from "./i18n";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
 // of its own and knows nothing of LiveKit.
@@ -75,7 +75,7 @@ function render(v: CallView): void {
   countdown();
 
   el("failure").hidden = !failed;
-  setText(el("failure-text"), v.endMessage ?? "");
+  setText(el("failure-text"), v.endMessage ? say(v.endMessage) : "");
 
   const expires = v.tokenExpiresAtMs;
   setText(

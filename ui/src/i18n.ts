@@ -1,43 +1,37 @@
 import en from "./locales/en.json";
 import de from "./locales/de.json";
 import * as ipc from "./generated/ipc";
+import type { LanguageView } from "./generated/LanguageView";
+import type { Sentence } from "./generated/Sentence";
 
-// The page's words, from one resource file per language (`locales/`):
-// `{name}` is filled in, and a message with "one"/"other" forms is chosen
-// by the language's plural rule for `n`. The language follows the system
-// (the webview's `navigator.language`) unless the person picks one.
+// The page's words, from one resource file per language (`locales/`,
+// which Rust reads too): `{name}` is filled in, and a message with
+// "one"/"other" forms is chosen by the language's plural rule for `n`.
+// Which language is Rust's to say (the person's choice, else the
+// system's): the tray and notifications speak it too.
 
 type Catalog = typeof en;
 export type Key = keyof Catalog;
 /** A language's file must have every key English has, in the same form. */
 const german: Catalog = de;
 const catalogs: Record<string, Catalog> = { en, de: german };
-export const LANGUAGES: ReadonlyArray<[code: string, name: string]> = [
-  ["en", "English"],
-  ["de", "Deutsch"],
-];
-const CHOICE = "rtcstack.language";
 
-/** The system's languages, as Rust reads them (the webview's own guess
- * misses a language whose locale is not installed). */
-let system: readonly string[] = [];
-
-function systemLanguage(): string {
-  for (const l of [...system, ...navigator.languages]) {
-    const base = l.toLowerCase().split(/[-_]/)[0] ?? "";
-    if (base in catalogs) return base;
-  }
-  return "en";
-}
-
-/** The person's choice ("" for the system's). */
-export function chosenLanguage(): string {
-  const c = localStorage.getItem(CHOICE) ?? "";
-  return c in catalogs ? c : "";
-}
-
-let lang = chosenLanguage() || systemLanguage();
+/** Rust's word on the language, until it gives it: English. */
+let current: LanguageView = {
+  language: "en",
+  chosen: null,
+  problem: null,
+  offered: [["en", "English"]],
+};
+let lang = "en";
 let plural = new Intl.PluralRules(lang);
+
+function take(view: LanguageView): void {
+  current = view;
+  lang = view.language in catalogs ? view.language : "en";
+  plural = new Intl.PluralRules(lang);
+  if (view.problem) console.warn(view.problem);
+}
 
 export function language(): string {
   return lang;
@@ -54,6 +48,11 @@ export function t(key: Key, params: Record<string, string | number> = {}): strin
         ? message.one
         : message.other;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => String(params[name] ?? whole));
+}
+
+/** A sentence Rust sent, in the page's language. */
+export function say(sentence: Sentence): string {
+  return t(sentence.key, sentence.params);
 }
 
 /** The page's fixed words, from `data-i18n` (text), `data-i18n-label`
@@ -78,21 +77,24 @@ export function onLanguage(redraw: () => void): void {
   listeners.push(redraw);
 }
 
-/** Chooses a language ("" for the system's) and redraws. */
-export function chooseLanguage(code: string): void {
-  if (code === "") localStorage.removeItem(CHOICE);
-  else localStorage.setItem(CHOICE, code);
-  lang = code || systemLanguage();
-  plural = new Intl.PluralRules(lang);
+/** Chooses a language ("" for the system's), kept by Rust, and redraws. */
+export async function chooseLanguage(code: string): Promise<void> {
+  try {
+    take(await ipc.chooseLanguage(code === "" ? null : code));
+  } catch (e) {
+    console.warn(`language not chosen: ${String(e)}`);
+    return;
+  }
   translatePage();
   for (const redraw of listeners) redraw();
 }
 
 /** The page in its language, and the picker in the settings. */
 export async function startLanguage(): Promise<void> {
-  system = await ipc.systemLanguages().catch(() => []);
-  lang = chosenLanguage() || systemLanguage();
-  plural = new Intl.PluralRules(lang);
+  await ipc
+    .languageView()
+    .then(take)
+    .catch((e: unknown) => console.warn(`no language from Rust: ${String(e)}`));
   translatePage();
   const picker = document.querySelector<HTMLSelectElement>("[data-testid=language]");
   if (!picker) return;
@@ -102,7 +104,7 @@ export async function startLanguage(): Promise<void> {
     system.textContent = t("language.system");
     picker.replaceChildren(
       system,
-      ...LANGUAGES.map(([code, name]) => {
+      ...current.offered.map(([code, name]) => {
         const o = document.createElement("option");
         o.value = code;
         o.textContent = name;
@@ -110,9 +112,9 @@ export async function startLanguage(): Promise<void> {
         return o;
       }),
     );
-    picker.value = chosenLanguage();
+    picker.value = current.chosen ?? "";
   };
   fill();
   onLanguage(fill);
-  picker.addEventListener("change", () => chooseLanguage(picker.value));
+  picker.addEventListener("change", () => void chooseLanguage(picker.value));
 }

@@ -13,6 +13,7 @@ use ts_rs::TS;
 use crate::audio::{AudioView, MicActivity};
 use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::check::CheckView;
+use crate::language::LanguageView;
 use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
@@ -214,10 +215,17 @@ pub fn commands() -> Vec<Command> {
         .arg("stages", ts::<rtcstack::audio::processing::Stages>())
         .refused_with(ts::<String>()),
         command(
-            "system_languages",
-            "The system's languages, most wanted first (\"de-DE\").",
-            ts::<Vec<String>>(),
+            "language_view",
+            "The language the app speaks, and the person's choice.",
+            ts::<LanguageView>(),
         ),
+        command(
+            "choose_language",
+            "Speaks `code` (\"de\"; null: the system's) in the page, the tray and notifications, kept for next time. Refused for a language without words.",
+            ts::<LanguageView>(),
+        )
+        .arg("code", ts::<Option<String>>())
+        .refused_with(ts::<String>()),
         command(
             "take_link",
             "A meeting link that came before the page could take it (then `link` events).",

@@ -16,7 +16,8 @@
 //! - [`update`]: the update gate, status and provenance;
 //! - [`secret`]: the one type for tokens, credentials and API secrets;
 //! - [`report`]: the call report, the call's timeline in a file;
-//! - [`language`]: the system's languages, for the page's words;
+//! - [`language`]: the language the app speaks, chosen or the system's;
+//! - [`i18n`]: the words in each language, one set for Rust and the page;
 //! - [`links`]: meeting links (`rtcstack://join?…`) and what they may do;
 //! - [`push_to_talk`]: the key held to talk while muted, and its rule;
 //! - [`tray`]: the tray icon's words and pictures, and what closing the
@@ -27,6 +28,7 @@ pub mod audio;
 pub mod call;
 pub mod check;
 pub mod hint;
+pub mod i18n;
 pub mod ipc;
 pub mod language;
 pub mod links;
@@ -63,6 +65,7 @@ pub struct Desktop {
     /// Where the page takes the videos from.
     pub video_socket: Arc<video::VideoSocket>,
     pub push_to_talk: Arc<push_to_talk::PushToTalk>,
+    pub language: Arc<language::Language>,
     /// A link that came before the page was there to take it.
     pending_link: std::sync::Mutex<Option<links::LinkView>>,
 }
@@ -112,6 +115,7 @@ impl Desktop {
             video_socket: Arc::new(video::VideoSocket::new(Arc::clone(&videos))),
             videos,
             push_to_talk,
+            language: Arc::new(language::Language::new(config_dir)),
             pending_link: std::sync::Mutex::new(None),
         }
     }

@@ -4,6 +4,7 @@ import type { ConnectionState } from "./ConnectionState";
 import type { DisconnectReason } from "./DisconnectReason";
 import type { Participant } from "./Participant";
 import type { QualityReason } from "./QualityReason";
+import type { Sentence } from "./Sentence";
 
 /**
  * The call as the UI shows it.
@@ -26,7 +27,7 @@ lastReconnect: AttemptKind | null,
 /**
  * Why the call ended, once it has, and what to tell the user.
  */
-disconnectReason: DisconnectReason | null, endMessage: string | null, 
+disconnectReason: DisconnectReason | null, endMessage: Sentence | null, 
 /**
  * Everyone else, by identity.
  */

@@ -8,6 +8,7 @@ import type { CallView } from "./CallView";
 import type { CheckView } from "./CheckView";
 import type { JoinError } from "./JoinError";
 import type { JoinRequest } from "./JoinRequest";
+import type { LanguageView } from "./LanguageView";
 import type { LinkView } from "./LinkView";
 import type { MicActivity } from "./MicActivity";
 import type { ProfileDraft } from "./ProfileDraft";
@@ -39,7 +40,8 @@ export const commands = {
   audioView: "audio_view",
   chooseDevices: "choose_devices",
   setAudioStages: "set_audio_stages",
-  systemLanguages: "system_languages",
+  languageView: "language_view",
+  chooseLanguage: "choose_language",
   takeLink: "take_link",
   pushToTalkView: "push_to_talk_view",
   setPushToTalkKey: "set_push_to_talk_key",
@@ -71,6 +73,7 @@ export interface Refusals {
   saveCallReport: string;
   chooseDevices: string;
   setAudioStages: string;
+  chooseLanguage: string;
   setPushToTalkKey: string;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
@@ -153,9 +156,14 @@ export function setAudioStages(stages: Stages): Promise<void> {
   return invoke<void>(commands.setAudioStages, { stages });
 }
 
-/** The system's languages, most wanted first ("de-DE"). */
-export function systemLanguages(): Promise<Array<string>> {
-  return invoke<Array<string>>(commands.systemLanguages);
+/** The language the app speaks, and the person's choice. */
+export function languageView(): Promise<LanguageView> {
+  return invoke<LanguageView>(commands.languageView);
+}
+
+/** Speaks `code` ("de"; null: the system's) in the page, the tray and notifications, kept for next time. Refused for a language without words. Rejects with `Refusals["chooseLanguage"]`. */
+export function chooseLanguage(code: string | null): Promise<LanguageView> {
+  return invoke<LanguageView>(commands.chooseLanguage, { code });
 }
 
 /** A meeting link that came before the page could take it (then `link` events). */

@@ -4,18 +4,20 @@
 
 use rtcstack::DisconnectReason;
 
-pub fn end_message(reason: DisconnectReason) -> &'static str {
+use crate::i18n::Sentence;
+
+pub fn end_message(reason: DisconnectReason) -> Sentence {
     use DisconnectReason as R;
-    match reason {
-        R::ClientInitiated => "You left the call.",
-        R::NetworkError => "Could not reconnect. Please rejoin.",
-        R::Unauthorized => "The server no longer accepts this sign-in. Please rejoin.",
-        R::TokenExpired => "The call's access expired and could not be renewed. Please rejoin.",
-        R::ParticipantRemoved => "You were removed from the call.",
-        R::RoomDeleted => "The call was ended for everyone.",
-        R::DuplicateIdentity => "You joined this call from somewhere else.",
-        R::ServerShutdown => "The server shut down. Please rejoin.",
-        R::JoinFailure => "Could not join the call.",
-        R::Other => "The call ended.",
-    }
+    Sentence::new(match reason {
+        R::ClientInitiated => "end.clientInitiated",
+        R::NetworkError => "end.networkError",
+        R::Unauthorized => "end.unauthorized",
+        R::TokenExpired => "end.tokenExpired",
+        R::ParticipantRemoved => "end.participantRemoved",
+        R::RoomDeleted => "end.roomDeleted",
+        R::DuplicateIdentity => "end.duplicateIdentity",
+        R::ServerShutdown => "end.serverShutdown",
+        R::JoinFailure => "end.joinFailure",
+        R::Other => "end.other",
+    })
 }

@@ -7,28 +7,32 @@ use rtcstack::events::AttemptKind;
 use rtcstack::{CallEvent, DisconnectReason};
 
 use super::end_message::end_message;
+use crate::i18n::Sentence;
 
-/// A notification's title and body.
+/// A notification's title and body, said in the app's language when shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
-    pub title: &'static str,
-    pub body: &'static str,
+    pub title: Sentence,
+    pub body: Sentence,
 }
 
 /// What to tell the user about `event`, if anything.
 pub fn for_event(event: &CallEvent) -> Option<Notification> {
     let (title, body) = match event {
-        CallEvent::Reconnecting { attempt: 1 } => ("Connection lost", "Reconnecting to the call…"),
+        CallEvent::Reconnecting { attempt: 1 } => (
+            Sentence::new("notify.lost"),
+            Sentence::new("notify.reconnecting"),
+        ),
         CallEvent::Reconnected { kind } => (
-            "Reconnected",
-            match kind {
-                AttemptKind::Resume => "The call is back.",
+            Sentence::new("notify.reconnected"),
+            Sentence::new(match kind {
+                AttemptKind::Resume => "notify.back",
                 // Everyone else saw us leave and come back.
-                AttemptKind::Rejoin => "The call is back: you rejoined the room.",
-            },
+                AttemptKind::Rejoin => "notify.backRejoined",
+            }),
         ),
         CallEvent::Disconnected { reason } if *reason != DisconnectReason::ClientInitiated => {
-            ("Call ended", end_message(*reason))
+            (Sentence::new("notify.ended"), end_message(*reason))
         }
         _ => return None,
     };
@@ -51,20 +55,27 @@ mod tests {
             reason: DisconnectReason::NetworkError,
         })
         .unwrap();
-        assert!(n.body.contains("reconnect"), "{n:?}");
+        assert_eq!(n.body.say("en"), "Could not reconnect. Please rejoin.");
+        assert_eq!(
+            n.body.say("de"),
+            "Die Verbindung konnte nicht wiederhergestellt werden. Bitte treten Sie erneut bei."
+        );
         // A rejoin says so: the others saw us leave and come back.
         let n = for_event(&CallEvent::Reconnected {
             kind: AttemptKind::Rejoin,
         })
         .unwrap();
         assert_eq!(
-            (n.title, n.body),
-            ("Reconnected", "The call is back: you rejoined the room.")
+            (n.title.say("en"), n.body.say("en")),
+            (
+                "Reconnected".into(),
+                "The call is back: you rejoined the room.".into()
+            )
         );
         let n = for_event(&CallEvent::Reconnected {
             kind: AttemptKind::Resume,
         })
         .unwrap();
-        assert_eq!(n.body, "The call is back.");
+        assert_eq!(n.body.say("en"), "The call is back.");
     }
 }

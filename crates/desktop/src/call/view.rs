@@ -26,7 +26,7 @@ pub struct CallView {
     pub last_reconnect: Option<AttemptKind>,
     /// Why the call ended, once it has, and what to tell the user.
     pub disconnect_reason: Option<DisconnectReason>,
-    pub end_message: Option<String>,
+    pub end_message: Option<crate::i18n::Sentence>,
     /// Everyone else, by identity.
     pub participants: Vec<Participant>,
     /// Us, as the server sees us (our connection quality).
@@ -98,7 +98,7 @@ impl CallView {
             | CallEvent::ReconnectFailed { .. } => {}
             CallEvent::Disconnected { reason } => {
                 self.disconnect_reason = Some(*reason);
-                self.end_message = Some(super::end_message::end_message(*reason).to_string());
+                self.end_message = Some(super::end_message::end_message(*reason));
             }
             CallEvent::TokenExpired => self.token_warning = !self.token_refreshable,
             CallEvent::TokenUpdated { expires_at_ms } => {
@@ -215,7 +215,7 @@ mod tests {
         );
         assert_eq!(v.disconnect_reason, Some(DisconnectReason::NetworkError));
         assert_eq!(
-            v.end_message.as_deref(),
+            v.end_message.as_ref().map(|m| m.say("en")).as_deref(),
             Some("Could not reconnect. Please rejoin.")
         );
         v.apply(

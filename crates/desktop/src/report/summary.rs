@@ -97,7 +97,8 @@ pub fn summary(t: &Timeline, app: &str) -> String {
         span(last.saturating_sub(first.at_ms))
     );
     let ended = t.entries().iter().find_map(|e| match &e.what {
-        Happened::Ended { reason } => Some(end_message(*reason).to_string()),
+        // The report is read by whoever helps: in English.
+        Happened::Ended { reason } => Some(end_message(*reason).say("en")),
         Happened::JoinFailed { reason } => Some(format!("The join failed: {reason}")),
         _ => None,
     });

@@ -12,16 +12,22 @@ mod icon;
 use rtcstack::ConnectionState;
 
 use crate::call::{CallView, Notification};
+use crate::i18n::Sentence;
 
 pub use host::{can_draw, present as host_present};
 pub use icon::{icon, ICON_SIZE};
 
-/// The call as the icon and its menu show it.
+/// The call as the icon and its menu show it, in the app's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrayView {
     pub status: TrayStatus,
     /// The menu's first line, not clickable: what the call is doing.
     pub headline: String,
+    /// The items' words: show window, mute or unmute, leave, quit.
+    pub show: String,
+    pub mute: String,
+    pub leave: String,
+    pub quit: String,
     /// Mute and Leave apply.
     pub in_call: bool,
     pub muted: bool,
@@ -38,29 +44,39 @@ pub enum TrayStatus {
 }
 
 impl TrayView {
-    pub fn of(view: &CallView) -> TrayView {
-        let room = view.room.as_deref().unwrap_or("the call");
+    /// `view` in `language` ("de").
+    pub fn of(view: &CallView, language: &str) -> TrayView {
+        let say = |key| Sentence::new(key).say(language);
+        let room = view.room.clone().unwrap_or_else(|| say("tray.theCall"));
+        let in_room = |key| Sentence::new(key).with("room", &room).say(language);
         let (status, headline) = match view.state {
             ConnectionState::Idle | ConnectionState::Disconnected => {
-                (TrayStatus::Idle, "Not in a call".to_string())
+                (TrayStatus::Idle, say("tray.idle"))
             }
-            ConnectionState::Connecting => (TrayStatus::Connecting, format!("Joining {room}…")),
+            ConnectionState::Connecting => (TrayStatus::Connecting, in_room("tray.joining")),
             ConnectionState::Connected if view.muted => {
-                (TrayStatus::Muted, format!("In {room} — muted"))
+                (TrayStatus::Muted, in_room("tray.inMuted"))
             }
-            ConnectionState::Connected => (TrayStatus::Connected, format!("In {room}")),
+            ConnectionState::Connected => (TrayStatus::Connected, in_room("tray.in")),
             // The banner's words.
             ConnectionState::Reconnecting => (
                 TrayStatus::Reconnecting,
-                format!(
-                    "Connection lost — reconnecting (attempt {})",
-                    view.attempt.max(1)
-                ),
+                Sentence::new("banner.lost")
+                    .with("n", view.attempt.max(1))
+                    .say(language),
             ),
         };
         TrayView {
             status,
             headline,
+            show: say("tray.show"),
+            mute: say(if view.muted {
+                "call.unmute"
+            } else {
+                "call.mute"
+            }),
+            leave: say("tray.leave"),
+            quit: say("tray.quit"),
             in_call: in_call(view),
             muted: view.muted,
         }
@@ -96,19 +112,18 @@ pub fn on_close(view: &CallView, tray_host: bool) -> OnClose {
 }
 
 /// Said the first time the window is closed during a call, so the call
-/// going on is no surprise.
-pub const STILL_IN_CALL: Notification = Notification {
-    title: "You are still in the call",
-    body:
-        "Closing the window keeps the call going. Leave or quit from the RTCstack icon in the tray.",
-};
-
-/// [`STILL_IN_CALL`] where there is no tray.
-pub const STILL_IN_CALL_MINIMISED: Notification = Notification {
-    title: "You are still in the call",
-    body:
-        "Closing the window keeps the call going; the window is minimised. Leave from the window.",
-};
+/// going on is no surprise: where it went (the tray, or minimised where
+/// there is no tray host).
+pub fn still_in_call(tray_host: bool) -> Notification {
+    Notification {
+        title: Sentence::new("tray.stillInCall"),
+        body: Sentence::new(if tray_host {
+            "tray.stillInCallTray"
+        } else {
+            "tray.stillInCallMinimised"
+        }),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -165,7 +180,7 @@ mod tests {
             ),
         ];
         for (state, muted, status, words) in cases {
-            let t = TrayView::of(&view(state, muted, 3));
+            let t = TrayView::of(&view(state, muted, 3), "en");
             assert_eq!(
                 (t.status, t.headline.as_str()),
                 (status, words),
@@ -173,8 +188,30 @@ mod tests {
             );
         }
         // An outage's first attempt is 1 before the engine numbers it.
-        let t = TrayView::of(&view(ConnectionState::Reconnecting, false, 0));
+        let t = TrayView::of(&view(ConnectionState::Reconnecting, false, 0), "en");
         assert!(t.headline.ends_with("(attempt 1)"), "{}", t.headline);
+    }
+
+    #[test]
+    fn the_menu_speaks_the_apps_language() {
+        let t = TrayView::of(&view(ConnectionState::Connected, true, 0), "de");
+        assert_eq!(
+            [t.headline, t.show, t.mute, t.leave, t.quit],
+            [
+                "In standup — stummgeschaltet",
+                "Fenster anzeigen",
+                "Stummschaltung aufheben",
+                "Anruf verlassen",
+                "RTCstack beenden"
+            ]
+        );
+        let t = TrayView::of(&view(ConnectionState::Reconnecting, false, 2), "de");
+        assert_eq!(
+            t.headline,
+            "Verbindung unterbrochen — wird wiederhergestellt (Versuch 2)"
+        );
+        let t = TrayView::of(&view(ConnectionState::Connected, false, 0), "en");
+        assert_eq!([t.mute, t.leave], ["Mute", "Leave call"]);
     }
 
     #[test]
