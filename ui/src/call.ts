@@ -86,12 +86,12 @@ function render(v: CallView): void {
   tw.hidden = !(inCall && v.tokenWarning);
   setText(tw, t("call.tokenWarning"));
   const notice = el("notice");
-  notice.hidden = !(inCall && v.notice);
-  setText(notice, v.notice ?? "");
+  notice.hidden = !(inCall && v.notices.length > 0);
+  setText(notice, v.notices.map(say).join(" "));
   // Not while reconnecting: the banner says what is going on then.
   const pathNotice = el("path-notice");
   pathNotice.hidden = !(v.state === "connected" && v.pathNotice);
-  setText(pathNotice, v.pathNotice ?? "");
+  setText(pathNotice, v.pathNotice ? say(v.pathNotice) : "");
 
   const local = el("local-quality");
   const reconnecting = v.state === "reconnecting";
@@ -142,7 +142,7 @@ export async function join(request: JoinRequest): Promise<void> {
   } catch (e) {
     joinRefused = true;
     const err = e as ipc.Refusals["join"];
-    error.textContent = err.message ?? String(e);
+    error.textContent = err.message ? say(err.message) : String(e);
     error.dataset["kind"] = err.kind ?? "failed";
     error.hidden = false;
     // No call: the form again, whatever the last view said (the refusal

@@ -3,16 +3,25 @@ import type { CheckLine } from "./generated/CheckLine";
 import * as ipc from "./generated/ipc";
 import { formRequest } from "./call";
 import { el, setText } from "./dom";
+import { onLanguage, say, t } from "./i18n";
 
 // The pre-call check: the Rust side checks and words each line; the page
-// lays the lines out as they come.
+// says them in its language and lays the lines out as they come.
 
-const labels: Record<CheckLine["item"], string> = {
-  server: "Server",
-  token: "Access",
-  transport: "Connection",
-  microphone: "Microphone",
-  speaker: "Speaker",
+const labels: Record<CheckLine["item"], () => string> = {
+  server: () => t("check.item.server"),
+  token: () => t("check.item.token"),
+  transport: () => t("check.item.transport"),
+  microphone: () => t("check.item.microphone"),
+  speaker: () => t("check.item.speaker"),
+};
+
+const verdicts: Record<CheckLine["verdict"], () => string> = {
+  checking: () => t("check.verdict.checking"),
+  good: () => t("check.verdict.good"),
+  warning: () => t("check.verdict.warning"),
+  failed: () => t("check.verdict.failed"),
+  skipped: () => t("check.verdict.skipped"),
 };
 
 const marks: Record<CheckLine["verdict"], string> = {
@@ -24,10 +33,10 @@ const marks: Record<CheckLine["verdict"], string> = {
 };
 
 function summary(v: CheckView): string {
-  if (v.running) return v.automatic ? "The join failed: checking why…" : "Checking…";
-  if (v.passed === false) return "Calls will not work until the lines marked ✗ are fixed.";
-  if (v.lines.some((l) => l.verdict === "warning")) return "Calls will work, with the warnings below.";
-  return "All good: you are ready to join.";
+  if (v.running) return t(v.automatic ? "check.summaryAutomatic" : "check.checking");
+  if (v.passed === false) return t("check.summaryFailed");
+  if (v.lines.some((l) => l.verdict === "warning")) return t("check.summaryWarnings");
+  return t("check.summaryGood");
 }
 
 /** When each line last changed on the page (wall clock, ms): for the
@@ -39,7 +48,9 @@ function lineItem(l: CheckLine): HTMLLIElement {
   li.dataset["testid"] = "check-line";
   li.dataset["item"] = l.item;
   li.dataset["verdict"] = l.verdict;
-  const said = `${l.verdict} ${l.text}`;
+  const words = say(l.text);
+  const advice = l.advice ? say(l.advice) : null;
+  const said = `${l.verdict} ${words}`;
   const last = changedAt.get(l.item);
   const at = last && last.said === said ? last.at : Date.now();
   changedAt.set(l.item, { said, at });
@@ -49,24 +60,28 @@ function lineItem(l: CheckLine): HTMLLIElement {
   mark.textContent = marks[l.verdict];
   mark.setAttribute("aria-hidden", "true");
   const label = document.createElement("strong");
-  label.textContent = `${labels[l.item]}: `;
+  label.textContent = `${labels[l.item]()}: `;
   const text = document.createElement("span");
   text.dataset["testid"] = "check-text";
-  text.textContent = l.text;
+  text.textContent = words;
   li.append(mark, label, text);
-  if (l.advice) {
-    const advice = document.createElement("span");
-    advice.className = "advice";
-    advice.dataset["testid"] = "check-advice";
-    advice.textContent = l.advice;
-    li.append(advice);
+  if (advice) {
+    const span = document.createElement("span");
+    span.className = "advice";
+    span.dataset["testid"] = "check-advice";
+    span.textContent = advice;
+    li.append(span);
   }
   // Read as one sentence by a screen reader, verdict first.
-  li.setAttribute("aria-label", `${labels[l.item]}, ${l.verdict}: ${l.text}${l.advice ? ` ${l.advice}` : ""}`);
+  li.setAttribute("aria-label", `${labels[l.item]()}, ${verdicts[l.verdict]()}: ${words}${advice ? ` ${advice}` : ""}`);
   return li;
 }
 
+/** The last view, to say again in a new language. */
+let last: CheckView | null = null;
+
 function render(v: CheckView): void {
+  last = v;
   const panel = el("check-panel");
   panel.hidden = v.lines.length === 0;
   panel.dataset["running"] = v.running ? "1" : "";
@@ -77,6 +92,9 @@ function render(v: CheckView): void {
 
 export async function startCheck(): Promise<void> {
   el("check-button").addEventListener("click", () => void ipc.runCheck(formRequest()));
+  onLanguage(() => {
+    if (last) render(last);
+  });
   await ipc.onCheckView(render);
   render(await ipc.checkView());
 }

@@ -50,9 +50,13 @@ export function t(key: Key, params: Record<string, string | number> = {}): strin
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => String(params[name] ?? whole));
 }
 
-/** A sentence Rust sent, in the page's language. */
+/** A sentence Rust sent, in the page's language (and any inside it). */
 export function say(sentence: Sentence): string {
-  return t(sentence.key, sentence.params);
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sentence.params)) {
+    params[name] = typeof value === "string" ? value : say(value);
+  }
+  return t(sentence.key, params);
 }
 
 /** The page's fixed words, from `data-i18n` (text), `data-i18n-label`

@@ -15,14 +15,32 @@ pub const LANGUAGES: [(&str, &str); 2] = [("en", "English"), ("de", "Deutsch")];
 
 /// A sentence for the person, in no language yet: a key of the resource
 /// files and the values its `{name}`s take (`n` also picks the plural).
+/// A value may be a sentence itself (a reason inside a verdict), said in
+/// the same language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct Sentence {
     /// Checked by the page's compiler against the English file.
     #[ts(type = "keyof typeof import(\"../locales/en.json\")")]
     pub key: &'static str,
-    #[ts(type = "Record<string, string>")]
-    pub params: BTreeMap<&'static str, String>,
+    #[ts(type = "Record<string, string | Sentence>")]
+    pub params: BTreeMap<&'static str, Value>,
+}
+
+/// What fills a `{name}`: words from outside (a room's name, a server's
+/// reason), kept as they are, or a sentence of ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Text(String),
+    Sentence(Sentence),
+}
+
+/// In English: for logs, reports and errors' `Display`.
+impl std::fmt::Display for Sentence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.say("en"))
+    }
 }
 
 impl Sentence {
@@ -37,9 +55,20 @@ impl Sentence {
         }
     }
 
-    /// Fills `{name}` with `value`.
+    /// Words from elsewhere not (yet) in the resource files, as they are.
+    pub fn plain(text: impl ToString) -> Self {
+        Sentence::new("plain").with("text", text)
+    }
+
+    /// Fills `{name}` with `value`, as it is.
     pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.params.insert(name, value.to_string());
+        self.params.insert(name, Value::Text(value.to_string()));
+        self
+    }
+
+    /// Fills `{name}` with another sentence, said in the same language.
+    pub fn with_sentence(mut self, name: &'static str, sentence: Sentence) -> Self {
+        self.params.insert(name, Value::Sentence(sentence));
         self
     }
 
@@ -51,7 +80,10 @@ impl Sentence {
         let text = match message {
             Some(Message::One(text)) => text,
             Some(Message::Plural { one, other }) => {
-                let n = self.params.get("n").and_then(|n| n.parse::<i64>().ok());
+                let n = match self.params.get("n") {
+                    Some(Value::Text(n)) => n.parse::<i64>().ok(),
+                    _ => None,
+                };
                 if n == Some(1) {
                     one
                 } else {
@@ -61,7 +93,18 @@ impl Sentence {
             // Only a key no catalog has: its name beats nothing.
             None => self.key,
         };
-        fill(text, &self.params)
+        let values = self
+            .params
+            .iter()
+            .map(|(name, value)| {
+                let said = match value {
+                    Value::Text(t) => t.clone(),
+                    Value::Sentence(s) => s.say(language),
+                };
+                (*name, said)
+            })
+            .collect();
+        fill(text, &values)
     }
 }
 
@@ -174,6 +217,10 @@ mod tests {
         assert_eq!(two.say("en"), "2 people joined");
         // A language without words falls back to English.
         assert_eq!(s.say("fr"), s.say("en"));
+        // A sentence inside another is said in its language too.
+        let nested = Sentence::new("tray.in").with_sentence("room", Sentence::new("tray.theCall"));
+        assert_eq!(nested.say("de"), "In dem Anruf");
+        assert_eq!(nested.to_string(), "In the call");
     }
 
     #[test]
@@ -198,6 +245,11 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({"key": "banner.lost", "params": {"n": "2"}})
+        );
+        let nested = Sentence::new("tray.in").with_sentence("room", Sentence::new("tray.theCall"));
+        assert_eq!(
+            serde_json::to_value(&nested).unwrap(),
+            serde_json::json!({"key": "tray.in", "params": {"room": {"key": "tray.theCall", "params": {}}}})
         );
     }
 }

@@ -68,15 +68,15 @@ tokenWarning: boolean,
  */
 tokenRefreshable: boolean, 
 /**
- * Something the user should know that does not stop the call
- * (listening only, no speaker).
+ * What the user should know that does not stop the call (listening
+ * only, no speaker), in order.
  */
-notice: string | null, 
+notices: Array<Sentence>, 
 /**
  * How the media gets through when it is not the usual way (UDP
  * blocked, only a relay): a notice, not an error.
  */
-pathNotice: string | null, 
+pathNotice: Sentence | null, 
 /**
  * Which change this is, and when the shell made it (Unix ms, with
  * fractions): the UI benchmark measures the way to the screen.

@@ -3,9 +3,11 @@
 /**
  * A sentence for the person, in no language yet: a key of the resource
  * files and the values its `{name}`s take (`n` also picks the plural).
+ * A value may be a sentence itself (a reason inside a verdict), said in
+ * the same language.
  */
 export type Sentence = { 
 /**
  * Checked by the page's compiler against the English file.
  */
-key: keyof typeof import("../locales/en.json"), params: Record<string, string>, };
+key: keyof typeof import("../locales/en.json"), params: Record<string, string | Sentence>, };

@@ -7,6 +7,7 @@ use rtcstack::ConnectError;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::i18n::Sentence;
 use crate::profiles::{ProfileKind, Resolved};
 
 /// What the join form sends.
@@ -21,38 +22,57 @@ pub struct JoinRequest {
     pub name: String,
 }
 
-/// Why a join did not happen, in words for the form.
+/// Why a join did not happen, in words for the form (said in English by
+/// `Display`, for the report).
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "message")]
 #[ts(export)]
 pub enum JoinError {
     #[error("{0}")]
-    EmptyRoom(String),
+    EmptyRoom(Sentence),
     #[error("{0}")]
-    InvalidUrl(String),
+    InvalidUrl(Sentence),
     #[error("{0}")]
-    Unreachable(String),
+    Unreachable(Sentence),
     /// The server's certificate is not trusted on this computer.
     #[error("{0}")]
-    CertificateNotTrusted(String),
+    CertificateNotTrusted(Sentence),
     #[error("{0}")]
-    ProxyRefused(String),
+    ProxyRefused(Sentence),
     #[error("{0}")]
-    Rejected(String),
+    Rejected(Sentence),
     #[error("{0}")]
-    NotConfigured(String),
+    NotConfigured(Sentence),
     /// The token service did not accept the credential: sign in again.
     #[error("{0}")]
-    SignInAgain(String),
+    SignInAgain(Sentence),
     #[error("{0}")]
-    Keychain(String),
+    Keychain(Sentence),
     #[error("{0}")]
-    TokenService(String),
+    TokenService(Sentence),
     #[error("{0}")]
-    Failed(String),
+    Failed(Sentence),
 }
 
 impl JoinError {
+    /// What the form says.
+    pub fn into_sentence(self) -> Sentence {
+        use JoinError as E;
+        match self {
+            E::EmptyRoom(s)
+            | E::InvalidUrl(s)
+            | E::Unreachable(s)
+            | E::CertificateNotTrusted(s)
+            | E::ProxyRefused(s)
+            | E::Rejected(s)
+            | E::NotConfigured(s)
+            | E::SignInAgain(s)
+            | E::Keychain(s)
+            | E::TokenService(s)
+            | E::Failed(s) => s,
+        }
+    }
+
     /// Refused past the form: the network, the server or the token
     /// source, where the pre-call check can tell more.
     pub fn worth_a_check(&self) -> bool {
@@ -72,7 +92,7 @@ impl JoinError {
 pub(crate) fn room_to_join(
     profile: &Resolved,
     typed: String,
-) -> Result<(String, Option<String>), JoinError> {
+) -> Result<(String, Option<Sentence>), JoinError> {
     let pasted = profile.info.kind == ProfileKind::PastedToken;
     let named = if pasted {
         match rtcstack::token::inspect(profile.secret.expose()) {
@@ -85,17 +105,17 @@ pub(crate) fn room_to_join(
     };
     match named {
         Some(named) if !typed.is_empty() && named != typed => {
-            let notice = format!(
-                "This access is for room \"{named}\", so you joined that room, not \"{typed}\"."
-            );
+            let notice = Sentence::new("notice.otherRoom")
+                .with("named", &named)
+                .with("typed", &typed);
             Ok((named, Some(notice)))
         }
         Some(named) => Ok((named, None)),
-        None if typed.is_empty() => Err(JoinError::EmptyRoom(if pasted {
-            "This access names no room: enter a room name.".into()
+        None if typed.is_empty() => Err(JoinError::EmptyRoom(Sentence::new(if pasted {
+            "joinError.noRoomInAccess"
         } else {
-            "Enter a room name.".into()
-        })),
+            "joinError.emptyRoom"
+        }))),
         None => Ok((typed, None)),
     }
 }
@@ -109,29 +129,26 @@ pub(crate) fn join_error(e: ConnectError) -> JoinError {
     // The server's refusal quotes the token it refused ("invalid token:
     // eyJ…, error: …"): the form must not show it.
     let text = crate::redact::redact(&e.to_string());
+    // The SDK's own words (and the server's) are kept as they are.
+    let said = |key| Sentence::new(key).with("why", clause(&text));
     match e {
-        ConnectError::InvalidUrl(_) => {
-            JoinError::InvalidUrl(format!("Check the server address: {text}."))
+        ConnectError::InvalidUrl(_) => JoinError::InvalidUrl(said("joinError.invalidUrl")),
+        ConnectError::Unreachable(_) => JoinError::Unreachable(said("joinError.unreachable")),
+        ConnectError::Timeout(within) => JoinError::Unreachable(
+            Sentence::new("joinError.noAnswer").with("s", within.as_secs_f64().ceil()),
+        ),
+        ConnectError::CertificateNotTrusted(why) => JoinError::CertificateNotTrusted(
+            Sentence::new("joinError.certificateNotTrusted").with("why", clause(&why)),
+        ),
+        ConnectError::ProxyRefused(answer) => {
+            JoinError::ProxyRefused(Sentence::new("joinError.proxyRefused").with("answer", answer))
         }
-        ConnectError::Unreachable(_) | ConnectError::Timeout(_) => {
-            JoinError::Unreachable(format!("The server cannot be reached: {text}."))
-        }
-        ConnectError::CertificateNotTrusted(why) => JoinError::CertificateNotTrusted(format!(
-            "Certificate not trusted: {why}. If your organisation uses its own certificates, \
-             install its root certificate on this computer; otherwise tell whoever runs the server."
-        )),
-        ConnectError::ProxyRefused(answer) => JoinError::ProxyRefused(format!(
-            "The proxy refused the connection ({answer}). Check the proxy settings \
-             (HTTPS_PROXY or HTTP_PROXY) or ask your network's administrator."
-        )),
         ConnectError::Unauthorized(_)
         | ConnectError::TokenExpired
         | ConnectError::MalformedToken(_)
-        | ConnectError::JoinRejected { .. } => {
-            JoinError::Rejected(format!("The server refused to let us in: {text}."))
-        }
+        | ConnectError::JoinRejected { .. } => JoinError::Rejected(said("joinError.rejected")),
         ConnectError::Media(_) | ConnectError::Closed => {
-            JoinError::Failed(format!("Could not join: {text}."))
+            JoinError::Failed(said("joinError.failed"))
         }
     }
 }
@@ -193,7 +210,11 @@ mod tests {
     #[test]
     fn join_errors_say_what_to_fix() {
         let e = join_error(ConnectError::InvalidUrl("x".into()));
-        assert!(matches!(e, JoinError::InvalidUrl(m) if m.contains("server address")));
+        assert!(matches!(&e, JoinError::InvalidUrl(_)));
+        assert_eq!(
+            e.to_string(),
+            "Check the server address: the server URL is not valid: x."
+        );
         let e = join_error(ConnectError::Unauthorized("bad".into()));
         assert!(matches!(e, JoinError::Rejected(_)));
         // livekit-server's 401 body, as it comes: the token is not repeated.
@@ -201,12 +222,19 @@ mod tests {
         let e = join_error(ConnectError::Unauthorized(format!(
             "invalid token: {jwt}, error: token signature is invalid"
         )));
+        assert!(matches!(&e, JoinError::Rejected(_)), "{e:?}");
+        let text = e.to_string();
         assert!(
-            matches!(&e, JoinError::Rejected(m) if !m.contains("eyJ") && m.contains("signature is invalid")),
-            "{e:?}"
+            !text.contains("eyJ") && text.contains("signature is invalid"),
+            "{text}"
         );
-        let j = serde_json::to_value(JoinError::EmptyRoom("Enter a room name.".into())).unwrap();
+        let j = serde_json::to_value(JoinError::EmptyRoom(Sentence::new("joinError.emptyRoom")))
+            .unwrap();
         assert_eq!(j["kind"], "emptyRoom");
-        assert_eq!(j["message"], "Enter a room name.");
+        assert_eq!(j["message"]["key"], "joinError.emptyRoom");
+        assert_eq!(
+            join_error(ConnectError::Timeout(Duration::from_secs(5))).to_string(),
+            "The server cannot be reached: no answer within 5 s."
+        );
     }
 }

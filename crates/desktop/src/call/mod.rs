@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rtcstack::rates::Rates;
+
+use crate::i18n::Sentence;
 use rtcstack::video::screen::{self, Screen, ShareTarget, Shareable};
 use rtcstack::video::VideoSource;
 use rtcstack::{Call, CallEvent, CallOptions, ConnectionState};
@@ -172,8 +174,8 @@ impl CallController {
             .resolve(request.profile.as_deref())
             .await
             .map_err(|e| match e {
-                ProfileError::Keychain(m) => JoinError::Keychain(m),
-                other => JoinError::NotConfigured(other.to_string()),
+                ProfileError::Keychain(m) => JoinError::Keychain(Sentence::plain(m)),
+                other => JoinError::NotConfigured(Sentence::plain(other.to_string())),
             })?;
         // Decided before anything changes: a join refused here leaves the
         // current call as it is.
@@ -190,12 +192,12 @@ impl CallController {
         let got = tokens::for_call(profile, &room, &name, &identity)
             .await
             .map_err(|e| match e {
-                TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(m),
-                TokenSourceError::Service(m) => JoinError::TokenService(m),
-                TokenSourceError::Unusable(m) => JoinError::Rejected(m),
+                TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(Sentence::plain(m)),
+                TokenSourceError::Service(m) => JoinError::TokenService(Sentence::plain(m)),
+                TokenSourceError::Unusable(m) => JoinError::Rejected(Sentence::plain(m)),
             })
             .inspect_err(|e| self.journal_failed(e))?;
-        let mut notice: Vec<String> = room_notice.into_iter().collect();
+        let mut notices: Vec<Sentence> = room_notice.into_iter().collect();
         // The SDK takes the token's text: the one place it leaves us.
         let mut options = CallOptions::new(request.url.trim(), got.token.expose());
         // Devices open here, and the audio's lock may be held while
@@ -210,7 +212,7 @@ impl CallController {
         // Without a speaker the call keeps CallOptions' silent sink.
         match devices.output {
             Some(s) => options.audio_sink = s,
-            None => notice.push("No speaker: you will not hear the call.".to_string()),
+            None => notices.push(Sentence::new("notice.noSpeaker")),
         }
         // A new call's pictures only.
         self.videos.clear();
@@ -229,7 +231,7 @@ impl CallController {
                 token_refreshable,
                 // Shown from the start, so it does not push the call's
                 // controls down later.
-                notice: (!notice.is_empty()).then(|| notice.join(" ")),
+                notices: notices.clone(),
                 seq: v.seq,
                 ..Default::default()
             };
@@ -258,16 +260,12 @@ impl CallController {
         match devices.input {
             Some(mic) => {
                 if let Err(e) = call.publish_audio(mic).await {
-                    notice.push(format!(
-                        "Your microphone could not be sent: {}.",
-                        clause(&e)
-                    ));
+                    notices.push(Sentence::new("notice.micNotSent").with("why", clause(&e)));
                 }
             }
-            None => notice.push("Listening only: no microphone was found.".to_string()),
+            None => notices.push(Sentence::new("notice.listeningOnly")),
         }
-        self.published
-            .change(|v| v.notice = (!notice.is_empty()).then(|| notice.join(" ")));
+        self.published.change(|v| v.notices = notices);
         tokio::spawn(follow_stats(
             call,
             Arc::clone(&self.published),

@@ -9,6 +9,8 @@ use rtcstack::{CallCounters, MediaPath, MediaPaths, Participant, PathProtocol};
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::i18n::Sentence;
+
 /// Above these, a measurement is a reason for a lower quality.
 const LOSS_PERCENT: f64 = 2.0;
 const RTT_MS: f64 = 300.0;
@@ -76,15 +78,11 @@ pub struct QualityReason {
 
 /// The notice for media that does not take UDP straight to the server, by
 /// the way our own media goes.
-pub(crate) fn path_notice(paths: &MediaPaths) -> Option<String> {
+pub(crate) fn path_notice(paths: &MediaPaths) -> Option<Sentence> {
     let p = paths.publisher.as_ref().or(paths.subscriber.as_ref())?;
     match (p.relay, p.protocol) {
-        (Some(relay), _) => Some(format!(
-            "Only a relay gets through on this network: connected through TURN over {relay}, which can add delay"
-        )),
-        (None, PathProtocol::Tcp) => Some(
-            "UDP is blocked on this network: connected over TCP, which can add delay".to_string(),
-        ),
+        (Some(relay), _) => Some(Sentence::new("notice.onlyRelay").with("relay", relay)),
+        (None, PathProtocol::Tcp) => Some(Sentence::new("notice.udpBlocked")),
         (None, PathProtocol::Udp) => None,
     }
 }
@@ -253,11 +251,15 @@ mod tests {
         };
         assert_eq!(path_notice(&path(PathProtocol::Udp, None)), None);
         assert_eq!(
-            path_notice(&path(PathProtocol::Tcp, None)).as_deref(),
+            path_notice(&path(PathProtocol::Tcp, None))
+                .map(|s| s.to_string())
+                .as_deref(),
             Some("UDP is blocked on this network: connected over TCP, which can add delay")
         );
         assert_eq!(
-            path_notice(&path(PathProtocol::Udp, Some(rtcstack::RelayProtocol::Tls))).as_deref(),
+            path_notice(&path(PathProtocol::Udp, Some(rtcstack::RelayProtocol::Tls)))
+                .map(|s| s.to_string())
+                .as_deref(),
             Some("Only a relay gets through on this network: connected through TURN over TLS, which can add delay")
         );
         assert_eq!(path_notice(&MediaPaths::default()), None);

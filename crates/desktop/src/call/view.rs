@@ -49,12 +49,12 @@ pub struct CallView {
     /// The profile can get new tokens (so an expiring one is no news until
     /// a refresh fails).
     pub token_refreshable: bool,
-    /// Something the user should know that does not stop the call
-    /// (listening only, no speaker).
-    pub notice: Option<String>,
+    /// What the user should know that does not stop the call (listening
+    /// only, no speaker), in order.
+    pub notices: Vec<crate::i18n::Sentence>,
     /// How the media gets through when it is not the usual way (UDP
     /// blocked, only a relay): a notice, not an error.
-    pub path_notice: Option<String>,
+    pub path_notice: Option<crate::i18n::Sentence>,
     /// Which change this is, and when the shell made it (Unix ms, with
     /// fractions): the UI benchmark measures the way to the screen.
     #[ts(type = "number")]

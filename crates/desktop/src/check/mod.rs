@@ -159,7 +159,7 @@ impl Checker {
                     ProfileKind::SelfHosted,
                     &Err(TokenSourceError::Unusable(e.to_string())),
                 ));
-                self.found(verdicts::transport_skipped("no token"));
+                self.found(verdicts::transport_skipped("check.skippedNoToken"));
                 return;
             }
         };
@@ -176,19 +176,17 @@ impl Checker {
             &got.as_ref().map(|(took, _)| *took).map_err(Clone::clone),
         ));
         let Ok((_, got)) = got else {
-            self.found(verdicts::transport_skipped("no token"));
+            self.found(verdicts::transport_skipped("check.skippedNoToken"));
             return;
         };
         if !reachable {
-            self.found(verdicts::transport_skipped("the server is not reachable"));
+            self.found(verdicts::transport_skipped("check.skippedUnreachable"));
             return;
         }
         if kind == ProfileKind::PastedToken {
             // Its identity is the person's own: a test join would take
             // their place in a call they join meanwhile.
-            self.found(verdicts::transport_skipped(
-                "a pasted token joins as you, and a test join would take your place",
-            ));
+            self.found(verdicts::transport_skipped("check.skippedPasted"));
             return;
         }
         let mut options = CallOptions::new(url, got.token.expose());

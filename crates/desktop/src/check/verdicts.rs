@@ -1,5 +1,6 @@
 //! Each check's outcome as a line a person reads: a verdict, what was
-//! found, and what to do about it. Pure, so every wording is tested.
+//! found, and what to do about it, as sentences the page says in its
+//! language. Pure, so every wording is tested.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use ts_rs::TS;
 
 use crate::audio::Heard;
 use crate::call::join::join_error;
+use crate::i18n::Sentence;
 use crate::profiles::tokens::TokenSourceError;
 use crate::profiles::ProfileKind;
 use crate::redact::redact;
@@ -47,22 +49,22 @@ pub enum Verdict {
 pub struct CheckLine {
     pub item: CheckItem,
     pub verdict: Verdict,
-    pub text: String,
+    pub text: Sentence,
     /// What to do, for a line that is not good.
-    pub advice: Option<String>,
+    pub advice: Option<Sentence>,
 }
 
-fn line(item: CheckItem, verdict: Verdict, text: impl Into<String>) -> CheckLine {
+fn line(item: CheckItem, verdict: Verdict, text: Sentence) -> CheckLine {
     CheckLine {
         item,
         verdict,
-        text: text.into(),
+        text,
         advice: None,
     }
 }
 
-fn advised(mut l: CheckLine, advice: &str) -> CheckLine {
-    l.advice = Some(advice.to_string());
+fn advised(mut l: CheckLine, advice: &'static str) -> CheckLine {
+    l.advice = Some(Sentence::new(advice));
     l
 }
 
@@ -71,14 +73,14 @@ pub(crate) fn checking() -> Vec<CheckLine> {
     use CheckItem::*;
     [Server, Token, Transport, Microphone, Speaker]
         .into_iter()
-        .map(|item| line(item, Verdict::Checking, "Checking…"))
+        .map(|item| line(item, Verdict::Checking, Sentence::new("check.checking")))
         .collect()
 }
 
 /// A round trip this long or longer is felt in a conversation.
 const FAR: Duration = Duration::from_millis(250);
 
-const NETWORK_ADVICE: &str = "Check the server address, and that this network lets you reach it: a firewall, proxy or VPN may be in the way.";
+const NETWORK_ADVICE: &str = "check.networkAdvice";
 
 fn ms(d: Duration) -> u128 {
     d.as_millis()
@@ -86,56 +88,60 @@ fn ms(d: Duration) -> u128 {
 
 /// A round trip as people read it: whole milliseconds, and on a local
 /// network (under one) not "0 ms".
-fn round_trip(d: Duration) -> String {
+fn round_trip(d: Duration) -> Sentence {
     if d < Duration::from_millis(1) {
-        "under 1 ms".into()
+        Sentence::new("check.underOneMs")
     } else {
-        format!("{} ms", ms(d))
+        Sentence::new("check.ms").with("ms", ms(d))
     }
 }
 
 /// The server's signal port, and how far away it is.
 pub(crate) fn server(found: Result<Duration, ConnectError>, within: Duration) -> CheckLine {
     let item = CheckItem::Server;
+    let unreachable = |why: String| {
+        advised(
+            line(
+                item,
+                Verdict::Failed,
+                Sentence::new("check.notReachable").with("why", why),
+            ),
+            NETWORK_ADVICE,
+        )
+    };
     match found {
         Ok(rtt) if rtt >= FAR => advised(
             line(
                 item,
                 Verdict::Warning,
-                format!("Reachable, but far: {} round trip", round_trip(rtt)),
+                Sentence::new("check.far").with_sentence("rtt", round_trip(rtt)),
             ),
-            "Calls will feel delayed: a wired network or a server nearer to you helps.",
+            "check.farAdvice",
         ),
         Ok(rtt) => line(
             item,
             Verdict::Good,
-            format!("Reachable: {} round trip", round_trip(rtt)),
+            Sentence::new("check.reachable").with_sentence("rtt", round_trip(rtt)),
         ),
         Err(ConnectError::InvalidUrl(m)) => advised(
             line(
                 item,
                 Verdict::Failed,
                 // What was typed: a token pasted into it is not shown.
-                format!("The server address is not valid: {}", redact(&m)),
+                Sentence::new("check.invalidUrl").with("why", redact(&m)),
             ),
-            "Check the Server field.",
+            "check.invalidUrlAdvice",
         ),
         Err(ConnectError::Timeout(_)) => advised(
             line(
                 item,
                 Verdict::Failed,
-                format!("Not reachable: no answer within {} s", within.as_secs()),
+                Sentence::new("check.noAnswer").with("s", within.as_secs()),
             ),
             NETWORK_ADVICE,
         ),
-        Err(ConnectError::Unreachable(why)) => advised(
-            line(item, Verdict::Failed, format!("Not reachable: {why}")),
-            NETWORK_ADVICE,
-        ),
-        Err(e) => advised(
-            line(item, Verdict::Failed, format!("Not reachable: {e}")),
-            NETWORK_ADVICE,
-        ),
+        Err(ConnectError::Unreachable(why)) => unreachable(why),
+        Err(e) => unreachable(e.to_string()),
     }
 }
 
@@ -146,27 +152,26 @@ pub(crate) fn token(kind: ProfileKind, found: &Result<Duration, TokenSourceError
         (ProfileKind::TokenEndpoint, Ok(took)) => line(
             item,
             Verdict::Good,
-            format!("The token service answered in {} ms", ms(*took)),
+            Sentence::new("check.tokenServiceAnswered").with("ms", ms(*took)),
         ),
-        (ProfileKind::SelfHosted, Ok(_)) => line(
-            item,
-            Verdict::Good,
-            "Signed on this computer with the profile's key",
-        ),
+        (ProfileKind::SelfHosted, Ok(_)) => {
+            line(item, Verdict::Good, Sentence::new("check.signedHere"))
+        }
         (ProfileKind::PastedToken, Ok(_)) => {
-            line(item, Verdict::Good, "The pasted access is valid")
+            line(item, Verdict::Good, Sentence::new("check.pastedValid"))
         }
         (_, Err(TokenSourceError::SignInAgain(m))) => advised(
-            line(item, Verdict::Failed, m.clone()),
-            "Edit the profile and enter a new credential.",
+            line(item, Verdict::Failed, Sentence::plain(m)),
+            "check.newCredentialAdvice",
         ),
         (_, Err(TokenSourceError::Service(m))) => advised(
-            line(item, Verdict::Failed, m.clone()),
-            "The token service may be down: try again later, or ask whoever runs it.",
+            line(item, Verdict::Failed, Sentence::plain(m)),
+            "check.tokenServiceAdvice",
         ),
-        (_, Err(TokenSourceError::Unusable(m))) => {
-            advised(line(item, Verdict::Failed, m.clone()), "Edit the profile.")
-        }
+        (_, Err(TokenSourceError::Unusable(m))) => advised(
+            line(item, Verdict::Failed, Sentence::plain(m)),
+            "check.editProfileAdvice",
+        ),
     }
 }
 
@@ -180,13 +185,11 @@ pub(crate) fn transport(found: Result<TestJoin, ConnectError>) -> CheckLine {
                 ConnectError::Unauthorized(_)
                 | ConnectError::TokenExpired
                 | ConnectError::MalformedToken(_)
-                | ConnectError::JoinRejected { .. } => {
-                    "The server does not accept this profile's access: check the profile."
-                }
+                | ConnectError::JoinRejected { .. } => "check.accessRefusedAdvice",
                 _ => NETWORK_ADVICE,
             };
             return advised(
-                line(item, Verdict::Failed, join_error(e).to_string()),
+                line(item, Verdict::Failed, join_error(e).into_sentence()),
                 advice,
             );
         }
@@ -199,42 +202,36 @@ pub(crate) fn transport(found: Result<TestJoin, ConnectError>) -> CheckLine {
             line(
                 item,
                 Verdict::Warning,
-                format!(
-                    "Only a relay (TURN over {relay}) gets through: calls work, with a detour that can add delay",
-                ),
+                Sentence::new("check.onlyRelay").with("relay", relay),
             ),
-            "Direct UDP to the server is blocked here; another network may do better.",
+            "check.onlyRelayAdvice",
         ),
         Some(p) if p.protocol == PathProtocol::Tcp => advised(
-            line(
-                item,
-                Verdict::Warning,
-                "UDP is blocked on this network: calls will use TCP, which can add delay",
-            ),
-            "If you can, use another network, or ask its administrator to allow UDP to the server.",
+            line(item, Verdict::Warning, Sentence::new("check.udpBlocked")),
+            "check.udpBlockedAdvice",
         ),
         Some(_) => line(
             item,
             Verdict::Good,
-            format!("UDP works: media goes straight to the server (connected in {took} ms)"),
+            Sentence::new("check.udpWorks").with("ms", took),
         ),
         None => advised(
             line(
                 item,
                 Verdict::Warning,
-                format!("Connected in {took} ms, but the path media took could not be read"),
+                Sentence::new("check.pathUnread").with("ms", took),
             ),
-            "Try the check again.",
+            "check.tryAgainAdvice",
         ),
     }
 }
 
-/// Why the test join was not tried.
-pub(crate) fn transport_skipped(why: &str) -> CheckLine {
+/// Why the test join was not tried (a `check.skipped…` key).
+pub(crate) fn transport_skipped(why: &'static str) -> CheckLine {
     line(
         CheckItem::Transport,
         Verdict::Skipped,
-        format!("Not tried: {why}"),
+        Sentence::new("check.notTried").with_sentence("why", Sentence::new(why)),
     )
 }
 
@@ -246,22 +243,30 @@ pub(crate) fn microphone(heard: &Heard) -> CheckLine {
     let item = CheckItem::Microphone;
     let Some(name) = &heard.device else {
         return advised(
-            line(item, Verdict::Failed, "No microphone was found"),
-            "Plug one in, or allow this app to use it in the system's privacy settings.",
+            line(item, Verdict::Failed, Sentence::new("check.noMicrophone")),
+            "check.noMicrophoneAdvice",
         );
     };
     if heard.voice {
-        line(item, Verdict::Good, format!("{name}: we hear you"))
+        line(
+            item,
+            Verdict::Good,
+            Sentence::new("check.heardYou").with("name", name),
+        )
     } else if heard.loudest_dbfs > DEAD_DB {
         line(
             item,
             Verdict::Good,
-            format!("{name}: sound is coming in (say something to see the meter move)"),
+            Sentence::new("check.soundComing").with("name", name),
         )
     } else {
         advised(
-            line(item, Verdict::Warning, format!("{name}: no sound at all")),
-            "It may be muted by a switch or in the system's sound settings, or you use another one: choose it below.",
+            line(
+                item,
+                Verdict::Warning,
+                Sentence::new("check.noSound").with("name", name),
+            ),
+            "check.noSoundAdvice",
         )
     }
 }
@@ -272,11 +277,15 @@ pub(crate) fn speaker(played: Result<String, String>) -> CheckLine {
         Ok(name) => line(
             item,
             Verdict::Good,
-            format!("A test sound played on {name} (not heard? choose another speaker below)"),
+            Sentence::new("check.soundPlayed").with("name", name),
         ),
         Err(e) => advised(
-            line(item, Verdict::Failed, format!("No speaker could play: {e}")),
-            "Plug in headphones, or check the system's sound output.",
+            line(
+                item,
+                Verdict::Failed,
+                Sentence::new("check.noSpeaker").with("why", e),
+            ),
+            "check.noSpeakerAdvice",
         ),
     }
 }
@@ -286,7 +295,7 @@ pub(crate) fn speaker_not_asked() -> CheckLine {
     line(
         CheckItem::Speaker,
         Verdict::Skipped,
-        "Not tried: press \"Check connection\" to hear a test sound",
+        Sentence::new("check.speakerNotAsked"),
     )
 }
 
@@ -318,19 +327,25 @@ mod tests {
         let within = Duration::from_secs(4);
         let near = server(Ok(Duration::from_millis(3)), within);
         assert_eq!(
-            (near.verdict, near.text.as_str()),
+            (near.verdict, near.text.to_string().as_str()),
             (Verdict::Good, "Reachable: 3 ms round trip")
         );
         let next_door = server(Ok(Duration::from_micros(300)), within);
-        assert_eq!(next_door.text, "Reachable: under 1 ms round trip");
+        assert_eq!(
+            next_door.text.to_string(),
+            "Reachable: under 1 ms round trip"
+        );
         assert_eq!(server(Ok(FAR), within).verdict, Verdict::Warning);
         let silent = server(Err(ConnectError::Timeout(within)), within);
         assert_eq!(silent.verdict, Verdict::Failed);
-        assert_eq!(silent.text, "Not reachable: no answer within 4 s");
+        assert_eq!(
+            silent.text.to_string(),
+            "Not reachable: no answer within 4 s"
+        );
         assert!(silent.advice.is_some());
         let refused = server(Err(ConnectError::Unreachable("refused".into())), within);
         assert!(
-            refused.text.starts_with("Not reachable: "),
+            refused.text.to_string().starts_with("Not reachable: "),
             "{}",
             refused.text
         );
@@ -340,23 +355,27 @@ mod tests {
     fn udp_tcp_and_relay_each_say_what_a_call_will_do() {
         let udp = transport(Ok(joined(PathProtocol::Udp, None)));
         assert_eq!(udp.verdict, Verdict::Good);
-        assert!(udp.text.starts_with("UDP works"), "{}", udp.text);
+        assert!(
+            udp.text.to_string().starts_with("UDP works"),
+            "{}",
+            udp.text
+        );
         let tcp = transport(Ok(joined(PathProtocol::Tcp, None)));
         assert_eq!(tcp.verdict, Verdict::Warning);
         assert_eq!(
-            tcp.text,
+            tcp.text.to_string(),
             "UDP is blocked on this network: calls will use TCP, which can add delay"
         );
         let relay = transport(Ok(joined(PathProtocol::Udp, Some(RelayProtocol::Tls))));
         assert_eq!(relay.verdict, Verdict::Warning);
         assert!(
-            relay.text.contains("relay (TURN over TLS)"),
+            relay.text.to_string().contains("relay (TURN over TLS)"),
             "{}",
             relay.text
         );
         let refused = transport(Err(ConnectError::Unauthorized("bad signature".into())));
         assert_eq!(refused.verdict, Verdict::Failed);
-        assert!(refused.advice.unwrap().contains("profile"));
+        assert!(refused.advice.unwrap().to_string().contains("profile"));
     }
 
     #[test]
@@ -366,9 +385,24 @@ mod tests {
         ));
         let l = token(ProfileKind::TokenEndpoint, &e);
         assert_eq!(l.verdict, Verdict::Failed);
-        assert_eq!(l.text, "The credential was refused.");
+        assert_eq!(l.text.to_string(), "The credential was refused.");
         let ok = token(ProfileKind::TokenEndpoint, &Ok(Duration::from_millis(42)));
-        assert_eq!(ok.text, "The token service answered in 42 ms");
+        assert_eq!(ok.text.to_string(), "The token service answered in 42 ms");
+    }
+
+    #[test]
+    fn a_line_is_said_in_the_pages_language() {
+        let near = server(Ok(Duration::from_millis(3)), Duration::from_secs(4));
+        assert_eq!(near.text.say("de"), "Erreichbar: 3 ms Umlaufzeit");
+        let skipped = transport_skipped("check.skippedUnreachable");
+        assert_eq!(
+            skipped.text.to_string(),
+            "Not tried: the server is not reachable"
+        );
+        assert_eq!(
+            skipped.text.say("de"),
+            "Nicht versucht: Der Server ist nicht erreichbar"
+        );
     }
 
     #[test]
@@ -378,7 +412,10 @@ mod tests {
             loudest_dbfs: dbfs,
             voice,
         };
-        assert_eq!(microphone(&heard(-20.0, true)).text, "Mic: we hear you");
+        assert_eq!(
+            microphone(&heard(-20.0, true)).text.to_string(),
+            "Mic: we hear you"
+        );
         assert_eq!(microphone(&heard(-60.0, false)).verdict, Verdict::Good);
         let dead = microphone(&heard(-100.0, false));
         assert_eq!(dead.verdict, Verdict::Warning);
