@@ -3,7 +3,7 @@ import type { DeviceInfo } from "./generated/DeviceInfo";
 import * as ipc from "./generated/ipc";
 import type { MicActivity } from "./generated/MicActivity";
 import { el, setText } from "./dom";
-import { language, onLanguage, t } from "./i18n";
+import { language, onLanguage, say, t } from "./i18n";
 
 // Devices, the microphone's level and the voice-processing switches, as the
 // Rust side reports them; the page keeps no audio state of its own.
@@ -41,7 +41,7 @@ function render(v: AudioView): void {
   setText(el("mic-in-use"), v.inputInUse ? `(${v.inputInUse})` : t("audio.noMicrophone"));
   const notice = el("device-notice");
   notice.hidden = v.notice == null;
-  setText(notice, v.notice ?? "");
+  setText(notice, v.notice ? say(v.notice) : "");
   el<HTMLInputElement>("stage-echo").checked = v.stages.echoCancellation;
   el<HTMLInputElement>("stage-noise").checked = v.stages.noiseSuppression;
   el<HTMLInputElement>("stage-gain").checked = v.stages.autoGainControl;

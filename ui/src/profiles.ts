@@ -5,7 +5,7 @@ import * as ipc from "./generated/ipc";
 import type { ProfileKind } from "./generated/ProfileKind";
 import type { ProfilesView } from "./generated/ProfilesView";
 import { el, setText } from "./dom";
-import { onLanguage, t } from "./i18n";
+import { onLanguage, say, t } from "./i18n";
 
 // Server profiles: choose, add, edit, delete. Secrets typed here go to Rust
 // once, on save, and are cleared from the form; nothing sends them back.
@@ -129,7 +129,8 @@ function closeForm(): void {
 function showError(id: string, e: unknown): void {
   const box = el(id);
   const err = e as ProfileError;
-  box.textContent = err.message ?? String(e);
+  box.textContent =
+    err.message == null ? String(e) : typeof err.message === "string" ? err.message : say(err.message);
   box.dataset["kind"] = err.kind ?? "failed";
   box.hidden = false;
 }

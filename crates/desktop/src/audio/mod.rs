@@ -18,12 +18,13 @@ use rtcstack::audio::capture::CapturePath;
 use rtcstack::audio::device::{DeviceInfo, Failed, Speaker};
 use rtcstack::audio::io::{AudioInput, AudioSink, NullSink, SwitchableInput, SwitchableSink};
 use rtcstack::audio::level::MicLevel;
-use rtcstack::audio::route::Route;
+use rtcstack::audio::route::{DeviceChange, Route};
 use rtcstack::audio::watch::{watch_devices, DeviceLists};
 use rtcstack::audio::FRAME_SAMPLES;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::i18n::Sentence;
 use crate::report::{Happened, Journal};
 use muted_talk::MutedTalk;
 pub use rtcstack::audio::processing::Stages;
@@ -52,7 +53,21 @@ pub struct AudioView {
     pub output_in_use: Option<String>,
     pub stages: Stages,
     /// E.g. "Headset disconnected — using Built-in Microphone".
-    pub notice: Option<String>,
+    pub notice: Option<Sentence>,
+}
+
+/// A device change in the page's words.
+fn sentence(change: &DeviceChange) -> Sentence {
+    match change {
+        DeviceChange::Back { device } => Sentence::new("audio.deviceBack").with("device", device),
+        DeviceChange::Replaced { gone, by } => Sentence::new("audio.deviceReplaced")
+            .with("gone", gone)
+            .with("by", by),
+        DeviceChange::Gone { gone } => Sentence::new("audio.deviceGone").with("gone", gone),
+        DeviceChange::Arrived { device } => {
+            Sentence::new("audio.deviceArrived").with("device", device)
+        }
+    }
 }
 
 /// The microphone as the meter shows it, ten times a second.
@@ -87,7 +102,7 @@ struct State {
     lists: DeviceLists,
     input: Route,
     output: Route,
-    notice: Option<String>,
+    notice: Option<Sentence>,
     /// The speaker is open only during a call.
     in_call: bool,
 }
@@ -151,7 +166,7 @@ impl Audio {
                 output: Route::new(settings.output.clone()),
                 settings,
                 lists: DeviceLists::default(),
-                notice: problem,
+                notice: problem.map(Sentence::plain),
                 in_call: false,
             }),
             mic: SwitchableInput::new(Box::new(Silence)),
@@ -239,9 +254,9 @@ impl Audio {
             s.input.opened(opened);
             if had_input {
                 self.journal.note(Happened::Device {
-                    notice: r.message.clone(),
+                    notice: r.change.to_string(),
                 });
-                s.notice = Some(r.message);
+                s.notice = Some(sentence(&r.change));
             }
         }
         if s.in_call {
@@ -249,9 +264,9 @@ impl Audio {
                 let opened = self.open_speaker(r.open.as_ref().map(|d| d.id.as_str()));
                 s.output.opened(opened);
                 self.journal.note(Happened::Device {
-                    notice: r.message.clone(),
+                    notice: r.change.to_string(),
                 });
-                s.notice = Some(r.message);
+                s.notice = Some(sentence(&r.change));
             }
         }
         self.show(&s);

@@ -175,7 +175,8 @@ impl CallController {
             .await
             .map_err(|e| match e {
                 ProfileError::Keychain(m) => JoinError::Keychain(Sentence::plain(m)),
-                other => JoinError::NotConfigured(Sentence::plain(other.to_string())),
+                ProfileError::Invalid(s) => JoinError::NotConfigured(s),
+                ProfileError::Storage(m) => JoinError::NotConfigured(Sentence::plain(m)),
             })?;
         // Decided before anything changes: a join refused here leaves the
         // current call as it is.

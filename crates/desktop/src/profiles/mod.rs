@@ -19,6 +19,8 @@ pub use environment::EnvProfile;
 pub use keychain::KeychainError;
 use store::{Store, StoredProfile};
 
+use crate::call::join::clause;
+use crate::i18n::Sentence;
 use crate::secret::Secret;
 
 /// How a profile gets tokens.
@@ -85,8 +87,9 @@ pub struct ProfileDraft {
 #[serde(rename_all = "camelCase", tag = "kind", content = "message")]
 #[ts(export)]
 pub enum ProfileError {
+    /// The form's mistake, said in the page's language.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Sentence),
     #[error("{0}")]
     Keychain(String),
     #[error("{0}")]
@@ -179,7 +182,7 @@ impl Profiles {
         let id = id
             .map(String::from)
             .or(view.selected.clone())
-            .ok_or_else(|| ProfileError::Invalid("Add a server profile first.".into()))?;
+            .ok_or_else(|| ProfileError::Invalid(Sentence::new("profileError.noProfile")))?;
         if let Some(env) = self.env.as_ref().filter(|e| e.info().id == id) {
             return Ok(env.resolve());
         }
@@ -187,7 +190,7 @@ impl Profiles {
             .profiles
             .into_iter()
             .find(|p| p.id == id)
-            .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))?;
+            .ok_or_else(|| ProfileError::Invalid(Sentence::new("profileError.gone")))?;
         let secret = keychain::read(&info.id).await?;
         Ok(Resolved { info, secret })
     }
@@ -204,7 +207,7 @@ impl Profiles {
                 file.profiles
                     .iter()
                     .position(|p| &p.id == id)
-                    .ok_or_else(|| ProfileError::Invalid("That profile no longer exists.".into()))
+                    .ok_or_else(|| ProfileError::Invalid(Sentence::new("profileError.gone")))
             })
             .transpose()?;
         let secret = draft
@@ -214,14 +217,11 @@ impl Profiles {
             .filter(|s| !s.is_empty())
             .map(Secret::new);
         if existing.is_none() && secret.is_none() {
-            return Err(ProfileError::Invalid(
-                match draft.kind {
-                    ProfileKind::TokenEndpoint => "Enter the credential for the token endpoint.",
-                    ProfileKind::SelfHosted => "Enter the server's API secret.",
-                    ProfileKind::PastedToken => "Paste the token.",
-                }
-                .into(),
-            ));
+            return Err(ProfileError::Invalid(Sentence::new(match draft.kind {
+                ProfileKind::TokenEndpoint => "profileError.enterCredential",
+                ProfileKind::SelfHosted => "profileError.enterApiSecret",
+                ProfileKind::PastedToken => "profileError.pasteToken",
+            })));
         }
         let mut profile = validate(&draft)?;
         if let (Some(i), None) = (existing, &secret) {
@@ -229,9 +229,9 @@ impl Profiles {
             // as another kind of secret, nor to another endpoint.
             let was = &file.profiles[i];
             if was.kind != profile.kind || was.endpoint != profile.endpoint {
-                return Err(ProfileError::Invalid(
-                    "The kind or the token endpoint changed: enter the secret for it again.".into(),
-                ));
+                return Err(ProfileError::Invalid(Sentence::new(
+                    "profileError.secretAgain",
+                )));
             }
         }
         if let Some(i) = existing {
@@ -241,16 +241,19 @@ impl Profiles {
             }
         }
         if let (ProfileKind::PastedToken, Some(token)) = (profile.kind, &secret) {
-            let t = rtcstack::token::inspect(token.expose())
-                .map_err(|e| ProfileError::Invalid(format!("That token cannot be used: {e}.")))?;
+            let t = rtcstack::token::inspect(token.expose()).map_err(|e| {
+                ProfileError::Invalid(
+                    Sentence::new("profileError.tokenUnusable").with("why", clause(&e)),
+                )
+            })?;
             let ms = t
                 .expires_at
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
             if t.expires_at <= SystemTime::now() {
-                return Err(ProfileError::Invalid(
-                    "That token has already expired: paste a new one.".into(),
-                ));
+                return Err(ProfileError::Invalid(Sentence::new(
+                    "profileError.tokenExpired",
+                )));
             }
             profile.token_expires_at_ms = Some(ms);
             if !t.room.is_empty() {
@@ -298,9 +301,7 @@ impl Profiles {
         let _op = self.op.lock().await;
         let mut file = self.store.load().map_err(ProfileError::Storage)?;
         let Some(i) = file.profiles.iter().position(|p| p.id == id) else {
-            return Err(ProfileError::Invalid(
-                "That profile no longer exists.".into(),
-            ));
+            return Err(ProfileError::Invalid(Sentence::new("profileError.gone")));
         };
         file.profiles.remove(i);
         if file.selected.as_deref() == Some(id) {
@@ -331,19 +332,15 @@ impl Profiles {
 
 /// The draft's fields, checked; the id is new.
 fn validate(d: &ProfileDraft) -> Result<StoredProfile, ProfileError> {
-    let bad = |m: &str| ProfileError::Invalid(m.to_string());
+    let bad = |key| ProfileError::Invalid(Sentence::new(key));
     let name = d.name.trim();
     if name.is_empty() {
-        return Err(bad("Give the profile a name."));
+        return Err(bad("profileError.name"));
     }
     let url = d.url.trim();
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "ws" | "wss" | "http" | "https") => {}
-        _ => {
-            return Err(bad(
-                "The server address should look like wss://livekit.example.com.",
-            ))
-        }
+        _ => return Err(bad("profileError.serverAddress")),
     }
     let endpoint = non_empty(d.endpoint.as_deref());
     let api_key = non_empty(d.api_key.as_deref());
@@ -351,13 +348,14 @@ fn validate(d: &ProfileDraft) -> Result<StoredProfile, ProfileError> {
         ProfileKind::TokenEndpoint => {
             let e = endpoint
                 .as_deref()
-                .ok_or_else(|| bad("Enter the token endpoint's address."))?;
-            rtcstack_token_endpoint::check_endpoint_url(e)
-                .map_err(|e| ProfileError::Invalid(format!("Token endpoint: {e}.")))?;
+                .ok_or_else(|| bad("profileError.endpoint"))?;
+            rtcstack_token_endpoint::check_endpoint_url(e).map_err(|e| {
+                ProfileError::Invalid(
+                    Sentence::new("profileError.endpointBad").with("why", clause(&e)),
+                )
+            })?;
         }
-        ProfileKind::SelfHosted if api_key.is_none() => {
-            return Err(bad("Enter the server's API key."))
-        }
+        ProfileKind::SelfHosted if api_key.is_none() => return Err(bad("profileError.apiKey")),
         _ => {}
     }
     Ok(StoredProfile {

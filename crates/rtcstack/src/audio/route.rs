@@ -1,7 +1,7 @@
 //! Which device to use, as devices come and go: the chosen one when it is
 //! there, else the system default, and back to the chosen one when it
 //! returns. No I/O: fed each new device list, it says what to open and what
-//! to tell the user.
+//! changed (the app words it for the user).
 
 use super::device::DeviceInfo;
 
@@ -10,9 +10,36 @@ use super::device::DeviceInfo;
 pub struct Reroute {
     /// Open this device (its id; `None`: nothing to open at all).
     pub open: Option<DeviceInfo>,
-    /// What the user is told, e.g. "Headset disconnected — using
-    /// Built-in Microphone".
-    pub message: String,
+    /// What changed, for the user to be told.
+    pub change: DeviceChange,
+}
+
+/// A change of device the user should hear about (devices by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChange {
+    /// The chosen device is back, and in use again.
+    Back { device: String },
+    /// The device in use went; another took over.
+    Replaced { gone: String, by: String },
+    /// The device in use went, and there is no other.
+    Gone { gone: String },
+    /// A device arrived where there was none, and is in use.
+    Arrived { device: String },
+}
+
+/// In English, for logs and reports ("Headset disconnected — using
+/// Built-in Microphone").
+impl std::fmt::Display for DeviceChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChange::Back { device } => write!(f, "{device} connected — using it again"),
+            DeviceChange::Replaced { gone, by } => write!(f, "{gone} disconnected — using {by}"),
+            DeviceChange::Gone { gone } => {
+                write!(f, "{gone} disconnected — no other device to use")
+            }
+            DeviceChange::Arrived { device } => write!(f, "Using {device}"),
+        }
+    }
 }
 
 /// One direction's route (the microphone or the speaker).
@@ -57,7 +84,9 @@ impl Route {
             if self.open.as_ref().map(|o| o.id.as_str()) != Some(chosen.id.as_str()) {
                 return Some(Reroute {
                     open: Some(chosen.clone()),
-                    message: format!("{} connected — using it again", chosen.name),
+                    change: DeviceChange::Back {
+                        device: chosen.name.clone(),
+                    },
                 });
             }
             return None;
@@ -69,16 +98,23 @@ impl Route {
             // Gone: the default takes over.
             (Some(gone), Some(default)) => Some(Reroute {
                 open: Some(default.clone()),
-                message: format!("{} disconnected — using {}", gone.name, default.name),
+                change: DeviceChange::Replaced {
+                    gone: gone.name.clone(),
+                    by: default.name.clone(),
+                },
             }),
             (Some(gone), None) => Some(Reroute {
                 open: None,
-                message: format!("{} disconnected — no other device to use", gone.name),
+                change: DeviceChange::Gone {
+                    gone: gone.name.clone(),
+                },
             }),
             // Nothing open (none was there): a device arrived.
             (None, Some(default)) => Some(Reroute {
                 open: Some(default.clone()),
-                message: format!("Using {}", default.name),
+                change: DeviceChange::Arrived {
+                    device: default.name.clone(),
+                },
             }),
             (None, None) => None,
         }
@@ -107,7 +143,7 @@ mod tests {
         let out = r.on_devices(std::slice::from_ref(&builtin)).unwrap();
         assert_eq!(out.open, Some(builtin.clone()));
         assert_eq!(
-            out.message,
+            out.change.to_string(),
             "Headset disconnected — using Built-in Microphone"
         );
         r.opened(out.open);
@@ -118,7 +154,10 @@ mod tests {
         );
         let back = r.on_devices(&[builtin.clone(), headset.clone()]).unwrap();
         assert_eq!(back.open, Some(headset));
-        assert_eq!(back.message, "Headset connected — using it again");
+        assert_eq!(
+            back.change.to_string(),
+            "Headset connected — using it again"
+        );
     }
 
     #[test]
@@ -127,7 +166,7 @@ mod tests {
         r.opened(Some(dev("a", "Dock", true)));
         let out = r.on_devices(&[dev("b", "Laptop", true)]).unwrap();
         assert_eq!(out.open.unwrap().id, "b");
-        assert_eq!(out.message, "Dock disconnected — using Laptop");
+        assert_eq!(out.change.to_string(), "Dock disconnected — using Laptop");
         // A new default while ours is still there: we stay (no surprise
         // switch mid-sentence).
         r.opened(Some(dev("b", "Laptop", true)));
@@ -143,7 +182,10 @@ mod tests {
         r.opened(Some(dev("a", "Mic", true)));
         let out = r.on_devices(&[]).unwrap();
         assert_eq!(out.open, None);
-        assert_eq!(out.message, "Mic disconnected — no other device to use");
+        assert_eq!(
+            out.change.to_string(),
+            "Mic disconnected — no other device to use"
+        );
         r.opened(None);
         assert_eq!(r.on_devices(&[]), None);
         let out = r.on_devices(&[dev("b", "USB Mic", true)]).unwrap();
