@@ -891,7 +891,34 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
             .unwrap(),
         "de"
     );
+    // The pre-call check's lines come from Rust as sentences: said in
+    // German too, as seen.
     call.app.type_into("join-name", "Ada").await.unwrap();
+    call.app.click("check-button").await.unwrap();
+    call.app
+        .wait_text("[data-testid=check-summary]", SECS(30), |t| {
+            t == "Alles in Ordnung: Sie können beitreten."
+                || t == "Anrufe funktionieren, mit den Warnungen unten."
+        })
+        .await
+        .unwrap();
+    let server = call
+        .app
+        .seen_css("[data-testid=check-line][data-item=server]")
+        .await;
+    assert!(
+        server.visible() && server.text.contains("Server: Erreichbar: "),
+        "{server}"
+    );
+    let transport = call
+        .app
+        .seen_css("[data-testid=check-line][data-item=transport]")
+        .await;
+    assert!(
+        transport.text.contains("Verbindung: UDP funktioniert: "),
+        "{transport}"
+    );
+    call.app.screenshot_window("desktop-german-check").unwrap();
     call.app.click("join-button").await.unwrap();
     call.wait_view("connected", 0.0, SECS(30), |v| v.state == "connected")
         .await

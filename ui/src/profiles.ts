@@ -5,7 +5,7 @@ import * as ipc from "./generated/ipc";
 import type { ProfileKind } from "./generated/ProfileKind";
 import type { ProfilesView } from "./generated/ProfilesView";
 import { el, setText } from "./dom";
-import { onLanguage, say, t } from "./i18n";
+import { language, onLanguage, say, t } from "./i18n";
 
 // Server profiles: choose, add, edit, delete. Secrets typed here go to Rust
 // once, on save, and are cleared from the form; nothing sends them back.
@@ -22,15 +22,15 @@ export function chosenProfile(): ProfileInfo | null {
 function describe(p: ProfileInfo): string {
   switch (p.kind) {
     case "tokenEndpoint":
-      return `Tokens from ${p.endpoint ?? "?"}`;
+      return t("profiles.tokensFrom", { endpoint: p.endpoint ?? "?" });
     case "selfHosted":
-      return "Tokens minted here with the server's API key (this computer holds its secret)";
+      return t("profiles.mintedHere");
     case "pastedToken": {
       const at = p.tokenExpiresAtMs;
-      if (at == null) return "A pasted token";
+      if (at == null) return t("profiles.pasted");
       const left = at - Date.now();
-      const when = new Date(at).toLocaleString();
-      return left > 0 ? `A pasted token, valid until ${when}` : `A pasted token that expired at ${when}: edit the profile and paste a new one`;
+      const when = new Date(at).toLocaleString(language());
+      return t(left > 0 ? "profiles.pastedUntil" : "profiles.pastedExpired", { when });
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { StatsView } from "./generated/StatsView";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
+import { onLanguage, t } from "./i18n";
 
 // The stats panel: the call's statistics as the Rust side measures them,
 // once a second. The page only lays them out (and copies them as text).
@@ -10,14 +11,16 @@ let last: StatsView | null = null;
 const ms = (v: number | null): string => (v == null ? "–" : `${Math.round(v)} ms`);
 
 function connections(s: StatsView): string {
-  const rows = s.connections.map((c) => `${c.role}: ${c.path ?? "no path yet"}, round trip ${ms(c.rttMs)}`);
-  return [`Round trip ${ms(s.rttMs)}`, ...rows].join(" · ");
+  const rows = s.connections.map((c) =>
+    t("stats.connection", { role: c.role, path: c.path ?? t("stats.noPath"), rtt: ms(c.rttMs) }),
+  );
+  return [t("stats.roundTrip", { rtt: ms(s.rttMs) }), ...rows].join(" · ");
 }
 
 function cells(r: StatsView["streams"][number]): string[] {
   return [
     r.identity,
-    r.inbound ? "in" : "out",
+    t(r.inbound ? "stats.in" : "stats.out"),
     r.kind,
     r.codec ?? "–",
     r.measured ? `${r.lossPercent.toFixed(1)} %` : "–",
@@ -54,6 +57,9 @@ function asText(s: StatsView): string {
 }
 
 export async function startStats(): Promise<void> {
+  onLanguage(() => {
+    if (last) render(last);
+  });
   el("stats-copy").addEventListener("click", () => {
     if (last) void navigator.clipboard?.writeText(asText(last));
   });

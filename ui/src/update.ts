@@ -1,6 +1,7 @@
 import type { UpdateStatus } from "./generated/UpdateStatus";
 import * as ipc from "./generated/ipc";
 import { setText } from "./dom";
+import { onLanguage, say, t } from "./i18n";
 
 // The updater's status as Rust sends it (generated from its type). The Rust
 // side decides; this only shows it.
@@ -38,21 +39,21 @@ function describe(s: UpdateStatus): string {
   switch (s.state) {
     case "idle":
     case "checking":
-      return "Checking for updates…";
+      return t("update.checking");
     case "unavailable":
-      return `Automatic updates are off: ${s.reason}.`;
+      return t("update.off", { reason: s.reason });
     case "upToDate":
-      return `RTCstack ${s.current} is up to date.`;
+      return t("update.upToDate", { current: s.current });
     case "waitingForCall":
-      return `Update ${s.version} is available. It will download when your call ends.`;
+      return t("update.waitingForCall", { version: s.version });
     case "downloading":
       return s.total === null
-        ? `Downloading update ${s.version}… ${mib(s.received)}`
-        : `Downloading update ${s.version}… ${mib(s.received)} of ${mib(s.total)}`;
+        ? t("update.downloading", { version: s.version, received: mib(s.received) })
+        : t("update.downloadingOf", { version: s.version, received: mib(s.received), total: mib(s.total) });
     case "ready":
-      return `Update ${s.version} is ready. It is installed when you restart.`;
+      return t("update.ready", { version: s.version });
     case "installing":
-      return `Installing update ${s.version}…`;
+      return t("update.installing", { version: s.version });
     case "failed":
       return s.message;
   }
@@ -74,7 +75,7 @@ function render(p: Parts, s: UpdateStatus): void {
     p.progress.removeAttribute("value"); // indeterminate
   }
   p.apply.hidden = s.state !== "ready";
-  if (s.state === "ready") setText(p.apply, s.action);
+  if (s.state === "ready") setText(p.apply, say(s.action));
   p.apply.disabled = false;
   p.check.hidden = !(s.state === "upToDate" || s.state === "failed");
 }
@@ -92,11 +93,20 @@ export async function startUpdateNotice(): Promise<void> {
   p.check.addEventListener("click", () => {
     void ipc.updateCheck();
   });
+  // The last status, to say again in a new language.
+  let last: UpdateStatus | null = null;
+  const show = (s: UpdateStatus): void => {
+    last = s;
+    render(p, s);
+  };
+  onLanguage(() => {
+    if (last) render(p, last);
+  });
   // Listen first, then read: no status change falls between the two.
-  await ipc.onUpdateStatus((s) => render(p, s));
+  await ipc.onUpdateStatus(show);
   try {
-    render(p, await ipc.updateStatus());
+    show(await ipc.updateStatus());
   } catch (err) {
-    p.message.textContent = `Updates unavailable (${String(err)})`;
+    p.message.textContent = t("update.unavailable", { why: String(err) });
   }
 }

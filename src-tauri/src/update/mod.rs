@@ -23,6 +23,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_updater::{Update, UpdaterExt};
 use tokio::sync::Notify;
 
+use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::ipc;
 use rtcstack_desktop_core::update::provenance;
 pub use rtcstack_desktop_core::update::{ProblemKind, UpdateGate, UpdateStatus};
@@ -179,7 +180,7 @@ async fn check_once<R: Runtime>(app: &AppHandle<R>) {
                     current,
                     version,
                     notes,
-                    action: os::APPLY_LABEL.to_string(),
+                    action: Sentence::new(os::APPLY_LABEL),
                 },
             );
         }

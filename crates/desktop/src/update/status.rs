@@ -51,7 +51,7 @@ pub enum UpdateStatus {
         current: String,
         version: String,
         notes: String,
-        action: String,
+        action: crate::i18n::Sentence,
     },
     Installing {
         current: String,

@@ -6,7 +6,8 @@
 use tauri::utils::{config::BundleType, platform::bundle_type};
 
 /// Label of the button that applies a downloaded update.
-pub const APPLY_LABEL: &str = "Install and restart";
+/// The words of the button that applies the update (a resource key).
+pub const APPLY_LABEL: &str = "update.installAndRestart";
 
 /// Whether this copy of the app can update itself, and if not why.
 pub fn can_self_update() -> Result<(), String> {
