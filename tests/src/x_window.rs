@@ -207,3 +207,63 @@ impl TopLevel {
         Ok(())
     }
 }
+
+/// The display's text scale as a desktop without a settings daemon sets
+/// it: `Xft.dpi` in the root window's resources (what `xrdb` writes, and
+/// what GTK reads when an application starts). 96 dpi is 100 %. Its
+/// connection stays open, so the X server does not reset and drop it;
+/// the resources are put back when dropped.
+pub struct TextScale {
+    conn: RustConnection,
+    root: u32,
+    before: Option<Vec<u8>>,
+}
+
+impl TextScale {
+    pub fn set(dpi: u32) -> Result<Self> {
+        let (conn, n) = x11rb::connect(None).context("connecting to $DISPLAY")?;
+        let root = conn.setup().roots[n].root;
+        let resources = AtomEnum::RESOURCE_MANAGER;
+        let old = conn
+            .get_property(false, root, resources, AtomEnum::STRING, 0, 1 << 16)?
+            .reply()?;
+        let before = (old.type_ != u32::from(AtomEnum::NONE)).then_some(old.value);
+        // Other resources kept; an earlier Xft.dpi replaced.
+        let mut lines: Vec<String> = before
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with("Xft.dpi:"))
+            .map(str::to_owned)
+            .collect();
+        lines.push(format!("Xft.dpi:\t{dpi}"));
+        let value = lines.join("\n") + "\n";
+        conn.change_property8(
+            PropMode::REPLACE,
+            root,
+            resources,
+            AtomEnum::STRING,
+            value.as_bytes(),
+        )?;
+        conn.sync()?;
+        Ok(TextScale { conn, root, before })
+    }
+}
+
+impl Drop for TextScale {
+    fn drop(&mut self) {
+        let resources = AtomEnum::RESOURCE_MANAGER;
+        let _ = match &self.before {
+            Some(v) => self
+                .conn
+                .change_property8(PropMode::REPLACE, self.root, resources, AtomEnum::STRING, v)
+                .map(drop),
+            None => self
+                .conn
+                .delete_property(self.root, u32::from(resources))
+                .map(drop),
+        };
+        let _ = self.conn.sync();
+    }
+}

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rtcstack_bot_audio::tone::Tone;
+use rtcstack_testbench::app::WindowPixels;
 use rtcstack_testbench::app::{artifacts_dir, AppSession};
 use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::pulse::Player;
 use rtcstack_testbench::tray_host::{picture_pixels, MenuLine, TrayHost, TrayIcon};
-use rtcstack_testbench::x_window::TopLevel;
+use rtcstack_testbench::x_window::{TextScale, TopLevel};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const ROOM: &str = "desktop-tray";
@@ -855,6 +856,59 @@ async fn the_window_opens_where_it_was_left() {
     let window = TopLevel::titled("RTCstack").unwrap();
     window_at(&window, moved, SECS(5)).await;
     app.close().await.unwrap();
+}
+
+/// The first line of ink from the top of the window (the title): its
+/// height and width in screen pixels, read from the pixels alone (the
+/// page's own idea of its sizes does not move with the scale).
+fn title_ink(shot: &WindowPixels) -> (u32, u32) {
+    let background = shot.pixel(2, 2);
+    // Dark text only: not the lighter status word at the right.
+    let dark = |x, y| shot.pixel(x, y).iter().all(|c| *c < 110) && shot.pixel(x, y) != background;
+    let inked = |y| (0..shot.width).any(|x| dark(x, y));
+    let top = (0..shot.height).find(|y| inked(*y)).expect("no ink at all");
+    let bottom = (top..shot.height)
+        .find(|y| !inked(*y))
+        .unwrap_or(shot.height);
+    let columns: Vec<u32> = (0..shot.width)
+        .filter(|x| (top..bottom).any(|y| dark(*x, y)))
+        .collect();
+    let width = columns.last().unwrap() - columns.first().unwrap() + 1;
+    (bottom - top, width)
+}
+
+/// The join screen as drawn (screenshot `name`), with the title's ink.
+async fn join_screen_at(homes: &Homes, name: &str) -> (u32, u32) {
+    let config_home = homes.config();
+    let app = AppSession::start(&[("XDG_CONFIG_HOME", config_home.as_str())])
+        .await
+        .unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    let join = app.seen("join-button").await;
+    assert!(join.visible() && join.in_view(), "{name}: {join}");
+    let ink = title_ink(&app.window_pixels(name).await.unwrap());
+    app.close().await.unwrap();
+    ink
+}
+
+#[tokio::test]
+async fn sizes_follow_the_systems_text_scale() {
+    // The same join screen at 100 % and at 150 % (Xft.dpi 144, as a
+    // desktop's text-scaling setting writes it): the title drawn half as
+    // large again, the join button still on screen.
+    let homes = Homes::new();
+    let (h1, w1) = join_screen_at(&homes, "desktop-text-100").await;
+    let scaled = TextScale::set(144).unwrap();
+    let (h2, w2) = join_screen_at(&homes, "desktop-text-150").await;
+    drop(scaled);
+    eprintln!("title ink: {w1}x{h1} at 100 %, {w2}x{h2} at 150 %");
+    for (what, small, large) in [("height", h1, h2), ("width", w1, w2)] {
+        let ratio = f64::from(large) / f64::from(small);
+        assert!(
+            (1.4..=1.6).contains(&ratio),
+            "the title's {what} {small} → {large} px: ×{ratio:.2}, not ×1.5"
+        );
+    }
 }
 
 /// The banner's line and countdown as the page renders them now, if shown.
