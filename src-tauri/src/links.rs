@@ -4,7 +4,7 @@
 //! arguments and exits). What a link may do is the core's
 //! (`rtcstack_desktop_core::links`); the page asks and joins.
 
-use rtcstack_desktop_core::links::LinkView;
+use rtcstack_desktop_core::links::{self, LinkView};
 use rtcstack_desktop_core::{ipc, Desktop};
 use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, State, Wry};
@@ -12,10 +12,19 @@ pub use tauri_plugin_deep_link::init as plugin;
 use tauri_plugin_deep_link::DeepLinkExt;
 
 /// First among the plugins: a second instance leaves before the rest
-/// starts. Its link reaches the deep-link plugin; a launch without one
-/// brings the window forward.
+/// starts. Its `rtcstack:` link reaches the deep-link plugin, an https one
+/// comes here; a launch without one brings the window forward.
 pub fn one_instance() -> TauriPlugin<Wry> {
-    tauri_plugin_single_instance::init(|app, _args, _cwd| crate::tray::show_window(app))
+    tauri_plugin_single_instance::init(|app, args, _cwd| {
+        let mut any = false;
+        for link in args.iter().skip(1).filter(|a| links::is_https_link(a)) {
+            opened(app, link);
+            any = true;
+        }
+        if !any {
+            crate::tray::show_window(app);
+        }
+    })
 }
 
 /// Listens for links, and takes the one the app was started with.
@@ -32,10 +41,18 @@ pub fn setup(app: &AppHandle) {
             opened(app, url.as_str());
         }
     }
+    // An https link the app was started with.
+    for link in std::env::args().skip(1).filter(|a| links::is_https_link(a)) {
+        opened(app, &link);
+    }
 }
 
 fn opened(app: &AppHandle, link: &str) {
-    let view = app.state::<Desktop>().open_link(link);
+    // A second launch in the moment before the app is set up: no link yet.
+    let Some(desktop) = app.try_state::<Desktop>() else {
+        return;
+    };
+    let view = desktop.open_link(link);
     crate::tray::show_window(app);
     let _ = app.emit(ipc::event::LINK, &view);
 }

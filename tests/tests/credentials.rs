@@ -731,8 +731,8 @@ async fn no_secret_or_token_leaks_to_logs_files_web_storage_or_ipc_at_the_most_v
     until(&app, "the notice naming both rooms", SECS(5), async |a| {
         let notice = a.text("notice").await;
         a.visible("notice").await
-            && notice.contains("\"leak-room-3\"")
-            && notice.contains("\"typed-room\"")
+            && notice.contains("“leak-room-3”")
+            && notice.contains("“typed-room”")
     })
     .await;
     leave(&app).await;

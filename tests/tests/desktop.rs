@@ -561,6 +561,36 @@ async fn a_meeting_link_opens_the_running_app_in_its_room() {
     )
     .await;
 
+    // The https form, for a backend's page: a launch with the link hands
+    // it over like any other, read by the same rules (in a call: asked).
+    let launch = |link: &str| {
+        let status = std::process::Command::new(rtcstack_testbench::app::app_binary())
+            .arg(link)
+            .env("XDG_CONFIG_HOME", &config_home)
+            .env("XDG_DATA_HOME", &data_home)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the second launch with {link}: {status}");
+    };
+    launch(&format!(
+        "https://meet.example.org/rtc/join?server={}&room=standup",
+        call.far.server.url()
+    ));
+    link_notice(
+        &call,
+        "Leave desktop-link and join standup (From the environment)?",
+    )
+    .await;
+    call.app.click("link-dismiss").await.unwrap();
+    call.app.wait_gone("link-notice", SECS(5)).await.unwrap();
+    // Naming no server: its own host's, which no profile uses.
+    launch("https://evil.example/join?room=x");
+    link_notice(
+        &call,
+        "This link is for https://evil.example/, which none of your profiles uses. Nothing was joined.",
+    )
+    .await;
+
     // Through all of it the call stayed as it was.
     let states: Vec<String> = serde_json::from_value(
         call.js("return window.__rtcstackShown.map((v) => v.state);")
@@ -863,7 +893,6 @@ async fn the_window_opens_where_it_was_left() {
 /// page's own idea of its sizes does not move with the scale).
 fn title_ink(shot: &WindowPixels) -> (u32, u32) {
     let background = shot.pixel(2, 2);
-    // Dark text only: not the lighter status word at the right.
     let dark = |x, y| shot.pixel(x, y).iter().all(|c| *c < 110) && shot.pixel(x, y) != background;
     let inked = |y| (0..shot.width).any(|x| dark(x, y));
     let top = (0..shot.height).find(|y| inked(*y)).expect("no ink at all");
@@ -873,8 +902,14 @@ fn title_ink(shot: &WindowPixels) -> (u32, u32) {
     let columns: Vec<u32> = (0..shot.width)
         .filter(|x| (top..bottom).any(|y| dark(*x, y)))
         .collect();
-    let width = columns.last().unwrap() - columns.first().unwrap() + 1;
-    (bottom - top, width)
+    // The title's own columns: up to the first wide gap (the status word
+    // at the right end of the row is not the title).
+    let first = columns[0];
+    let last = columns
+        .windows(2)
+        .find(|w| w[1] - w[0] > 40)
+        .map_or(*columns.last().unwrap(), |w| w[0]);
+    (bottom - top, last - first + 1)
 }
 
 /// The join screen as drawn (screenshot `name`), with the title's ink.
@@ -884,9 +919,18 @@ async fn join_screen_at(homes: &Homes, name: &str) -> (u32, u32) {
         .await
         .unwrap();
     app.wait_ready(SECS(20)).await.unwrap();
+    let ink = title_ink(&app.window_pixels(name).await.unwrap());
+    // Larger, the form may reach below the window: scrolled to, the join
+    // button is whole and on screen.
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=join-button]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
     let join = app.seen("join-button").await;
     assert!(join.visible() && join.in_view(), "{name}: {join}");
-    let ink = title_ink(&app.window_pixels(name).await.unwrap());
     app.close().await.unwrap();
     ink
 }
@@ -895,7 +939,7 @@ async fn join_screen_at(homes: &Homes, name: &str) -> (u32, u32) {
 async fn sizes_follow_the_systems_text_scale() {
     // The same join screen at 100 % and at 150 % (Xft.dpi 144, as a
     // desktop's text-scaling setting writes it): the title drawn half as
-    // large again, the join button still on screen.
+    // large again, the join button still within reach.
     let homes = Homes::new();
     let (h1, w1) = join_screen_at(&homes, "desktop-text-100").await;
     let scaled = TextScale::set(144).unwrap();

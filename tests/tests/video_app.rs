@@ -345,7 +345,7 @@ async fn the_app_shares_the_screen_and_stops() {
 /// one over part of the red; the picker offers the screen and both windows
 /// (not the app's own); picking the red one, the peer decodes a picture of
 /// the red window's size that is red everywhere, also where the green
-/// window covers it on screen.
+/// window covers it on screen. Closing the red window ends the share.
 #[tokio::test]
 async fn the_app_shares_one_window_even_where_another_covers_it() {
     const RED: [u8; 3] = [200, 40, 40];
@@ -384,7 +384,31 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
     })
     .await
     .unwrap();
+
+    // The shared window closes (its application quit): the share ends at
+    // the peer and in the app, as if Stop sharing had been pressed.
+    let mark = peer.mark();
+    let closed = Instant::now();
+    drop(red);
+    peer.wait_for_after(
+        mark,
+        "the share ended with its window",
+        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "the peer saw the share end {:?} after its window closed",
+        closed.elapsed()
+    );
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Share screen"
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.text("connection-state").await, "connected");
     peer.leave().await.unwrap();
     app.close().await.unwrap();
-    drop((red, green));
+    drop(green);
 }

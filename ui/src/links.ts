@@ -3,7 +3,7 @@ import * as ipc from "./generated/ipc";
 import { formRequest, join } from "./call";
 import { chooseProfile, newProfileFor } from "./profiles";
 import { el, setText } from "./dom";
-import { t } from "./i18n";
+import { say, t } from "./i18n";
 
 // Meeting links, as the Rust side judged them: joined, asked about, or
 // explained. A link never joins a server the person has no profile for.
@@ -66,7 +66,7 @@ function open(v: LinkView): void {
       notice(t("link.unknownProfile", { profile: v.profile }), null, null);
       break;
     case "unreadable":
-      notice(v.why, null, null);
+      notice(say(v.why), null, null);
       break;
   }
 }

@@ -4,12 +4,20 @@
 //! the server it names (`server=`) — and a room; a server none of them uses
 //! is shown and asked about, never joined. A call in progress is not left
 //! without asking.
+//!
+//! The https form (`https://host/…/join?…`, for a backend's page to link
+//! to) asks the same; naming neither profile nor server, it names its own
+//! host's server. A desktop OS hands https links to the browser, so it
+//! reaches the app as an argument (a launcher, a second launch handing it
+//! over) or pasted; a click in the browser goes through the backend's page
+//! and its `rtcstack:` link.
 
 use serde::Serialize;
 use ts_rs::TS;
 use url::Url;
 
 use crate::call::CallView;
+use crate::i18n::Sentence;
 use crate::profiles::ProfileInfo;
 use crate::tray::in_call;
 
@@ -43,7 +51,7 @@ pub enum LinkView {
     UnknownProfile { profile: String },
     /// Not a link the app can read: why.
     #[serde(rename_all = "camelCase")]
-    Unreadable { why: String },
+    Unreadable { why: Sentence },
 }
 
 /// Which profile a link asks for.
@@ -59,21 +67,31 @@ struct Link {
     room: Option<String>,
 }
 
-fn read(link: &str) -> Result<Link, String> {
-    let url = Url::parse(link.trim()).map_err(|e| format!("it is not a link ({e})"))?;
-    if url.scheme() != SCHEME {
-        return Err(format!(
-            "it is a {}: link, not an {SCHEME}: one",
-            url.scheme()
-        ));
+/// Whether `arg` (a command-line argument) is a link of the https form.
+pub fn is_https_link(arg: &str) -> bool {
+    arg.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+fn read(link: &str) -> Result<Link, Sentence> {
+    let url = Url::parse(link.trim()).map_err(|e| Sentence::new("link.notALink").with("why", e))?;
+    let https = url.scheme() == "https";
+    if url.scheme() != SCHEME && !https {
+        return Err(Sentence::new("link.otherScheme").with("scheme", url.scheme()));
     }
-    // rtcstack://join?… has "join" as its host; rtcstack:join?… as its path.
-    let action = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| url.path().trim_matches('/'));
+    // rtcstack://join?… has "join" as its host; rtcstack:join?… as its
+    // path; https://host/…/join?… as its path's last part.
+    let action = if https {
+        url.path_segments()
+            .and_then(|mut s| s.rfind(|p| !p.is_empty()))
+            .unwrap_or("")
+    } else {
+        url.host_str()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| url.path().trim_matches('/'))
+    };
     if action != "join" {
-        return Err(format!("the app does not know “{action}” (only join)"));
+        return Err(Sentence::new("link.unknownAction").with("action", action));
     }
     let (mut profile, mut server, mut room) = (None, None, None);
     for (k, v) in url.query_pairs() {
@@ -88,16 +106,27 @@ fn read(link: &str) -> Result<Link, String> {
     let target = match (profile, server) {
         (Some(p), _) => Target::Profile(p),
         (None, Some(s)) => {
-            let parsed =
-                Url::parse(&s).map_err(|e| format!("its server “{s}” is not a URL ({e})"))?;
+            let parsed = Url::parse(&s).map_err(|e| {
+                Sentence::new("link.serverNotUrl")
+                    .with("server", &s)
+                    .with("why", e)
+            })?;
             if !matches!(parsed.scheme(), "ws" | "wss" | "http" | "https")
                 || parsed.host().is_none()
             {
-                return Err(format!("its server “{s}” is not a LiveKit server's URL"));
+                return Err(Sentence::new("link.serverNotLiveKit").with("server", &s));
             }
             Target::Server(parsed)
         }
-        (None, None) => return Err("it names neither a profile nor a server".into()),
+        // The https form's own host (the same server over wss).
+        (None, None) if https => {
+            let mut own = url.clone();
+            own.set_query(None);
+            own.set_fragment(None);
+            own.set_path("");
+            Target::Server(own)
+        }
+        (None, None) => return Err(Sentence::new("link.namesNothing")),
     };
     Ok(Link { target, room })
 }
@@ -116,7 +145,7 @@ pub fn decide(link: &str, profiles: &[ProfileInfo], call: &CallView) -> LinkView
         Ok(l) => l,
         Err(why) => {
             return LinkView::Unreadable {
-                why: format!("This link could not be opened: {why}."),
+                why: Sentence::new("link.unreadable").with_sentence("why", why),
             }
         }
     };
@@ -256,15 +285,58 @@ mod tests {
             ),
             ("rtcstack://join?server=%%%", "not a URL"),
             (
-                "https://example.com/join?profile=Work",
+                "ftp://example.com/join?profile=Work",
                 "not an rtcstack: one",
+            ),
+            (
+                "https://example.com/meet?profile=Work",
+                "does not know “meet”",
             ),
             ("not a link at all", "not a link"),
         ] {
             match decide(link, &mine(), &idle) {
-                LinkView::Unreadable { why } => assert!(why.contains(words), "{link}: {why}"),
+                LinkView::Unreadable { why } => {
+                    let why = why.to_string();
+                    assert!(why.contains(words), "{link}: {why}")
+                }
                 other => panic!("{link}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_https_form_asks_the_same_and_names_its_own_server() {
+        let idle = CallView::default();
+        let named = decide(
+            "https://meet.example.org/rtc/join?profile=Work&room=standup",
+            &mine(),
+            &idle,
+        );
+        assert_eq!(join_of(named), ("p1".into(), "standup".into(), None));
+        // Neither profile nor server: its own host, the same server as wss.
+        let own = decide("https://rtc.example.com/join/?room=retro", &mine(), &idle);
+        assert_eq!(join_of(own), ("p1".into(), "retro".into(), None));
+        assert_eq!(
+            decide("https://evil.example/join?room=x", &mine(), &idle),
+            LinkView::UnknownServer {
+                server: "https://evil.example/".into(),
+                room: Some("x".into())
+            }
+        );
+        assert!(is_https_link("HTTPS://rtc.example.com/join"));
+        assert!(!is_https_link("rtcstack://join?profile=Work"));
+        assert!(!is_https_link("--flag"));
+    }
+
+    #[test]
+    fn a_reason_is_said_in_the_pages_language() {
+        let v = decide("rtcstack://frobnicate", &mine(), &CallView::default());
+        let LinkView::Unreadable { why } = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(
+            why.say("de"),
+            "Dieser Link konnte nicht geöffnet werden: Die App kennt „frobnicate“ nicht (nur join)."
+        );
     }
 }

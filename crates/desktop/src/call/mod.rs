@@ -111,6 +111,9 @@ pub struct CallController {
     muted: AtomicBool,
     /// The call report's timeline.
     journal: Journal,
+    /// Which share is the latest asked for: a window that closes ends its
+    /// own share only, not one picked since.
+    shares: AtomicU64,
 }
 
 impl CallController {
@@ -136,6 +139,7 @@ impl CallController {
             generation: Arc::new(AtomicU64::new(0)),
             muted: AtomicBool::new(false),
             journal,
+            shares: AtomicU64::new(0),
         }
     }
 
@@ -348,8 +352,10 @@ impl CallController {
     /// Shares `target` (a screen or a window) into the call, instead of
     /// what is shared now, or stops sharing (`None`); the view says so
     /// once done. The error says why not (no call, not on this system
-    /// yet, the display not readable, the window gone).
-    pub async fn share_screen(&self, target: Option<ShareTarget>) -> Result<(), String> {
+    /// yet, the display not readable, the window gone). A shared window
+    /// that closes ends its share, as Stop sharing does.
+    pub async fn share_screen(self: &Arc<Self>, target: Option<ShareTarget>) -> Result<(), String> {
+        let share = self.shares.fetch_add(1, Ordering::SeqCst) + 1;
         let Some(call) = self.current() else {
             return Err("Not in a call.".to_string());
         };
@@ -376,6 +382,23 @@ impl CallController {
             self.still_sharing(&call, false);
             return Ok(());
         };
+        let end = screen.end();
+        let (me, sharing_call) = (Arc::clone(self), Arc::clone(&call));
+        tokio::spawn(async move {
+            // Only if nothing was shared or stopped since.
+            if end.ended().await
+                && me
+                    .shares
+                    .compare_exchange(share, share + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                tracing::info!("the shared window closed: sharing stops");
+                match sharing_call.stop_video(VideoSource::Screen).await {
+                    Ok(()) => me.still_sharing(&sharing_call, false),
+                    Err(e) => tracing::warn!("sharing could not be stopped: {e}"),
+                }
+            }
+        });
         let shared = call
             .publish_video(Box::new(screen), VideoSource::Screen)
             .await;

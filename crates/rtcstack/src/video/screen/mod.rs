@@ -5,6 +5,7 @@
 //! are to come, and until then opening a screen there is a clear error.
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 #[cfg(target_os = "linux")]
 mod x11;
@@ -35,6 +36,43 @@ pub struct Shareable {
     pub target: ShareTarget,
     /// The window's title; empty for the whole screen (the page names it).
     pub title: String,
+}
+
+/// Says when what is shared is gone for good (its window closed): the
+/// picture would never change again, so the share should end. A screen
+/// never ends this way.
+#[derive(Debug, Clone)]
+pub struct ShareEnd(watch::Receiver<bool>);
+
+impl ShareEnd {
+    pub fn has_ended(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// True once what is shared has gone; false if the share stopped first
+    /// (its capturer dropped), so nobody waits on a finished share.
+    pub async fn ended(mut self) -> bool {
+        self.0.wait_for(|ended| *ended).await.is_ok()
+    }
+}
+
+/// The capturer's side of a [`ShareEnd`].
+#[derive(Debug)]
+pub(crate) struct EndSignal(watch::Sender<bool>);
+
+impl EndSignal {
+    pub(crate) fn new() -> Self {
+        EndSignal(watch::channel(false).0)
+    }
+
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn end(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub(crate) fn watch(&self) -> ShareEnd {
+        ShareEnd(self.0.subscribe())
+    }
 }
 
 /// Why the screen cannot be captured.
@@ -68,6 +106,40 @@ pub struct Screen;
 impl Screen {
     pub fn open(_target: ShareTarget, _fps: u32) -> Result<Screen, ScreenError> {
         Err(unsupported())
+    }
+
+    pub fn end(&self) -> ShareEnd {
+        EndSignal::new().watch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_end_is_seen_by_whoever_waits_and_a_stop_frees_them() {
+        let signal = EndSignal::new();
+        let (early, late) = (signal.watch(), signal.watch());
+        assert!(!early.has_ended());
+        let waiting = tokio::spawn(early.ended());
+        tokio::task::yield_now().await;
+        signal.end();
+        let within = std::time::Duration::from_secs(1);
+        let woke = tokio::time::timeout(within, waiting).await.expect("woke");
+        assert!(woke.unwrap(), "ended");
+        // Ended already: at once, even with the capturer gone.
+        drop(signal);
+        assert!(tokio::time::timeout(within, late.ended())
+            .await
+            .expect("at once"));
+        // Stopped without an end: the waiter is let go, told so.
+        let stopped = EndSignal::new();
+        let waiter = stopped.watch();
+        drop(stopped);
+        assert!(!tokio::time::timeout(within, waiter.ended())
+            .await
+            .expect("let go"));
     }
 }
 

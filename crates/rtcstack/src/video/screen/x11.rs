@@ -5,11 +5,13 @@
 //! not shared.
 
 use x11rb::connection::Connection;
+use x11rb::errors::ReplyError;
 use x11rb::protocol::composite::{ConnectionExt as _, Redirect};
 use x11rb::protocol::xproto::{ConnectionExt, Drawable, ImageFormat, Window};
+use x11rb::protocol::ErrorKind;
 use x11rb::rust_connection::RustConnection;
 
-use super::{ScreenError, ShareTarget};
+use super::{EndSignal, ScreenError, ShareEnd, ShareTarget};
 use crate::video::io::{VideoFormat, VideoInput};
 use crate::video::VideoFrame;
 
@@ -20,6 +22,8 @@ pub struct X11Screen {
     format: VideoFormat,
     /// Reported once: a display whose pictures we cannot read.
     warned: bool,
+    /// Signalled when the shared window no longer exists.
+    end: EndSignal,
 }
 
 /// Where the pictures come from.
@@ -61,7 +65,15 @@ impl X11Screen {
             source,
             format,
             warned: false,
+            end: EndSignal::new(),
         })
+    }
+
+    /// Says when the shared window is gone (closed, its application
+    /// ended); until then a window that cannot be read (minimised) keeps
+    /// its last picture.
+    pub fn end(&self) -> ShareEnd {
+        self.end.watch()
     }
 
     /// The picture as B, G, R, unused bytes, the format's size.
@@ -76,12 +88,22 @@ impl X11Screen {
     /// to the shared size, a shrunk one is padded with black: the track's
     /// size stays.
     fn grab_window(&self, window: Window) -> Result<Vec<u8>, String> {
-        let size = self
+        let size = match self
             .conn
             .get_geometry(window)
             .map_err(|e| e.to_string())?
             .reply()
-            .map_err(|e| format!("the window is gone ({e})"))?;
+        {
+            Ok(size) => size,
+            Err(e) => {
+                if let ReplyError::X11Error(x) = &e {
+                    if matches!(x.error_kind, ErrorKind::Window | ErrorKind::Drawable) {
+                        self.end.end();
+                    }
+                }
+                return Err(format!("the window is gone ({e})"));
+            }
+        };
         let pixmap = self.conn.generate_id().map_err(|e| e.to_string())?;
         self.conn
             .composite_name_window_pixmap(window, pixmap)
