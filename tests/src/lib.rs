@@ -61,6 +61,8 @@ pub mod pulse;
 pub mod rig;
 pub mod room_service;
 #[cfg(feature = "linux-bench")]
+pub mod screen_reader;
+#[cfg(feature = "linux-bench")]
 pub mod secret_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;

@@ -13,6 +13,7 @@ use rtcstack_testbench::app::{artifacts_dir, AppSession};
 use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::pulse::Player;
+use rtcstack_testbench::screen_reader::ScreenReader;
 use rtcstack_testbench::tray_host::{picture_pixels, MenuLine, TrayHost, TrayIcon};
 use rtcstack_testbench::x_window::{TextScale, TopLevel};
 
@@ -709,6 +710,8 @@ async fn announced(call: &AppCall, words: &str) {
 
 #[tokio::test]
 async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
+    // Listening as a screen reader does, on the accessibility bus.
+    let reader = ScreenReader::start().await.unwrap();
     let homes = Homes::new();
     let call = open("desktop-keys", &homes, &[]).await;
     let peer = &call.far.peer;
@@ -746,7 +749,8 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
     assert!(keys.text.starts_with("Keys: M mutes and unmutes"), "{keys}");
 
     // Someone joining and leaving is said to a screen reader (a live
-    // region), not only drawn.
+    // region), not only drawn: heard on the accessibility bus.
+    let mark = reader.heard.mark();
     let mut other = call
         .far
         .server
@@ -758,11 +762,15 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
         .await
         .unwrap();
     announced(&call, "py-660 joined").await;
+    let joined = reader.hears(mark, "py-660 joined", SECS(10)).await.unwrap();
+    eprintln!("screen reader: {}", joined.0);
+    let mark = reader.heard.mark();
     other
         .send(serde_json::json!({ "cmd": "leave" }))
         .await
         .unwrap();
     announced(&call, "py-660 left").await;
+    reader.hears(mark, "py-660 left", SECS(10)).await.unwrap();
     let live: String = serde_json::from_value(
         call.js(
             "return document.querySelector('[data-testid=announcer]').getAttribute('aria-live');",
@@ -784,12 +792,18 @@ async fn the_app_passes_an_accessibility_audit_and_works_by_keyboard_alone() {
         .await
         .unwrap();
 
-    // The banner, while reconnecting.
+    // The banner, while reconnecting: heard as well as seen.
+    let mark = reader.heard.mark();
     call.far.server.link().unwrap().cut().unwrap();
     call.app
         .wait_visible("reconnect-banner", SECS(20))
         .await
         .unwrap();
+    let lost = reader
+        .hears(mark, "Connection lost — reconnecting (attempt ", SECS(10))
+        .await
+        .unwrap();
+    eprintln!("screen reader: {}", lost.0);
     audit(&call, "the reconnect banner").await;
     call.far.server.link().unwrap().restore().unwrap();
     let restored = rtcstack_testbench::netchange::wall_ms();

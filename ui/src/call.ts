@@ -8,7 +8,7 @@ import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
 import { renderShare, startShare } from "./share";
 import { qualityIcon } from "./quality";
-import { el, rendered, setText } from "./dom";
+import { announce, el, rendered, setText } from "./dom";
 import { language, onLanguage, say, t } from "./i18n";
 
 // The page renders the CallView the Rust side sends; it keeps no call state
@@ -71,7 +71,7 @@ function render(v: CallView): void {
 
   const banner = el("reconnect-banner");
   banner.hidden = v.state !== "reconnecting";
-  setText(el("banner-text"), t("banner.lost", { n: Math.max(v.attempt, 1) }));
+  announce(el("banner-text"), t("banner.lost", { n: Math.max(v.attempt, 1) }));
   countdown();
 
   el("failure").hidden = !failed;

@@ -17,6 +17,23 @@ export function setText(e: HTMLElement, text: string): void {
   if (e.textContent !== text) e.textContent = text;
 }
 
+/**
+ * Says `words` in the live region `region`, as a new paragraph in place of
+ * the last: screen readers are told of content added to a live region on
+ * every platform, while a changed text goes unheard on some (WebKitGTK
+ * sends no accessibility event for it). The same words again are not new.
+ */
+export function announce(region: HTMLElement, words: string): void {
+  if (region.textContent === words) return;
+  if (words === "") {
+    region.replaceChildren();
+    return;
+  }
+  const said = document.createElement("p");
+  said.textContent = words;
+  region.replaceChildren(said);
+}
+
 /** Whether the element has a box on the page: `display: none`, its own or
  * an ancestor's, leaves it none. */
 export function rendered(e: HTMLElement): boolean {

@@ -1,7 +1,7 @@
 import type { Participant } from "./generated/Participant";
 import type { QualityReason } from "./generated/QualityReason";
 import { qualityIcon } from "./quality";
-import { el, setText } from "./dom";
+import { announce, el, setText } from "./dom";
 import { language, t } from "./i18n";
 
 // The participant list. A room of fifty is drawn as the people talking
@@ -53,7 +53,7 @@ let present: Map<string, string> | null = null;
 /** Tells a screen reader who came and went (a polite live region) while
  * the call is `live`; the people there when we join are not news, and a
  * crowd is counted. */
-function announce(people: Participant[], live: boolean): void {
+function announcePeople(people: Participant[], live: boolean): void {
   if (!live) {
     present = null;
     return;
@@ -69,7 +69,7 @@ function announce(people: Participant[], live: boolean): void {
   const words = [say(came, "people.joined", "people.crowdJoined"), say(went, "people.left", "people.crowdLeft")].filter(
     (w) => w !== null,
   );
-  if (words.length > 0) setText(el("announcer"), words.join(". "));
+  if (words.length > 0) announce(el("announcer"), words.join(". "));
 }
 
 function person(p: Participant, reason: QualityReason | undefined): HTMLLIElement {
@@ -115,7 +115,7 @@ export function renderPeople(
   reconnecting = false,
 ): void {
   last = { people, reasonOf, live, reconnecting };
-  announce(people, live);
+  announcePeople(people, live);
   const now = performance.now();
   for (const p of people) if (p.speaking) lastSpoke.set(p.identity, now);
   const held = (p: Participant): boolean =>
@@ -185,7 +185,7 @@ export function resetPeople(): void {
   holdTimer = null;
   last = null;
   present = null;
-  setText(el("announcer"), "");
+  announce(el("announcer"), "");
   const more = el("people-more");
   more.hidden = true;
   more.setAttribute("aria-expanded", "false");
