@@ -55,7 +55,7 @@ function describe(s: UpdateStatus): string {
     case "installing":
       return t("update.installing", { version: s.version });
     case "failed":
-      return s.message;
+      return say(s.message);
   }
 }
 

@@ -282,12 +282,14 @@ pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), String> {
         Ok(Err(e)) => explain(&e, Stage::Install, &current, Some(&version)),
         Err(e) => Problem {
             kind: ProblemKind::InstallFailed,
-            message: format!(
-                "Update {version} could not be installed (the installer stopped: {e}). Staying on {current}."
+            message: problem::staying(
+                Sentence::new("updateProblem.installerStopped").with("why", e),
+                &current,
+                Some(&version),
             ),
         },
     };
-    let message = problem.message.clone();
+    let message = problem.message.to_string();
     fail(&app, Some(version), problem);
     Err(message)
 }

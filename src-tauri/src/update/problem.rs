@@ -4,13 +4,14 @@
 
 use tauri_plugin_updater::Error;
 
+use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::update::provenance::ProvenanceError;
 use rtcstack_desktop_core::update::ProblemKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub kind: ProblemKind,
-    pub message: String,
+    pub message: Sentence,
 }
 
 /// Where the updater was when it failed, with what it knows there.
@@ -22,57 +23,63 @@ pub enum Stage {
 }
 
 /// Explains an updater error. `offered` is the version on offer, if the
-/// check got that far.
+/// check got that far. The updater's own words stay as they are.
 pub fn explain(err: &Error, stage: Stage, current: &str, offered: Option<&str>) -> Problem {
-    let update = match offered {
-        Some(v) => format!("Update {v}"),
-        None => "The update".to_string(),
+    let refused = |why: Sentence| {
+        (
+            ProblemKind::BadSignature,
+            Sentence::new("updateProblem.refused").with_sentence("why", why),
+        )
     };
-    let stay = format!("Staying on {current}.");
     let (kind, what) = match (err, stage) {
-        (Error::Minisign(e), _) => (
-            ProblemKind::BadSignature,
-            format!("{update} was refused: its signature does not match this app's release key ({e})."),
+        (Error::Minisign(e), _) => {
+            refused(Sentence::new("updateProblem.signatureMismatch").with("why", e))
+        }
+        (Error::Base64(_) | Error::SignatureUtf8(_), _) => {
+            refused(Sentence::new("updateProblem.signatureUnreadable"))
+        }
+        (Error::SignedVersionMismatch { signed, announced }, _) => refused(
+            Sentence::new("updateProblem.versionMismatch")
+                .with("signed", signed)
+                .with("announced", announced),
         ),
-        (Error::Base64(_) | Error::SignatureUtf8(_), _) => (
-            ProblemKind::BadSignature,
-            format!("{update} was refused: its signature is unreadable."),
-        ),
-        (Error::SignedVersionMismatch { signed, announced }, _) => (
-            ProblemKind::BadSignature,
-            format!(
-                "{update} was refused: the package was signed as version {signed} but offered as {announced}."
-            ),
-        ),
-        (Error::MissingSignedVersion, _) => (
-            ProblemKind::BadSignature,
-            format!("{update} was refused: its signature does not say which version it is for."),
-        ),
+        (Error::MissingSignedVersion, _) => refused(Sentence::new("updateProblem.noSignedVersion")),
         (Error::InvalidUpdaterFormat | Error::BinaryNotFoundInArchive, _) => (
             ProblemKind::WrongApp,
-            format!("{update} was refused: the download is not an installer for this app."),
+            Sentence::new("updateProblem.refused")
+                .with_sentence("why", Sentence::new("updateProblem.notAnInstaller")),
         ),
-        (_, Stage::Download { received, total: Some(total) }) if received < total => (
+        (
+            _,
+            Stage::Download {
+                received,
+                total: Some(total),
+            },
+        ) if received < total => (
             ProblemKind::Incomplete,
-            format!(
-                "{update} was refused: the download stopped after {received} of {total} bytes ({err})."
+            Sentence::new("updateProblem.refused").with_sentence(
+                "why",
+                Sentence::new("updateProblem.stopped")
+                    .with("received", received)
+                    .with("total", total)
+                    .with("why", err),
             ),
         ),
         (Error::TargetNotFound(t), _) => (
             ProblemKind::NoBuildForThisSystem,
-            format!("{update} has no build for this system ({t})."),
+            Sentence::new("updateProblem.noBuild").with("targets", t),
         ),
         (Error::TargetsNotFound(ts), _) => (
             ProblemKind::NoBuildForThisSystem,
-            format!("{update} has no build for this system (looked for {}).", ts.join(", ")),
+            Sentence::new("updateProblem.noBuildLookedFor").with("targets", ts.join(", ")),
         ),
         (Error::ReleaseNotFound | Error::Serialization(_) | Error::Semver(_), _) => (
             ProblemKind::BadManifest,
-            format!("The update server's answer is not a release manifest ({err})."),
+            Sentence::new("updateProblem.notAManifest").with("why", err),
         ),
         (Error::EmptyEndpoints | Error::InsecureTransportProtocol | Error::UrlParse(_), _) => (
             ProblemKind::Config,
-            format!("Updates are not set up correctly in this build ({err})."),
+            Sentence::new("updateProblem.notSetUp").with("why", err),
         ),
         (
             Error::AuthenticationFailed
@@ -85,21 +92,33 @@ pub fn explain(err: &Error, stage: Stage, current: &str, offered: Option<&str>) 
         )
         | (_, Stage::Install) => (
             ProblemKind::InstallFailed,
-            format!("{update} was downloaded and verified but could not be installed ({err})."),
+            Sentence::new("updateProblem.notInstalled").with("why", err),
         ),
         (_, Stage::Download { .. }) => (
             ProblemKind::Network,
-            format!("{update} could not be downloaded ({err})."),
+            Sentence::new("updateProblem.notDownloaded").with("why", err),
         ),
         (_, Stage::Check) => (
             ProblemKind::Network,
-            format!("Could not check for updates ({err})."),
+            Sentence::new("updateProblem.notChecked").with("why", err),
         ),
     };
     Problem {
         kind,
-        message: format!("{what} {stay}"),
+        message: staying(what, current, offered),
     }
+}
+
+/// `what` happened to the update (`offered`, if known), and the app stays
+/// on `current`.
+pub fn staying(what: Sentence, current: &str, offered: Option<&str>) -> Sentence {
+    let update = match offered {
+        Some(v) => Sentence::new("updateProblem.update").with("version", v),
+        None => Sentence::new("updateProblem.theUpdate"),
+    };
+    Sentence::new("updateProblem.staying")
+        .with_sentence("what", what.with_sentence("update", update))
+        .with("current", current)
 }
 
 /// Explains a package refused by [`super::provenance::check`].
@@ -109,26 +128,29 @@ pub fn explain_provenance(
     current: &str,
     offered: &str,
 ) -> Problem {
-    let stay = format!("Staying on {current}.");
-    match err {
-        ProvenanceError::OtherApp { file } => Problem {
-            kind: ProblemKind::WrongApp,
-            message: format!(
-                "Update {offered} was refused: the manifest points to {file}, which is not a {product} package. {stay}"
-            ),
-        },
-        ProvenanceError::NoFileName => Problem {
-            kind: ProblemKind::WrongApp,
-            message: format!(
-                "Update {offered} was refused: its signature does not name a {product} package. {stay}"
-            ),
-        },
-        ProvenanceError::Unreadable(why) => Problem {
-            kind: ProblemKind::BadSignature,
-            message: format!(
-                "Update {offered} was refused: its signature is unreadable ({why}). {stay}"
-            ),
-        },
+    let (kind, why) = match err {
+        ProvenanceError::OtherApp { file } => (
+            ProblemKind::WrongApp,
+            Sentence::new("updateProblem.otherApp")
+                .with("file", file)
+                .with("product", product),
+        ),
+        ProvenanceError::NoFileName => (
+            ProblemKind::WrongApp,
+            Sentence::new("updateProblem.namesNoPackage").with("product", product),
+        ),
+        ProvenanceError::Unreadable(why) => (
+            ProblemKind::BadSignature,
+            Sentence::new("updateProblem.signatureUnreadableWhy").with("why", why),
+        ),
+    };
+    Problem {
+        kind,
+        message: staying(
+            Sentence::new("updateProblem.refused").with_sentence("why", why),
+            current,
+            Some(offered),
+        ),
     }
 }
 
@@ -152,8 +174,12 @@ mod tests {
         );
         assert_eq!(p.kind, ProblemKind::BadSignature);
         assert_eq!(
-            p.message,
+            p.message.to_string(),
             "Update 0.2.0 was refused: the package was signed as version 0.1.5 but offered as 0.2.0. Staying on 0.1.0."
+        );
+        assert_eq!(
+            p.message.say("de"),
+            "Update 0.2.0 wurde abgelehnt: Das Paket wurde als Version 0.1.5 signiert, aber als 0.2.0 angeboten. Es bleibt bei 0.1.0."
         );
     }
 
@@ -173,12 +199,9 @@ mod tests {
             Some("0.2.0"),
         );
         assert_eq!(p.kind, ProblemKind::Incomplete);
-        assert!(
-            p.message.contains("after 500 of 1000 bytes"),
-            "{}",
-            p.message
-        );
-        assert!(p.message.ends_with("Staying on 0.1.0."));
+        let message = p.message.to_string();
+        assert!(message.contains("after 500 of 1000 bytes"), "{message}");
+        assert!(message.ends_with("Staying on 0.1.0."), "{message}");
         // The whole length arrived: the same error is a network failure.
         let p = explain(
             &err,
@@ -201,7 +224,10 @@ mod tests {
             None,
         );
         assert_eq!(p.kind, ProblemKind::NoBuildForThisSystem);
-        assert!(p.message.contains("linux-x86_64-deb, linux-x86_64"));
+        assert!(p
+            .message
+            .to_string()
+            .contains("linux-x86_64-deb, linux-x86_64"));
         let p = explain(&Error::ReleaseNotFound, Stage::Check, "0.1.0", None);
         assert_eq!(p.kind, ProblemKind::BadManifest);
         let p = explain(
@@ -211,7 +237,10 @@ mod tests {
             None,
         );
         assert_eq!(p.kind, ProblemKind::Network);
-        assert!(p.message.starts_with("Could not check for updates"));
+        assert!(p
+            .message
+            .to_string()
+            .starts_with("Could not check for updates"));
     }
 
     #[test]
@@ -244,7 +273,7 @@ mod tests {
         );
         assert_eq!(p.kind, ProblemKind::WrongApp);
         assert_eq!(
-            p.message,
+            p.message.to_string(),
             "Update 0.2.0 was refused: the manifest points to other-app_9.9.9_amd64.deb, which is not a RTCstack package. Staying on 0.1.0."
         );
     }

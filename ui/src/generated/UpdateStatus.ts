@@ -9,4 +9,4 @@ export type UpdateStatus = { "state": "idle", current: string, } | { "state": "u
 /**
  * From the server's Content-Length, when it sent one.
  */
-total: number | null, } | { "state": "ready", current: string, version: string, notes: string, action: Sentence, } | { "state": "installing", current: string, version: string, } | { "state": "failed", current: string, version: string | null, problem: ProblemKind, message: string, };
+total: number | null, } | { "state": "ready", current: string, version: string, notes: string, action: Sentence, } | { "state": "installing", current: string, version: string, } | { "state": "failed", current: string, version: string | null, problem: ProblemKind, message: Sentence, };

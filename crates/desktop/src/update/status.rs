@@ -63,7 +63,7 @@ pub enum UpdateStatus {
         current: String,
         version: Option<String>,
         problem: ProblemKind,
-        message: String,
+        message: crate::i18n::Sentence,
     },
 }
 
@@ -143,12 +143,13 @@ mod tests {
             current: "0.1.0".into(),
             version: None,
             problem: ProblemKind::NoBuildForThisSystem,
-            message: "m".into(),
+            message: crate::i18n::Sentence::plain("m"),
         };
         assert_eq!(
             serde_json::to_value(&f).unwrap(),
             serde_json::json!({"state": "failed", "current": "0.1.0", "version": null,
-                               "problem": "noBuildForThisSystem", "message": "m"})
+                               "problem": "noBuildForThisSystem",
+                               "message": {"key": "plain", "params": {"text": "m"}}})
         );
         assert_eq!(
             serde_json::to_value(UpdateStatus::WaitingForCall {
