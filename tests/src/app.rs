@@ -356,6 +356,9 @@ impl AppSession {
             };
         }
         seen.selector = css.to_string();
+        // A block's own line break at its end (a paragraph inside) is not
+        // something seen.
+        seen.text = seen.text.trim_end().to_string();
         seen
     }
 
