@@ -573,3 +573,93 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     rig.server.link().unwrap().uncap().unwrap();
     rig.call.leave().await;
 }
+
+/// A shared screen (1280x720 at 10 fps, its noise band changing every
+/// picture) under a 600 kbit/s uplink keeps its size: once the rate has
+/// settled, the full layer goes on at a lower rate its encoder meets with
+/// fewer pictures, and the middle layer gives way instead (a camera loses
+/// its full layer first). The peer, asking for the best, gets 1280 px wide
+/// pictures for 8 s on end, fewer of them. (With a camera's rule the peer
+/// got 640 px: seen.)
+#[tokio::test]
+async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
+    let room = "video-uplink-screen";
+    let rig = Rig::start(room).await;
+    rig.call
+        .publish_video(
+            Box::new(PatternSource::new(1280, 720, 10).with_noise()),
+            VideoSource::Screen,
+        )
+        .await
+        .unwrap();
+    peer_sees(&rig.peer, "rust-880", 1).await;
+    let capped = rig.peer.mark();
+    rig.server.link().unwrap().cap_uplink(600).unwrap();
+    // The cap's first queue overflows and the rate drops below even the
+    // full layer's least; it climbs back over calm seconds. Settled: the
+    // peer's last three seconds were all of the full size.
+    let deadline = Instant::now() + SECS(60);
+    loop {
+        let widths: Vec<f64> = rig
+            .peer
+            .events()
+            .into_iter()
+            .skip(capped)
+            .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+            .map(|e| e.f64("width").unwrap_or(0.0))
+            .collect();
+        if widths.len() >= 3 && widths[widths.len() - 3..].iter().all(|w| *w == 1280.0) {
+            eprintln!("under the cap, the peer's widths until settled: {widths:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the full size did not come back under the cap: {widths:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mark = rig.peer.mark();
+    let seen = |peer: &PythonPeer| -> Vec<(f64, f64, f64)> {
+        peer.events()
+            .into_iter()
+            .skip(mark)
+            .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+            .map(|e| {
+                (
+                    e.f64("frames").unwrap_or(0.0),
+                    e.f64("seconds").unwrap_or(0.0),
+                    e.f64("width").unwrap_or(0.0),
+                )
+            })
+            .collect()
+    };
+    // Eight seconds of pictures, however few.
+    let deadline = Instant::now() + SECS(30);
+    while seen(&rig.peer).iter().map(|(_, s, _)| s).sum::<f64>() < 8.0 {
+        assert!(
+            Instant::now() < deadline,
+            "our screen stopped at the peer: {:?}",
+            seen(&rig.peer)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = seen(&rig.peer);
+    let frames: f64 = seen.iter().map(|(f, _, _)| f).sum();
+    let seconds: f64 = seen.iter().map(|(_, s, _)| s).sum();
+    eprintln!(
+        "600 kbit/s uplink, a shared screen: {frames} pictures in {seconds:.1} s at the peer \
+         ({:.1} fps); widths {:?}",
+        frames / seconds,
+        seen.iter().map(|(_, _, w)| *w).collect::<Vec<_>>()
+    );
+    assert!(
+        seen.iter().all(|(_, _, width)| *width == 1280.0),
+        "the screen lost its size: {seen:?}"
+    );
+    assert!(
+        frames / seconds < 9.0,
+        "no picture gave way (the rate was not under pressure?): {seen:?}"
+    );
+    rig.server.link().unwrap().uncap().unwrap();
+    rig.call.leave().await;
+}

@@ -4,7 +4,7 @@
 //! allowed none is paused), split into RTP packets (the marker on each
 //! frame's last; each packet naming its media section and layer, as
 //! browsers' do, so the server can tell the layers apart) and written to
-//! the track.
+//! the track at the pacer's pace.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -21,13 +21,17 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
+use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
-use crate::video::uplink::{allocate, LayerRates, Uplink, AUDIO_KBPS};
+use crate::video::uplink::{allocate, Keep, LayerRates, Uplink, AUDIO_KBPS};
 use crate::video::VideoFrame;
 
 /// Payload bytes per packet: room for SRTP, headers and extensions
 /// within a 1,280-byte IPv6 minimum MTU.
 const MTU: usize = 1_100;
+/// What a packet adds to its payload on the wire: RTP header and
+/// extensions, SRTP's tag, UDP and IP.
+const RTP_OVERHEAD: usize = 70;
 /// One-byte header extensions (RFC 8285).
 const ONE_BYTE_EXTENSIONS: u16 = 0xBEDE;
 
@@ -63,13 +67,27 @@ struct Sending {
     running_kbps: u32,
 }
 
-/// A layer's bitrates: its target, and the least worth sending (about a
-/// third: a blurrier picture beats a frozen one, down to a point).
-fn rates(layer: &Layer) -> LayerRates {
+/// A layer's bitrates: its target, and the least worth sending. Motion:
+/// about a third (a blurrier picture beats a frozen one, down to a point).
+/// Text: an eighth (its encoder drops pictures rather than blur them, so a
+/// screen at that rate is still read, only updated less often).
+fn rates(layer: &Layer, content: Content) -> LayerRates {
     let target = bitrate_for(layer.format);
+    let least = match content {
+        Content::Motion => target / 3,
+        Content::Text => target / 8,
+    };
     LayerRates {
-        min_kbps: (target / 3).max(30),
+        min_kbps: least.max(30),
         target_kbps: target,
+    }
+}
+
+/// What gives way under pressure: a camera's size, a screen's frame rate.
+fn keep(content: Content) -> Keep {
+    match content {
+        Content::Motion => Keep::Motion,
+        Content::Text => Keep::Size,
     }
 }
 
@@ -86,9 +104,9 @@ pub(crate) async fn send_video(
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).
-    let plan: Vec<LayerRates> = layers.iter().map(|(l, _)| rates(l)).collect();
+    let plan: Vec<LayerRates> = layers.iter().map(|(l, _)| rates(l, content)).collect();
     let ceiling = plan.iter().map(|r| r.target_kbps).sum::<u32>() + AUDIO_KBPS;
-    let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan)
+    let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan, keep(content))
         .into_iter()
         .map(|kbps| Arc::new(AtomicU32::new(kbps)))
         .collect();
@@ -132,16 +150,23 @@ pub(crate) async fn send_video(
         // Smallest first, as the plan.
         ssrcs: sending.iter().rev().map(|s| s.ssrc).collect(),
         plan,
+        keep: keep(content),
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
     };
     let listener = tokio::spawn(feedback.run(Arc::clone(&track)));
     let mut timestamp: u32 = rand::random();
+    let mut pacer = Pacer::new(Instant::now(), ceiling);
     let step = 90_000 / format.fps.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.iter().any(|s| s.load(Ordering::Relaxed)) {
         tick.tick().await;
+        let allowed: u32 = sending
+            .iter()
+            .map(|s| s.allowed.load(Ordering::Relaxed))
+            .sum();
+        pacer.set_rate(allowed);
         for i in 0..sending.len() {
             if i == 0 {
                 input.next_frame(&mut sending[0].picture);
@@ -150,7 +175,7 @@ pub(crate) async fn send_video(
                 halve(&above[i - 1].picture, &mut this[0].picture);
             }
             let s = &mut sending[i];
-            send_frame(&track, s, &marking, timestamp).await;
+            send_frame(&track, s, &marking, timestamp, &mut pacer).await;
         }
         timestamp = timestamp.wrapping_add(step);
     }
@@ -160,7 +185,13 @@ pub(crate) async fn send_video(
 /// Encodes one layer's picture at its allowed rate and writes its
 /// packets; a paused layer sends nothing (and starts again with a key
 /// frame).
-async fn send_frame(track: &TrackLocalStaticRTP, s: &mut Sending, marking: &Marking, ts: u32) {
+async fn send_frame(
+    track: &TrackLocalStaticRTP,
+    s: &mut Sending,
+    marking: &Marking,
+    ts: u32,
+    pacer: &mut Pacer,
+) {
     let allowed = s.allowed.load(Ordering::Relaxed);
     if allowed == 0 {
         if s.running_kbps != 0 {
@@ -215,6 +246,11 @@ async fn send_frame(track: &TrackLocalStaticRTP, s: &mut Sending, marking: &Mark
             };
             mark(&mut header, marking, s.layer.rid);
             s.sequence = s.sequence.wrapping_add(1);
+            let now = Instant::now();
+            let at = pacer.send_at(now, payload.len() + RTP_OVERHEAD);
+            if at > now {
+                tokio::time::sleep_until(at.into()).await;
+            }
             if let Err(e) = track.write_rtp(rtc::rtp::Packet { header, payload }).await {
                 tracing::debug!("video write: {e}");
             }
@@ -249,6 +285,7 @@ struct Feedback {
     keyframes: Vec<(u32, Arc<AtomicBool>)>,
     ssrcs: Vec<u32>,
     plan: Vec<LayerRates>,
+    keep: Keep,
     allowed: Vec<Arc<AtomicU32>>,
     uplink: Uplink,
 }
@@ -295,7 +332,7 @@ impl Feedback {
             });
         let Some(loss) = loss else { return };
         if let Some(target) = self.uplink.on_loss(Instant::now(), loss) {
-            let rates = allocate(target, &self.plan);
+            let rates = allocate(target, &self.plan, self.keep);
             tracing::debug!(
                 "uplink {target} kbit/s after {:.1} % loss: layers {rates:?}",
                 loss * 100.0

@@ -6,6 +6,7 @@ pub(crate) mod decode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
+pub(crate) mod pacer;
 pub mod screen;
 pub(crate) mod simulcast;
 pub(crate) mod uplink;

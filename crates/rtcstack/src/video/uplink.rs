@@ -4,8 +4,10 @@
 //! got through, with headroom; a clean path lets it climb back slowly.
 //! Audio is served first: its share comes off the top, so under pressure
 //! video degrades (a top layer at a lower bitrate, then layers paused from
-//! the top) and the voice stays whole. Sans-IO: time and reports are
-//! passed in.
+//! the top) and the voice stays whole. A shared screen keeps its size
+//! instead: its full layer outlasts the middle one, at a lower rate that
+//! its encoder meets by sending fewer pictures, each still sharp enough to
+//! read. Sans-IO: time and reports are passed in.
 
 use std::time::{Duration, Instant};
 
@@ -84,20 +86,40 @@ impl Uplink {
     }
 }
 
+/// What gives way first under pressure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// A camera: the larger layers pause from the top; motion stays smooth
+    /// in the smaller ones.
+    Motion,
+    /// A shared screen: the smallest (for thumbnails) and then the full
+    /// size (to read it) are kept; the middle pauses first.
+    Size,
+}
+
+/// The order layers are served in (smallest layer first in `n`).
+fn served(n: usize, keep: Keep) -> Vec<usize> {
+    match keep {
+        Keep::Motion => (0..n).collect(),
+        Keep::Size => std::iter::once(0).chain((1..n).rev()).collect(),
+    }
+}
+
 /// Each layer's bitrate under `target_kbps` for the whole uplink (smallest
-/// layer first; 0 = paused): audio's share off the top, then each layer
-/// from the smallest gets its target while it fits; the top layer sent gets
-/// what remains up to its target; a layer that would get less than its
-/// minimum is paused with every layer above it. The smallest is never
-/// paused: some video beats none.
-pub(crate) fn allocate(target_kbps: u32, layers: &[LayerRates]) -> Vec<u32> {
+/// layer first; 0 = paused): audio's share off the top, then each layer in
+/// the order `keep` serves them gets its target while it fits; the last
+/// one sent gets what remains up to its target; a layer that would get
+/// less than its minimum is paused with every layer served after it. The
+/// smallest is never paused: some video beats none.
+pub(crate) fn allocate(target_kbps: u32, layers: &[LayerRates], keep: Keep) -> Vec<u32> {
     let mut left = target_kbps.saturating_sub(AUDIO_KBPS);
     let mut out = vec![0; layers.len()];
-    for (i, l) in layers.iter().enumerate() {
-        if i > 0 && left < l.min_kbps {
+    for (n, i) in served(layers.len(), keep).into_iter().enumerate() {
+        let l = layers[i];
+        if n > 0 && left < l.min_kbps {
             break;
         }
-        let give = if i == 0 {
+        let give = if n == 0 {
             left.clamp(l.min_kbps, l.target_kbps)
         } else {
             left.min(l.target_kbps)
@@ -129,19 +151,42 @@ mod tests {
 
     #[test]
     fn room_for_everything_gives_every_layer_its_target() {
-        assert_eq!(allocate(1_024, &LAYERS), [100, 170, 690]);
+        assert_eq!(allocate(1_024, &LAYERS, Keep::Motion), [100, 170, 690]);
+        assert_eq!(allocate(1_024, &LAYERS, Keep::Size), [100, 170, 690]);
     }
 
     #[test]
     fn pressure_lowers_the_top_layer_then_pauses_it_then_the_middle() {
+        let m = |kbps| allocate(kbps, &LAYERS, Keep::Motion);
         // 900 - 64 audio = 836: the top gets what is left.
-        assert_eq!(allocate(900, &LAYERS), [100, 170, 566]);
+        assert_eq!(m(900), [100, 170, 566]);
         // 500 - 64 = 436: 166 left for the top, under its 250 minimum.
-        assert_eq!(allocate(500, &LAYERS), [100, 170, 0]);
+        assert_eq!(m(500), [100, 170, 0]);
         // 200 - 64 = 136: the middle's 100 minimum does not fit after 100.
-        assert_eq!(allocate(200, &LAYERS), [100, 0, 0]);
+        assert_eq!(m(200), [100, 0, 0]);
         // Nothing left after audio: the smallest still goes, at its minimum.
-        assert_eq!(allocate(64, &LAYERS), [50, 0, 0]);
+        assert_eq!(m(64), [50, 0, 0]);
+    }
+
+    #[test]
+    fn a_screen_keeps_its_full_size_and_lets_the_middle_go_first() {
+        // A screen's minimums are low: its encoder drops pictures instead.
+        let screen = LAYERS.map(|l| LayerRates {
+            min_kbps: l.target_kbps / 8,
+            target_kbps: l.target_kbps,
+        });
+        let s = |kbps| allocate(kbps, &screen, Keep::Size);
+        // 900 - 64 = 836: the full layer whole, the middle what is left.
+        assert_eq!(s(900), [100, 46, 690]);
+        // 500 - 64 = 436: the full size at 336, the middle paused (where
+        // a camera keeps the middle and pauses the top).
+        assert_eq!(s(500), [100, 0, 336]);
+        // 300 - 64 = 236: the full size at 136 kbit/s, where a camera
+        // sends the middle instead.
+        assert_eq!(s(300), [100, 0, 136]);
+        assert_eq!(allocate(300, &LAYERS, Keep::Motion), [100, 136, 0]);
+        // 150 - 64 = 86: all of it to the smallest, as for a camera.
+        assert_eq!(s(150), [86, 0, 0]);
     }
 
     #[test]
