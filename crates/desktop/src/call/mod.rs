@@ -178,7 +178,7 @@ impl CallController {
             .resolve(request.profile.as_deref())
             .await
             .map_err(|e| match e {
-                ProfileError::Keychain(m) => JoinError::Keychain(Sentence::plain(m)),
+                ProfileError::Keychain(s) => JoinError::Keychain(s),
                 ProfileError::Invalid(s) => JoinError::NotConfigured(s),
                 ProfileError::Storage(m) => JoinError::NotConfigured(Sentence::plain(m)),
             })?;

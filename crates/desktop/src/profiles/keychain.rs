@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use keyring::Entry;
 
+use crate::i18n::Sentence;
 use crate::secret::Secret;
 
 /// The keychain service our entries are filed under; one entry per profile.
@@ -25,6 +26,21 @@ pub enum KeychainError {
     NoAnswer(u64),
     #[error("This profile's secret is not in the keychain (removed outside the app?). Edit the profile and enter it again.")]
     Missing,
+}
+
+impl KeychainError {
+    /// What the form says, in the page's language (the store's own words
+    /// kept as they are).
+    pub fn sentence(&self) -> Sentence {
+        match self {
+            KeychainError::Unavailable(why) => {
+                Sentence::new("keychain.unavailable").with("why", why)
+            }
+            KeychainError::Locked(why) => Sentence::new("keychain.locked").with("why", why),
+            KeychainError::NoAnswer(s) => Sentence::new("keychain.noAnswer").with("s", s),
+            KeychainError::Missing => Sentence::new("keychain.missing"),
+        }
+    }
 }
 
 fn entry(profile_id: &str) -> Result<Entry, KeychainError> {

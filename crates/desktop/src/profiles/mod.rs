@@ -91,14 +91,14 @@ pub enum ProfileError {
     #[error("{0}")]
     Invalid(Sentence),
     #[error("{0}")]
-    Keychain(String),
+    Keychain(Sentence),
     #[error("{0}")]
     Storage(String),
 }
 
 impl From<KeychainError> for ProfileError {
     fn from(e: KeychainError) -> Self {
-        ProfileError::Keychain(e.to_string())
+        ProfileError::Keychain(e.sentence())
     }
 }
 
@@ -316,9 +316,9 @@ impl Profiles {
         }
         tracing::info!(profile = %id, "profile deleted");
         keychain::delete(id).await.map_err(|e| {
-            ProfileError::Keychain(format!(
-                "The profile is deleted, but its secret could not be removed from the keychain: {e}"
-            ))
+            ProfileError::Keychain(
+                Sentence::new("keychain.notRemoved").with_sentence("why", e.sentence()),
+            )
         })
     }
 
