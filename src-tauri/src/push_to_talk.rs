@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::push_to_talk::PushToTalkView;
 use rtcstack_desktop_core::Desktop;
 use tauri::plugin::TauriPlugin;
@@ -13,9 +14,9 @@ use tauri_plugin_global_shortcut::{GlobalShortcut, Shortcut, ShortcutState};
 /// Why keys cannot be caught here, if they cannot: without an X display
 /// (a Wayland-only session) the plugin has nothing to grab keys from, and
 /// the XDG GlobalShortcuts portal is not used yet.
-fn unavailable() -> Option<&'static str> {
+fn unavailable() -> Option<Sentence> {
     (cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none())
-        .then_some("Push-to-talk needs an X11 session here: this desktop has no X display.")
+        .then(|| Sentence::new("ptt.needsX11"))
 }
 
 /// The plugin, where keys can be caught. One key is registered at a time,
@@ -42,7 +43,7 @@ pub fn plugin() -> Option<TauriPlugin<Wry>> {
 pub fn setup(app: &AppHandle) {
     let desktop = app.state::<Desktop>();
     if let Some(why) = unavailable() {
-        desktop.push_to_talk.trouble(why.to_string());
+        desktop.push_to_talk.trouble(why);
         return;
     }
     if let Some(key) = desktop.push_to_talk.view().key {
@@ -53,18 +54,20 @@ pub fn setup(app: &AppHandle) {
 }
 
 /// Registers `key`, in words when it cannot be.
-fn take<R: Runtime>(app: &AppHandle<R>, key: &str) -> Result<(), String> {
-    let shortcut = Shortcut::from_str(key).map_err(|e| {
-        format!("“{key}” is not a key push-to-talk can use ({e}). Try F9 or Ctrl+Space.")
-    })?;
-    let keys = app.try_state::<GlobalShortcut<Wry>>().ok_or_else(|| {
-        unavailable()
-            .unwrap_or("Push-to-talk is not available.")
-            .to_string()
-    })?;
+fn take<R: Runtime>(app: &AppHandle<R>, key: &str) -> Result<(), Sentence> {
+    let shortcut = Shortcut::from_str(key).map_err(|e| not_a_key(key, e))?;
+    let keys = app
+        .try_state::<GlobalShortcut<Wry>>()
+        .ok_or_else(|| unavailable().unwrap_or_else(|| Sentence::new("ptt.unavailable")))?;
     keys.register(shortcut).map_err(|e| {
-        format!("{key} could not be taken ({e}): another application may be using it.")
+        Sentence::new("ptt.taken")
+            .with("key", key)
+            .with("why", e)
     })
+}
+
+fn not_a_key(key: &str, why: impl ToString) -> Sentence {
+    Sentence::new("ptt.notAKey").with("key", key).with("why", why)
 }
 
 #[tauri::command]
@@ -78,13 +81,11 @@ pub async fn set_push_to_talk_key<R: Runtime>(
     app: AppHandle<R>,
     desktop: State<'_, Desktop>,
     key: Option<String>,
-) -> Result<PushToTalkView, String> {
+) -> Result<PushToTalkView, Sentence> {
     let key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
     if let Some(k) = &key {
         // Said before anything is let go.
-        Shortcut::from_str(k).map_err(|e| {
-            format!("“{k}” is not a key push-to-talk can use ({e}). Try F9 or Ctrl+Space.")
-        })?;
+        Shortcut::from_str(k).map_err(|e| not_a_key(k, e))?;
     }
     let old = desktop.push_to_talk.view().key;
     if let Some(keys) = app.try_state::<GlobalShortcut<R>>() {
@@ -101,6 +102,6 @@ pub async fn set_push_to_talk_key<R: Runtime>(
             return Err(why);
         }
     }
-    desktop.push_to_talk.keep(key)?;
+    desktop.push_to_talk.keep(key).map_err(Sentence::plain)?;
     Ok(desktop.push_to_talk.view())
 }

@@ -1,7 +1,7 @@
 import type { PushToTalkView } from "./generated/PushToTalkView";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
-import { onLanguage, t } from "./i18n";
+import { onLanguage, say, t } from "./i18n";
 
 // The push-to-talk key as the Rust side keeps it: the page shows it and
 // asks for a new one; the key itself is caught system-wide in Rust.
@@ -13,7 +13,7 @@ function render(v: PushToTalkView): void {
   status.classList.toggle("error", v.problem != null);
   setText(
     status,
-    v.problem ?? (v.key ? t("ptt.on", { key: v.key }) : t("ptt.off")),
+    v.problem ? say(v.problem) : v.key ? t("ptt.on", { key: v.key }) : t("ptt.off"),
   );
 }
 
@@ -24,7 +24,8 @@ async function setKey(): Promise<void> {
   } catch (e) {
     const status = el("ptt-status");
     status.classList.add("error");
-    setText(status, String(e));
+    const refused = e as ipc.Refusals["setPushToTalkKey"];
+    setText(status, typeof refused === "object" && refused !== null && "key" in refused ? say(refused) : String(e));
   }
 }
 

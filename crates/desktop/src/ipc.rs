@@ -242,7 +242,7 @@ pub fn commands() -> Vec<Command> {
             ts::<PushToTalkView>(),
         )
         .arg("key", ts::<Option<String>>())
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<crate::i18n::Sentence>()),
         command(
             "profiles",
             "The server profiles and the chosen one.",

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use ts_rs::TS;
 
 use crate::call::CallController;
+use crate::i18n::Sentence;
 use crate::settings_file::SettingsFile;
 use crate::tray::in_call;
 use hold::Hold;
@@ -26,7 +27,7 @@ pub struct PushToTalkView {
     pub key: Option<String>,
     /// Why the key does not work, if it does not (taken by another
     /// application, not a key).
-    pub problem: Option<String>,
+    pub problem: Option<Sentence>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -55,7 +56,7 @@ impl PushToTalk {
             file,
             view: Mutex::new(PushToTalkView {
                 key: settings.key,
-                problem,
+                problem: problem.map(Sentence::plain),
             }),
             hold: Mutex::new(Hold::default()),
             calls,
@@ -83,7 +84,7 @@ impl PushToTalk {
     }
 
     /// The key could not be taken: why, in words.
-    pub fn trouble(&self, problem: String) {
+    pub fn trouble(&self, problem: Sentence) {
         self.view
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
