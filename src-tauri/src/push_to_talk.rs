@@ -59,15 +59,14 @@ fn take<R: Runtime>(app: &AppHandle<R>, key: &str) -> Result<(), Sentence> {
     let keys = app
         .try_state::<GlobalShortcut<Wry>>()
         .ok_or_else(|| unavailable().unwrap_or_else(|| Sentence::new("ptt.unavailable")))?;
-    keys.register(shortcut).map_err(|e| {
-        Sentence::new("ptt.taken")
-            .with("key", key)
-            .with("why", e)
-    })
+    keys.register(shortcut)
+        .map_err(|e| Sentence::new("ptt.taken").with("key", key).with("why", e))
 }
 
 fn not_a_key(key: &str, why: impl ToString) -> Sentence {
-    Sentence::new("ptt.notAKey").with("key", key).with("why", why)
+    Sentence::new("ptt.notAKey")
+        .with("key", key)
+        .with("why", why)
 }
 
 #[tauri::command]

@@ -16,6 +16,7 @@ import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
 import type { ProfilesView } from "./ProfilesView";
 import type { PushToTalkView } from "./PushToTalkView";
+import type { Sentence } from "./Sentence";
 import type { ShareTarget } from "./ShareTarget";
 import type { Shareable } from "./Shareable";
 import type { Stages } from "./Stages";
@@ -74,7 +75,7 @@ export interface Refusals {
   chooseDevices: string;
   setAudioStages: string;
   chooseLanguage: string;
-  setPushToTalkKey: string;
+  setPushToTalkKey: Sentence;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
   selectProfile: ProfileError;
