@@ -267,3 +267,71 @@ impl Drop for TextScale {
         let _ = self.conn.sync();
     }
 }
+
+/// Monitors on the display as a multi-head desktop has them (RandR 1.5
+/// monitors, each a named part of the one screen, set as `xrandr
+/// --setmonitor` does); deleted when dropped.
+pub struct Monitors {
+    conn: RustConnection,
+    root: u32,
+    names: Vec<u32>,
+}
+
+impl Monitors {
+    /// Each of `parts` is a name and x, y, width, height on the screen.
+    pub fn set(parts: &[(&str, i16, i16, u16, u16)]) -> Result<Self> {
+        use x11rb::protocol::randr::{ConnectionExt as _, MonitorInfo};
+        let (conn, n) = x11rb::connect(None).context("connecting to $DISPLAY")?;
+        let root = conn.setup().roots[n].root;
+        let version = conn.randr_query_version(1, 5)?.reply()?;
+        anyhow::ensure!(
+            (version.major_version, version.minor_version) >= (1, 5),
+            "the display has RandR {}.{}, monitors need 1.5",
+            version.major_version,
+            version.minor_version
+        );
+        let mut monitors = Monitors {
+            conn,
+            root,
+            names: Vec::new(),
+        };
+        for &(name, x, y, width, height) in parts {
+            let atom = monitors
+                .conn
+                .intern_atom(false, name.as_bytes())?
+                .reply()?
+                .atom;
+            monitors
+                .conn
+                .randr_set_monitor(
+                    root,
+                    MonitorInfo {
+                        name: atom,
+                        primary: false,
+                        automatic: false,
+                        x,
+                        y,
+                        width,
+                        height,
+                        width_in_millimeters: u32::from(width) / 4,
+                        height_in_millimeters: u32::from(height) / 4,
+                        outputs: Vec::new(),
+                    },
+                )?
+                .check()
+                .with_context(|| format!("setting monitor {name}"))?;
+            monitors.names.push(atom);
+        }
+        Ok(monitors)
+    }
+}
+
+impl Drop for Monitors {
+    fn drop(&mut self) {
+        use x11rb::protocol::randr::ConnectionExt as _;
+        for &name in &self.names {
+            let _ = self.conn.randr_delete_monitor(self.root, name);
+        }
+        let _ = self.conn.sync();
+    }
+}

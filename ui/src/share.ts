@@ -5,7 +5,8 @@ import { el, setText } from "./dom";
 import { t } from "./i18n";
 
 // Sharing: the button opens a picker of what can be shared (the whole
-// screen, then other applications' windows, as Rust lists them); a pick
+// screen, each monitor, then other applications' windows, as Rust lists
+// them); a pick
 // shares it, and the button then stops the share. A refusal is said beside
 // the button.
 
@@ -57,7 +58,12 @@ async function openPicker(): Promise<void> {
       const pick = document.createElement("button");
       pick.type = "button";
       pick.dataset["testid"] = "share-choice";
-      pick.textContent = c.target.kind === "screen" ? t("share.screen") : c.title;
+      pick.textContent =
+        c.target.kind === "screen"
+          ? t("share.screen")
+          : c.target.kind === "monitor"
+            ? t("share.monitor", { name: c.title })
+            : c.title;
       pick.addEventListener("click", () => {
         closePicker(true);
         void share(c.target);

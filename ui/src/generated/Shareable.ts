@@ -6,6 +6,7 @@ import type { ShareTarget } from "./ShareTarget";
  */
 export type Shareable = { target: ShareTarget, 
 /**
- * The window's title; empty for the whole screen (the page names it).
+ * The window's title, the monitor's name ("DP-1"); empty for the
+ * whole screen (the page names it).
  */
 title: string, };

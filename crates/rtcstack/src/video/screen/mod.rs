@@ -10,18 +10,24 @@ use tokio::sync::watch;
 #[cfg(target_os = "linux")]
 mod x11;
 #[cfg(target_os = "linux")]
+mod x11_monitors;
+#[cfg(target_os = "linux")]
 mod x11_windows;
 
 #[cfg(target_os = "linux")]
 pub use x11::X11Screen as Screen;
 
-/// What is shared: the whole screen, or one window (its own pixels, even
-/// where another window covers it).
+/// What is shared: the whole screen (every monitor), one monitor, or one
+/// window (its own pixels, even where another window covers it).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ShareTarget {
     Screen,
+    /// The system's id of the monitor (on X11 its RandR name's atom).
+    Monitor {
+        id: u32,
+    },
     /// The system's id of the window (an X11 window id).
     Window {
         id: u32,
@@ -34,7 +40,8 @@ pub enum ShareTarget {
 #[serde(rename_all = "camelCase")]
 pub struct Shareable {
     pub target: ShareTarget,
-    /// The window's title; empty for the whole screen (the page names it).
+    /// The window's title, the monitor's name ("DP-1"); empty for the
+    /// whole screen (the page names it).
     pub title: String,
 }
 
@@ -84,10 +91,13 @@ pub enum ScreenError {
     Unsupported(String),
     #[error("that window cannot be shared: {0}")]
     Window(String),
+    #[error("that monitor cannot be shared: {0}")]
+    Monitor(String),
 }
 
-/// What can be shared now: the whole screen first, then the other
-/// applications' windows that are on screen (never our own process's).
+/// What can be shared now: the whole screen first, then each monitor
+/// where there are several, then the other applications' windows that are
+/// on screen (never our own process's).
 #[cfg(target_os = "linux")]
 pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
     x11_windows::shareables()

@@ -1,6 +1,7 @@
-//! The screen of an X11 display ($DISPLAY), or one window on it, read
-//! with the core protocol's GetImage: one round trip per picture. The
-//! screen needs no extension (Xvfb, Xorg, XWayland's own windows). A
+//! The screen of an X11 display ($DISPLAY), one of its monitors, or one
+//! window on it, read with the core protocol's GetImage: one round trip
+//! per picture. The screen needs no extension (Xvfb, Xorg, XWayland's own
+//! windows); a monitor is its part of the screen (RandR names it). A
 //! window is read from its own pixmap (Composite), so what covers it is
 //! not shared.
 
@@ -11,6 +12,7 @@ use x11rb::protocol::xproto::{ConnectionExt, Drawable, ImageFormat, Window};
 use x11rb::protocol::ErrorKind;
 use x11rb::rust_connection::RustConnection;
 
+use super::x11_monitors::{monitors, on_screen};
 use super::{EndSignal, ScreenError, ShareEnd, ShareTarget};
 use crate::video::io::{VideoFormat, VideoInput};
 use crate::video::VideoFrame;
@@ -28,7 +30,9 @@ pub struct X11Screen {
 
 /// Where the pictures come from.
 enum Source {
-    Root(Window),
+    /// The root window from `x`, `y` (a monitor's part; 0, 0 for the
+    /// whole screen), the format's size.
+    Root { root: Window, x: i16, y: i16 },
     /// Redirected (Composite): the server keeps its pixels off screen, and
     /// draws them on screen itself. Undone when the connection closes.
     Window(Window),
@@ -48,7 +52,27 @@ impl X11Screen {
             )));
         }
         let (source, width, height) = match target {
-            ShareTarget::Screen => (Source::Root(s.root), s.width_in_pixels, s.height_in_pixels),
+            ShareTarget::Screen => (
+                Source::Root {
+                    root: s.root,
+                    x: 0,
+                    y: 0,
+                },
+                s.width_in_pixels,
+                s.height_in_pixels,
+            ),
+            ShareTarget::Monitor { id } => {
+                let monitor = monitors(&conn, s.root)
+                    .into_iter()
+                    .find(|m| m.id == id)
+                    .ok_or_else(|| ScreenError::Monitor("it is no longer connected".into()))?;
+                let (x, y, w, h) = on_screen(&monitor, s.width_in_pixels, s.height_in_pixels)
+                    .ok_or_else(|| {
+                        ScreenError::Monitor(format!("{} is off the screen", monitor.name))
+                    })?;
+                let (x, y) = (x as i16, y as i16);
+                (Source::Root { root: s.root, x, y }, w, h)
+            }
             ShareTarget::Window { id } => {
                 let (w, h) = redirected(&conn, id).map_err(ScreenError::Window)?;
                 (Source::Window(id), w, h)
@@ -79,7 +103,9 @@ impl X11Screen {
     /// The picture as B, G, R, unused bytes, the format's size.
     fn grab(&self) -> Result<Vec<u8>, String> {
         match self.source {
-            Source::Root(root) => self.read(root, self.format.width, self.format.height),
+            Source::Root { root, x, y } => {
+                self.read(root, (x, y), self.format.width, self.format.height)
+            }
             Source::Window(window) => self.grab_window(window),
         }
     }
@@ -114,16 +140,22 @@ impl X11Screen {
             u32::from(size.width).min(self.format.width),
             u32::from(size.height).min(self.format.height),
         );
-        let read = self.read(pixmap, w, h);
+        let read = self.read(pixmap, (0, 0), w, h);
         let _ = self.conn.free_pixmap(pixmap);
         Ok(padded(read?, w, (self.format.width, self.format.height)))
     }
 
-    fn read(&self, drawable: Drawable, w: u32, h: u32) -> Result<Vec<u8>, String> {
+    fn read(
+        &self,
+        drawable: Drawable,
+        (x, y): (i16, i16),
+        w: u32,
+        h: u32,
+    ) -> Result<Vec<u8>, String> {
         let (w, h) = (w as u16, h as u16);
         let reply = self
             .conn
-            .get_image(ImageFormat::Z_PIXMAP, drawable, 0, 0, w, h, !0)
+            .get_image(ImageFormat::Z_PIXMAP, drawable, x, y, w, h, !0)
             .map_err(|e| e.to_string())?
             .reply()
             .map_err(|e| e.to_string())?;

@@ -8,9 +8,11 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{Atom, AtomEnum, ConnectionExt, MapState, Window};
 use x11rb::rust_connection::RustConnection;
 
+use super::x11_monitors::monitors;
 use super::{ScreenError, ShareTarget, Shareable};
 
-/// The whole screen, then each shareable window, bottom to top.
+/// The whole screen, each monitor where there are several, then each
+/// shareable window, bottom to top.
 pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
     let (conn, screen) = x11rb::connect(None).map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
     let root = conn.setup().roots[screen].root;
@@ -21,6 +23,13 @@ pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
         target: ShareTarget::Screen,
         title: String::new(),
     }];
+    let monitors = monitors(&conn, root);
+    if monitors.len() > 1 {
+        all.extend(monitors.into_iter().map(|m| Shareable {
+            target: ShareTarget::Monitor { id: m.id },
+            title: m.name,
+        }));
+    }
     all.extend(windows.into_iter().map(|(id, title)| Shareable {
         target: ShareTarget::Window { id },
         title,
