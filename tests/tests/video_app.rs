@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use rtcstack::video::screen::{Screen, ShareTarget};
+use rtcstack::video::io::VideoInput;
+use rtcstack::video::screen::{self, Screen, ShareTarget};
 use rtcstack::video::VideoSource;
 use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::join_configured;
@@ -15,7 +16,7 @@ use rtcstack_testbench::pattern::{self, Reading};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::x_window::ColourWindow;
+use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -221,6 +222,24 @@ async fn probed(
     (size, colours)
 }
 
+/// Waits until `peer` sees `us`'s share end after `mark`, and the app's
+/// button offers to share again.
+async fn share_ends_at_peer(app: &AppSession, peer: &mut PythonPeer, mark: usize, us: &str) {
+    peer.wait_for_after(
+        mark,
+        "our share ended at the peer",
+        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Share screen"
+    })
+    .await
+    .unwrap();
+}
+
 /// Within 40 of `rgb` on each channel.
 fn near(c: [i64; 3], rgb: [u8; 3]) -> bool {
     (0..3).all(|i| (c[i] - i64::from(rgb[i])).abs() <= 40)
@@ -287,6 +306,97 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
     drop(window);
 }
 
+/// Two monitors side by side (RandR monitors, as a dual-head desktop has
+/// them), a blue window on the left one and a green one on the right: the
+/// right monitor is offered by its name and, shared, is a picture of its
+/// own size in which the green window is at its place on that monitor and
+/// the blue one is nowhere.
+#[tokio::test]
+async fn one_monitor_of_two_is_shared_as_a_picture_of_its_own() {
+    const BLUE: [u8; 3] = [40, 80, 200];
+    const GREEN: [u8; 3] = [40, 190, 70];
+    let _monitors = Monitors::set(&[
+        ("rtcstack-left", 0, 0, 640, 800),
+        ("rtcstack-right", 640, 0, 640, 800),
+    ])
+    .unwrap();
+    let _blue = ColourWindow::show(BLUE, 40, 500, 200, 200).unwrap();
+    let _green = ColourWindow::show(GREEN, 840, 200, 300, 300).unwrap();
+    let offered = screen::shareables().unwrap();
+    assert_eq!(
+        offered[0].target,
+        ShareTarget::Screen,
+        "offered: {offered:?}"
+    );
+    let named = |name: &str| {
+        offered
+            .iter()
+            .find(|s| s.title == name && matches!(s.target, ShareTarget::Monitor { .. }))
+            .unwrap_or_else(|| panic!("{name} is not offered: {offered:?}"))
+            .target
+    };
+    named("rtcstack-left");
+    let right = named("rtcstack-right");
+
+    let room = "video-monitor";
+    let server = LiveKitServer::start().await.unwrap();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-monitor"), |_| {})
+            .await
+            .unwrap();
+    let screen = Screen::open(right, 10).unwrap();
+    let format = screen.format();
+    assert_eq!((format.width, format.height), (640, 800));
+    call.publish_video(Box::new(screen), VideoSource::Screen)
+        .await
+        .unwrap();
+    peer.wait_for(
+        "our monitor at the peer",
+        |e| e.kind() == "video_seen" && e.str("identity") == Some("rust-monitor"),
+        SECS(15),
+    )
+    .await
+    .unwrap();
+    // The green window's middle on the right monitor; where the blue one
+    // is on the left monitor, the same place on the right one.
+    let green_middle = ((840.0 + 150.0 - 640.0) / 640.0, (200.0 + 150.0) / 800.0);
+    let blue_place = ((40.0 + 100.0) / 640.0, (500.0 + 100.0) / 800.0);
+    let ((width, height), colours) = probed(
+        &mut peer,
+        "rust-monitor",
+        &[green_middle, blue_place, (0.02, 0.02)],
+    )
+    .await;
+    eprintln!(
+        "the peer sees the monitor {width}x{height}: the green window's middle {:?}, the blue one's place {:?}, the corner {:?}",
+        colours[0], colours[1], colours[2]
+    );
+    assert_eq!(
+        width * 800,
+        height * 640,
+        "not the monitor's shape: {width}x{height}"
+    );
+    assert!(
+        near(colours[0], GREEN),
+        "the green window's middle shows {:?}",
+        colours[0]
+    );
+    assert!(
+        !near(colours[1], BLUE),
+        "the left monitor's window is shared"
+    );
+    assert!(
+        !near(colours[2], GREEN),
+        "the corner shows the window's colour too"
+    );
+    call.leave().await;
+    peer.leave().await.unwrap();
+}
+
 /// The app's own Share screen: a window of a known colour beside the
 /// app's; pressed and "Entire screen" picked, the peer decodes our screen
 /// with the window's colour at its place and the button says Stop sharing;
@@ -316,23 +426,11 @@ async fn the_app_shares_the_screen_and_stops() {
     let mark = peer.mark();
     let asked = Instant::now();
     app.click("share-screen").await.unwrap();
-    peer.wait_for_after(
-        mark,
-        "our screen ended at the peer",
-        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
-        SECS(10),
-    )
-    .await
-    .unwrap();
+    share_ends_at_peer(&app, &mut peer, mark, &us).await;
     eprintln!(
         "the peer saw the share end {:?} after Stop sharing",
         asked.elapsed()
     );
-    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
-        t == "Share screen"
-    })
-    .await
-    .unwrap();
     app.screenshot_window("video-share-stopped").unwrap();
     // Still in the call, and no screen at the peer any more.
     assert_eq!(app.text("connection-state").await, "connected");
@@ -390,23 +488,11 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
     let mark = peer.mark();
     let closed = Instant::now();
     drop(red);
-    peer.wait_for_after(
-        mark,
-        "the share ended with its window",
-        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
-        SECS(10),
-    )
-    .await
-    .unwrap();
+    share_ends_at_peer(&app, &mut peer, mark, &us).await;
     eprintln!(
         "the peer saw the share end {:?} after its window closed",
         closed.elapsed()
     );
-    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
-        t == "Share screen"
-    })
-    .await
-    .unwrap();
     assert_eq!(app.text("connection-state").await, "connected");
     peer.leave().await.unwrap();
     app.close().await.unwrap();
