@@ -17,6 +17,9 @@
 //!   monitor's test and benchmark share it).
 //! - [`tray_host::TrayHost`]: a desktop's tray on the test's session bus:
 //!   the app's icon registers with it, its menu is read and clicked.
+//! - [`shortcuts_portal::ShortcutsPortal`]: a Wayland desktop's
+//!   GlobalShortcuts portal (the real frontend, our backend) on a private
+//!   session bus: it binds push-to-talk's key and presses it.
 //! - [`update_server::UpdateServer`]: a loopback release host for the
 //!   update test, which can also cut or pace a download.
 //!
@@ -66,6 +69,8 @@ pub mod screen_reader;
 pub mod secret_service;
 #[cfg(feature = "linux-bench")]
 pub mod server;
+#[cfg(feature = "linux-bench")]
+pub mod shortcuts_portal;
 pub mod signal_proxy;
 #[cfg(feature = "linux-bench")]
 pub mod speech;

@@ -14,6 +14,7 @@ use rtcstack_testbench::netchange::{AppCall, Far};
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::pulse::Player;
 use rtcstack_testbench::screen_reader::ScreenReader;
+use rtcstack_testbench::shortcuts_portal::ShortcutsPortal;
 use rtcstack_testbench::tray_host::{picture_pixels, MenuLine, TrayHost, TrayIcon};
 use rtcstack_testbench::x_window::{TextScale, TopLevel};
 
@@ -417,6 +418,102 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
     assert!(xdotool(&["keyup", "F9"]));
     let _ = other.kill();
     let _ = other.wait();
+}
+
+/// In a Wayland session no application may grab keys: the desktop binds
+/// push-to-talk's key through its GlobalShortcuts portal (the real
+/// frontend; our backend stands in for the compositor's) and says when it
+/// goes down and up. The person picks Shift+F9 in the desktop's dialog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_talk_on_wayland_goes_through_the_desktops_portal() {
+    let portal = ShortcutsPortal::start().await.unwrap();
+    portal.pick("Shift+F9");
+    let homes = Homes::new();
+    let call = open(
+        "desktop-ptt-portal",
+        &homes,
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", portal.address()),
+            ("XDG_SESSION_TYPE", "wayland"),
+        ],
+    )
+    .await;
+    let peer = &call.far.peer;
+    for (id, field) in [
+        ("stage-noise", "noiseSuppression"),
+        ("stage-echo", "echoCancellation"),
+    ] {
+        call.switch_stage(id, field, false).await.unwrap();
+    }
+    call.app.type_into("ptt-key", "Ctrl+Space").await.unwrap();
+    call.app.click("ptt-save").await.unwrap();
+    // The desktop's name for the key it bound, not the one typed.
+    call.app
+        .wait_text("[data-testid=ptt-status]", SECS(10), |t| {
+            t == "The desktop bound Shift+F9: hold it to talk while muted, from any window."
+        })
+        .await
+        .unwrap();
+    let asked = portal.wait_asked(SECS(5)).await.unwrap();
+    assert_eq!(asked.len(), 1, "asked: {asked:?}");
+    let ours = &asked[0];
+    assert_eq!(ours.id, "push-to-talk");
+    assert_eq!(ours.preferred_trigger.as_deref(), Some("CTRL+space"));
+    assert_eq!(ours.description, "Hold to talk while muted in RTCstack");
+
+    call.join_as_ada().await.unwrap();
+    let us = call.ada_identity().await.unwrap();
+    let _tone = tone_into_mic(&call, 700.0);
+    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
+    let mark = peer.mark();
+    call.app.click("mute").await.unwrap();
+    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+
+    // Held: the peer sees us unmuted and hears us; the page says so.
+    let mark = peer.mark();
+    portal.key(ours, true).await.unwrap();
+    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
+        .await
+        .unwrap();
+    peer.wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+    let talking = call.app.wait_visible("talking", SECS(5)).await.unwrap();
+    assert_eq!(talking.text, "Talking — push-to-talk held");
+    let shot = call
+        .app
+        .window_pixels("desktop-push-to-talk-portal")
+        .await
+        .unwrap();
+    let status = call.app.box_pixels(&shot, "ptt-status").await.unwrap();
+    assert!(
+        status.painted(),
+        "the key's status is not painted: {status}"
+    );
+
+    // Released: muted again.
+    let mark = peer.mark();
+    portal.key(ours, false).await.unwrap();
+    peer.wait_for_after(mark, "muted again", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+    call.app.wait_gone("talking", SECS(5)).await.unwrap();
+    assert_eq!(call.app.text("mute").await, "Unmute");
+
+    // Push-to-talk turned off: the desktop's session is closed.
+    call.app.type_into("ptt-key", "").await.unwrap();
+    call.app.click("ptt-save").await.unwrap();
+    call.app
+        .wait_text("[data-testid=ptt-status]", SECS(5), |t| {
+            t.starts_with("Off:")
+        })
+        .await
+        .unwrap();
+    let closed = portal.wait_closed(SECS(5)).await.unwrap();
+    assert_eq!(closed, vec![ours.session.clone()]);
+    assert_eq!(portal.wait_asked(SECS(1)).await.unwrap().len(), 1);
 }
 
 /// Opens `link` as a browser or a calendar on GNOME does (`xdg-open`,

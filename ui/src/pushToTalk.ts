@@ -4,7 +4,9 @@ import { el, setText } from "./dom";
 import { onLanguage, say, t } from "./i18n";
 
 // The push-to-talk key as the Rust side keeps it: the page shows it and
-// asks for a new one; the key itself is caught system-wide in Rust.
+// asks for a new one; the key itself is caught system-wide in Rust. Where
+// the desktop binds it (Wayland), the desktop's name for it is shown: the
+// person may have picked another key in the desktop's dialog.
 
 function render(v: PushToTalkView): void {
   const status = el("ptt-status");
@@ -13,7 +15,13 @@ function render(v: PushToTalkView): void {
   status.classList.toggle("error", v.problem != null);
   setText(
     status,
-    v.problem ? say(v.problem) : v.key ? t("ptt.on", { key: v.key }) : t("ptt.off"),
+    v.problem
+      ? say(v.problem)
+      : v.trigger
+        ? t("ptt.bound", { key: v.trigger })
+        : v.key
+          ? t("ptt.on", { key: v.key })
+          : t("ptt.off"),
   );
 }
 
@@ -37,6 +45,7 @@ export async function startPushToTalk(): Promise<void> {
       void setKey();
     }
   });
+  void ipc.onPushToTalkView(render);
   render(await ipc.pushToTalkView());
   onLanguage(() => void ipc.pushToTalkView().then(render));
 }

@@ -36,6 +36,9 @@ pub mod event {
     pub const CHECK_VIEW: &str = "check-view";
     /// A meeting link was opened: what to do with it.
     pub const LINK: &str = "link";
+    /// Push-to-talk's key, when it changes outside a command (the desktop
+    /// bound it, or the person picked another in the desktop's settings).
+    pub const PUSH_TO_TALK_VIEW: &str = "push-to-talk-view";
 }
 
 /// Writes a type's generated file, and those of the types it names.
@@ -321,6 +324,11 @@ pub fn events() -> Vec<Event> {
             name: event::LINK,
             doc: "A meeting link was opened: what to do with it.",
             payload: ts::<LinkView>(),
+        },
+        Event {
+            name: event::PUSH_TO_TALK_VIEW,
+            doc: "Push-to-talk's key, when it changes outside a command (the desktop bound it, or the person picked another in the desktop's settings).",
+            payload: ts::<PushToTalkView>(),
         },
     ]
 }

@@ -10,6 +10,11 @@ export type PushToTalkView = {
  */
 key: string | null, 
 /**
+ * How the desktop names the key it bound, where the desktop binds it
+ * and the person may pick another there (Wayland's portal).
+ */
+trigger: string | null, 
+/**
  * Why the key does not work, if it does not (taken by another
  * application, not a key).
  */

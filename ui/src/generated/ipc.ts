@@ -64,6 +64,7 @@ export const events = {
   callStats: "call-stats",
   checkView: "check-view",
   link: "link",
+  pushToTalkView: "push-to-talk-view",
 } as const;
 
 /** What each command's promise rejects with, where it can. */
@@ -250,4 +251,9 @@ export function onCheckView(handle: (payload: CheckView) => void): Promise<Unlis
 /** A meeting link was opened: what to do with it. */
 export function onLink(handle: (payload: LinkView) => void): Promise<UnlistenFn> {
   return listen<LinkView>(events.link, (e) => handle(e.payload));
+}
+
+/** Push-to-talk's key, when it changes outside a command (the desktop bound it, or the person picked another in the desktop's settings). */
+export function onPushToTalkView(handle: (payload: PushToTalkView) => void): Promise<UnlistenFn> {
+  return listen<PushToTalkView>(events.pushToTalkView, (e) => handle(e.payload));
 }

@@ -1,15 +1,18 @@
 //! Push-to-talk: a key, held while another application has the focus,
 //! opens the muted microphone until it is released. The shell catches the
-//! key system-wide (per OS) and says when it goes down and up; the rule
+//! key system-wide (per OS) and says when it goes down and up; on Wayland
+//! the desktop binds it through its portal ([`portal`]). The rule
 //! ([`hold`]) and the chosen key (kept in `push-to-talk.json`) live here.
 
 mod hold;
+#[cfg(target_os = "linux")]
+pub mod portal;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use ts_rs::TS;
 
 use crate::call::CallController;
@@ -25,6 +28,9 @@ use hold::Hold;
 pub struct PushToTalkView {
     /// The key, as the person wrote it ("F9", "Ctrl+Space"); none: off.
     pub key: Option<String>,
+    /// How the desktop names the key it bound, where the desktop binds it
+    /// and the person may pick another there (Wayland's portal).
+    pub trigger: Option<String>,
     /// Why the key does not work, if it does not (taken by another
     /// application, not a key).
     pub problem: Option<Sentence>,
@@ -38,13 +44,17 @@ struct Settings {
 
 pub struct PushToTalk {
     file: SettingsFile,
-    view: Mutex<PushToTalkView>,
+    /// Watched: the desktop's portal may change it between commands.
+    view: watch::Sender<PushToTalkView>,
     hold: Mutex<Hold>,
     calls: Arc<CallController>,
     /// The key's ups and downs, in order, to one task (a release must not
     /// overtake its press).
     keys: mpsc::UnboundedSender<bool>,
     pending: Mutex<Option<mpsc::UnboundedReceiver<bool>>>,
+    /// The key the desktop's portal holds for us, if it holds one.
+    #[cfg(target_os = "linux")]
+    portal: tokio::sync::Mutex<Option<portal::PortalKey>>,
 }
 
 impl PushToTalk {
@@ -54,22 +64,27 @@ impl PushToTalk {
         let (keys, pending) = mpsc::unbounded_channel();
         PushToTalk {
             file,
-            view: Mutex::new(PushToTalkView {
+            view: watch::Sender::new(PushToTalkView {
                 key: settings.key,
+                trigger: None,
                 problem: problem.map(Sentence::plain),
             }),
             hold: Mutex::new(Hold::default()),
             calls,
             keys,
             pending: Mutex::new(Some(pending)),
+            #[cfg(target_os = "linux")]
+            portal: tokio::sync::Mutex::new(None),
         }
     }
 
     pub fn view(&self) -> PushToTalkView {
-        self.view
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.view.borrow().clone()
+    }
+
+    /// Each change of the view.
+    pub fn changes(&self) -> watch::Receiver<PushToTalkView> {
+        self.view.subscribe()
     }
 
     /// Keeps `key` (none: off), which the shell has taken system-wide.
@@ -78,17 +93,61 @@ impl PushToTalk {
     pub fn keep(&self, key: Option<String>) -> Result<(), String> {
         self.key(false);
         self.file.save(&Settings { key: key.clone() })?;
-        *self.view.lock().unwrap_or_else(PoisonError::into_inner) =
-            PushToTalkView { key, problem: None };
+        self.view.send_replace(PushToTalkView {
+            key,
+            trigger: None,
+            problem: None,
+        });
         Ok(())
     }
 
     /// The key could not be taken: why, in words.
     pub fn trouble(&self, problem: Sentence) {
-        self.view
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .problem = Some(problem);
+        self.view.send_modify(|v| v.problem = Some(problem));
+    }
+
+    /// Has the desktop bind `key` through its portal (none: lets it go)
+    /// and keeps it, as [`Self::keep`]; the old binding holds until the
+    /// new one does. `description` is what the desktop's dialog says the
+    /// key is for.
+    #[cfg(target_os = "linux")]
+    pub async fn bind_through_portal(
+        self: &Arc<Self>,
+        key: Option<String>,
+        description: &str,
+    ) -> Result<(), Sentence> {
+        let mut held = self.portal.lock().await;
+        let bound = match &key {
+            Some(key) => {
+                let keys = self.keys.clone();
+                let me = Arc::downgrade(self);
+                let bound = portal::PortalKey::bind(
+                    key,
+                    description,
+                    move |down| {
+                        let _ = keys.send(down);
+                    },
+                    move |trigger| {
+                        if let Some(me) = me.upgrade() {
+                            me.view.send_modify(|v| v.trigger = trigger);
+                        }
+                    },
+                )
+                .await?;
+                Some(bound)
+            }
+            None => None,
+        };
+        let (new, trigger) = match bound {
+            Some(b) => (Some(b.key), b.trigger),
+            None => (None, None),
+        };
+        if let Some(old) = std::mem::replace(&mut *held, new) {
+            old.release().await;
+        }
+        self.keep(key).map_err(Sentence::plain)?;
+        self.view.send_modify(|v| v.trigger = trigger);
+        Ok(())
     }
 
     /// The key went down (`true`) or up. Never waits.
