@@ -3,6 +3,7 @@
 
 use rtcstack_desktop_core::audio::{AudioView, Stages};
 use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
+use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::language::LanguageView;
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use rtcstack_desktop_core::video::{ShareTarget, Shareable, TileSize};
@@ -87,15 +88,15 @@ pub async fn choose_devices(
     desktop: State<'_, Desktop>,
     input: Option<String>,
     output: Option<String>,
-) -> Result<(), String> {
+) -> Result<(), Sentence> {
     let audio = std::sync::Arc::clone(&desktop.audio);
     tauri::async_runtime::spawn_blocking(move || audio.choose(input, output))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(Sentence::plain)?
 }
 
 #[tauri::command]
-pub fn set_audio_stages(desktop: State<'_, Desktop>, stages: Stages) -> Result<(), String> {
+pub fn set_audio_stages(desktop: State<'_, Desktop>, stages: Stages) -> Result<(), Sentence> {
     desktop.audio.set_stages(stages)
 }
 
@@ -151,7 +152,7 @@ pub fn choose_language<R: Runtime>(
     app: AppHandle<R>,
     desktop: State<'_, Desktop>,
     code: Option<String>,
-) -> Result<LanguageView, String> {
+) -> Result<LanguageView, Sentence> {
     let view = desktop.language.choose(code)?;
     crate::tray::redraw(&app);
     Ok(view)

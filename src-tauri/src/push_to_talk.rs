@@ -159,7 +159,7 @@ pub async fn set_push_to_talk_key<R: Runtime>(
             return Err(why);
         }
     }
-    desktop.push_to_talk.keep(key).map_err(Sentence::plain)?;
+    desktop.push_to_talk.keep(key)?;
     Ok(desktop.push_to_talk.view())
 }
 

@@ -1086,6 +1086,11 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     // kept, so no choice from another run is there. The tray speaks it too.
     let tray = TrayHost::start().await.unwrap();
     let homes = Homes::new();
+    // A damaged profiles file: its trouble is said in German too, and the
+    // file is kept as it was.
+    let profiles = Path::new(&homes.config()).join("dev.rtcstack.desktop/profiles.json");
+    std::fs::create_dir_all(profiles.parent().unwrap()).unwrap();
+    std::fs::write(&profiles, b"{ kaputt").unwrap();
     let call = open(
         "desktop-de",
         &homes,
@@ -1094,6 +1099,16 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     .await;
     let join = call.app.seen("join-button").await;
     assert_eq!(join.text, "Beitreten", "{join}");
+    let problem = call.app.seen("profile-problem").await;
+    assert!(problem.visible(), "{problem}");
+    assert_eq!(
+        problem.text,
+        format!(
+            "Die Datei {} (Profile) ist beschädigt (key must be a string at line 1 column 3); reparieren oder verschieben Sie sie.",
+            profiles.display()
+        )
+    );
+    assert_eq!(std::fs::read(&profiles).unwrap(), b"{ kaputt");
     assert_eq!(
         call.js("return document.documentElement.lang;")
             .await

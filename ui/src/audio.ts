@@ -3,7 +3,7 @@ import type { DeviceInfo } from "./generated/DeviceInfo";
 import * as ipc from "./generated/ipc";
 import type { MicActivity } from "./generated/MicActivity";
 import { el, setText } from "./dom";
-import { language, onLanguage, say, t } from "./i18n";
+import { language, onLanguage, say, sayRefusal, t } from "./i18n";
 
 // Devices, the microphone's level and the voice-processing switches, as the
 // Rust side reports them; the page keeps no audio state of its own.
@@ -62,7 +62,7 @@ async function chooseDevices(): Promise<void> {
     await ipc.chooseDevices(input, output);
   } catch (e) {
     const notice = el("device-notice");
-    notice.textContent = t("audio.couldNotSwitch", { why: String(e) });
+    notice.textContent = t("audio.couldNotSwitch", { why: sayRefusal(e) });
     notice.hidden = false;
   }
 }
@@ -76,7 +76,7 @@ async function setStages(): Promise<void> {
     });
   } catch (e) {
     const notice = el("device-notice");
-    notice.textContent = String(e);
+    notice.textContent = sayRefusal(e);
     notice.hidden = false;
   }
 }

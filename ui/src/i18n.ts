@@ -30,7 +30,7 @@ function take(view: LanguageView): void {
   current = view;
   lang = view.language in catalogs ? view.language : "en";
   plural = new Intl.PluralRules(lang);
-  if (view.problem) console.warn(view.problem);
+  if (view.problem) console.warn(say(view.problem));
 }
 
 export function language(): string {
@@ -57,6 +57,12 @@ export function say(sentence: Sentence): string {
     params[name] = typeof value === "string" ? value : say(value);
   }
   return t(sentence.key, params);
+}
+
+/** A command's refusal as words: a sentence of Rust's in the page's
+ * language, anything else (the bridge's own failure) as it is. */
+export function sayRefusal(e: unknown): string {
+  return typeof e === "object" && e !== null && "key" in e && "params" in e ? say(e as Sentence) : String(e);
 }
 
 /** The page's fixed words, from `data-i18n` (text), `data-i18n-label`
@@ -86,7 +92,7 @@ export async function chooseLanguage(code: string): Promise<void> {
   try {
     take(await ipc.chooseLanguage(code === "" ? null : code));
   } catch (e) {
-    console.warn(`language not chosen: ${String(e)}`);
+    console.warn(`language not chosen: ${sayRefusal(e)}`);
     return;
   }
   translatePage();

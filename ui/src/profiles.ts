@@ -55,7 +55,7 @@ function render(): void {
   el<HTMLButtonElement>("profile-delete").disabled = fixed;
   const problem = el("profile-problem");
   problem.hidden = current.problem == null;
-  setText(problem, current.problem ?? "");
+  setText(problem, current.problem ? say(current.problem) : "");
   // A delete asked for one profile is not a confirmation for another.
   const del = el<HTMLButtonElement>("profile-delete");
   if (del.dataset["confirm"] !== chosen?.id) {
@@ -130,7 +130,7 @@ function showError(id: string, e: unknown): void {
   const box = el(id);
   const err = e as ProfileError;
   box.textContent =
-    err.message == null ? String(e) : typeof err.message === "string" ? err.message : say(err.message);
+    err.message == null ? String(e) : say(err.message);
   box.dataset["kind"] = err.kind ?? "failed";
   box.hidden = false;
 }

@@ -1,7 +1,7 @@
 import type { PushToTalkView } from "./generated/PushToTalkView";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
-import { onLanguage, say, t } from "./i18n";
+import { onLanguage, say, sayRefusal, t } from "./i18n";
 
 // The push-to-talk key as the Rust side keeps it: the page shows it and
 // asks for a new one; the key itself is caught system-wide in Rust. Where
@@ -32,8 +32,7 @@ async function setKey(): Promise<void> {
   } catch (e) {
     const status = el("ptt-status");
     status.classList.add("error");
-    const refused = e as ipc.Refusals["setPushToTalkKey"];
-    setText(status, typeof refused === "object" && refused !== null && "key" in refused ? say(refused) : String(e));
+    setText(status, sayRefusal(e));
   }
 }
 

@@ -13,6 +13,7 @@ use ts_rs::TS;
 use crate::audio::{AudioView, MicActivity};
 use crate::call::{CallView, JoinError, JoinRequest, StatsView};
 use crate::check::CheckView;
+use crate::i18n::Sentence;
 use crate::language::LanguageView;
 use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
@@ -209,14 +210,14 @@ pub fn commands() -> Vec<Command> {
         )
         .arg("input", ts::<Option<String>>())
         .arg("output", ts::<Option<String>>())
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "set_audio_stages",
             "Switches echo cancellation, noise suppression and gain control, at once and for next time.",
             nothing(),
         )
         .arg("stages", ts::<rtcstack::audio::processing::Stages>())
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "language_view",
             "The language the app speaks, and the person's choice.",
@@ -228,7 +229,7 @@ pub fn commands() -> Vec<Command> {
             ts::<LanguageView>(),
         )
         .arg("code", ts::<Option<String>>())
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "take_link",
             "A meeting link that came before the page could take it (then `link` events).",
@@ -245,7 +246,7 @@ pub fn commands() -> Vec<Command> {
             ts::<PushToTalkView>(),
         )
         .arg("key", ts::<Option<String>>())
-        .refused_with(ts::<crate::i18n::Sentence>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "profiles",
             "The server profiles and the chosen one.",

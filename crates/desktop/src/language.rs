@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::i18n;
+use crate::i18n::{self, Sentence};
 use crate::settings_file::SettingsFile;
 
 /// The system's languages, most wanted first ("de-DE", "en-US").
@@ -28,7 +28,7 @@ pub struct LanguageView {
     /// The person's choice; none follows the system.
     pub chosen: Option<String>,
     /// Why the choice could not be kept (a damaged or unwritable file).
-    pub problem: Option<String>,
+    pub problem: Option<Sentence>,
     /// The languages there are words for: code and own name.
     pub offered: Vec<(String, String)>,
 }
@@ -57,7 +57,7 @@ impl Language {
     }
 
     fn with_system(config_dir: &Path, system: Vec<String>) -> Self {
-        let file = SettingsFile::new(config_dir, "language.json", "language setting");
+        let file = SettingsFile::new(config_dir, "language.json", "file.language");
         let (settings, problem) = file.load::<Settings>();
         let view = LanguageView {
             language: i18n::resolve(settings.chosen.as_deref(), &system).to_string(),
@@ -86,10 +86,10 @@ impl Language {
 
     /// Chooses `code` (none: the system's), kept for next time. A code we
     /// have no words for is refused, and nothing changes.
-    pub fn choose(&self, code: Option<String>) -> Result<LanguageView, String> {
+    pub fn choose(&self, code: Option<String>) -> Result<LanguageView, Sentence> {
         if let Some(c) = &code {
             if !i18n::LANGUAGES.iter().any(|(known, _)| known == c) {
-                return Err(format!("There are no words for the language “{c}”."));
+                return Err(Sentence::new("language.unknown").with("code", c));
             }
         }
         let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
@@ -137,7 +137,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = Language::with_system(dir.path(), vec![]);
         let e = l.choose(Some("xx".into())).unwrap_err();
-        assert!(e.contains("“xx”"), "{e}");
+        assert_eq!(e.to_string(), "There are no words for the language “xx”.");
         assert_eq!(l.view().chosen, None);
         assert!(!dir.path().join("language.json").exists());
     }

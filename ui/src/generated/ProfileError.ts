@@ -4,4 +4,4 @@ import type { Sentence } from "./Sentence";
 /**
  * Why a profile was not saved or deleted (the words say if part of it was).
  */
-export type ProfileError = { "kind": "invalid", "message": Sentence } | { "kind": "keychain", "message": Sentence } | { "kind": "storage", "message": string };
+export type ProfileError = { "kind": "invalid", "message": Sentence } | { "kind": "keychain", "message": Sentence } | { "kind": "storage", "message": Sentence };

@@ -73,9 +73,9 @@ export interface Refusals {
   shareables: string;
   shareScreen: string;
   saveCallReport: string;
-  chooseDevices: string;
-  setAudioStages: string;
-  chooseLanguage: string;
+  chooseDevices: Sentence;
+  setAudioStages: Sentence;
+  chooseLanguage: Sentence;
   setPushToTalkKey: Sentence;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;

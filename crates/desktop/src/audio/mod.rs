@@ -166,7 +166,7 @@ impl Audio {
                 output: Route::new(settings.output.clone()),
                 settings,
                 lists: DeviceLists::default(),
-                notice: problem.map(Sentence::plain),
+                notice: problem.clone(),
                 in_call: false,
             }),
             mic: SwitchableInput::new(Box::new(Silence)),
@@ -410,12 +410,12 @@ impl Audio {
     }
 
     /// Chooses devices (kept for next time); in a call they switch at once.
-    pub fn choose(&self, input: Option<String>, output: Option<String>) -> Result<(), String> {
+    pub fn choose(&self, input: Option<String>, output: Option<String>) -> Result<(), Sentence> {
         let mut s = self.lock();
         if input != s.settings.input {
             let opened = self.open_mic(input.as_deref());
             if opened.is_none() {
-                return Err("the microphone could not be opened".into());
+                return Err(Sentence::new("audio.micNotOpened"));
             }
             s.input.choose(input.clone());
             s.input.opened(opened);
@@ -498,7 +498,7 @@ impl Audio {
     }
 
     /// Switches processing stages, at once and for next time.
-    pub fn set_stages(&self, stages: Stages) -> Result<(), String> {
+    pub fn set_stages(&self, stages: Stages) -> Result<(), Sentence> {
         let mut s = self.lock();
         self.path.set_stages(stages);
         s.settings.stages = stages;

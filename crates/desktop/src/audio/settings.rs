@@ -21,7 +21,7 @@ pub struct AudioSettings {
 
 /// Where the audio settings are kept.
 pub fn file(dir: &Path) -> SettingsFile {
-    SettingsFile::new(dir, "audio.json", "audio settings")
+    SettingsFile::new(dir, "audio.json", "file.audio")
 }
 
 #[cfg(test)]
@@ -44,7 +44,7 @@ mod tests {
         std::fs::write(dir.path().join("audio.json"), b"{ not json").unwrap();
         let (loaded, problem) = settings.load::<AudioSettings>();
         assert_eq!(loaded, AudioSettings::default());
-        assert!(problem.unwrap().contains("damaged"));
+        assert_eq!(problem.unwrap().key, "file.damagedDefaults");
         // Still there for the person to look at.
         assert_eq!(
             std::fs::read(dir.path().join("audio.json")).unwrap(),

@@ -180,7 +180,7 @@ impl CallController {
             .map_err(|e| match e {
                 ProfileError::Keychain(s) => JoinError::Keychain(s),
                 ProfileError::Invalid(s) => JoinError::NotConfigured(s),
-                ProfileError::Storage(m) => JoinError::NotConfigured(Sentence::plain(m)),
+                ProfileError::Storage(m) => JoinError::NotConfigured(m),
             })?;
         // Decided before anything changes: a join refused here leaves the
         // current call as it is.

@@ -62,7 +62,7 @@ pub struct ProfilesView {
     pub profiles: Vec<ProfileInfo>,
     pub selected: Option<String>,
     /// The profiles file could not be read: what to do.
-    pub problem: Option<String>,
+    pub problem: Option<Sentence>,
 }
 
 /// A new or edited profile from the form. `secret` is the credential, the
@@ -93,7 +93,7 @@ pub enum ProfileError {
     #[error("{0}")]
     Keychain(Sentence),
     #[error("{0}")]
-    Storage(String),
+    Storage(Sentence),
 }
 
 impl From<KeychainError> for ProfileError {

@@ -2,11 +2,13 @@
 //! keychain). JSON in the app's config directory, replaced whole on every
 //! change (written beside, then renamed) so a crash cannot leave half.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::ProfileKind;
+use crate::i18n::Sentence;
+use crate::settings_file::SettingsFile;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,41 +39,24 @@ pub struct ProfilesFile {
 }
 
 pub struct Store {
-    path: PathBuf,
+    file: SettingsFile,
 }
 
 impl Store {
     pub fn new(dir: &Path) -> Self {
         Store {
-            path: dir.join("profiles.json"),
+            file: SettingsFile::new(dir, "profiles.json", "file.profiles"),
         }
     }
 
     /// The profiles; none when the file does not exist yet. A damaged file
     /// is an error, not an empty list that the next save would overwrite.
-    pub fn load(&self) -> Result<ProfilesFile, String> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
-                    "The profiles file {} is damaged ({e}); fix or move it.",
-                    self.path.display()
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfilesFile::default()),
-            Err(e) => Err(format!("Could not read {}: {e}", self.path.display())),
-        }
+    pub fn load(&self) -> Result<ProfilesFile, Sentence> {
+        Ok(self.file.read("file.damaged")?.unwrap_or_default())
     }
 
-    pub fn save(&self, file: &ProfilesFile) -> Result<(), String> {
-        let fail =
-            |e: std::io::Error| format!("Could not save profiles to {}: {e}", self.path.display());
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let tmp = self.path.with_extension("json.new");
-        let json = serde_json::to_vec_pretty(file).map_err(|e| e.to_string())?;
-        std::fs::write(&tmp, json).map_err(fail)?;
-        std::fs::rename(&tmp, &self.path).map_err(fail)
+    pub fn save(&self, file: &ProfilesFile) -> Result<(), Sentence> {
+        self.file.save(file)
     }
 }
 
@@ -79,7 +64,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
+    fn temp_dir(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("rtcstack-store-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
@@ -106,7 +91,7 @@ mod tests {
         store.save(&file).unwrap();
         assert_eq!(store.load().unwrap(), file);
         std::fs::write(dir.join("profiles.json"), b"{oops").unwrap();
-        assert!(store.load().unwrap_err().contains("damaged"));
+        assert_eq!(store.load().unwrap_err().key, "file.damaged");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -59,7 +59,7 @@ pub struct PushToTalk {
 
 impl PushToTalk {
     pub fn new(config_dir: &Path, calls: Arc<CallController>) -> Self {
-        let file = SettingsFile::new(config_dir, "push-to-talk.json", "push-to-talk settings");
+        let file = SettingsFile::new(config_dir, "push-to-talk.json", "file.pushToTalk");
         let (settings, problem) = file.load::<Settings>();
         let (keys, pending) = mpsc::unbounded_channel();
         PushToTalk {
@@ -67,7 +67,7 @@ impl PushToTalk {
             view: watch::Sender::new(PushToTalkView {
                 key: settings.key,
                 trigger: None,
-                problem: problem.map(Sentence::plain),
+                problem,
             }),
             hold: Mutex::new(Hold::default()),
             calls,
@@ -90,7 +90,7 @@ impl PushToTalk {
     /// Keeps `key` (none: off), which the shell has taken system-wide.
     /// The old key is no longer caught, so its release cannot come: a
     /// microphone it holds open closes now.
-    pub fn keep(&self, key: Option<String>) -> Result<(), String> {
+    pub fn keep(&self, key: Option<String>) -> Result<(), Sentence> {
         self.key(false);
         self.file.save(&Settings { key: key.clone() })?;
         self.view.send_replace(PushToTalkView {
@@ -145,7 +145,7 @@ impl PushToTalk {
         if let Some(old) = std::mem::replace(&mut *held, new) {
             old.release().await;
         }
-        self.keep(key).map_err(Sentence::plain)?;
+        self.keep(key)?;
         self.view.send_modify(|v| v.trigger = trigger);
         Ok(())
     }
