@@ -55,7 +55,7 @@ pub async fn show_video(
 }
 
 #[tauri::command]
-pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, String> {
+pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, Sentence> {
     desktop.calls.shareables().await
 }
 
@@ -63,7 +63,7 @@ pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, S
 pub async fn share_screen(
     desktop: State<'_, Desktop>,
     target: Option<ShareTarget>,
-) -> Result<(), String> {
+) -> Result<(), Sentence> {
     desktop.calls.share_screen(target).await
 }
 
@@ -129,12 +129,12 @@ pub fn select_profile(desktop: State<'_, Desktop>, id: String) -> Result<(), Pro
 pub fn save_call_report<R: Runtime>(
     app: AppHandle<R>,
     desktop: State<'_, Desktop>,
-) -> Result<String, String> {
+) -> Result<String, Sentence> {
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
-        .map_err(|e| format!("No folder to save the report in: {e}."))?;
+        .map_err(|e| Sentence::new("report.noFolder").with("why", e))?;
     desktop
         .calls
         .save_report(&dir)

@@ -1,5 +1,6 @@
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
+import { sayRefusal, t } from "./i18n";
 
 // "Save call report": the Rust side writes the file and answers its path
 // (or why not); the page only says so.
@@ -7,9 +8,9 @@ import { el, setText } from "./dom";
 async function save(): Promise<void> {
   const said = el("report-saved");
   try {
-    setText(said, `Saved: ${await ipc.saveCallReport()}`);
+    setText(said, t("report.saved", { path: await ipc.saveCallReport() }));
   } catch (e) {
-    setText(said, String(e));
+    setText(said, sayRefusal(e));
   }
 }
 

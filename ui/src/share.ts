@@ -2,7 +2,7 @@ import type { CallView } from "./generated/CallView";
 import type { ShareTarget } from "./generated/ShareTarget";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
-import { t } from "./i18n";
+import { sayRefusal, t } from "./i18n";
 
 // Sharing: the button opens a picker of what can be shared (the whole
 // screen, each monitor, then other applications' windows, as Rust lists
@@ -19,7 +19,7 @@ function said(error: unknown): void {
     e.hidden = true;
     return;
   }
-  setText(e, String(error));
+  setText(e, sayRefusal(error));
   e.hidden = false;
 }
 

@@ -1,7 +1,7 @@
 import type { UpdateStatus } from "./generated/UpdateStatus";
 import * as ipc from "./generated/ipc";
 import { setText } from "./dom";
-import { onLanguage, say, t } from "./i18n";
+import { onLanguage, say, sayRefusal, t } from "./i18n";
 
 // The updater's status as Rust sends it (generated from its type). The Rust
 // side decides; this only shows it.
@@ -87,7 +87,7 @@ export async function startUpdateNotice(): Promise<void> {
     p.apply.disabled = true;
     ipc.updateApply().catch((err: unknown) => {
       p.apply.disabled = false;
-      p.message.textContent = String(err);
+      p.message.textContent = sayRefusal(err);
     });
   });
   p.check.addEventListener("click", () => {

@@ -157,19 +157,19 @@ pub fn commands() -> Vec<Command> {
         command(
             "shareables",
             "What can be shared now: the whole screen first, then other applications' \
-             windows. Refused with the reason in words.",
+             windows. Refused with the reason, a sentence.",
             ts::<Vec<Shareable>>(),
         )
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "share_screen",
             "Shares a screen or window into the call (instead of what is shared), or \
              stops (null); the view's `sharing` says so once done. Refused with the \
-             reason in words.",
+             reason, a sentence.",
             nothing(),
         )
         .arg("target", ts::<Option<ShareTarget>>())
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "video_socket",
             "Where the page takes remote video from (`ws://…/TOKEN`; a track's sid \
@@ -197,7 +197,7 @@ pub fn commands() -> Vec<Command> {
             "Saves the current or last call's report (summary and timeline, no secrets) in the Downloads folder; answers the file's path.",
             ts::<String>(),
         )
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
         command(
             "audio_view",
             "Devices, the choice, what is in use, processing (then `audio-view` events).",
@@ -284,7 +284,7 @@ pub fn commands() -> Vec<Command> {
             "Installs the downloaded update and restarts; refused during a call.",
             nothing(),
         )
-        .refused_with(ts::<String>()),
+        .refused_with(ts::<Sentence>()),
     ]
 }
 

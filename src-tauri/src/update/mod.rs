@@ -251,12 +251,12 @@ pub fn update_check(updates: State<'_, Updates>) {
 /// Installs the downloaded update and restarts the app into it. Refused
 /// while a call is on.
 #[tauri::command]
-pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), String> {
+pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), Sentence> {
     if app.state::<UpdateGate>().call_active() {
-        return Err("A call is in progress: the update will be installed after it ends.".into());
+        return Err(Sentence::new("update.refusedInCall"));
     }
     let Some(pending) = lock(&app.state::<Updates>().pending).take() else {
-        return Err("No update is ready to install.".into());
+        return Err(Sentence::new("update.noneReady"));
     };
     let current = current_version(&app);
     let version = pending.update.version.clone();
@@ -289,7 +289,7 @@ pub async fn update_apply<R: Runtime>(app: AppHandle<R>) -> Result<(), String> {
             ),
         },
     };
-    let message = problem.message.to_string();
+    let message = problem.message.clone();
     fail(&app, Some(version), problem);
     Err(message)
 }

@@ -70,9 +70,9 @@ export const events = {
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
-  shareables: string;
-  shareScreen: string;
-  saveCallReport: string;
+  shareables: Sentence;
+  shareScreen: Sentence;
+  saveCallReport: Sentence;
   chooseDevices: Sentence;
   setAudioStages: Sentence;
   chooseLanguage: Sentence;
@@ -80,7 +80,7 @@ export interface Refusals {
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
   selectProfile: ProfileError;
-  updateApply: string;
+  updateApply: Sentence;
 }
 
 /** The call's view now (the page has just loaded). */
@@ -108,12 +108,12 @@ export function showVideo(trackSid: string, size: TileSize | null): Promise<void
   return invoke<void>(commands.showVideo, { trackSid, size });
 }
 
-/** What can be shared now: the whole screen first, then other applications' windows. Refused with the reason in words. Rejects with `Refusals["shareables"]`. */
+/** What can be shared now: the whole screen first, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */
 export function shareables(): Promise<Array<Shareable>> {
   return invoke<Array<Shareable>>(commands.shareables);
 }
 
-/** Shares a screen or window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason in words. Rejects with `Refusals["shareScreen"]`. */
+/** Shares a screen or window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason, a sentence. Rejects with `Refusals["shareScreen"]`. */
 export function shareScreen(target: ShareTarget | null): Promise<void> {
   return invoke<void>(commands.shareScreen, { target });
 }

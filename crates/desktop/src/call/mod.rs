@@ -197,9 +197,9 @@ impl CallController {
         let got = tokens::for_call(profile, &room, &name, &identity)
             .await
             .map_err(|e| match e {
-                TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(Sentence::plain(m)),
-                TokenSourceError::Service(m) => JoinError::TokenService(Sentence::plain(m)),
-                TokenSourceError::Unusable(m) => JoinError::Rejected(Sentence::plain(m)),
+                TokenSourceError::SignInAgain(m) => JoinError::SignInAgain(m),
+                TokenSourceError::Service(m) => JoinError::TokenService(m),
+                TokenSourceError::Unusable(m) => JoinError::Rejected(m),
             })
             .inspect_err(|e| self.journal_failed(e))?;
         let mut notices: Vec<Sentence> = room_notice.into_iter().collect();
@@ -292,7 +292,7 @@ impl CallController {
 
     /// The report of the current or last call, saved into `dir`: its path,
     /// or why not.
-    pub fn save_report(&self, dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    pub fn save_report(&self, dir: &std::path::Path) -> Result<std::path::PathBuf, Sentence> {
         self.journal.save(dir)
     }
 
@@ -342,11 +342,11 @@ impl CallController {
 
     /// What can be shared now: the whole screen, then other
     /// applications' windows.
-    pub async fn shareables(&self) -> Result<Vec<Shareable>, String> {
+    pub async fn shareables(&self) -> Result<Vec<Shareable>, Sentence> {
         tokio::task::spawn_blocking(screen::shareables)
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("Nothing can be shared: {e}"))
+            .map_err(Sentence::plain)?
+            .map_err(|e| Sentence::new("share.nothing").with("why", e))
     }
 
     /// Shares `target` (a screen or a window) into the call, instead of
@@ -354,10 +354,13 @@ impl CallController {
     /// once done. The error says why not (no call, not on this system
     /// yet, the display not readable, the window gone). A shared window
     /// that closes ends its share, as Stop sharing does.
-    pub async fn share_screen(self: &Arc<Self>, target: Option<ShareTarget>) -> Result<(), String> {
+    pub async fn share_screen(
+        self: &Arc<Self>,
+        target: Option<ShareTarget>,
+    ) -> Result<(), Sentence> {
         let share = self.shares.fetch_add(1, Ordering::SeqCst) + 1;
         let Some(call) = self.current() else {
-            return Err("Not in a call.".to_string());
+            return Err(Sentence::new("share.notInCall"));
         };
         let sharing = self.published.snapshot().sharing;
         if target.is_none() && !sharing {
@@ -368,15 +371,15 @@ impl CallController {
             Some(target) => Some(
                 tokio::task::spawn_blocking(move || Screen::open(target, SHARE_FPS))
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| format!("The screen cannot be shared: {e}"))?,
+                    .map_err(Sentence::plain)?
+                    .map_err(|e| Sentence::new("share.cannot").with("why", e))?,
             ),
             None => None,
         };
         if sharing {
             call.stop_video(VideoSource::Screen)
                 .await
-                .map_err(|e| format!("Sharing could not be stopped: {e}"))?;
+                .map_err(|e| Sentence::new("share.notStopped").with("why", e))?;
         }
         let Some(screen) = screen else {
             self.still_sharing(&call, false);
@@ -405,7 +408,7 @@ impl CallController {
         self.still_sharing(&call, shared.is_ok());
         shared
             .map(|_| ())
-            .map_err(|e| format!("The screen could not be shared: {e}"))
+            .map_err(|e| Sentence::new("share.failed").with("why", e))
     }
 
     /// Says whether `call` shares now, if it is still the call: a join

@@ -157,7 +157,7 @@ impl Checker {
             Err(e) => {
                 self.found(verdicts::token(
                     ProfileKind::SelfHosted,
-                    &Err(TokenSourceError::Unusable(e.to_string())),
+                    &Err(TokenSourceError::Unusable(e.into_sentence())),
                 ));
                 self.found(verdicts::transport_skipped("check.skippedNoToken"));
                 return;

@@ -161,15 +161,15 @@ pub(crate) fn token(kind: ProfileKind, found: &Result<Duration, TokenSourceError
             line(item, Verdict::Good, Sentence::new("check.pastedValid"))
         }
         (_, Err(TokenSourceError::SignInAgain(m))) => advised(
-            line(item, Verdict::Failed, Sentence::plain(m)),
+            line(item, Verdict::Failed, m.clone()),
             "check.newCredentialAdvice",
         ),
         (_, Err(TokenSourceError::Service(m))) => advised(
-            line(item, Verdict::Failed, Sentence::plain(m)),
+            line(item, Verdict::Failed, m.clone()),
             "check.tokenServiceAdvice",
         ),
         (_, Err(TokenSourceError::Unusable(m))) => advised(
-            line(item, Verdict::Failed, Sentence::plain(m)),
+            line(item, Verdict::Failed, m.clone()),
             "check.editProfileAdvice",
         ),
     }
@@ -381,11 +381,14 @@ mod tests {
     #[test]
     fn a_token_source_that_refuses_says_what_to_do() {
         let e = Err(TokenSourceError::SignInAgain(
-            "The credential was refused.".into(),
+            Sentence::new("token.signInAgain").with("status", 401),
         ));
         let l = token(ProfileKind::TokenEndpoint, &e);
         assert_eq!(l.verdict, Verdict::Failed);
-        assert_eq!(l.text.to_string(), "The credential was refused.");
+        assert_eq!(
+            l.text.to_string(),
+            "The token service did not accept the credential (HTTP 401): sign in again and update the profile's credential."
+        );
         let ok = token(ProfileKind::TokenEndpoint, &Ok(Duration::from_millis(42)));
         assert_eq!(ok.text.to_string(), "The token service answered in 42 ms");
     }

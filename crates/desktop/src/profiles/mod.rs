@@ -96,6 +96,15 @@ pub enum ProfileError {
     Storage(Sentence),
 }
 
+impl ProfileError {
+    /// The words, whichever kind of trouble it is.
+    pub fn into_sentence(self) -> Sentence {
+        match self {
+            ProfileError::Invalid(s) | ProfileError::Keychain(s) | ProfileError::Storage(s) => s,
+        }
+    }
+}
+
 impl From<KeychainError> for ProfileError {
     fn from(e: KeychainError) -> Self {
         ProfileError::Keychain(e.sentence())

@@ -11,6 +11,7 @@ use rtcstack::token::{refresher_fn, RefreshError, TokenRefresher};
 use rtcstack_token_endpoint::{Credential, EndpointError, TokenEndpoint, TokenRequest};
 
 use super::{ProfileKind, Resolved};
+use crate::i18n::Sentence;
 use crate::secret::Secret;
 
 /// Self-hosted tokens live this long (short: the call refreshes them by
@@ -22,15 +23,15 @@ pub struct CallTokens {
     pub refresher: Option<Arc<dyn TokenRefresher>>,
 }
 
-/// Why no token: for the join form.
+/// Why no token: for the join form, in the page's language.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TokenSourceError {
     #[error("{0}")]
-    SignInAgain(String),
+    SignInAgain(Sentence),
     #[error("{0}")]
-    Service(String),
+    Service(Sentence),
     #[error("{0}")]
-    Unusable(String),
+    Unusable(Sentence),
 }
 
 fn minted_ttl() -> Duration {
@@ -86,28 +87,30 @@ pub async fn for_call(
                     })
                     .to_jwt()
                     .map(Secret::new)
-                    .map_err(|e| format!("could not make a token: {e}"))
+                    .map_err(|e| e.to_string())
             };
-            let token = mint().map_err(TokenSourceError::Unusable)?;
+            let token = mint().map_err(|e| {
+                TokenSourceError::Unusable(Sentence::new("token.cannotMint").with("why", e))
+            })?;
             Ok(CallTokens {
                 token,
                 refresher: Some(refresher_fn(move || {
                     // The SDK takes the token's text.
-                    let t = mint()
-                        .map(|t| t.expose().to_string())
-                        .map_err(RefreshError::Unavailable);
+                    let t = mint().map(|t| t.expose().to_string()).map_err(|e| {
+                        RefreshError::Unavailable(format!("could not make a token: {e}"))
+                    });
                     async move { t }
                 })),
             })
         }
         ProfileKind::PastedToken => {
             let t = rtcstack::token::inspect(secret.expose()).map_err(|e| {
-                TokenSourceError::Unusable(format!("The pasted token cannot be used: {e}."))
+                TokenSourceError::Unusable(Sentence::new("token.pastedUnusable").with("why", e))
             })?;
             if t.expires_at <= std::time::SystemTime::now() {
-                return Err(TokenSourceError::Unusable(
-                    "The pasted token has expired: edit the profile and paste a new one.".into(),
-                ));
+                return Err(TokenSourceError::Unusable(Sentence::new(
+                    "token.pastedExpired",
+                )));
             }
             Ok(CallTokens {
                 token: secret,
@@ -117,12 +120,23 @@ pub async fn for_call(
     }
 }
 
-/// An error as a sentence for the form.
-fn sentence(e: &EndpointError) -> String {
-    let s = e.to_string();
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
-        None => s,
+/// A token service's trouble, in the page's language.
+fn sentence(e: &EndpointError) -> Sentence {
+    match e {
+        EndpointError::BadUrl(why) => Sentence::new("token.badUrl").with("why", why),
+        EndpointError::Insecure => Sentence::new("token.insecure"),
+        EndpointError::SignInAgain(status) => {
+            Sentence::new("token.signInAgain").with("status", status)
+        }
+        EndpointError::Refused(status) => Sentence::new("token.refused").with("status", status),
+        EndpointError::Unavailable { tries, last } => Sentence::new("token.unavailable")
+            .with("tries", tries)
+            .with("why", last),
+        EndpointError::Timeout(d) => Sentence::new("token.timeout").with("seconds", d.as_secs()),
+        EndpointError::Malformed(why) => Sentence::new("token.malformed").with("why", why),
+        EndpointError::Expired => Sentence::new("token.expired"),
+        EndpointError::WrongRoom { asked, got } => Sentence::new("token.wrongRoom")
+            .with("asked", asked)
+            .with("got", got),
     }
 }

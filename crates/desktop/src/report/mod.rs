@@ -18,6 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rtcstack::CallEvent;
 use serde::Serialize;
 
+use crate::i18n::Sentence;
+
 pub use timeline::{Entry, Happened, Timeline};
 
 fn now_ms() -> u64 {
@@ -123,19 +125,16 @@ impl Journal {
 
     /// Writes the report into `dir` as `rtcstack-call-report-<time>.json`;
     /// the path written, or why not in words for the page.
-    pub fn save(&self, dir: &Path) -> Result<PathBuf, String> {
-        let report = self
-            .report()
-            .ok_or_else(|| "There is no call to report yet: join one first.".to_string())?;
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, Sentence> {
+        let report = self.report().ok_or_else(|| Sentence::new("report.none"))?;
         let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| format!("The report could not be written: {e}."))?;
+            .map_err(|e| Sentence::new("report.notWritten").with("why", e))?;
         // Nothing secret goes in; the redactor is the last line all the same.
         let text = crate::redact::redact(&text);
         let stamp = summary::utc(now_ms())
             .trim_end_matches(" UTC")
             .replace([' ', ':'], "-");
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("The report could not be saved in {}: {e}.", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| not_saved(dir, e))?;
         // Two saves in one second: the second gets a number, never
         // overwrites the first.
         let path = (1..100)
@@ -144,12 +143,18 @@ impl Journal {
                 n => dir.join(format!("rtcstack-call-report-{stamp}-{n}.json")),
             })
             .find(|p| !p.exists())
-            .ok_or_else(|| format!("Too many reports saved in {} this second.", dir.display()))?;
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| format!("The report could not be saved in {}: {e}.", dir.display()))?;
+            .ok_or_else(|| Sentence::new("report.tooMany").with("path", dir.display()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| not_saved(dir, e))?;
         tracing::info!("call report saved: {}", path.display());
         Ok(path)
     }
+}
+
+/// The report could not be saved in `dir`: why, in words.
+fn not_saved(dir: &Path, why: impl ToString) -> Sentence {
+    Sentence::new("report.notSaved")
+        .with("path", dir.display())
+        .with("why", why)
 }
 
 #[cfg(test)]
@@ -171,7 +176,7 @@ mod tests {
     fn a_report_is_saved_after_the_call_ended_and_nothing_after_the_end_is_added() {
         let journal = Journal::default();
         let dir = tempfile::tempdir().unwrap();
-        assert!(journal.save(dir.path()).unwrap_err().contains("no call"));
+        assert_eq!(journal.save(dir.path()).unwrap_err().key, "report.none");
         journal.start(1, "diag", "ws://127.0.0.1:7880");
         journal.event(
             1,
