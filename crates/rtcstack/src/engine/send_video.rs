@@ -234,6 +234,8 @@ async fn send_frame(
             }
         };
         let last = payloads.len().saturating_sub(1);
+        let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
+        pacer.picture(Instant::now(), bytes);
         for (i, payload) in payloads.into_iter().enumerate() {
             let mut header = rtc::rtp::Header {
                 version: 2,
