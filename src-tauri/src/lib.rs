@@ -8,6 +8,7 @@ use tauri::Manager;
 
 mod commands;
 mod links;
+mod mini_view;
 mod push_to_talk;
 mod shell;
 mod tray;
@@ -56,6 +57,7 @@ commands!(
         commands::choose_language,
         push_to_talk::push_to_talk_view,
         push_to_talk::set_push_to_talk_key,
+        mini_view::set_mini_view,
         update::update_status,
         update::update_check,
         update::update_apply,
@@ -104,6 +106,7 @@ pub fn run() {
             // The monitors spawn their tasks on the app's runtime.
             tauri::async_runtime::block_on(async { desktop.start() });
             app.manage(desktop);
+            app.manage(mini_view::MiniView::default());
             // After the desktop: the menu's items act on it.
             let tray = tray::build(app.handle())?;
             app.manage(tray);

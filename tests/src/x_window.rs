@@ -155,6 +155,11 @@ impl TopLevel {
         Ok(TopLevel { conn, id })
     }
 
+    /// Its X window id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
     /// Mapped and viewable: on the screen, not hidden.
     pub fn viewable(&self) -> Result<bool> {
         let attrs = self.conn.get_window_attributes(self.id)?.reply()?;
@@ -333,5 +338,59 @@ impl Drop for Monitors {
             let _ = self.conn.randr_delete_monitor(self.root, name);
         }
         let _ = self.conn.sync();
+    }
+}
+
+/// What applications ask the window manager to do with their windows'
+/// state (`_NET_WM_STATE` client messages sent to the root window), heard
+/// as a window manager hears them; the test's display runs none, so
+/// nothing is done with them.
+pub struct WmStateRequests {
+    conn: RustConnection,
+    state: u32,
+    above: u32,
+}
+
+impl WmStateRequests {
+    pub fn listen() -> Result<Self> {
+        use x11rb::protocol::xproto::ChangeWindowAttributesAux;
+        let (conn, n) = x11rb::connect(None).context("connecting to $DISPLAY")?;
+        let root = conn.setup().roots[n].root;
+        conn.change_window_attributes(
+            root,
+            &ChangeWindowAttributesAux::new().event_mask(EventMask::SUBSTRUCTURE_NOTIFY),
+        )?
+        .check()?;
+        let state = conn.intern_atom(false, b"_NET_WM_STATE")?.reply()?.atom;
+        let above = conn.intern_atom(false, b"_NET_WM_STATE_ABOVE")?.reply()?.atom;
+        Ok(WmStateRequests { conn, state, above })
+    }
+
+    /// Waits until `window` asks to be kept above the others (`above`) or
+    /// no longer.
+    pub fn wait_above(&self, window: u32, above: bool, within: std::time::Duration) -> Result<()> {
+        use x11rb::protocol::Event;
+        let deadline = std::time::Instant::now() + within;
+        // 1 adds the state, 0 removes it (_NET_WM_STATE's actions).
+        let action = u32::from(above);
+        loop {
+            while let Some(event) = self.conn.poll_for_event()? {
+                if let Event::ClientMessage(m) = event {
+                    let d = m.data.as_data32();
+                    if m.window == window
+                        && m.type_ == self.state
+                        && d[0] == action
+                        && (d[1] == self.above || d[2] == self.above)
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "window {window:#x} did not ask to be kept above = {above} within {within:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

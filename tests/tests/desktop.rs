@@ -16,7 +16,7 @@ use rtcstack_testbench::pulse::Player;
 use rtcstack_testbench::screen_reader::ScreenReader;
 use rtcstack_testbench::shortcuts_portal::ShortcutsPortal;
 use rtcstack_testbench::tray_host::{picture_pixels, MenuLine, TrayHost, TrayIcon};
-use rtcstack_testbench::x_window::{TextScale, TopLevel};
+use rtcstack_testbench::x_window::{TextScale, TopLevel, WmStateRequests};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const ROOM: &str = "desktop-tray";
@@ -1315,4 +1315,65 @@ async fn the_app_speaks_the_systems_language_with_its_plurals() {
     })
     .await
     .unwrap();
+}
+
+/// The geometry of `window` once it is `want`'s size (and place, if
+/// given), within `within`.
+async fn wait_geometry(
+    window: &TopLevel,
+    within: Duration,
+    want: impl Fn((i32, i32, u32, u32)) -> bool,
+) -> (i32, i32, u32, u32) {
+    let deadline = Instant::now() + within;
+    loop {
+        let g = window.geometry().unwrap();
+        if want(g) {
+            return g;
+        }
+        assert!(Instant::now() < deadline, "the window stays at {g:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The mini view: in a call, "Mini view" makes the window a 420x220 strip
+/// that asks to stay above the others (as a window manager hears it),
+/// showing the room, mute and leave; a mute there is seen at the peer;
+/// "Full view" puts the window back where and as large as it was and no
+/// longer above.
+#[tokio::test]
+async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
+    let homes = Homes::new();
+    let call = open("desktop-mini", &homes, &[]).await;
+    let peer = &call.far.peer;
+    call.join_as_ada().await.unwrap();
+    let window = TopLevel::titled("RTCstack").unwrap();
+    let full = window.geometry().unwrap();
+    let wm = WmStateRequests::listen().unwrap();
+    assert_eq!(call.app.text("mini-view").await, "Mini view");
+
+    call.app.click("mini-view").await.unwrap();
+    wm.wait_above(window.id(), true, SECS(5)).unwrap();
+    let mini = wait_geometry(&window, SECS(5), |g| (g.2, g.3) == (420, 220)).await;
+    eprintln!("mini view: {full:?} -> {mini:?}");
+    let shot = call.app.window_pixels("desktop-mini-view").await.unwrap();
+    for part in ["room-name", "mute", "leave", "mini-view"] {
+        let painted = call.app.box_pixels(&shot, part).await.unwrap();
+        assert!(painted.painted(), "{part} is not painted in the mini view: {painted}");
+    }
+    for gone in ["audio-panel", "stats-panel", "share-screen", "shortcuts"] {
+        assert!(!call.app.visible(gone).await, "{gone} is shown in the mini view");
+    }
+    assert_eq!(call.app.text("mini-view").await, "Full view");
+    let mark = peer.mark();
+    call.app.click("mute").await.unwrap();
+    peer.wait_for_after(mark, "muted from the mini view", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+
+    call.app.click("mini-view").await.unwrap();
+    wm.wait_above(window.id(), false, SECS(5)).unwrap();
+    let back = wait_geometry(&window, SECS(5), |g| g == full).await;
+    assert_eq!(back, full);
+    assert!(call.app.visible("audio-panel").await);
+    assert_eq!(call.app.text("mini-view").await, "Mini view");
 }

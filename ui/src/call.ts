@@ -7,6 +7,7 @@ import { chosenProfile, startProfiles } from "./profiles";
 import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
 import { renderShare, startShare } from "./share";
+import { renderMini, startMini } from "./mini";
 import { qualityIcon } from "./quality";
 import { announce, el, rendered, setText } from "./dom";
 import { language, onLanguage, say, t } from "./i18n";
@@ -115,6 +116,7 @@ function render(v: CallView): void {
   setText(mute, v.muted ? t("call.unmute") : t("call.mute"));
   mute.setAttribute("aria-pressed", String(v.muted));
   renderShare(v, inCall);
+  renderMini(inCall);
 
   shown.push({
     seq: v.seq,
@@ -189,6 +191,7 @@ export async function startCall(): Promise<void> {
   el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
   startShare();
+  startMini();
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {
     const t = ev.target;

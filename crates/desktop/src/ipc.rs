@@ -248,6 +248,13 @@ pub fn commands() -> Vec<Command> {
         .arg("key", ts::<Option<String>>())
         .refused_with(ts::<Sentence>()),
         command(
+            "set_mini_view",
+            "Shows the mini view (a small window above the others) or the full view again, where and as large as it was. Refused, with why, when the window cannot be changed.",
+            nothing(),
+        )
+        .arg("on", ts::<bool>())
+        .refused_with(ts::<Sentence>()),
+        command(
             "profiles",
             "The server profiles and the chosen one.",
             ts::<ProfilesView>(),

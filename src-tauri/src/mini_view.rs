@@ -1,0 +1,52 @@
+//! The mini view: during a call the window becomes a small strip that
+//! stays above the other windows (the room, who is there, mute, leave), and
+//! goes back to where and how large it was. The page draws the strip; the
+//! window's size, place and staying on top are the shell's.
+
+use std::sync::Mutex;
+
+use rtcstack_desktop_core::i18n::Sentence;
+use tauri::{LogicalSize, PhysicalPosition, PhysicalSize, State, WebviewWindow};
+
+/// The strip's size, in CSS pixels: the room's name, the buttons and a
+/// line of the reconnect banner.
+const MINI: LogicalSize<f64> = LogicalSize::new(420.0, 220.0);
+/// The full view's least size (as `tauri.conf.json` sets it).
+const FULL_MIN: LogicalSize<f64> = LogicalSize::new(480.0, 400.0);
+
+/// Where and how large the full view was, while the mini view is shown.
+#[derive(Default)]
+pub struct MiniView(Mutex<Option<(PhysicalPosition<i32>, PhysicalSize<u32>)>>);
+
+/// Shows the mini view (`on`) or the full view again; either twice is
+/// harmless. Refused, with why, when the window cannot be changed.
+#[tauri::command]
+pub fn set_mini_view(
+    window: WebviewWindow,
+    mini: State<'_, MiniView>,
+    on: bool,
+) -> Result<(), Sentence> {
+    let failed = |e: tauri::Error| Sentence::new("mini.failed").with("why", e);
+    let mut full = mini.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match (on, *full) {
+        (true, None) => {
+            let was = (
+                window.outer_position().map_err(failed)?,
+                window.inner_size().map_err(failed)?,
+            );
+            window.set_min_size(Some(MINI)).map_err(failed)?;
+            window.set_size(MINI).map_err(failed)?;
+            window.set_always_on_top(true).map_err(failed)?;
+            *full = Some(was);
+        }
+        (false, Some((at, size))) => {
+            window.set_always_on_top(false).map_err(failed)?;
+            window.set_min_size(Some(FULL_MIN)).map_err(failed)?;
+            window.set_size(size).map_err(failed)?;
+            window.set_position(at).map_err(failed)?;
+            *full = None;
+        }
+        _ => {}
+    }
+    Ok(())
+}
