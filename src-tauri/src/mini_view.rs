@@ -27,7 +27,10 @@ pub fn set_mini_view(
     on: bool,
 ) -> Result<(), Sentence> {
     let failed = |e: tauri::Error| Sentence::new("mini.failed").with("why", e);
-    let mut full = mini.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut full = mini
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match (on, *full) {
         (true, None) => {
             let was = (

@@ -362,7 +362,10 @@ impl WmStateRequests {
         )?
         .check()?;
         let state = conn.intern_atom(false, b"_NET_WM_STATE")?.reply()?.atom;
-        let above = conn.intern_atom(false, b"_NET_WM_STATE_ABOVE")?.reply()?.atom;
+        let above = conn
+            .intern_atom(false, b"_NET_WM_STATE_ABOVE")?
+            .reply()?
+            .atom;
         Ok(WmStateRequests { conn, state, above })
     }
 

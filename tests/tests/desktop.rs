@@ -1358,17 +1358,28 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     let shot = call.app.window_pixels("desktop-mini-view").await.unwrap();
     for part in ["room-name", "mute", "leave", "mini-view"] {
         let painted = call.app.box_pixels(&shot, part).await.unwrap();
-        assert!(painted.painted(), "{part} is not painted in the mini view: {painted}");
+        assert!(
+            painted.painted(),
+            "{part} is not painted in the mini view: {painted}"
+        );
     }
     for gone in ["audio-panel", "stats-panel", "share-screen", "shortcuts"] {
-        assert!(!call.app.visible(gone).await, "{gone} is shown in the mini view");
+        assert!(
+            !call.app.visible(gone).await,
+            "{gone} is shown in the mini view"
+        );
     }
     assert_eq!(call.app.text("mini-view").await, "Full view");
     let mark = peer.mark();
     call.app.click("mute").await.unwrap();
-    peer.wait_for_after(mark, "muted from the mini view", |e| e.shows_muted(true), SECS(5))
-        .await
-        .unwrap();
+    peer.wait_for_after(
+        mark,
+        "muted from the mini view",
+        |e| e.shows_muted(true),
+        SECS(5),
+    )
+    .await
+    .unwrap();
 
     call.app.click("mini-view").await.unwrap();
     wm.wait_above(window.id(), false, SECS(5)).unwrap();

@@ -46,6 +46,7 @@ export const commands = {
   takeLink: "take_link",
   pushToTalkView: "push_to_talk_view",
   setPushToTalkKey: "set_push_to_talk_key",
+  setMiniView: "set_mini_view",
   profiles: "profiles",
   saveProfile: "save_profile",
   deleteProfile: "delete_profile",
@@ -77,6 +78,7 @@ export interface Refusals {
   setAudioStages: Sentence;
   chooseLanguage: Sentence;
   setPushToTalkKey: Sentence;
+  setMiniView: Sentence;
   saveProfile: ProfileError;
   deleteProfile: ProfileError;
   selectProfile: ProfileError;
@@ -181,6 +183,11 @@ export function pushToTalkView(): Promise<PushToTalkView> {
 /** Takes a key ("F9", "Ctrl+Space") system-wide for push-to-talk, kept for next time; null turns it off. Refused, with the reason, when it is not a key or another application has it. Rejects with `Refusals["setPushToTalkKey"]`. */
 export function setPushToTalkKey(key: string | null): Promise<PushToTalkView> {
   return invoke<PushToTalkView>(commands.setPushToTalkKey, { key });
+}
+
+/** Shows the mini view (a small window above the others) or the full view again, where and as large as it was. Refused, with why, when the window cannot be changed. Rejects with `Refusals["setMiniView"]`. */
+export function setMiniView(on: boolean): Promise<void> {
+  return invoke<void>(commands.setMiniView, { on });
 }
 
 /** The server profiles and the chosen one. */

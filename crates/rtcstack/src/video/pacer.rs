@@ -141,7 +141,10 @@ mod tests {
             took <= MAX_QUEUE && took >= MAX_QUEUE - Duration::from_millis(1),
             "{took:?}"
         );
-        assert_eq!(last.duration_since(t0), took - Duration::from_millis(25) - AHEAD);
+        assert_eq!(
+            last.duration_since(t0),
+            took - Duration::from_millis(25) - AHEAD
+        );
         // The next picture, small, once the first has left: at the
         // allowed pace again.
         let t2 = t0 + took;
