@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 use rtcstack_desktop_core::i18n::Sentence;
-use tauri::{LogicalSize, PhysicalPosition, PhysicalSize, State, WebviewWindow};
+use tauri::{LogicalSize, PhysicalPosition, PhysicalSize, Runtime, State, WebviewWindow};
 
 /// The strip's size, in CSS pixels: the room's name, the buttons and a
 /// line of the reconnect banner.
@@ -21,8 +21,8 @@ pub struct MiniView(Mutex<Option<(PhysicalPosition<i32>, PhysicalSize<u32>)>>);
 /// Shows the mini view (`on`) or the full view again; either twice is
 /// harmless. Refused, with why, when the window cannot be changed.
 #[tauri::command]
-pub fn set_mini_view(
-    window: WebviewWindow,
+pub fn set_mini_view<R: Runtime>(
+    window: WebviewWindow<R>,
     mini: State<'_, MiniView>,
     on: bool,
 ) -> Result<(), Sentence> {
