@@ -301,17 +301,60 @@ fn focused_window() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-#[tokio::test]
-async fn push_to_talk_works_while_another_window_has_the_focus() {
-    let homes = Homes::new();
-    let call = open("desktop-ptt", &homes, &[]).await;
-    let peer = &call.far.peer;
+/// Echo cancellation and noise suppression off: the tone reaches the peer
+/// as it is.
+async fn tone_as_it_is(call: &AppCall) {
     for (id, field) in [
         ("stage-noise", "noiseSuppression"),
         ("stage-echo", "echoCancellation"),
     ] {
         call.switch_stage(id, field, false).await.unwrap();
     }
+}
+
+/// Joins, plays a tone into the microphone until the peer hears it, then
+/// mutes until the peer sees it; our identity, and the tone (playing while
+/// kept).
+async fn heard_then_muted(call: &AppCall) -> (String, Player) {
+    let peer = &call.far.peer;
+    call.join_as_ada().await.unwrap();
+    let us = call.ada_identity().await.unwrap();
+    let tone = tone_into_mic(call, 700.0);
+    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
+    let mark = peer.mark();
+    call.app.click("mute").await.unwrap();
+    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
+        .await
+        .unwrap();
+    (us, tone)
+}
+
+/// After `mark` the push-to-talk key went down (at `pressed`, if timed):
+/// the peer sees us unmuted and hears us, and the page says so.
+async fn held_is_heard(call: &AppCall, mark: usize, us: &str, pressed: Option<Instant>) {
+    let peer = &call.far.peer;
+    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
+        .await
+        .unwrap();
+    if let Some(pressed) = pressed {
+        eprintln!(
+            "push-to-talk: the peer saw us unmuted {:?} after the key went down",
+            pressed.elapsed()
+        );
+    }
+    peer.wait_for_tone_after(mark, us, 700.0, 5.0, SECS(5))
+        .await
+        .unwrap();
+    let talking = call.app.wait_visible("talking", SECS(5)).await.unwrap();
+    assert_eq!(talking.text, "Talking — push-to-talk held");
+}
+
+#[tokio::test]
+async fn push_to_talk_works_while_another_window_has_the_focus() {
+    let homes = Homes::new();
+    let call = open("desktop-ptt", &homes, &[]).await;
+    let peer = &call.far.peer;
+    tone_as_it_is(&call).await;
     // The key chosen in the settings, as a person types it.
     call.app.type_into("ptt-key", "F9").await.unwrap();
     call.app.click("ptt-save").await.unwrap();
@@ -322,15 +365,7 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
         .await
         .unwrap();
 
-    call.join_as_ada().await.unwrap();
-    let us = call.ada_identity().await.unwrap();
-    let _tone = tone_into_mic(&call, 700.0);
-    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
-    let mark = peer.mark();
-    call.app.click("mute").await.unwrap();
-    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
-        .await
-        .unwrap();
+    let (us, _tone) = heard_then_muted(&call).await;
 
     // Another window takes the focus.
     let mut other = std::process::Command::new("xmessage")
@@ -354,18 +389,7 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
     let mark = peer.mark();
     let pressed = Instant::now();
     assert!(xdotool(&["keydown", "F9"]));
-    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
-        .await
-        .unwrap();
-    eprintln!(
-        "push-to-talk: the peer saw us unmuted {:?} after the key went down",
-        pressed.elapsed()
-    );
-    peer.wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(5))
-        .await
-        .unwrap();
-    let talking = call.app.wait_visible("talking", SECS(5)).await.unwrap();
-    assert_eq!(talking.text, "Talking — push-to-talk held");
+    held_is_heard(&call, mark, &us, Some(pressed)).await;
     let shot = call
         .app
         .window_pixels("desktop-push-to-talk")
@@ -439,12 +463,7 @@ async fn push_to_talk_on_wayland_goes_through_the_desktops_portal() {
     )
     .await;
     let peer = &call.far.peer;
-    for (id, field) in [
-        ("stage-noise", "noiseSuppression"),
-        ("stage-echo", "echoCancellation"),
-    ] {
-        call.switch_stage(id, field, false).await.unwrap();
-    }
+    tone_as_it_is(&call).await;
     call.app.type_into("ptt-key", "Ctrl+Space").await.unwrap();
     call.app.click("ptt-save").await.unwrap();
     // The desktop's name for the key it bound, not the one typed.
@@ -461,27 +480,12 @@ async fn push_to_talk_on_wayland_goes_through_the_desktops_portal() {
     assert_eq!(ours.preferred_trigger.as_deref(), Some("CTRL+space"));
     assert_eq!(ours.description, "Hold to talk while muted in RTCstack");
 
-    call.join_as_ada().await.unwrap();
-    let us = call.ada_identity().await.unwrap();
-    let _tone = tone_into_mic(&call, 700.0);
-    peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
-    let mark = peer.mark();
-    call.app.click("mute").await.unwrap();
-    peer.wait_for_after(mark, "muted", |e| e.shows_muted(true), SECS(5))
-        .await
-        .unwrap();
+    let (us, _tone) = heard_then_muted(&call).await;
 
     // Held: the peer sees us unmuted and hears us; the page says so.
     let mark = peer.mark();
     portal.key(ours, true).await.unwrap();
-    peer.wait_for_after(mark, "unmuted", |e| e.shows_muted(false), SECS(5))
-        .await
-        .unwrap();
-    peer.wait_for_tone_after(mark, &us, 700.0, 5.0, SECS(5))
-        .await
-        .unwrap();
-    let talking = call.app.wait_visible("talking", SECS(5)).await.unwrap();
-    assert_eq!(talking.text, "Talking — push-to-talk held");
+    held_is_heard(&call, mark, &us, None).await;
     let shot = call
         .app
         .window_pixels("desktop-push-to-talk-portal")

@@ -272,6 +272,48 @@ async fn window_seen_at_its_place(
     );
 }
 
+/// Our engine in `room` as `identity`, sharing `screen`, and the peer
+/// that decodes it.
+struct Shared {
+    call: rtcstack::Call,
+    peer: PythonPeer,
+    /// Kept for the call's life, as a test that joins keeps them.
+    _kept: (
+        std::sync::Arc<rtcstack_bot_audio::capture::CaptureSink>,
+        tokio::sync::mpsc::UnboundedReceiver<rtcstack::CallEvent>,
+        LiveKitServer,
+    ),
+}
+
+impl Shared {
+    async fn start(room: &str, identity: &str, screen: Screen) -> Shared {
+        let server = LiveKitServer::start().await.unwrap();
+        let peer = server
+            .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+            .await
+            .unwrap();
+        let (call, audio, events) =
+            join_configured(&server, &TokenSpec::join(room, identity), |_| {})
+                .await
+                .unwrap();
+        call.publish_video(Box::new(screen), VideoSource::Screen)
+            .await
+            .unwrap();
+        peer.wait_for(
+            "what we share, at the peer",
+            |e| e.kind() == "video_seen" && e.str("identity") == Some(identity),
+            SECS(15),
+        )
+        .await
+        .unwrap();
+        Shared {
+            call,
+            peer,
+            _kept: (audio, events, server),
+        }
+    }
+}
+
 /// Screen sharing on X11: a window of a known colour on the display; our
 /// engine shares the screen; the peer's decoded frames show the window's
 /// colour where the window is, and not elsewhere.
@@ -279,29 +321,11 @@ async fn window_seen_at_its_place(
 async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
     const GREEN: [u8; 3] = [40, 190, 70];
     let window = ColourWindow::show(GREEN, 200, 150, 480, 320).unwrap();
-    let room = "video-screen";
-    let server = LiveKitServer::start().await.unwrap();
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-screen"), |_| {})
-            .await
-            .unwrap();
     let screen = Screen::open(ShareTarget::Screen, 10).unwrap();
-    call.publish_video(Box::new(screen), VideoSource::Screen)
-        .await
-        .unwrap();
-    peer.wait_for(
-        "our screen at the peer",
-        |e| e.kind() == "video_seen" && e.str("identity") == Some("rust-screen"),
-        SECS(15),
-    )
-    .await
-    .unwrap();
+    let shared = Shared::start("video-screen", "rust-screen", screen).await;
+    let mut peer = shared.peer;
     window_seen_at_its_place(&mut peer, "rust-screen", &window, GREEN).await;
-    call.leave().await;
+    shared.call.leave().await;
     peer.leave().await.unwrap();
     drop(window);
 }
@@ -338,29 +362,11 @@ async fn one_monitor_of_two_is_shared_as_a_picture_of_its_own() {
     named("rtcstack-left");
     let right = named("rtcstack-right");
 
-    let room = "video-monitor";
-    let server = LiveKitServer::start().await.unwrap();
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-monitor"), |_| {})
-            .await
-            .unwrap();
     let screen = Screen::open(right, 10).unwrap();
     let format = screen.format();
     assert_eq!((format.width, format.height), (640, 800));
-    call.publish_video(Box::new(screen), VideoSource::Screen)
-        .await
-        .unwrap();
-    peer.wait_for(
-        "our monitor at the peer",
-        |e| e.kind() == "video_seen" && e.str("identity") == Some("rust-monitor"),
-        SECS(15),
-    )
-    .await
-    .unwrap();
+    let shared = Shared::start("video-monitor", "rust-monitor", screen).await;
+    let (call, mut peer) = (shared.call, shared.peer);
     // The green window's middle on the right monitor; where the blue one
     // is on the left monitor, the same place on the right one.
     let green_middle = ((840.0 + 150.0 - 640.0) / 640.0, (200.0 + 150.0) / 800.0);
