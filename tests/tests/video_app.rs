@@ -339,7 +339,7 @@ async fn a_shared_screen_shows_the_window_on_it_at_its_place() {
 async fn one_monitor_of_two_is_shared_as_a_picture_of_its_own() {
     const BLUE: [u8; 3] = [40, 80, 200];
     const GREEN: [u8; 3] = [40, 190, 70];
-    let _monitors = Monitors::set(&[
+    let monitors = Monitors::set(&[
         ("rtcstack-left", 0, 0, 640, 800),
         ("rtcstack-right", 640, 0, 640, 800),
     ])
@@ -365,6 +365,7 @@ async fn one_monitor_of_two_is_shared_as_a_picture_of_its_own() {
     let screen = Screen::open(right, 10).unwrap();
     let format = screen.format();
     assert_eq!((format.width, format.height), (640, 800));
+    let end = screen.end();
     let shared = Shared::start("video-monitor", "rust-monitor", screen).await;
     let (call, mut peer) = (shared.call, shared.peer);
     // The green window's middle on the right monitor; where the blue one
@@ -398,6 +399,19 @@ async fn one_monitor_of_two_is_shared_as_a_picture_of_its_own() {
     assert!(
         !near(colours[2], GREEN),
         "the corner shows the window's colour too"
+    );
+    // The monitor unplugged: the share ends (a screen that is no longer
+    // there would show its last area for ever).
+    assert!(!end.has_ended());
+    let unplugged = Instant::now();
+    drop(monitors);
+    let ended = tokio::time::timeout(SECS(5), end.clone().ended())
+        .await
+        .expect("the share did not end within 5 s of the monitor going");
+    assert!(ended);
+    eprintln!(
+        "the share ended {:?} after its monitor went",
+        unplugged.elapsed()
     );
     call.leave().await;
     peer.leave().await.unwrap();

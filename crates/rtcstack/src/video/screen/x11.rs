@@ -24,8 +24,10 @@ pub struct X11Screen {
     format: VideoFormat,
     /// Reported once: a display whose pictures we cannot read.
     warned: bool,
-    /// Signalled when the shared window no longer exists.
+    /// Signalled when the shared window or monitor no longer exists.
     end: EndSignal,
+    /// Pictures since the shared monitor was last looked for.
+    since_looked: u32,
 }
 
 /// Where the pictures come from.
@@ -33,6 +35,13 @@ enum Source {
     /// The root window from `x`, `y` (a monitor's part; 0, 0 for the
     /// whole screen), the format's size.
     Root { root: Window, x: i16, y: i16 },
+    /// A monitor's part of the root window, while the monitor is there.
+    Monitor {
+        root: Window,
+        x: i16,
+        y: i16,
+        id: u32,
+    },
     /// Redirected (Composite): the server keeps its pixels off screen, and
     /// draws them on screen itself. Undone when the connection closes.
     Window(Window),
@@ -71,7 +80,16 @@ impl X11Screen {
                         ScreenError::Monitor(format!("{} is off the screen", monitor.name))
                     })?;
                 let (x, y) = (x as i16, y as i16);
-                (Source::Root { root: s.root, x, y }, w, h)
+                (
+                    Source::Monitor {
+                        root: s.root,
+                        x,
+                        y,
+                        id,
+                    },
+                    w,
+                    h,
+                )
             }
             ShareTarget::Window { id } => {
                 let (w, h) = redirected(&conn, id).map_err(ScreenError::Window)?;
@@ -90,20 +108,36 @@ impl X11Screen {
             format,
             warned: false,
             end: EndSignal::new(),
+            since_looked: 0,
         })
     }
 
     /// Says when the shared window is gone (closed, its application
-    /// ended); until then a window that cannot be read (minimised) keeps
-    /// its last picture.
+    /// ended) or the shared monitor (unplugged, about a second later);
+    /// until then a window that cannot be read (minimised) keeps its last
+    /// picture.
     pub fn end(&self) -> ShareEnd {
         self.end.watch()
     }
 
     /// The picture as B, G, R, unused bytes, the format's size.
-    fn grab(&self) -> Result<Vec<u8>, String> {
+    fn grab(&mut self) -> Result<Vec<u8>, String> {
         match self.source {
             Source::Root { root, x, y } => {
+                self.read(root, (x, y), self.format.width, self.format.height)
+            }
+            Source::Monitor { root, x, y, id } => {
+                // Looked for once a second: RandR's list is a round trip.
+                self.since_looked += 1;
+                if self.since_looked >= self.format.fps {
+                    self.since_looked = 0;
+                    // None at all: RandR did not answer, not an unplugging.
+                    let there = monitors(&self.conn, root);
+                    if !there.is_empty() && !there.iter().any(|m| m.id == id) {
+                        self.end.end();
+                        return Err("the monitor is gone".into());
+                    }
+                }
                 self.read(root, (x, y), self.format.width, self.format.height)
             }
             Source::Window(window) => self.grab_window(window),
