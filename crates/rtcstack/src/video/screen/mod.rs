@@ -45,9 +45,9 @@ pub struct Shareable {
     pub title: String,
 }
 
-/// Says when what is shared is gone for good (its window closed): the
-/// picture would never change again, so the share should end. A screen
-/// never ends this way.
+/// Says when what is shared is gone for good (its window closed, its
+/// monitor unplugged): the picture would never change again, so the share
+/// should end. The whole screen never ends this way.
 #[derive(Debug, Clone)]
 pub struct ShareEnd(watch::Receiver<bool>);
 
