@@ -1,7 +1,7 @@
 import type { LinkView } from "./generated/LinkView";
 import * as ipc from "./generated/ipc";
 import { formRequest, join } from "./call";
-import { chooseProfile, newProfileFor } from "./profiles";
+import { chooseProfile, newProfileFor, profileLabel } from "./profiles";
 import { el, setText } from "./dom";
 import { say, t } from "./i18n";
 
@@ -45,7 +45,7 @@ function open(v: LinkView): void {
   switch (v.kind) {
     case "join":
       if (v.leaving != null) {
-        notice(t("link.leaveAndJoin", { leaving: v.leaving, room: v.room, profile: v.profileName }), t("link.leaveAndJoinButton"), () => {
+        notice(t("link.leaveAndJoin", { leaving: v.leaving, room: v.room, profile: profileLabel(v.profile, v.profileName) }), t("link.leaveAndJoinButton"), () => {
           void ipc.leave().then(() => joinFromLink(v.profile, v.url, v.room));
         });
       } else {

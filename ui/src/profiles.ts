@@ -35,13 +35,19 @@ function describe(p: ProfileInfo): string {
   }
 }
 
+/** A profile's name as the person reads it: the one made from the
+ * environment is named in the page's language. */
+export function profileLabel(id: string, name: string): string {
+  return current.profiles.some((p) => p.id === id && p.fromEnvironment) ? t("profiles.fromEnvironment") : name;
+}
+
 function render(): void {
   const select = el<HTMLSelectElement>("profile-select");
   select.replaceChildren(
     ...current.profiles.map((p) => {
       const o = document.createElement("option");
       o.value = p.id;
-      o.textContent = p.name;
+      o.textContent = profileLabel(p.id, p.name);
       o.selected = p.id === current.selected;
       return o;
     }),
