@@ -14,9 +14,17 @@ const MINI: LogicalSize<f64> = LogicalSize::new(420.0, 220.0);
 /// The full view's least size (as `tauri.conf.json` sets it).
 const FULL_MIN: LogicalSize<f64> = LogicalSize::new(480.0, 400.0);
 
-/// Where and how large the full view was, while the mini view is shown.
+/// The full view as it was, while the mini view is shown.
+#[derive(Clone, Copy)]
+struct Full {
+    at: PhysicalPosition<i32>,
+    size: PhysicalSize<u32>,
+    maximized: bool,
+    fullscreen: bool,
+}
+
 #[derive(Default)]
-pub struct MiniView(Mutex<Option<(PhysicalPosition<i32>, PhysicalSize<u32>)>>);
+pub struct MiniView(Mutex<Option<Full>>);
 
 /// Shows the mini view (`on`) or the full view again; either twice is
 /// harmless. Refused, with why, when the window cannot be changed.
@@ -33,20 +41,39 @@ pub fn set_mini_view<R: Runtime>(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     match (on, *full) {
         (true, None) => {
-            let was = (
-                window.outer_position().map_err(failed)?,
-                window.inner_size().map_err(failed)?,
-            );
+            let maximized = window.is_maximized().map_err(failed)?;
+            let fullscreen = window.is_fullscreen().map_err(failed)?;
+            // A maximised or full-screen window keeps its size otherwise.
+            if fullscreen {
+                window.set_fullscreen(false).map_err(failed)?;
+            }
+            if maximized {
+                window.unmaximize().map_err(failed)?;
+            }
+            // Noted before the window changes: a step that fails halfway
+            // still comes back to it.
+            *full = Some(Full {
+                at: window.outer_position().map_err(failed)?,
+                size: window.inner_size().map_err(failed)?,
+                maximized,
+                fullscreen,
+            });
             window.set_min_size(Some(MINI)).map_err(failed)?;
             window.set_size(MINI).map_err(failed)?;
             window.set_always_on_top(true).map_err(failed)?;
-            *full = Some(was);
         }
-        (false, Some((at, size))) => {
+        (false, Some(was)) => {
             window.set_always_on_top(false).map_err(failed)?;
             window.set_min_size(Some(FULL_MIN)).map_err(failed)?;
-            window.set_size(size).map_err(failed)?;
-            window.set_position(at).map_err(failed)?;
+            window.set_size(was.size).map_err(failed)?;
+            window.set_position(was.at).map_err(failed)?;
+            if was.maximized {
+                window.maximize().map_err(failed)?;
+            }
+            if was.fullscreen {
+                window.set_fullscreen(true).map_err(failed)?;
+            }
+            // Forgotten once back: a step that failed can be tried again.
             *full = None;
         }
         _ => {}

@@ -89,7 +89,7 @@ pub fn setup(app: &AppHandle) {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
                 let desktop = app.state::<Desktop>();
-                if let Err(why) = bind_through_portal(&desktop, Some(key)).await {
+                if let Err(why) = bind_through_portal(&app, &desktop, Some(key)).await {
                     desktop.push_to_talk.trouble(why);
                 }
             });
@@ -141,7 +141,7 @@ pub async fn set_push_to_talk_key<R: Runtime>(
         Shortcut::from_str(k).map_err(|e| not_a_key(k, e))?;
     }
     if let Ok(Catcher::Portal) = catcher() {
-        bind_through_portal(&desktop, key).await?;
+        bind_through_portal(&app, &desktop, key).await?;
         return Ok(desktop.push_to_talk.view());
     }
     let old = desktop.push_to_talk.view().key;
@@ -166,16 +166,24 @@ pub async fn set_push_to_talk_key<R: Runtime>(
 /// Has the desktop bind `key` (none: lets it go), its dialog saying what
 /// the key is for in the app's language.
 #[cfg(target_os = "linux")]
-async fn bind_through_portal(desktop: &Desktop, key: Option<String>) -> Result<(), Sentence> {
+async fn bind_through_portal<R: Runtime>(
+    app: &AppHandle<R>,
+    desktop: &Desktop,
+    key: Option<String>,
+) -> Result<(), Sentence> {
     let description = Sentence::new("ptt.description").say(&desktop.language.current());
     desktop
         .push_to_talk
-        .bind_through_portal(key, &description)
+        .bind_through_portal(&app.config().identifier, key, &description)
         .await
 }
 
 /// Only Linux has a Wayland session.
 #[cfg(not(target_os = "linux"))]
-async fn bind_through_portal(_: &Desktop, _: Option<String>) -> Result<(), Sentence> {
+async fn bind_through_portal<R: Runtime>(
+    _: &AppHandle<R>,
+    _: &Desktop,
+    _: Option<String>,
+) -> Result<(), Sentence> {
     Err(Sentence::new("ptt.unavailable"))
 }

@@ -156,14 +156,14 @@ pub fn commands() -> Vec<Command> {
         .arg("size", ts::<Option<TileSize>>()),
         command(
             "shareables",
-            "What can be shared now: the whole screen first, then other applications' \
-             windows. Refused with the reason, a sentence.",
+            "What can be shared now: the whole screen first, each monitor where there \
+             are several, then other applications' windows. Refused with the reason, a sentence.",
             ts::<Vec<Shareable>>(),
         )
         .refused_with(ts::<Sentence>()),
         command(
             "share_screen",
-            "Shares a screen or window into the call (instead of what is shared), or \
+            "Shares the screen, a monitor or a window into the call (instead of what is shared), or \
              stops (null); the view's `sharing` says so once done. Refused with the \
              reason, a sentence.",
             nothing(),

@@ -110,12 +110,12 @@ export function showVideo(trackSid: string, size: TileSize | null): Promise<void
   return invoke<void>(commands.showVideo, { trackSid, size });
 }
 
-/** What can be shared now: the whole screen first, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */
+/** What can be shared now: the whole screen first, each monitor where there are several, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */
 export function shareables(): Promise<Array<Shareable>> {
   return invoke<Array<Shareable>>(commands.shareables);
 }
 
-/** Shares a screen or window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason, a sentence. Rejects with `Refusals["shareScreen"]`. */
+/** Shares the screen, a monitor or a window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason, a sentence. Rejects with `Refusals["shareScreen"]`. */
 export function shareScreen(target: ShareTarget | null): Promise<void> {
   return invoke<void>(commands.shareScreen, { target });
 }

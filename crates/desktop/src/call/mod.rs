@@ -340,20 +340,21 @@ impl CallController {
         }
     }
 
-    /// What can be shared now: the whole screen, then other
-    /// applications' windows.
+    /// What can be shared now: the whole screen, each monitor where there
+    /// are several, then other applications' windows.
     pub async fn shareables(&self) -> Result<Vec<Shareable>, Sentence> {
         tokio::task::spawn_blocking(screen::shareables)
             .await
             .map_err(Sentence::plain)?
-            .map_err(|e| Sentence::new("share.nothing").with("why", e))
+            .map_err(|e| Sentence::new("share.nothing").with_sentence("why", screen_trouble(e)))
     }
 
-    /// Shares `target` (a screen or a window) into the call, instead of
-    /// what is shared now, or stops sharing (`None`); the view says so
-    /// once done. The error says why not (no call, not on this system
-    /// yet, the display not readable, the window gone). A shared window
-    /// that closes ends its share, as Stop sharing does.
+    /// Shares `target` (the screen, a monitor or a window) into the call,
+    /// instead of what is shared now, or stops sharing (`None`); the view
+    /// says so once done. The error says why not (no call, not on this
+    /// system yet, the display not readable, the window or monitor gone).
+    /// A shared window that closes, or monitor that goes, ends its share,
+    /// as Stop sharing does.
     pub async fn share_screen(
         self: &Arc<Self>,
         target: Option<ShareTarget>,
@@ -372,7 +373,9 @@ impl CallController {
                 tokio::task::spawn_blocking(move || Screen::open(target, SHARE_FPS))
                     .await
                     .map_err(Sentence::plain)?
-                    .map_err(|e| Sentence::new("share.cannot").with("why", e))?,
+                    .map_err(|e| {
+                        Sentence::new("share.cannot").with_sentence("why", screen_trouble(e))
+                    })?,
             ),
             None => None,
         };
@@ -562,5 +565,18 @@ async fn follow_call(
             ended(&audio).await;
             break;
         }
+    }
+}
+
+/// Why the screen cannot be shared, in the page's language (the system's
+/// own reason kept as it is).
+fn screen_trouble(e: screen::ScreenError) -> Sentence {
+    use screen::ScreenError as E;
+    match e {
+        E::NoDisplay(why) => Sentence::new("share.noDisplay").with("why", why),
+        E::Unsupported(why) => Sentence::new("share.unsupported").with("why", why),
+        E::Window(why) => Sentence::new("share.window").with("why", why),
+        E::Monitor(why) => Sentence::new("share.monitorNot").with("why", why),
+        E::MonitorGone => Sentence::new("share.monitorGone"),
     }
 }

@@ -87,7 +87,8 @@ impl PushToTalk {
         self.view.subscribe()
     }
 
-    /// Keeps `key` (none: off), which the shell has taken system-wide.
+    /// Keeps `key` (none: off), which the shell has taken system-wide (or
+    /// the desktop has bound).
     /// The old key is no longer caught, so its release cannot come: a
     /// microphone it holds open closes now.
     pub fn keep(&self, key: Option<String>) -> Result<(), Sentence> {
@@ -113,6 +114,7 @@ impl PushToTalk {
     #[cfg(target_os = "linux")]
     pub async fn bind_through_portal(
         self: &Arc<Self>,
+        app_id: &str,
         key: Option<String>,
         description: &str,
     ) -> Result<(), Sentence> {
@@ -122,6 +124,7 @@ impl PushToTalk {
                 let keys = self.keys.clone();
                 let me = Arc::downgrade(self);
                 let bound = portal::PortalKey::bind(
+                    app_id,
                     key,
                     description,
                     move |down| {
@@ -142,10 +145,17 @@ impl PushToTalk {
             Some(b) => (Some(b.key), b.trigger),
             None => (None, None),
         };
+        // Kept first: a key that cannot be kept is let go, and the old one
+        // stays.
+        if let Err(why) = self.keep(key) {
+            if let Some(new) = new {
+                new.release().await;
+            }
+            return Err(why);
+        }
         if let Some(old) = std::mem::replace(&mut *held, new) {
             old.release().await;
         }
-        self.keep(key)?;
         self.view.send_modify(|v| v.trigger = trigger);
         Ok(())
     }

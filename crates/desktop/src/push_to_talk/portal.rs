@@ -21,6 +21,31 @@ pub struct PortalKey {
     listen: JoinHandle<()>,
 }
 
+impl Drop for PortalKey {
+    /// Dropped without a release: at least no one hears the key any more.
+    fn drop(&mut self) {
+        self.listen.abort();
+    }
+}
+
+/// Says who we are to the portal, once, before any other call: portals
+/// since xdg-desktop-portal 1.21 refuse an application outside a sandbox
+/// that has not (`app_id` must be the basename of its .desktop file).
+/// Older portals have no registry; that is no trouble.
+async fn register(app_id: &str) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let registered = match app_id.parse() {
+            Ok(id) => ashpd::register_host_app(id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = registered {
+            tracing::info!("not registered with the portal as {app_id}: {e}");
+        }
+    })
+    .await;
+}
+
 /// What the desktop bound.
 pub struct Bound {
     pub key: PortalKey,
@@ -30,15 +55,17 @@ pub struct Bound {
 
 impl PortalKey {
     /// Asks the desktop to bind `key` (as the person wrote it, "Ctrl+Space")
-    /// under `description`; `on_key(down)` hears each press and release,
-    /// `on_change(trigger)` each key the person picks later in the
-    /// desktop's settings.
+    /// under `description` for the application `app_id`; `on_key(down)`
+    /// hears each press and release, `on_change(trigger)` each key the
+    /// person picks later in the desktop's settings.
     pub async fn bind(
+        app_id: &str,
         key: &str,
         description: &str,
         on_key: impl Fn(bool) + Send + 'static,
         on_change: impl Fn(Option<String>) + Send + 'static,
     ) -> Result<Bound, Sentence> {
+        register(app_id).await;
         let portal = GlobalShortcuts::new().await.map_err(|e| missing(&e))?;
         // Listening before binding: no press is lost in between.
         let downs = portal.receive_activated().await.map_err(|e| refused(&e))?;
@@ -72,7 +99,7 @@ impl PortalKey {
         // count (another application may use the same id).
         let Some(ours) = path_of(&session) else {
             let _ = session.close().await;
-            return Err(Sentence::new("ptt.portalRefused").with("why", "no session path"));
+            return Err(Sentence::new("ptt.portalNoSession"));
         };
         let (a, b, c) = (ours.clone(), ours.clone(), ours);
         let events = futures_util::stream::select_all([
@@ -184,6 +211,12 @@ fn keysym(key: &str) -> String {
     if bare.chars().count() == 1 {
         return bare.to_lowercase();
     }
+    if let Some(digit) = bare
+        .strip_prefix("Numpad")
+        .filter(|d| d.len() == 1 && d.chars().all(|c| c.is_ascii_digit()))
+    {
+        return format!("KP_{digit}");
+    }
     let named = match bare.to_ascii_lowercase().as_str() {
         "space" => "space",
         "enter" | "return" => "Return",
@@ -204,6 +237,23 @@ fn keysym(key: &str) -> String {
         "pause" => "Pause",
         "scrolllock" => "Scroll_Lock",
         "printscreen" => "Print",
+        "semicolon" => "semicolon",
+        "comma" => "comma",
+        "period" => "period",
+        "slash" => "slash",
+        "backslash" => "backslash",
+        "minus" => "minus",
+        "equal" => "equal",
+        "quote" => "apostrophe",
+        "backquote" => "grave",
+        "bracketleft" => "bracketleft",
+        "bracketright" => "bracketright",
+        "numpadadd" => "KP_Add",
+        "numpadsubtract" => "KP_Subtract",
+        "numpadmultiply" => "KP_Multiply",
+        "numpaddivide" => "KP_Divide",
+        "numpaddecimal" => "KP_Decimal",
+        "numpadenter" => "KP_Enter",
         _ => return bare.to_string(),
     };
     named.to_string()
@@ -222,5 +272,8 @@ mod tests {
         assert_eq!(xdg_trigger("Super+Digit1"), "LOGO+1");
         assert_eq!(xdg_trigger("Shift+PageDown"), "SHIFT+Page_Down");
         assert_eq!(xdg_trigger(" Ctrl + Enter "), "CTRL+Return");
+        assert_eq!(xdg_trigger("Ctrl+Semicolon"), "CTRL+semicolon");
+        assert_eq!(xdg_trigger("Numpad0"), "KP_0");
+        assert_eq!(xdg_trigger("Alt+BracketLeft"), "ALT+bracketleft");
     }
 }

@@ -93,6 +93,8 @@ pub enum ScreenError {
     Window(String),
     #[error("that monitor cannot be shared: {0}")]
     Monitor(String),
+    #[error("that monitor is no longer connected")]
+    MonitorGone,
 }
 
 /// What can be shared now: the whole screen first, then each monitor

@@ -28,6 +28,8 @@ pub struct X11Screen {
     end: EndSignal,
     /// Pictures since the shared monitor was last looked for.
     since_looked: u32,
+    /// Looks in a row that did not find it.
+    missed: u32,
 }
 
 /// Where the pictures come from.
@@ -74,7 +76,7 @@ impl X11Screen {
                 let monitor = monitors(&conn, s.root)
                     .into_iter()
                     .find(|m| m.id == id)
-                    .ok_or_else(|| ScreenError::Monitor("it is no longer connected".into()))?;
+                    .ok_or(ScreenError::MonitorGone)?;
                 let (x, y, w, h) = on_screen(&monitor, s.width_in_pixels, s.height_in_pixels)
                     .ok_or_else(|| {
                         ScreenError::Monitor(format!("{} is off the screen", monitor.name))
@@ -109,6 +111,7 @@ impl X11Screen {
             warned: false,
             end: EndSignal::new(),
             since_looked: 0,
+            missed: 0,
         })
     }
 
@@ -120,24 +123,62 @@ impl X11Screen {
         self.end.watch()
     }
 
+    /// Finds the shared monitor again: moved (the layout changed), it is
+    /// read where it is now; gone on two looks in a row (not a moment's
+    /// reconfiguration) or resized (the track's size is fixed), the share
+    /// ends.
+    fn follow_monitor(&mut self, root: Window, id: u32) -> Result<(), String> {
+        let there = monitors(&self.conn, root);
+        // None at all: RandR did not answer, not an unplugging.
+        if there.is_empty() {
+            return Ok(());
+        }
+        let (width, height) = match self.conn.get_geometry(root).map(|c| c.reply()) {
+            Ok(Ok(g)) => (g.width, g.height),
+            _ => return Ok(()),
+        };
+        let Some((x, y, w, h)) = there
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| on_screen(m, width, height))
+        else {
+            self.missed += 1;
+            if self.missed >= 2 {
+                self.end.end();
+                return Err("the monitor is gone".into());
+            }
+            return Ok(());
+        };
+        self.missed = 0;
+        if (u32::from(w) & !1, u32::from(h) & !1) != (self.format.width, self.format.height) {
+            self.end.end();
+            return Err(format!("the monitor is now {w}x{h}"));
+        }
+        self.source = Source::Monitor {
+            root,
+            x: x as i16,
+            y: y as i16,
+            id,
+        };
+        Ok(())
+    }
+
     /// The picture as B, G, R, unused bytes, the format's size.
     fn grab(&mut self) -> Result<Vec<u8>, String> {
         match self.source {
             Source::Root { root, x, y } => {
                 self.read(root, (x, y), self.format.width, self.format.height)
             }
-            Source::Monitor { root, x, y, id } => {
+            Source::Monitor { root, id, .. } => {
                 // Looked for once a second: RandR's list is a round trip.
                 self.since_looked += 1;
                 if self.since_looked >= self.format.fps {
                     self.since_looked = 0;
-                    // None at all: RandR did not answer, not an unplugging.
-                    let there = monitors(&self.conn, root);
-                    if !there.is_empty() && !there.iter().any(|m| m.id == id) {
-                        self.end.end();
-                        return Err("the monitor is gone".into());
-                    }
+                    self.follow_monitor(root, id)?;
                 }
+                let Source::Monitor { x, y, .. } = self.source else {
+                    return Err("not a monitor".into());
+                };
                 self.read(root, (x, y), self.format.width, self.format.height)
             }
             Source::Window(window) => self.grab_window(window),
