@@ -974,6 +974,35 @@ async fn window_at(window: &TopLevel, want: (i32, i32, u32, u32), within: Durati
     }
 }
 
+/// In a Wayland session the kept key is bound through the portal again
+/// when the app starts, and the page hears what the desktop bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_wayland_the_kept_key_is_bound_again_at_start() {
+    let portal = ShortcutsPortal::start().await.unwrap();
+    portal.pick("Shift+F9");
+    let homes = Homes::new();
+    let config_home = homes.config();
+    let kept = Path::new(&config_home).join("dev.rtcstack.desktop/push-to-talk.json");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::write(&kept, br#"{"key":"F9"}"#).unwrap();
+    let envs = [
+        ("XDG_CONFIG_HOME", config_home.as_str()),
+        ("DBUS_SESSION_BUS_ADDRESS", portal.address()),
+        ("XDG_SESSION_TYPE", "wayland"),
+    ];
+    let app = AppSession::start(&envs).await.unwrap();
+    app.wait_ready(SECS(20)).await.unwrap();
+    let asked = portal.wait_asked(SECS(10)).await.unwrap();
+    assert_eq!(asked.len(), 1, "asked: {asked:?}");
+    assert_eq!(asked[0].preferred_trigger.as_deref(), Some("F9"));
+    app.wait_text("[data-testid=ptt-status]", SECS(5), |t| {
+        t == "The desktop bound Shift+F9: hold it to talk while muted, from any window."
+    })
+    .await
+    .unwrap();
+    app.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_window_opens_where_it_was_left() {
     let homes = Homes::new();
