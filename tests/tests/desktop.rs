@@ -367,11 +367,14 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
 
     let (us, _tone) = heard_then_muted(&call).await;
 
-    // Another window takes the focus.
-    let mut other = std::process::Command::new("xmessage")
-        .args(["-name", "other-window", "another window"])
-        .spawn()
-        .unwrap();
+    // Another window takes the focus; gone with the test, even a failed
+    // one (left, it would keep the focus from the next test's window).
+    let _other = Killed(
+        std::process::Command::new("xmessage")
+            .args(["-name", "other-window", "another window"])
+            .spawn()
+            .unwrap(),
+    );
     assert!(
         xdotool(&[
             "search",
@@ -440,8 +443,16 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
         .unwrap();
     call.app.wait_gone("talking", SECS(5)).await.unwrap();
     assert!(xdotool(&["keyup", "F9"]));
-    let _ = other.kill();
-    let _ = other.wait();
+}
+
+/// A process ended when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// In a Wayland session no application may grab keys: the desktop binds

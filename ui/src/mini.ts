@@ -30,8 +30,9 @@ async function show(on: boolean): Promise<void> {
   draw();
 }
 
-/** Out of a call, the full view. */
+/** The button only in a call; out of one, the full view. */
 export function renderMini(inCall: boolean): void {
+  el("mini-view").hidden = !inCall;
   if (!inCall && mini) void show(false);
 }
 
