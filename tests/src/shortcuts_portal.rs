@@ -54,6 +54,16 @@ fn text(options: &HashMap<String, OwnedValue>, key: &str) -> Option<String> {
         .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
 }
 
+/// A request's answer: success, and the session's `shortcuts`.
+fn bound(
+    shortcuts: Vec<(String, HashMap<String, OwnedValue>)>,
+) -> (u32, HashMap<String, OwnedValue>) {
+    (
+        0,
+        HashMap::from([("shortcuts".to_string(), value(shortcuts))]),
+    )
+}
+
 struct Backend {
     desk: Shared,
 }
@@ -77,10 +87,7 @@ impl Backend {
         }
         // What the session already has bound, as KDE's backend says it (the
         // frontend passes it on): nothing yet.
-        let none: Vec<(String, HashMap<String, OwnedValue>)> = Vec::new();
-        let mut results = HashMap::new();
-        results.insert("shortcuts".to_string(), value(none));
-        (0, results)
+        bound(Vec::new())
     }
 
     async fn bind_shortcuts(
@@ -92,7 +99,7 @@ impl Backend {
         _options: HashMap<String, OwnedValue>,
     ) -> (u32, HashMap<String, OwnedValue>) {
         let mut desk = self.desk.lock().expect("desk lock");
-        let mut bound = Vec::new();
+        let mut shortcuts_bound = Vec::new();
         for (id, options) in shortcuts {
             let asked = Asked {
                 session: session_handle.to_string(),
@@ -108,12 +115,10 @@ impl Backend {
             let mut info = HashMap::new();
             info.insert("description".to_string(), value(asked.description.clone()));
             info.insert("trigger_description".to_string(), value(trigger));
-            bound.push((id, info));
+            shortcuts_bound.push((id, info));
             desk.asked.push(asked);
         }
-        let mut results = HashMap::new();
-        results.insert("shortcuts".to_string(), value(bound));
-        (0, results)
+        bound(shortcuts_bound)
     }
 
     async fn list_shortcuts(

@@ -166,7 +166,7 @@ impl Audio {
                 output: Route::new(settings.output.clone()),
                 settings,
                 lists: DeviceLists::default(),
-                notice: problem.clone(),
+                notice: problem,
                 in_call: false,
             }),
             mic: SwitchableInput::new(Box::new(Silence)),

@@ -119,7 +119,7 @@ impl PushToTalk {
         description: &str,
     ) -> Result<(), Sentence> {
         let mut held = self.portal.lock().await;
-        let bound = match &key {
+        let (new, trigger) = match &key {
             Some(key) => {
                 let keys = self.keys.clone();
                 let me = Arc::downgrade(self);
@@ -137,12 +137,8 @@ impl PushToTalk {
                     },
                 )
                 .await?;
-                Some(bound)
+                (Some(bound.key), bound.trigger)
             }
-            None => None,
-        };
-        let (new, trigger) = match bound {
-            Some(b) => (Some(b.key), b.trigger),
             None => (None, None),
         };
         // Kept first: a key that cannot be kept is let go, and the old one

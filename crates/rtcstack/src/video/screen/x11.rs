@@ -34,10 +34,9 @@ pub struct X11Screen {
 
 /// Where the pictures come from.
 enum Source {
-    /// The root window from `x`, `y` (a monitor's part; 0, 0 for the
-    /// whole screen), the format's size.
-    Root { root: Window, x: i16, y: i16 },
-    /// A monitor's part of the root window, while the monitor is there.
+    Root(Window),
+    /// A monitor's part of the root window, from `x`, `y`, while the
+    /// monitor is there.
     Monitor {
         root: Window,
         x: i16,
@@ -63,15 +62,7 @@ impl X11Screen {
             )));
         }
         let (source, width, height) = match target {
-            ShareTarget::Screen => (
-                Source::Root {
-                    root: s.root,
-                    x: 0,
-                    y: 0,
-                },
-                s.width_in_pixels,
-                s.height_in_pixels,
-            ),
+            ShareTarget::Screen => (Source::Root(s.root), s.width_in_pixels, s.height_in_pixels),
             ShareTarget::Monitor { id } => {
                 let monitor = monitors(&conn, s.root)
                     .into_iter()
@@ -165,22 +156,18 @@ impl X11Screen {
 
     /// The picture as B, G, R, unused bytes, the format's size.
     fn grab(&mut self) -> Result<Vec<u8>, String> {
+        if let Source::Monitor { root, id, .. } = self.source {
+            // Looked for once a second: RandR's list is a round trip.
+            self.since_looked += 1;
+            if self.since_looked >= self.format.fps {
+                self.since_looked = 0;
+                self.follow_monitor(root, id)?;
+            }
+        }
+        let (w, h) = (self.format.width, self.format.height);
         match self.source {
-            Source::Root { root, x, y } => {
-                self.read(root, (x, y), self.format.width, self.format.height)
-            }
-            Source::Monitor { root, id, .. } => {
-                // Looked for once a second: RandR's list is a round trip.
-                self.since_looked += 1;
-                if self.since_looked >= self.format.fps {
-                    self.since_looked = 0;
-                    self.follow_monitor(root, id)?;
-                }
-                let Source::Monitor { x, y, .. } = self.source else {
-                    return Err("not a monitor".into());
-                };
-                self.read(root, (x, y), self.format.width, self.format.height)
-            }
+            Source::Root(root) => self.read(root, (0, 0), w, h),
+            Source::Monitor { root, x, y, .. } => self.read(root, (x, y), w, h),
             Source::Window(window) => self.grab_window(window),
         }
     }
