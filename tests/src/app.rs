@@ -447,6 +447,31 @@ impl AppSession {
         })
     }
 
+    /// Screenshots saved as `name`.png, taken again until every element
+    /// in `ids` is painted or `within` has passed; what the last one shows
+    /// of each. The page's DOM changes before the toolkit paints it, so a
+    /// shot right after an element shows up can still hold the frame
+    /// before it (seen under CI load).
+    pub async fn wait_painted(
+        &self,
+        name: &str,
+        ids: &[&str],
+        within: Duration,
+    ) -> Result<(WindowPixels, Vec<BoxPixels>)> {
+        let deadline = Instant::now() + within;
+        loop {
+            let shot = self.window_pixels(name).await?;
+            let mut seen = Vec::with_capacity(ids.len());
+            for id in ids {
+                seen.push(self.box_pixels(&shot, id).await?);
+            }
+            if seen.iter().all(BoxPixels::painted) || Instant::now() > deadline {
+                return Ok((shot, seen));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// What `shot` shows inside the box of the element with this
     /// `data-testid` (measured now: take it right after the shot, while
     /// the page is as it was): how much of it is the element's background

@@ -193,13 +193,12 @@ async fn notice_drawn(call: &AppCall, name: &str) {
         .wait_visible("device-notice", SECS(1))
         .await
         .unwrap();
-    let shot = call.app.window_pixels(name).await.unwrap();
-    let seen = call.app.box_pixels(&shot, "device-notice").await.unwrap();
-    assert!(
-        seen.painted(),
-        "the notice is not drawn: {}",
-        seen.path.display()
-    );
+    let (_, seen) = call
+        .app
+        .wait_painted(name, &["device-notice"], SECS(3))
+        .await
+        .unwrap();
+    assert!(seen[0].painted(), "the notice is not drawn: {}", seen[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,13 +266,12 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     // Muted and talking: the hint shows, drawn.
     call.app.click("mute").await.unwrap();
     call.app.wait_visible("muted-hint", SECS(5)).await.unwrap();
-    let shot = call.app.window_pixels("audio-muted-hint").await.unwrap();
-    let hint = call.app.box_pixels(&shot, "muted-hint").await.unwrap();
-    assert!(
-        hint.painted(),
-        "'You are muted' not drawn: {}",
-        hint.path.display()
-    );
+    let (_, hint) = call
+        .app
+        .wait_painted("audio-muted-hint", &["muted-hint"], SECS(3))
+        .await
+        .unwrap();
+    assert!(hint[0].painted(), "'You are muted' not drawn: {}", hint[0]);
     drop(voice);
     call.app.wait_gone("muted-hint", SECS(5)).await.unwrap();
     call.app.click("mute").await.unwrap();

@@ -277,9 +277,11 @@ async fn the_app_in_a_room_of_fifty_lists_everyone_and_mutes_at_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let counted = started.elapsed();
-    let shot = app.window_pixels("bigroom-50").await.unwrap();
-    let count = app.box_pixels(&shot, "people-count").await.unwrap();
-    assert!(count.painted(), "the count is not drawn: {count}");
+    let (_, count) = app
+        .wait_painted("bigroom-50", &["people-count"], SECS(3))
+        .await
+        .unwrap();
+    assert!(count[0].painted(), "the count is not drawn: {}", count[0]);
 
     // A short list and the rest behind "show all", drawn.
     let rows: u64 = js(

@@ -393,13 +393,16 @@ async fn push_to_talk_works_while_another_window_has_the_focus() {
     let pressed = Instant::now();
     assert!(xdotool(&["keydown", "F9"]));
     held_is_heard(&call, mark, &us, Some(pressed)).await;
-    let shot = call
+    let (_, painted) = call
         .app
-        .window_pixels("desktop-push-to-talk")
+        .wait_painted("desktop-push-to-talk", &["talking"], SECS(3))
         .await
         .unwrap();
-    let painted = call.app.box_pixels(&shot, "talking").await.unwrap();
-    assert!(painted.painted(), "'Talking' is not painted: {painted}");
+    assert!(
+        painted[0].painted(),
+        "'Talking' is not painted: {}",
+        painted[0]
+    );
     assert_eq!(focused_window(), "other-window", "the key took the focus");
 
     // Released: muted again.
@@ -497,15 +500,15 @@ async fn push_to_talk_on_wayland_goes_through_the_desktops_portal() {
     let mark = peer.mark();
     portal.key(ours, true).await.unwrap();
     held_is_heard(&call, mark, &us, None).await;
-    let shot = call
+    let (_, status) = call
         .app
-        .window_pixels("desktop-push-to-talk-portal")
+        .wait_painted("desktop-push-to-talk-portal", &["ptt-status"], SECS(3))
         .await
         .unwrap();
-    let status = call.app.box_pixels(&shot, "ptt-status").await.unwrap();
     assert!(
-        status.painted(),
-        "the key's status is not painted: {status}"
+        status[0].painted(),
+        "the key's status is not painted: {}",
+        status[0]
     );
 
     // Released: muted again.
@@ -659,13 +662,16 @@ async fn a_meeting_link_opens_the_running_app_in_its_room() {
         "This link is for wss://evil.example/, which none of your profiles uses. Nothing was joined.",
     )
     .await;
-    let shot = call
+    let (_, painted) = call
         .app
-        .window_pixels("desktop-link-unknown-server")
+        .wait_painted("desktop-link-unknown-server", &["link-notice"], SECS(3))
         .await
         .unwrap();
-    let painted = call.app.box_pixels(&shot, "link-notice").await.unwrap();
-    assert!(painted.painted(), "the notice is not painted: {painted}");
+    assert!(
+        painted[0].painted(),
+        "the notice is not painted: {}",
+        painted[0]
+    );
     // A malformed one says why.
     xdg_open("rtcstack://frobnicate?room=x", &config_home, &data_home);
     link_notice(
@@ -1399,11 +1405,15 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     wm.wait_above(window.id(), true, SECS(5)).unwrap();
     let mini = wait_geometry(&window, SECS(5), |g| (g.2, g.3) == (420, 220)).await;
     eprintln!("mini view: {full:?} -> {mini:?}");
-    let shot = call.app.window_pixels("desktop-mini-view").await.unwrap();
     // The texts on the page's background are painted; the buttons (drawn
     // by the toolkit, not in the page's colours) are whole in the view.
-    for part in ["room-name", "people-count"] {
-        let painted = call.app.box_pixels(&shot, part).await.unwrap();
+    let parts = ["room-name", "people-count"];
+    let (_, painted) = call
+        .app
+        .wait_painted("desktop-mini-view", &parts, SECS(3))
+        .await
+        .unwrap();
+    for (part, painted) in parts.iter().zip(&painted) {
         assert!(
             painted.painted(),
             "{part} is not painted in the mini view: {painted}"

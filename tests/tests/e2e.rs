@@ -555,9 +555,12 @@ async fn udp_blocked_is_said_as_a_notice_not_an_error() {
         !rig.visible("join-error").await,
         "an error beside the notice"
     );
-    let shot = rig.app.window_pixels("e2e-udp-blocked").await.unwrap();
-    let drawn = rig.app.box_pixels(&shot, "path-notice").await.unwrap();
-    assert!(drawn.painted(), "the notice is not drawn: {drawn}");
+    let (_, drawn) = rig
+        .app
+        .wait_painted("e2e-udp-blocked", &["path-notice"], SECS(3))
+        .await
+        .unwrap();
+    assert!(drawn[0].painted(), "the notice is not drawn: {}", drawn[0]);
     rig.close().await;
 }
 
