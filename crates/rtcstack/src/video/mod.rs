@@ -2,6 +2,7 @@
 //! system's libvpx, H.264 on OpenH264 built from its bundled source), and
 //! when a receiver asks its sender for a key frame.
 
+pub mod camera;
 pub(crate) mod decode;
 pub mod frame;
 pub mod io;
