@@ -6,7 +6,7 @@ use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::language::LanguageView;
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
-use rtcstack_desktop_core::video::{ShareTarget, Shareable, TileSize};
+use rtcstack_desktop_core::video::{CameraInfo, ShareTarget, Shareable, TileSize};
 use rtcstack_desktop_core::{CheckView, Desktop};
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -57,6 +57,16 @@ pub async fn show_video(
 #[tauri::command]
 pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, Sentence> {
     desktop.calls.shareables().await
+}
+
+#[tauri::command]
+pub async fn cameras(desktop: State<'_, Desktop>) -> Result<Vec<CameraInfo>, Sentence> {
+    desktop.calls.cameras().await
+}
+
+#[tauri::command]
+pub async fn show_camera(desktop: State<'_, Desktop>, id: Option<String>) -> Result<(), Sentence> {
+    desktop.calls.show_camera(id).await
 }
 
 #[tauri::command]

@@ -45,6 +45,8 @@ commands!(
         commands::show_video,
         commands::video_socket,
         commands::shareables,
+        commands::cameras,
+        commands::show_camera,
         commands::share_screen,
         commands::check_view,
         commands::run_check,

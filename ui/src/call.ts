@@ -7,6 +7,7 @@ import { chosenProfile, startProfiles } from "./profiles";
 import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
 import { renderShare, startShare } from "./share";
+import { renderCamera, startCamera } from "./camera";
 import { renderMini, startMini } from "./mini";
 import { qualityIcon } from "./quality";
 import { announce, el, rendered, setText } from "./dom";
@@ -109,13 +110,14 @@ function render(v: CallView): void {
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
   renderPeople(v.participants, reasonOf, v.state === "connected" || reconnecting, reconnecting);
-  if (inCall) renderVideos(v.participants, v.state === "reconnecting");
+  if (inCall) renderVideos(v.participants, v.camera !== null, v.state === "reconnecting");
   else resetVideos();
   el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? t("call.unmute") : t("call.mute"));
   mute.setAttribute("aria-pressed", String(v.muted));
   renderShare(v, inCall);
+  renderCamera(v, inCall);
   renderMini(inCall);
 
   shown.push({
@@ -191,6 +193,7 @@ export async function startCall(): Promise<void> {
   el("leave").addEventListener("click", () => void ipc.leave());
   el("mute").addEventListener("click", () => void toggleMute());
   startShare();
+  startCamera();
   startMini();
   // M mutes and unmutes, unless the user is typing.
   document.addEventListener("keydown", (ev) => {

@@ -10,6 +10,7 @@ import type { Participant } from "./generated/Participant";
 import type { TileSize } from "./generated/TileSize";
 import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
+import { t } from "./i18n";
 
 const HEADER = 16;
 /** After a socket closed under a live tile: a moment, then again. */
@@ -103,12 +104,13 @@ function tell(tile: Tile): void {
   const key = size ? `${size.width}x${size.height}` : "";
   if (key === tile.told) return;
   tile.told = key;
-  void ipc.showVideo(tile.sid, size);
+  // Our own picture comes from here, not from the server.
+  if (tile.sid !== ipc.PREVIEW) void ipc.showVideo(tile.sid, size);
 }
 
 const visibility = new IntersectionObserver((entries) => {
   for (const e of entries) {
-    const tile = [...tiles.values()].find((t) => t.figure === e.target);
+    const tile = [...tiles.values()].find((x) => x.figure === e.target);
     if (!tile) continue;
     tile.visible = e.isIntersecting;
     tell(tile);
@@ -116,7 +118,7 @@ const visibility = new IntersectionObserver((entries) => {
 });
 const sizes = new ResizeObserver((entries) => {
   for (const e of entries) {
-    const tile = [...tiles.values()].find((t) => t.canvas === e.target);
+    const tile = [...tiles.values()].find((x) => x.canvas === e.target);
     if (tile) tell(tile);
   }
 });
@@ -160,19 +162,20 @@ function removeTile(tile: Tile): void {
 }
 
 /** One tile per remote video track; a muted camera shows its owner's name
- * in place of the picture. While the call reconnects, the last frames stay,
- * greyed. */
-export function renderVideos(people: Participant[], reconnecting: boolean): void {
+ * in place of the picture. Our own camera, while it is on, is a tile too
+ * (last). While the call reconnects, the last frames stay, greyed. */
+export function renderVideos(people: Participant[], preview: boolean, reconnecting: boolean): void {
   const box = el("video-tiles");
-  const wanted = new Map<string, Participant>();
+  const wanted = new Map<string, Participant | null>();
   const screens = new Set<string>();
   for (const p of people) {
-    for (const t of p.tracks) {
-      if (t.kind !== "video") continue;
-      wanted.set(t.sid, p);
-      if (t.screen) screens.add(t.sid);
+    for (const track of p.tracks) {
+      if (track.kind !== "video") continue;
+      wanted.set(track.sid, p);
+      if (track.screen) screens.add(track.sid);
     }
   }
+  if (preview) wanted.set(ipc.PREVIEW, null);
   for (const [sid, tile] of tiles) {
     if (!wanted.has(sid)) {
       removeTile(tile);
@@ -186,10 +189,16 @@ export function renderVideos(people: Participant[], reconnecting: boolean): void
       tiles.set(sid, tile);
       box.append(tile.figure);
     }
+    if (p === null) {
+      setText(tile.caption, t("camera.you"));
+      tile.figure.setAttribute("aria-label", t("camera.you"));
+      tile.figure.classList.add("preview");
+      continue;
+    }
     const name = p.name || p.identity;
     setText(tile.caption, name);
     tile.figure.setAttribute("aria-label", `${name}'s video`);
-    const off = p.tracks.some((t) => t.sid === sid && t.muted);
+    const off = p.tracks.some((x) => x.sid === sid && x.muted);
     tile.figure.classList.toggle("off", off);
     // A shared screen is shown large, first: its text has to be read.
     const screen = screens.has(sid);

@@ -19,7 +19,7 @@ use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
 use crate::update::UpdateStatus;
-use crate::video::{ShareTarget, Shareable, TileSize};
+use crate::video::{CameraInfo, ShareTarget, Shareable, TileSize};
 
 /// Event names.
 pub mod event {
@@ -160,6 +160,20 @@ pub fn commands() -> Vec<Command> {
              are several, then other applications' windows. Refused with the reason, a sentence.",
             ts::<Vec<Shareable>>(),
         )
+        .refused_with(ts::<Sentence>()),
+        command(
+            "cameras",
+            "The cameras there are now, by name. Refused with the reason, a sentence.",
+            ts::<Vec<CameraInfo>>(),
+        )
+        .refused_with(ts::<Sentence>()),
+        command(
+            "show_camera",
+            "Shows a camera to the call (instead of the one shown), or stops (null); the \
+             view's `camera` says which once done. Refused with the reason, a sentence.",
+            nothing(),
+        )
+        .arg("id", ts::<Option<String>>())
         .refused_with(ts::<Sentence>()),
         command(
             "share_screen",
@@ -394,7 +408,12 @@ pub fn typescript() -> String {
     for e in &events {
         s += &format!("  {}: \"{}\",\n", camel(e.name, false), e.name);
     }
-    s += "} as const;\n\n/** What each command's promise rejects with, where it can. */\nexport interface Refusals {\n";
+    s += &format!(
+        "}} as const;\n\n/** The name our own camera's preview is asked for by, as a track's is. */\n\
+         export const PREVIEW = \"{}\";\n",
+        crate::video::PREVIEW
+    );
+    s += "\n/** What each command's promise rejects with, where it can. */\nexport interface Refusals {\n";
     for c in &commands {
         if let Some(r) = &c.refusal {
             s += &format!("  {}: {};\n", camel(c.name, false), r.name);

@@ -55,6 +55,10 @@ talking: boolean,
  */
 sharing: boolean, 
 /**
+ * The camera we show (its id), if any.
+ */
+camera: string | null, 
+/**
  * When the token expires (Unix ms).
  */
 tokenExpiresAtMs: number | null, 

@@ -5,6 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AudioView } from "./AudioView";
 import type { CallView } from "./CallView";
+import type { CameraInfo } from "./CameraInfo";
 import type { CheckView } from "./CheckView";
 import type { JoinError } from "./JoinError";
 import type { JoinRequest } from "./JoinRequest";
@@ -32,6 +33,8 @@ export const commands = {
   setMuted: "set_muted",
   showVideo: "show_video",
   shareables: "shareables",
+  cameras: "cameras",
+  showCamera: "show_camera",
   shareScreen: "share_screen",
   videoSocket: "video_socket",
   retryNow: "retry_now",
@@ -68,10 +71,15 @@ export const events = {
   pushToTalkView: "push-to-talk-view",
 } as const;
 
+/** The name our own camera's preview is asked for by, as a track's is. */
+export const PREVIEW = "preview";
+
 /** What each command's promise rejects with, where it can. */
 export interface Refusals {
   join: JoinError;
   shareables: Sentence;
+  cameras: Sentence;
+  showCamera: Sentence;
   shareScreen: Sentence;
   saveCallReport: Sentence;
   chooseDevices: Sentence;
@@ -113,6 +121,16 @@ export function showVideo(trackSid: string, size: TileSize | null): Promise<void
 /** What can be shared now: the whole screen first, each monitor where there are several, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */
 export function shareables(): Promise<Array<Shareable>> {
   return invoke<Array<Shareable>>(commands.shareables);
+}
+
+/** The cameras there are now, by name. Refused with the reason, a sentence. Rejects with `Refusals["cameras"]`. */
+export function cameras(): Promise<Array<CameraInfo>> {
+  return invoke<Array<CameraInfo>>(commands.cameras);
+}
+
+/** Shows a camera to the call (instead of the one shown), or stops (null); the view's `camera` says which once done. Refused with the reason, a sentence. Rejects with `Refusals["showCamera"]`. */
+export function showCamera(id: string | null): Promise<void> {
+  return invoke<void>(commands.showCamera, { id });
 }
 
 /** Shares the screen, a monitor or a window into the call (instead of what is shared), or stops (null); the view's `sharing` says so once done. Refused with the reason, a sentence. Rejects with `Refusals["shareScreen"]`. */

@@ -4,6 +4,7 @@
 //! (the window) on every change, with the notifications worth showing.
 
 mod batch;
+mod camera;
 mod end_message;
 pub(crate) mod join;
 mod notification;
@@ -114,6 +115,8 @@ pub struct CallController {
     /// Which share is the latest asked for: a window that closes ends its
     /// own share only, not one picked since.
     shares: AtomicU64,
+    /// The same for the camera: one that goes away turns off only itself.
+    cameras_asked: AtomicU64,
 }
 
 impl CallController {
@@ -140,6 +143,7 @@ impl CallController {
             muted: AtomicBool::new(false),
             journal,
             shares: AtomicU64::new(0),
+            cameras_asked: AtomicU64::new(0),
         }
     }
 

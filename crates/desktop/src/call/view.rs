@@ -41,6 +41,8 @@ pub struct CallView {
     pub talking: bool,
     /// Our screen is shared.
     pub sharing: bool,
+    /// The camera we show (its id), if any.
+    pub camera: Option<String>,
     /// When the token expires (Unix ms).
     #[ts(type = "number | null")]
     pub token_expires_at_ms: Option<u64>,

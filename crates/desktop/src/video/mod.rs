@@ -4,9 +4,12 @@
 //! never converted, and a page that draws slowly skips frames instead of
 //! queueing them); the ask waits for a frame when there is none newer yet.
 
+mod preview;
 mod socket;
 
+pub use preview::{Previewed, PREVIEW};
 /// What the window may share: the engine's words, as the page gets them.
+pub use rtcstack::video::camera::CameraInfo;
 pub use rtcstack::video::screen::{ShareTarget, Shareable};
 pub use socket::VideoSocket;
 
@@ -95,6 +98,23 @@ impl Videos {
             .map(|(seq, f)| (*seq, Arc::clone(f)))
     }
 
+    /// `frame` is the newest of `key` (a track, or the preview).
+    pub fn put(&self, key: &str, frame: &VideoFrame) {
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = latest.get(key).map_or(1, |(s, _)| s + 1);
+        latest.insert(key.to_owned(), (seq, Arc::new(frame.clone())));
+        drop(latest);
+        self.arrivals.send_modify(|n| *n += 1);
+    }
+
+    /// `key` shows nothing any more (a camera turned off).
+    pub fn forget(&self, key: &str) {
+        self.latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
     /// A call ended: its pictures go with it.
     pub fn clear(&self) {
         self.latest
@@ -106,11 +126,7 @@ impl Videos {
 
 impl VideoSink for Videos {
     fn on_frame(&self, from: &RemoteVideo, frame: &VideoFrame) {
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        let seq = latest.get(&from.track_sid).map_or(1, |(s, _)| s + 1);
-        latest.insert(from.track_sid.clone(), (seq, Arc::new(frame.clone())));
-        drop(latest);
-        self.arrivals.send_modify(|n| *n += 1);
+        self.put(&from.track_sid, frame);
     }
 }
 

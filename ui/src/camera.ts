@@ -1,0 +1,66 @@
+import type { CallView } from "./generated/CallView";
+import * as ipc from "./generated/ipc";
+import { el, setText } from "./dom";
+import { t } from "./i18n";
+import { closePicker, isOpen, openPicker, said, startPicker } from "./picker";
+
+// The camera: the button opens a picker of the cameras there are (by their
+// own names); a pick shows that camera to the call, and the button then
+// stops it. Our own picture is shown among the tiles (video.ts).
+
+const BUTTON = "camera";
+let on = false;
+let inCall = false;
+
+async function show(id: string | null): Promise<void> {
+  const button = el<HTMLButtonElement>(BUTTON);
+  button.disabled = true;
+  try {
+    await ipc.showCamera(id);
+    said("camera", null);
+  } catch (e) {
+    said("camera", e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function pick(): Promise<void> {
+  let cameras;
+  try {
+    cameras = await ipc.cameras();
+  } catch (e) {
+    said("camera", e);
+    return;
+  }
+  said("camera", null);
+  setText(el("camera-choose"), cameras.length ? t("camera.choose") : t("camera.noCameras"));
+  openPicker(
+    "camera",
+    BUTTON,
+    cameras.map((c) => ({ label: c.name, pick: () => void show(c.id) })),
+  );
+}
+
+/** The button's words for the view; out of a call, no picker or error. */
+export function renderCamera(v: CallView, inCallNow: boolean): void {
+  on = v.camera !== null;
+  inCall = inCallNow;
+  const button = el<HTMLButtonElement>(BUTTON);
+  setText(button, on ? t("call.stopCamera") : t("call.camera"));
+  button.setAttribute("aria-pressed", String(on));
+  if (!inCall) {
+    said("camera", null);
+    closePicker("camera", BUTTON, false);
+  }
+}
+
+export function startCamera(): void {
+  el(BUTTON).addEventListener("click", () => {
+    if (!inCall) return;
+    if (on) void show(null);
+    else if (!isOpen("camera")) void pick();
+    else closePicker("camera", BUTTON, true);
+  });
+  startPicker("camera", BUTTON);
+}
