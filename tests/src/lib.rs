@@ -22,6 +22,9 @@
 //!   session bus: it binds push-to-talk's key and presses it.
 //! - [`update_server::UpdateServer`]: a loopback release host for the
 //!   update test, which can also cut or pace a download.
+//! - [`test_camera::TestCamera`]: a webcam as a Linux desktop has one: a
+//!   YUY2 video source drawing the video pattern, in a private PipeWire
+//!   daemon with WirePlumber ([`test_camera::PipeWire`]).
 //!
 //! Everything that waits takes a deadline; nothing sleeps and hopes.
 
@@ -76,6 +79,8 @@ pub mod signal_proxy;
 pub mod speech;
 pub mod stats;
 pub mod tail;
+#[cfg(all(target_os = "linux", feature = "linux-bench"))]
+pub mod test_camera;
 #[cfg(feature = "linux-bench")]
 pub mod timeline;
 #[cfg(feature = "linux-bench")]

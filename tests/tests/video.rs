@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtcstack::video::{VideoSource, VideoView};
+use rtcstack::video::camera::{Camera, CameraError, CameraInfo, CameraService};
+use rtcstack::video::{VideoFormat, VideoInput, VideoSource, VideoView};
 use rtcstack::{CallEvent, CallOptions};
 use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
@@ -15,6 +16,7 @@ use rtcstack_testbench::pattern::PatternSource;
 use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::test_camera::{PipeWire, TestCamera};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
 use serde_json::json;
@@ -392,33 +394,10 @@ async fn peer_sees(peer: &PythonPeer, identity: &str, n: usize) -> Vec<PeerEvent
     seen
 }
 
-/// We publish the pattern through the camera interface (640x360, 30 fps,
-/// VP8, simulcast); the server lists its three layers; LiveKit's Python SDK
-/// decodes it whole (at least 25 fps, in the pattern's colours, frame
-/// numbers increasing with at most 5 % skipped), and gets a smaller
-/// picture when it asks for the low layer.
-#[tokio::test]
-async fn our_camera_is_decoded_by_livekit_python() {
-    let server = LiveKitServer::start().await.unwrap();
-    let room = "video-publish";
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
-            .await
-            .unwrap();
-    let started = Instant::now();
-    let sid = call
-        .publish_video(
-            Box::new(PatternSource::new(640, 360, 30)),
-            VideoSource::Camera,
-        )
-        .await
-        .unwrap();
-    eprintln!("camera published as {sid} in {:?}", started.elapsed());
-    let seen = peer_sees(&peer, "rust-cam", 3).await;
+/// The peer's reports `seen` say our pattern was decoded whole: at least
+/// 25 fps, at most 5 % of the frame numbers skipped and none going back,
+/// every frame in the pattern's colours, all of `size`.
+fn decoded_whole(seen: &[PeerEvent], size: (f64, f64)) {
     let sum = |f: &str| seen.iter().map(|e| e.f64(f).unwrap_or(0.0)).sum::<f64>();
     let (frames, seconds) = (sum("frames"), sum("seconds"));
     let (skipped, backwards) = (sum("skipped"), sum("backwards"));
@@ -450,10 +429,37 @@ async fn our_camera_is_decoded_by_livekit_python() {
     );
     assert_eq!(backwards, 0.0, "frame numbers went back");
     assert_eq!(off, 0.0, "frames off the pattern's colours (worst {worst})");
-    assert!(
-        sizes.iter().all(|s| *s == (640.0, 360.0)),
-        "sizes {sizes:?}"
-    );
+    assert!(sizes.iter().all(|s| *s == size), "sizes {sizes:?}");
+}
+
+/// We publish the pattern through the camera interface (640x360, 30 fps,
+/// VP8, simulcast); the server lists its three layers; LiveKit's Python SDK
+/// decodes it whole (at least 25 fps, in the pattern's colours, frame
+/// numbers increasing with at most 5 % skipped), and gets a smaller
+/// picture when it asks for the low layer.
+#[tokio::test]
+async fn our_camera_is_decoded_by_livekit_python() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-publish";
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    let started = Instant::now();
+    let sid = call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30)),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    eprintln!("camera published as {sid} in {:?}", started.elapsed());
+    let seen = peer_sees(&peer, "rust-cam", 3).await;
+    decoded_whole(&seen, (640.0, 360.0));
 
     let listed = server.room_service().list_participants(room).await.unwrap();
     let layers: Vec<(i32, u32, u32)> = listed
@@ -495,6 +501,98 @@ async fn our_camera_is_decoded_by_livekit_python() {
         (smaller.f64("width"), smaller.f64("height")),
         (Some(160.0), Some(90.0))
     );
+    call.leave().await;
+}
+
+/// A camera as a Linux desktop hands one to applications: a PipeWire video
+/// source (the test bench's, in YUY2 as most webcams give, drawing the
+/// pattern) in a real PipeWire with WirePlumber linking. It is listed by
+/// its name; an unknown one is refused; opened asking for 1280x720, it
+/// gives the 640x360 it offers; published, LiveKit's Python SDK decodes it
+/// whole; unplugged, the camera says it has ended.
+#[tokio::test]
+async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
+    let pipewire = PipeWire::start().unwrap();
+    let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
+    let device = TestCamera::start(
+        &pipewire,
+        "rtcstack-test-camera",
+        "RTCstack Test Camera",
+        640,
+        360,
+        30,
+    )
+    .unwrap();
+    let listed = {
+        let service = service.clone();
+        tokio::task::spawn_blocking(move || Camera::list(&service))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(
+        listed,
+        [CameraInfo {
+            id: "rtcstack-test-camera".into(),
+            name: "RTCstack Test Camera".into()
+        }]
+    );
+    let want = VideoFormat {
+        width: 1280,
+        height: 720,
+        fps: 30,
+    };
+    let opened = {
+        let service = service.clone();
+        tokio::task::spawn_blocking(move || {
+            let unknown = Camera::open(&service, "no-such-camera", want).err();
+            (
+                unknown,
+                Camera::open(&service, "rtcstack-test-camera", want),
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(opened.0, Some(CameraError::NotFound));
+    let camera = opened.1.unwrap();
+    assert_eq!(
+        camera.format(),
+        VideoFormat {
+            width: 640,
+            height: 360,
+            fps: 30
+        }
+    );
+    let end = camera.end();
+
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-pipewire-camera";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    call.publish_video(Box::new(camera), VideoSource::Camera)
+        .await
+        .unwrap();
+    let seen = peer_sees(&peer, "rust-cam", 3).await;
+    decoded_whole(&seen, (640.0, 360.0));
+    assert!(!end.has_ended());
+
+    // Unplugged: the camera's node goes from PipeWire.
+    let delivered = device.frames();
+    let gone = Instant::now();
+    drop(device);
+    let ended = tokio::time::timeout(SECS(5), end.ended()).await;
+    eprintln!(
+        "the camera delivered {delivered} frames; its end seen {:?} after it went",
+        gone.elapsed()
+    );
+    assert_eq!(ended, Ok(true), "the camera's end was not seen");
     call.leave().await;
 }
 

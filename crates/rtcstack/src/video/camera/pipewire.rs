@@ -77,7 +77,7 @@ impl PipeWireCamera {
             return Err(CameraError::NotFound);
         }
         let latest = Arc::new(Mutex::new(VideoFrame::black(2, 2)));
-        let ended = EndSignal::new();
+        let ended = Arc::new(EndSignal::new());
         let end = ended.watch();
         let (stop, stopped) = pw::channel::channel::<()>();
         let (agreed_tx, agreed_rx) = mpsc::channel::<Agreed>();
@@ -251,7 +251,7 @@ fn camera_of<'a>(prop: impl Fn(&str) -> Option<&'a str>) -> Option<CameraInfo> {
 /// agreed format and of the end.
 struct Reading {
     into: Arc<Mutex<VideoFrame>>,
-    ended: EndSignal,
+    ended: Arc<EndSignal>,
     agreed: mpsc::Sender<Agreed>,
 }
 
@@ -286,6 +286,7 @@ fn read_on_this_thread(
         },
     )
     .map_err(refused)?;
+    let ended = Arc::clone(&reading.ended);
     let state = StreamState {
         reading,
         pixels: PixelFormat::Unknown,
@@ -302,12 +303,7 @@ fn read_on_this_thread(
                 let _ = state.reading.agreed.send(Err(CameraError::Refused(e)));
                 state.reading.ended.end();
             }
-            // Linked once and let go: the camera went away.
-            pw::stream::StreamState::Unconnected | pw::stream::StreamState::Paused
-                if state.streaming =>
-            {
-                state.reading.ended.end();
-            }
+            pw::stream::StreamState::Unconnected if state.streaming => state.reading.ended.end(),
             _ => {}
         })
         .param_changed(|_, state, id, param| {
@@ -350,6 +346,29 @@ fn read_on_this_thread(
             &mut [pod],
         )
         .map_err(refused)?;
+    // The camera's node leaving the registry is the camera unplugged (the
+    // stream alone may only be unlinked, and wait for it in vain).
+    let registry = pw.core.get_registry_rc().map_err(refused)?;
+    let node = Rc::new(Cell::new(None));
+    let _registry_listener = registry
+        .add_listener_local()
+        .global({
+            let (node, id) = (node.clone(), id.to_owned());
+            move |global| {
+                let named = global
+                    .props
+                    .is_some_and(|p| p.get("node.name") == Some(id.as_str()));
+                if global.type_ == pw::types::ObjectType::Node && named {
+                    node.set(Some(global.id));
+                }
+            }
+        })
+        .global_remove(move |gone| {
+            if node.get() == Some(gone) {
+                ended.end();
+            }
+        })
+        .register();
     let _stop = stopped.attach(pw.main_loop.loop_(), {
         let main_loop = pw.main_loop.clone();
         move |()| main_loop.quit()
