@@ -95,6 +95,8 @@ pub mod update_server;
 #[cfg(feature = "linux-bench")]
 pub mod usage;
 #[cfg(feature = "linux-bench")]
+pub mod video_seen;
+#[cfg(feature = "linux-bench")]
 pub mod window;
 #[cfg(feature = "linux-bench")]
 pub mod x_window;

@@ -15,7 +15,9 @@ use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::pattern::{self, Reading};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::test_camera::{PipeWire, TestCamera};
 use rtcstack_testbench::tokens::TokenSpec;
+use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
@@ -46,11 +48,21 @@ async fn tile_reading(app: &AppSession, name: &str) -> Reading {
 
 /// A Python peer `peer` in `room`, and the app joined to it as Ada.
 async fn peer_and_app(server: &LiveKitServer, room: &str, peer: &str) -> (PythonPeer, AppSession) {
+    peer_and_app_with(server, room, peer, &[]).await
+}
+
+/// The same, the app started with `env` besides.
+async fn peer_and_app_with(
+    server: &LiveKitServer,
+    room: &str,
+    peer: &str,
+    env: &[(&str, &str)],
+) -> (PythonPeer, AppSession) {
     let peer = server
         .spawn_peer(PeerOptions::new(room, peer, 0.0))
         .await
         .unwrap();
-    let app = AppSession::for_server(server, room, server.api_secret(), &[])
+    let app = AppSession::for_server(server, room, server.api_secret(), env)
         .await
         .unwrap();
     app.type_into("join-name", "Ada").await.unwrap();
@@ -517,4 +529,108 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
     peer.leave().await.unwrap();
     app.close().await.unwrap();
     drop(green);
+}
+
+/// The app's Camera button, with a webcam on the machine as a Linux desktop
+/// has one (the test bench's PipeWire camera, found the way every PipeWire
+/// client finds its daemon): the picker offers it by its name; picked, the
+/// peer decodes our pattern whole, the button says Stop camera, and our own
+/// picture is drawn in a tile in the pattern's colours, moving on; Stop
+/// camera ends the track at the peer and takes the tile away.
+#[tokio::test]
+async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
+    let pipewire = PipeWire::start().unwrap();
+    let _device = TestCamera::start(
+        &pipewire,
+        "rtcstack-test-camera",
+        "RTCstack Test Camera",
+        640,
+        360,
+        30,
+    )
+    .unwrap();
+    let runtime = pipewire.runtime_dir().to_string_lossy().into_owned();
+    let room = "video-app-camera";
+    let server = LiveKitServer::start().await.unwrap();
+    let (peer, app) = peer_and_app_with(
+        &server,
+        room,
+        "py-viewer",
+        &[("PIPEWIRE_RUNTIME_DIR", runtime.as_str())],
+    )
+    .await;
+    assert_eq!(app.text("camera").await, "Camera");
+
+    app.click("camera").await.unwrap();
+    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
+    assert_eq!(app.texts("camera-choice").await, ["RTCstack Test Camera"]);
+    let mark = peer.mark();
+    app.click_text("camera-choice", "RTCstack Test Camera")
+        .await
+        .unwrap();
+    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
+        .await
+        .unwrap();
+    let first = peer
+        .wait_for_after(
+            mark,
+            "our camera at the peer",
+            |e| e.kind() == "video_seen",
+            SECS(15),
+        )
+        .await
+        .unwrap();
+    let us = first.str("identity").unwrap().to_string();
+    decoded_whole(&peer_sees(&peer, &us, 3).await, (640.0, 360.0));
+
+    // Our own picture, as seen in the window.
+    app.wait_visible("video-tile", SECS(5)).await.unwrap();
+    let deadline = Instant::now() + SECS(10);
+    let preview = loop {
+        let seen = tile_reading(&app, "video-camera-preview").await;
+        if seen.colours_match() || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!("our preview as seen: {preview:?}");
+    assert!(
+        preview.colours_match(),
+        "the preview's blocks are not the pattern's colours (worst channel off by {}): {:?}",
+        preview.worst,
+        preview.colours
+    );
+    let later = loop {
+        let seen = tile_reading(&app, "video-camera-preview-later").await;
+        if (seen.number > preview.number && seen.colours_match()) || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        later.number > preview.number && later.colours_match(),
+        "the preview did not move on: frame {} then {} ({later:?})",
+        preview.number,
+        later.number
+    );
+
+    // Stopped: the track ends at the peer, the tile goes.
+    let mark = peer.mark();
+    app.click("camera").await.unwrap();
+    peer.wait_for_after(
+        mark,
+        "our camera ended at the peer",
+        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    app.wait_text("[data-testid=camera]", SECS(5), |t| t == "Camera")
+        .await
+        .unwrap();
+    app.wait_gone("video-tile", SECS(5)).await.unwrap();
+    app.screenshot_window("video-camera-stopped").unwrap();
+    assert_eq!(app.text("connection-state").await, "connected");
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
 }

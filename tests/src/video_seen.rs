@@ -1,0 +1,77 @@
+//! What LiveKit's Python SDK reports of the video we send: its reports
+//! gathered, and judged as the pattern decoded whole.
+
+use std::time::Duration;
+
+use crate::peer::{PeerEvent, PythonPeer};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// The peer's reports of our video, `n` of them after the first (which
+/// covers the start-up), summed.
+pub async fn peer_sees(peer: &PythonPeer, identity: &str, n: usize) -> Vec<PeerEvent> {
+    let ours = |e: &PeerEvent| e.kind() == "video_seen" && e.str("identity") == Some(identity);
+    let first = peer
+        .wait_for("the peer's first report of our video", ours, SECS(15))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut mark = peer
+        .events()
+        .iter()
+        .position(|e| e.0 == first.0)
+        .unwrap_or(0)
+        + 1;
+    while seen.len() < n {
+        let e = peer
+            .wait_for_after(mark, "the peer's next report of our video", ours, SECS(5))
+            .await
+            .unwrap();
+        mark = peer
+            .events()
+            .iter()
+            .position(|x| x.0 == e.0)
+            .unwrap_or(mark)
+            + 1;
+        seen.push(e);
+    }
+    seen
+}
+
+/// The peer's reports `seen` say our pattern was decoded whole: at least
+/// 25 fps, at most 5 % of the frame numbers skipped and none going back,
+/// every frame in the pattern's colours, all of `size`.
+pub fn decoded_whole(seen: &[PeerEvent], size: (f64, f64)) {
+    let sum = |f: &str| seen.iter().map(|e| e.f64(f).unwrap_or(0.0)).sum::<f64>();
+    let (frames, seconds) = (sum("frames"), sum("seconds"));
+    let (skipped, backwards) = (sum("skipped"), sum("backwards"));
+    let (off, worst) = (
+        sum("off_colour"),
+        seen.iter()
+            .filter_map(|e| e.f64("worst"))
+            .fold(0.0, f64::max),
+    );
+    let fps = frames / seconds;
+    let sizes: Vec<(f64, f64)> = seen
+        .iter()
+        .map(|e| {
+            (
+                e.f64("width").unwrap_or(0.0),
+                e.f64("height").unwrap_or(0.0),
+            )
+        })
+        .collect();
+    eprintln!(
+        "the peer decoded {frames} frames in {seconds:.2} s = {fps:.1} fps, {skipped} skipped, \
+         {backwards} back, {off} off colour (worst {worst}), sizes {sizes:?}"
+    );
+    assert!(fps >= 25.0, "{fps:.1} fps at the peer");
+    assert!(
+        skipped / (frames + skipped) <= 0.05,
+        "{skipped} of {} frames skipped",
+        frames + skipped
+    );
+    assert_eq!(backwards, 0.0, "frame numbers went back");
+    assert_eq!(off, 0.0, "frames off the pattern's colours (worst {worst})");
+    assert!(sizes.iter().all(|s| *s == size), "sizes {sizes:?}");
+}
