@@ -45,6 +45,21 @@ impl VideoFrame {
         self.height.div_ceil(2)
     }
 
+    /// Its planes, for the `yuv` crate to write a converted picture into.
+    pub(crate) fn planes_mut(&mut self) -> yuv::YuvPlanarImageMut<'_, u8> {
+        let cw = self.chroma_width();
+        yuv::YuvPlanarImageMut {
+            y_plane: yuv::BufferStoreMut::Borrowed(&mut self.y),
+            y_stride: self.width,
+            u_plane: yuv::BufferStoreMut::Borrowed(&mut self.u),
+            u_stride: cw,
+            v_plane: yuv::BufferStoreMut::Borrowed(&mut self.v),
+            v_stride: cw,
+            width: self.width,
+            height: self.height,
+        }
+    }
+
     /// Copies a decoder's planes (rows padded to their strides) into a
     /// packed frame. `None` if a plane is shorter than the size says: a
     /// decoder's output is not trusted to be well formed.

@@ -451,16 +451,7 @@ fn to_i420(
         Ok(s) if s > 0 => s,
         _ => w * bytes_per_pixel,
     };
-    let mut image = yuv::YuvPlanarImageMut {
-        y_plane: yuv::BufferStoreMut::Borrowed(&mut out.y),
-        y_stride: w,
-        u_plane: yuv::BufferStoreMut::Borrowed(&mut out.u),
-        u_stride: cw,
-        v_plane: yuv::BufferStoreMut::Borrowed(&mut out.v),
-        v_stride: cw,
-        width: w,
-        height: h,
-    };
+    let mut image = out.planes_mut();
     let (range, matrix, mode) = (
         yuv::YuvRange::Limited,
         yuv::YuvStandardMatrix::Bt601,

@@ -290,18 +290,8 @@ impl VideoInput for X11Screen {
                 return;
             }
         };
-        let (w, h) = (self.format.width, self.format.height);
-        let cw = out.chroma_width();
-        let mut image = yuv::YuvPlanarImageMut {
-            y_plane: yuv::BufferStoreMut::Borrowed(&mut out.y),
-            y_stride: w,
-            u_plane: yuv::BufferStoreMut::Borrowed(&mut out.u),
-            u_stride: cw,
-            v_plane: yuv::BufferStoreMut::Borrowed(&mut out.v),
-            v_stride: cw,
-            width: w,
-            height: h,
-        };
+        let w = self.format.width;
+        let mut image = out.planes_mut();
         // X11's 24-bit visuals hold pixels as B, G, R, unused.
         if let Err(e) = yuv::bgra_to_yuv420(
             &mut image,
