@@ -7,7 +7,8 @@ import { closePicker, isOpen, openPicker, said, startPicker } from "./picker";
 
 // Sharing: the button opens a picker of what can be shared (the whole
 // screen, each monitor, then other applications' windows, as Rust lists
-// them); a pick shares it, and the button then stops the share.
+// them; in a Wayland session the desktop's own dialog instead); a pick
+// shares it, and the button then stops the share.
 
 const BUTTON = "share-screen";
 let sharing = false;
@@ -35,6 +36,12 @@ async function pick(): Promise<void> {
     return;
   }
   said("share", null);
+  // In a Wayland session the desktop's own dialog is the picker.
+  const only = choices.length === 1 ? choices[0] : undefined;
+  if (only?.target.kind === "desktop") {
+    void share(only.target);
+    return;
+  }
   openPicker(
     "share",
     BUTTON,
@@ -44,7 +51,9 @@ async function pick(): Promise<void> {
           ? t("share.screen")
           : c.target.kind === "monitor"
             ? t("share.monitor", { name: c.title })
-            : c.title,
+            : c.target.kind === "desktop"
+              ? t("share.desktop")
+              : c.title,
       pick: () => void share(c.target),
     })),
   );

@@ -4,4 +4,4 @@
  * What is shared: the whole screen (every monitor), one monitor, or one
  * window (its own pixels, even where another window covers it).
  */
-export type ShareTarget = { "kind": "screen" } | { "kind": "monitor", id: number, } | { "kind": "window", id: number, };
+export type ShareTarget = { "kind": "screen" } | { "kind": "monitor", id: number, } | { "kind": "window", id: number, } | { "kind": "desktop" };

@@ -373,14 +373,20 @@ impl CallController {
         }
         // Opened before anything stops: a refusal leaves the share as it was.
         let screen = match target {
-            Some(target) => Some(
-                tokio::task::spawn_blocking(move || Screen::open(target, SHARE_FPS))
+            Some(target) => {
+                match tokio::task::spawn_blocking(move || Screen::open(target, SHARE_FPS))
                     .await
                     .map_err(Sentence::plain)?
-                    .map_err(|e| {
-                        Sentence::new("share.cannot").with_sentence("why", screen_trouble(e))
-                    })?,
-            ),
+                {
+                    Ok(screen) => Some(screen),
+                    // Cancelled in the desktop's dialog: nothing to say.
+                    Err(screen::ScreenError::Cancelled) => return Ok(()),
+                    Err(e) => {
+                        return Err(Sentence::new("share.cannot")
+                            .with_sentence("why", screen_trouble(e)))
+                    }
+                }
+            }
             None => None,
         };
         if sharing {
@@ -582,5 +588,6 @@ fn screen_trouble(e: screen::ScreenError) -> Sentence {
         E::Window(why) => Sentence::new("share.window").with("why", why),
         E::Monitor(why) => Sentence::new("share.monitorNot").with("why", why),
         E::MonitorGone => Sentence::new("share.monitorGone"),
+        E::Cancelled => Sentence::new("share.cancelled"),
     }
 }

@@ -8,6 +8,8 @@ pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
 pub(crate) mod pacer;
+#[cfg(target_os = "linux")]
+pub(crate) mod pipewire;
 pub mod screen;
 pub(crate) mod simulcast;
 pub(crate) mod uplink;

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 #[cfg(target_os = "linux")]
+mod portal;
+#[cfg(target_os = "linux")]
 mod x11;
 #[cfg(target_os = "linux")]
 mod x11_monitors;
@@ -15,7 +17,9 @@ mod x11_monitors;
 mod x11_windows;
 
 #[cfg(target_os = "linux")]
-pub use x11::X11Screen as Screen;
+pub use portal::PortalScreen;
+#[cfg(target_os = "linux")]
+pub use x11::X11Screen;
 
 /// What is shared: the whole screen (every monitor), one monitor, or one
 /// window (its own pixels, even where another window covers it).
@@ -32,6 +36,9 @@ pub enum ShareTarget {
     Window {
         id: u32,
     },
+    /// What the user picks in the desktop's own dialog (a Wayland
+    /// session, where only the desktop may read the screen).
+    Desktop,
 }
 
 /// Something the user may pick to share, with the name to show for it.
@@ -95,14 +102,76 @@ pub enum ScreenError {
     Monitor(String),
     #[error("that monitor is no longer connected")]
     MonitorGone,
+    #[error("the choice was cancelled")]
+    Cancelled,
 }
 
 /// What can be shared now: the whole screen first, then each monitor
 /// where there are several, then the other applications' windows that are
-/// on screen (never our own process's).
+/// on screen (never our own process's). In a Wayland session, only the
+/// desktop's dialog.
 #[cfg(target_os = "linux")]
 pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
+    if wayland_session() {
+        return Ok(vec![Shareable {
+            target: ShareTarget::Desktop,
+            title: String::new(),
+        }]);
+    }
     x11_windows::shareables()
+}
+
+/// A Wayland session: there the X server (XWayland, if any) shows only the
+/// X11 windows, so the screen is the desktop's to give.
+#[cfg(target_os = "linux")]
+fn wayland_session() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland")
+        || (set("WAYLAND_DISPLAY") && !set("DISPLAY"))
+}
+
+/// The screen, a monitor or a window being read: from the X server, or as
+/// the desktop's portal hands it over.
+#[cfg(target_os = "linux")]
+pub enum Screen {
+    X11(Box<X11Screen>),
+    Portal(PortalScreen),
+}
+
+#[cfg(target_os = "linux")]
+impl Screen {
+    /// Opens `target` at `fps`. Blocks (the desktop's dialog waits for the
+    /// user): call it off the async threads, within a tokio runtime.
+    pub fn open(target: ShareTarget, fps: u32) -> Result<Screen, ScreenError> {
+        match target {
+            ShareTarget::Desktop => PortalScreen::open(fps).map(Screen::Portal),
+            target => X11Screen::open(target, fps).map(|s| Screen::X11(Box::new(s))),
+        }
+    }
+
+    pub fn end(&self) -> ShareEnd {
+        match self {
+            Screen::X11(s) => s.end(),
+            Screen::Portal(s) => s.end(),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl super::VideoInput for Screen {
+    fn format(&self) -> super::VideoFormat {
+        match self {
+            Screen::X11(s) => s.format(),
+            Screen::Portal(s) => s.format(),
+        }
+    }
+
+    fn next_frame(&mut self, out: &mut super::VideoFrame) {
+        match self {
+            Screen::X11(s) => s.next_frame(out),
+            Screen::Portal(s) => s.next_frame(out),
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]

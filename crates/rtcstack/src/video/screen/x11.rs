@@ -88,6 +88,11 @@ impl X11Screen {
                 let (w, h) = redirected(&conn, id).map_err(ScreenError::Window)?;
                 (Source::Window(id), w, h)
             }
+            ShareTarget::Desktop => {
+                return Err(ScreenError::Unsupported(
+                    "the desktop's dialog is not the X server's".into(),
+                ))
+            }
         };
         // Even sizes: chroma is sampled per 2x2 block.
         let format = VideoFormat {

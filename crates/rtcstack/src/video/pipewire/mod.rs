@@ -1,0 +1,533 @@
+//! Video read from PipeWire: a capture stream linked to a source's node
+//! (a camera, or a screen cast the desktop's portal set up), on a thread of
+//! its own (PipeWire's objects stay on the thread of their loop). Each
+//! picture arrives in the pixel format agreed on and is turned into I420
+//! there; the sender's clock takes the newest.
+
+mod pixels;
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::{mpsc, Arc, Mutex, Once};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pipewire as pw;
+use pw::properties::properties;
+use pw::spa;
+use spa::param::video::VideoFormat as PixelFormat;
+use spa::pod::Pod;
+
+use crate::video::screen::{EndSignal, ShareEnd};
+use crate::video::{VideoFormat, VideoFrame, VideoInput};
+use pixels::to_i420;
+
+/// How long a listing may take, and how long a source may take to agree on
+/// a format (a USB camera's first start can take a second or two).
+const LISTING: Duration = Duration::from_secs(3);
+pub(crate) const FIRST_PICTURE_SECS: u64 = 5;
+
+/// The pixel formats taken, in the order we prefer them: cameras deliver
+/// YUY2 or I420 raw; a virtual camera or a screen cast may give RGB.
+const FORMATS: [PixelFormat; 7] = [
+    PixelFormat::I420,
+    PixelFormat::YUY2,
+    PixelFormat::NV12,
+    PixelFormat::BGRx,
+    PixelFormat::BGRA,
+    PixelFormat::RGBx,
+    PixelFormat::RGBA,
+];
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(pw::init);
+}
+
+/// Which PipeWire: the session's (from the environment, as every client
+/// finds it, or at a socket path), or one a portal handed over.
+pub(crate) enum Remote {
+    Session(Option<PathBuf>),
+    Fd(OwnedFd),
+}
+
+/// Which source: by its node's name (stable), or its id (as a portal
+/// names the node it made).
+#[derive(Clone)]
+pub(crate) enum Target {
+    Name(String),
+    Node(u32),
+}
+
+/// What to open, and how to say what we are (the stream's media role).
+pub(crate) struct Open {
+    pub remote: Remote,
+    pub target: Target,
+    pub role: &'static str,
+    pub want: VideoFormat,
+}
+
+/// Why PipeWire gave no video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PipeWireError {
+    NoService(String),
+    NoPicture(u64),
+    Refused(String),
+}
+
+/// A node as listed: its class, name, description and nick, where set.
+pub(crate) struct Node {
+    pub class: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub nick: Option<String>,
+}
+
+/// The nodes PipeWire shows us now.
+pub(crate) fn nodes(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
+    std::thread::Builder::new()
+        .name("pipewire-list".into())
+        .spawn(move || list_on_this_thread(remote))
+        .map_err(|e| PipeWireError::NoService(e.to_string()))?
+        .join()
+        .unwrap_or_else(|_| Err(PipeWireError::NoService("the listing failed".into())))
+}
+
+/// A source being read. Dropping it stops the stream and its thread.
+pub(crate) struct PipeWireVideo {
+    format: VideoFormat,
+    latest: Arc<Mutex<VideoFrame>>,
+    end: ShareEnd,
+    stop: pw::channel::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the loop's thread tells the opener once the source agreed.
+type Agreed = Result<(VideoFormat, PixelFormat), PipeWireError>;
+
+impl PipeWireVideo {
+    /// Starts reading, asking for `open.want`'s size and rate; the source
+    /// may give another size, which is then this input's format. Returns
+    /// once the format is agreed.
+    pub(crate) fn open(open: Open) -> Result<PipeWireVideo, PipeWireError> {
+        let latest = Arc::new(Mutex::new(VideoFrame::black(2, 2)));
+        let ended = Arc::new(EndSignal::new());
+        let end = ended.watch();
+        let (stop, stopped) = pw::channel::channel::<()>();
+        let (agreed_tx, agreed_rx) = mpsc::channel::<Agreed>();
+        let want = open.want;
+        let into = latest.clone();
+        let thread = std::thread::Builder::new()
+            .name("pipewire-video".into())
+            .spawn(move || {
+                let reading = Reading {
+                    into,
+                    ended,
+                    agreed: agreed_tx.clone(),
+                };
+                if let Err(e) = read_on_this_thread(open, reading, stopped) {
+                    let _ = agreed_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| PipeWireError::Refused(e.to_string()))?;
+        let mut video = PipeWireVideo {
+            format: want,
+            latest,
+            end,
+            stop,
+            thread: Some(thread),
+        };
+        match agreed_rx.recv_timeout(Duration::from_secs(FIRST_PICTURE_SECS)) {
+            Ok(Ok((format, pixels))) => {
+                tracing::info!(
+                    "pipewire video: {}x{} at {} fps, {pixels:?}",
+                    format.width,
+                    format.height,
+                    format.fps
+                );
+                video.format = format;
+                Ok(video)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(PipeWireError::NoPicture(FIRST_PICTURE_SECS)),
+        }
+    }
+
+    /// Says when the source is gone (a camera unplugged, a cast stopped):
+    /// its picture would never change again.
+    pub(crate) fn end(&self) -> ShareEnd {
+        self.end.clone()
+    }
+}
+
+impl Drop for PipeWireVideo {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl VideoInput for PipeWireVideo {
+    fn format(&self) -> VideoFormat {
+        self.format
+    }
+
+    /// The newest picture; until the first comes, black.
+    fn next_frame(&mut self, out: &mut VideoFrame) {
+        let latest = self.latest.lock().expect("pipewire picture lock");
+        if (latest.width, latest.height) == (out.width, out.height) {
+            out.y.clone_from(&latest.y);
+            out.u.clone_from(&latest.u);
+            out.v.clone_from(&latest.v);
+        }
+    }
+}
+
+/// A connection to PipeWire on this thread.
+struct Connection {
+    main_loop: pw::main_loop::MainLoopRc,
+    core: pw::core::CoreRc,
+    _context: pw::context::ContextRc,
+}
+
+fn connect(remote: Remote) -> Result<Connection, PipeWireError> {
+    init();
+    let no_service = |e: pw::Error| PipeWireError::NoService(e.to_string());
+    let main_loop = pw::main_loop::MainLoopRc::new(None).map_err(no_service)?;
+    let context = pw::context::ContextRc::new(&main_loop, None).map_err(no_service)?;
+    let core = match remote {
+        Remote::Session(None) => context.connect_rc(None),
+        Remote::Session(Some(socket)) => context.connect_rc(Some(properties! {
+            *pw::keys::REMOTE_NAME => socket.to_string_lossy().into_owned(),
+        })),
+        Remote::Fd(fd) => context.connect_fd_rc(fd, None),
+    }
+    .map_err(no_service)?;
+    Ok(Connection {
+        main_loop,
+        core,
+        _context: context,
+    })
+}
+
+fn list_on_this_thread(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
+    let pw = connect(remote)?;
+    let registry = pw
+        .core
+        .get_registry_rc()
+        .map_err(|e| PipeWireError::NoService(e.to_string()))?;
+    let found = Rc::new(RefCell::new(Vec::new()));
+    let done = Rc::new(Cell::new(false));
+    let pending = pw
+        .core
+        .sync(0)
+        .map_err(|e| PipeWireError::NoService(e.to_string()))?;
+    let _core_listener = pw
+        .core
+        .add_listener_local()
+        .done({
+            let (done, main_loop) = (done.clone(), pw.main_loop.clone());
+            move |id, seq| {
+                if id == pw::core::PW_ID_CORE && seq == pending {
+                    done.set(true);
+                    main_loop.quit();
+                }
+            }
+        })
+        .register();
+    let _registry_listener = registry
+        .add_listener_local()
+        .global({
+            let found = found.clone();
+            move |global| {
+                if global.type_ != pw::types::ObjectType::Node {
+                    return;
+                }
+                let Some(props) = global.props else { return };
+                let prop = |key: &str| props.get(key).map(str::to_owned);
+                found.borrow_mut().push(Node {
+                    class: prop("media.class"),
+                    name: prop("node.name"),
+                    description: prop("node.description"),
+                    nick: prop("node.nick"),
+                });
+            }
+        })
+        .register();
+    let timeout = pw.main_loop.loop_().add_timer({
+        let main_loop = pw.main_loop.clone();
+        move |_| main_loop.quit()
+    });
+    let _ = timeout.update_timer(Some(LISTING), None);
+    pw.main_loop.run();
+    if !done.get() {
+        return Err(PipeWireError::NoService(format!(
+            "PipeWire did not answer within {} s",
+            LISTING.as_secs()
+        )));
+    }
+    let nodes = found.take();
+    Ok(nodes)
+}
+
+/// The loop's side of a reader: where pictures go, and who hears of the
+/// agreed format and of the end.
+struct Reading {
+    into: Arc<Mutex<VideoFrame>>,
+    ended: Arc<EndSignal>,
+    agreed: mpsc::Sender<Agreed>,
+}
+
+/// What the stream's callbacks keep between calls.
+struct StreamState {
+    reading: Reading,
+    pixels: PixelFormat,
+    format: Option<VideoFormat>,
+    frame: VideoFrame,
+    streaming: bool,
+    warned: bool,
+}
+
+fn read_on_this_thread(
+    open: Open,
+    reading: Reading,
+    stopped: pw::channel::Receiver<()>,
+) -> Result<(), PipeWireError> {
+    let Open {
+        remote,
+        target,
+        role,
+        want,
+    } = open;
+    let pw = connect(remote)?;
+    let refused = |e: pw::Error| PipeWireError::Refused(e.to_string());
+    let mut props = properties! {
+        *pw::keys::MEDIA_TYPE => "Video",
+        *pw::keys::MEDIA_CATEGORY => "Capture",
+        *pw::keys::MEDIA_ROLE => role,
+        *pw::keys::NODE_DONT_RECONNECT => "true",
+    };
+    if let Target::Name(name) = &target {
+        props.insert(*pw::keys::TARGET_OBJECT, name.as_str());
+    }
+    let stream = pw::stream::StreamBox::new(&pw.core, "rtcstack-video", props).map_err(refused)?;
+    let ended = Arc::clone(&reading.ended);
+    let state = StreamState {
+        reading,
+        pixels: PixelFormat::Unknown,
+        format: None,
+        frame: VideoFrame::black(2, 2),
+        streaming: false,
+        warned: false,
+    };
+    let _listener = stream
+        .add_local_listener_with_user_data(state)
+        .state_changed(|_, state, _, new| match new {
+            pw::stream::StreamState::Streaming => state.streaming = true,
+            pw::stream::StreamState::Error(e) => {
+                let _ = state.reading.agreed.send(Err(PipeWireError::Refused(e)));
+                state.reading.ended.end();
+            }
+            pw::stream::StreamState::Unconnected if state.streaming => state.reading.ended.end(),
+            _ => {}
+        })
+        .param_changed(|_, state, id, param| {
+            if id != spa::param::ParamType::Format.as_raw() {
+                return;
+            }
+            let Some(param) = param else { return };
+            agree(state, param);
+        })
+        .process(|stream, state| {
+            let Some(mut buffer) = stream.dequeue_buffer() else {
+                return;
+            };
+            let Some(data) = buffer.datas_mut().first_mut() else {
+                return;
+            };
+            let chunk = data.chunk();
+            let (offset, size, stride) = (
+                chunk.offset() as usize,
+                chunk.size() as usize,
+                chunk.stride(),
+            );
+            let Some(bytes) = data.data() else { return };
+            let Some(bytes) = bytes.get(offset..offset.saturating_add(size)) else {
+                return;
+            };
+            picture(state, bytes, stride);
+        })
+        .register()
+        .map_err(refused)?;
+
+    let values = enum_format(want).map_err(PipeWireError::Refused)?;
+    let pod = Pod::from_bytes(&values)
+        .ok_or_else(|| PipeWireError::Refused("the format request is malformed".into()))?;
+    let node_id = match &target {
+        Target::Name(_) => None,
+        Target::Node(id) => Some(*id),
+    };
+    stream
+        .connect(
+            spa::utils::Direction::Input,
+            node_id,
+            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            &mut [pod],
+        )
+        .map_err(refused)?;
+    // The source's node leaving the registry is its end (a camera
+    // unplugged, a cast stopped by the desktop): the stream alone may only
+    // be unlinked, and wait for it in vain.
+    let registry = pw.core.get_registry_rc().map_err(refused)?;
+    let node = Rc::new(Cell::new(node_id));
+    let _registry_listener = registry
+        .add_listener_local()
+        .global({
+            let node = node.clone();
+            move |global| {
+                let Target::Name(name) = &target else { return };
+                let named = global
+                    .props
+                    .is_some_and(|p| p.get("node.name") == Some(name.as_str()));
+                if global.type_ == pw::types::ObjectType::Node && named {
+                    node.set(Some(global.id));
+                }
+            }
+        })
+        .global_remove(move |gone| {
+            if node.get() == Some(gone) {
+                ended.end();
+            }
+        })
+        .register();
+    let _stop = stopped.attach(pw.main_loop.loop_(), {
+        let main_loop = pw.main_loop.clone();
+        move |()| main_loop.quit()
+    });
+    pw.main_loop.run();
+    let _ = stream.disconnect();
+    Ok(())
+}
+
+/// The format the source and we agreed on: pictures of that size from now.
+fn agree(state: &mut StreamState, param: &Pod) {
+    let mut info = spa::param::video::VideoInfoRaw::new();
+    if info.parse(param).is_err() {
+        return;
+    }
+    let size = info.size();
+    let rate = info.framerate();
+    // I420 wants even sides; an odd last row or column is left out.
+    let format = VideoFormat {
+        width: size.width & !1,
+        height: size.height & !1,
+        fps: if rate.denom == 0 || rate.num == 0 {
+            30
+        } else {
+            (rate.num / rate.denom).clamp(1, 60)
+        },
+    };
+    if format.width == 0 || format.height == 0 || !FORMATS.contains(&info.format()) {
+        let _ = state
+            .reading
+            .agreed
+            .send(Err(PipeWireError::Refused(format!(
+                "it offers {:?} at {}x{}",
+                info.format(),
+                size.width,
+                size.height
+            ))));
+        return;
+    }
+    state.pixels = info.format();
+    state.frame = VideoFrame::black(format.width, format.height);
+    *state.reading.into.lock().expect("pipewire picture lock") = state.frame.clone();
+    if state.format.replace(format).is_none() {
+        let _ = state.reading.agreed.send(Ok((format, state.pixels)));
+    }
+}
+
+/// One picture from the source, turned into I420 and made the newest.
+fn picture(state: &mut StreamState, bytes: &[u8], stride: i32) {
+    let Some(format) = state.format else { return };
+    match to_i420(state.pixels, bytes, stride, &mut state.frame) {
+        Ok(()) => {
+            let mut latest = state.reading.into.lock().expect("pipewire picture lock");
+            if (latest.width, latest.height) == (format.width, format.height) {
+                std::mem::swap(&mut *latest, &mut state.frame);
+            }
+        }
+        Err(e) => {
+            if !std::mem::replace(&mut state.warned, true) {
+                tracing::warn!("pipewire picture: {e}");
+            }
+        }
+    }
+}
+
+/// The formats we take, as PipeWire's EnumFormat: raw video, `want`'s
+/// size and rate preferred, anything from 2x2 to 4096x4096 accepted.
+fn enum_format(want: VideoFormat) -> Result<Vec<u8>, String> {
+    use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
+    use spa::utils::{Fraction, Rectangle};
+    let object = spa::pod::object!(
+        spa::utils::SpaTypes::ObjectParamFormat,
+        spa::param::ParamType::EnumFormat,
+        spa::pod::property!(FormatProperties::MediaType, Id, MediaType::Video),
+        spa::pod::property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
+        spa::pod::property!(
+            FormatProperties::VideoFormat,
+            Choice,
+            Enum,
+            Id,
+            FORMATS[0],
+            FORMATS[0],
+            FORMATS[1],
+            FORMATS[2],
+            FORMATS[3],
+            FORMATS[4],
+            FORMATS[5],
+            FORMATS[6]
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoSize,
+            Choice,
+            Range,
+            Rectangle,
+            Rectangle {
+                width: want.width,
+                height: want.height
+            },
+            Rectangle {
+                width: 2,
+                height: 2
+            },
+            Rectangle {
+                width: 4096,
+                height: 4096
+            }
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoFramerate,
+            Choice,
+            Range,
+            Fraction,
+            Fraction {
+                num: want.fps,
+                denom: 1
+            },
+            Fraction { num: 1, denom: 1 },
+            Fraction { num: 60, denom: 1 }
+        ),
+    );
+    spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(object),
+    )
+    .map(|(bytes, _)| bytes.into_inner())
+    .map_err(|e| format!("{e:?}"))
+}
