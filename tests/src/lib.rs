@@ -20,6 +20,8 @@
 //! - [`shortcuts_portal::ShortcutsPortal`]: a Wayland desktop's
 //!   GlobalShortcuts portal (the real frontend, our backend) on a private
 //!   session bus: it binds push-to-talk's key and presses it.
+//! - [`screencast_portal::ScreenCastPortal`]: a Wayland desktop's ScreenCast
+//!   portal (the real frontend, our backend) handing out a test PipeWire node.
 //! - [`update_server::UpdateServer`]: a loopback release host for the
 //!   update test, which can also cut or pace a download.
 //! - [`test_camera::TestCamera`]: a webcam as a Linux desktop has one: a
@@ -68,6 +70,8 @@ pub mod rig;
 pub mod room_service;
 #[cfg(feature = "linux-bench")]
 pub mod screen_reader;
+#[cfg(all(target_os = "linux", feature = "linux-bench"))]
+pub mod screencast_portal;
 #[cfg(feature = "linux-bench")]
 pub mod secret_service;
 #[cfg(feature = "linux-bench")]

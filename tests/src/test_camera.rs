@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -248,6 +248,8 @@ fn connect(socket: &Path) -> Result<Connection> {
 /// rate; frame n (from 0, one per frame delivered) is the pattern's frame n.
 pub struct TestCamera {
     frames: Arc<AtomicU64>,
+    /// Its node's id in the daemon, set once registered.
+    node: Arc<AtomicU32>,
     stop: pw::channel::Sender<()>,
     thread: Option<JoinHandle<()>>,
 }
@@ -293,14 +295,16 @@ impl TestCamera {
         };
         let socket = pipewire.socket();
         let frames = Arc::new(AtomicU64::new(0));
+        let node = Arc::new(AtomicU32::new(pw::constants::ID_ANY));
         let (stop, stopped) = pw::channel::channel::<()>();
         let (started, registered) = mpsc::channel::<Result<()>>();
         let thread = std::thread::Builder::new()
             .name("test-camera".into())
             .spawn({
                 let frames = frames.clone();
+                let node = node.clone();
                 move || {
-                    if let Err(e) = serve(&socket, &spec, frames, started.clone(), stopped) {
+                    if let Err(e) = serve(&socket, &spec, frames, node, started.clone(), stopped) {
                         // Before the start: its error; after: the test's log.
                         if let Err(mpsc::SendError(Err(e))) = started.send(Err(e)) {
                             eprintln!("test camera {:?}: {e:#}", spec.name);
@@ -310,6 +314,7 @@ impl TestCamera {
             })?;
         let camera = TestCamera {
             frames,
+            node,
             stop,
             thread: Some(thread),
         };
@@ -327,6 +332,11 @@ impl TestCamera {
     /// How many frames it has delivered so far.
     pub fn frames(&self) -> u64 {
         self.frames.load(Ordering::Relaxed)
+    }
+
+    /// Its node's id in the daemon (what a screen-cast portal hands out).
+    pub fn node_id(&self) -> u32 {
+        self.node.load(Ordering::Acquire)
     }
 }
 
@@ -347,6 +357,7 @@ struct Producer {
     /// The next frame, drawn in I420 and converted into each buffer.
     frame: VideoFrame,
     frames: Arc<AtomicU64>,
+    node: Arc<AtomicU32>,
     /// Told once: registered, or failed before that.
     started: Option<mpsc::Sender<Result<()>>>,
     main_loop: pw::main_loop::MainLoopRc,
@@ -387,6 +398,7 @@ fn serve(
     socket: &Path,
     spec: &Spec,
     frames: Arc<AtomicU64>,
+    node: Arc<AtomicU32>,
     started: mpsc::Sender<Result<()>>,
     stopped: pw::channel::Receiver<()>,
 ) -> Result<()> {
@@ -408,15 +420,18 @@ fn serve(
         height,
         frame: VideoFrame::black(width, height),
         frames,
+        node,
         started: Some(started),
         main_loop: pw.main_loop.clone(),
     };
     let _listener = stream
         .add_local_listener_with_user_data(producer)
-        .state_changed(|_, p, _, new| match new {
+        .state_changed(|stream, p, _, new| match new {
             // The node is bound: a global in the daemon.
             StreamState::Paused => {
                 if let Some(started) = p.started.take() {
+                    // Before the start is told: node_id() is set once it returns.
+                    p.node.store(stream.node_id(), Ordering::Release);
                     let _ = started.send(Ok(()));
                 }
             }

@@ -14,10 +14,11 @@ use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::pattern::{self, Reading};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::screencast_portal::ScreenCastPortal;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{PipeWire, TestCamera};
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
+use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
@@ -631,6 +632,119 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     app.wait_gone("video-tile", SECS(5)).await.unwrap();
     app.screenshot_window("video-camera-stopped").unwrap();
     assert_eq!(app.text("connection-state").await, "connected");
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+}
+
+/// In a Wayland session the screen is the desktop's to give. Share screen
+/// goes straight to the desktop's ScreenCast portal (Debian's real
+/// frontend; our backend stands in for the compositor and offers a
+/// PipeWire stream drawing the pattern), asking for one monitor or window
+/// with the cursor drawn in. Cancelled in the desktop's dialog: nothing is
+/// shared and nothing said. Offered: the peer decodes the stream the portal
+/// handed over, in the pattern's colours; Stop sharing ends it at the peer
+/// and closes the portal's session.
+#[tokio::test]
+async fn on_wayland_the_screen_is_shared_through_the_desktops_portal() {
+    let pipewire = PipeWire::start().unwrap();
+    let cast = TestCamera::start(
+        &pipewire,
+        "rtcstack-test-cast",
+        "A monitor as the compositor casts it",
+        640,
+        360,
+        30,
+    )
+    .unwrap();
+    let portal = ScreenCastPortal::start(&pipewire).await.unwrap();
+    let room = "video-app-portal";
+    let server = LiveKitServer::start().await.unwrap();
+    let (mut peer, app) = peer_and_app_with(
+        &server,
+        room,
+        "py-viewer",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", portal.address()),
+            ("XDG_SESSION_TYPE", "wayland"),
+        ],
+    )
+    .await;
+
+    // The person cancels the desktop's dialog.
+    portal.offer(None);
+    app.click("share-screen").await.unwrap();
+    let selected = portal.wait_selected(SECS(10)).await.unwrap();
+    eprintln!("the portal was asked for {selected:?}");
+    assert_eq!(selected.len(), 1);
+    assert_eq!(
+        (
+            selected[0].types,
+            selected[0].multiple,
+            selected[0].cursor_mode
+        ),
+        (3, false, 2),
+        "not one monitor or window with the cursor drawn in"
+    );
+    let settled = Instant::now() + SECS(10);
+    while app
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=share-screen]').disabled;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        != Some(false)
+    {
+        assert!(Instant::now() < settled, "the share never settled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!app.visible("share-picker").await, "our own picker shown");
+    assert!(!app.visible("share-error").await, "a cancel was said");
+    assert_eq!(app.text("share-screen").await, "Share screen");
+
+    // The person picks a monitor.
+    portal.offer(Some((cast.node_id(), 640, 360)));
+    let mark = peer.mark();
+    app.click("share-screen").await.unwrap();
+    let first = peer
+        .wait_for_after(
+            mark,
+            "the desktop's cast at the peer",
+            |e| e.kind() == "video_seen",
+            SECS(15),
+        )
+        .await
+        .unwrap();
+    let us = first.str("identity").unwrap().to_string();
+    app.wait_text("[data-testid=share-screen]", SECS(5), |t| {
+        t == "Stop sharing"
+    })
+    .await
+    .unwrap();
+    // At the sharing rate (10 a second), not the source's 30.
+    let fps = decoded_at(&peer_sees(&peer, &us, 3).await, (640.0, 360.0), 8.0, 1.0);
+    assert!(fps <= 12.0, "the screen is sent at {fps:.1} fps");
+
+    // Stopped: ended at the peer, and the portal's session closed.
+    let closed_before = portal.wait_closed(SECS(1)).await.map_or(0, |c| c.len());
+    let mark = peer.mark();
+    app.click("share-screen").await.unwrap();
+    share_ends_at_peer(&app, &mut peer, mark, &us).await;
+    let deadline = Instant::now() + SECS(5);
+    loop {
+        let closed = portal.wait_closed(SECS(1)).await.map_or(0, |c| c.len());
+        if closed > closed_before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the portal's session was not closed ({closed} closed)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.screenshot_window("video-share-portal-stopped").unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();
 }

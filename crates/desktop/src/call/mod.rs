@@ -382,8 +382,9 @@ impl CallController {
                     // Cancelled in the desktop's dialog: nothing to say.
                     Err(screen::ScreenError::Cancelled) => return Ok(()),
                     Err(e) => {
-                        return Err(Sentence::new("share.cannot")
-                            .with_sentence("why", screen_trouble(e)))
+                        return Err(
+                            Sentence::new("share.cannot").with_sentence("why", screen_trouble(e))
+                        )
                     }
                 }
             }

@@ -290,6 +290,8 @@ struct StreamState {
     frame: VideoFrame,
     streaming: bool,
     warned: bool,
+    /// The rate asked for: the most we send.
+    want_fps: u32,
 }
 
 fn read_on_this_thread(
@@ -323,6 +325,7 @@ fn read_on_this_thread(
         frame: VideoFrame::black(2, 2),
         streaming: false,
         warned: false,
+        want_fps: want.fps.max(1),
     };
     let _listener = stream
         .add_local_listener_with_user_data(state)
@@ -425,10 +428,13 @@ fn agree(state: &mut StreamState, param: &Pod) {
     let format = VideoFormat {
         width: size.width & !1,
         height: size.height & !1,
+        // Sent no faster than asked (a screen at its sharing rate) nor than
+        // the source gives; a variable rate (0/1, as screen casts that
+        // send on change have) counts as what was asked.
         fps: if rate.denom == 0 || rate.num == 0 {
-            30
+            state.want_fps
         } else {
-            (rate.num / rate.denom).clamp(1, 60)
+            (rate.num / rate.denom).clamp(1, state.want_fps)
         },
     };
     if format.width == 0 || format.height == 0 || !FORMATS.contains(&info.format()) {
