@@ -62,6 +62,8 @@ pub mod pattern;
 #[cfg(feature = "linux-bench")]
 pub mod peer;
 #[cfg(feature = "linux-bench")]
+mod portal_frontend;
+#[cfg(feature = "linux-bench")]
 pub mod private_bus;
 pub mod probe;
 pub mod pulse;

@@ -12,22 +12,17 @@
 //! and `XDG_SESSION_TYPE=wayland`.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use tokio::sync::watch;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-use crate::private_bus::{BusKind, PrivateBus};
+use crate::portal_frontend::{PortalBus, PortalFrontend, PATH, PORTAL};
 use crate::test_camera::PipeWire;
 
 const BACKEND: &str = "org.freedesktop.impl.portal.desktop.rtcstacktest";
-const PATH: &str = "/org/freedesktop/portal/desktop";
-const DESKTOP: &str = "rtcstacktest";
-const FRONTEND: &str = "/usr/libexec/xdg-desktop-portal";
-const FRONTEND_START: Duration = Duration::from_secs(10);
 
 /// Source types (monitor | window) and cursor modes (hidden | embedded),
 /// as GNOME offers them.
@@ -190,102 +185,49 @@ impl ImplSession {
 
 /// The running bus, frontend and backend; dropped, all are gone.
 pub struct ScreenCastPortal {
-    frontend: Child,
     desk: Shared,
-    address: String,
     conn: zbus::Connection,
-    _bus: PrivateBus,
-    _dir: tempfile::TempDir,
+    frontend: PortalFrontend,
 }
 
 impl ScreenCastPortal {
     /// The real frontend on a private session bus with our backend,
     /// reaching `pipewire` for OpenPipeWireRemote.
     pub async fn start(pipewire: &PipeWire) -> Result<Self> {
-        if !std::path::Path::new(FRONTEND).exists() {
-            bail!("{FRONTEND} is missing (apt xdg-desktop-portal; scripts/setup)");
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("rtcstack-screencast-")
-            .tempdir()?;
-        let bus_dir = dir.path().to_owned();
-        let bus =
-            tokio::task::spawn_blocking(move || PrivateBus::start(&bus_dir, BusKind::Session))
-                .await??;
-        let address = bus.address().to_string();
+        let bus = PortalBus::start().await?;
         let desk: Shared = Arc::new(watch::Sender::new(Desk::default()));
         // On the bus before the frontend starts: it reads the backend's
         // properties (the cursor modes it lets apps ask for) once, then.
-        let conn = zbus::connection::Builder::address(address.as_str())?
-            .name(BACKEND)?
-            .serve_at(
-                PATH,
-                Backend {
-                    desk: Arc::clone(&desk),
-                },
-            )?
-            .build()
-            .await
-            .context("taking the portal backend's name on the private bus")?;
-        // The frontend picks its backends from `*.portal` files, by the
-        // desktop's name.
-        let portals = dir.path().join("portals");
-        std::fs::create_dir_all(&portals)?;
-        std::fs::write(
-            portals.join(format!("{DESKTOP}.portal")),
-            format!(
-                "[portal]\nDBusName={BACKEND}\nInterfaces=org.freedesktop.impl.portal.ScreenCast;\nUseIn={DESKTOP}\n"
-            ),
-        )?;
+        let backend = Backend {
+            desk: Arc::clone(&desk),
+        };
+        let conn = bus.serve(BACKEND, backend).await?;
         // OpenPipeWireRemote connects with libpipewire's defaults: the
         // `pipewire-0` socket in PIPEWIRE_RUNTIME_DIR (else XDG_RUNTIME_DIR).
         let runtime = pipewire.runtime_dir();
-        let frontend = Command::new(FRONTEND)
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DESKTOP_PORTAL_DIR", &portals)
-            .env("XDG_CURRENT_DESKTOP", DESKTOP)
-            .env("PIPEWIRE_RUNTIME_DIR", runtime)
-            .env("XDG_RUNTIME_DIR", runtime)
-            .env_remove("PIPEWIRE_REMOTE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting xdg-desktop-portal")?;
-        let mut portal = ScreenCastPortal {
-            frontend,
+        let frontend = bus
+            .start_frontend(
+                &conn,
+                BACKEND,
+                &["org.freedesktop.impl.portal.ScreenCast"],
+                |frontend| {
+                    frontend
+                        .env("PIPEWIRE_RUNTIME_DIR", runtime)
+                        .env("XDG_RUNTIME_DIR", runtime)
+                        .env_remove("PIPEWIRE_REMOTE");
+                },
+            )
+            .await?;
+        let portal = ScreenCastPortal {
             desk,
-            address,
             conn,
-            _bus: bus,
-            _dir: dir,
+            frontend,
         };
-        portal.wait_frontend(FRONTEND_START).await?;
-        Ok(portal)
-    }
-
-    /// Until the frontend serves ScreenCast with our backend's source
-    /// types (it reads its backends before it takes its name).
-    async fn wait_frontend(&mut self, within: Duration) -> Result<()> {
-        use futures_util::StreamExt;
-        let dbus = zbus::fdo::DBusProxy::new(&self.conn).await?;
-        let mut owners = dbus.receive_name_owner_changed().await?;
-        let name = zbus::names::BusName::try_from("org.freedesktop.portal.Desktop")?;
-        let deadline = Instant::now() + within;
-        while !dbus.name_has_owner(name.clone()).await? {
-            if let Ok(Some(status)) = self.frontend.try_wait() {
-                bail!("xdg-desktop-portal exited: {status}");
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                bail!("xdg-desktop-portal took no name within {within:?}");
-            }
-            // The owner change wakes us; the timeout re-checks the process.
-            let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), owners.next()).await;
-        }
+        // It serves ScreenCast with our backend's source types (it read its
+        // backends before it took its name).
         let screencast = zbus::Proxy::new(
-            &self.conn,
-            "org.freedesktop.portal.Desktop",
+            &portal.conn,
+            PORTAL,
             PATH,
             "org.freedesktop.portal.ScreenCast",
         )
@@ -299,12 +241,12 @@ impl ScreenCastPortal {
             bail!("the frontend's ScreenCast has source types {types}, ours are {SOURCE_TYPES}");
         }
         eprintln!("xdg-desktop-portal serves ScreenCast version {version}");
-        Ok(())
+        Ok(portal)
     }
 
     /// The bus's address, for the app's `DBUS_SESSION_BUS_ADDRESS`.
     pub fn address(&self) -> &str {
-        &self.address
+        self.frontend.address()
     }
 
     /// What the next Start answers: this node, of this size (`(node id,
@@ -346,19 +288,13 @@ impl ScreenCastPortal {
     }
 }
 
-impl Drop for ScreenCastPortal {
-    fn drop(&mut self) {
-        let _ = self.frontend.kill();
-        let _ = self.frontend.wait();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};
     use std::collections::BTreeSet;
     use std::os::fd::OwnedFd;
     use std::rc::Rc;
+    use std::time::Instant;
 
     use ashpd::desktop::screencast::{CursorMode, Screencast, SelectSourcesOptions, SourceType};
     use ashpd::desktop::ResponseError;

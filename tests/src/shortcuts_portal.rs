@@ -9,7 +9,6 @@
 //! and `XDG_SESSION_TYPE=wayland`.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,12 +16,9 @@ use anyhow::{bail, Context, Result};
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 
-use crate::private_bus::{BusKind, PrivateBus};
+use crate::portal_frontend::{PortalBus, PortalFrontend, PATH, PORTAL};
 
 const BACKEND: &str = "org.freedesktop.impl.portal.desktop.rtcstacktest";
-const PATH: &str = "/org/freedesktop/portal/desktop";
-const DESKTOP: &str = "rtcstacktest";
-const FRONTEND: &str = "/usr/libexec/xdg-desktop-portal";
 
 /// One shortcut an application asked the desktop to bind.
 #[derive(Debug, Clone)]
@@ -177,88 +173,36 @@ impl ImplSession {
 
 /// The running bus, frontend and backend; dropped, all are gone.
 pub struct ShortcutsPortal {
-    frontend: Child,
     conn: zbus::Connection,
     desk: Shared,
-    address: String,
-    _bus: PrivateBus,
-    _dir: tempfile::TempDir,
+    frontend: PortalFrontend,
 }
 
 impl ShortcutsPortal {
     pub async fn start() -> Result<Self> {
-        if !std::path::Path::new(FRONTEND).exists() {
-            bail!("{FRONTEND} is missing (apt xdg-desktop-portal; scripts/setup)");
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("rtcstack-portal-")
-            .tempdir()?;
-        let bus = tokio::task::block_in_place(|| PrivateBus::start(dir.path(), BusKind::Session))?;
-        let address = bus.address().to_string();
+        let bus = PortalBus::start().await?;
         let desk: Shared = Arc::default();
-        let conn = zbus::connection::Builder::address(address.as_str())?
-            .name(BACKEND)?
-            .serve_at(
-                PATH,
-                Backend {
-                    desk: Arc::clone(&desk),
-                },
-            )?
-            .build()
-            .await
-            .context("taking the portal backend's name on the private bus")?;
-        // The frontend picks its backends from `*.portal` files, by the
-        // desktop's name.
-        let portals = dir.path().join("portals");
-        std::fs::create_dir_all(&portals)?;
-        std::fs::write(
-            portals.join(format!("{DESKTOP}.portal")),
-            format!(
-                "[portal]\nDBusName={BACKEND}\nInterfaces=org.freedesktop.impl.portal.GlobalShortcuts;\nUseIn={DESKTOP}\n"
-            ),
-        )?;
-        let frontend = Command::new(FRONTEND)
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DESKTOP_PORTAL_DIR", &portals)
-            .env("XDG_CURRENT_DESKTOP", DESKTOP)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting xdg-desktop-portal")?;
-        let mut portal = ShortcutsPortal {
-            frontend,
+        let backend = Backend {
+            desk: Arc::clone(&desk),
+        };
+        let conn = bus.serve(BACKEND, backend).await?;
+        let frontend = bus
+            .start_frontend(
+                &conn,
+                BACKEND,
+                &["org.freedesktop.impl.portal.GlobalShortcuts"],
+                |_| {},
+            )
+            .await?;
+        let portal = ShortcutsPortal {
             conn,
             desk,
-            address,
-            _bus: bus,
-            _dir: dir,
+            frontend,
         };
-        portal.wait_frontend(Duration::from_secs(10)).await?;
-        Ok(portal)
-    }
-
-    /// Until the frontend serves GlobalShortcuts (it reads its backends
-    /// before it takes its name).
-    async fn wait_frontend(&mut self, within: Duration) -> Result<()> {
-        let dbus = zbus::fdo::DBusProxy::new(&self.conn).await?;
-        let mut owners = dbus.receive_name_owner_changed().await?;
-        let name = zbus::names::BusName::try_from("org.freedesktop.portal.Desktop")?;
-        let deadline = Instant::now() + within;
-        while !dbus.name_has_owner(name.clone()).await? {
-            if let Ok(Some(status)) = self.frontend.try_wait() {
-                bail!("xdg-desktop-portal exited: {status}");
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                bail!("xdg-desktop-portal took no name within {within:?}");
-            }
-            use futures_util::StreamExt;
-            let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), owners.next()).await;
-        }
+        // The frontend reads its backends before it takes its name.
         let shortcuts = zbus::Proxy::new(
-            &self.conn,
-            "org.freedesktop.portal.Desktop",
+            &portal.conn,
+            PORTAL,
             PATH,
             "org.freedesktop.portal.GlobalShortcuts",
         )
@@ -268,12 +212,12 @@ impl ShortcutsPortal {
             .await
             .context("the frontend offers no GlobalShortcuts")?;
         eprintln!("xdg-desktop-portal serves GlobalShortcuts version {version}");
-        Ok(())
+        Ok(portal)
     }
 
     /// For the app's `DBUS_SESSION_BUS_ADDRESS`.
     pub fn address(&self) -> &str {
-        &self.address
+        self.frontend.address()
     }
 
     /// The key the person picks in the desktop's dialog from now on.
@@ -331,12 +275,5 @@ impl ShortcutsPortal {
             Backend::deactivated(emitter, session, &asked.id, now, HashMap::new()).await?;
         }
         Ok(())
-    }
-}
-
-impl Drop for ShortcutsPortal {
-    fn drop(&mut self) {
-        let _ = self.frontend.kill();
-        let _ = self.frontend.wait();
     }
 }

@@ -243,6 +243,12 @@ fn connect(socket: &Path) -> Result<Connection> {
     })
 }
 
+/// The node name ([`TestCamera::webcam`]'s `name`) of the webcam the tests
+/// use: what a camera service lists as its id and opens it by.
+pub const WEBCAM_ID: &str = "rtcstack-test-camera";
+/// Its description: the name a camera picker shows.
+pub const WEBCAM_NAME: &str = "RTCstack Test Camera";
+
 /// A camera node: media.class "Video/Source", media.role "Camera", named
 /// `name`, shown as `description`. It offers YUY2 at exactly its size and
 /// rate; frame n (from 0, one per frame delivered) is the pattern's frame n.
@@ -327,6 +333,12 @@ impl TestCamera {
                 CAMERA_START.as_secs()
             ),
         }
+    }
+
+    /// The webcam the tests use: [`WEBCAM_ID`], shown as [`WEBCAM_NAME`],
+    /// 640x360 at 30 fps.
+    pub fn webcam(pipewire: &PipeWire) -> Result<TestCamera> {
+        TestCamera::start(pipewire, WEBCAM_ID, WEBCAM_NAME, 640, 360, 30)
     }
 
     /// How many frames it has delivered so far.
@@ -744,15 +756,7 @@ mod tests {
     fn a_test_camera_is_a_video_source_in_pipewire() {
         let pipewire = PipeWire::start().unwrap();
         let started = Instant::now();
-        let camera = TestCamera::start(
-            &pipewire,
-            "rtcstack-test-camera",
-            "RTCstack Test Camera",
-            640,
-            360,
-            30,
-        )
-        .unwrap();
+        let camera = TestCamera::webcam(&pipewire).unwrap();
         eprintln!("the camera's node registered in {:?}", started.elapsed());
 
         // What a camera picker sees: pw-dump, as any client, by the
@@ -769,24 +773,18 @@ mod tests {
             .iter()
             .find(|o| {
                 o["type"] == "PipeWire:Interface:Node"
-                    && o["info"]["props"]["node.description"] == "RTCstack Test Camera"
+                    && o["info"]["props"]["node.description"] == WEBCAM_NAME
             })
             .expect("the camera's node");
         let props = &node["info"]["props"];
         assert_eq!(props["media.class"], "Video/Source");
         assert_eq!(props["media.role"], "Camera");
-        assert_eq!(props["node.name"], "rtcstack-test-camera");
+        assert_eq!(props["node.name"], WEBCAM_ID);
         assert_eq!(camera.frames(), 0, "no reader yet: no frames");
 
         // Read as an application reads it: linked by WirePlumber.
         let started = Instant::now();
-        let seen = read_camera(
-            &pipewire,
-            "rtcstack-test-camera",
-            10,
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let seen = read_camera(&pipewire, WEBCAM_ID, 10, Duration::from_secs(5)).unwrap();
         eprintln!(
             "a reader got {} frames as {:?} in {:?}; the camera delivered {}",
             seen.frames,
@@ -804,13 +802,7 @@ mod tests {
         // A reader after it (the app reopening the camera) gets the frames
         // after those.
         let delivered = camera.frames();
-        let again = read_camera(
-            &pipewire,
-            "rtcstack-test-camera",
-            10,
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let again = read_camera(&pipewire, WEBCAM_ID, 10, Duration::from_secs(5)).unwrap();
         let first = crate::pattern::read(&again.first.expect("a first frame again"));
         assert!(again.frames >= 10, "{} frames in 5 s", again.frames);
         assert!(
@@ -825,7 +817,7 @@ mod tests {
             .dump()
             .unwrap()
             .iter()
-            .any(|o| o["info"]["props"]["node.name"] == "rtcstack-test-camera")
+            .any(|o| o["info"]["props"]["node.name"] == WEBCAM_ID)
         {
             assert!(
                 Instant::now() < deadline,

@@ -16,7 +16,7 @@ use rtcstack_testbench::pattern::PatternSource;
 use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::test_camera::{PipeWire, TestCamera};
+use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
 use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
@@ -446,15 +446,7 @@ async fn our_camera_is_decoded_by_livekit_python() {
 async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
     let pipewire = PipeWire::start().unwrap();
     let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
-    let device = TestCamera::start(
-        &pipewire,
-        "rtcstack-test-camera",
-        "RTCstack Test Camera",
-        640,
-        360,
-        30,
-    )
-    .unwrap();
+    let device = TestCamera::webcam(&pipewire).unwrap();
     let listed = {
         let service = service.clone();
         tokio::task::spawn_blocking(move || Camera::list(&service))
@@ -465,8 +457,8 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
     assert_eq!(
         listed,
         [CameraInfo {
-            id: "rtcstack-test-camera".into(),
-            name: "RTCstack Test Camera".into()
+            id: WEBCAM_ID.into(),
+            name: WEBCAM_NAME.into()
         }]
     );
     let want = VideoFormat {
@@ -478,10 +470,7 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
         let service = service.clone();
         tokio::task::spawn_blocking(move || {
             let unknown = Camera::open(&service, "no-such-camera", want).err();
-            (
-                unknown,
-                Camera::open(&service, "rtcstack-test-camera", want),
-            )
+            (unknown, Camera::open(&service, WEBCAM_ID, want))
         })
         .await
         .unwrap()

@@ -16,7 +16,7 @@ use rtcstack_testbench::pattern::{self, Reading};
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::screencast_portal::ScreenCastPortal;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::test_camera::{PipeWire, TestCamera};
+use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
@@ -38,11 +38,17 @@ async fn drawn(app: &AppSession) -> u64 {
 /// The pattern as the window shows it in the tile's canvas, from a fresh
 /// screenshot saved as `name`.png.
 async fn tile_reading(app: &AppSession, name: &str) -> Reading {
+    tile_read(app, name, false).await
+}
+
+/// The same, read as in a mirror (our own preview is shown mirrored).
+async fn tile_read(app: &AppSession, name: &str, mirrored: bool) -> Reading {
     let shot = app.window_pixels(name).await.unwrap();
     let canvas = app.seen("video-canvas").await;
     assert!(canvas.visible(), "the tile's canvas is not seen: {canvas}");
     let r = shot.box_of(&canvas);
     pattern::read_with(r.w, r.h, |x, y| {
+        let x = if mirrored { r.w.checked_sub(x + 1)? } else { x };
         (x < r.w && y < r.h).then(|| shot.pixel(r.x + x, r.y + y))
     })
 }
@@ -536,20 +542,12 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
 /// has one (the test bench's PipeWire camera, found the way every PipeWire
 /// client finds its daemon): the picker offers it by its name; picked, the
 /// peer decodes our pattern whole, the button says Stop camera, and our own
-/// picture is drawn in a tile in the pattern's colours, moving on; Stop
+/// picture is drawn in a tile, as in a mirror, in the pattern's colours, moving on; Stop
 /// camera ends the track at the peer and takes the tile away.
 #[tokio::test]
 async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let pipewire = PipeWire::start().unwrap();
-    let _device = TestCamera::start(
-        &pipewire,
-        "rtcstack-test-camera",
-        "RTCstack Test Camera",
-        640,
-        360,
-        30,
-    )
-    .unwrap();
+    let _device = TestCamera::webcam(&pipewire).unwrap();
     let runtime = pipewire.runtime_dir().to_string_lossy().into_owned();
     let room = "video-app-camera";
     let server = LiveKitServer::start().await.unwrap();
@@ -564,11 +562,9 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
 
     app.click("camera").await.unwrap();
     app.wait_visible("camera-picker", SECS(5)).await.unwrap();
-    assert_eq!(app.texts("camera-choice").await, ["RTCstack Test Camera"]);
+    assert_eq!(app.texts("camera-choice").await, [WEBCAM_NAME]);
     let mark = peer.mark();
-    app.click_text("camera-choice", "RTCstack Test Camera")
-        .await
-        .unwrap();
+    app.click_text("camera-choice", WEBCAM_NAME).await.unwrap();
     app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
         .await
         .unwrap();
@@ -584,11 +580,11 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let us = first.str("identity").unwrap().to_string();
     decoded_whole(&peer_sees(&peer, &us, 3).await, (640.0, 360.0));
 
-    // Our own picture, as seen in the window.
+    // Our own picture, as seen in the window: as in a mirror.
     app.wait_visible("video-tile", SECS(5)).await.unwrap();
     let deadline = Instant::now() + SECS(10);
     let preview = loop {
-        let seen = tile_reading(&app, "video-camera-preview").await;
+        let seen = tile_read(&app, "video-camera-preview", true).await;
         if seen.colours_match() || Instant::now() > deadline {
             break seen;
         }
@@ -602,7 +598,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         preview.colours
     );
     let later = loop {
-        let seen = tile_reading(&app, "video-camera-preview-later").await;
+        let seen = tile_read(&app, "video-camera-preview-later", true).await;
         if (seen.number > preview.number && seen.colours_match()) || Instant::now() > deadline {
             break seen;
         }
