@@ -11,6 +11,7 @@ use rtcstack::Call;
 
 use super::CallController;
 use crate::i18n::Sentence;
+use crate::report::Happened;
 use crate::video::Previewed;
 
 /// What we ask a camera for; it may give another size, which is then sent.
@@ -97,6 +98,12 @@ impl CallController {
     /// meanwhile starts with none.
     fn camera_is(&self, call: &Arc<Call>, camera: Option<String>) {
         if self.current().is_some_and(|c| Arc::ptr_eq(&c, call)) {
+            if self.published.snapshot().camera.is_some() != camera.is_some() {
+                self.journal.note(Happened::Video {
+                    source: "camera".into(),
+                    on: camera.is_some(),
+                });
+            }
             self.published.change(|v| v.camera = camera);
         }
     }

@@ -429,6 +429,12 @@ impl CallController {
     /// meanwhile starts unshared.
     fn still_sharing(&self, call: &Arc<Call>, sharing: bool) {
         if self.current().is_some_and(|c| Arc::ptr_eq(&c, call)) {
+            if self.published.snapshot().sharing != sharing {
+                self.journal.note(Happened::Video {
+                    source: "screen".into(),
+                    on: sharing,
+                });
+            }
             self.published.change(|v| v.sharing = sharing);
         }
     }

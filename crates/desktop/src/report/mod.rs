@@ -194,6 +194,10 @@ mod tests {
         journal.note(Happened::Hint {
             hint: "networkChanged".into(),
         });
+        journal.note(Happened::Video {
+            source: "camera".into(),
+            on: true,
+        });
         journal.event(
             1,
             &CallEvent::Disconnected {
@@ -214,8 +218,12 @@ mod tests {
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["joinStarted", "state", "hint", "ended"]);
-        assert_eq!(saved["timeline"][3]["reason"], "networkError");
+        assert_eq!(kinds, ["joinStarted", "state", "hint", "video", "ended"]);
+        assert_eq!(
+            (&saved["timeline"][3]["source"], &saved["timeline"][3]["on"]),
+            (&"camera".into(), &true.into())
+        );
+        assert_eq!(saved["timeline"][4]["reason"], "networkError");
         assert!(saved["timeline"][0]["atMs"].as_u64().unwrap() > 1_700_000_000_000);
         let summary = saved["summary"].as_array().unwrap();
         assert!(summary[0]

@@ -99,6 +99,11 @@ pub enum Happened {
     Muted {
         muted: bool,
     },
+    /// Our camera or screen (`source`: "camera", "screen") went on or off.
+    Video {
+        source: String,
+        on: bool,
+    },
     /// The person pressed Leave.
     LeaveRequested,
     Ended {
