@@ -540,14 +540,14 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
 
 /// The app's Camera button, with a webcam on the machine as a Linux desktop
 /// has one (the test bench's PipeWire camera, found the way every PipeWire
-/// client finds its daemon): the picker offers it by its name; picked, the
-/// peer decodes our pattern whole, the button says Stop camera, and our own
-/// picture is drawn in a tile, as in a mirror, in the pattern's colours, moving on; Stop
-/// camera ends the track at the peer and takes the tile away.
+/// client finds its daemon): with none plugged in the picker says so;
+/// plugged in, the picker offers it by its name; picked, the peer decodes
+/// our pattern whole, the button says Stop camera, and our own picture is
+/// drawn in a tile, as in a mirror, in the pattern's colours, moving on;
+/// Stop camera ends the track at the peer and takes the tile away.
 #[tokio::test]
 async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let pipewire = PipeWire::start().unwrap();
-    let _device = TestCamera::webcam(&pipewire).unwrap();
     let runtime = pipewire.runtime_dir().to_string_lossy().into_owned();
     let room = "video-app-camera";
     let server = LiveKitServer::start().await.unwrap();
@@ -560,6 +560,16 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     .await;
     assert_eq!(app.text("camera").await, "Camera");
 
+    // No camera yet: the picker says so, with nothing to pick.
+    app.click("camera").await.unwrap();
+    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
+    assert_eq!(app.text("camera-choose").await, "No camera is connected.");
+    assert!(app.texts("camera-choice").await.is_empty());
+    app.click("camera-cancel").await.unwrap();
+    app.wait_gone("camera-picker", SECS(5)).await.unwrap();
+
+    // Plugged in: offered by its name.
+    let _device = TestCamera::webcam(&pipewire).unwrap();
     app.click("camera").await.unwrap();
     app.wait_visible("camera-picker", SECS(5)).await.unwrap();
     assert_eq!(app.texts("camera-choice").await, [WEBCAM_NAME]);
