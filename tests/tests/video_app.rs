@@ -544,7 +544,8 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
 /// plugged in, the picker offers it by its name; picked, the peer decodes
 /// our pattern whole, the button says Stop camera, and our own picture is
 /// drawn in a tile, as in a mirror, in the pattern's colours, moving on;
-/// Stop camera ends the track at the peer and takes the tile away.
+/// Stop camera ends the track at the peer, takes the tile away and lets the
+/// camera go, as leaving the call with the camera on does.
 #[tokio::test]
 async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let pipewire = PipeWire::start().unwrap();
@@ -569,7 +570,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     app.wait_gone("camera-picker", SECS(5)).await.unwrap();
 
     // Plugged in: offered by its name.
-    let _device = TestCamera::webcam(&pipewire).unwrap();
+    let device = TestCamera::webcam(&pipewire).unwrap();
     app.click("camera").await.unwrap();
     app.wait_visible("camera-picker", SECS(5)).await.unwrap();
     assert_eq!(app.texts("camera-choice").await, [WEBCAM_NAME]);
@@ -638,8 +639,45 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     app.wait_gone("video-tile", SECS(5)).await.unwrap();
     app.screenshot_window("video-camera-stopped").unwrap();
     assert_eq!(app.text("connection-state").await, "connected");
+    // And the camera itself is let go (its light would go off).
+    let_go(&device, "Stop camera").await;
+
+    // On again, then Leave: let go too.
+    app.click("camera").await.unwrap();
+    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
+    app.click_text("camera-choice", WEBCAM_NAME).await.unwrap();
+    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
+        .await
+        .unwrap();
+    let on = device.frames();
+    app.click("leave").await.unwrap();
+    app.wait_text("[data-testid=connection-state]", SECS(10), |t| {
+        t == "disconnected"
+    })
+    .await
+    .unwrap();
+    assert!(device.frames() > on, "the camera was not read again");
+    let_go(&device, "Leave").await;
     peer.leave().await.unwrap();
     app.close().await.unwrap();
+}
+
+/// Waits (5 s at most) until nothing reads `device` any more: no frame
+/// taken from it in half a second.
+async fn let_go(device: &TestCamera, after: &str) {
+    let deadline = Instant::now() + SECS(5);
+    loop {
+        let before = device.frames();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let taken = device.frames() - before;
+        if taken == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the camera is still read after {after}: {taken} frames in 0.5 s"
+        );
+    }
 }
 
 /// In a Wayland session the screen is the desktop's to give. Share screen
