@@ -102,9 +102,34 @@ impl AppSession {
             !cfg!(target_os = "linux") || std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: run the app tests with scripts/test app (it starts Xvfb)"
         );
+        // Once in many runs the native driver never answered a first
+        // session (every request dropped for 30 s); a fresh driver on fresh
+        // ports is the bench's set-up, not the app, so it gets one more go.
+        let first = match Self::launch(app, envs, Duration::from_secs(20)).await {
+            Ok(session) => return Ok(session),
+            Err(e) => e,
+        };
+        eprintln!("app session: no session from the first driver, starting another: {first:#}");
+        Self::launch(app, envs, Duration::from_secs(30))
+            .await
+            .with_context(|| format!("a second driver, after the first: {first:#}"))
+    }
+
+    /// One tauri-driver on ports of its own, and a session through it
+    /// within `within`; on failure the driver is stopped and its output
+    /// is in the error.
+    async fn launch(app: &Path, envs: &[(&str, &str)], within: Duration) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("rtcstack-app-").tempdir()?;
         let log = dir.path().join("tauri-driver.log");
-        let (port, native) = (free_port()?, free_port()?);
+        let err = dir.path().join("tauri-driver.err");
+        let port = free_port()?;
+        let native = loop {
+            // Two binds in a row may be handed the same port.
+            let p = free_port()?;
+            if p != port {
+                break p;
+            }
+        };
         let mut cmd = Command::new(tauri_driver());
         cmd.args([
             "--port",
@@ -114,7 +139,7 @@ impl AppSession {
         ])
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log)?)
-        .stderr(std::fs::File::create(dir.path().join("tauri-driver.err"))?)
+        .stderr(std::fs::File::create(&err)?)
         // The tests read the page's English words; a test of another
         // language sets its own.
         .env("LANGUAGE", "en")
@@ -131,33 +156,44 @@ impl AppSession {
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            match ClientBuilder::new(HttpConnector::new())
+        let deadline = Instant::now() + within;
+        loop {
+            // A driver that takes the request and never answers is bounded
+            // by the same deadline.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let connect = ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) => {
-                    if let Some(status) = driver.try_wait()? {
-                        bail!("tauri-driver exited ({status}) before a session: {e}");
-                    }
-                    if Instant::now() > deadline {
-                        let _ = driver.kill();
-                        bail!("no WebDriver session within 30 s: {e}");
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                .connect(&url);
+            let e = match tokio::time::timeout(left, connect).await {
+                Err(_) => "no answer".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Ok(Ok(client)) => {
+                    return Ok(AppSession {
+                        client,
+                        driver,
+                        app: app.to_path_buf(),
+                        log,
+                        _dir: dir,
+                    })
                 }
-            }
-        };
-        Ok(AppSession {
-            client,
-            driver,
-            app: app.to_path_buf(),
-            log,
-            _dir: dir,
-        })
+            };
+            let failed = if let Some(status) = driver.try_wait()? {
+                format!("tauri-driver exited ({status}) before a session: {e}")
+            } else if Instant::now() >= deadline {
+                format!("no WebDriver session within {within:?}: {e}")
+            } else {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            };
+            let app = app_process(app, &driver);
+            stop_driver(&mut driver);
+            end(app, Duration::ZERO);
+            bail!(
+                "{failed}\n---- tauri-driver log ----\n{}\n---- its stderr (tail) ----\n{}",
+                crate::tail::file_tail(&log, 40),
+                crate::tail::file_tail(&err, 40)
+            );
+        }
     }
 
     /// Waits until the page has set up its form and listeners (the UI marks
@@ -211,34 +247,7 @@ impl AppSession {
     /// binary), to freeze it as a machine's sleep would.
     #[cfg(target_os = "linux")]
     pub fn app_pid(&self) -> Option<u32> {
-        let want = std::fs::canonicalize(&self.app).ok()?;
-        let parent_of = |pid: u32| -> Option<u32> {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // pid (comm) state ppid …; comm may hold spaces and parens.
-            stat.rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        };
-        let driver = self.driver.id();
-        std::fs::read_dir("/proc")
-            .ok()?
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == want))
-            .find(|&pid| {
-                // Ours only: tauri-driver among its ancestors.
-                let mut p = pid;
-                for _ in 0..8 {
-                    match parent_of(p) {
-                        Some(q) if q == driver => return true,
-                        Some(q) if q > 1 => p = q,
-                        _ => return false,
-                    }
-                }
-                false
-            })
+        app_pid_under(&self.app, self.driver.id())
     }
 
     /// A PNG of the app's real window (the X11 window, decorations and
@@ -584,18 +593,14 @@ impl AppSession {
     pub async fn close(mut self) -> Result<()> {
         let app = self.app_process();
         self.client.clone().close().await.ok();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        stop_driver(&mut self.driver);
         end(app, Duration::from_secs(5));
         Ok(())
     }
 
     /// The app's process, where it can be found.
     fn app_process(&self) -> Option<u32> {
-        #[cfg(target_os = "linux")]
-        return self.app_pid();
-        #[cfg(not(target_os = "linux"))]
-        return None;
+        app_process(&self.app, &self.driver)
     }
 }
 
@@ -615,9 +620,72 @@ impl Drop for AppSession {
             );
         }
         let app = self.app_process();
-        let _ = self.driver.kill();
+        stop_driver(&mut self.driver);
         end(app, Duration::ZERO);
     }
+}
+
+/// The process running `app` below the tauri-driver `driver`.
+#[cfg(target_os = "linux")]
+fn app_pid_under(app: &Path, driver: u32) -> Option<u32> {
+    let want = std::fs::canonicalize(app).ok()?;
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid …; comm may hold spaces and parens.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == want))
+        .find(|&pid| {
+            // Ours only: tauri-driver among its ancestors.
+            let mut p = pid;
+            for _ in 0..8 {
+                match parent_of(p) {
+                    Some(q) if q == driver => return true,
+                    Some(q) if q > 1 => p = q,
+                    _ => return false,
+                }
+            }
+            false
+        })
+}
+
+/// The app's process, where it can be found.
+fn app_process(app: &Path, driver: &Child) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    return app_pid_under(app, driver.id());
+    #[cfg(not(target_os = "linux"))]
+    return {
+        let _ = (app, driver);
+        None
+    };
+}
+
+/// Stops tauri-driver so that it takes its native driver with it (a kill
+/// would leave WebKitWebDriver running, and its port taken).
+fn stop_driver(driver: &mut Child) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-TERM", &driver.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = driver.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
 }
 
 /// Gives the app `grace` to end, then kills it: the app is a single
