@@ -161,9 +161,9 @@ impl AppSession {
             // A driver that takes the request and never answers is bounded
             // by the same deadline.
             let left = deadline.saturating_duration_since(Instant::now());
-            let connect = ClientBuilder::new(HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url);
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps.clone());
+            let connect = builder.connect(&url);
             let e = match tokio::time::timeout(left, connect).await {
                 Err(_) => "no answer".to_string(),
                 Ok(Err(e)) => e.to_string(),
