@@ -671,6 +671,9 @@ fn app_process(app: &Path, driver: &Child) -> Option<u32> {
 /// Stops tauri-driver so that it takes its native driver with it (a kill
 /// would leave WebKitWebDriver running, and its port taken).
 fn stop_driver(driver: &mut Child) {
+    if let Ok(Some(_)) = driver.try_wait() {
+        return; // Stopped already (closed, then dropped).
+    }
     #[cfg(unix)]
     {
         let _ = Command::new("kill")
