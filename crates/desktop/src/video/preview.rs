@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rtcstack::video::{VideoFormat, VideoFrame, VideoInput};
+use rtcstack::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
 
 use super::Videos;
 
@@ -31,5 +31,9 @@ impl<I: VideoInput> VideoInput for Previewed<I> {
     fn next_frame(&mut self, out: &mut VideoFrame) {
         self.input.next_frame(out);
         self.videos.put(PREVIEW, out);
+    }
+
+    fn arrivals(&self) -> Option<Arrivals> {
+        self.input.arrivals()
     }
 }

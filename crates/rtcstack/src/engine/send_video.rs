@@ -1,4 +1,5 @@
-//! The sender of our video: every 1/fps s a picture from the input, scaled
+//! The sender of our video: a picture from the input (every 1/fps s, or
+//! as each comes from an input on its own clock, such as a camera), scaled
 //! to each simulcast layer, encoded (VP8; a key frame on a layer whose
 //! receiver asks for one) at the bitrate the uplink allows it (a layer
 //! allowed none is paused), split into RTP packets (the marker on each
@@ -34,6 +35,12 @@ const MTU: usize = 1_100;
 const RTP_OVERHEAD: usize = 70;
 /// One-byte header extensions (RFC 8285).
 const ONE_BYTE_EXTENSIONS: u16 = 0xBEDE;
+/// How long an input on its own clock may give nothing before its last
+/// picture goes again: a still screen cast sends only on change, and a key
+/// frame asked for by a new viewer goes out with the next picture.
+const REPEAT: Duration = Duration::from_millis(250);
+/// RTP's video clock.
+const CLOCK_HZ: u64 = 90_000;
 
 /// A bitrate that holds a picture of this size well at this rate (kbit/s),
 /// as libwebrtc's defaults do: about 0.1 bit per pixel at 30 fps.
@@ -155,13 +162,22 @@ pub(crate) async fn send_video(
         uplink: Uplink::new(Instant::now(), ceiling),
     };
     let listener = tokio::spawn(feedback.run(Arc::clone(&track)));
-    let mut timestamp: u32 = rand::random();
+    let mut clock = RtpClock::new(Instant::now());
     let mut pacer = Pacer::new(Instant::now(), ceiling);
-    let step = 90_000 / format.fps.max(1);
+    let arrivals = input.arrivals();
+    let mut taken = 0;
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.iter().any(|s| s.load(Ordering::Relaxed)) {
-        tick.tick().await;
+        match &arrivals {
+            Some(arrivals) => arrivals.wait_after(taken, REPEAT).await,
+            None => {
+                tick.tick().await;
+            }
+        }
+        // Stamped when taken: the receiver plays pictures out as they were
+        // spaced here.
+        let timestamp = clock.at(Instant::now());
         let allowed: u32 = sending
             .iter()
             .map(|s| s.allowed.load(Ordering::Relaxed))
@@ -170,6 +186,11 @@ pub(crate) async fn send_video(
         for i in 0..sending.len() {
             if i == 0 {
                 input.next_frame(&mut sending[0].picture);
+                // Read after the picture: one that came in between is
+                // skipped rather than sent twice.
+                if let Some(arrivals) = &arrivals {
+                    taken = arrivals.count();
+                }
             } else {
                 let (above, this) = sending.split_at_mut(i);
                 halve(&above[i - 1].picture, &mut this[0].picture);
@@ -177,9 +198,40 @@ pub(crate) async fn send_video(
             let s = &mut sending[i];
             send_frame(&track, s, &marking, timestamp, &mut pacer).await;
         }
-        timestamp = timestamp.wrapping_add(step);
     }
     listener.abort();
+}
+
+/// RTP timestamps from the time a picture is taken: 90 kHz from a random
+/// start, always moving on (two pictures never share one).
+struct RtpClock {
+    start: Instant,
+    base: u32,
+    last: Option<u32>,
+}
+
+impl RtpClock {
+    fn new(start: Instant) -> Self {
+        RtpClock {
+            start,
+            base: rand::random(),
+            last: None,
+        }
+    }
+
+    fn at(&mut self, now: Instant) -> u32 {
+        let ticks =
+            now.saturating_duration_since(self.start).as_micros() as u64 * CLOCK_HZ / 1_000_000;
+        let mut ts = self.base.wrapping_add(ticks as u32);
+        if let Some(last) = self.last {
+            // Later than the last, in RTP's wrapping order.
+            if ts.wrapping_sub(last) == 0 || ts.wrapping_sub(last) > u32::MAX / 2 {
+                ts = last.wrapping_add(1);
+            }
+        }
+        self.last = Some(ts);
+        ts
+    }
 }
 
 /// Encodes one layer's picture at its allowed rate and writes its
@@ -357,6 +409,24 @@ mod tests {
         assert_eq!(f(320, 180, 30), 172);
         assert_eq!(f(1280, 720, 30), 2_500);
         assert_eq!(f(160, 90, 15), 100);
+    }
+
+    #[test]
+    fn rtp_timestamps_follow_the_time_taken_and_always_move_on() {
+        let start = Instant::now();
+        let mut clock = RtpClock::new(start);
+        clock.base = u32::MAX - 1_000;
+        let first = clock.at(start);
+        assert_eq!(first, u32::MAX - 1_000);
+        // 40 ms later: 3,600 ticks on, across the wrap.
+        let later = clock.at(start + Duration::from_millis(40));
+        assert_eq!(later, first.wrapping_add(3_600));
+        // The same instant, or an earlier one: still one tick on.
+        assert_eq!(
+            clock.at(start + Duration::from_millis(40)),
+            later.wrapping_add(1)
+        );
+        assert_eq!(clock.at(start), later.wrapping_add(2));
     }
 
     #[test]

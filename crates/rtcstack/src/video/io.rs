@@ -2,7 +2,11 @@
 //! and generated patterns implement the one input trait; the app's
 //! renderer and the tests' analysers the one sink trait.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use super::frame::VideoFrame;
 
@@ -14,13 +18,64 @@ pub struct VideoFormat {
     pub fps: u32,
 }
 
-/// A source of pictures, pulled one at a time by the sender's clock at the
-/// input's own rate.
+/// A source of pictures, pulled one at a time: on the sender's clock at
+/// the input's rate, or, for an input with [`Arrivals`], as each comes.
 pub trait VideoInput: Send + 'static {
     /// Fixed for the input's life.
     fn format(&self) -> VideoFormat;
-    /// The next picture, written into `out` (already of the format's size).
+    /// The newest picture, written into `out` (already of the format's size).
     fn next_frame(&mut self, out: &mut VideoFrame);
+    /// For an input on a clock of its own (a camera, a screen cast): its
+    /// pictures' arrivals, so each is sent as it comes. Sampling such a
+    /// source on another clock of the same rate sends a picture twice and
+    /// skips the next wherever the two clocks meet.
+    fn arrivals(&self) -> Option<Arrivals> {
+        None
+    }
+}
+
+/// Counts the pictures an input has made its newest, and wakes whoever
+/// waits for the next.
+#[derive(Clone, Default)]
+pub struct Arrivals(Arc<ArrivalsInner>);
+
+#[derive(Default)]
+struct ArrivalsInner {
+    count: AtomicU64,
+    notify: Notify,
+}
+
+impl Arrivals {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new picture is the newest.
+    pub fn arrived(&self) {
+        self.0.count.fetch_add(1, Ordering::AcqRel);
+        self.0.notify.notify_waiters();
+    }
+
+    /// How many have arrived.
+    pub fn count(&self) -> u64 {
+        self.0.count.load(Ordering::Acquire)
+    }
+
+    /// Waits until more than `seen` have arrived, or `within` has passed.
+    pub async fn wait_after(&self, seen: u64, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Made before the count is read, so an arrival between the two
+            // still wakes it.
+            let notified = self.0.notify.notified();
+            if self.count() > seen {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// What a published video shows, as LiveKit names it to everyone.
@@ -48,6 +103,9 @@ impl VideoInput for SharedVideoInput {
     fn next_frame(&mut self, out: &mut VideoFrame) {
         self.0.lock().expect("video input lock").next_frame(out);
     }
+    fn arrivals(&self) -> Option<Arrivals> {
+        self.0.lock().expect("video input lock").arrivals()
+    }
 }
 
 /// Whose picture a frame is.
@@ -68,4 +126,35 @@ pub struct NullVideoSink;
 
 impl VideoSink for NullVideoSink {
     fn on_frame(&self, _: &RemoteVideo, _: &VideoFrame) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_ends_at_the_next_arrival_or_its_deadline() {
+        let arrivals = Arrivals::new();
+        let start = tokio::time::Instant::now();
+        // Nothing comes: the deadline ends it.
+        arrivals.wait_after(0, Duration::from_millis(250)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+
+        // One comes 40 ms in.
+        let from = arrivals.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            from.arrived();
+        });
+        let start = tokio::time::Instant::now();
+        arrivals.wait_after(0, Duration::from_millis(250)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(40));
+        assert_eq!(arrivals.count(), 1);
+
+        // One already come and not taken: no wait at all.
+        arrivals.arrived();
+        let start = tokio::time::Instant::now();
+        arrivals.wait_after(1, Duration::from_millis(250)).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
 }

@@ -2,6 +2,7 @@
 //! system's libvpx, H.264 on OpenH264 built from its bundled source), and
 //! when a receiver asks its sender for a key frame.
 
+pub(crate) mod cadence;
 pub mod camera;
 pub(crate) mod decode;
 pub mod frame;
@@ -18,6 +19,7 @@ pub mod view;
 pub use decode::{DecodeError, VideoCodec};
 pub use frame::VideoFrame;
 pub use io::{
-    NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink, VideoSource,
+    Arrivals, NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink,
+    VideoSource,
 };
 pub use view::VideoView;

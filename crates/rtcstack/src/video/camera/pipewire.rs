@@ -6,7 +6,7 @@ use crate::video::pipewire::{
     self as pw_video, Open, PipeWireError, PipeWireVideo, Remote, Target,
 };
 use crate::video::screen::ShareEnd;
-use crate::video::{VideoFormat, VideoFrame, VideoInput};
+use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
 
 /// A camera being read. Dropping it stops the stream.
 pub struct PipeWireCamera(PipeWireVideo);
@@ -76,6 +76,10 @@ impl VideoInput for PipeWireCamera {
 
     fn next_frame(&mut self, out: &mut VideoFrame) {
         self.0.next_frame(out);
+    }
+
+    fn arrivals(&self) -> Option<Arrivals> {
+        self.0.arrivals()
     }
 }
 

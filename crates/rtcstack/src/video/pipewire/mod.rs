@@ -2,7 +2,8 @@
 //! (a camera, or a screen cast the desktop's portal set up), on a thread of
 //! its own (PipeWire's objects stay on the thread of their loop). Each
 //! picture arrives in the pixel format agreed on and is turned into I420
-//! there; the sender's clock takes the newest.
+//! there, as many a second as we send (the rest are let go unread); each
+//! is sent as it comes.
 
 mod pixels;
 
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pipewire as pw;
 use pw::properties::properties;
@@ -20,8 +21,9 @@ use pw::spa;
 use spa::param::video::VideoFormat as PixelFormat;
 use spa::pod::Pod;
 
+use crate::video::cadence::Cadence;
 use crate::video::screen::{EndSignal, ShareEnd};
-use crate::video::{VideoFormat, VideoFrame, VideoInput};
+use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
 use pixels::to_i420;
 
 /// How long a listing may take, and how long a source may take to agree on
@@ -99,6 +101,7 @@ pub(crate) fn nodes(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
 pub(crate) struct PipeWireVideo {
     format: VideoFormat,
     latest: Arc<Mutex<VideoFrame>>,
+    arrivals: Arrivals,
     end: ShareEnd,
     stop: pw::channel::Sender<()>,
     thread: Option<JoinHandle<()>>,
@@ -119,11 +122,14 @@ impl PipeWireVideo {
         let (agreed_tx, agreed_rx) = mpsc::channel::<Agreed>();
         let want = open.want;
         let into = latest.clone();
+        let arrivals = Arrivals::new();
+        let arrived = arrivals.clone();
         let thread = std::thread::Builder::new()
             .name("pipewire-video".into())
             .spawn(move || {
                 let reading = Reading {
                     into,
+                    arrived,
                     ended,
                     agreed: agreed_tx.clone(),
                 };
@@ -135,6 +141,7 @@ impl PipeWireVideo {
         let mut video = PipeWireVideo {
             format: want,
             latest,
+            arrivals,
             end,
             stop,
             thread: Some(thread),
@@ -184,6 +191,10 @@ impl VideoInput for PipeWireVideo {
             out.u.clone_from(&latest.u);
             out.v.clone_from(&latest.v);
         }
+    }
+
+    fn arrivals(&self) -> Option<Arrivals> {
+        Some(self.arrivals.clone())
     }
 }
 
@@ -278,6 +289,7 @@ fn list_on_this_thread(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
 /// agreed format and of the end.
 struct Reading {
     into: Arc<Mutex<VideoFrame>>,
+    arrived: Arrivals,
     ended: Arc<EndSignal>,
     agreed: mpsc::Sender<Agreed>,
 }
@@ -287,6 +299,8 @@ struct StreamState {
     reading: Reading,
     pixels: PixelFormat,
     format: Option<VideoFormat>,
+    /// Which pictures are sent (from the agreed rates).
+    cadence: Cadence,
     frame: VideoFrame,
     streaming: bool,
     warned: bool,
@@ -322,6 +336,7 @@ fn read_on_this_thread(
         reading,
         pixels: PixelFormat::Unknown,
         format: None,
+        cadence: Cadence::new(want.fps, 0),
         frame: VideoFrame::black(2, 2),
         streaming: false,
         warned: false,
@@ -349,6 +364,10 @@ fn read_on_this_thread(
             let Some(mut buffer) = stream.dequeue_buffer() else {
                 return;
             };
+            // One we would not send is not converted either.
+            if !state.cadence.keep(Instant::now()) {
+                return;
+            }
             let Some(data) = buffer.datas_mut().first_mut() else {
                 return;
             };
@@ -450,6 +469,11 @@ fn agree(state: &mut StreamState, param: &Pod) {
         return;
     }
     state.pixels = info.format();
+    let source_fps = match rate.denom {
+        0 => 0,
+        d => rate.num / d,
+    };
+    state.cadence = Cadence::new(format.fps, source_fps);
     state.frame = VideoFrame::black(format.width, format.height);
     *state.reading.into.lock().expect("pipewire picture lock") = state.frame.clone();
     if state.format.replace(format).is_none() {
@@ -465,6 +489,7 @@ fn picture(state: &mut StreamState, bytes: &[u8], stride: i32) {
             let mut latest = state.reading.into.lock().expect("pipewire picture lock");
             if (latest.width, latest.height) == (format.width, format.height) {
                 std::mem::swap(&mut *latest, &mut state.frame);
+                state.reading.arrived.arrived();
             }
         }
         Err(e) => {

@@ -172,6 +172,13 @@ impl super::VideoInput for Screen {
             Screen::Portal(s) => s.next_frame(out),
         }
     }
+
+    fn arrivals(&self) -> Option<super::Arrivals> {
+        match self {
+            Screen::X11(s) => s.arrivals(),
+            Screen::Portal(s) => s.arrivals(),
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -11,7 +11,7 @@ use ashpd::desktop::{PersistMode, Session};
 
 use super::{ScreenError, ShareEnd};
 use crate::video::pipewire::{Open, PipeWireError, PipeWireVideo, Remote, Target};
-use crate::video::{VideoFormat, VideoFrame, VideoInput};
+use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
 
 /// A screen cast the desktop set up, being read. Dropping it closes the
 /// portal's session, which ends the cast (the desktop's "sharing"
@@ -139,5 +139,9 @@ impl VideoInput for PortalScreen {
 
     fn next_frame(&mut self, out: &mut VideoFrame) {
         self.video.next_frame(out);
+    }
+
+    fn arrivals(&self) -> Option<Arrivals> {
+        self.video.arrivals()
     }
 }
