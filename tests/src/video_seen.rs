@@ -45,16 +45,6 @@ pub fn decoded_whole(seen: &[PeerEvent], size: (f64, f64)) {
     decoded_at(seen, size, 25.0, 0.05, 0.0);
 }
 
-/// A camera that runs on its own clock, sampled by our sender's at the
-/// same rate: each picture sent is the newest the camera gave, so where
-/// the two clocks meet a picture is sent twice (the peer counts a repeat
-/// as going back) and one skipped (12 % of each seen once). At least 25
-/// pictures a second, at most half of them repeats or skips; colours and
-/// size as whole.
-pub fn decoded_sampled(seen: &[PeerEvent], size: (f64, f64)) {
-    decoded_at(seen, size, 25.0, 0.5, 0.5);
-}
-
 /// The same at `min_fps` or more, with up to `max_skipped` of the numbers
 /// skipped (a shared screen is read at 10 fps from a source that draws
 /// more) and `max_back` of the frames not newer than the one before.

@@ -19,7 +19,7 @@ use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
-use rtcstack_testbench::video_seen::{decoded_sampled, decoded_whole, peer_sees};
+use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -501,7 +501,7 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
         .await
         .unwrap();
     let seen = peer_sees(&peer, "rust-cam", 3).await;
-    decoded_sampled(&seen, (640.0, 360.0));
+    decoded_whole(&seen, (640.0, 360.0));
     assert!(!end.has_ended());
 
     // Unplugged: the camera's node goes from PipeWire.

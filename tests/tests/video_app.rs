@@ -18,7 +18,7 @@ use rtcstack_testbench::screencast_portal::ScreenCastPortal;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::video_seen::{decoded_at, decoded_sampled, peer_sees};
+use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
@@ -589,7 +589,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         .await
         .unwrap();
     let us = first.str("identity").unwrap().to_string();
-    decoded_sampled(&peer_sees(&peer, &us, 3).await, (640.0, 360.0));
+    decoded_whole(&peer_sees(&peer, &us, 3).await, (640.0, 360.0));
 
     // Our own picture, as seen in the window: as in a mirror.
     app.wait_visible("video-tile", SECS(5)).await.unwrap();
