@@ -767,11 +767,13 @@ async fn on_wayland_the_screen_is_shared_through_the_desktops_portal() {
     })
     .await
     .unwrap();
-    // At the sharing rate (10 a second), not the source's 30.
+    // At the sharing rate (10 a second), not the source's 30: every third
+    // picture is taken, and libvpx's screen mode drops about one in seven
+    // of those (8.4 fps seen).
     let fps = decoded_at(
         &peer_sees(&peer, &us, 3).await,
         (640.0, 360.0),
-        8.0,
+        7.0,
         1.0,
         0.0,
     );
