@@ -260,6 +260,20 @@ pub struct TestCamera {
     thread: Option<JoinHandle<()>>,
 }
 
+/// How a camera lays its pictures out in PipeWire's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// YUY2 in one block, packed: a USB webcam through V4L2.
+    Yuy2,
+    /// I420, each plane in a block of its own with padded rows: a camera
+    /// through libcamera.
+    I420Planes,
+}
+
+/// Row padding of the planar layout's planes (bytes), so a reader that
+/// takes the rows as packed reads them wrongly.
+const PAD: u32 = 32;
+
 /// What a camera is.
 struct Spec {
     name: String,
@@ -267,6 +281,7 @@ struct Spec {
     width: u32,
     height: u32,
     fps: u32,
+    layout: Layout,
 }
 
 impl TestCamera {
@@ -282,15 +297,34 @@ impl TestCamera {
         height: u32,
         fps: u32,
     ) -> Result<TestCamera> {
-        // YUY2 carries two pixels in four bytes: an even width.
+        Self::start_laid_out(
+            pipewire,
+            name,
+            description,
+            (width, height, fps),
+            Layout::Yuy2,
+        )
+    }
+
+    /// The same, its pictures laid out as `layout` says.
+    pub fn start_laid_out(
+        pipewire: &PipeWire,
+        name: &str,
+        description: &str,
+        (width, height, fps): (u32, u32, u32),
+        layout: Layout,
+    ) -> Result<TestCamera> {
+        // YUY2 carries two pixels in four bytes, I420 a chroma sample for
+        // each two by two: even sides.
         if width == 0
             || !width.is_multiple_of(2)
+            || !height.is_multiple_of(2)
             || width > 8192
             || height == 0
             || height > 8192
             || fps == 0
         {
-            bail!("a YUY2 camera of {width}x{height} at {fps} fps: the width must be even, sides 1..=8192, fps above 0");
+            bail!("a camera of {width}x{height} at {fps} fps: the sides must be even and 2..=8192, fps above 0");
         }
         let spec = Spec {
             name: name.to_owned(),
@@ -298,6 +332,7 @@ impl TestCamera {
             width,
             height,
             fps,
+            layout,
         };
         let socket = pipewire.socket();
         let frames = Arc::new(AtomicU64::new(0));
@@ -366,6 +401,7 @@ impl Drop for TestCamera {
 struct Producer {
     width: u32,
     height: u32,
+    layout: Layout,
     /// The next frame, drawn in I420 and converted into each buffer.
     frame: VideoFrame,
     frames: Arc<AtomicU64>,
@@ -381,12 +417,18 @@ impl Producer {
         let Some(mut buffer) = stream.dequeue_buffer() else {
             return;
         };
-        let Some(data) = buffer.datas_mut().first_mut() else {
-            return;
-        };
         let n = self.frames.load(Ordering::Relaxed);
         // The pattern carries the number's low 16 bits.
         crate::pattern::draw_into(&mut self.frame, (n & 0xffff) as u32);
+        if self.layout == Layout::I420Planes {
+            if write_planes(&self.frame, buffer.datas_mut()) {
+                self.frames.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        let Some(data) = buffer.datas_mut().first_mut() else {
+            return;
+        };
         let written = data.data().is_some_and(|out| to_yuy2(&self.frame, out));
         let chunk = data.chunk_mut();
         *chunk.offset_mut() = 0;
@@ -427,9 +469,11 @@ fn serve(
         },
     )?;
     let (width, height) = (spec.width, spec.height);
+    let layout = spec.layout;
     let producer = Producer {
         width,
         height,
+        layout,
         frame: VideoFrame::black(width, height),
         frames,
         node,
@@ -464,7 +508,7 @@ fn serve(
             if id != spa::param::ParamType::Format.as_raw() || param.is_none() {
                 return;
             }
-            let updated = buffers_param(width, height).and_then(|bytes| {
+            let updated = buffers_param(width, height, layout).and_then(|bytes| {
                 let pod = Pod::from_bytes(&bytes).context("a malformed Buffers param")?;
                 Ok(stream.update_params(&mut [pod])?)
             });
@@ -504,6 +548,37 @@ fn serve(
     // Its node leaves the daemon now, as an unplugged camera's does.
     let _ = stream.disconnect();
     Ok(())
+}
+
+/// `frame`'s planes each into a data of its own, rows padded by [`PAD`];
+/// each data's chunk says where. False if there are not three or one is
+/// too small (all sent empty).
+fn write_planes(frame: &VideoFrame, datas: &mut [pw::spa::buffer::Data]) -> bool {
+    let planes = [
+        (&frame.y, frame.width as usize),
+        (&frame.u, frame.chroma_width() as usize),
+        (&frame.v, frame.chroma_width() as usize),
+    ];
+    let mut written = datas.len() == 3;
+    for (data, (plane, width)) in datas.iter_mut().zip(planes) {
+        let stride = width + PAD as usize;
+        let rows = plane.len() / width;
+        let fits = data.data().is_some_and(|out| {
+            let Some(out) = out.get_mut(..stride * rows) else {
+                return false;
+            };
+            for (line, row) in out.chunks_exact_mut(stride).zip(plane.chunks_exact(width)) {
+                line[..width].copy_from_slice(row);
+            }
+            true
+        });
+        written &= fits;
+        let chunk = data.chunk_mut();
+        *chunk.offset_mut() = 0;
+        *chunk.stride_mut() = stride as i32;
+        *chunk.size_mut() = if fits { (stride * rows) as u32 } else { 0 };
+    }
+    written
 }
 
 /// `frame` (I420) as YUY2 into `out`, rows `width * 2` bytes apart: each
@@ -584,18 +659,30 @@ fn format_param(spec: Option<&Spec>) -> Result<Vec<u8>> {
         spa::param::ParamType::EnumFormat,
         property!(FormatProperties::MediaType, Id, MediaType::Video),
         property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
-        property!(FormatProperties::VideoFormat, Id, PixelFormat::YUY2),
+        property!(
+            FormatProperties::VideoFormat,
+            Id,
+            match spec.map(|s| s.layout) {
+                Some(Layout::I420Planes) => PixelFormat::I420,
+                _ => PixelFormat::YUY2,
+            }
+        ),
         property!(FormatProperties::VideoSize, size),
         property!(FormatProperties::VideoFramerate, rate),
     ))
 }
 
-/// The Buffers param for YUY2 frames of this size: one block, packed rows.
-fn buffers_param(width: u32, height: u32) -> Result<Vec<u8>> {
+/// The Buffers param for frames of this size: YUY2 in one block, packed
+/// rows; I420 in three, each the size of the padded luma plane.
+fn buffers_param(width: u32, height: u32, layout: Layout) -> Result<Vec<u8>> {
     use spa::pod::{ChoiceValue, Property, Value};
     use spa::sys;
     use spa::utils::{Choice, ChoiceEnum, ChoiceFlags};
     let int = |v: u32| i32::try_from(v).map(Value::Int);
+    let (blocks, stride) = match layout {
+        Layout::Yuy2 => (1, width * 2),
+        Layout::I420Planes => (3, width + PAD),
+    };
     let buffers = Value::Choice(ChoiceValue::Int(Choice(
         ChoiceFlags::empty(),
         ChoiceEnum::Range {
@@ -609,9 +696,9 @@ fn buffers_param(width: u32, height: u32) -> Result<Vec<u8>> {
         id: spa::param::ParamType::Buffers.as_raw(),
         properties: vec![
             Property::new(sys::SPA_PARAM_BUFFERS_buffers, buffers),
-            Property::new(sys::SPA_PARAM_BUFFERS_blocks, Value::Int(1)),
-            Property::new(sys::SPA_PARAM_BUFFERS_size, int(width * height * 2)?),
-            Property::new(sys::SPA_PARAM_BUFFERS_stride, int(width * 2)?),
+            Property::new(sys::SPA_PARAM_BUFFERS_blocks, Value::Int(blocks)),
+            Property::new(sys::SPA_PARAM_BUFFERS_size, int(stride * height)?),
+            Property::new(sys::SPA_PARAM_BUFFERS_stride, int(stride)?),
         ],
     })
 }

@@ -16,7 +16,7 @@ use rtcstack_testbench::pattern::PatternSource;
 use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
-use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
+use rtcstack_testbench::test_camera::{Layout, PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
 use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
@@ -514,6 +514,51 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
         gone.elapsed()
     );
     assert_eq!(ended, Ok(true), "the camera's end was not seen");
+    call.leave().await;
+}
+
+/// A camera as libcamera hands one to PipeWire: I420, each plane in a
+/// buffer block of its own, rows padded. Published, LiveKit's Python SDK
+/// decodes it whole. (Read from the first block alone, as every camera
+/// once was, nothing was ever sent: seen.)
+#[tokio::test]
+async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
+    let pipewire = PipeWire::start().unwrap();
+    let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
+    let id = "rtcstack-test-libcamera";
+    let _device = TestCamera::start_laid_out(
+        &pipewire,
+        id,
+        "A camera through libcamera",
+        (640, 360, 30),
+        Layout::I420Planes,
+    )
+    .unwrap();
+    let want = VideoFormat {
+        width: 640,
+        height: 360,
+        fps: 30,
+    };
+    let camera = tokio::task::spawn_blocking(move || Camera::open(&service, id, want))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(camera.format(), want);
+
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-planar-camera";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    call.publish_video(Box::new(camera), VideoSource::Camera)
+        .await
+        .unwrap();
+    decoded_whole(&peer_sees(&peer, "rust-cam", 3).await, (640.0, 360.0));
     call.leave().await;
 }
 

@@ -24,7 +24,7 @@ use spa::pod::Pod;
 use crate::video::cadence::Cadence;
 use crate::video::screen::{EndSignal, ShareEnd};
 use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
-use pixels::to_i420;
+use pixels::{to_i420, Plane};
 
 /// How long a listing may take, and how long a source may take to agree on
 /// a format (a USB camera's first start can take a second or two).
@@ -368,20 +368,23 @@ fn read_on_this_thread(
             if !state.cadence.keep(Instant::now()) {
                 return;
             }
-            let Some(data) = buffer.datas_mut().first_mut() else {
-                return;
-            };
-            let chunk = data.chunk();
-            let (offset, size, stride) = (
-                chunk.offset() as usize,
-                chunk.size() as usize,
-                chunk.stride(),
-            );
-            let Some(bytes) = data.data() else { return };
-            let Some(bytes) = bytes.get(offset..offset.saturating_add(size)) else {
-                return;
-            };
-            picture(state, bytes, stride);
+            // A plane per data where the source splits them (libcamera's
+            // cameras); one holding all otherwise.
+            let planes: Vec<Plane> = buffer
+                .datas_mut()
+                .iter_mut()
+                .map_while(|data| {
+                    let chunk = data.chunk();
+                    let (offset, size, stride) = (
+                        chunk.offset() as usize,
+                        chunk.size() as usize,
+                        chunk.stride(),
+                    );
+                    let bytes = data.data()?.get(offset..offset.saturating_add(size))?;
+                    Some(Plane { bytes, stride })
+                })
+                .collect();
+            picture(state, &planes);
         })
         .register()
         .map_err(refused)?;
@@ -482,9 +485,9 @@ fn agree(state: &mut StreamState, param: &Pod) {
 }
 
 /// One picture from the source, turned into I420 and made the newest.
-fn picture(state: &mut StreamState, bytes: &[u8], stride: i32) {
+fn picture(state: &mut StreamState, planes: &[Plane]) {
     let Some(format) = state.format else { return };
-    match to_i420(state.pixels, bytes, stride, &mut state.frame) {
+    match to_i420(state.pixels, planes, &mut state.frame) {
         Ok(()) => {
             let mut latest = state.reading.into.lock().expect("pipewire picture lock");
             if (latest.width, latest.height) == (format.width, format.height) {

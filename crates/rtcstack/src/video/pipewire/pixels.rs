@@ -4,26 +4,42 @@ use pipewire::spa::param::video::VideoFormat as PixelFormat;
 
 use crate::video::VideoFrame;
 
-/// `bytes` (one picture in `pixels`, rows `stride` bytes apart, 0 for
-/// packed) into `out`, which has the agreed size.
+/// One of a picture's planes as a buffer holds it: its bytes from the
+/// plane's first row, rows `stride` bytes apart (0 or less: packed).
+#[derive(Clone, Copy)]
+pub(super) struct Plane<'a> {
+    pub bytes: &'a [u8],
+    pub stride: i32,
+}
+
+/// One picture in `pixels` into `out`, which has the agreed size. A planar
+/// picture comes in one plane holding all (PipeWire's own layout: the
+/// planes one after the other, the chroma rows half the luma's stride
+/// apart) or in a plane each (as libcamera's cameras give it).
 pub(super) fn to_i420(
     pixels: PixelFormat,
-    bytes: &[u8],
-    stride: i32,
+    planes: &[Plane],
     out: &mut VideoFrame,
 ) -> Result<(), String> {
+    let Some(first) = planes.first() else {
+        return Err("a picture with no data".into());
+    };
     let (w, h) = (out.width, out.height);
-    let cw = out.chroma_width();
-    let ch = out.chroma_height();
     let bytes_per_pixel = match pixels {
         PixelFormat::YUY2 => 2,
         PixelFormat::I420 | PixelFormat::NV12 => 1,
         _ => 4,
     };
-    let stride = match u32::try_from(stride) {
+    let stride = match u32::try_from(first.stride) {
         Ok(s) if s > 0 => s,
         _ => w * bytes_per_pixel,
     };
+    let bytes = first.bytes;
+    match pixels {
+        PixelFormat::I420 => return planar(out, &split_i420(planes, stride, h)?, false),
+        PixelFormat::NV12 => return planar(out, &split_nv12(planes, stride, h)?, true),
+        _ => {}
+    }
     let mut image = out.planes_mut();
     let (range, matrix, mode) = (
         yuv::YuvRange::Limited,
@@ -40,8 +56,6 @@ pub(super) fn to_i420(
                 height: h,
             },
         ),
-        PixelFormat::I420 => return copy_i420(bytes, stride as usize, out, (cw, ch)),
-        PixelFormat::NV12 => return copy_nv12(bytes, stride as usize, out, (cw, ch)),
         PixelFormat::BGRx | PixelFormat::BGRA => {
             yuv::bgra_to_yuv420(&mut image, bytes, stride, range, matrix, mode)
         }
@@ -50,72 +64,98 @@ pub(super) fn to_i420(
     done.map_err(|e| e.to_string())
 }
 
-/// I420 as PipeWire lays it out: the three planes one after the other,
-/// the chroma rows half the luma's stride apart.
-fn copy_i420(
-    bytes: &[u8],
-    stride: usize,
-    out: &mut VideoFrame,
-    (cw, ch): (u32, u32),
-) -> Result<(), String> {
-    let (w, h) = (out.width as usize, out.height as usize);
-    let (cw, ch) = (cw as usize, ch as usize);
-    let chroma_stride = stride.div_ceil(2);
-    let u_at = stride * h;
-    let v_at = u_at + chroma_stride * ch;
-    if bytes.len() < v_at + chroma_stride * (ch - 1) + cw || stride < w {
-        return Err(format!(
-            "an I420 picture of {} bytes for {w}x{h}",
-            bytes.len()
-        ));
+/// A plane's rows: its bytes and stride (a stride unset: `packed`).
+type Rows<'a> = (&'a [u8], usize);
+
+fn rows<'a>(plane: &Plane<'a>, packed: usize) -> Rows<'a> {
+    match usize::try_from(plane.stride) {
+        Ok(s) if s > 0 => (plane.bytes, s),
+        _ => (plane.bytes, packed),
     }
-    copy_luma(bytes, stride, out);
-    for row in 0..ch {
-        let (u, v) = (u_at + row * chroma_stride, v_at + row * chroma_stride);
-        out.u[row * cw..(row + 1) * cw].copy_from_slice(&bytes[u..u + cw]);
-        out.v[row * cw..(row + 1) * cw].copy_from_slice(&bytes[v..v + cw]);
-    }
-    Ok(())
 }
 
-/// NV12: the luma plane, then one plane of U and V interleaved.
-fn copy_nv12(
-    bytes: &[u8],
-    stride: usize,
-    out: &mut VideoFrame,
-    (cw, ch): (u32, u32),
-) -> Result<(), String> {
+/// I420's Y, U and V, from three planes or from one.
+fn split_i420<'a>(planes: &[Plane<'a>], stride: u32, h: u32) -> Result<Vec<Rows<'a>>, String> {
+    let (stride, h) = (stride as usize, h as usize);
+    let chroma_stride = stride.div_ceil(2);
+    if let [y, u, v, ..] = planes {
+        return Ok(vec![
+            rows(y, stride),
+            rows(u, chroma_stride),
+            rows(v, chroma_stride),
+        ]);
+    }
+    let bytes = planes[0].bytes;
+    let u_at = stride * h;
+    let v_at = u_at + chroma_stride * h.div_ceil(2);
+    let at = |from: usize| bytes.get(from..).unwrap_or_default();
+    Ok(vec![
+        (bytes, stride),
+        (at(u_at), chroma_stride),
+        (at(v_at), chroma_stride),
+    ])
+}
+
+/// NV12's Y and interleaved UV, from two planes or from one.
+fn split_nv12<'a>(planes: &[Plane<'a>], stride: u32, h: u32) -> Result<Vec<Rows<'a>>, String> {
+    let (stride, h) = (stride as usize, h as usize);
+    if let [y, uv, ..] = planes {
+        return Ok(vec![rows(y, stride), rows(uv, stride)]);
+    }
+    let bytes = planes[0].bytes;
+    Ok(vec![
+        (bytes, stride),
+        (bytes.get(stride * h..).unwrap_or_default(), stride),
+    ])
+}
+
+/// Planar rows into `out`: Y, U, V, or Y and UV interleaved (`nv12`).
+/// A plane too short for its rows is an error, nothing read past it.
+fn planar(out: &mut VideoFrame, planes: &[Rows], nv12: bool) -> Result<(), String> {
     let (w, h) = (out.width as usize, out.height as usize);
-    let (cw, ch) = (cw as usize, ch as usize);
-    let uv_at = stride * h;
-    if bytes.len() < uv_at + stride * (ch - 1) + 2 * cw || stride < w {
+    let (cw, ch) = (out.chroma_width() as usize, out.chroma_height() as usize);
+    let fits = |(bytes, stride): Rows, width: usize, height: usize| {
+        stride >= width && bytes.len() >= stride * (height - 1) + width
+    };
+    let chroma_width = if nv12 { 2 * cw } else { cw };
+    if !fits(planes[0], w, h) || !planes[1..].iter().all(|p| fits(*p, chroma_width, ch)) {
+        let sizes: Vec<usize> = planes.iter().map(|p| p.0.len()).collect();
         return Err(format!(
-            "an NV12 picture of {} bytes for {w}x{h}",
-            bytes.len()
+            "a {} picture of {sizes:?} bytes for {w}x{h}",
+            if nv12 { "NV12" } else { "I420" }
         ));
     }
-    copy_luma(bytes, stride, out);
+    let (y, stride) = planes[0];
+    for (row, line) in out.y.chunks_exact_mut(w).enumerate() {
+        line.copy_from_slice(&y[row * stride..row * stride + w]);
+    }
     for row in 0..ch {
-        let uv = &bytes[uv_at + row * stride..uv_at + row * stride + 2 * cw];
-        for (x, pair) in uv.chunks_exact(2).enumerate() {
-            out.u[row * cw + x] = pair[0];
-            out.v[row * cw + x] = pair[1];
+        fn at<'a>((bytes, stride): Rows<'a>, row: usize, width: usize) -> &'a [u8] {
+            &bytes[row * stride..row * stride + width]
+        }
+        let (u, v) = (
+            &mut out.u[row * cw..(row + 1) * cw],
+            &mut out.v[row * cw..(row + 1) * cw],
+        );
+        if nv12 {
+            for (x, pair) in at(planes[1], row, chroma_width).chunks_exact(2).enumerate() {
+                (u[x], v[x]) = (pair[0], pair[1]);
+            }
+        } else {
+            u.copy_from_slice(at(planes[1], row, chroma_width));
+            v.copy_from_slice(at(planes[2], row, chroma_width));
         }
     }
     Ok(())
 }
 
-/// The luma rows of a planar picture, `stride` bytes apart, into `out`.
-fn copy_luma(bytes: &[u8], stride: usize, out: &mut VideoFrame) {
-    let w = out.width as usize;
-    for (row, line) in out.y.chunks_exact_mut(w).enumerate() {
-        line.copy_from_slice(&bytes[row * stride..row * stride + w]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one(bytes: &[u8], stride: i32) -> [Plane<'_>; 1] {
+        [Plane { bytes, stride }]
+    }
 
     #[test]
     fn yuy2_and_i420_pictures_become_the_same_i420() {
@@ -126,7 +166,7 @@ mod tests {
             50, 102, 60, 202, 70, 103, 80, 203,
         ];
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::YUY2, &yuy2, 8, &mut out).unwrap();
+        to_i420(PixelFormat::YUY2, &one(&yuy2, 8), &mut out).unwrap();
         assert_eq!(out.y, [10, 20, 30, 40, 50, 60, 70, 80]);
         assert_eq!(out.u.len(), 2);
         // I420 with a padded stride of 6 bytes.
@@ -136,21 +176,81 @@ mod tests {
         i420[12..14].copy_from_slice(&[9, 10]);
         i420[15..17].copy_from_slice(&[11, 12]);
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::I420, &i420, 6, &mut out).unwrap();
+        to_i420(PixelFormat::I420, &one(&i420, 6), &mut out).unwrap();
         assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(out.u, [9, 10]);
         assert_eq!(out.v, [11, 12]);
         // NV12: U and V interleaved after the luma.
         let nv12 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 10, 12];
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::NV12, &nv12, 4, &mut out).unwrap();
+        to_i420(PixelFormat::NV12, &one(&nv12, 4), &mut out).unwrap();
         assert_eq!(
             (out.u.as_slice(), out.v.as_slice()),
             (&[9, 10][..], &[11, 12][..])
         );
         // Too short: an error, nothing read out of bounds.
-        assert!(to_i420(PixelFormat::I420, &i420[..10], 6, &mut out).is_err());
-        assert!(to_i420(PixelFormat::YUY2, &yuy2[..6], 8, &mut out).is_err());
-        assert!(to_i420(PixelFormat::NV12, &nv12[..10], 4, &mut out).is_err());
+        assert!(to_i420(PixelFormat::I420, &one(&i420[..10], 6), &mut out).is_err());
+        assert!(to_i420(PixelFormat::YUY2, &one(&yuy2[..6], 8), &mut out).is_err());
+        assert!(to_i420(PixelFormat::NV12, &one(&nv12[..10], 4), &mut out).is_err());
+    }
+
+    #[test]
+    fn a_picture_in_a_plane_each_is_read_as_one_in_one() {
+        let (w, h) = (4u32, 2u32);
+        let y = [1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 0, 0]; // stride 6
+        let (u, v) = ([9, 10, 0], [11, 12, 0]); // stride 3
+        let mut out = VideoFrame::black(w, h);
+        let planes = [
+            Plane {
+                bytes: &y,
+                stride: 6,
+            },
+            Plane {
+                bytes: &u,
+                stride: 3,
+            },
+            Plane {
+                bytes: &v,
+                stride: 3,
+            },
+        ];
+        to_i420(PixelFormat::I420, &planes, &mut out).unwrap();
+        assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            (out.u.as_slice(), out.v.as_slice()),
+            (&[9, 10][..], &[11, 12][..])
+        );
+        // NV12 in two.
+        let uv = [9, 11, 10, 12];
+        let planes = [
+            Plane {
+                bytes: &y,
+                stride: 6,
+            },
+            Plane {
+                bytes: &uv,
+                stride: 4,
+            },
+        ];
+        let mut out = VideoFrame::black(w, h);
+        to_i420(PixelFormat::NV12, &planes, &mut out).unwrap();
+        assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            (out.u.as_slice(), out.v.as_slice()),
+            (&[9, 10][..], &[11, 12][..])
+        );
+        // A chroma plane too short, or none at all: an error.
+        let planes = [
+            Plane {
+                bytes: &y,
+                stride: 6,
+            },
+            Plane {
+                bytes: &uv[..3],
+                stride: 4,
+            },
+        ];
+        assert!(to_i420(PixelFormat::NV12, &planes, &mut out).is_err());
+        assert!(to_i420(PixelFormat::I420, &[], &mut out).is_err());
     }
 }
