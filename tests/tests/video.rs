@@ -520,7 +520,7 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
 /// A camera as libcamera hands one to PipeWire: I420, each plane in a
 /// buffer block of its own, rows padded. Published, LiveKit's Python SDK
 /// decodes it whole. (Read from the first block alone, as every camera
-/// once was, nothing was ever sent: seen.)
+/// once was, the picture stayed black: seen.)
 #[tokio::test]
 async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
     let pipewire = PipeWire::start().unwrap();
