@@ -221,7 +221,15 @@ impl NetHost {
     /// uplink does: a token bucket (tc tbf) on our side of the link, with
     /// 100 ms of queue before it drops. `uncap` lifts it.
     pub fn cap_uplink(&self, kbit: u32) -> Result<()> {
+        self.cap_uplink_queued(kbit, 100)
+    }
+
+    /// The same with `queue_ms` of queue before anything is dropped: a
+    /// home router's deep buffer, where a sender that waits for loss has
+    /// already queued that much delay.
+    pub fn cap_uplink_queued(&self, kbit: u32, queue_ms: u32) -> Result<()> {
         let rate = format!("{kbit}kbit");
+        let latency = format!("{queue_ms}ms");
         run(
             "tc",
             &[
@@ -236,7 +244,7 @@ impl NetHost {
                 "burst",
                 "16kb",
                 "latency",
-                "100ms",
+                &latency,
             ],
         )
     }

@@ -73,6 +73,11 @@ pub struct PatternSource {
     /// small, so it sends all the bitrate it is given, as a real camera's
     /// detail and motion make it.
     noise: Option<u64>,
+    /// Its amplitude: 256 is white noise, which no rate makes small (an
+    /// encoder overshoots any low target with it); less is grain, which a
+    /// coarser quantiser smooths away, so the encoder meets a lower rate
+    /// by sending less detail, as it does with a real camera's.
+    amplitude: u16,
 }
 
 impl PatternSource {
@@ -81,11 +86,19 @@ impl PatternSource {
             format: VideoFormat { width, height, fps },
             next: 0,
             noise: None,
+            amplitude: 256,
         }
     }
 
     pub fn with_noise(mut self) -> Self {
         self.noise = Some(0x9e37_79b9_7f4a_7c15);
+        self
+    }
+
+    /// Grain in the same band: mid-grey, each pixel up to 24 levels off.
+    pub fn with_grain(mut self) -> Self {
+        self.noise = Some(0x9e37_79b9_7f4a_7c15);
+        self.amplitude = 48;
         self
     }
 }
@@ -107,7 +120,12 @@ impl VideoInput for PatternSource {
                     *state ^= *state >> 7;
                     *state ^= *state << 17;
                     let bytes = state.to_le_bytes();
-                    px.copy_from_slice(&bytes[..px.len()]);
+                    for (p, b) in px.iter_mut().zip(bytes) {
+                        *p = match self.amplitude {
+                            256 => b,
+                            a => (128 - a / 2 + u16::from(b) * a / 256) as u8,
+                        };
+                    }
                 }
             }
         }

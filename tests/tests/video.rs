@@ -517,6 +517,74 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
     call.leave().await;
 }
 
+/// Our uplink capped at 700 kbit/s behind a deep buffer (a token bucket
+/// with 1 s of queue, as many home routers have) while we send 640x360
+/// simulcast video with a band of noise in every frame (about 1 Mbit/s):
+/// loss comes only once that second of queue is full, so a sender that
+/// waits for loss has already made the call a second late. The
+/// transport-wide estimate (GCC over the server's transport-wide
+/// feedback) sees the queue grow and holds the rate under the cap: the
+/// queue stays short (pings through it, sampled 10 s after the cap for
+/// 10 s), and our video still arrives at the peer.
+#[tokio::test]
+async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
+    let room = "video-deep-buffer";
+    let rig = Rig::start(room).await;
+    rig.call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30).with_grain()),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    peer_sees(&rig.peer, "rust-880", 1).await;
+    let link = rig.server.link().unwrap();
+    link.cap_uplink_queued(700, 1_000).unwrap();
+    tokio::time::sleep(SECS(10)).await;
+    let mark = rig.peer.mark();
+    let out = tokio::process::Command::new("ping")
+        .args(["-n", "-i", "0.1", "-c", "100", "-W", "3"])
+        .arg(link.host_ip().to_string())
+        .output()
+        .await
+        .unwrap();
+    let mut rtts: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    rtts.sort_by(f64::total_cmp);
+    let at = |q: f64| rtts[((rtts.len() - 1) as f64 * q) as usize];
+    let video: Vec<(f64, f64)> = rig
+        .peer
+        .events()
+        .into_iter()
+        .skip(mark)
+        .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+        .map(|e| {
+            (
+                e.f64("frames").unwrap_or(0.0) / e.f64("seconds").unwrap_or(1.0),
+                e.f64("width").unwrap_or(0.0),
+            )
+        })
+        .collect();
+    assert!(rtts.len() >= 90, "{} of 100 pings answered", rtts.len());
+    eprintln!(
+        "700 kbit/s behind 1 s of queue: ping through it p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms \
+         ({} answered); our video at the peer meanwhile (fps, width): {video:?}",
+        at(0.5),
+        at(0.95),
+        at(1.0),
+        rtts.len()
+    );
+    assert!(at(0.5) < 150.0, "the queue held {:.0} ms (p50)", at(0.5));
+    assert!(
+        video.iter().any(|(fps, _)| *fps >= 10.0),
+        "our video stopped at the peer: {video:?}"
+    );
+    link.uncap().unwrap();
+    rig.call.leave().await;
+}
+
 /// A camera as libcamera hands one to PipeWire: I420, each plane in a
 /// buffer block of its own, rows padded. Published, LiveKit's Python SDK
 /// decodes it whole. (Read from the first block alone, as every camera

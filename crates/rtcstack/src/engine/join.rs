@@ -14,7 +14,6 @@ use livekit_signaling::{SignalClient, SignalOptions};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::RTCDataChannelInit;
-use webrtc::peer_connection::PeerConnection;
 
 use super::peer::{self, PcEvent, Target};
 use super::protocol::Protocol;
@@ -68,14 +67,15 @@ impl Session {
         // known; they are set before the offer is applied and gathering
         // starts (as LiveKit's own clients do).
         let early = if setup.single_peer_connection {
-            let pc = publisher(&[], pc_tx.clone()).await.map_err(media)?;
+            let built = publisher(&[], pc_tx.clone()).await.map_err(media)?;
+            let pc = &built.0;
             for _ in 0..FIRST_AUDIO_SECTIONS {
                 peer::add_receiver(pc.as_ref(), RtpCodecKind::Audio)
                     .await
                     .map_err(media)?;
             }
             let offer = pc.create_offer(None).await.map_err(media)?;
-            Some((pc, offer))
+            Some((built, offer))
         } else {
             None
         };
@@ -108,14 +108,16 @@ impl Session {
         // early connection (with its receive sections) is not what it
         // expects, so both connections are built afresh.
         let (early, transports) = match early {
-            Some((pc, offer)) if signal.is_single_pc_mode_active() => {
+            Some((built, offer)) if signal.is_single_pc_mode_active() => {
                 if !ice_servers.is_empty() {
-                    pc.set_configuration(peer::configuration(&ice_servers))
+                    built
+                        .0
+                        .set_configuration(peer::configuration(&ice_servers))
                         .await
                         .map_err(media)?;
                 }
                 let transports = Transports {
-                    publisher: Transport::new(pc),
+                    publisher: Transport::new(built),
                     subscriber: None,
                     primary: Target::Publisher,
                     relays,
@@ -123,7 +125,7 @@ impl Session {
                 (Some(offer), transports)
             }
             other => {
-                if let Some((pc, _)) = other {
+                if let Some(((pc, _), _)) = other {
                     tracing::info!(
                         "the server has no single-peer-connection mode: two connections"
                     );
@@ -232,8 +234,9 @@ impl Session {
 async fn publisher(
     ice_servers: &[proto::IceServer],
     tx: mpsc::UnboundedSender<PcEvent>,
-) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
-    let pc = peer::build(Target::Publisher, ice_servers, tx).await?;
+) -> webrtc::error::Result<peer::Built> {
+    let built = peer::build(Target::Publisher, ice_servers, tx).await?;
+    let pc = &built.0;
     pc.create_data_channel(
         "_reliable",
         Some(RTCDataChannelInit {
@@ -251,5 +254,5 @@ async fn publisher(
         }),
     )
     .await?;
-    Ok(pc)
+    Ok(built)
 }

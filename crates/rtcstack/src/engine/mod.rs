@@ -10,6 +10,7 @@
 //! connections. Callers act through [`Session`] and wait on what the
 //! protocol task reports back.
 
+mod congestion;
 mod join;
 pub(crate) use join::Setup;
 mod media;

@@ -8,15 +8,19 @@ use std::sync::Arc;
 
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Slot;
-use rtc::peer_connection::configuration::interceptor_registry::configure_simulcast_extension_headers;
+use rtc::interceptor::{CongestionControlBuilder, Slot, TwccReceiverBuilder, TwccSenderBuilder};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability,
+    RtpCodecKind, TYPE_RTCP_FB_TRANSPORT_CC,
 };
-use tokio::sync::mpsc;
+use rtc::sdp::extmap::TRANSPORT_CC_URI;
+use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
@@ -27,6 +31,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
 
+use super::congestion::Congestion;
 use super::sender_feedback;
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -181,11 +186,55 @@ pub(crate) async fn add_receiver(
     .map(|_| ())
 }
 
+/// The default interceptors (NACK, RTCP reports, transport-wide feedback
+/// on what we receive), and send-side congestion control: our video is
+/// numbered transport-wide and the server's feedback on it drives GCC
+/// ([`Congestion`]). Video only: LiveKit reports on video alone. Our own
+/// pacer paces.
+fn publisher_interceptors(media: &mut MediaEngine) -> webrtc::error::Result<Registry> {
+    let registry = configure_rtcp_reports(configure_nack(Registry::new(), media));
+    media.register_feedback(
+        RTCPFeedback {
+            typ: TYPE_RTCP_FB_TRANSPORT_CC.to_owned(),
+            parameter: String::new(),
+        },
+        RtpCodecKind::Video,
+    );
+    media.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: TRANSPORT_CC_URI.to_owned(),
+        },
+        RtpCodecKind::Video,
+        None,
+    )?;
+    Ok(registry
+        .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build())
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(Congestion::new(
+                ESTIMATE_START_BPS,
+                ESTIMATE_FLOOR_BPS,
+                ESTIMATE_START_BPS,
+            ))
+            .build(),
+        ))
+}
+
+/// A connection, and its transport-wide estimate of what it can send.
+pub(crate) type Built = (Arc<dyn PeerConnection>, watch::Receiver<u32>);
+
+/// What the publisher's estimate starts at and may reach (bit/s): above
+/// anything we send, so it only ever holds us back where the path does.
+const ESTIMATE_START_BPS: f64 = 20_000_000.0;
+/// The least it asks for: our audio and the smallest video layer.
+const ESTIMATE_FLOOR_BPS: f64 = 100_000.0;
+
 pub(crate) async fn build(
     target: Target,
     ice_servers: &[proto::IceServer],
     tx: mpsc::UnboundedSender<PcEvent>,
-) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+) -> webrtc::error::Result<Built> {
     let mut media = MediaEngine::default();
     media.register_codec(
         RTCRtpCodecParameters {
@@ -207,9 +256,14 @@ pub(crate) async fn build(
         RtpCodecKind::Audio,
         None,
     )?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)?.with(
+    let (estimate_tx, estimate) = watch::channel(0);
+    let registry = match target {
+        Target::Subscriber => register_default_interceptors(Registry::new(), &mut media)?,
+        Target::Publisher => publisher_interceptors(&mut media)?,
+    }
+    .with(
         Slot::from(sender_feedback::SLOT),
-        sender_feedback::SenderFeedback::default(),
+        sender_feedback::SenderFeedback::new(estimate_tx),
     );
     let config = configuration(ice_servers);
     // No multicast socket: LiveKit servers never hand out .local candidates.
@@ -278,5 +332,5 @@ pub(crate) async fn build(
         ])
         .build()
         .await?;
-    Ok(Arc::new(pc))
+    Ok((Arc::new(pc), estimate))
 }

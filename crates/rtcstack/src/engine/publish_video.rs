@@ -131,6 +131,7 @@ impl Session {
             marking,
             input,
             content,
+            self.core.transports.publisher.estimate.clone(),
             [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
         ));
         let sid = info.sid.clone();

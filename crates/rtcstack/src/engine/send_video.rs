@@ -18,6 +18,7 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtp::codec::vp8::Vp8Payloader;
 use rtc::rtp::packetizer::Payloader;
 use rtcstack_vpx::{Content, EncoderConfig, Vp8Encoder};
+use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
@@ -99,14 +100,16 @@ fn keep(content: Content) -> Keep {
 }
 
 /// Encodes and sends `input` (showing `content`) on `track`, one stream
-/// per layer (with its ssrc), until either `stop` is set (the session's,
-/// or this video's own).
+/// per layer (with its ssrc), within what the receiver reports and the
+/// connection's transport-wide `estimate` (kbit/s, 0: none yet) allow,
+/// until either `stop` is set (the session's, or this video's own).
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
     layers: Vec<(Layer, u32)>,
     marking: Marking,
     mut input: SharedVideoInput,
     content: Content,
+    estimate: watch::Receiver<u32>,
     stop: [Arc<AtomicBool>; 2],
 ) {
     let format = input.format();
@@ -161,7 +164,7 @@ pub(crate) async fn send_video(
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
     };
-    let listener = tokio::spawn(feedback.run(Arc::clone(&track)));
+    let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate));
     let mut clock = RtpClock::new(Instant::now());
     let mut pacer = Pacer::new(Instant::now(), ceiling);
     let arrivals = input.arrivals();
@@ -345,8 +348,23 @@ struct Feedback {
 }
 
 impl Feedback {
-    async fn run(mut self, track: Arc<TrackLocalStaticRTP>) {
-        while let Some(event) = track.poll().await {
+    async fn run(mut self, track: Arc<TrackLocalStaticRTP>, mut estimate: watch::Receiver<u32>) {
+        // One already made counts as a change.
+        estimate.mark_changed();
+        loop {
+            let event = tokio::select! {
+                event = track.poll() => event,
+                changed = estimate.changed(), if !estimate.is_closed() => {
+                    let kbps = *estimate.borrow_and_update();
+                    if changed.is_ok() && kbps > 0 {
+                        if let Some(target) = self.uplink.on_estimate(kbps) {
+                            self.apply(target, format_args!("an estimate of {kbps} kbit/s"));
+                        }
+                    }
+                    continue;
+                }
+            };
+            let Some(event) = event else { break };
             let TrackLocalEvent::OnRtcpPacket(packets) = event else {
                 continue;
             };
@@ -386,14 +404,17 @@ impl Feedback {
             });
         let Some(loss) = loss else { return };
         if let Some(target) = self.uplink.on_loss(Instant::now(), loss) {
-            let rates = allocate(target, &self.plan, self.keep);
-            tracing::debug!(
-                "uplink {target} kbit/s after {:.1} % loss: layers {rates:?}",
-                loss * 100.0
-            );
-            for (slot, kbps) in self.allowed.iter().zip(rates) {
-                slot.store(kbps, Ordering::Relaxed);
-            }
+            self.apply(target, format_args!("{:.1} % loss", loss * 100.0));
+        }
+    }
+
+    /// The uplink's new target shared out among the layers.
+    fn apply(&self, target: u32, after: std::fmt::Arguments) {
+        let rates = allocate(target, &self.plan, self.keep);
+        tracing::debug!("uplink {target} kbit/s after {after}: layers {rates:?}");
+
+        for (slot, kbps) in self.allowed.iter().zip(rates) {
+            slot.store(kbps, Ordering::Relaxed);
         }
     }
 }

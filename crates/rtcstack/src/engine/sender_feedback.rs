@@ -1,6 +1,8 @@
 //! The far end's feedback on our sent video, passed on to the sender:
 //! key-frame requests (RTCP PLI and FIR: only the encoder can answer them)
-//! and receiver reports (the loss our uplink's rate follows). The last
+//! and receiver reports (the loss our uplink's rate follows), and the
+//! transport-wide estimate when it changes (GCC, which the congestion
+//! control interceptor attaches to the feedback it came from). The last
 //! interceptor in the chain (every other one has seen the RTCP by then)
 //! marks them for the application; everything else inbound stops here, as
 //! it would at the chain's end.
@@ -14,14 +16,26 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
+use tokio::sync::watch;
 
 /// Where it goes in the chain: after the default interceptors.
 pub(crate) const SLOT: usize = 14_000;
 
-#[derive(Default)]
 pub(crate) struct SenderFeedback {
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
+    /// The estimate, kbit/s: its one writer.
+    estimate: watch::Sender<u32>,
+}
+
+impl SenderFeedback {
+    pub(crate) fn new(estimate: watch::Sender<u32>) -> Self {
+        SenderFeedback {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+            estimate,
+        }
+    }
 }
 
 /// What the sender acts on.
@@ -38,6 +52,17 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for SenderFeedback {
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
+        let changed = Attribute::TargetBitrateChanged {
+            bits_per_second: 0.0,
+        };
+        if let Some(Attribute::TargetBitrateChanged { bits_per_second }) = msg.message.get(&changed)
+        {
+            let kbps = (bits_per_second / 1_000.0).clamp(0.0, f64::from(u32::MAX)) as u32;
+            if self.estimate.send_replace(kbps) == 0 {
+                tracing::info!("transport-wide feedback: the first estimate, {kbps} kbit/s");
+            }
+            tracing::trace!("transport-wide estimate {kbps} kbit/s");
+        }
         if let Packet::Rtcp(packets) = &msg.message.packet {
             let requests: Vec<_> = packets
                 .iter()

@@ -15,13 +15,17 @@ use crate::wire::TurnStreams;
 pub(crate) struct Transport {
     pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) state: watch::Sender<RTCPeerConnectionState>,
+    /// What the transport-wide estimate says this connection can send
+    /// (kbit/s; 0 until the server's feedback gives one).
+    pub(crate) estimate: watch::Receiver<u32>,
 }
 
 impl Transport {
-    pub(crate) fn new(pc: Arc<dyn PeerConnection>) -> Self {
+    pub(crate) fn new((pc, estimate): super::peer::Built) -> Self {
         Self {
             pc,
             state: watch::channel(RTCPeerConnectionState::New).0,
+            estimate,
         }
     }
 

@@ -1,7 +1,11 @@
-//! How much video our uplink carries, and in which layers. The far end's
-//! receiver reports say how much of each layer was lost: sustained loss
-//! means we send more than the path carries, so the target drops to what
-//! got through, with headroom; a clean path lets it climb back slowly.
+//! How much video our uplink carries, and in which layers. Two signals,
+//! the lower wins. The far end's receiver reports say how much of each
+//! layer was lost: sustained loss means we send more than the path
+//! carries, so the target drops to what got through, with headroom; a
+//! clean path lets it climb back slowly. And the transport-wide estimate
+//! (GCC over the server's transport-wide feedback) sees a queue grow
+//! before anything is lost: on a link with a deep buffer, loss comes only
+//! once the buffer is full, seconds of delay too late for a call.
 //! Audio is served first: its share comes off the top, so under pressure
 //! video degrades (a top layer at a lower bitrate, then layers paused from
 //! the top) and the voice stays whole. A shared screen keeps its size
@@ -39,6 +43,8 @@ pub(crate) struct Uplink {
     last_decrease: Option<Instant>,
     last_increase: Option<Instant>,
     since: Instant,
+    /// The transport-wide estimate, where the server gives feedback.
+    estimate: Option<f64>,
 }
 
 impl Uplink {
@@ -50,11 +56,22 @@ impl Uplink {
             last_decrease: None,
             last_increase: None,
             since: now,
+            estimate: None,
         }
     }
 
+    /// The lower of the two signals' targets.
     pub(crate) fn target_kbps(&self) -> u32 {
-        self.target as u32
+        self.estimate.map_or(self.target, |e| e.min(self.target)) as u32
+    }
+
+    /// The transport-wide estimate for everything we send (kbit/s).
+    /// Returns the new target if it changed.
+    pub(crate) fn on_estimate(&mut self, kbps: u32) -> Option<u32> {
+        let before = self.target_kbps();
+        let floor = f64::from(AUDIO_KBPS) + 30.0;
+        self.estimate = Some(f64::from(kbps).max(floor));
+        (self.target_kbps() != before).then_some(self.target_kbps())
     }
 
     /// A receiver report: `loss` is the fraction of our video lost since
@@ -66,9 +83,11 @@ impl Uplink {
                 .last_decrease
                 .is_some_and(|t| now.duration_since(t) < DECREASE_EVERY);
             if !recent {
-                // What got through, with 15 % headroom for the queue to drain.
+                // What got through, with 15 % headroom for the queue to drain
+                // (from what was sent: the lower of the two targets).
                 let floor = f64::from(AUDIO_KBPS) + 30.0;
-                self.target = (self.target * (1.0 - loss) * 0.85).max(floor);
+                let sent = f64::from(self.target_kbps());
+                self.target = (sent * (1.0 - loss) * 0.85).max(floor);
                 self.last_decrease = Some(now);
             }
         } else {
@@ -206,6 +225,25 @@ mod tests {
         assert_eq!(u.on_loss(at(5_600), 0.0), Some(614));
         assert_eq!(u.on_loss(at(6_000), 0.0), None, "once a second");
         assert_eq!(u.on_loss(at(6_600), 0.0), Some(645));
+    }
+
+    #[test]
+    fn the_lower_of_loss_and_the_transport_wide_estimate_wins() {
+        let start = Instant::now();
+        let mut uplink = Uplink::new(start, 1_000);
+        // A queue grows: the estimate falls, nothing is lost yet.
+        assert_eq!(uplink.on_estimate(600), Some(600));
+        assert_eq!(uplink.on_loss(start + Duration::from_secs(1), 0.0), None);
+        assert_eq!(uplink.target_kbps(), 600);
+        // The estimate climbs past what loss allows: loss holds it.
+        assert_eq!(
+            uplink.on_loss(start + Duration::from_secs(2), 0.10),
+            Some(459)
+        );
+        assert_eq!(uplink.on_estimate(900), None);
+        assert_eq!(uplink.target_kbps(), 459);
+        // Never below audio and a little video.
+        assert_eq!(uplink.on_estimate(10), Some(94));
     }
 
     #[test]
