@@ -66,24 +66,15 @@ impl CallController {
             self.camera_is(&call, None);
             return Ok(());
         };
-        let end = camera.end();
-        let (me, camera_call) = (Arc::clone(self), Arc::clone(&call));
-        tokio::spawn(async move {
-            // Only if no other camera was picked or stopped since.
-            if end.ended().await
-                && me
-                    .cameras_asked
-                    .compare_exchange(turn, turn + 1, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-            {
-                tracing::info!("the camera went away: it is off");
-                match camera_call.stop_video(VideoSource::Camera).await {
-                    Ok(()) => me.camera_is(&camera_call, None),
-                    Err(e) => tracing::warn!("the camera could not be stopped: {e}"),
-                }
+        self.off_when_gone(
+            camera.end(),
+            (|c| &c.cameras_asked, turn),
+            (Arc::clone(&call), VideoSource::Camera),
+            |me, call| {
+                me.camera_is(call, None);
                 me.videos.forget(crate::video::PREVIEW);
-            }
-        });
+            },
+        );
         let previewed = Previewed::new(camera, Arc::clone(&self.videos));
         let shown = call
             .publish_video(Box::new(previewed), VideoSource::Camera)

@@ -6,6 +6,7 @@
 mod batch;
 mod camera;
 mod end_message;
+mod gone;
 pub(crate) mod join;
 mod notification;
 mod stats;
@@ -399,23 +400,12 @@ impl CallController {
             self.still_sharing(&call, false);
             return Ok(());
         };
-        let end = screen.end();
-        let (me, sharing_call) = (Arc::clone(self), Arc::clone(&call));
-        tokio::spawn(async move {
-            // Only if nothing was shared or stopped since.
-            if end.ended().await
-                && me
-                    .shares
-                    .compare_exchange(share, share + 1, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-            {
-                tracing::info!("the shared window closed: sharing stops");
-                match sharing_call.stop_video(VideoSource::Screen).await {
-                    Ok(()) => me.still_sharing(&sharing_call, false),
-                    Err(e) => tracing::warn!("sharing could not be stopped: {e}"),
-                }
-            }
-        });
+        self.off_when_gone(
+            screen.end(),
+            (|c| &c.shares, share),
+            (Arc::clone(&call), VideoSource::Screen),
+            |me, call| me.still_sharing(call, false),
+        );
         let shared = call
             .publish_video(Box::new(screen), VideoSource::Screen)
             .await;
