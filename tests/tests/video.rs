@@ -486,22 +486,7 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
         }
     );
     let end = camera.end();
-
-    let server = LiveKitServer::start().await.unwrap();
-    let room = "video-pipewire-camera";
-    let peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
-            .await
-            .unwrap();
-    call.publish_video(Box::new(camera), VideoSource::Camera)
-        .await
-        .unwrap();
-    let seen = peer_sees(&peer, "rust-cam", 3).await;
-    decoded_whole(&seen, (640.0, 360.0));
+    let (_server, call) = decoded_whole_at_a_peer("video-pipewire-camera", camera).await;
     assert!(!end.has_ended());
 
     // Unplugged: the camera's node goes from PipeWire.
@@ -612,9 +597,15 @@ async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
         .unwrap()
         .unwrap();
     assert_eq!(camera.format(), want);
+    let (_server, call) = decoded_whole_at_a_peer("video-planar-camera", camera).await;
+    call.leave().await;
+}
 
+/// `camera` published by us in `room`, on a server of its own: LiveKit's
+/// Python SDK decodes it whole (640x360). The server and our call, to go
+/// on with.
+async fn decoded_whole_at_a_peer(room: &str, camera: Camera) -> (LiveKitServer, rtcstack::Call) {
     let server = LiveKitServer::start().await.unwrap();
-    let room = "video-planar-camera";
     let peer = server
         .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
         .await
@@ -627,7 +618,7 @@ async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
         .await
         .unwrap();
     decoded_whole(&peer_sees(&peer, "rust-cam", 3).await, (640.0, 360.0));
-    call.leave().await;
+    (server, call)
 }
 
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
