@@ -433,6 +433,7 @@ async fn the_banner_is_seen_only_while_reconnecting() {
     let (kind, text) = inline_error_now(&rig.app, &Default::default()).await;
     assert_eq!(kind, "unreachable", "{text}");
     assert!(text.starts_with("The server cannot be reached"), "{text}");
+    assert_eq!(text.matches("reached").count(), 1, "said twice: {text}");
 
     rig.server.link().unwrap().restore().unwrap();
     rig.join().await;

@@ -133,7 +133,12 @@ pub(crate) fn join_error(e: ConnectError) -> JoinError {
     let said = |key| Sentence::new(key).with("why", clause(&text));
     match e {
         ConnectError::InvalidUrl(_) => JoinError::InvalidUrl(said("joinError.invalidUrl")),
-        ConnectError::Unreachable(_) => JoinError::Unreachable(said("joinError.unreachable")),
+        // The sentence says the server cannot be reached; the SDK's own
+        // words would say it again.
+        ConnectError::Unreachable(why) => JoinError::Unreachable(
+            Sentence::new("joinError.unreachable")
+                .with("why", clause(&crate::redact::redact(&why))),
+        ),
         ConnectError::Timeout(within) => JoinError::Unreachable(
             Sentence::new("joinError.noAnswer").with("s", within.as_secs_f64().ceil()),
         ),
@@ -235,6 +240,11 @@ mod tests {
         assert_eq!(
             join_error(ConnectError::Timeout(Duration::from_secs(5))).to_string(),
             "The server cannot be reached: no answer within 5 s."
+        );
+        // Said once, with the reason.
+        assert_eq!(
+            join_error(ConnectError::Unreachable("connection refused".into())).to_string(),
+            "The server cannot be reached: connection refused."
         );
     }
 }
