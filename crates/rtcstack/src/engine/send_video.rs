@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
+use crate::video::budget::Budget;
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
 use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
@@ -73,6 +74,8 @@ struct Sending {
     /// its encoder runs at.
     allowed: Arc<AtomicU32>,
     running_kbps: u32,
+    /// What it has sent against what it is allowed.
+    budget: Budget,
 }
 
 /// A layer's bitrates: its target, and the least worth sending. Motion:
@@ -148,6 +151,7 @@ pub(crate) async fn send_video(
             keyframe: Arc::new(AtomicBool::new(true)),
             allowed: Arc::clone(&allowed[i]),
             running_kbps: bitrate_for(layer.format),
+            budget: Budget::new(),
         });
     }
     // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR);
@@ -265,6 +269,11 @@ async fn send_frame(
             Err(e) => tracing::warn!("video layer {}: {e}", s.layer.rid),
         }
     }
+    // An encoder over its rate (a picture it cannot make small) skips
+    // pictures until it is back within it; an asked key frame waits.
+    if !s.budget.allows(Instant::now(), allowed) {
+        return;
+    }
     let key = s.keyframe.swap(false, Ordering::Relaxed);
     let p = &s.picture;
     let frames = match s.encoder.encode([&p.y, &p.u, &p.v], key) {
@@ -290,6 +299,7 @@ async fn send_frame(
         };
         let last = payloads.len().saturating_sub(1);
         let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
+        s.budget.spent(bytes);
         pacer.picture(Instant::now(), bytes);
         for (i, payload) in payloads.into_iter().enumerate() {
             let mut header = rtc::rtp::Header {

@@ -2,6 +2,7 @@
 //! system's libvpx, H.264 on OpenH264 built from its bundled source), and
 //! when a receiver asks its sender for a key frame.
 
+pub(crate) mod budget;
 pub(crate) mod cadence;
 pub mod camera;
 pub(crate) mod decode;
