@@ -527,18 +527,8 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
     link.cap_uplink_queued(700, 1_000).unwrap();
     tokio::time::sleep(SECS(10)).await;
     let mark = rig.peer.mark();
-    let out = tokio::process::Command::new("ping")
-        .args(["-n", "-i", "0.1", "-c", "100", "-W", "3"])
-        .arg(link.host_ip().to_string())
-        .output()
-        .await
-        .unwrap();
-    let mut rtts: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split("time=").nth(1)?.split(' ').next()?.parse().ok())
-        .collect();
-    rtts.sort_by(f64::total_cmp);
-    let at = |q: f64| rtts[((rtts.len() - 1) as f64 * q) as usize];
+    let rtts = pings(link.host_ip(), 100).await;
+    let at = |q: f64| quantile(&rtts, q);
     let video: Vec<(f64, f64)> = rig
         .peer
         .events()
@@ -552,7 +542,6 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
             )
         })
         .collect();
-    assert!(rtts.len() >= 90, "{} of 100 pings answered", rtts.len());
     eprintln!(
         "700 kbit/s behind 1 s of queue: ping through it p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms \
          ({} answered); our video at the peer meanwhile (fps, width): {video:?}",
@@ -568,6 +557,35 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
     );
     link.uncap().unwrap();
     rig.call.leave().await;
+}
+
+/// Round trips through the link to the server's host, one every 100 ms,
+/// `count` of them, sorted (ms): what a packet of ours waits in the
+/// uplink's queue, and the link's own time (under 1 ms).
+async fn pings(host: std::net::Ipv4Addr, count: u32) -> Vec<f64> {
+    let out = tokio::process::Command::new("ping")
+        .args(["-n", "-i", "0.1", "-W", "3", "-c"])
+        .arg(count.to_string())
+        .arg(host.to_string())
+        .output()
+        .await
+        .unwrap();
+    let mut rtts: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    rtts.sort_by(f64::total_cmp);
+    assert!(
+        rtts.len() as u32 >= count * 9 / 10,
+        "{} of {count} pings answered",
+        rtts.len()
+    );
+    rtts
+}
+
+/// The `q` quantile of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q) as usize]
 }
 
 /// A camera as libcamera hands one to PipeWire: I420, each plane in a
@@ -625,17 +643,18 @@ async fn decoded_whole_at_a_peer(room: &str, camera: Camera) -> (LiveKitServer, 
 /// while we send audio and 640x360 simulcast video with a band of noise in
 /// every frame (so each layer sends all its bitrate: about 1 Mbit/s of
 /// video alone): the video gives way (the uplink's rate follows the far
-/// end's loss reports; layers lose bitrate or pause from the top) and the
-/// voice stays whole: at the peer, 5 s of our tone in every 5 s once the
-/// rate has settled, and our video still arriving, at a smaller layer.
-/// (With the rate left alone the video stops at the peer: seen.)
+/// end's loss reports and the transport-wide estimate; layers lose
+/// bitrate or pause from the top) and the voice stays whole: at the peer,
+/// 5 s of our tone in every 5 s once the rate has settled, our video still
+/// arriving, and our uplink's 100 ms of queue mostly empty meanwhile (we
+/// send less than the cap).
 #[tokio::test]
 async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     let room = "video-uplink";
     let rig = Rig::start(room).await;
     rig.call
         .publish_video(
-            Box::new(PatternSource::new(640, 360, 30).with_noise()),
+            Box::new(PatternSource::new(640, 360, 30).with_grain()),
             VideoSource::Camera,
         )
         .await
@@ -651,6 +670,7 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     peer.send(json!({"cmd": "record", "identity": "rust-880", "seconds": 5, "path": path}))
         .await
         .unwrap();
+    let rtts = pings(rig.server.link().unwrap().host_ip(), 50).await;
     peer.wait_for_after(mark, "recorded", |e| e.kind() == "recorded", SECS(15))
         .await
         .unwrap();
@@ -678,7 +698,10 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         .collect();
     eprintln!(
         "1 Mbit/s uplink: {toned} of {frames} 20 ms frames of our tone at the peer; \
-         our video at the peer meanwhile (fps, width, height): {seen:?}"
+         our video at the peer meanwhile (fps, width, height): {seen:?}; pings through \
+         the link p50 {:.0} ms, p95 {:.0} ms",
+        quantile(&rtts, 0.5),
+        quantile(&rtts, 0.95)
     );
     assert!(frames >= 245, "only {frames} frames recorded in 5 s");
     assert!(
@@ -686,12 +709,13 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         "the voice broke up: {toned} of {frames} frames carry the tone"
     );
     assert!(
-        seen.iter().any(|(fps, _, _)| *fps >= 10.0),
+        seen.iter().any(|(fps, _, _)| *fps >= 25.0),
         "our video stopped at the peer: {seen:?}"
     );
     assert!(
-        seen.iter().all(|(_, width, _)| *width < 640.0),
-        "the video did not give way (still the full layer): {seen:?}"
+        quantile(&rtts, 0.5) < 30.0,
+        "the video did not give way: the uplink's queue held {:.0} ms (p50)",
+        quantile(&rtts, 0.5)
     );
     rig.server.link().unwrap().uncap().unwrap();
     rig.call.leave().await;
