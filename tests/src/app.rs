@@ -149,12 +149,12 @@ impl AppSession {
         for (k, v) in envs {
             cmd.env(k, v);
         }
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
+        // From here every way out stops the driver.
         let mut driver = cmd
             .spawn()
             .context("starting tauri-driver (scripts/setup installs it)")?;
-
-        let caps: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_value(serde_json::json!({ "tauri:options": { "application": app } }))?;
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + within;
         loop {
@@ -177,7 +177,7 @@ impl AppSession {
                     })
                 }
             };
-            let failed = if let Some(status) = driver.try_wait()? {
+            let failed = if let Ok(Some(status)) = driver.try_wait() {
                 format!("tauri-driver exited ({status}) before a session: {e}")
             } else if Instant::now() >= deadline {
                 format!("no WebDriver session within {within:?}: {e}")

@@ -33,6 +33,8 @@ use rtc::interceptor::{
 const WINDOW: Duration = Duration::from_millis(500);
 /// Less than this says nothing about a rate.
 const LEAST_SPAN: Duration = Duration::from_millis(100);
+/// The most arrivals kept (a window's worth at 100 Mbit/s).
+const MOST_ARRIVALS: usize = 5_000;
 /// The most groups the trend is weighed by.
 const MOST_DELTAS: u32 = 60;
 
@@ -69,6 +71,19 @@ impl Congestion {
         }
     }
 
+    /// A packet of `size` arrived `at` on the far end's clock. A clock
+    /// that went back (reset by the far end) starts the window again.
+    fn arrived(&mut self, at: Duration, size: usize) {
+        if self.arrivals.back().is_some_and(|(last, _)| at < *last)
+            || self.arrivals.len() >= MOST_ARRIVALS
+        {
+            self.arrivals.clear();
+            self.bytes = 0;
+        }
+        self.arrivals.push_back((at, size));
+        self.bytes += size;
+    }
+
     /// What arrived over the last [`WINDOW`] of arrivals (bit/s).
     fn received(&mut self) -> Option<f64> {
         let newest = self.arrivals.back()?.0;
@@ -92,12 +107,10 @@ impl BandwidthEstimator for Congestion {
         let (mut total, mut lost) = (0, 0);
         for report in reports.iter().filter(|r| r.is_twcc) {
             total += 1;
-            match report.arrival.filter(|_| report.arrived) {
-                Some(at) => {
-                    self.arrivals.push_back((at, report.size));
-                    self.bytes += report.size;
-                }
-                None => lost += 1,
+            if !report.arrived {
+                lost += 1;
+            } else if let Some(at) = report.arrival {
+                self.arrived(at, report.size);
             }
             if let Some(trend) = self.slope.accumulate(report) {
                 self.deltas = (self.deltas + 1).min(MOST_DELTAS);
@@ -230,6 +243,38 @@ mod tests {
         estimator.on_reports(start + Duration::from_secs(1), &reports);
         let rate = estimator.received().unwrap();
         assert!((rate - 960_000.0).abs() < 1.0, "{rate}");
+    }
+
+    #[test]
+    fn a_far_end_clock_that_goes_back_starts_the_window_again() {
+        let start = Instant::now();
+        let mut estimator = Congestion::new(1_000_000.0, 100_000.0, 2_000_000.0);
+        let reports: Vec<_> = (0..50)
+            .map(|i| report(start, i, i as f64 * 10.0, Some(10_000.0 + i as f64 * 10.0)))
+            .collect();
+        estimator.on_reports(start + Duration::from_secs(1), &reports);
+        // The far end's clock restarts near 0.
+        let reports: Vec<_> = (50..100)
+            .map(|i| report(start, i, i as f64 * 10.0, Some(i as f64 * 10.0)))
+            .collect();
+        estimator.on_reports(start + Duration::from_secs(2), &reports);
+        assert_eq!(estimator.arrivals.len(), 50);
+        let rate = estimator.received().unwrap();
+        assert!((rate - 960_000.0).abs() < 1.0, "{rate}");
+    }
+
+    #[test]
+    fn a_packet_received_without_its_time_is_not_lost() {
+        let start = Instant::now();
+        let mut estimator = Congestion::new(1_000_000.0, 100_000.0, 2_000_000.0);
+        let mut reports: Vec<_> = (0..50)
+            .map(|i| report(start, i, i as f64 * 10.0, Some(i as f64 * 10.0 + 5.0)))
+            .collect();
+        for r in reports.iter_mut().step_by(5) {
+            r.arrival = None;
+        }
+        estimator.on_reports(start + Duration::from_secs(1), &reports);
+        assert_eq!(estimator.stats().packet_loss.unwrap_or(0.0), 0.0);
     }
 
     #[test]

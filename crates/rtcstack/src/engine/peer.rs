@@ -187,7 +187,7 @@ pub(crate) async fn add_receiver(
 }
 
 /// The default interceptors (NACK, RTCP reports, transport-wide feedback
-/// on what we receive), and send-side congestion control: our video is
+/// on the video we receive), and send-side congestion control: our video is
 /// numbered transport-wide and the server's feedback on it drives GCC
 /// ([`Congestion`]). Video only: LiveKit reports on video alone. Our own
 /// pacer paces.

@@ -102,23 +102,73 @@ fn keep(content: Content) -> Keep {
     }
 }
 
+/// The transport-wide estimate of what a connection's video can take
+/// (kbit/s, 0: none yet; GCC sees our numbered video only), and the sum of
+/// the ceilings of the videos sending on it: each takes its share, so a
+/// camera and a shared screen together stay within it.
+#[derive(Clone)]
+pub(crate) struct Estimate {
+    kbps: watch::Receiver<u32>,
+    ceilings: Arc<AtomicU32>,
+}
+
+impl Estimate {
+    pub(crate) fn new(kbps: watch::Receiver<u32>) -> Self {
+        Estimate {
+            kbps,
+            ceilings: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// A video of `ceiling` kbit/s sharing it, until the guard goes.
+    fn join(&self, ceiling: u32) -> Sharing {
+        self.ceilings.fetch_add(ceiling, Ordering::AcqRel);
+        Sharing {
+            ceilings: Arc::clone(&self.ceilings),
+            ceiling,
+        }
+    }
+}
+
+/// One video's part in an [`Estimate`].
+struct Sharing {
+    ceilings: Arc<AtomicU32>,
+    ceiling: u32,
+}
+
+impl Sharing {
+    /// Its share of `kbps`, in proportion to its ceiling.
+    fn of(&self, kbps: u32) -> u32 {
+        let all = self.ceilings.load(Ordering::Acquire).max(self.ceiling);
+        (u64::from(kbps) * u64::from(self.ceiling) / u64::from(all.max(1))) as u32
+    }
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        self.ceilings.fetch_sub(self.ceiling, Ordering::AcqRel);
+    }
+}
+
 /// Encodes and sends `input` (showing `content`) on `track`, one stream
-/// per layer (with its ssrc), within what the receiver reports and the
-/// connection's transport-wide `estimate` (kbit/s, 0: none yet) allow,
-/// until either `stop` is set (the session's, or this video's own).
+/// per layer (with its ssrc), within what the receiver reports and its
+/// share of the connection's transport-wide `estimate` allow, until
+/// either `stop` is set (the session's, or this video's own).
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
     layers: Vec<(Layer, u32)>,
     marking: Marking,
     mut input: SharedVideoInput,
     content: Content,
-    estimate: watch::Receiver<u32>,
+    estimate: Estimate,
     stop: [Arc<AtomicBool>; 2],
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).
     let plan: Vec<LayerRates> = layers.iter().map(|(l, _)| rates(l, content)).collect();
-    let ceiling = plan.iter().map(|r| r.target_kbps).sum::<u32>() + AUDIO_KBPS;
+    let video_ceiling = plan.iter().map(|r| r.target_kbps).sum::<u32>();
+    let ceiling = video_ceiling + AUDIO_KBPS;
+    let sharing = estimate.join(video_ceiling);
     let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan, keep(content))
         .into_iter()
         .map(|kbps| Arc::new(AtomicU32::new(kbps)))
@@ -168,7 +218,7 @@ pub(crate) async fn send_video(
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
     };
-    let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate));
+    let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate.kbps, sharing));
     let mut clock = RtpClock::new(Instant::now());
     let mut pacer = Pacer::new(Instant::now(), ceiling);
     let arrivals = input.arrivals();
@@ -290,6 +340,7 @@ async fn send_frame(
         s.keyframe.store(true, Ordering::Relaxed);
     }
     for frame in frames {
+        let frame_len = frame.data.len();
         let payloads = match s.payloader.payload(MTU, &Bytes::from(frame.data)) {
             Ok(p) => p,
             Err(e) => {
@@ -299,7 +350,8 @@ async fn send_frame(
         };
         let last = payloads.len().saturating_sub(1);
         let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
-        s.budget.spent(bytes);
+        // The encoder's rate is its payload's: so is the budget's.
+        s.budget.spent(frame_len);
         pacer.picture(Instant::now(), bytes);
         for (i, payload) in payloads.into_iter().enumerate() {
             let mut header = rtc::rtp::Header {
@@ -358,7 +410,12 @@ struct Feedback {
 }
 
 impl Feedback {
-    async fn run(mut self, track: Arc<TrackLocalStaticRTP>, mut estimate: watch::Receiver<u32>) {
+    async fn run(
+        mut self,
+        track: Arc<TrackLocalStaticRTP>,
+        mut estimate: watch::Receiver<u32>,
+        sharing: Sharing,
+    ) {
         // One already made counts as a change.
         estimate.mark_changed();
         loop {
@@ -367,8 +424,11 @@ impl Feedback {
                 changed = estimate.changed(), if !estimate.is_closed() => {
                     let kbps = *estimate.borrow_and_update();
                     if changed.is_ok() && kbps > 0 {
-                        if let Some(target) = self.uplink.on_estimate(kbps) {
-                            self.apply(target, format_args!("an estimate of {kbps} kbit/s"));
+                        // The estimate is for video; the uplink's target
+                        // holds our audio too.
+                        let share = sharing.of(kbps);
+                        if let Some(target) = self.uplink.on_estimate(share + AUDIO_KBPS) {
+                            self.apply(target, format_args!("a share of {share} kbit/s"));
                         }
                     }
                     continue;
@@ -458,6 +518,18 @@ mod tests {
             later.wrapping_add(1)
         );
         assert_eq!(clock.at(start), later.wrapping_add(2));
+    }
+
+    #[test]
+    fn videos_share_the_estimate_by_their_ceilings() {
+        let (_tx, rx) = watch::channel(0);
+        let estimate = Estimate::new(rx);
+        let camera = estimate.join(1_000);
+        assert_eq!(camera.of(800), 800);
+        let screen = estimate.join(3_000);
+        assert_eq!((camera.of(800), screen.of(800)), (200, 600));
+        drop(screen);
+        assert_eq!(camera.of(800), 800);
     }
 
     #[test]

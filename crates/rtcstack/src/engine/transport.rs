@@ -9,15 +9,16 @@ use tokio::sync::watch;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 use super::peer::Target;
+use super::send_video::Estimate;
 use crate::wire::TurnStreams;
 
 /// One connection, with the state its events last reported.
 pub(crate) struct Transport {
     pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) state: watch::Sender<RTCPeerConnectionState>,
-    /// What the transport-wide estimate says this connection can send
-    /// (kbit/s; 0 until the server's feedback gives one).
-    pub(crate) estimate: watch::Receiver<u32>,
+    /// What the transport-wide estimate says this connection's video can
+    /// take, and the videos that share it.
+    pub(crate) estimate: Estimate,
 }
 
 impl Transport {
@@ -25,7 +26,7 @@ impl Transport {
         Self {
             pc,
             state: watch::channel(RTCPeerConnectionState::New).0,
-            estimate,
+            estimate: Estimate::new(estimate),
         }
     }
 

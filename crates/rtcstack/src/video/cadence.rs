@@ -20,14 +20,11 @@ pub(crate) struct Cadence {
 }
 
 impl Cadence {
-    /// At most `fps` pictures a second, from a source that gives
-    /// `source_fps` (0: a rate that varies, or is not known).
-    pub(crate) fn new(fps: u32, source_fps: u32) -> Self {
+    /// At most `fps` pictures a second, from a source that gives one every
+    /// `source` (None: a rate that varies, or is not known).
+    pub(crate) fn new(fps: u32, source: Option<Duration>) -> Self {
         let interval = Duration::from_secs(1) / fps.max(1);
-        let source = match source_fps {
-            0 => interval,
-            n => (Duration::from_secs(1) / n).min(interval),
-        };
+        let source = source.unwrap_or(interval).min(interval);
         Cadence {
             interval,
             margin: source / 2,
@@ -35,21 +32,37 @@ impl Cadence {
         }
     }
 
-    /// Whether the picture that arrived `at` is sent.
-    pub(crate) fn keep(&mut self, at: Instant) -> bool {
-        if let Some(next) = self.next {
-            let early = next.saturating_duration_since(at);
-            let late = at.saturating_duration_since(next);
-            if early < 2 * self.interval && late < 2 * self.interval {
-                if early > self.margin {
-                    return false;
-                }
-                self.next = Some(next + self.interval);
-                return true;
-            }
+    /// Whether the picture that arrived `at` is due to be sent.
+    pub(crate) fn due(&self, at: Instant) -> bool {
+        match self.next {
+            Some(next) if self.near(next, at) => next.saturating_duration_since(at) <= self.margin,
+            _ => true,
         }
-        self.next = Some(at + self.interval);
-        true
+    }
+
+    /// A picture that arrived `at` was sent: its slot is taken.
+    pub(crate) fn sent(&mut self, at: Instant) {
+        self.next = Some(match self.next {
+            Some(next) if self.near(next, at) => next + self.interval,
+            _ => at + self.interval,
+        });
+    }
+
+    /// Whether `at` is within two intervals of the slot `next` (else the
+    /// slots start again).
+    fn near(&self, next: Instant, at: Instant) -> bool {
+        next.saturating_duration_since(at) < 2 * self.interval
+            && at.saturating_duration_since(next) < 2 * self.interval
+    }
+
+    /// Whether the picture that arrived `at` is sent, taking its slot.
+    #[cfg(test)]
+    fn keep(&mut self, at: Instant) -> bool {
+        let due = self.due(at);
+        if due {
+            self.sent(at);
+        }
+        due
     }
 }
 
@@ -60,7 +73,8 @@ mod tests {
     /// Pictures at `times` (ms from a start); which are kept.
     fn kept(fps: u32, source_fps: u32, times: &[f64]) -> Vec<bool> {
         let start = Instant::now();
-        let mut cadence = Cadence::new(fps, source_fps);
+        let source = (source_fps > 0).then(|| Duration::from_secs(1) / source_fps);
+        let mut cadence = Cadence::new(fps, source);
         times
             .iter()
             .map(|ms| cadence.keep(start + Duration::from_micros((ms * 1000.0) as u64)))
@@ -155,6 +169,28 @@ mod tests {
             );
         }
         assert!(sent.len() >= times.len() / 10, "{} sent", sent.len());
+    }
+
+    #[test]
+    fn a_camera_at_29_97_is_sent_whole_at_30() {
+        let start = Instant::now();
+        let source = Duration::from_secs(1001) / 30_000;
+        let mut cadence = Cadence::new(30, Some(source));
+        let sent = (0..900)
+            .filter(|i| cadence.keep(start + source * *i))
+            .count();
+        assert_eq!(sent, 900);
+    }
+
+    #[test]
+    fn a_picture_not_sent_leaves_its_slot_free() {
+        let start = Instant::now();
+        let mut cadence = Cadence::new(10, Some(Duration::from_millis(100)));
+        assert!(cadence.keep(start));
+        // Due, but unreadable: not sent. The next, a moment on, still is.
+        let at = start + Duration::from_millis(100);
+        assert!(cadence.due(at));
+        assert!(cadence.due(at + Duration::from_millis(5)));
     }
 
     #[test]

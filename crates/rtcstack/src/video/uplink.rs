@@ -65,8 +65,8 @@ impl Uplink {
         self.estimate.map_or(self.target, |e| e.min(self.target)) as u32
     }
 
-    /// The transport-wide estimate for everything we send (kbit/s).
-    /// Returns the new target if it changed.
+    /// The transport-wide estimate's share for this video, audio added
+    /// (kbit/s). Returns the new target if it changed.
     pub(crate) fn on_estimate(&mut self, kbps: u32) -> Option<u32> {
         let before = self.target_kbps();
         let floor = f64::from(AUDIO_KBPS) + 30.0;

@@ -336,7 +336,7 @@ fn read_on_this_thread(
         reading,
         pixels: PixelFormat::Unknown,
         format: None,
-        cadence: Cadence::new(want.fps, 0),
+        cadence: Cadence::new(want.fps, None),
         frame: VideoFrame::black(2, 2),
         streaming: false,
         warned: false,
@@ -365,7 +365,8 @@ fn read_on_this_thread(
                 return;
             };
             // One we would not send is not converted either.
-            if !state.cadence.keep(Instant::now()) {
+            let now = Instant::now();
+            if !state.cadence.due(now) {
                 return;
             }
             // A plane per data where the source splits them (libcamera's
@@ -384,7 +385,9 @@ fn read_on_this_thread(
                     Some(Plane { bytes, stride })
                 })
                 .collect();
-            picture(state, &planes);
+            if picture(state, &planes) {
+                state.cadence.sent(now);
+            }
         })
         .register()
         .map_err(refused)?;
@@ -456,7 +459,8 @@ fn agree(state: &mut StreamState, param: &Pod) {
         fps: if rate.denom == 0 || rate.num == 0 {
             state.want_fps
         } else {
-            (rate.num / rate.denom).clamp(1, state.want_fps)
+            // 30000/1001 is 30.
+            ((rate.num + rate.denom / 2) / rate.denom).clamp(1, state.want_fps)
         },
     };
     if format.width == 0 || format.height == 0 || !FORMATS.contains(&info.format()) {
@@ -472,11 +476,9 @@ fn agree(state: &mut StreamState, param: &Pod) {
         return;
     }
     state.pixels = info.format();
-    let source_fps = match rate.denom {
-        0 => 0,
-        d => rate.num / d,
-    };
-    state.cadence = Cadence::new(format.fps, source_fps);
+    let source =
+        (rate.num > 0 && rate.denom > 0).then(|| Duration::from_secs(1) * rate.denom / rate.num);
+    state.cadence = Cadence::new(format.fps, source);
     state.frame = VideoFrame::black(format.width, format.height);
     *state.reading.into.lock().expect("pipewire picture lock") = state.frame.clone();
     if state.format.replace(format).is_none() {
@@ -485,20 +487,26 @@ fn agree(state: &mut StreamState, param: &Pod) {
 }
 
 /// One picture from the source, turned into I420 and made the newest.
-fn picture(state: &mut StreamState, planes: &[Plane]) {
-    let Some(format) = state.format else { return };
+/// Whether it was made the newest.
+fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
+    let Some(format) = state.format else {
+        return false;
+    };
     match to_i420(state.pixels, planes, &mut state.frame) {
         Ok(()) => {
             let mut latest = state.reading.into.lock().expect("pipewire picture lock");
-            if (latest.width, latest.height) == (format.width, format.height) {
+            let fits = (latest.width, latest.height) == (format.width, format.height);
+            if fits {
                 std::mem::swap(&mut *latest, &mut state.frame);
                 state.reading.arrived.arrived();
             }
+            fits
         }
         Err(e) => {
             if !std::mem::replace(&mut state.warned, true) {
                 tracing::warn!("pipewire picture: {e}");
             }
+            false
         }
     }
 }
