@@ -13,7 +13,7 @@ use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::pattern::PatternSource;
-use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{Layout, PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
@@ -504,7 +504,8 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
 
 /// Our uplink capped at 700 kbit/s behind a deep buffer (a token bucket
 /// with 1 s of queue, as many home routers have) while we send 640x360
-/// simulcast video with a band of noise in every frame (about 1 Mbit/s):
+/// simulcast video with grain in every frame (it uses what it is given:
+/// about 1 Mbit/s):
 /// loss comes only once that second of queue is full, so a sender that
 /// waits for loss has already made the call a second late. The
 /// transport-wide estimate (GCC over the server's transport-wide
@@ -514,6 +515,34 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
 #[tokio::test]
 async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
     let room = "video-deep-buffer";
+    let rig = sending_grain(room).await;
+    let link = rig.server.link().unwrap();
+    link.cap_uplink_queued(700, 1_000).unwrap();
+    tokio::time::sleep(SECS(10)).await;
+    let mark = rig.peer.mark();
+    let rtts = pings(link.host_ip(), 100).await;
+    let at = |q: f64| quantile(&rtts, q);
+    let video = our_video_since(&rig.peer, mark);
+    eprintln!(
+        "700 kbit/s behind 1 s of queue: ping through it p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms \
+         ({} answered); our video at the peer meanwhile (fps, width, height): {video:?}",
+        at(0.5),
+        at(0.95),
+        at(1.0),
+        rtts.len()
+    );
+    assert!(at(0.5) < 150.0, "the queue held {:.0} ms (p50)", at(0.5));
+    assert!(
+        video.iter().any(|(fps, _, _)| *fps >= 10.0),
+        "our video stopped at the peer: {video:?}"
+    );
+    link.uncap().unwrap();
+    rig.call.leave().await;
+}
+
+/// A rig whose call sends 640x360 simulcast video with grain in every
+/// frame (its encoders use what they are given), already seen by the peer.
+async fn sending_grain(room: &str) -> Rig {
     let rig = Rig::start(room).await;
     rig.call
         .publish_video(
@@ -523,15 +552,12 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
         .await
         .unwrap();
     peer_sees(&rig.peer, "rust-880", 1).await;
-    let link = rig.server.link().unwrap();
-    link.cap_uplink_queued(700, 1_000).unwrap();
-    tokio::time::sleep(SECS(10)).await;
-    let mark = rig.peer.mark();
-    let rtts = pings(link.host_ip(), 100).await;
-    let at = |q: f64| quantile(&rtts, q);
-    let video: Vec<(f64, f64)> = rig
-        .peer
-        .events()
+    rig
+}
+
+/// Our video at the peer since `mark`, each report as (fps, width, height).
+fn our_video_since(peer: &PythonPeer, mark: usize) -> Vec<(f64, f64, f64)> {
+    peer.events()
         .into_iter()
         .skip(mark)
         .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
@@ -539,24 +565,10 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
             (
                 e.f64("frames").unwrap_or(0.0) / e.f64("seconds").unwrap_or(1.0),
                 e.f64("width").unwrap_or(0.0),
+                e.f64("height").unwrap_or(0.0),
             )
         })
-        .collect();
-    eprintln!(
-        "700 kbit/s behind 1 s of queue: ping through it p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms \
-         ({} answered); our video at the peer meanwhile (fps, width): {video:?}",
-        at(0.5),
-        at(0.95),
-        at(1.0),
-        rtts.len()
-    );
-    assert!(at(0.5) < 150.0, "the queue held {:.0} ms (p50)", at(0.5));
-    assert!(
-        video.iter().any(|(fps, _)| *fps >= 10.0),
-        "our video stopped at the peer: {video:?}"
-    );
-    link.uncap().unwrap();
-    rig.call.leave().await;
+        .collect()
 }
 
 /// Round trips through the link to the server's host, one every 100 ms,
@@ -640,9 +652,9 @@ async fn decoded_whole_at_a_peer(room: &str, camera: Camera) -> (LiveKitServer, 
 }
 
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
-/// while we send audio and 640x360 simulcast video with a band of noise in
-/// every frame (so each layer sends all its bitrate: about 1 Mbit/s of
-/// video alone): the video gives way (the uplink's rate follows the far
+/// while we send audio and 640x360 simulcast video with grain in every
+/// frame (so each layer sends all its bitrate: about 1 Mbit/s of video
+/// alone): the video gives way (the uplink's rate follows the far
 /// end's loss reports and the transport-wide estimate; layers lose
 /// bitrate or pause from the top) and the voice stays whole: at the peer,
 /// 5 s of our tone in every 5 s once the rate has settled, our video still
@@ -651,15 +663,7 @@ async fn decoded_whole_at_a_peer(room: &str, camera: Camera) -> (LiveKitServer, 
 #[tokio::test]
 async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     let room = "video-uplink";
-    let rig = Rig::start(room).await;
-    rig.call
-        .publish_video(
-            Box::new(PatternSource::new(640, 360, 30).with_grain()),
-            VideoSource::Camera,
-        )
-        .await
-        .unwrap();
-    peer_sees(&rig.peer, "rust-880", 1).await;
+    let rig = sending_grain(room).await;
     rig.server.link().unwrap().cap_uplink(1_000).unwrap();
     // The rate settles (a few loss reports, a second apart).
     tokio::time::sleep(SECS(8)).await;
@@ -680,22 +684,7 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         .chunks_exact(FRAME_SAMPLES)
         .filter(|f| carries_tone(f, 880.0).is_some())
         .count();
-    let video: Vec<PeerEvent> = peer
-        .events()
-        .into_iter()
-        .skip(mark)
-        .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
-        .collect();
-    let seen: Vec<(f64, f64, f64)> = video
-        .iter()
-        .map(|e| {
-            (
-                e.f64("frames").unwrap_or(0.0) / e.f64("seconds").unwrap_or(1.0),
-                e.f64("width").unwrap_or(0.0),
-                e.f64("height").unwrap_or(0.0),
-            )
-        })
-        .collect();
+    let seen = our_video_since(&peer, mark);
     eprintln!(
         "1 Mbit/s uplink: {toned} of {frames} 20 ms frames of our tone at the peer; \
          our video at the peer meanwhile (fps, width, height): {seen:?}; pings through \
