@@ -268,7 +268,13 @@ pub enum Layout {
     /// I420, each plane in a block of its own with padded rows: a camera
     /// through libcamera.
     I420Planes,
+    /// A USB 2 webcam's large size: YUY2 only at 10 fps (listed first, as
+    /// V4L2 lists it), MJPEG at the camera's rate.
+    Mjpeg,
 }
+
+/// The rate a USB 2 webcam gives its raw 720p at.
+const RAW_FPS_OF_MJPEG_CAMERA: u32 = 10;
 
 /// Row padding of the planar layout's planes (bytes), so a reader that
 /// takes the rows as packed reads them wrongly.
@@ -402,6 +408,14 @@ struct Producer {
     width: u32,
     height: u32,
     layout: Layout,
+    /// The camera's own rate (its clock ticks at it).
+    fps: u32,
+    /// Agreed with the reader: JPEG pictures, one every so many ticks.
+    mjpeg: bool,
+    every: u64,
+    ticks: u64,
+    /// The frame as JPEG, for MJPEG.
+    jpeg: Vec<u8>,
     /// The next frame, drawn in I420 and converted into each buffer.
     frame: VideoFrame,
     frames: Arc<AtomicU64>,
@@ -414,6 +428,10 @@ struct Producer {
 impl Producer {
     /// One frame into the next free buffer (as PipeWire's video-src.c).
     fn deliver(&mut self, stream: &Stream) {
+        self.ticks += 1;
+        if !(self.ticks - 1).is_multiple_of(self.every) {
+            return;
+        }
         let Some(mut buffer) = stream.dequeue_buffer() else {
             return;
         };
@@ -429,16 +447,20 @@ impl Producer {
         let Some(data) = buffer.datas_mut().first_mut() else {
             return;
         };
-        let written = data.data().is_some_and(|out| to_yuy2(&self.frame, out));
+        let (written, stride, size) = if self.mjpeg {
+            to_jpeg(&self.frame, &mut self.jpeg);
+            let fits = data.data().and_then(|out| out.get_mut(..self.jpeg.len()));
+            let written = fits.map(|out| out.copy_from_slice(&self.jpeg)).is_some();
+            (written, 0, self.jpeg.len() as u32)
+        } else {
+            let written = data.data().is_some_and(|out| to_yuy2(&self.frame, out));
+            (written, self.width * 2, self.width * self.height * 2)
+        };
         let chunk = data.chunk_mut();
         *chunk.offset_mut() = 0;
-        *chunk.stride_mut() = (self.width * 2) as i32;
+        *chunk.stride_mut() = stride as i32;
         // A buffer too small for a frame goes back empty.
-        *chunk.size_mut() = if written {
-            self.width * self.height * 2
-        } else {
-            0
-        };
+        *chunk.size_mut() = if written { size } else { 0 };
         if written {
             self.frames.fetch_add(1, Ordering::Relaxed);
         }
@@ -474,6 +496,11 @@ fn serve(
         width,
         height,
         layout,
+        fps: spec.fps,
+        mjpeg: false,
+        every: 1,
+        ticks: 0,
+        jpeg: Vec::new(),
         frame: VideoFrame::black(width, height),
         frames,
         node,
@@ -503,10 +530,24 @@ fn serve(
             }
             _ => {}
         })
-        .param_changed(move |stream, _, id, param| {
+        .param_changed(move |stream, p, id, param| {
             // Once the format is set, the buffers for it (as video-src.c).
-            if id != spa::param::ParamType::Format.as_raw() || param.is_none() {
+            if id != spa::param::ParamType::Format.as_raw() {
                 return;
+            }
+            let Some(param) = param else { return };
+            // Which of its formats the reader took: pictures as that says.
+            let mut info = spa::param::video::VideoInfoRaw::new();
+            if info.parse(param).is_ok() {
+                let subtype = spa::param::format_utils::parse_format(param).map(|(_, s)| s);
+                p.mjpeg = subtype == Ok(spa::param::format::MediaSubtype::Mjpg);
+                let rate = info.framerate();
+                let fps = if rate.denom > 0 {
+                    rate.num / rate.denom
+                } else {
+                    0
+                };
+                p.every = u64::from((p.fps / fps.max(1)).max(1));
             }
             let updated = buffers_param(width, height, layout).and_then(|bytes| {
                 let pod = Pod::from_bytes(&bytes).context("a malformed Buffers param")?;
@@ -518,14 +559,18 @@ fn serve(
         })
         .process(|stream, p| p.deliver(stream))
         .register()?;
-    let format = format_param(Some(spec))?;
+    let formats = camera_formats(spec)?;
+    let mut pods = formats
+        .iter()
+        .map(|f| Pod::from_bytes(f).context("a malformed EnumFormat param"))
+        .collect::<Result<Vec<_>>>()?;
     stream.connect(
         spa::utils::Direction::Output,
         None,
         // It drives the graph (a camera has its own clock); buffers mapped
         // to be written.
         StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
-        &mut [Pod::from_bytes(&format).context("a malformed EnumFormat param")?],
+        &mut pods,
     )?;
     // The camera's clock: a cycle per frame while a client reads it.
     let tick = pw.main_loop.loop_().add_timer({
@@ -609,8 +654,39 @@ fn to_yuy2(frame: &VideoFrame, out: &mut [u8]) -> bool {
     true
 }
 
-/// The EnumFormat param: raw YUY2, at `spec`'s exact size and rate (a
-/// camera's), or at any (a reader's, `None`).
+/// `frame` (I420, video's range) as a 4:2:2 JPEG in JPEG's full range (as
+/// webcams send) into `jpeg`: by way of RGB (both conversions in optimised
+/// crates: a 720p picture a frame in time).
+fn to_jpeg(frame: &VideoFrame, jpeg: &mut Vec<u8>) {
+    let (w, h) = (frame.width, frame.height);
+    let rgba = frame.to_rgba();
+    jpeg.clear();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut *jpeg, 90);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_1);
+    // The sides were checked at the start (at most 8192).
+    if let Err(e) = encoder.encode(&rgba, w as u16, h as u16, jpeg_encoder::ColorType::Rgba) {
+        eprintln!("test camera: encoding a JPEG: {e}");
+    }
+}
+
+/// What a camera offers: its one format, or for [`Layout::Mjpeg`] YUY2 at
+/// 10 fps first and MJPEG at its rate.
+fn camera_formats(spec: &Spec) -> Result<Vec<Vec<u8>>> {
+    if spec.layout != Layout::Mjpeg {
+        return Ok(vec![format_param(Some(spec))?]);
+    }
+    let raw = Spec {
+        name: String::new(),
+        description: String::new(),
+        fps: RAW_FPS_OF_MJPEG_CAMERA,
+        layout: Layout::Yuy2,
+        ..*spec
+    };
+    Ok(vec![format_param(Some(&raw))?, format_param(Some(spec))?])
+}
+
+/// The EnumFormat param: raw YUY2 (I420 for planes; MJPEG), at `spec`'s
+/// exact size and rate (a camera's), or at any (a reader's, `None`).
 fn format_param(spec: Option<&Spec>) -> Result<Vec<u8>> {
     use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
     use spa::pod::{property, ChoiceValue, Value};
@@ -654,11 +730,18 @@ fn format_param(spec: Option<&Spec>) -> Result<Vec<u8>> {
             ))),
         ),
     };
-    serialize(spa::pod::object!(
+    let mut object = spa::pod::object!(
         spa::utils::SpaTypes::ObjectParamFormat,
         spa::param::ParamType::EnumFormat,
         property!(FormatProperties::MediaType, Id, MediaType::Video),
-        property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
+        property!(
+            FormatProperties::MediaSubtype,
+            Id,
+            match spec.map(|s| s.layout) {
+                Some(Layout::Mjpeg) => MediaSubtype::Mjpg,
+                _ => MediaSubtype::Raw,
+            }
+        ),
         property!(
             FormatProperties::VideoFormat,
             Id,
@@ -669,7 +752,13 @@ fn format_param(spec: Option<&Spec>) -> Result<Vec<u8>> {
         ),
         property!(FormatProperties::VideoSize, size),
         property!(FormatProperties::VideoFramerate, rate),
-    ))
+    );
+    // JPEG has no pixel format.
+    if spec.is_some_and(|s| s.layout == Layout::Mjpeg) {
+        let key = FormatProperties::VideoFormat.as_raw();
+        object.properties.retain(|p| p.key != key);
+    }
+    serialize(object)
 }
 
 /// The Buffers param for frames of this size: YUY2 in one block, packed
@@ -680,7 +769,8 @@ fn buffers_param(width: u32, height: u32, layout: Layout) -> Result<Vec<u8>> {
     use spa::utils::{Choice, ChoiceEnum, ChoiceFlags};
     let int = |v: u32| i32::try_from(v).map(Value::Int);
     let (blocks, stride) = match layout {
-        Layout::Yuy2 => (1, width * 2),
+        // A JPEG is well under a YUY2 picture's size.
+        Layout::Yuy2 | Layout::Mjpeg => (1, width * 2),
         Layout::I420Planes => (3, width + PAD),
     };
     let buffers = Value::Choice(ChoiceValue::Int(Choice(

@@ -1,10 +1,11 @@
 //! Video read from PipeWire: a capture stream linked to a source's node
 //! (a camera, or a screen cast the desktop's portal set up), on a thread of
 //! its own (PipeWire's objects stay on the thread of their loop). Each
-//! picture arrives in the pixel format agreed on and is turned into I420
-//! there, as many a second as we send (the rest are let go unread); each
-//! is sent as it comes.
+//! picture arrives in the format agreed on (raw, or a webcam's MJPEG) and
+//! is turned into I420 there, as many a second as we send (the rest are let
+//! go unread); each is sent as it comes.
 
+mod mjpeg;
 mod pixels;
 
 use std::cell::{Cell, RefCell};
@@ -24,6 +25,7 @@ use spa::pod::Pod;
 use crate::video::cadence::Cadence;
 use crate::video::screen::{EndSignal, ShareEnd};
 use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
+use mjpeg::Mjpeg;
 use pixels::{to_i420, Plane};
 
 /// How long a listing may take, and how long a source may take to agree on
@@ -31,8 +33,8 @@ use pixels::{to_i420, Plane};
 const LISTING: Duration = Duration::from_secs(3);
 pub(crate) const FIRST_PICTURE_SECS: u64 = 5;
 
-/// The pixel formats taken, in the order we prefer them: cameras deliver
-/// YUY2 or I420 raw; a virtual camera or a screen cast may give RGB.
+/// The raw pixel formats taken, in the order we prefer them: cameras
+/// deliver YUY2 or I420 raw; a virtual camera or a screen cast may give RGB.
 const FORMATS: [PixelFormat; 7] = [
     PixelFormat::I420,
     PixelFormat::YUY2,
@@ -108,7 +110,14 @@ pub(crate) struct PipeWireVideo {
 }
 
 /// What the loop's thread tells the opener once the source agreed.
-type Agreed = Result<(VideoFormat, PixelFormat), PipeWireError>;
+type Agreed = Result<(VideoFormat, Pixels), PipeWireError>;
+
+/// How a source's pictures come: raw in a pixel format, or as JPEG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pixels {
+    Raw(PixelFormat),
+    Mjpeg,
+}
 
 impl PipeWireVideo {
     /// Starts reading, asking for `open.want`'s size and rate; the source
@@ -297,7 +306,9 @@ struct Reading {
 /// What the stream's callbacks keep between calls.
 struct StreamState {
     reading: Reading,
-    pixels: PixelFormat,
+    pixels: Pixels,
+    /// A webcam's JPEG decoder, kept between its pictures.
+    mjpeg: Mjpeg,
     format: Option<VideoFormat>,
     /// Which pictures are sent (from the agreed rates).
     cadence: Cadence,
@@ -334,7 +345,8 @@ fn read_on_this_thread(
     let ended = Arc::clone(&reading.ended);
     let state = StreamState {
         reading,
-        pixels: PixelFormat::Unknown,
+        pixels: Pixels::Raw(PixelFormat::Unknown),
+        mjpeg: Mjpeg::default(),
         format: None,
         cadence: Cadence::new(want.fps, None),
         frame: VideoFrame::black(2, 2),
@@ -392,8 +404,11 @@ fn read_on_this_thread(
         .register()
         .map_err(refused)?;
 
-    let values = enum_format(want).map_err(PipeWireError::Refused)?;
-    let pod = Pod::from_bytes(&values)
+    let asked = enum_formats(role, want).map_err(PipeWireError::Refused)?;
+    let mut pods = asked
+        .iter()
+        .map(|bytes| Pod::from_bytes(bytes))
+        .collect::<Option<Vec<_>>>()
         .ok_or_else(|| PipeWireError::Refused("the format request is malformed".into()))?;
     let node_id = match &target {
         Target::Name(_) => None,
@@ -404,7 +419,7 @@ fn read_on_this_thread(
             spa::utils::Direction::Input,
             node_id,
             pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
-            &mut [pod],
+            &mut pods,
         )
         .map_err(refused)?;
     // The source's node leaving the registry is its end (a camera
@@ -443,10 +458,21 @@ fn read_on_this_thread(
 
 /// The format the source and we agreed on: pictures of that size from now.
 fn agree(state: &mut StreamState, param: &Pod) {
+    use spa::param::format::{MediaSubtype, MediaType};
+    let Ok((MediaType::Video, subtype)) = spa::param::format_utils::parse_format(param) else {
+        return;
+    };
+    // Raw's parser reads an MJPEG format's size and rate too (its pixel
+    // format is then unknown).
     let mut info = spa::param::video::VideoInfoRaw::new();
     if info.parse(param).is_err() {
         return;
     }
+    let pixels = match subtype {
+        MediaSubtype::Raw if FORMATS.contains(&info.format()) => Some(Pixels::Raw(info.format())),
+        MediaSubtype::Mjpg => Some(Pixels::Mjpeg),
+        _ => None,
+    };
     let size = info.size();
     let rate = info.framerate();
     // I420 wants even sides; an odd last row or column is left out.
@@ -463,19 +489,19 @@ fn agree(state: &mut StreamState, param: &Pod) {
             ((rate.num + rate.denom / 2) / rate.denom).clamp(1, state.want_fps)
         },
     };
-    if format.width == 0 || format.height == 0 || !FORMATS.contains(&info.format()) {
+    let Some(pixels) = pixels.filter(|_| format.width > 0 && format.height > 0) else {
         let _ = state
             .reading
             .agreed
             .send(Err(PipeWireError::Refused(format!(
-                "it offers {:?} at {}x{}",
+                "it offers {subtype:?} {:?} at {}x{}",
                 info.format(),
                 size.width,
                 size.height
             ))));
         return;
-    }
-    state.pixels = info.format();
+    };
+    state.pixels = pixels;
     let source =
         (rate.num > 0 && rate.denom > 0).then(|| Duration::from_secs(1) * rate.denom / rate.num);
     state.cadence = Cadence::new(format.fps, source);
@@ -492,7 +518,14 @@ fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
     let Some(format) = state.format else {
         return false;
     };
-    match to_i420(state.pixels, planes, &mut state.frame) {
+    let converted = match state.pixels {
+        Pixels::Raw(pixels) => to_i420(pixels, planes, &mut state.frame),
+        Pixels::Mjpeg => match planes.first() {
+            Some(jpeg) => state.mjpeg.to_i420(jpeg.bytes, &mut state.frame),
+            None => Err("an MJPEG buffer without data".into()),
+        },
+    };
+    match converted {
         Ok(()) => {
             let mut latest = state.reading.into.lock().expect("pipewire picture lock");
             let fits = (latest.width, latest.height) == (format.width, format.height);
@@ -511,61 +544,116 @@ fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
     }
 }
 
-/// The formats we take, as PipeWire's EnumFormat: raw video, `want`'s
-/// size and rate preferred, anything from 2x2 to 4096x4096 accepted.
-fn enum_format(want: VideoFormat) -> Result<Vec<u8>, String> {
+/// What we ask a source for, as PipeWire's EnumFormat params in the order
+/// we prefer them (PipeWire tries each against the source's formats in
+/// turn and takes the first that fits).
+///
+/// A camera: `want`'s size at `want`'s rate or faster, raw, then as
+/// MJPEG; then at least half that size at that rate, raw then MJPEG; then
+/// anything from 2x2 to 4096x4096 at 1 to 60 fps. A USB webcam gives 720p
+/// at 30 fps only as MJPEG (raw, at 10): asked for raw of any rate first,
+/// it would be sent at 10.
+///
+/// A screen cast: raw, any size and rate (`want`'s preferred).
+fn enum_formats(role: &str, want: VideoFormat) -> Result<Vec<Vec<u8>>, String> {
+    let size = |min: (u32, u32), max: (u32, u32)| Span {
+        default: (want.width, want.height),
+        min,
+        max,
+    };
+    let exact = size((want.width, want.height), (want.width, want.height));
+    let half = size((want.width / 2, want.height / 2).max((2, 2)), (4096, 4096));
+    let any = size((2, 2), (4096, 4096));
+    let at_rate = (want.fps.clamp(1, 60), 60);
+    let any_rate = (1, 60);
+    let ladder: &[(bool, &Span, (u32, u32))] = if role == "Camera" {
+        &[
+            (false, &exact, at_rate),
+            (true, &exact, at_rate),
+            (false, &half, at_rate),
+            (true, &half, at_rate),
+            (false, &any, any_rate),
+            (true, &any, any_rate),
+        ]
+    } else {
+        &[(false, &any, any_rate)]
+    };
+    ladder
+        .iter()
+        .map(|&(mjpeg, size, rate)| format_param(mjpeg, size, rate, want.fps))
+        .collect()
+}
+
+/// Sizes from `min` to `max`, `default` preferred.
+struct Span {
+    default: (u32, u32),
+    min: (u32, u32),
+    max: (u32, u32),
+}
+
+/// One EnumFormat param: raw in any of [`FORMATS`] or MJPEG, of `size`, at
+/// `rate`'s frames a second (`fps` preferred).
+fn format_param(mjpeg: bool, size: &Span, rate: (u32, u32), fps: u32) -> Result<Vec<u8>, String> {
     use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
-    use spa::utils::{Fraction, Rectangle};
-    let object = spa::pod::object!(
-        spa::utils::SpaTypes::ObjectParamFormat,
-        spa::param::ParamType::EnumFormat,
-        spa::pod::property!(FormatProperties::MediaType, Id, MediaType::Video),
-        spa::pod::property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
-        spa::pod::property!(
-            FormatProperties::VideoFormat,
-            Choice,
-            Enum,
-            Id,
-            FORMATS[0],
-            FORMATS[0],
-            FORMATS[1],
-            FORMATS[2],
-            FORMATS[3],
-            FORMATS[4],
-            FORMATS[5],
-            FORMATS[6]
+    use spa::pod::{ChoiceValue, Property, Value};
+    use spa::utils::{Choice, ChoiceEnum, ChoiceFlags, Fraction, Id, Rectangle};
+    let id = |v: u32| Value::Id(Id(v));
+    let rect = |(width, height): (u32, u32)| Rectangle { width, height };
+    let per_second = |num: u32| Fraction { num, denom: 1 };
+    let mut properties = vec![
+        Property::new(
+            FormatProperties::MediaType.as_raw(),
+            id(MediaType::Video.as_raw()),
         ),
-        spa::pod::property!(
-            FormatProperties::VideoSize,
-            Choice,
-            Range,
-            Rectangle,
-            Rectangle {
-                width: want.width,
-                height: want.height
-            },
-            Rectangle {
-                width: 2,
-                height: 2
-            },
-            Rectangle {
-                width: 4096,
-                height: 4096
+        Property::new(
+            FormatProperties::MediaSubtype.as_raw(),
+            id(if mjpeg {
+                MediaSubtype::Mjpg
+            } else {
+                MediaSubtype::Raw
             }
+            .as_raw()),
         ),
-        spa::pod::property!(
-            FormatProperties::VideoFramerate,
-            Choice,
-            Range,
-            Fraction,
-            Fraction {
-                num: want.fps,
-                denom: 1
+    ];
+    if !mjpeg {
+        properties.push(Property::new(
+            FormatProperties::VideoFormat.as_raw(),
+            Value::Choice(ChoiceValue::Id(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Enum {
+                    default: Id(FORMATS[0].as_raw()),
+                    alternatives: FORMATS.iter().map(|f| Id(f.as_raw())).collect(),
+                },
+            ))),
+        ));
+    }
+    properties.push(Property::new(
+        FormatProperties::VideoSize.as_raw(),
+        Value::Choice(ChoiceValue::Rectangle(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Range {
+                default: rect(size.default),
+                min: rect(size.min),
+                max: rect(size.max),
             },
-            Fraction { num: 1, denom: 1 },
-            Fraction { num: 60, denom: 1 }
-        ),
-    );
+        ))),
+    ));
+    properties.push(Property::new(
+        FormatProperties::VideoFramerate.as_raw(),
+        Value::Choice(ChoiceValue::Fraction(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Range {
+                default: per_second(fps.clamp(rate.0, rate.1)),
+                min: per_second(rate.0),
+                max: per_second(rate.1),
+            },
+        ))),
+    ));
+    let object = spa::pod::Object {
+        type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
+        id: spa::param::ParamType::EnumFormat.as_raw(),
+        properties,
+    };
     spa::pod::serialize::PodSerializer::serialize(
         std::io::Cursor::new(Vec::new()),
         &spa::pod::Value::Object(object),
