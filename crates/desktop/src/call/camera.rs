@@ -14,10 +14,12 @@ use crate::i18n::Sentence;
 use crate::report::Happened;
 use crate::video::Previewed;
 
-/// What we ask a camera for; it may give another size, which is then sent.
+/// What we ask a camera for: 720p at 30, as LiveKit's clients capture (a
+/// USB webcam gives it as MJPEG). A camera without it gives at least half
+/// that size at 30 if it can, which is then sent.
 const WANT: VideoFormat = VideoFormat {
-    width: 640,
-    height: 360,
+    width: 1280,
+    height: 720,
     fps: 30,
 };
 
