@@ -149,6 +149,34 @@ pub async fn cost(pids: &[u32], seconds: u64) -> Result<Cost> {
     })
 }
 
+/// The cost of `pids` over the next `seconds`, and each process's CPU
+/// share of it by command name (processes of one name summed), largest
+/// first: where a client's cost goes.
+pub async fn cost_by_name(pids: &[u32], seconds: u64) -> Result<(Cost, Vec<(String, f64)>)> {
+    let names: Vec<String> = pids
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .map(|c| c.trim_end().to_owned())
+                .unwrap_or_else(|_| format!("pid {p}"))
+        })
+        .collect();
+    let series = sample(pids, std::time::Duration::from_secs(seconds), 1).await?;
+    let mut split: Vec<(String, f64)> = Vec::new();
+    for (name, s) in names.into_iter().zip(&series) {
+        match split.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cpu)) => *cpu += s.cpu_pct[0],
+            None => split.push((name, s.cpu_pct[0])),
+        }
+    }
+    split.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let cost = Cost {
+        cpu_pct: series.iter().map(|s| s.cpu_pct[0]).sum(),
+        peak_mib: series.iter().map(|s| s.peak_mib).sum(),
+    };
+    Ok((cost, split))
+}
+
 /// The summed usage of `pid` and its descendants (peak memory summed over
 /// processes: an upper bound).
 pub fn of_tree(pid: u32) -> Usage {

@@ -70,6 +70,9 @@ return true;
 struct Side {
     cpu_pct: f64,
     peak_mib: f64,
+    /// Its CPU by process (ours: the app, WebKit's web and network
+    /// processes), largest first.
+    by_process: Vec<(String, f64)>,
     /// Frames a second per stream, over the measured time.
     fps: f64,
     /// Publisher's hand-over → drawn (ours) or decoded (Python), ms.
@@ -193,7 +196,8 @@ async fn app_side(
     // The app and its WebKit processes (web content, network).
     let pids = usage::tree(pid);
     js(&app, CANVAS_HOOK).await?;
-    let usage::Cost { cpu_pct, peak_mib } = usage::cost(&pids, args.seconds).await?;
+    let (usage::Cost { cpu_pct, peak_mib }, by_process) =
+        usage::cost_by_name(&pids, args.seconds).await?;
     let log = js(
         &app,
         "const l = window.__benchFrames; window.__benchFrames = []; return l;",
@@ -213,6 +217,7 @@ async fn app_side(
     Ok(Side {
         cpu_pct,
         peak_mib,
+        by_process,
         fps: frames.len() as f64 / n as f64 / args.seconds as f64,
         latency_ms: latencies(&frames, &sent),
     })
@@ -266,6 +271,7 @@ async fn python_side(
     Ok(Side {
         cpu_pct,
         peak_mib,
+        by_process: Vec::new(),
         fps: frames.len() as f64 / n as f64 / args.seconds as f64,
         latency_ms: latencies(&frames, &sent),
     })
@@ -347,6 +353,18 @@ async fn main() -> Result<()> {
          stream to RGBA and reading its number, drawing nothing, publishing a tone; latency to \
          the frame handed out. cpu in % of one core; MiB sums each process's own peak)"
     );
+    // Where our cost goes: the app's own process (the engine, decoding,
+    // the frames for the page, audio, and GTK's side of the window) and
+    // WebKit's.
+    for r in &rows {
+        let split: Vec<String> = r
+            .ours
+            .by_process
+            .iter()
+            .map(|(name, cpu)| format!("{name} {cpu:.1}%"))
+            .collect();
+        println!("ours at {} by process: {}", r.streams, split.join(", "));
+    }
     let last = rows.last().context("no rows")?;
     println!(
         "video-cpu: ours/livekit-python ratio {:.2}",
