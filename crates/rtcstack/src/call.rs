@@ -230,6 +230,21 @@ impl Call {
         answer.await.unwrap_or(Err(ConnectError::Closed))
     }
 
+    /// Mutes or unmutes our videos of `source` (the camera, or the shared
+    /// screen): a muted one stays published and sends nothing, everyone
+    /// sees it muted, and it survives reconnects. Stopping a source ends
+    /// its mute (started again, it is shown).
+    pub async fn set_video_muted(&self, source: VideoSource, muted: bool) {
+        let (reply, done) = oneshot::channel();
+        if self.send(Command::SetVideoMuted {
+            source,
+            muted,
+            reply,
+        }) {
+            let _ = done.await;
+        }
+    }
+
     /// Switches where remote audio plays (another speaker), mid-call.
     pub fn set_audio_output(&self, sink: Arc<dyn AudioSink>) {
         self.output.replace(sink);

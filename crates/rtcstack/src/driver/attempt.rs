@@ -16,10 +16,12 @@ use crate::video::io::{SharedVideoInput, VideoSource};
 /// How a successful attempt brought the call back.
 pub(super) enum Recovered<S> {
     Resumed,
-    /// A new session, muted as the call was when the attempt started.
+    /// A new session, muted as the call was when the attempt started
+    /// (its microphone, and its videos of these sources).
     Rejoined {
         session: Arc<S>,
         muted: bool,
+        videos_muted: Vec<VideoSource>,
     },
 }
 
@@ -34,6 +36,7 @@ pub(super) struct AttemptJob<E: Engine> {
     pub(super) input: Option<SwitchableInput>,
     pub(super) videos: Vec<(SharedVideoInput, VideoSource)>,
     pub(super) muted: bool,
+    pub(super) videos_muted: Vec<VideoSource>,
     pub(super) clock: Clock,
 }
 
@@ -74,6 +77,9 @@ impl<E: Engine> AttemptJob<E> {
         if self.muted {
             session.set_muted(true).await;
         }
+        for &source in &self.videos_muted {
+            session.set_video_muted(source, true).await;
+        }
         if let Some(input) = self.input {
             session
                 .publish_audio(Box::new(input))
@@ -89,6 +95,7 @@ impl<E: Engine> AttemptJob<E> {
         Ok(Recovered::Rejoined {
             session: Arc::new(session),
             muted: self.muted,
+            videos_muted: self.videos_muted,
         })
     }
 }

@@ -49,6 +49,8 @@ pub(crate) trait Joined: Send + Sync + 'static {
         source: VideoSource,
     ) -> impl Future<Output = Result<(), ConnectError>> + Send;
     fn set_muted(&self, muted: bool) -> impl Future<Output = ()> + Send;
+    /// Mutes or unmutes our videos of `source` (also those published later).
+    fn set_video_muted(&self, source: VideoSource, muted: bool) -> impl Future<Output = ()> + Send;
     /// The call has taken this session on: what it held back goes out.
     fn adopt(&self) -> impl Future<Output = ()> + Send;
     fn room(&self) -> RoomState;
@@ -118,6 +120,10 @@ impl Joined for LiveSession {
 
     async fn set_muted(&self, muted: bool) {
         self.session.set_muted(muted).await
+    }
+
+    async fn set_video_muted(&self, source: VideoSource, muted: bool) {
+        self.session.set_video_muted(source, muted).await
     }
 
     async fn adopt(&self) {

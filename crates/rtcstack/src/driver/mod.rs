@@ -47,6 +47,12 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), ConnectError>>,
     },
     SetMuted(bool, oneshot::Sender<()>),
+    /// Mutes or unmutes our videos of a source (kept through reconnects).
+    SetVideoMuted {
+        source: VideoSource,
+        muted: bool,
+        reply: oneshot::Sender<()>,
+    },
     /// The OS or the user: sleep, wake, a network change, retry now.
     Hint(Input),
     Leave(oneshot::Sender<()>),
@@ -82,6 +88,8 @@ pub(crate) struct Driver<E: Engine> {
     /// Our videos (cameras, screens), to republish after a rejoin.
     videos: Vec<(SharedVideoInput, VideoSource)>,
     muted: bool,
+    /// The sources whose videos are muted.
+    videos_muted: Vec<VideoSource>,
     events: mpsc::UnboundedSender<CallEvent>,
     status: watch::Sender<Status<E::Session>>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -154,6 +162,7 @@ impl<E: Engine> Driver<E> {
             input: None,
             videos: Vec::new(),
             muted: false,
+            videos_muted: Vec::new(),
             events: parts.events,
             status,
             commands: parts.commands,
@@ -263,6 +272,8 @@ impl<E: Engine> Driver<E> {
             }
             Command::StopVideo { source, reply } => {
                 self.videos.retain(|(_, s)| *s != source);
+                // Started again, it is shown.
+                self.videos_muted.retain(|s| *s != source);
                 match &self.session {
                     Some(s) => {
                         let s = Arc::clone(s);
@@ -281,6 +292,21 @@ impl<E: Engine> Driver<E> {
                 self.muted = muted;
                 if let Some(s) = &self.session {
                     s.set_muted(muted).await;
+                }
+                let _ = reply.send(());
+                Vec::new()
+            }
+            Command::SetVideoMuted {
+                source,
+                muted,
+                reply,
+            } => {
+                self.videos_muted.retain(|s| *s != source);
+                if muted {
+                    self.videos_muted.push(source);
+                }
+                if let Some(s) = &self.session {
+                    s.set_video_muted(source, muted).await;
                 }
                 let _ = reply.send(());
                 Vec::new()
@@ -400,10 +426,20 @@ impl<E: Engine> Driver<E> {
         self.attempt = None;
         match result {
             Ok(Recovered::Resumed) => self.feed(Input::AttemptSucceeded),
-            Ok(Recovered::Rejoined { session, muted }) => {
+            Ok(Recovered::Rejoined {
+                session,
+                muted,
+                videos_muted,
+            }) => {
                 // The user may have changed the mute while it joined.
                 if muted != self.muted {
                     session.set_muted(self.muted).await;
+                }
+                for source in [VideoSource::Camera, VideoSource::Screen] {
+                    let now = self.videos_muted.contains(&source);
+                    if videos_muted.contains(&source) != now {
+                        session.set_video_muted(source, now).await;
+                    }
                 }
                 self.session = Some(session);
                 self.room_before = None;
@@ -526,6 +562,7 @@ impl<E: Engine> Driver<E> {
             input: self.input.clone(),
             videos: self.videos.clone(),
             muted: self.muted,
+            videos_muted: self.videos_muted.clone(),
             clock: self.clock,
         };
         let tx = self.attempt_tx.clone();

@@ -160,6 +160,10 @@ impl Joined for FakeSession {
         self.log
             .push(self.start, format!("muted {muted} {}", self.id));
     }
+    async fn set_video_muted(&self, source: crate::video::io::VideoSource, muted: bool) {
+        self.log
+            .push(self.start, format!("{source:?} muted {muted} {}", self.id));
+    }
     async fn adopt(&self) {}
     fn room(&self) -> RoomState {
         RoomState::default()
@@ -431,6 +435,73 @@ async fn a_stopped_video_is_not_published_again_by_a_rejoin() {
     assert_eq!(
         rig.log.entries(),
         ["join 1", "camera 1", "camera off 1", "close 1", "join 2"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_muted_camera_is_republished_muted_by_a_rejoin_and_a_stopped_one_unmuted() {
+    use crate::video::io::{SharedVideoInput, VideoSource};
+    let mut rig = Rig::joined().await;
+    let publish = |source| {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::PublishVideo {
+            input: SharedVideoInput::new(Box::new(Still)),
+            source,
+            reply,
+        };
+        (command, answer)
+    };
+    let (command, answer) = publish(VideoSource::Camera);
+    rig.commands.send(command).unwrap();
+    answer.await.unwrap().unwrap();
+    let (reply, done) = oneshot::channel();
+    rig.commands
+        .send(Command::SetVideoMuted {
+            source: VideoSource::Camera,
+            muted: true,
+            reply,
+        })
+        .unwrap();
+    done.await.unwrap();
+    rig.signals
+        .send((1, EngineSignal::Leave(LeaveAction::Reconnect)))
+        .unwrap();
+    rig.event(|e| matches!(e, CallEvent::Reconnected { .. }))
+        .await;
+    // Muted before it is published again: not one picture leaks out.
+    assert_eq!(
+        rig.log.entries(),
+        [
+            "join 1",
+            "camera 1",
+            "Camera muted true 1",
+            "close 1",
+            "join 2",
+            "Camera muted true 2",
+            "camera 2"
+        ]
+    );
+    // Stopped, then started again: shown, also after the next rejoin.
+    let (reply, answer) = oneshot::channel();
+    rig.commands
+        .send(Command::StopVideo {
+            source: VideoSource::Camera,
+            reply,
+        })
+        .unwrap();
+    answer.await.unwrap().unwrap();
+    let (command, answer) = publish(VideoSource::Camera);
+    rig.commands.send(command).unwrap();
+    answer.await.unwrap().unwrap();
+    rig.signals
+        .send((2, EngineSignal::Leave(LeaveAction::Reconnect)))
+        .unwrap();
+    rig.event(|e| matches!(e, CallEvent::Reconnected { .. }))
+        .await;
+    let after: Vec<String> = rig.log.entries().into_iter().skip(7).collect();
+    assert_eq!(
+        after,
+        ["camera off 2", "camera 2", "close 2", "join 3", "camera 3"]
     );
 }
 

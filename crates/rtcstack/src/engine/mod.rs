@@ -91,6 +91,8 @@ struct Core {
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
     /// Our videos being sent, to stop one.
     sending_videos: Mutex<Vec<publish_video::SendingVideo>>,
+    /// The sources whose videos are muted: published, nothing sent.
+    videos_muted: Mutex<Vec<crate::video::io::VideoSource>>,
     /// How each received track plays.
     playout: stats::PlayoutBook,
 }

@@ -1,12 +1,14 @@
 //! Our camera on the session: the track announced (AddTrack, with its
 //! simulcast layers), added to the publisher connection with one encoding
-//! per layer and negotiated, then fed by its sender.
+//! per layer and negotiated, then fed by its sender. A muted video stays
+//! published and sends nothing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -30,6 +32,8 @@ pub(crate) struct SendingVideo {
     sender: Option<Arc<dyn RtpSender>>,
     /// Ends its sending task.
     withdrawn: Arc<AtomicBool>,
+    /// Holds its sending task: muted.
+    paused: Arc<AtomicBool>,
 }
 
 /// LiveKit's quality for each of our layers.
@@ -51,6 +55,7 @@ impl Session {
         deadline: Duration,
     ) -> Result<String, ConnectError> {
         let format = input.format();
+        let muted = self.video_muted(source);
         let name = match source {
             VideoSource::Camera => "camera",
             VideoSource::Screen => "screen",
@@ -82,6 +87,8 @@ impl Session {
             } as i32,
             width: format.width,
             height: format.height,
+            // A muted camera republished by a rejoin starts muted.
+            muted,
             // The layers the server can choose from, with their sizes.
             layers: announced.clone(),
             simulcast_codecs: vec![proto::SimulcastCodec {
@@ -120,6 +127,7 @@ impl Session {
             rid: sent.extension(SDES_RTP_STREAM_ID_URI),
         };
         let withdrawn = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(muted));
         // A shared screen is encoded for its text.
         let content = match source {
             VideoSource::Camera => Content::Motion,
@@ -133,6 +141,7 @@ impl Session {
             content,
             self.core.transports.publisher.estimate.clone(),
             [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
+            Arc::clone(&paused),
         ));
         let sid = info.sid.clone();
         self.keep_published(cid, info);
@@ -145,8 +154,56 @@ impl Session {
                 sid: sid.clone(),
                 sender: sent.sender,
                 withdrawn,
+                paused,
             });
+        // A mute or unmute asked while the track was set up found no
+        // video to hold: the server has what AddTrack carried.
+        let now = self.video_muted(source);
+        if now != muted {
+            self.set_video_muted(source, now).await;
+        }
         Ok(sid)
+    }
+
+    /// Whether our videos of `source` are muted.
+    fn video_muted(&self, source: VideoSource) -> bool {
+        self.core
+            .videos_muted
+            .lock()
+            .expect("muted lock")
+            .contains(&source)
+    }
+
+    /// Mutes or unmutes our videos of `source`: a muted one stays
+    /// published and sends nothing; the server (and through it everyone)
+    /// is told. Held for videos of it published later in this session.
+    pub(crate) async fn set_video_muted(&self, source: VideoSource, muted: bool) {
+        {
+            let mut sources = self.core.videos_muted.lock().expect("muted lock");
+            sources.retain(|s| *s != source);
+            if muted {
+                sources.push(source);
+            }
+        }
+        let sids: Vec<String> = self
+            .core
+            .sending_videos
+            .lock()
+            .expect("sending lock")
+            .iter()
+            .filter(|v| v.source == source)
+            .map(|v| {
+                v.paused.store(muted, Ordering::Relaxed);
+                v.sid.clone()
+            })
+            .collect();
+        for sid in sids {
+            tracing::debug!("track {sid}: telling the server muted={muted}");
+            self.core
+                .signal
+                .send(Req::Mute(proto::MuteTrackRequest { sid, muted }))
+                .await;
+        }
     }
 
     /// Stops sending our videos of `source`: each one's track ends for
@@ -162,6 +219,12 @@ impl Session {
             *sending = others;
             these
         };
+        // A camera started again is shown.
+        self.core
+            .videos_muted
+            .lock()
+            .expect("muted lock")
+            .retain(|s| *s != source);
         for video in stopping {
             video.withdrawn.store(true, Ordering::Relaxed);
             self.forget_published(&video.sid);

@@ -162,6 +162,7 @@ pub(crate) async fn send_video(
     content: Content,
     estimate: Estimate,
     stop: [Arc<AtomicBool>; 2],
+    paused: Arc<AtomicBool>,
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).
@@ -231,6 +232,18 @@ pub(crate) async fn send_video(
             None => {
                 tick.tick().await;
             }
+        }
+        if paused.load(Ordering::Relaxed) {
+            // Muted: nothing is taken or sent, and each layer starts again
+            // from a key frame (a receiver cannot go on from what it last
+            // had).
+            if let Some(arrivals) = &arrivals {
+                taken = arrivals.count();
+            }
+            for s in &sending {
+                s.keyframe.store(true, Ordering::Relaxed);
+            }
+            continue;
         }
         // Stamped when taken: the receiver plays pictures out as they were
         // spaced here.
