@@ -10,9 +10,20 @@ const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// The peer's reports of our video, `n` of them after the first (which
 /// covers the start-up), summed.
 pub async fn peer_sees(peer: &PythonPeer, identity: &str, n: usize) -> Vec<PeerEvent> {
+    peer_sees_after(peer, 0, identity, n).await
+}
+
+/// The same from the peer's event `mark` on: the first report after it
+/// (which may cover a pause) left out.
+pub async fn peer_sees_after(
+    peer: &PythonPeer,
+    mark: usize,
+    identity: &str,
+    n: usize,
+) -> Vec<PeerEvent> {
     let ours = |e: &PeerEvent| e.kind() == "video_seen" && e.str("identity") == Some(identity);
     let first = peer
-        .wait_for("the peer's first report of our video", ours, SECS(15))
+        .wait_for_after(mark, "the peer's first report of our video", ours, SECS(15))
         .await
         .unwrap();
     let mut seen = Vec::new();

@@ -13,13 +13,13 @@ use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::pattern::PatternSource;
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{Layout, PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
-use rtcstack_testbench::video_seen::{decoded_whole, peer_sees};
+use rtcstack_testbench::video_seen::{decoded_whole, peer_sees, peer_sees_after};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -630,6 +630,89 @@ async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
     assert_eq!(camera.format(), want);
     let (_server, call) =
         decoded_whole_at_a_peer("video-planar-camera", camera, (640.0, 360.0)).await;
+    call.leave().await;
+}
+
+/// Our camera muted, then unmuted: its track stays published. Muted, the
+/// peer is told (the track muted, and so listed by the server) and gets no
+/// picture of ours; unmuted, it is told again and decodes our pattern
+/// whole (each layer starts again from a key frame).
+#[tokio::test]
+async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
+    let server = LiveKitServer::start().await.unwrap();
+    let room = "video-camera-muted";
+    let peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    let sid = call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30)),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    decoded_whole(&peer_sees(&peer, "rust-cam", 2).await, (640.0, 360.0));
+    let ours = |kind: &'static str| {
+        let sid = sid.clone();
+        move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
+    };
+    let listed_muted = || async {
+        let listed = server.room_service().list_participants(room).await.unwrap();
+        let track = listed.iter().flat_map(|p| &p.tracks).find(|t| t.sid == sid);
+        track.map(|t| t.muted)
+    };
+
+    let mark = peer.mark();
+    let asked = Instant::now();
+    call.set_video_muted(VideoSource::Camera, true).await;
+    peer.wait_for_after(
+        mark,
+        "our camera muted at the peer",
+        ours("track_muted"),
+        SECS(5),
+    )
+    .await
+    .unwrap();
+    eprintln!("muted at the peer {:?} after asking", asked.elapsed());
+    assert_eq!(listed_muted().await, Some(true));
+    // Pictures on their way settle; then the peer, which reports with the
+    // first picture a second after its last report, reports nothing for
+    // 2 s: 2 s without a picture.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let quiet = peer.mark();
+    tokio::time::sleep(SECS(2)).await;
+    let reports = peer.events()[quiet..]
+        .iter()
+        .filter(|e| e.kind() == "video_seen")
+        .count();
+    assert_eq!(reports, 0, "pictures of ours reached the peer while muted");
+
+    let mark = peer.mark();
+    let asked = Instant::now();
+    call.set_video_muted(VideoSource::Camera, false).await;
+    peer.wait_for_after(
+        mark,
+        "our camera unmuted at the peer",
+        ours("track_unmuted"),
+        SECS(5),
+    )
+    .await
+    .unwrap();
+    eprintln!("unmuted at the peer {:?} after asking", asked.elapsed());
+    decoded_whole(
+        &peer_sees_after(&peer, mark, "rust-cam", 3).await,
+        (640.0, 360.0),
+    );
+    assert_eq!(listed_muted().await, Some(false));
+    assert!(
+        !peer.events().iter().any(|e| ours("track_unpublished")(e)),
+        "the track was unpublished"
+    );
     call.leave().await;
 }
 
