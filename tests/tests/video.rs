@@ -680,12 +680,27 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
     .unwrap();
     eprintln!("muted at the peer {:?} after asking", asked.elapsed());
     assert_eq!(listed_muted().await, Some(true));
-    // Pictures on their way settle; then the peer, which reports with the
-    // first picture a second after its last report, reports nothing for
-    // 2 s: 2 s without a picture.
+    // Pictures on their way settle; then for 2 s we send no video packet
+    // (the server would hold them back from the peer anyway: counted where
+    // they leave), and the peer, which reports with the first picture a
+    // second after its last report, reports nothing.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let quiet = peer.mark();
+    let video_sent = || async {
+        let counters = call.counters().await.unwrap();
+        counters
+            .publisher
+            .outbound
+            .iter()
+            .filter(|s| s.kind == "video")
+            .map(|s| s.packets)
+            .sum::<u64>()
+    };
+    let (quiet, before) = (peer.mark(), video_sent().await);
     tokio::time::sleep(SECS(2)).await;
+    let after = video_sent().await;
+    eprintln!("video packets sent while muted: {before} before 2 s, {after} after");
+    assert!(before > 0);
+    assert_eq!(after, before, "we sent video while muted");
     let reports = peer.events()[quiet..]
         .iter()
         .filter(|e| e.kind() == "video_seen")
