@@ -542,11 +542,8 @@ fn serve(
                 let subtype = spa::param::format_utils::parse_format(param).map(|(_, s)| s);
                 p.mjpeg = subtype == Ok(spa::param::format::MediaSubtype::Mjpg);
                 let rate = info.framerate();
-                let fps = if rate.denom > 0 {
-                    rate.num / rate.denom
-                } else {
-                    0
-                };
+                // A picture every so many ticks of the camera's own rate.
+                let fps = rate.num.checked_div(rate.denom).unwrap_or(0);
                 p.every = u64::from((p.fps / fps.max(1)).max(1));
             }
             let updated = buffers_param(width, height, layout).and_then(|bytes| {

@@ -140,8 +140,10 @@ impl Session {
             input,
             content,
             self.core.transports.publisher.estimate.clone(),
-            [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
-            Arc::clone(&paused),
+            send_video::Controls {
+                stop: [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
+                paused: Arc::clone(&paused),
+            },
         ));
         let sid = info.sid.clone();
         self.keep_published(cid, info);

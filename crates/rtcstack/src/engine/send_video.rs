@@ -150,10 +150,19 @@ impl Drop for Sharing {
     }
 }
 
+/// What holds or ends a video's sending task from outside.
+pub(crate) struct Controls {
+    /// Either set ends it (the session closed, or the video withdrawn).
+    pub(crate) stop: [Arc<AtomicBool>; 2],
+    /// Set, it sends nothing (muted).
+    pub(crate) paused: Arc<AtomicBool>,
+}
+
 /// Encodes and sends `input` (showing `content`) on `track`, one stream
 /// per layer (with its ssrc), within what the receiver reports and its
 /// share of the connection's transport-wide `estimate` allow, until
-/// either `stop` is set (the session's, or this video's own).
+/// either `stop` is set (the session's, or this video's own); nothing
+/// while `paused`.
 pub(crate) async fn send_video(
     track: Arc<TrackLocalStaticRTP>,
     layers: Vec<(Layer, u32)>,
@@ -161,8 +170,7 @@ pub(crate) async fn send_video(
     mut input: SharedVideoInput,
     content: Content,
     estimate: Estimate,
-    stop: [Arc<AtomicBool>; 2],
-    paused: Arc<AtomicBool>,
+    Controls { stop, paused }: Controls,
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).

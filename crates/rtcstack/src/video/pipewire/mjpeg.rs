@@ -25,7 +25,7 @@ impl Mjpeg {
     /// pixel larger is cropped). A picture that does not decode (a torn USB
     /// transfer) or has another size is an error, and `out` may then hold
     /// part of it.
-    pub(super) fn to_i420(&mut self, jpeg: &[u8], out: &mut VideoFrame) -> Result<(), String> {
+    pub(super) fn decode_into(&mut self, jpeg: &[u8], out: &mut VideoFrame) -> Result<(), String> {
         let options = DecoderOptions::default()
             .jpeg_set_out_colorspace(ColorSpace::RGB)
             .set_max_width(LARGEST_SIDE)
@@ -91,7 +91,7 @@ mod tests {
         // range would be 76, 85, 255).
         let mut out = VideoFrame::black(16, 8);
         Mjpeg::default()
-            .to_i420(&jpeg(16, 8, [255, 0, 0]), &mut out)
+            .decode_into(&jpeg(16, 8, [255, 0, 0]), &mut out)
             .unwrap();
         let near = |got: &[u8], want: i32| got.iter().all(|&b| (i32::from(b) - want).abs() <= 3);
         assert!(near(&out.y, 81), "{:?}", &out.y[..4]);
@@ -103,9 +103,11 @@ mod tests {
     fn an_odd_side_is_cropped_and_another_size_refused() {
         let mut out = VideoFrame::black(16, 8);
         let mut mjpeg = Mjpeg::default();
-        assert!(mjpeg.to_i420(&jpeg(17, 9, [0, 0, 255]), &mut out).is_ok());
+        assert!(mjpeg
+            .decode_into(&jpeg(17, 9, [0, 0, 255]), &mut out)
+            .is_ok());
         let err = mjpeg
-            .to_i420(&jpeg(32, 8, [0, 0, 255]), &mut out)
+            .decode_into(&jpeg(32, 8, [0, 0, 255]), &mut out)
             .unwrap_err();
         assert!(err.contains("32x8"), "{err}");
     }
@@ -117,9 +119,9 @@ mod tests {
         let mut mjpeg = Mjpeg::default();
         for cut in [0, 2, 20, whole.len() / 2, whole.len() - 2] {
             // Either refused or decoded as far as it goes: never a panic.
-            let _ = mjpeg.to_i420(&whole[..cut], &mut out);
+            let _ = mjpeg.decode_into(&whole[..cut], &mut out);
         }
-        assert!(mjpeg.to_i420(&[], &mut out).is_err());
-        assert!(mjpeg.to_i420(b"not a picture", &mut out).is_err());
+        assert!(mjpeg.decode_into(&[], &mut out).is_err());
+        assert!(mjpeg.decode_into(b"not a picture", &mut out).is_err());
     }
 }

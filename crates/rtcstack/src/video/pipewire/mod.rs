@@ -521,7 +521,7 @@ fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
     let converted = match state.pixels {
         Pixels::Raw(pixels) => to_i420(pixels, planes, &mut state.frame),
         Pixels::Mjpeg => match planes.first() {
-            Some(jpeg) => state.mjpeg.to_i420(jpeg.bytes, &mut state.frame),
+            Some(jpeg) => state.mjpeg.decode_into(jpeg.bytes, &mut state.frame),
             None => Err("an MJPEG buffer without data".into()),
         },
     };
