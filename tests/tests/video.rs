@@ -607,29 +607,12 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// once was, the picture stayed black: seen.)
 #[tokio::test]
 async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
-    let pipewire = PipeWire::start().unwrap();
-    let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
-    let id = "rtcstack-test-libcamera";
-    let _device = TestCamera::start_laid_out(
-        &pipewire,
-        id,
+    let (_server, call) = laid_out_camera_decoded_whole(
+        "video-planar-camera",
         "A camera through libcamera",
-        (640, 360, 30),
         Layout::I420Planes,
     )
-    .unwrap();
-    let want = VideoFormat {
-        width: 640,
-        height: 360,
-        fps: 30,
-    };
-    let camera = tokio::task::spawn_blocking(move || Camera::open(&service, id, want))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(camera.format(), want);
-    let (_server, call) =
-        decoded_whole_at_a_peer("video-planar-camera", camera, (640.0, 360.0)).await;
+    .await;
     call.leave().await;
 }
 
@@ -738,17 +721,25 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
 /// and decode it: LiveKit's Python SDK decodes our video whole, at 30 fps.
 #[tokio::test]
 async fn a_webcam_giving_its_size_at_30_only_as_mjpeg_is_sent_at_30() {
+    let (_server, call) =
+        laid_out_camera_decoded_whole("video-mjpeg-camera", "A USB 2 webcam", Layout::Mjpeg).await;
+    call.leave().await;
+}
+
+/// A test camera named `description`, 640x360 at 30 fps laid out as
+/// `layout` says, opened by us asking for just that (and agreeing to it),
+/// published in `room` and decoded whole by LiveKit's Python SDK. The
+/// server and our call, to go on with.
+async fn laid_out_camera_decoded_whole(
+    room: &str,
+    description: &str,
+    layout: Layout,
+) -> (LiveKitServer, rtcstack::Call) {
     let pipewire = PipeWire::start().unwrap();
     let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
-    let id = "rtcstack-test-usb-webcam";
-    let device = TestCamera::start_laid_out(
-        &pipewire,
-        id,
-        "A USB 2 webcam",
-        (640, 360, 30),
-        Layout::Mjpeg,
-    )
-    .unwrap();
+    let id = "rtcstack-test-laid-out";
+    let device =
+        TestCamera::start_laid_out(&pipewire, id, description, (640, 360, 30), layout).unwrap();
     let want = VideoFormat {
         width: 640,
         height: 360,
@@ -759,10 +750,9 @@ async fn a_webcam_giving_its_size_at_30_only_as_mjpeg_is_sent_at_30() {
         .unwrap()
         .unwrap();
     assert_eq!(camera.format(), want);
-    let (_server, call) =
-        decoded_whole_at_a_peer("video-mjpeg-camera", camera, (640.0, 360.0)).await;
+    let published = decoded_whole_at_a_peer(room, camera, (640.0, 360.0)).await;
     assert!(device.frames() > 0);
-    call.leave().await;
+    published
 }
 
 /// `camera` published by us in `room`, on a server of its own: LiveKit's
