@@ -650,18 +650,24 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
         track.map(|t| t.muted)
     };
 
-    let mark = peer.mark();
-    let asked = Instant::now();
-    call.set_video_muted(VideoSource::Camera, true).await;
-    peer.wait_for_after(
-        mark,
-        "our camera muted at the peer",
-        ours("track_muted"),
-        SECS(5),
-    )
-    .await
-    .unwrap();
-    eprintln!("muted at the peer {:?} after asking", asked.elapsed());
+    // Muted or unmuted, and the peer told: its mark from before the ask.
+    let set_muted = async |muted: bool| {
+        let (mark, asked) = (peer.mark(), Instant::now());
+        call.set_video_muted(VideoSource::Camera, muted).await;
+        let kind = if muted {
+            "track_muted"
+        } else {
+            "track_unmuted"
+        };
+        let what = format!("{kind} for our camera at the peer");
+        peer.wait_for_after(mark, &what, ours(kind), SECS(5))
+            .await
+            .unwrap();
+        eprintln!("{kind} at the peer {:?} after asking", asked.elapsed());
+        mark
+    };
+
+    set_muted(true).await;
     assert_eq!(listed_muted().await, Some(true));
     // Pictures on their way settle; then for 2 s we send no video packet
     // (the server would hold them back from the peer anyway: counted where
@@ -690,18 +696,7 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
         .count();
     assert_eq!(reports, 0, "pictures of ours reached the peer while muted");
 
-    let mark = peer.mark();
-    let asked = Instant::now();
-    call.set_video_muted(VideoSource::Camera, false).await;
-    peer.wait_for_after(
-        mark,
-        "our camera unmuted at the peer",
-        ours("track_unmuted"),
-        SECS(5),
-    )
-    .await
-    .unwrap();
-    eprintln!("unmuted at the peer {:?} after asking", asked.elapsed());
+    let mark = set_muted(false).await;
     decoded_whole(
         &peer_sees_after(&peer, mark, "rust-cam", 3).await,
         (640.0, 360.0),
