@@ -371,27 +371,18 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
 /// picture when it asks for the low layer.
 #[tokio::test]
 async fn our_camera_is_decoded_by_livekit_python() {
-    let server = LiveKitServer::start().await.unwrap();
     let room = "video-publish";
-    let mut peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
-            .await
-            .unwrap();
-    let started = Instant::now();
-    let sid = call
-        .publish_video(
-            Box::new(PatternSource::new(640, 360, 30)),
-            VideoSource::Camera,
-        )
-        .await
-        .unwrap();
-    eprintln!("camera published as {sid} in {:?}", started.elapsed());
-    let seen = peer_sees(&peer, "rust-cam", 3).await;
-    decoded_whole(&seen, (640.0, 360.0));
+    let Publishing {
+        server,
+        mut peer,
+        call,
+        sid,
+    } = decoded_whole_at_a_peer(
+        room,
+        Box::new(PatternSource::new(640, 360, 30)),
+        (640.0, 360.0),
+    )
+    .await;
 
     let listed = server.room_service().list_participants(room).await.unwrap();
     let layers: Vec<(i32, u32, u32)> = listed
@@ -486,8 +477,8 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
         }
     );
     let end = camera.end();
-    let (_server, call) =
-        decoded_whole_at_a_peer("video-pipewire-camera", camera, (640.0, 360.0)).await;
+    let Publishing { call, .. } =
+        decoded_whole_at_a_peer("video-pipewire-camera", Box::new(camera), (640.0, 360.0)).await;
     assert!(!end.has_ended());
 
     // Unplugged: the camera's node goes from PipeWire.
@@ -607,7 +598,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// once was, the picture stayed black: seen.)
 #[tokio::test]
 async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
-    let (_server, call) = laid_out_camera_decoded_whole(
+    let Publishing { call, .. } = laid_out_camera_decoded_whole(
         "video-planar-camera",
         "A camera through libcamera",
         Layout::I420Planes,
@@ -622,24 +613,18 @@ async fn a_camera_with_a_plane_per_block_is_decoded_whole_by_livekit_python() {
 /// whole (each layer starts again from a key frame).
 #[tokio::test]
 async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
-    let server = LiveKitServer::start().await.unwrap();
     let room = "video-camera-muted";
-    let peer = server
-        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
-        .await
-        .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
-            .await
-            .unwrap();
-    let sid = call
-        .publish_video(
-            Box::new(PatternSource::new(640, 360, 30)),
-            VideoSource::Camera,
-        )
-        .await
-        .unwrap();
-    decoded_whole(&peer_sees(&peer, "rust-cam", 2).await, (640.0, 360.0));
+    let Publishing {
+        server,
+        peer,
+        call,
+        sid,
+    } = decoded_whole_at_a_peer(
+        room,
+        Box::new(PatternSource::new(640, 360, 30)),
+        (640.0, 360.0),
+    )
+    .await;
     let ours = |kind: &'static str| {
         let sid = sid.clone();
         move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
@@ -716,20 +701,19 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
 /// and decode it: LiveKit's Python SDK decodes our video whole, at 30 fps.
 #[tokio::test]
 async fn a_webcam_giving_its_size_at_30_only_as_mjpeg_is_sent_at_30() {
-    let (_server, call) =
+    let Publishing { call, .. } =
         laid_out_camera_decoded_whole("video-mjpeg-camera", "A USB 2 webcam", Layout::Mjpeg).await;
     call.leave().await;
 }
 
 /// A test camera named `description`, 640x360 at 30 fps laid out as
 /// `layout` says, opened by us asking for just that (and agreeing to it),
-/// published in `room` and decoded whole by LiveKit's Python SDK. The
-/// server and our call, to go on with.
+/// published in `room` and decoded whole by LiveKit's Python SDK.
 async fn laid_out_camera_decoded_whole(
     room: &str,
     description: &str,
     layout: Layout,
-) -> (LiveKitServer, rtcstack::Call) {
+) -> Publishing {
     let pipewire = PipeWire::start().unwrap();
     let service = CameraService::at(pipewire.runtime_dir().join("pipewire-0"));
     let id = "rtcstack-test-laid-out";
@@ -745,19 +729,29 @@ async fn laid_out_camera_decoded_whole(
         .unwrap()
         .unwrap();
     assert_eq!(camera.format(), want);
-    let published = decoded_whole_at_a_peer(room, camera, (640.0, 360.0)).await;
+    let published = decoded_whole_at_a_peer(room, Box::new(camera), (640.0, 360.0)).await;
     assert!(device.frames() > 0);
     published
 }
 
-/// `camera` published by us in `room`, on a server of its own: LiveKit's
-/// Python SDK decodes it whole, at `size`. The server and our call, to go
-/// on with.
+/// Our camera published and decoded whole at the peer, to go on with.
+struct Publishing {
+    server: LiveKitServer,
+    /// LiveKit's Python SDK, "py-viewer".
+    peer: PythonPeer,
+    /// Ours, "rust-cam".
+    call: rtcstack::Call,
+    /// Our camera's track.
+    sid: String,
+}
+
+/// `camera` published by us as our camera in `room`, on a server of its
+/// own: LiveKit's Python SDK decodes it whole, at `size`.
 async fn decoded_whole_at_a_peer(
     room: &str,
-    camera: Camera,
+    camera: Box<dyn VideoInput>,
     size: (f64, f64),
-) -> (LiveKitServer, rtcstack::Call) {
+) -> Publishing {
     let server = LiveKitServer::start().await.unwrap();
     let peer = server
         .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
@@ -767,11 +761,19 @@ async fn decoded_whole_at_a_peer(
         join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
             .await
             .unwrap();
-    call.publish_video(Box::new(camera), VideoSource::Camera)
+    let started = Instant::now();
+    let sid = call
+        .publish_video(camera, VideoSource::Camera)
         .await
         .unwrap();
+    eprintln!("camera published as {sid} in {:?}", started.elapsed());
     decoded_whole(&peer_sees(&peer, "rust-cam", 3).await, size);
-    (server, call)
+    Publishing {
+        server,
+        peer,
+        call,
+        sid,
+    }
 }
 
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
