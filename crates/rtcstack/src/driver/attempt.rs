@@ -11,7 +11,7 @@ use crate::audio::io::SwitchableInput;
 use crate::error::ConnectError;
 use crate::room::RoomState;
 use crate::supervisor::{AttemptError, AttemptKind};
-use crate::video::io::{SharedVideoInput, VideoSource};
+use crate::video::io::{SharedVideoInput, VideoSource, VideosMuted};
 
 /// How a successful attempt brought the call back.
 pub(super) enum Recovered<S> {
@@ -21,7 +21,7 @@ pub(super) enum Recovered<S> {
     Rejoined {
         session: Arc<S>,
         muted: bool,
-        videos_muted: Vec<VideoSource>,
+        videos_muted: VideosMuted,
     },
 }
 
@@ -36,7 +36,7 @@ pub(super) struct AttemptJob<E: Engine> {
     pub(super) input: Option<SwitchableInput>,
     pub(super) videos: Vec<(SharedVideoInput, VideoSource)>,
     pub(super) muted: bool,
-    pub(super) videos_muted: Vec<VideoSource>,
+    pub(super) videos_muted: VideosMuted,
     pub(super) clock: Clock,
 }
 
@@ -77,8 +77,10 @@ impl<E: Engine> AttemptJob<E> {
         if self.muted {
             session.set_muted(true).await;
         }
-        for &source in &self.videos_muted {
-            session.set_video_muted(source, true).await;
+        for source in VideoSource::ALL {
+            if self.videos_muted.of(source) {
+                session.set_video_muted(source, true).await;
+            }
         }
         if let Some(input) = self.input {
             session

@@ -24,7 +24,7 @@ use crate::room::RoomState;
 use crate::state::ConnectionState;
 use crate::supervisor::{Action, AttemptError, AttemptKind, Input, Supervisor};
 use crate::token::{self, Freshness, RefreshError, TokenRefresher};
-use crate::video::io::{SharedVideoInput, VideoSource};
+use crate::video::io::{SharedVideoInput, VideoSource, VideosMuted};
 use attempt::{AttemptJob, Recovered};
 pub(crate) use clock::Clock;
 use engine::{Engine, Joined};
@@ -88,8 +88,7 @@ pub(crate) struct Driver<E: Engine> {
     /// Our videos (cameras, screens), to republish after a rejoin.
     videos: Vec<(SharedVideoInput, VideoSource)>,
     muted: bool,
-    /// The sources whose videos are muted.
-    videos_muted: Vec<VideoSource>,
+    videos_muted: VideosMuted,
     events: mpsc::UnboundedSender<CallEvent>,
     status: watch::Sender<Status<E::Session>>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -162,7 +161,7 @@ impl<E: Engine> Driver<E> {
             input: None,
             videos: Vec::new(),
             muted: false,
-            videos_muted: Vec::new(),
+            videos_muted: VideosMuted::default(),
             events: parts.events,
             status,
             commands: parts.commands,
@@ -273,7 +272,7 @@ impl<E: Engine> Driver<E> {
             Command::StopVideo { source, reply } => {
                 self.videos.retain(|(_, s)| *s != source);
                 // Started again, it is shown.
-                self.videos_muted.retain(|s| *s != source);
+                self.videos_muted.set(source, false);
                 match &self.session {
                     Some(s) => {
                         let s = Arc::clone(s);
@@ -301,10 +300,7 @@ impl<E: Engine> Driver<E> {
                 muted,
                 reply,
             } => {
-                self.videos_muted.retain(|s| *s != source);
-                if muted {
-                    self.videos_muted.push(source);
-                }
+                self.videos_muted.set(source, muted);
                 if let Some(s) = &self.session {
                     s.set_video_muted(source, muted).await;
                 }
@@ -435,9 +431,9 @@ impl<E: Engine> Driver<E> {
                 if muted != self.muted {
                     session.set_muted(self.muted).await;
                 }
-                for source in [VideoSource::Camera, VideoSource::Screen] {
-                    let now = self.videos_muted.contains(&source);
-                    if videos_muted.contains(&source) != now {
+                for source in VideoSource::ALL {
+                    let now = self.videos_muted.of(source);
+                    if videos_muted.of(source) != now {
                         session.set_video_muted(source, now).await;
                     }
                 }
@@ -562,7 +558,7 @@ impl<E: Engine> Driver<E> {
             input: self.input.clone(),
             videos: self.videos.clone(),
             muted: self.muted,
-            videos_muted: self.videos_muted.clone(),
+            videos_muted: self.videos_muted,
             clock: self.clock,
         };
         let tx = self.attempt_tx.clone();

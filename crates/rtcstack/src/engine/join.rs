@@ -170,7 +170,7 @@ impl Session {
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             sending_videos: Mutex::new(Vec::new()),
-            videos_muted: Mutex::new(Vec::new()),
+            videos_muted: Mutex::default(),
             playout: Default::default(),
         });
         let (room_tx, room_rx) = watch::channel(room);

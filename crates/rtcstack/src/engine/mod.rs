@@ -92,7 +92,7 @@ struct Core {
     /// Our videos being sent, to stop one.
     sending_videos: Mutex<Vec<publish_video::SendingVideo>>,
     /// The sources whose videos are muted: published, nothing sent.
-    videos_muted: Mutex<Vec<crate::video::io::VideoSource>>,
+    videos_muted: Mutex<crate::video::io::VideosMuted>,
     /// How each received track plays.
     playout: stats::PlayoutBook,
 }

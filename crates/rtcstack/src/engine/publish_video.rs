@@ -173,20 +173,18 @@ impl Session {
             .videos_muted
             .lock()
             .expect("muted lock")
-            .contains(&source)
+            .of(source)
     }
 
     /// Mutes or unmutes our videos of `source`: a muted one stays
     /// published and sends nothing; the server (and through it everyone)
     /// is told. Held for videos of it published later in this session.
     pub(crate) async fn set_video_muted(&self, source: VideoSource, muted: bool) {
-        {
-            let mut sources = self.core.videos_muted.lock().expect("muted lock");
-            sources.retain(|s| *s != source);
-            if muted {
-                sources.push(source);
-            }
-        }
+        self.core
+            .videos_muted
+            .lock()
+            .expect("muted lock")
+            .set(source, muted);
         let sids: Vec<String> = self
             .core
             .sending_videos
@@ -226,7 +224,7 @@ impl Session {
             .videos_muted
             .lock()
             .expect("muted lock")
-            .retain(|s| *s != source);
+            .set(source, false);
         for video in stopping {
             video.withdrawn.store(true, Ordering::Relaxed);
             self.forget_published(&video.sid);

@@ -85,6 +85,34 @@ pub enum VideoSource {
     Screen,
 }
 
+impl VideoSource {
+    pub(crate) const ALL: [VideoSource; 2] = [VideoSource::Camera, VideoSource::Screen];
+}
+
+/// Which sources' videos are muted (a muted video stays published and
+/// sends nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct VideosMuted {
+    camera: bool,
+    screen: bool,
+}
+
+impl VideosMuted {
+    pub(crate) fn of(self, source: VideoSource) -> bool {
+        match source {
+            VideoSource::Camera => self.camera,
+            VideoSource::Screen => self.screen,
+        }
+    }
+
+    pub(crate) fn set(&mut self, source: VideoSource, muted: bool) {
+        match source {
+            VideoSource::Camera => self.camera = muted,
+            VideoSource::Screen => self.screen = muted,
+        }
+    }
+}
+
 /// An input a call holds across sessions (a rejoin publishes the same
 /// camera again).
 #[derive(Clone)]
