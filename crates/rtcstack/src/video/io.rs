@@ -43,6 +43,8 @@ pub struct Arrivals(Arc<ArrivalsInner>);
 struct ArrivalsInner {
     count: AtomicU64,
     notify: Notify,
+    /// Told of each arrival here too (see [`Arrivals::relay_to`]).
+    relay: Mutex<Option<Arrivals>>,
 }
 
 impl Arrivals {
@@ -54,6 +56,15 @@ impl Arrivals {
     pub fn arrived(&self) {
         self.0.count.fetch_add(1, Ordering::AcqRel);
         self.0.notify.notify_waiters();
+        if let Some(to) = self.0.relay.lock().expect("relay lock").as_ref() {
+            to.arrived();
+        }
+    }
+
+    /// From now on each arrival here is one at `to` as well (an input that
+    /// outlives the devices it reads keeps one signal for all of them).
+    pub fn relay_to(&self, to: &Arrivals) {
+        *self.0.relay.lock().expect("relay lock") = Some(to.clone());
     }
 
     /// How many have arrived.

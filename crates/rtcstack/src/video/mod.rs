@@ -14,6 +14,7 @@ pub(crate) mod pacer;
 pub(crate) mod pipewire;
 pub mod screen;
 pub(crate) mod simulcast;
+pub mod switchable;
 pub(crate) mod uplink;
 pub mod view;
 
@@ -23,4 +24,5 @@ pub use io::{
     Arrivals, NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink,
     VideoSource,
 };
+pub use switchable::{SwitchableVideoInput, VideoSwitch};
 pub use view::VideoView;
