@@ -13,12 +13,12 @@ use rtcstack::video::VideoSource;
 use rtcstack_testbench::app::AppSession;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::pattern::{self, Reading};
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::screencast_portal::ScreenCastPortal;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees};
+use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees, peer_sees_after};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
@@ -544,8 +544,9 @@ async fn the_app_shares_one_window_even_where_another_covers_it() {
 /// plugged in, the picker offers it by its name; picked, the peer decodes
 /// our pattern whole, the button says Stop camera, and our own picture is
 /// drawn in a tile, as in a mirror, in the pattern's colours, moving on;
-/// Stop camera ends the track at the peer, takes the tile away and lets the
-/// camera go, as leaving the call with the camera on does.
+/// Stop camera mutes it (the track stays, our tile shows our name) and lets
+/// the camera go; picked again, the same track shows it again, and leaving
+/// the call lets the camera go too.
 #[tokio::test]
 async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let pipewire = PipeWire::start().unwrap();
@@ -622,13 +623,25 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         later.number
     );
 
-    // Stopped: the track ends at the peer, the tile goes.
-    let mark = peer.mark();
+    // Stopped: muted, as in LiveKit's clients. The track stays, muted at
+    // the peer and on the server; our tile shows our name where the
+    // picture was; the camera is let go (its light would go off).
+    let sid = first.str("track_sid").unwrap().to_string();
+    let ours = |kind: &'static str| {
+        let sid = sid.clone();
+        move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
+    };
+    let listed_muted = || async {
+        let listed = server.room_service().list_participants(room).await.unwrap();
+        let track = listed.iter().flat_map(|p| &p.tracks).find(|t| t.sid == sid);
+        track.map(|t| t.muted)
+    };
+    let stopped = peer.mark();
     app.click("camera").await.unwrap();
     peer.wait_for_after(
-        mark,
-        "our camera ended at the peer",
-        |e| e.kind() == "track_unpublished" && e.str("identity") == Some(us.as_str()),
+        stopped,
+        "our camera muted at the peer",
+        ours("track_muted"),
         SECS(10),
     )
     .await
@@ -636,11 +649,60 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     app.wait_text("[data-testid=camera]", SECS(5), |t| t == "Camera")
         .await
         .unwrap();
-    app.wait_gone("video-tile", SECS(5)).await.unwrap();
-    app.screenshot_window("video-camera-stopped").unwrap();
+    assert_eq!(listed_muted().await, Some(true));
+    let deadline = Instant::now() + SECS(5);
+    while app.visible("video-canvas").await {
+        assert!(
+            Instant::now() < deadline,
+            "our muted camera's tile still shows a picture"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    name_only(&app, "video-camera-muted", "You").await;
     assert_eq!(app.text("connection-state").await, "connected");
-    // And the camera itself is let go (its light would go off).
     let_go(&device, "Stop camera").await;
+
+    // Picked again: the same track unmuted (none new), our pattern whole
+    // at the peer, our picture back in the tile.
+    let again = peer.mark();
+    app.click("camera").await.unwrap();
+    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
+    app.click_text("camera-choice", WEBCAM_NAME).await.unwrap();
+    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
+        .await
+        .unwrap();
+    peer.wait_for_after(
+        again,
+        "our camera unmuted at the peer",
+        ours("track_unmuted"),
+        SECS(10),
+    )
+    .await
+    .unwrap();
+    let seen = peer_sees_after(&peer, again, &us, 3).await;
+    assert!(
+        seen.iter()
+            .all(|e| e.str("track_sid") == Some(sid.as_str())),
+        "the peer decoded another track than our camera's: {seen:?}"
+    );
+    decoded_whole(&seen, (640.0, 360.0));
+    assert_eq!(listed_muted().await, Some(false));
+    let since = &peer.events()[stopped..];
+    assert!(
+        !since
+            .iter()
+            .any(|e| e.kind() == "track_unpublished" || e.kind() == "track_published"),
+        "muting and unmuting the camera changed its track: {since:?}"
+    );
+    app.wait_visible("video-canvas", SECS(5)).await.unwrap();
+
+    // Stopped once more: muted again.
+    let mark = peer.mark();
+    app.click("camera").await.unwrap();
+    peer.wait_for_after(mark, "muted again", ours("track_muted"), SECS(10))
+        .await
+        .unwrap();
+    let_go(&device, "Stop camera, again").await;
 
     // On again, then Leave: let go too.
     app.click("camera").await.unwrap();
@@ -660,6 +722,44 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     let_go(&device, "Leave").await;
     peer.leave().await.unwrap();
     app.close().await.unwrap();
+}
+
+/// The tile shows `name` where a picture would be, as seen in a screenshot
+/// saved as `shot`.png: nothing but the tile's background and, in its
+/// middle, the name's caption (a picture would cover the whole tile).
+async fn name_only(app: &AppSession, shot: &str, name: &str) {
+    let pixels = app.window_pixels(shot).await.unwrap();
+    let tile = app.seen("video-tile").await;
+    assert!(tile.visible(), "the tile is not seen: {tile}");
+    let caption = app.seen_css("[data-testid=video-tile] figcaption").await;
+    assert_eq!(caption.text.trim(), name);
+    let r = pixels.box_of(&tile);
+    // Marked: what stands out from the tile's background (#1f2430).
+    let mut marked = (0u64, 0u64, 0u64);
+    for y in r.y..r.y + r.h {
+        for x in r.x..r.x + r.w {
+            let p = pixels.pixel(x, y);
+            if [0x1f, 0x24, 0x30]
+                .iter()
+                .zip(p)
+                .any(|(b, c)| (*b as i32 - c as i32).abs() > 40)
+            {
+                marked = (marked.0 + 1, marked.1 + x as u64, marked.2 + y as u64);
+            }
+        }
+    }
+    let area = r.w as u64 * r.h as u64;
+    assert!(
+        marked.0 > 0 && marked.0 * 10 < area,
+        "the tile is not its background with a caption: {} of {area} pixels marked",
+        marked.0
+    );
+    let centre = (marked.1 / marked.0, marked.2 / marked.0);
+    let (mx, my) = ((r.x + r.w / 2) as u64, (r.y + r.h / 2) as u64);
+    assert!(
+        centre.0.abs_diff(mx) < r.w as u64 / 6 && centre.1.abs_diff(my) < r.h as u64 / 6,
+        "the caption is not in the tile's middle: marks centred at {centre:?}, tile's middle ({mx}, {my})"
+    );
 }
 
 /// Waits (5 s at most) until nothing reads `device` any more: no frame

@@ -7,7 +7,7 @@ import { chosenProfile, startProfiles } from "./profiles";
 import { renderPeople, resetPeople, startPeople } from "./people";
 import { renderVideos, resetVideos } from "./video";
 import { renderShare, startShare } from "./share";
-import { renderCamera, startCamera } from "./camera";
+import { ownCamera, renderCamera, startCamera } from "./camera";
 import { renderMini, startMini } from "./mini";
 import { qualityIcon } from "./quality";
 import { announce, el, rendered, setText } from "./dom";
@@ -110,7 +110,7 @@ function render(v: CallView): void {
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
   renderPeople(v.participants, reasonOf, v.state === "connected" || reconnecting, reconnecting);
-  if (inCall) renderVideos(v.participants, v.camera !== null, v.state === "reconnecting");
+  if (inCall) renderVideos(v.participants, ownCamera(v), v.state === "reconnecting");
   else resetVideos();
   el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");

@@ -3,10 +3,12 @@ import * as ipc from "./generated/ipc";
 import { el, setText } from "./dom";
 import { t } from "./i18n";
 import { closePicker, isOpen, openPicker, said, startPicker } from "./picker";
+import type { OwnCamera } from "./video";
 
 // The camera: the button opens a picker of the cameras there are (by their
 // own names); a pick shows that camera to the call, and the button then
-// stops it. Our own picture is shown among the tiles (video.ts).
+// stops it (muted: everyone sees it off, and the camera is let go). Our own
+// picture is shown among the tiles (video.ts).
 
 const BUTTON = "camera";
 let on = false;
@@ -42,9 +44,15 @@ async function pick(): Promise<void> {
   );
 }
 
+/** Our own camera's tile: none, our picture, or muted (our name only). */
+export function ownCamera(v: CallView): OwnCamera {
+  if (v.camera === null) return "none";
+  return v.cameraMuted ? "off" : "on";
+}
+
 /** The button's words for the view; out of a call, no picker or error. */
 export function renderCamera(v: CallView, inCallNow: boolean): void {
-  on = v.camera !== null;
+  on = v.camera !== null && !v.cameraMuted;
   inCall = inCallNow;
   const button = el<HTMLButtonElement>(BUTTON);
   setText(button, on ? t("call.stopCamera") : t("call.camera"));

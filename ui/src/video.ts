@@ -161,10 +161,14 @@ function removeTile(tile: Tile): void {
   tile.figure.remove();
 }
 
+/** Our own camera, as its tile shows it. */
+export type OwnCamera = "none" | "on" | "off";
+
 /** One tile per remote video track; a muted camera shows its owner's name
- * in place of the picture. Our own camera, while it is on, is a tile too
- * (last). While the call reconnects, the last frames stay, greyed. */
-export function renderVideos(people: Participant[], preview: boolean, reconnecting: boolean): void {
+ * in place of the picture. Our own camera, while published, is a tile too
+ * (last), muted as theirs. While the call reconnects, the last frames stay,
+ * greyed. */
+export function renderVideos(people: Participant[], own: OwnCamera, reconnecting: boolean): void {
   const box = el("video-tiles");
   const wanted = new Map<string, Participant | null>();
   const screens = new Set<string>();
@@ -175,7 +179,7 @@ export function renderVideos(people: Participant[], preview: boolean, reconnecti
       if (track.screen) screens.add(track.sid);
     }
   }
-  if (preview) wanted.set(ipc.PREVIEW, null);
+  if (own !== "none") wanted.set(ipc.PREVIEW, null);
   for (const [sid, tile] of tiles) {
     if (!wanted.has(sid)) {
       removeTile(tile);
@@ -193,6 +197,7 @@ export function renderVideos(people: Participant[], preview: boolean, reconnecti
       setText(tile.caption, t("camera.you"));
       tile.figure.setAttribute("aria-label", t("camera.you"));
       tile.figure.classList.add("preview");
+      tile.figure.classList.toggle("off", own === "off");
       continue;
     }
     const name = p.name || p.identity;

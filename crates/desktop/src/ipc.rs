@@ -169,8 +169,9 @@ pub fn commands() -> Vec<Command> {
         .refused_with(ts::<Sentence>()),
         command(
             "show_camera",
-            "Shows a camera to the call (instead of the one shown), or stops (null); the \
-             view's `camera` says which once done. Refused with the reason, a sentence.",
+            "Shows a camera to the call (instead of the one shown), or stops it (null: \
+             muted, the camera let go); the view's `camera` and `cameraMuted` say so once \
+             done. Refused with the reason, a sentence.",
             nothing(),
         )
         .arg("id", ts::<Option<String>>())

@@ -59,6 +59,11 @@ sharing: boolean,
  */
 camera: string | null, 
 /**
+ * That camera is muted: its video stays published, showing nothing,
+ * and the device is let go (its light off).
+ */
+cameraMuted: boolean, 
+/**
  * When the token expires (Unix ms).
  */
 tokenExpiresAtMs: number | null, 

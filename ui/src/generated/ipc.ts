@@ -128,7 +128,7 @@ export function cameras(): Promise<Array<CameraInfo>> {
   return invoke<Array<CameraInfo>>(commands.cameras);
 }
 
-/** Shows a camera to the call (instead of the one shown), or stops (null); the view's `camera` says which once done. Refused with the reason, a sentence. Rejects with `Refusals["showCamera"]`. */
+/** Shows a camera to the call (instead of the one shown), or stops it (null: muted, the camera let go); the view's `camera` and `cameraMuted` say so once done. Refused with the reason, a sentence. Rejects with `Refusals["showCamera"]`. */
 export function showCamera(id: string | null): Promise<void> {
   return invoke<void>(commands.showCamera, { id });
 }

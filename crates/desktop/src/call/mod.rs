@@ -118,6 +118,9 @@ pub struct CallController {
     shares: AtomicU64,
     /// The same for the camera: one that goes away turns off only itself.
     cameras_asked: AtomicU64,
+    /// The published camera video's input, to let its device go on mute
+    /// and put one in again (the call's; dead once the call drops it).
+    camera_switch: Mutex<Option<(std::sync::Weak<Call>, rtcstack::video::VideoSwitch)>>,
 }
 
 impl CallController {
@@ -145,6 +148,7 @@ impl CallController {
             journal,
             shares: AtomicU64::new(0),
             cameras_asked: AtomicU64::new(0),
+            camera_switch: Mutex::default(),
         }
     }
 

@@ -43,6 +43,9 @@ pub struct CallView {
     pub sharing: bool,
     /// The camera we show (its id), if any.
     pub camera: Option<String>,
+    /// That camera is muted: its video stays published, showing nothing,
+    /// and the device is let go (its light off).
+    pub camera_muted: bool,
     /// When the token expires (Unix ms).
     #[ts(type = "number | null")]
     pub token_expires_at_ms: Option<u64>,
