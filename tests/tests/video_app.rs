@@ -739,7 +739,7 @@ async fn name_only(app: &AppSession, shot: &str, name: &str) {
     for y in r.y..r.y + r.h {
         for x in r.x..r.x + r.w {
             let p = pixels.pixel(x, y);
-            if [0x1f, 0x24, 0x30]
+            if [0x1fu8, 0x24, 0x30]
                 .iter()
                 .zip(p)
                 .any(|(b, c)| (*b as i32 - c as i32).abs() > 40)
