@@ -206,7 +206,7 @@ mod tests {
         let input = SwitchableVideoInput::new(Box::new(first));
         let switch = input.switch();
         let (wider, _) = Device::new(20, 4, true);
-        let back = switch.switch_to(Box::new(wider)).err().expect("refused");
+        let back = switch.switch_to(Box::new(wider)).expect_err("refused");
         assert_eq!(back.format().width, 4);
         let (unclocked, _) = Device::new(20, 2, false);
         assert!(switch.switch_to(Box::new(unclocked)).is_err());
