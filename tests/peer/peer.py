@@ -610,6 +610,10 @@ class Peer:
             emit("video_log", frames=log)
         elif name == "video_stop":
             await self.stop_video()
+        elif name in ("video_mute", "video_unmute") and self.video is not None:
+            track = self.video[0]
+            (track.mute if name == "video_mute" else track.unmute)()
+            emit(name + "d")
         elif name == "video_probe":
             self.probes[str(cmd["identity"])] = [(float(x), float(y)) for x, y in cmd["points"]]
             emit("probing", identity=str(cmd["identity"]))

@@ -157,6 +157,33 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     let caption = app.text("video-tile").await;
     assert!(caption.contains("py-cam"), "the tile says {caption:?}");
 
+    // The peer mutes its camera: its name where the picture was; unmuted,
+    // its picture again, moving on.
+    peer.send(json!({"cmd": "video_mute"})).await.unwrap();
+    let deadline = Instant::now() + SECS(5);
+    while app.visible("video-canvas").await {
+        assert!(
+            Instant::now() < deadline,
+            "the muted camera's tile still shows a picture"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    name_only(&app, "video-tile-muted", "py-cam").await;
+    peer.send(json!({"cmd": "video_unmute"})).await.unwrap();
+    app.wait_visible("video-canvas", SECS(5)).await.unwrap();
+    let deadline = Instant::now() + SECS(10);
+    let back = loop {
+        let seen = tile_reading(&app, "video-tile-unmuted").await;
+        if (seen.number > second.number && seen.colours_match()) || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        back.number > second.number && back.colours_match(),
+        "the unmuted camera's picture did not come back: {back:?}"
+    );
+
     // Someone shares a screen: its tile comes first, across the row, as
     // drawn (boxes), the camera's beside the others.
     let mut sharer = server
