@@ -69,14 +69,20 @@ impl CallController {
         );
         let camera: Box<dyn VideoInput> = Box::new(camera);
         let camera = match self.switch_of(&call) {
-            Some(switch) if view.camera.is_some() => match switch.switch_to(camera) {
-                Ok(()) => {
-                    call.set_video_muted(VideoSource::Camera, false).await;
-                    self.camera_is(&call, Some(id), false);
-                    return Ok(());
+            // Off the async threads: the camera replaced closes as it goes.
+            Some(switch) if view.camera.is_some() => {
+                match tokio::task::spawn_blocking(move || switch.switch_to(camera))
+                    .await
+                    .map_err(Sentence::plain)?
+                {
+                    Ok(()) => {
+                        call.set_video_muted(VideoSource::Camera, false).await;
+                        self.camera_is(&call, Some(id), false);
+                        return Ok(());
+                    }
+                    Err(camera) => camera,
                 }
-                Err(camera) => camera,
-            },
+            }
             _ => camera,
         };
         if view.camera.is_some() {

@@ -65,7 +65,9 @@ impl VideoSwitch {
         if let (Some(all), Some(own)) = (&slot.arrivals, input.arrivals()) {
             own.relay_to(all);
         }
-        *slot.now.lock().expect("input lock") = Some(input);
+        let old = slot.now.lock().expect("input lock").replace(input);
+        // Closed once the sender may read again.
+        drop(old);
         Ok(())
     }
 
