@@ -358,6 +358,10 @@ class Peer:
                     self.speech_pos, end = 0, FRAME_SAMPLES
                 out[:] = self.speech[self.speech_pos : end]
                 self.speech_pos = end
+            elif self.hz == 0:
+                # Silence: a sine held at its last phase would be a constant,
+                # which levels read as loud.
+                out[:] = 0
             else:
                 step = 2 * math.pi * self.hz / SAMPLE_RATE
                 out[:] = (0.3 * 32767 * np.sin(phase + step * n)).astype(np.int16)

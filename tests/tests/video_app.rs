@@ -55,18 +55,20 @@ async fn tile_read(app: &AppSession, name: &str, mirrored: bool) -> Reading {
 
 /// A Python peer `peer` in `room`, and the app joined to it as Ada.
 async fn peer_and_app(server: &LiveKitServer, room: &str, peer: &str) -> (PythonPeer, AppSession) {
-    peer_and_app_with(server, room, peer, &[]).await
+    peer_and_app_with(server, room, peer, 0.0, &[]).await
 }
 
-/// The same, the app started with `env` besides.
+/// The same, the peer publishing a `tone` (0: no microphone) and the app
+/// started with `env` besides.
 async fn peer_and_app_with(
     server: &LiveKitServer,
     room: &str,
     peer: &str,
+    tone: f64,
     env: &[(&str, &str)],
 ) -> (PythonPeer, AppSession) {
     let peer = server
-        .spawn_peer(PeerOptions::new(room, peer, 0.0))
+        .spawn_peer(PeerOptions::new(room, peer, tone))
         .await
         .unwrap();
     let app = AppSession::for_server(server, room, server.api_secret(), env)
@@ -86,7 +88,9 @@ async fn peer_and_app_with(
 async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     let room = "video-app";
     let server = LiveKitServer::start().await.unwrap();
-    let (mut peer, app) = peer_and_app(&server, room, "py-cam").await;
+    // The peer has a microphone, quiet until it speaks (below).
+    let (mut peer, app) = peer_and_app_with(&server, room, "py-cam", 440.0, &[]).await;
+    peer.send(json!({"cmd": "tone", "hz": 0})).await.unwrap();
 
     let asked = Instant::now();
     peer.send(json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
@@ -183,6 +187,14 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
         back.number > second.number && back.colours_match(),
         "the unmuted camera's picture did not come back: {back:?}"
     );
+
+    // The peer speaks: its tile is ringed (the server's word that it
+    // speaks, drawn over the picture's edge); quiet again, the ring goes.
+    peer.send(json!({"cmd": "tone", "hz": 440})).await.unwrap();
+    let ringed = ring_after(&app, "video-tile-speaking", SECS(10), |n| n >= RING).await;
+    peer.send(json!({"cmd": "tone", "hz": 0})).await.unwrap();
+    let quiet = ring_after(&app, "video-tile-quiet", SECS(10), |n| n < 50).await;
+    eprintln!("ring pixels: {ringed} speaking, {quiet} quiet");
 
     // Someone shares a screen: its tile comes first, across the row, as
     // drawn (boxes), the camera's beside the others.
@@ -584,6 +596,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         &server,
         room,
         "py-viewer",
+        0.0,
         &[("PIPEWIRE_RUNTIME_DIR", runtime.as_str())],
     )
     .await;
@@ -751,6 +764,35 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     app.close().await.unwrap();
 }
 
+/// Pixels of a whole ring around a 316x178 tile, 3 px wide, at least (its
+/// rounded corners take a few).
+const RING: usize = 2_500;
+
+/// The pixels of the speaking ring's colour in the first tile, as seen in a
+/// screenshot saved as `shot`.png, once `wanted` holds of them (or
+/// `within` is over: a failure).
+async fn ring_after(
+    app: &AppSession,
+    shot: &str,
+    within: Duration,
+    wanted: impl Fn(usize) -> bool,
+) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let pixels = app.window_pixels(shot).await.unwrap();
+        let tile = app.seen("video-tile").await;
+        let n = pixels.count(pixels.box_of(&tile), [0x43, 0xa0, 0x47]);
+        if wanted(n) {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tile's ring ({shot}): {n} pixels of its colour"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// The tile shows `name` where a picture would be, as seen in a screenshot
 /// saved as `shot`.png: nothing but the tile's background and, in its
 /// middle, the name's caption (a picture would cover the whole tile).
@@ -834,6 +876,7 @@ async fn on_wayland_the_screen_is_shared_through_the_desktops_portal() {
         &server,
         room,
         "py-viewer",
+        0.0,
         &[
             ("DBUS_SESSION_BUS_ADDRESS", portal.address()),
             ("XDG_SESSION_TYPE", "wayland"),

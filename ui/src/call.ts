@@ -110,8 +110,9 @@ function render(v: CallView): void {
   el("local-warning").hidden = !(v.state === "connected" && poor);
 
   renderPeople(v.participants, reasonOf, v.state === "connected" || reconnecting, reconnecting);
-  if (inCall) renderVideos(v.participants, ownCamera(v), v.state === "reconnecting");
-  else resetVideos();
+  if (inCall) {
+    renderVideos(v.participants, ownCamera(v), v.local?.speaking ?? false, v.state === "reconnecting");
+  } else resetVideos();
   el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");
   setText(mute, v.muted ? t("call.unmute") : t("call.mute"));

@@ -165,10 +165,16 @@ function removeTile(tile: Tile): void {
 export type OwnCamera = "none" | "on" | "off";
 
 /** One tile per remote video track; a muted camera shows its owner's name
- * in place of the picture. Our own camera, while published, is a tile too
- * (last), muted as theirs. While the call reconnects, the last frames stay,
- * greyed. */
-export function renderVideos(people: Participant[], own: OwnCamera, reconnecting: boolean): void {
+ * in place of the picture, and whoever speaks has their camera's tile
+ * ringed. Our own camera, while published, is a tile too (last), muted and
+ * ringed as theirs (`speaking`: we are). While the call reconnects, the
+ * last frames stay, greyed. */
+export function renderVideos(
+  people: Participant[],
+  own: OwnCamera,
+  speaking: boolean,
+  reconnecting: boolean,
+): void {
   const box = el("video-tiles");
   const wanted = new Map<string, Participant | null>();
   const screens = new Set<string>();
@@ -198,6 +204,7 @@ export function renderVideos(people: Participant[], own: OwnCamera, reconnecting
       tile.figure.setAttribute("aria-label", t("camera.you"));
       tile.figure.classList.add("preview");
       tile.figure.classList.toggle("off", own === "off");
+      tile.figure.classList.toggle("speaking", speaking);
       continue;
     }
     const name = p.name || p.identity;
@@ -208,6 +215,8 @@ export function renderVideos(people: Participant[], own: OwnCamera, reconnecting
     // A shared screen is shown large, first: its text has to be read.
     const screen = screens.has(sid);
     tile.figure.classList.toggle("screen", screen);
+    // A screen shows what is said, not who says it.
+    tile.figure.classList.toggle("speaking", p.speaking && !screen);
     if (screen && box.firstElementChild !== tile.figure) box.prepend(tile.figure);
   }
   box.hidden = tiles.size === 0;
