@@ -154,12 +154,11 @@ fn fitted(frame: &VideoFrame, fit: Option<TileSize>) -> Option<VideoFrame> {
 fn frame_for_page(seq: u64, frame: &VideoFrame, fit: Option<TileSize>) -> Vec<u8> {
     let fitted = fitted(frame, fit);
     let frame = fitted.as_ref().unwrap_or(frame);
-    let rgba = frame.to_rgba();
-    let mut out = Vec::with_capacity(HEADER + rgba.len());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&frame.width.to_le_bytes());
-    out.extend_from_slice(&frame.height.to_le_bytes());
-    out.extend_from_slice(&rgba);
+    let mut out = vec![0u8; HEADER + frame.width as usize * frame.height as usize * 4];
+    out[..8].copy_from_slice(&seq.to_le_bytes());
+    out[8..12].copy_from_slice(&frame.width.to_le_bytes());
+    out[12..HEADER].copy_from_slice(&frame.height.to_le_bytes());
+    frame.write_rgba(&mut out[HEADER..]);
     out
 }
 

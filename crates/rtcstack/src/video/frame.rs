@@ -107,6 +107,13 @@ impl VideoFrame {
     /// [`VideoFrame::rgb_at`].
     pub fn to_rgba(&self) -> Vec<u8> {
         let mut rgba = vec![0u8; self.width as usize * self.height as usize * 4];
+        self.write_rgba(&mut rgba);
+        rgba
+    }
+
+    /// The same, written into `rgba` (width × height × 4 bytes): for a
+    /// message that carries other bytes before it, with no second copy.
+    pub fn write_rgba(&self, rgba: &mut [u8]) {
         let image = yuv::YuvPlanarImage {
             y_plane: &self.y,
             y_stride: self.width,
@@ -119,16 +126,16 @@ impl VideoFrame {
         };
         if let Err(e) = yuv::yuv420_to_rgba(
             &image,
-            &mut rgba,
+            rgba,
             self.width * 4,
             yuv::YuvRange::Limited,
             yuv::YuvStandardMatrix::Bt601,
         ) {
-            // Only a frame whose planes do not match its size, which
-            // from_planes never makes: drawn black rather than not at all.
+            // Only a frame whose planes do not match its size (which
+            // from_planes never makes), or a buffer of the wrong size:
+            // left as it was rather than not drawn at all.
             tracing::warn!("{self:?} to RGBA: {e}");
         }
-        rgba
     }
 
     /// The colour at a pixel as 8-bit RGB (BT.601, limited range: what
