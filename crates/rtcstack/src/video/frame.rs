@@ -46,6 +46,7 @@ impl VideoFrame {
     }
 
     /// Its planes, for the `yuv` crate to write a converted picture into.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn planes_mut(&mut self) -> yuv::YuvPlanarImageMut<'_, u8> {
         let cw = self.chroma_width();
         yuv::YuvPlanarImageMut {
