@@ -80,3 +80,33 @@ pub fn set_mini_view<R: Runtime>(
     }
     Ok(())
 }
+
+/// Before the app quits: the full view back, so the window opens next time
+/// as it was left, not as the strip (the window-state plugin saves the
+/// size the window has as the app ends). The system resizes a window in
+/// its own time: waits until it reports its size again, a second at most.
+pub async fn full_before_quit<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Manager;
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let mini = app.state::<MiniView>();
+    let Some(was) = *mini
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    else {
+        return;
+    };
+    if let Err(e) = set_mini_view(window.clone(), mini, false) {
+        tracing::warn!("the full view before quitting: {e}");
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while !was.maximized
+        && window.inner_size().ok() != Some(was.size)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -214,6 +214,7 @@ fn chosen(app: &AppHandle, id: &str) {
             // server's timeout.
             tauri::async_runtime::spawn(async move {
                 app.state::<Desktop>().calls.leave().await;
+                crate::mini_view::full_before_quit(&app).await;
                 app.exit(0);
             });
         }

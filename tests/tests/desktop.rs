@@ -1389,9 +1389,11 @@ async fn wait_geometry(
 /// that asks to stay above the others (as a window manager hears it),
 /// showing the room, mute and leave; a mute there is seen at the peer;
 /// "Full view" puts the window back where and as large as it was and no
-/// longer above.
+/// longer above. Quit from the tray in the mini view, the app opens next
+/// time as large as the full view, not as the strip.
 #[tokio::test]
 async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
+    let tray = TrayHost::start().await.unwrap();
     let homes = Homes::new();
     let call = open("desktop-mini", &homes, &[]).await;
     let peer = &call.far.peer;
@@ -1450,4 +1452,28 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     assert_eq!(back, full);
     assert!(call.app.visible("audio-panel").await);
     assert_eq!(call.app.text("mini-view").await, "Mini view");
+
+    // Quit while the strip is shown; opened again, as large as before.
+    call.app.click("mini-view").await.unwrap();
+    wait_geometry(&window, SECS(5), |g| (g.2, g.3) == (420, 220)).await;
+    let pid = call.app.app_pid().expect("the app's process");
+    let icon = tray.wait_icon(SECS(10)).await.unwrap();
+    icon.click("Quit RTCstack").await.unwrap();
+    let deadline = Instant::now() + SECS(5);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the app still runs 5 s after Quit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(call);
+    let again = open("desktop-mini-again", &homes, &[]).await;
+    let window = TopLevel::titled("RTCstack").unwrap();
+    let opened = wait_geometry(&window, SECS(5), |g| (g.2, g.3) == (full.2, full.3)).await;
+    eprintln!("quit in the mini view, opened again: {opened:?} (full view {full:?})");
+    again
+        .app
+        .screenshot_window("desktop-mini-quit-reopened")
+        .unwrap();
 }
