@@ -74,6 +74,8 @@ impl ShareEnd {
 #[derive(Debug)]
 pub(crate) struct EndSignal(watch::Sender<bool>);
 
+// Only capturers (Linux's so far) signal an end.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl EndSignal {
     pub(crate) fn new() -> Self {
         EndSignal(watch::channel(false).0)
@@ -186,9 +188,10 @@ pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
     Err(unsupported())
 }
 
-/// On systems without a capturer yet: opening fails, saying so.
+/// On systems without a capturer yet: opening fails, saying so; there is
+/// never one to read.
 #[cfg(not(target_os = "linux"))]
-pub struct Screen;
+pub enum Screen {}
 
 #[cfg(not(target_os = "linux"))]
 impl Screen {
@@ -197,7 +200,18 @@ impl Screen {
     }
 
     pub fn end(&self) -> ShareEnd {
-        EndSignal::new().watch()
+        match *self {}
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl super::VideoInput for Screen {
+    fn format(&self) -> super::VideoFormat {
+        match *self {}
+    }
+
+    fn next_frame(&mut self, _out: &mut super::VideoFrame) {
+        match *self {}
     }
 }
 
