@@ -7,10 +7,12 @@ import type { OwnCamera } from "./video";
 
 // The camera: the button opens a picker of the cameras there are (by their
 // own names); a pick shows that camera to the call, and the button then
-// stops it (muted: everyone sees it off, and the camera is let go). Our own
+// stops it (muted: everyone sees it off, and the camera is let go), while
+// Switch camera opens the same picker to show another instead. Our own
 // picture is shown among the tiles (video.ts).
 
 const BUTTON = "camera";
+const SWITCH = "camera-switch";
 let on = false;
 let inCall = false;
 
@@ -27,7 +29,8 @@ async function show(id: string | null): Promise<void> {
   }
 }
 
-async function pick(): Promise<void> {
+/** Opens the picker from `opener` (the camera button, or Switch camera). */
+async function pick(opener: string): Promise<void> {
   let cameras;
   try {
     cameras = await ipc.cameras();
@@ -39,7 +42,7 @@ async function pick(): Promise<void> {
   setText(el("camera-choose"), cameras.length ? t("camera.choose") : t("camera.noCameras"));
   openPicker(
     "camera",
-    BUTTON,
+    opener,
     cameras.map((c) => ({ label: c.name, pick: () => void show(c.id) })),
   );
 }
@@ -57,18 +60,28 @@ export function renderCamera(v: CallView, inCallNow: boolean): void {
   const button = el<HTMLButtonElement>(BUTTON);
   setText(button, on ? t("call.stopCamera") : t("call.camera"));
   button.setAttribute("aria-pressed", String(on));
+  const other = el<HTMLButtonElement>(SWITCH);
+  setText(other, t("call.switchCamera"));
+  other.hidden = !(inCall && on);
   if (!inCall) {
     said("camera", null);
-    closePicker("camera", BUTTON, false);
+    closePicker("camera", false);
   }
 }
 
 export function startCamera(): void {
   el(BUTTON).addEventListener("click", () => {
     if (!inCall) return;
-    if (on) void show(null);
-    else if (!isOpen("camera")) void pick();
-    else closePicker("camera", BUTTON, true);
+    if (on) {
+      closePicker("camera", false);
+      void show(null);
+    } else if (!isOpen("camera")) void pick(BUTTON);
+    else closePicker("camera", true);
   });
-  startPicker("camera", BUTTON);
+  el(SWITCH).addEventListener("click", () => {
+    if (!inCall || !on) return;
+    if (!isOpen("camera")) void pick(SWITCH);
+    else closePicker("camera", true);
+  });
+  startPicker("camera");
 }

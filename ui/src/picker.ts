@@ -25,13 +25,22 @@ export function isOpen(name: string): boolean {
   return !el(`${name}-picker`).hidden;
 }
 
-export function closePicker(name: string, button: string, refocus: boolean): void {
+/** The button that opened each picker (one picker may have two: the
+ * camera's is opened to start a camera or to switch to another). */
+const openers = new Map<string, string>();
+
+export function closePicker(name: string, refocus: boolean): void {
   el(`${name}-picker`).hidden = true;
+  const button = openers.get(name);
+  if (button === undefined) return;
   el(button).setAttribute("aria-expanded", "false");
   if (refocus) el(button).focus();
 }
 
 export function openPicker(name: string, button: string, choices: Choice[]): void {
+  const before = openers.get(name);
+  if (before !== undefined && before !== button) el(before).setAttribute("aria-expanded", "false");
+  openers.set(name, button);
   const list = el(`${name}-choices`);
   list.replaceChildren(
     ...choices.map((c) => {
@@ -41,7 +50,7 @@ export function openPicker(name: string, button: string, choices: Choice[]): voi
       pick.dataset["testid"] = `${name}-choice`;
       pick.textContent = c.label;
       pick.addEventListener("click", () => {
-        closePicker(name, button, true);
+        closePicker(name, true);
         c.pick();
       });
       item.append(pick);
@@ -54,12 +63,12 @@ export function openPicker(name: string, button: string, choices: Choice[]): voi
 }
 
 /** Cancel and Escape close the picker. */
-export function startPicker(name: string, button: string): void {
-  el(`${name}-cancel`).addEventListener("click", () => closePicker(name, button, true));
+export function startPicker(name: string): void {
+  el(`${name}-cancel`).addEventListener("click", () => closePicker(name, true));
   el(`${name}-picker`).addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") {
       ev.preventDefault();
-      closePicker(name, button, true);
+      closePicker(name, true);
     }
   });
 }

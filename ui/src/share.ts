@@ -68,7 +68,7 @@ export function renderShare(v: CallView, inCallNow: boolean): void {
   button.setAttribute("aria-pressed", String(v.sharing));
   if (!inCall) {
     said("share", null);
-    closePicker("share", BUTTON, false);
+    closePicker("share", false);
   }
 }
 
@@ -77,7 +77,7 @@ export function startShare(): void {
     if (!inCall) return;
     if (sharing) void share(null);
     else if (!isOpen("share")) void pick();
-    else closePicker("share", BUTTON, true);
+    else closePicker("share", true);
   });
-  startPicker("share", BUTTON);
+  startPicker("share");
 }
