@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::peer::{PeerEvent, PythonPeer};
+use crate::server::LiveKitServer;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -103,4 +104,18 @@ pub fn decoded_at(
     assert_eq!(off, 0.0, "frames off the pattern's colours (worst {worst})");
     assert!(sizes.iter().all(|s| *s == size), "sizes {sizes:?}");
     fps
+}
+
+/// A peer's event of `kind` about the track `sid` ("track_muted", ...).
+pub fn of_track(kind: &'static str, sid: &str) -> impl Fn(&PeerEvent) -> bool {
+    let sid = sid.to_owned();
+    move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
+}
+
+/// Whether the server lists the track `sid` in `room` as muted; `None` if
+/// it does not list it.
+pub async fn listed_muted(server: &LiveKitServer, room: &str, sid: &str) -> Option<bool> {
+    let listed = server.room_service().list_participants(room).await.unwrap();
+    let track = listed.iter().flat_map(|p| &p.tracks).find(|t| t.sid == sid);
+    track.map(|t| t.muted)
 }

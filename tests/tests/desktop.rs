@@ -272,6 +272,13 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     assert_eq!(said.len(), 1, "told once per run");
 
     // Quit from the tray: the app ends.
+    quit_from_tray(&icon, pid).await;
+    drop(call);
+}
+
+/// Clicks the tray menu's Quit and waits (5 s at most) until the app's
+/// process `pid` has ended.
+async fn quit_from_tray(icon: &TrayIcon, pid: u32) {
     icon.click("Quit RTCstack").await.unwrap();
     let deadline = Instant::now() + SECS(5);
     while alive(pid) {
@@ -281,7 +288,6 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    drop(call);
 }
 
 /// Runs xdotool with `args`; true if it succeeded.
@@ -1458,15 +1464,7 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     wait_geometry(&window, SECS(5), |g| (g.2, g.3) == (420, 220)).await;
     let pid = call.app.app_pid().expect("the app's process");
     let icon = tray.wait_icon(SECS(10)).await.unwrap();
-    icon.click("Quit RTCstack").await.unwrap();
-    let deadline = Instant::now() + SECS(5);
-    while alive(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "the app still runs 5 s after Quit"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    quit_from_tray(&icon, pid).await;
     drop(call);
     let again = open("desktop-mini-again", &homes, &[]).await;
     let window = TopLevel::titled("RTCstack").unwrap();

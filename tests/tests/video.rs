@@ -13,13 +13,15 @@ use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::pattern::PatternSource;
-use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{Layout, PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::tone_watch::{carries_tone, FRAME_SAMPLES};
-use rtcstack_testbench::video_seen::{decoded_whole, peer_sees, peer_sees_after};
+use rtcstack_testbench::video_seen::{
+    decoded_whole, listed_muted, of_track, peer_sees, peer_sees_after,
+};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -625,15 +627,8 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
         (640.0, 360.0),
     )
     .await;
-    let ours = |kind: &'static str| {
-        let sid = sid.clone();
-        move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
-    };
-    let listed_muted = || async {
-        let listed = server.room_service().list_participants(room).await.unwrap();
-        let track = listed.iter().flat_map(|p| &p.tracks).find(|t| t.sid == sid);
-        track.map(|t| t.muted)
-    };
+    let ours = |kind: &'static str| of_track(kind, &sid);
+    let listed_muted = || listed_muted(&server, room, &sid);
 
     // Muted or unmuted, and the peer told: its mark from before the ask.
     let set_muted = async |muted: bool| {

@@ -18,7 +18,9 @@ use rtcstack_testbench::screencast_portal::ScreenCastPortal;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{PipeWire, TestCamera, WEBCAM_NAME};
 use rtcstack_testbench::tokens::TokenSpec;
-use rtcstack_testbench::video_seen::{decoded_at, decoded_whole, peer_sees, peer_sees_after};
+use rtcstack_testbench::video_seen::{
+    decoded_at, decoded_whole, listed_muted, of_track, peer_sees, peer_sees_after,
+};
 use rtcstack_testbench::x_window::{ColourWindow, Monitors};
 use serde_json::json;
 
@@ -164,14 +166,6 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     // The peer mutes its camera: its name where the picture was; unmuted,
     // its picture again, moving on.
     peer.send(json!({"cmd": "video_mute"})).await.unwrap();
-    let deadline = Instant::now() + SECS(5);
-    while app.visible("video-canvas").await {
-        assert!(
-            Instant::now() < deadline,
-            "the muted camera's tile still shows a picture"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     name_only(&app, "video-tile-muted", "py-cam").await;
     peer.send(json!({"cmd": "video_unmute"})).await.unwrap();
     app.wait_visible("video-canvas", SECS(5)).await.unwrap();
@@ -668,15 +662,8 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     // the peer and on the server; our tile shows our name where the
     // picture was; the camera is let go (its light would go off).
     let sid = first.str("track_sid").unwrap().to_string();
-    let ours = |kind: &'static str| {
-        let sid = sid.clone();
-        move |e: &PeerEvent| e.kind() == kind && e.str("track_sid") == Some(sid.as_str())
-    };
-    let listed_muted = || async {
-        let listed = server.room_service().list_participants(room).await.unwrap();
-        let track = listed.iter().flat_map(|p| &p.tracks).find(|t| t.sid == sid);
-        track.map(|t| t.muted)
-    };
+    let ours = |kind: &'static str| of_track(kind, &sid);
+    let listed_muted = || listed_muted(&server, room, &sid);
     let stopped = peer.mark();
     app.click("camera").await.unwrap();
     peer.wait_for_after(
@@ -691,14 +678,6 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         .await
         .unwrap();
     assert_eq!(listed_muted().await, Some(true));
-    let deadline = Instant::now() + SECS(5);
-    while app.visible("video-canvas").await {
-        assert!(
-            Instant::now() < deadline,
-            "our muted camera's tile still shows a picture"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     name_only(&app, "video-camera-muted", "You").await;
     assert_eq!(app.text("connection-state").await, "connected");
     let_go(&device, "Stop camera").await;
@@ -843,10 +822,19 @@ async fn ring_after(
     }
 }
 
-/// The tile shows `name` where a picture would be, as seen in a screenshot
-/// saved as `shot`.png: nothing but the tile's background and, in its
-/// middle, the name's caption (a picture would cover the whole tile).
+/// The tile shows `name` where a picture would be, within 5 s, as seen in
+/// a screenshot saved as `shot`.png: nothing but the tile's background
+/// and, in its middle, the name's caption (a picture would cover the whole
+/// tile).
 async fn name_only(app: &AppSession, shot: &str, name: &str) {
+    let deadline = Instant::now() + SECS(5);
+    while app.visible("video-canvas").await {
+        assert!(
+            Instant::now() < deadline,
+            "the tile of {name} still shows a picture"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let pixels = app.window_pixels(shot).await.unwrap();
     let tile = app.seen("video-tile").await;
     assert!(tile.visible(), "the tile is not seen: {tile}");
