@@ -38,15 +38,27 @@ choose_linker() {
 # for this one's, with that checkout's sources and paths compiled in. The
 # target directory remembers whose builds it holds; when another checkout
 # comes, our crates' builds go (the dependencies, the bulk, stay).
+# Arguments (`--target T`) say which target's builds to clear.
 target_dir_ours() {
   local mark="$CARGO_TARGET_DIR/.rtcstack-checkout"
   [ "$(cat "$mark" 2>/dev/null)" = "$ROOT" ] && return 0
   if [ -d "$CARGO_TARGET_DIR" ]; then
-    (cd "$ROOT" && cargo clean --quiet -p rtcstack -p rtcstack-desktop \
+    (cd "$ROOT" && cargo clean --quiet "$@" -p rtcstack -p rtcstack-desktop \
       -p rtcstack-desktop-core -p rtcstack-testbench -p rtcstack-token-endpoint \
       -p rtcstack-bot-audio) || return 1
   fi
   mkdir -p "$CARGO_TARGET_DIR" && printf '%s\n' "$ROOT" >"$mark"
+}
+
+# libvpx for a type-check for another system, which links nothing:
+# env-libvpx-sys is given an empty library directory and the version of
+# the bindings it carries that the Linux build uses (the system's libvpx).
+# Exported: call it in a subshell, the Linux builds need the real library.
+vpx_for_type_check() {
+  mkdir -p "$CACHE/vpx-none" || return 1
+  export VPX_LIB_DIR="$CACHE/vpx-none"
+  VPX_VERSION="$(pkg-config --modversion vpx)" || return 1
+  export VPX_VERSION
 }
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
