@@ -685,12 +685,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     // Picked again: the same track unmuted (none new), our pattern whole
     // at the peer, our picture back in the tile.
     let again = peer.mark();
-    app.click("camera").await.unwrap();
-    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
-    app.click_text("camera-choice", WEBCAM_NAME).await.unwrap();
-    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
-        .await
-        .unwrap();
+    camera_on(&app, WEBCAM_NAME).await;
     peer.wait_for_after(
         again,
         "our camera unmuted at the peer",
@@ -762,12 +757,7 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
     );
 
     // On again, then Leave: let go too.
-    app.click("camera").await.unwrap();
-    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
-    app.click_text("camera-choice", WEBCAM_NAME).await.unwrap();
-    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
-        .await
-        .unwrap();
+    camera_on(&app, WEBCAM_NAME).await;
     let on = device.frames();
     app.click("leave").await.unwrap();
     app.wait_text("[data-testid=connection-state]", SECS(10), |t| {
@@ -867,6 +857,17 @@ async fn name_only(app: &AppSession, shot: &str, name: &str) {
         centre.0.abs_diff(mx) < r.w as u64 / 6 && centre.1.abs_diff(my) < r.h as u64 / 6,
         "the caption is not in the tile's middle: marks centred at {centre:?}, tile's middle ({mx}, {my})"
     );
+}
+
+/// Camera, then the camera named `name` in the picker: on once the button
+/// says Stop camera.
+async fn camera_on(app: &AppSession, name: &str) {
+    app.click("camera").await.unwrap();
+    app.wait_visible("camera-picker", SECS(5)).await.unwrap();
+    app.click_text("camera-choice", name).await.unwrap();
+    app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
+        .await
+        .unwrap();
 }
 
 /// Waits (5 s at most) until nothing reads `device` any more: no frame
