@@ -439,12 +439,14 @@ class Peer:
     async def watch_video(self, track: rtc.Track, identity: str, sid: str) -> None:
         """Reads each received video frame's pattern; once a second reports
         the second's frames: how many, their size, the first and last frame
-        numbers, numbers skipped or going back, and frames off the pattern's
+        numbers, numbers skipped or going back (apart from a picture seen
+        again as the server switches layers), and frames off the pattern's
         colours (within 40 per channel)."""
         stream = rtc.VideoStream(track, format=rtc.VideoBufferType.RGBA)
         window: list[tuple[int, int, int, int]] = []  # number, worst, w, h
         start = time.monotonic()
         last_number: int | None = None
+        last_size = (0, 0)
         async for event in stream:
             frame = event.frame
             rgba = np.frombuffer(frame.data, dtype=np.uint8).reshape(frame.height, frame.width, 4)
@@ -470,14 +472,18 @@ class Peer:
             if now - start < 1.0:
                 continue
             numbers = [n for n, _, _, _ in window]
-            skipped = backwards = 0
-            for n in numbers:
+            skipped = backwards = switched = 0
+            for n, _, w, h in window:
                 if last_number is not None:
-                    if n <= last_number:
+                    if n == last_number and (w, h) != last_size:
+                        # The server moved us to another layer at that
+                        # layer's copy of the picture we last had.
+                        switched += 1
+                    elif n <= last_number:
                         backwards += 1
                     else:
                         skipped += n - last_number - 1
-                last_number = n
+                last_number, last_size = n, (w, h)
             emit(
                 "video_seen",
                 identity=identity,
@@ -490,6 +496,7 @@ class Peer:
                 last=numbers[-1],
                 skipped=skipped,
                 backwards=backwards,
+                again_at_switch=switched,
                 off_colour=sum(1 for _, w, _, _ in window if w > 40),
                 worst=max(w for _, w, _, _ in window),
             )

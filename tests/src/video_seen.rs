@@ -52,7 +52,10 @@ pub async fn peer_sees_after(
 
 /// The peer's reports `seen` say our pattern was decoded whole: at least
 /// 25 fps, at most 5 % of the frame numbers skipped and none going back,
-/// every frame in the pattern's colours, all of `size`.
+/// every frame in the pattern's colours, all of `size`. A picture seen
+/// again where the server switched the peer to another layer's copy of it
+/// is not a step back (the server may move a viewer between layers at
+/// any time, and both layers hold that picture).
 pub fn decoded_whole(seen: &[PeerEvent], size: (f64, f64)) {
     decoded_at(seen, size, 25.0, 0.05, 0.0);
 }
@@ -70,7 +73,7 @@ pub fn decoded_at(
 ) -> f64 {
     let sum = |f: &str| seen.iter().map(|e| e.f64(f).unwrap_or(0.0)).sum::<f64>();
     let (frames, seconds) = (sum("frames"), sum("seconds"));
-    let (skipped, backwards) = (sum("skipped"), sum("backwards"));
+    let (skipped, backwards, switched) = (sum("skipped"), sum("backwards"), sum("again_at_switch"));
     let (off, worst) = (
         sum("off_colour"),
         seen.iter()
@@ -89,7 +92,8 @@ pub fn decoded_at(
         .collect();
     eprintln!(
         "the peer decoded {frames} frames in {seconds:.2} s = {fps:.1} fps, {skipped} skipped, \
-         {backwards} back, {off} off colour (worst {worst}), sizes {sizes:?}"
+         {backwards} back, {switched} again at a layer switch, {off} off colour (worst {worst}), \
+         sizes {sizes:?}"
     );
     assert!(fps >= min_fps, "{fps:.1} fps at the peer");
     assert!(

@@ -370,7 +370,7 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
 /// VP8, simulcast); the server lists its three layers; LiveKit's Python SDK
 /// decodes it whole (at least 25 fps, in the pattern's colours, frame
 /// numbers increasing with at most 5 % skipped), and gets a smaller
-/// picture when it asks for the low layer.
+/// picture when it asks for the low layer, going on from where it was.
 #[tokio::test]
 async fn our_camera_is_decoded_by_livekit_python() {
     let room = "video-publish";
@@ -417,15 +417,19 @@ async fn our_camera_is_decoded_by_livekit_python() {
         .await
         .unwrap();
     eprintln!(
-        "low layer: {}x{} at the peer within {:?}",
+        "low layer: {}x{} at the peer within {:?}, {:?} pictures seen again at the switch",
         smaller.f64("width").unwrap_or(0.0),
         smaller.f64("height").unwrap_or(0.0),
-        asked.elapsed()
+        asked.elapsed(),
+        smaller.f64("again_at_switch")
     );
     assert_eq!(
         (smaller.f64("width"), smaller.f64("height")),
         (Some(160.0), Some(90.0))
     );
+    // The switch goes on from where the peer was: no older picture, and
+    // none twice at the same size.
+    assert_eq!(smaller.f64("backwards"), Some(0.0), "{smaller:?}");
     call.leave().await;
 }
 

@@ -772,11 +772,10 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
 }
 
 /// What the peer decodes of `us` once our camera's video runs again after
-/// `mark` (a mute or a switch): three reports after the first. The first
-/// may hold one picture twice (seen once in four runs, its cause not
-/// pinned; every layer starts again from a key frame at once, and the
-/// server may forward a lower layer's picture before the full one's); a
-/// viewer cannot tell.
+/// `mark` (an unmute or a switch): three reports after the first. The
+/// first spans the restart: another camera's frame numbers are its own
+/// (a step back from the last camera's), and every layer starts again from
+/// a key frame while the server picks the peer's layer anew.
 async fn settled_after(peer: &PythonPeer, mark: usize, us: &str) -> Vec<PeerEvent> {
     let first = peer_sees_after(peer, mark, us, 1).await;
     eprintln!("the first report after the restart: {first:?}");
