@@ -1,14 +1,18 @@
-//! Screen capture as a video input: the whole screen or one window, at a
-//! rate chosen for sharing (text stays sharp; motion is not the point).
-//! One file per system behind `cfg`: X11 here; Wayland (the XDG ScreenCast
-//! portal), macOS (ScreenCaptureKit) and Windows (Windows.Graphics.Capture)
-//! are to come, and until then opening a screen there is a clear error.
+//! Screen capture as a video input: the whole screen, a monitor or one
+//! window, at a rate chosen for sharing (text stays sharp; motion is not
+//! the point). On Linux, X11 (the X server's pictures) or a Wayland
+//! session (the XDG ScreenCast portal); on Windows and macOS, screenshots
+//! (`xcap`: GDI, Core Graphics). Elsewhere opening a screen is a clear
+//! error.
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+mod padded;
 #[cfg(target_os = "linux")]
 mod portal;
+#[cfg(any(windows, target_os = "macos"))]
+mod screenshots;
 #[cfg(target_os = "linux")]
 mod x11;
 #[cfg(target_os = "linux")]
@@ -18,6 +22,8 @@ mod x11_windows;
 
 #[cfg(target_os = "linux")]
 pub use portal::PortalScreen;
+#[cfg(any(windows, target_os = "macos"))]
+pub use screenshots::ScreenshotScreen;
 #[cfg(target_os = "linux")]
 pub use x11::X11Screen;
 
@@ -28,11 +34,13 @@ pub use x11::X11Screen;
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ShareTarget {
     Screen,
-    /// The system's id of the monitor (on X11 its RandR name's atom).
+    /// The system's id of the monitor (on X11 its RandR name's atom; on
+    /// Windows and macOS as `xcap` gives it).
     Monitor {
         id: u32,
     },
-    /// The system's id of the window (an X11 window id).
+    /// The system's id of the window (an X11 window id; on Windows and
+    /// macOS as `xcap` gives it).
     Window {
         id: u32,
     },
@@ -74,14 +82,20 @@ impl ShareEnd {
 #[derive(Debug)]
 pub(crate) struct EndSignal(watch::Sender<bool>);
 
-// Only capturers (Linux's so far) signal an end.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// Only capturers signal an end.
+#[cfg_attr(
+    not(any(target_os = "linux", windows, target_os = "macos")),
+    allow(dead_code)
+)]
 impl EndSignal {
     pub(crate) fn new() -> Self {
         EndSignal(watch::channel(false).0)
     }
 
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(target_os = "linux", windows, target_os = "macos")),
+        allow(dead_code)
+    )]
     pub(crate) fn end(&self) {
         self.0.send_replace(true);
     }
@@ -183,17 +197,28 @@ impl super::VideoInput for Screen {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+/// What can be shared now: the whole screen first, then each monitor
+/// where there are several, then the other applications' windows.
+#[cfg(any(windows, target_os = "macos"))]
+pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
+    screenshots::shareables()
+}
+
+/// The screen, a monitor or a window being read.
+#[cfg(any(windows, target_os = "macos"))]
+pub type Screen = ScreenshotScreen;
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 pub fn shareables() -> Result<Vec<Shareable>, ScreenError> {
     Err(unsupported())
 }
 
-/// On systems without a capturer yet: opening fails, saying so; there is
+/// On systems without a capturer: opening fails, saying so; there is
 /// never one to read.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 pub enum Screen {}
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 impl Screen {
     pub fn open(_target: ShareTarget, _fps: u32) -> Result<Screen, ScreenError> {
         Err(unsupported())
@@ -204,7 +229,7 @@ impl Screen {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 impl super::VideoInput for Screen {
     fn format(&self) -> super::VideoFormat {
         match *self {}
@@ -245,7 +270,7 @@ mod tests {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 fn unsupported() -> ScreenError {
-    ScreenError::Unsupported("screen sharing is not available on this system yet".into())
+    ScreenError::Unsupported("screen sharing is not available on this system".into())
 }

@@ -12,6 +12,7 @@ use x11rb::protocol::xproto::{ConnectionExt, Drawable, ImageFormat, Window};
 use x11rb::protocol::ErrorKind;
 use x11rb::rust_connection::RustConnection;
 
+use super::padded::padded;
 use super::x11_monitors::{monitors, on_screen};
 use super::{EndSignal, ScreenError, ShareEnd, ShareTarget};
 use crate::video::io::{VideoFormat, VideoInput};
@@ -237,29 +238,6 @@ impl X11Screen {
     }
 }
 
-/// A picture `width` pixels wide (4 bytes each) at the top left of a black
-/// one of `size`.
-fn padded(part: Vec<u8>, width: u32, size: (u32, u32)) -> Vec<u8> {
-    let row = size.0 as usize * 4;
-    let part_row = width as usize * 4;
-    if part_row == row && part.len() == row * size.1 as usize {
-        return part;
-    }
-    let mut whole = vec![0u8; row * size.1 as usize];
-    if part_row == 0 {
-        return whole;
-    }
-    for (y, src) in part
-        .chunks_exact(part_row)
-        .take(size.1 as usize)
-        .enumerate()
-    {
-        let n = src.len().min(row);
-        whole[y * row..y * row + n].copy_from_slice(&src[..n]);
-    }
-    whole
-}
-
 /// Asks the server to keep `window`'s pixels off screen for us, and says
 /// its size.
 fn redirected(conn: &RustConnection, window: Window) -> Result<(u16, u16), String> {
@@ -308,26 +286,5 @@ impl VideoInput for X11Screen {
         ) {
             tracing::debug!("screen to I420: {e}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::padded;
-
-    #[test]
-    fn a_shrunk_window_sits_top_left_on_black() {
-        // 1x2 of 7s into 2x3.
-        let whole = padded(vec![7; 8], 1, (2, 3));
-        assert_eq!(
-            whole,
-            [[7, 7, 7, 7, 0, 0, 0, 0], [7, 7, 7, 7, 0, 0, 0, 0], [0; 8]].concat()
-        );
-    }
-
-    #[test]
-    fn a_window_of_the_shared_size_is_kept_as_it_is() {
-        let same: Vec<u8> = (0..16).collect();
-        assert_eq!(padded(same.clone(), 2, (2, 2)), same);
     }
 }

@@ -1,0 +1,323 @@
+//! The screen, one monitor or one window on Windows (GDI) and macOS (Core
+//! Graphics), read by `xcap` a picture at a time on a thread of its own:
+//! one screenshot per picture, at a sharing rate (10 a second) that this
+//! affords.
+//!
+//! Not run here (no Windows or macOS machine): compiled and type-checked
+//! for Windows by every test run, for macOS by scripts/cross-check.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use xcap::{Monitor, Window};
+
+use super::padded::padded;
+use super::{EndSignal, ScreenError, ShareEnd, ShareTarget, Shareable};
+use crate::video::io::{Arrivals, VideoFormat, VideoInput};
+use crate::video::VideoFrame;
+
+/// Where the pictures come from.
+enum Source {
+    Monitor(Monitor),
+    Window(Window),
+}
+
+/// A monitor (the whole screen: the primary one) or a window being read,
+/// on a thread of its own: the system's handles stay on the thread that
+/// opened them, and a slow screenshot holds up no async thread.
+pub struct ScreenshotScreen {
+    format: VideoFormat,
+    latest: Arc<Mutex<VideoFrame>>,
+    arrivals: Arrivals,
+    stop: Arc<AtomicBool>,
+    end: ShareEnd,
+}
+
+/// The reading thread's side.
+struct Reader {
+    source: Source,
+    /// The id it was opened by, to look for it again.
+    id: u32,
+    format: VideoFormat,
+    latest: Arc<Mutex<VideoFrame>>,
+    arrivals: Arrivals,
+    stop: Arc<AtomicBool>,
+    /// Signalled when the shared window or monitor no longer exists.
+    end: EndSignal,
+}
+
+/// What can be shared: the whole screen, each monitor where there are
+/// several, then other applications' windows that are shown (not
+/// minimised, not ours, with a title).
+pub(super) fn shareables() -> Result<Vec<Shareable>, ScreenError> {
+    let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
+    let mut all = vec![Shareable {
+        target: ShareTarget::Screen,
+        title: String::new(),
+    }];
+    if monitors.len() > 1 {
+        for m in &monitors {
+            let Ok(id) = m.id() else { continue };
+            let title = m.friendly_name().or_else(|_| m.name()).unwrap_or_default();
+            all.push(Shareable {
+                target: ShareTarget::Monitor { id },
+                title,
+            });
+        }
+    }
+    // A list that cannot be read leaves the screens to pick.
+    let windows = Window::all().unwrap_or_default();
+    let ours = std::process::id();
+    for w in &windows {
+        let shown = w.is_minimized().is_ok_and(|m| !m)
+            && w.pid().is_ok_and(|p| p != ours)
+            && w.width().is_ok_and(|x| x > 0)
+            && w.height().is_ok_and(|x| x > 0);
+        let title = w.title().unwrap_or_default();
+        if let (true, false, Ok(id)) = (shown, title.is_empty(), w.id()) {
+            all.push(Shareable {
+                target: ShareTarget::Window { id },
+                title,
+            });
+        }
+    }
+    Ok(all)
+}
+
+impl ScreenshotScreen {
+    /// `target` at `fps` pictures a second. A window is shared at the size
+    /// it has now.
+    pub fn open(target: ShareTarget, fps: u32) -> Result<ScreenshotScreen, ScreenError> {
+        let (opened, told) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let arrivals = Arrivals::new();
+        let (thread_stop, thread_arrivals) = (Arc::clone(&stop), arrivals.clone());
+        std::thread::Builder::new()
+            .name("screenshots".into())
+            .spawn(move || {
+                let reader = match Reader::open(target, fps, thread_stop, thread_arrivals) {
+                    Ok(reader) => reader,
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = opened.send(Ok((
+                    reader.format,
+                    Arc::clone(&reader.latest),
+                    reader.end.watch(),
+                )));
+                reader.run();
+            })
+            .map_err(|e| ScreenError::Unsupported(format!("no thread to read it on: {e}")))?;
+        let (format, latest, end) = told
+            .recv()
+            .map_err(|_| ScreenError::Unsupported("the reading thread ended".into()))??;
+        Ok(ScreenshotScreen {
+            format,
+            latest,
+            arrivals,
+            stop,
+            end,
+        })
+    }
+
+    /// Says when the shared window is gone (closed) or the shared monitor
+    /// (unplugged, or another size now); until then a picture that cannot
+    /// be read keeps the last.
+    pub fn end(&self) -> ShareEnd {
+        self.end.clone()
+    }
+}
+
+impl Drop for ScreenshotScreen {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Reader {
+    fn open(
+        target: ShareTarget,
+        fps: u32,
+        stop: Arc<AtomicBool>,
+        arrivals: Arrivals,
+    ) -> Result<Reader, ScreenError> {
+        let (source, id, width, height) = match target {
+            ShareTarget::Screen => {
+                let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
+                let primary = monitors
+                    .iter()
+                    .position(|m| m.is_primary().unwrap_or(false))
+                    .unwrap_or(0);
+                let monitor = monitors
+                    .into_iter()
+                    .nth(primary)
+                    .ok_or_else(|| ScreenError::NoDisplay("no monitor is connected".into()))?;
+                let (id, w, h) = monitor_size(&monitor).map_err(ScreenError::NoDisplay)?;
+                (Source::Monitor(monitor), id, w, h)
+            }
+            ShareTarget::Monitor { id } => {
+                let monitor = find_monitor(id).ok_or(ScreenError::MonitorGone)?;
+                let (_, w, h) = monitor_size(&monitor).map_err(ScreenError::Monitor)?;
+                (Source::Monitor(monitor), id, w, h)
+            }
+            ShareTarget::Window { id } => {
+                let window = find_window(id)
+                    .ok_or_else(|| ScreenError::Window(format!("no window {id} is open")))?;
+                let size = window
+                    .width()
+                    .and_then(|w| Ok((w, window.height()?)))
+                    .map_err(|e| ScreenError::Window(e.to_string()))?;
+                (Source::Window(window), id, size.0, size.1)
+            }
+            ShareTarget::Desktop => {
+                return Err(ScreenError::Unsupported(
+                    "there is no desktop's dialog on this system".into(),
+                ))
+            }
+        };
+        // Even sizes: chroma is sampled per 2x2 block.
+        let format = VideoFormat {
+            width: width.max(2) & !1,
+            height: height.max(2) & !1,
+            fps: fps.max(1),
+        };
+        Ok(Reader {
+            source,
+            id,
+            format,
+            latest: Arc::new(Mutex::new(VideoFrame::black(format.width, format.height))),
+            arrivals,
+            stop,
+            end: EndSignal::new(),
+        })
+    }
+
+    /// A picture every 1/fps s until the input is dropped or what is
+    /// shared is gone.
+    fn run(self) {
+        let period = Duration::from_secs(1) / self.format.fps;
+        let mut frame = VideoFrame::black(self.format.width, self.format.height);
+        let mut warned = false;
+        let mut next = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) && !self.end.watch().has_ended() {
+            match self.grab() {
+                Ok(rgba) => {
+                    self.convert(&rgba, &mut frame);
+                    std::mem::swap(
+                        &mut *self.latest.lock().expect("screenshot lock"),
+                        &mut frame,
+                    );
+                    self.arrivals.arrived();
+                }
+                Err(e) => {
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!("screen capture: {e}");
+                    }
+                }
+            }
+            next += period;
+            let now = Instant::now();
+            match next.checked_duration_since(now) {
+                Some(wait) => std::thread::sleep(wait),
+                // Behind (a slow screenshot): on from now, not in a burst.
+                None => next = now,
+            }
+        }
+    }
+
+    /// The picture as R, G, B, A bytes, the format's size.
+    fn grab(&self) -> Result<Vec<u8>, String> {
+        let image = match &self.source {
+            Source::Monitor(m) => m.capture_image(),
+            Source::Window(w) => w.capture_image(),
+        };
+        let image = match image {
+            Ok(image) => image,
+            Err(e) => {
+                self.end_if_gone();
+                return Err(e.to_string());
+            }
+        };
+        let (width, height) = (image.width(), image.height());
+        let size = (self.format.width, self.format.height);
+        if let Source::Monitor(_) = self.source {
+            // The track's size is fixed: a monitor of another size now
+            // (another mode) ends the share, as on X11.
+            if (width & !1, height & !1) != size {
+                self.end.end();
+                return Err(format!("the monitor is now {width}x{height}"));
+            }
+        }
+        Ok(padded(image.into_raw(), width, size))
+    }
+
+    fn convert(&self, rgba: &[u8], frame: &mut VideoFrame) {
+        let mut image = frame.planes_mut();
+        if let Err(e) = yuv::rgba_to_yuv420(
+            &mut image,
+            rgba,
+            self.format.width * 4,
+            yuv::YuvRange::Limited,
+            yuv::YuvStandardMatrix::Bt601,
+            yuv::YuvConversionMode::Balanced,
+        ) {
+            tracing::debug!("screen to I420: {e}");
+        }
+    }
+
+    /// After a failed read: gone from the system's list, the share ends.
+    fn end_if_gone(&self) {
+        let gone = match self.source {
+            Source::Monitor(_) => Monitor::all()
+                .is_ok_and(|all| !all.iter().any(|m| m.id().is_ok_and(|id| id == self.id))),
+            Source::Window(_) => Window::all()
+                .is_ok_and(|all| !all.iter().any(|w| w.id().is_ok_and(|id| id == self.id))),
+        };
+        if gone {
+            self.end.end();
+        }
+    }
+}
+
+fn find_monitor(id: u32) -> Option<Monitor> {
+    Monitor::all()
+        .ok()?
+        .into_iter()
+        .find(|m| m.id().is_ok_and(|m| m == id))
+}
+
+fn find_window(id: u32) -> Option<Window> {
+    Window::all()
+        .ok()?
+        .into_iter()
+        .find(|w| w.id().is_ok_and(|w| w == id))
+}
+
+/// A monitor's id and size in pixels.
+fn monitor_size(monitor: &Monitor) -> Result<(u32, u32, u32), String> {
+    let read = || Ok((monitor.id()?, monitor.width()?, monitor.height()?));
+    read().map_err(|e: xcap::XCapError| e.to_string())
+}
+
+impl VideoInput for ScreenshotScreen {
+    fn format(&self) -> VideoFormat {
+        self.format
+    }
+
+    /// The newest picture; until the first, black.
+    fn next_frame(&mut self, out: &mut VideoFrame) {
+        let latest = self.latest.lock().expect("screenshot lock");
+        if (latest.width, latest.height) == (out.width, out.height) {
+            out.y.clone_from(&latest.y);
+            out.u.clone_from(&latest.u);
+            out.v.clone_from(&latest.v);
+        }
+    }
+
+    fn arrivals(&self) -> Option<Arrivals> {
+        Some(self.arrivals.clone())
+    }
+}
