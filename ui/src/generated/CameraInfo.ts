@@ -5,7 +5,8 @@
  */
 export type CameraInfo = { 
 /**
- * Stable across replugging and restarts (PipeWire's node name).
+ * Stable across replugging and restarts (PipeWire's node name; Media
+ * Foundation's symbolic link; AVFoundation's unique id).
  */
 id: string, 
 /**

@@ -11,9 +11,14 @@ pub(crate) mod decode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
+// A camera's MJPEG and raw pixels, read on Linux (PipeWire), Windows and
+// macOS (nokhwa).
+pub(crate) mod mjpeg;
 pub(crate) mod pacer;
 #[cfg(target_os = "linux")]
 pub(crate) mod pipewire;
+pub(crate) mod pixels;
+pub(crate) mod reading;
 pub mod screen;
 pub(crate) mod simulcast;
 pub mod switchable;

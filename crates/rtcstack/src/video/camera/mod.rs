@@ -1,17 +1,24 @@
 //! Cameras as video inputs. On Linux a camera is a PipeWire video source,
 //! as desktops hand cameras to applications now (WirePlumber publishes
 //! each V4L2 or libcamera device as one; the camera portal gives a sandboxed
-//! app a PipeWire remote that shows only them). macOS (AVFoundation) and
-//! Windows (Media Foundation) are to come; until then listing cameras there
-//! is a clear error.
+//! app a PipeWire remote that shows only them). On Windows (Media
+//! Foundation) and macOS (AVFoundation), `nokhwa`. Elsewhere listing
+//! cameras is a clear error.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+// Used where a system lists every format (not PipeWire, which picks).
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+mod choice;
+#[cfg(any(windows, target_os = "macos"))]
+mod nokhwa_camera;
 #[cfg(target_os = "linux")]
 mod pipewire;
 
+#[cfg(any(windows, target_os = "macos"))]
+pub use self::nokhwa_camera::NokhwaCamera as Camera;
 #[cfg(target_os = "linux")]
 pub use self::pipewire::PipeWireCamera as Camera;
 
@@ -20,7 +27,8 @@ pub use self::pipewire::PipeWireCamera as Camera;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CameraInfo {
-    /// Stable across replugging and restarts (PipeWire's node name).
+    /// Stable across replugging and restarts (PipeWire's node name; Media
+    /// Foundation's symbolic link; AVFoundation's unique id).
     pub id: String,
     /// The device's own name ("Integrated Camera").
     pub name: String,
@@ -61,16 +69,16 @@ pub enum CameraError {
     NoPicture(u64),
     #[error("the camera cannot be used: {0}")]
     Refused(String),
-    #[error("cameras are not available on this system yet")]
+    #[error("cameras are not available on this system")]
     Unsupported,
 }
 
-/// On systems without cameras yet: listing and opening fail, saying so;
+/// On systems without cameras: listing and opening fail, saying so;
 /// there is never one to read.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 pub enum Camera {}
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 impl Camera {
     pub fn list(_service: &CameraService) -> Result<Vec<CameraInfo>, CameraError> {
         Err(CameraError::Unsupported)
@@ -89,7 +97,7 @@ impl Camera {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 impl super::VideoInput for Camera {
     fn format(&self) -> super::VideoFormat {
         match *self {}

@@ -5,14 +5,11 @@
 //! is turned into I420 there, as many a second as we send (the rest are let
 //! go unread); each is sent as it comes.
 
-mod mjpeg;
-mod pixels;
-
 use std::cell::{Cell, RefCell};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::{mpsc, Arc, Mutex, Once};
+use std::sync::{mpsc, Arc, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,10 +20,11 @@ use spa::param::video::VideoFormat as PixelFormat;
 use spa::pod::Pod;
 
 use crate::video::cadence::Cadence;
+use crate::video::mjpeg::Mjpeg;
+use crate::video::pixels::{to_i420, Layout, Plane};
+use crate::video::reading::Latest;
 use crate::video::screen::{EndSignal, ShareEnd};
 use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
-use mjpeg::Mjpeg;
-use pixels::{to_i420, Plane};
 
 /// How long a listing may take, and how long a source may take to agree on
 /// a format (a USB camera's first start can take a second or two).
@@ -44,6 +42,18 @@ const FORMATS: [PixelFormat; 7] = [
     PixelFormat::RGBx,
     PixelFormat::RGBA,
 ];
+
+/// How one of [`FORMATS`] lays out its pixels (alpha is not read).
+fn layout(format: PixelFormat) -> Option<Layout> {
+    Some(match format {
+        PixelFormat::I420 => Layout::I420,
+        PixelFormat::YUY2 => Layout::Yuy2,
+        PixelFormat::NV12 => Layout::Nv12,
+        PixelFormat::BGRx | PixelFormat::BGRA => Layout::Bgrx,
+        PixelFormat::RGBx | PixelFormat::RGBA => Layout::Rgbx,
+        _ => return None,
+    })
+}
 
 fn init() {
     static INIT: Once = Once::new();
@@ -102,8 +112,7 @@ pub(crate) fn nodes(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
 /// A source being read. Dropping it stops the stream and its thread.
 pub(crate) struct PipeWireVideo {
     format: VideoFormat,
-    latest: Arc<Mutex<VideoFrame>>,
-    arrivals: Arrivals,
+    latest: Latest,
     end: ShareEnd,
     stop: pw::channel::Sender<()>,
     thread: Option<JoinHandle<()>>,
@@ -115,7 +124,7 @@ type Agreed = Result<(VideoFormat, Pixels), PipeWireError>;
 /// How a source's pictures come: raw in a pixel format, or as JPEG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pixels {
-    Raw(PixelFormat),
+    Raw(Layout),
     Mjpeg,
 }
 
@@ -124,21 +133,18 @@ impl PipeWireVideo {
     /// may give another size, which is then this input's format. Returns
     /// once the format is agreed.
     pub(crate) fn open(open: Open) -> Result<PipeWireVideo, PipeWireError> {
-        let latest = Arc::new(Mutex::new(VideoFrame::black(2, 2)));
+        let latest = Latest::new(2, 2);
         let ended = Arc::new(EndSignal::new());
         let end = ended.watch();
         let (stop, stopped) = pw::channel::channel::<()>();
         let (agreed_tx, agreed_rx) = mpsc::channel::<Agreed>();
         let want = open.want;
         let into = latest.clone();
-        let arrivals = Arrivals::new();
-        let arrived = arrivals.clone();
         let thread = std::thread::Builder::new()
             .name("pipewire-video".into())
             .spawn(move || {
                 let reading = Reading {
-                    into,
-                    arrived,
+                    latest: into,
                     ended,
                     agreed: agreed_tx.clone(),
                 };
@@ -150,7 +156,6 @@ impl PipeWireVideo {
         let mut video = PipeWireVideo {
             format: want,
             latest,
-            arrivals,
             end,
             stop,
             thread: Some(thread),
@@ -194,16 +199,11 @@ impl VideoInput for PipeWireVideo {
 
     /// The newest picture; until the first comes, black.
     fn next_frame(&mut self, out: &mut VideoFrame) {
-        let latest = self.latest.lock().expect("pipewire picture lock");
-        if (latest.width, latest.height) == (out.width, out.height) {
-            out.y.clone_from(&latest.y);
-            out.u.clone_from(&latest.u);
-            out.v.clone_from(&latest.v);
-        }
+        self.latest.copy_into(out);
     }
 
     fn arrivals(&self) -> Option<Arrivals> {
-        Some(self.arrivals.clone())
+        Some(self.latest.arrivals())
     }
 }
 
@@ -297,8 +297,7 @@ fn list_on_this_thread(remote: Remote) -> Result<Vec<Node>, PipeWireError> {
 /// The loop's side of a reader: where pictures go, and who hears of the
 /// agreed format and of the end.
 struct Reading {
-    into: Arc<Mutex<VideoFrame>>,
-    arrived: Arrivals,
+    latest: Latest,
     ended: Arc<EndSignal>,
     agreed: mpsc::Sender<Agreed>,
 }
@@ -345,7 +344,8 @@ fn read_on_this_thread(
     let ended = Arc::clone(&reading.ended);
     let state = StreamState {
         reading,
-        pixels: Pixels::Raw(PixelFormat::Unknown),
+        // Until a format is agreed, no picture is read.
+        pixels: Pixels::Raw(Layout::I420),
         mjpeg: Mjpeg::default(),
         format: None,
         cadence: Cadence::new(want.fps, None),
@@ -469,7 +469,7 @@ fn agree(state: &mut StreamState, param: &Pod) {
         return;
     }
     let pixels = match subtype {
-        MediaSubtype::Raw if FORMATS.contains(&info.format()) => Some(Pixels::Raw(info.format())),
+        MediaSubtype::Raw => layout(info.format()).map(Pixels::Raw),
         MediaSubtype::Mjpg => Some(Pixels::Mjpeg),
         _ => None,
     };
@@ -506,7 +506,7 @@ fn agree(state: &mut StreamState, param: &Pod) {
         (rate.num > 0 && rate.denom > 0).then(|| Duration::from_secs(1) * rate.denom / rate.num);
     state.cadence = Cadence::new(format.fps, source);
     state.frame = VideoFrame::black(format.width, format.height);
-    *state.reading.into.lock().expect("pipewire picture lock") = state.frame.clone();
+    state.reading.latest.reset(format.width, format.height);
     if state.format.replace(format).is_none() {
         let _ = state.reading.agreed.send(Ok((format, state.pixels)));
     }
@@ -515,9 +515,10 @@ fn agree(state: &mut StreamState, param: &Pod) {
 /// One picture from the source, turned into I420 and made the newest.
 /// Whether it was made the newest.
 fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
-    let Some(format) = state.format else {
+    // Nothing is read before a format is agreed.
+    if state.format.is_none() {
         return false;
-    };
+    }
     let converted = match state.pixels {
         Pixels::Raw(pixels) => to_i420(pixels, planes, &mut state.frame),
         Pixels::Mjpeg => match planes.first() {
@@ -526,15 +527,8 @@ fn picture(state: &mut StreamState, planes: &[Plane]) -> bool {
         },
     };
     match converted {
-        Ok(()) => {
-            let mut latest = state.reading.into.lock().expect("pipewire picture lock");
-            let fits = (latest.width, latest.height) == (format.width, format.height);
-            if fits {
-                std::mem::swap(&mut *latest, &mut state.frame);
-                state.reading.arrived.arrived();
-            }
-            fits
-        }
+        // Refused only if the format changed under it.
+        Ok(()) => state.reading.latest.put(&mut state.frame),
         Err(e) => {
             if !std::mem::replace(&mut state.warned, true) {
                 tracing::warn!("pipewire picture: {e}");

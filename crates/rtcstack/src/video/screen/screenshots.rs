@@ -7,7 +7,7 @@
 //! for Windows by every test run, for macOS by scripts/cross-check.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xcap::{Monitor, Window};
@@ -15,6 +15,7 @@ use xcap::{Monitor, Window};
 use super::padded::padded;
 use super::{EndSignal, ScreenError, ShareEnd, ShareTarget, Shareable};
 use crate::video::io::{Arrivals, VideoFormat, VideoInput};
+use crate::video::reading::{open_on_thread, Latest, Opened, ThreadInput};
 use crate::video::VideoFrame;
 
 /// Where the pictures come from.
@@ -26,13 +27,7 @@ enum Source {
 /// A monitor (the whole screen: the primary one) or a window being read,
 /// on a thread of its own: the system's handles stay on the thread that
 /// opened them, and a slow screenshot holds up no async thread.
-pub struct ScreenshotScreen {
-    format: VideoFormat,
-    latest: Arc<Mutex<VideoFrame>>,
-    arrivals: Arrivals,
-    stop: Arc<AtomicBool>,
-    end: ShareEnd,
-}
+pub struct ScreenshotScreen(ThreadInput);
 
 /// The reading thread's side.
 struct Reader {
@@ -40,8 +35,7 @@ struct Reader {
     /// The id it was opened by, to look for it again.
     id: u32,
     format: VideoFormat,
-    latest: Arc<Mutex<VideoFrame>>,
-    arrivals: Arrivals,
+    latest: Latest,
     stop: Arc<AtomicBool>,
     /// Signalled when the shared window or monitor no longer exists.
     end: EndSignal,
@@ -89,61 +83,33 @@ impl ScreenshotScreen {
     /// `target` at `fps` pictures a second. A window is shared at the size
     /// it has now.
     pub fn open(target: ShareTarget, fps: u32) -> Result<ScreenshotScreen, ScreenError> {
-        let (opened, told) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let arrivals = Arrivals::new();
-        let (thread_stop, thread_arrivals) = (Arc::clone(&stop), arrivals.clone());
-        std::thread::Builder::new()
-            .name("screenshots".into())
-            .spawn(move || {
-                let reader = match Reader::open(target, fps, thread_stop, thread_arrivals) {
-                    Ok(reader) => reader,
-                    Err(e) => {
-                        let _ = opened.send(Err(e));
-                        return;
-                    }
+        let input = open_on_thread(
+            "screenshots",
+            move |stop| {
+                let reader = Reader::open(target, fps, stop)?;
+                let opened = Opened {
+                    format: reader.format,
+                    latest: reader.latest.clone(),
+                    end: reader.end.watch(),
                 };
-                let _ = opened.send(Ok((
-                    reader.format,
-                    Arc::clone(&reader.latest),
-                    reader.end.watch(),
-                )));
-                reader.run();
-            })
-            .map_err(|e| ScreenError::Unsupported(format!("no thread to read it on: {e}")))?;
-        let (format, latest, end) = told
-            .recv()
-            .map_err(|_| ScreenError::Unsupported("the reading thread ended".into()))??;
-        Ok(ScreenshotScreen {
-            format,
-            latest,
-            arrivals,
-            stop,
-            end,
-        })
+                Ok((reader, opened))
+            },
+            Reader::run,
+            ScreenError::Unsupported,
+        )?;
+        Ok(ScreenshotScreen(input))
     }
 
     /// Says when the shared window is gone (closed) or the shared monitor
     /// (unplugged, or another size now); until then a picture that cannot
     /// be read keeps the last.
     pub fn end(&self) -> ShareEnd {
-        self.end.clone()
-    }
-}
-
-impl Drop for ScreenshotScreen {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.0.end()
     }
 }
 
 impl Reader {
-    fn open(
-        target: ShareTarget,
-        fps: u32,
-        stop: Arc<AtomicBool>,
-        arrivals: Arrivals,
-    ) -> Result<Reader, ScreenError> {
+    fn open(target: ShareTarget, fps: u32, stop: Arc<AtomicBool>) -> Result<Reader, ScreenError> {
         let (source, id, width, height) = match target {
             ShareTarget::Screen => {
                 let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
@@ -188,8 +154,7 @@ impl Reader {
             source,
             id,
             format,
-            latest: Arc::new(Mutex::new(VideoFrame::black(format.width, format.height))),
-            arrivals,
+            latest: Latest::new(format.width, format.height),
             stop,
             end: EndSignal::new(),
         })
@@ -206,11 +171,7 @@ impl Reader {
             match self.grab() {
                 Ok(rgba) => {
                     self.convert(&rgba, &mut frame);
-                    std::mem::swap(
-                        &mut *self.latest.lock().expect("screenshot lock"),
-                        &mut frame,
-                    );
-                    self.arrivals.arrived();
+                    self.latest.put(&mut frame);
                 }
                 Err(e) => {
                     if !std::mem::replace(&mut warned, true) {
@@ -304,20 +265,14 @@ fn monitor_size(monitor: &Monitor) -> Result<(u32, u32, u32), String> {
 
 impl VideoInput for ScreenshotScreen {
     fn format(&self) -> VideoFormat {
-        self.format
+        self.0.format()
     }
 
-    /// The newest picture; until the first, black.
     fn next_frame(&mut self, out: &mut VideoFrame) {
-        let latest = self.latest.lock().expect("screenshot lock");
-        if (latest.width, latest.height) == (out.width, out.height) {
-            out.y.clone_from(&latest.y);
-            out.u.clone_from(&latest.u);
-            out.v.clone_from(&latest.v);
-        }
+        self.0.next_frame(out);
     }
 
     fn arrivals(&self) -> Option<Arrivals> {
-        Some(self.arrivals.clone())
+        self.0.arrivals()
     }
 }

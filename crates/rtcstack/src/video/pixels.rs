@@ -1,13 +1,37 @@
-//! A picture from PipeWire, in the pixel format agreed on, into I420.
-
-use pipewire::spa::param::video::VideoFormat as PixelFormat;
+//! A camera's or a screen cast's picture, in the pixel layout agreed on,
+//! into I420.
 
 use crate::video::VideoFrame;
+
+/// How a source lays out its pixels (the systems' names differ: PipeWire's
+/// YUY2 is Media Foundation's YUY2 and AVFoundation's yuvs).
+// Each system's reader meets some of them (PipeWire's the first five,
+// nokhwa's cameras the packed YUV, NV12 and the last three).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Y, then U, then V, each chroma plane a quarter.
+    I420,
+    /// Y, then U and V interleaved.
+    Nv12,
+    /// Y0 U Y1 V for each two pixels.
+    Yuy2,
+    /// B, G, R and a byte unused (or alpha).
+    Bgrx,
+    /// R, G, B and a byte unused (or alpha).
+    Rgbx,
+    /// B, G, R.
+    Bgr,
+    /// R, G, B.
+    Rgb,
+    /// Luma alone: grey.
+    Grey,
+}
 
 /// One of a picture's planes as a buffer holds it: its bytes from the
 /// plane's first row, rows `stride` bytes apart (0 or less: packed).
 #[derive(Clone, Copy)]
-pub(super) struct Plane<'a> {
+pub(crate) struct Plane<'a> {
     pub bytes: &'a [u8],
     pub stride: i32,
 }
@@ -16,8 +40,8 @@ pub(super) struct Plane<'a> {
 /// picture comes in one plane holding all (PipeWire's own layout: the
 /// planes one after the other, the chroma rows half the luma's stride
 /// apart) or in a plane each (as libcamera's cameras give it).
-pub(super) fn to_i420(
-    pixels: PixelFormat,
+pub(crate) fn to_i420(
+    pixels: Layout,
     planes: &[Plane],
     out: &mut VideoFrame,
 ) -> Result<(), String> {
@@ -26,9 +50,10 @@ pub(super) fn to_i420(
     };
     let (w, h) = (out.width, out.height);
     let bytes_per_pixel = match pixels {
-        PixelFormat::YUY2 => 2,
-        PixelFormat::I420 | PixelFormat::NV12 => 1,
-        _ => 4,
+        Layout::Yuy2 => 2,
+        Layout::I420 | Layout::Nv12 | Layout::Grey => 1,
+        Layout::Bgr | Layout::Rgb => 3,
+        Layout::Bgrx | Layout::Rgbx => 4,
     };
     let stride = match u32::try_from(first.stride) {
         Ok(s) if s > 0 => s,
@@ -36,8 +61,9 @@ pub(super) fn to_i420(
     };
     let bytes = first.bytes;
     match pixels {
-        PixelFormat::I420 => return planar(out, &split_i420(planes, stride, h)?, false),
-        PixelFormat::NV12 => return planar(out, &split_nv12(planes, stride, h)?, true),
+        Layout::I420 => return planar(out, &split_i420(planes, stride, h)?, false),
+        Layout::Nv12 => return planar(out, &split_nv12(planes, stride, h)?, true),
+        Layout::Grey => return grey(out, (bytes, stride as usize)),
         _ => {}
     }
     let mut image = out.planes_mut();
@@ -47,7 +73,7 @@ pub(super) fn to_i420(
         yuv::YuvConversionMode::Balanced,
     );
     let done = match pixels {
-        PixelFormat::YUY2 => yuv::yuyv422_to_yuv420(
+        Layout::Yuy2 => yuv::yuyv422_to_yuv420(
             &mut image,
             &yuv::YuvPackedImage {
                 yuy: bytes,
@@ -56,10 +82,11 @@ pub(super) fn to_i420(
                 height: h,
             },
         ),
-        PixelFormat::BGRx | PixelFormat::BGRA => {
-            yuv::bgra_to_yuv420(&mut image, bytes, stride, range, matrix, mode)
-        }
-        _ => yuv::rgba_to_yuv420(&mut image, bytes, stride, range, matrix, mode),
+        Layout::Bgrx => yuv::bgra_to_yuv420(&mut image, bytes, stride, range, matrix, mode),
+        Layout::Rgbx => yuv::rgba_to_yuv420(&mut image, bytes, stride, range, matrix, mode),
+        Layout::Bgr => yuv::bgr_to_yuv420(&mut image, bytes, stride, range, matrix, mode),
+        Layout::Rgb => yuv::rgb_to_yuv420(&mut image, bytes, stride, range, matrix, mode),
+        Layout::I420 | Layout::Nv12 | Layout::Grey => Ok(()),
     };
     done.map_err(|e| e.to_string())
 }
@@ -107,6 +134,23 @@ fn split_nv12<'a>(planes: &[Plane<'a>], stride: u32, h: u32) -> Result<Vec<Rows<
         (bytes, stride),
         (bytes.get(stride * h..).unwrap_or_default(), stride),
     ])
+}
+
+/// A grey picture's rows as luma; no colour.
+fn grey(out: &mut VideoFrame, (bytes, stride): Rows) -> Result<(), String> {
+    let (w, h) = (out.width as usize, out.height as usize);
+    if stride < w || bytes.len() < stride * h.saturating_sub(1) + w {
+        return Err(format!(
+            "a grey picture of {} bytes for {w}x{h}",
+            bytes.len()
+        ));
+    }
+    for (row, line) in out.y.chunks_exact_mut(w).enumerate() {
+        line.copy_from_slice(&bytes[row * stride..row * stride + w]);
+    }
+    out.u.fill(128);
+    out.v.fill(128);
+    Ok(())
 }
 
 /// Planar rows into `out`: Y, U, V, or Y and UV interleaved (`nv12`).
@@ -166,7 +210,7 @@ mod tests {
             50, 102, 60, 202, 70, 103, 80, 203,
         ];
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::YUY2, &one(&yuy2, 8), &mut out).unwrap();
+        to_i420(Layout::Yuy2, &one(&yuy2, 8), &mut out).unwrap();
         assert_eq!(out.y, [10, 20, 30, 40, 50, 60, 70, 80]);
         assert_eq!(out.u.len(), 2);
         // I420 with a padded stride of 6 bytes.
@@ -176,22 +220,48 @@ mod tests {
         i420[12..14].copy_from_slice(&[9, 10]);
         i420[15..17].copy_from_slice(&[11, 12]);
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::I420, &one(&i420, 6), &mut out).unwrap();
+        to_i420(Layout::I420, &one(&i420, 6), &mut out).unwrap();
         assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(out.u, [9, 10]);
         assert_eq!(out.v, [11, 12]);
         // NV12: U and V interleaved after the luma.
         let nv12 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 10, 12];
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::NV12, &one(&nv12, 4), &mut out).unwrap();
+        to_i420(Layout::Nv12, &one(&nv12, 4), &mut out).unwrap();
         assert_eq!(
             (out.u.as_slice(), out.v.as_slice()),
             (&[9, 10][..], &[11, 12][..])
         );
         // Too short: an error, nothing read out of bounds.
-        assert!(to_i420(PixelFormat::I420, &one(&i420[..10], 6), &mut out).is_err());
-        assert!(to_i420(PixelFormat::YUY2, &one(&yuy2[..6], 8), &mut out).is_err());
-        assert!(to_i420(PixelFormat::NV12, &one(&nv12[..10], 4), &mut out).is_err());
+        assert!(to_i420(Layout::I420, &one(&i420[..10], 6), &mut out).is_err());
+        assert!(to_i420(Layout::Yuy2, &one(&yuy2[..6], 8), &mut out).is_err());
+        assert!(to_i420(Layout::Nv12, &one(&nv12[..10], 4), &mut out).is_err());
+    }
+
+    #[test]
+    fn grey_and_rgb_pictures_become_i420() {
+        let (w, h) = (2u32, 2u32);
+        let mut out = VideoFrame::black(w, h);
+        to_i420(Layout::Grey, &one(&[16, 32, 64, 128], 2), &mut out).unwrap();
+        assert_eq!(
+            (out.y.as_slice(), out.u[0], out.v[0]),
+            (&[16, 32, 64, 128][..], 128, 128)
+        );
+        assert!(to_i420(Layout::Grey, &one(&[16, 32, 64], 2), &mut out).is_err());
+        // White in RGB and in BGR: full luma, no colour.
+        let white = [255u8; 12];
+        for layout in [Layout::Rgb, Layout::Bgr] {
+            let mut out = VideoFrame::black(w, h);
+            to_i420(layout, &one(&white, 6), &mut out).unwrap();
+            assert_eq!(out.y, [235; 4], "{layout:?}");
+            assert!(out.u[0].abs_diff(128) <= 1 && out.v[0].abs_diff(128) <= 1);
+        }
+        // Pure red: R and B read in their places.
+        let (red, blue) = ([255, 0, 0].repeat(4), [0, 0, 255].repeat(4));
+        let (mut rgb, mut bgr) = (VideoFrame::black(w, h), VideoFrame::black(w, h));
+        to_i420(Layout::Rgb, &one(&red, 6), &mut rgb).unwrap();
+        to_i420(Layout::Bgr, &one(&blue, 6), &mut bgr).unwrap();
+        assert_eq!((rgb.y, rgb.u, rgb.v), (bgr.y, bgr.u, bgr.v));
     }
 
     #[test]
@@ -214,7 +284,7 @@ mod tests {
                 stride: 3,
             },
         ];
-        to_i420(PixelFormat::I420, &planes, &mut out).unwrap();
+        to_i420(Layout::I420, &planes, &mut out).unwrap();
         assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(
             (out.u.as_slice(), out.v.as_slice()),
@@ -233,7 +303,7 @@ mod tests {
             },
         ];
         let mut out = VideoFrame::black(w, h);
-        to_i420(PixelFormat::NV12, &planes, &mut out).unwrap();
+        to_i420(Layout::Nv12, &planes, &mut out).unwrap();
         assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(
             (out.u.as_slice(), out.v.as_slice()),
@@ -250,7 +320,7 @@ mod tests {
                 stride: 4,
             },
         ];
-        assert!(to_i420(PixelFormat::NV12, &planes, &mut out).is_err());
-        assert!(to_i420(PixelFormat::I420, &[], &mut out).is_err());
+        assert!(to_i420(Layout::Nv12, &planes, &mut out).is_err());
+        assert!(to_i420(Layout::I420, &[], &mut out).is_err());
     }
 }

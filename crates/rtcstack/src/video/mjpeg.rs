@@ -16,7 +16,7 @@ const LARGEST_SIDE: usize = 8192;
 
 /// Decodes a camera's pictures, keeping its buffer between them.
 #[derive(Default)]
-pub(super) struct Mjpeg {
+pub(crate) struct Mjpeg {
     rgb: Vec<u8>,
 }
 
@@ -25,7 +25,7 @@ impl Mjpeg {
     /// pixel larger is cropped). A picture that does not decode (a torn USB
     /// transfer) or has another size is an error, and `out` may then hold
     /// part of it.
-    pub(super) fn decode_into(&mut self, jpeg: &[u8], out: &mut VideoFrame) -> Result<(), String> {
+    pub(crate) fn decode_into(&mut self, jpeg: &[u8], out: &mut VideoFrame) -> Result<(), String> {
         let options = DecoderOptions::default()
             .jpeg_set_out_colorspace(ColorSpace::RGB)
             .set_max_width(LARGEST_SIDE)
