@@ -509,7 +509,8 @@ async fn a_pipewire_camera_is_listed_opened_and_decoded_by_livekit_python() {
 /// transport-wide estimate (GCC over the server's transport-wide
 /// feedback) sees the queue grow and holds the rate under the cap: the
 /// queue stays short (pings through it, sampled 10 s after the cap for
-/// 10 s), and our video still arrives at the peer.
+/// 10 s), and our video still arrives at the peer. The cap lifted, the
+/// peer gets our full layer again.
 #[tokio::test]
 async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
     let room = "video-deep-buffer";
@@ -534,7 +535,28 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
         video.iter().any(|(fps, _, _)| *fps >= 10.0),
         "our video stopped at the peer: {video:?}"
     );
+    // The cap lifted: the estimate climbs again (nothing probes ahead of
+    // it; the layer paused resumes as it grows) and the peer gets the full
+    // layer back.
+    let (lifted, at) = (rig.peer.mark(), Instant::now());
     link.uncap().unwrap();
+    rig.peer
+        .wait_for_after(
+            lifted,
+            "our full layer at the peer again after the cap was lifted",
+            |e| {
+                e.kind() == "video_seen"
+                    && e.str("identity") == Some("rust-880")
+                    && e.f64("width") == Some(640.0)
+            },
+            SECS(30),
+        )
+        .await
+        .unwrap();
+    eprintln!(
+        "the cap lifted: 640x360 at the peer again after {:?}",
+        at.elapsed()
+    );
     rig.call.leave().await;
 }
 
