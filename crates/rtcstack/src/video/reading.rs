@@ -6,9 +6,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::screen::ShareEnd;
 use super::{Arrivals, VideoFormat, VideoFrame, VideoInput};
+
+/// How long a dropped input waits for its thread to let the source go, so
+/// that opening it again at once finds it free; a read that hangs longer
+/// is left to end on its own.
+const LET_GO: Duration = Duration::from_secs(1);
 
 /// The newest picture, shared by the reading thread and its input.
 #[derive(Clone)]
@@ -78,11 +84,14 @@ pub(crate) struct Opened {
 }
 
 /// An input read by a thread of its own, started by [`open_on_thread`].
-/// Dropped, it tells the thread to stop (after the read under way).
+/// Dropped, it tells the thread to stop (after the read under way) and
+/// waits for it, up to [`LET_GO`].
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) struct ThreadInput {
     opened: Opened,
     stop: Arc<AtomicBool>,
+    /// Closed when the thread ends.
+    finished: mpsc::Receiver<()>,
 }
 
 #[cfg_attr(target_os = "linux", allow(dead_code))]
@@ -95,6 +104,7 @@ impl ThreadInput {
 impl Drop for ThreadInput {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let _ = self.finished.recv_timeout(LET_GO);
     }
 }
 
@@ -131,22 +141,31 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let reader_stop = Arc::clone(&stop);
     let (told, said) = mpsc::channel();
+    let (ending, finished) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name(name.into())
-        .spawn(move || match open(reader_stop) {
-            Ok((reader, opened)) => {
-                let _ = told.send(Ok(opened));
-                run(reader);
-            }
-            Err(e) => {
-                let _ = told.send(Err(e));
+        .spawn(move || {
+            // Dropped last, once the reader (and the source) is gone.
+            let _ending = ending;
+            match open(reader_stop) {
+                Ok((reader, opened)) => {
+                    let _ = told.send(Ok(opened));
+                    run(reader);
+                }
+                Err(e) => {
+                    let _ = told.send(Err(e));
+                }
             }
         })
         .map_err(|e| failed(format!("no thread to read it on: {e}")))?;
     let opened = said
         .recv()
         .map_err(|_| failed("the reading thread ended".into()))??;
-    Ok(ThreadInput { opened, stop })
+    Ok(ThreadInput {
+        opened,
+        stop,
+        finished,
+    })
 }
 
 #[cfg(test)]
@@ -213,12 +232,9 @@ mod tests {
         let mut input = input;
         input.next_frame(&mut out);
         assert_eq!(out.y, [90; 8]);
+        // Dropped: the thread has let go by the time the drop returns.
         drop(input);
-        let within = std::time::Duration::from_secs(5);
-        assert_eq!(
-            seen.recv_timeout(within).unwrap(),
-            Some("test-reader".into())
-        );
+        assert_eq!(seen.try_recv(), Ok(Some("test-reader".into())));
         let refused = open_on_thread(
             "test-reader",
             |_| Err::<((), Opened), _>("no such camera".to_string()),
