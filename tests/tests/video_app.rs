@@ -167,6 +167,20 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     // its picture again, moving on.
     peer.send(json!({"cmd": "video_mute"})).await.unwrap();
     name_only(&app, "video-tile-muted", "py-cam").await;
+    // Beside the name, the peer's connection quality as bars (the list's
+    // icon): the server scores a peer on this host excellent (three bars
+    // drawn filled: 63 white pixels measured) or good (two).
+    let (quality, filled) = quality_bars(&app, "video-tile-quality").await;
+    eprintln!("the tile's quality: {quality}, {filled} pixels of filled bars");
+    let least = match quality.as_str() {
+        "excellent" => 50,
+        "good" => 20,
+        _ => usize::MAX,
+    };
+    assert!(
+        filled >= least,
+        "the tile shows {quality} with {filled} pixels of filled bars"
+    );
     peer.send(json!({"cmd": "video_unmute"})).await.unwrap();
     app.wait_visible("video-canvas", SECS(5)).await.unwrap();
     let deadline = Instant::now() + SECS(10);
@@ -856,6 +870,26 @@ async fn name_only(app: &AppSession, shot: &str, name: &str) {
         centre.0.abs_diff(mx) < r.w as u64 / 6 && centre.1.abs_diff(my) < r.h as u64 / 6,
         "the caption is not in the tile's middle: marks centred at {centre:?}, tile's middle ({mx}, {my})"
     );
+}
+
+/// The first tile's quality icon: the quality it stands for, and its
+/// white pixels (the bars drawn filled) as seen in a screenshot saved as
+/// `shot`.png.
+async fn quality_bars(app: &AppSession, shot: &str) -> (String, usize) {
+    let icon = "[data-testid=video-tile] figcaption .quality";
+    let quality = app
+        .client
+        .execute(
+            "return document.querySelector(arguments[0])?.dataset.quality ?? '';",
+            vec![json!(icon)],
+        )
+        .await
+        .unwrap();
+    let pixels = app.window_pixels(shot).await.unwrap();
+    let seen = app.seen_css(&format!("{icon} svg")).await;
+    assert!(seen.visible(), "no quality icon on the tile: {seen}");
+    let white = pixels.count(pixels.box_of(&seen), [255, 255, 255]);
+    (quality.as_str().unwrap_or_default().to_owned(), white)
 }
 
 /// Camera, then the camera named `name` in the picker: on once the button

@@ -111,7 +111,7 @@ function render(v: CallView): void {
 
   renderPeople(v.participants, reasonOf, v.state === "connected" || reconnecting, reconnecting);
   if (inCall) {
-    renderVideos(v.participants, ownCamera(v), v.local?.speaking ?? false, v.state === "reconnecting");
+    renderVideos(v.participants, v.local ?? undefined, ownCamera(v), reconnecting, reasonOf);
   } else resetVideos();
   el("talking").hidden = !(inCall && v.talking);
   const mute = el<HTMLButtonElement>("mute");

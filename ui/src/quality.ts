@@ -42,9 +42,10 @@ function glyph(text: string): SVGElement {
 /**
  * A quality icon with its label and accessible text, and why: the reason is
  * in the label and the tooltip always, and written beside the icon when it
- * names a problem ("Poor — 12 % packet loss").
+ * names a problem ("Poor — 12 % packet loss"); with `iconOnly`, the icon
+ * alone shows, the rest in its label and tooltip.
  */
-export function qualityIcon(q: ConnectionQuality, reason?: QualityReason): HTMLSpanElement {
+export function qualityIcon(q: ConnectionQuality, reason?: QualityReason, iconOnly = false): HTMLSpanElement {
   const span = document.createElement("span");
   span.className = `quality quality-${q}`;
   span.dataset["quality"] = q;
@@ -55,6 +56,8 @@ export function qualityIcon(q: ConnectionQuality, reason?: QualityReason): HTMLS
   const icon =
     q === "excellent" ? bars(3) : q === "good" ? bars(2) : q === "poor" ? bars(1) : glyph(q === "lost" ? "✕" : "?");
   span.appendChild(icon);
+  // Where room is short (a video tile): the icon, its words in its label.
+  if (iconOnly) return span;
   const label = document.createElement("span");
   label.className = "quality-label";
   label.textContent = qualityWord(q);

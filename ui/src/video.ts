@@ -6,11 +6,14 @@
 // drawn, or that they are off screen, so the server sends what fits (or
 // nothing).
 
+import type { ConnectionQuality } from "./generated/ConnectionQuality";
 import type { Participant } from "./generated/Participant";
+import type { QualityReason } from "./generated/QualityReason";
 import type { TileSize } from "./generated/TileSize";
 import * as ipc from "./generated/ipc";
-import { el, setText } from "./dom";
+import { el } from "./dom";
 import { t } from "./i18n";
+import { qualityIcon } from "./quality";
 
 const HEADER = 16;
 /** After a socket closed under a live tile: a moment, then again. */
@@ -21,6 +24,9 @@ interface Tile {
   figure: HTMLElement;
   canvas: HTMLCanvasElement;
   caption: HTMLElement;
+  /** What the caption says now (name, quality, why), to redraw it only
+   * when that changes. */
+  said: string;
   /** The number of the frame drawn last. */
   seq: number;
   /** Frames drawn, for tests and the benchmark. */
@@ -139,6 +145,7 @@ function newTile(sid: string): Tile {
     figure,
     canvas,
     caption,
+    said: "",
     seq: 0,
     drawn: 0,
     alive: true,
@@ -164,16 +171,29 @@ function removeTile(tile: Tile): void {
 /** Our own camera, as its tile shows it. */
 export type OwnCamera = "none" | "on" | "off";
 
-/** One tile per remote video track; a muted camera shows its owner's name
- * in place of the picture, and whoever speaks has their camera's tile
- * ringed. Our own camera, while published, is a tile too (last), muted and
- * ringed as theirs (`speaking`: we are). While the call reconnects, the
- * last frames stay, greyed. */
+/** A tile's caption: whose video, and how good their connection is (the
+ * same icon as in the list of people, its words in its label). */
+function caption(tile: Tile, name: string, quality: ConnectionQuality, reason?: QualityReason): void {
+  const said = `${name}|${quality}|${reason?.text ?? ""}`;
+  if (said === tile.said) return;
+  tile.said = said;
+  const who = document.createElement("span");
+  who.textContent = name;
+  tile.caption.replaceChildren(who, qualityIcon(quality, reason, true));
+}
+
+/** One tile per remote video track, captioned with its owner's name and
+ * connection quality; a muted camera shows the caption in place of the
+ * picture, and whoever speaks has their camera's tile ringed. Our own
+ * camera, while published, is a tile too (last), muted and ringed as
+ * theirs. While the call reconnects, the last frames stay, greyed, and
+ * nobody's quality is known (ours is lost). */
 export function renderVideos(
   people: Participant[],
+  local: Participant | undefined,
   own: OwnCamera,
-  speaking: boolean,
   reconnecting: boolean,
+  reasonOf: (identity: string) => QualityReason | undefined,
 ): void {
   const box = el("video-tiles");
   const wanted = new Map<string, Participant | null>();
@@ -200,15 +220,17 @@ export function renderVideos(
       box.append(tile.figure);
     }
     if (p === null) {
-      setText(tile.caption, t("camera.you"));
+      const ours: ConnectionQuality = reconnecting ? "lost" : (local?.connectionQuality ?? "unknown");
+      caption(tile, t("camera.you"), ours, reconnecting || !local ? undefined : reasonOf(local.identity));
       tile.figure.setAttribute("aria-label", t("camera.you"));
       tile.figure.classList.add("preview");
       tile.figure.classList.toggle("off", own === "off");
-      tile.figure.classList.toggle("speaking", speaking);
+      tile.figure.classList.toggle("speaking", local?.speaking ?? false);
       continue;
     }
     const name = p.name || p.identity;
-    setText(tile.caption, name);
+    if (reconnecting) caption(tile, name, "unknown");
+    else caption(tile, name, p.connectionQuality, reasonOf(p.identity));
     tile.figure.setAttribute("aria-label", `${name}'s video`);
     const off = p.tracks.some((x) => x.sid === sid && x.muted);
     tile.figure.classList.toggle("off", off);
