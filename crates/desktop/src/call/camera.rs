@@ -157,5 +157,6 @@ fn camera_trouble(e: CameraError) -> Sentence {
         CameraError::NoPicture(secs) => Sentence::new("camera.noPicture").with("seconds", secs),
         CameraError::Refused(why) => Sentence::new("camera.refused").with("why", why),
         CameraError::Unsupported => Sentence::new("camera.unsupported"),
+        CameraError::NotAllowed => Sentence::new("camera.notAllowed"),
     }
 }

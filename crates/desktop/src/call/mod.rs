@@ -589,6 +589,7 @@ fn screen_trouble(e: screen::ScreenError) -> Sentence {
         E::Window(why) => Sentence::new("share.window").with("why", why),
         E::Monitor(why) => Sentence::new("share.monitorNot").with("why", why),
         E::MonitorGone => Sentence::new("share.monitorGone"),
+        E::NotAllowed => Sentence::new("share.notAllowed"),
         E::Cancelled => Sentence::new("share.cancelled"),
     }
 }

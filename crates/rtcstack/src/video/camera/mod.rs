@@ -71,6 +71,9 @@ pub enum CameraError {
     Refused(String),
     #[error("cameras are not available on this system")]
     Unsupported,
+    /// The user has not let this app use cameras (macOS asks once).
+    #[error("this computer does not allow this app to use cameras")]
+    NotAllowed,
 }
 
 /// On systems without cameras: listing and opening fail, saying so;

@@ -258,9 +258,7 @@ fn allowed() -> Result<(), CameraError> {
     });
     match answered.recv_timeout(ASKING) {
         Ok(true) => Ok(()),
-        _ => Err(CameraError::Refused(
-            "this app may not use cameras (System Settings, Privacy & Security, Camera)".into(),
-        )),
+        _ => Err(CameraError::NotAllowed),
     }
 }
 

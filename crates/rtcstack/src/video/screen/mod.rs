@@ -120,6 +120,10 @@ pub enum ScreenError {
     MonitorGone,
     #[error("the choice was cancelled")]
     Cancelled,
+    /// The user has not let this app record the screen (macOS asks once;
+    /// the answer counts from the app's next start).
+    #[error("this computer does not allow this app to record the screen")]
+    NotAllowed,
 }
 
 /// What can be shared now: the whole screen first, then each monitor

@@ -45,6 +45,7 @@ struct Reader {
 /// several, then other applications' windows that are shown (not
 /// minimised, not ours, with a title).
 pub(super) fn shareables() -> Result<Vec<Shareable>, ScreenError> {
+    allowed()?;
     let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
     let mut all = vec![Shareable {
         target: ShareTarget::Screen,
@@ -110,6 +111,7 @@ impl ScreenshotScreen {
 
 impl Reader {
     fn open(target: ShareTarget, fps: u32, stop: Arc<AtomicBool>) -> Result<Reader, ScreenError> {
+        allowed()?;
         let (source, id, width, height) = match target {
             ShareTarget::Screen => {
                 let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
@@ -241,6 +243,25 @@ impl Reader {
             self.end.end();
         }
     }
+}
+
+/// macOS shows an app other apps' windows, and their titles, only once
+/// the user has let it record the screen. Asked the first time (the
+/// system's own dialog, which leads to System Settings); an answer counts
+/// from the app's next start.
+#[cfg(target_os = "macos")]
+fn allowed() -> Result<(), ScreenError> {
+    use objc2_core_graphics::{CGPreflightScreenCaptureAccess, CGRequestScreenCaptureAccess};
+    if CGPreflightScreenCaptureAccess() {
+        return Ok(());
+    }
+    CGRequestScreenCaptureAccess();
+    Err(ScreenError::NotAllowed)
+}
+
+#[cfg(not(target_os = "macos"))]
+fn allowed() -> Result<(), ScreenError> {
+    Ok(())
 }
 
 fn find_monitor(id: u32) -> Option<Monitor> {
