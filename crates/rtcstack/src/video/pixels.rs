@@ -91,6 +91,19 @@ pub(crate) fn to_i420(
     done.map_err(|e| e.to_string())
 }
 
+/// The bytes from one row's start to the next in a packed picture of
+/// `height` rows `row` bytes wide that fills `len` bytes: `row`, or more
+/// where the system pads its rows (the buffer then holds whole padded
+/// rows).
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(crate) fn packed_stride(len: usize, row: usize, height: u32) -> usize {
+    let height = height as usize;
+    match len.checked_div(height) {
+        Some(padded) if padded > row && len.is_multiple_of(height) => padded,
+        _ => row,
+    }
+}
+
 /// A plane's rows: its bytes and stride (a stride unset: `packed`).
 type Rows<'a> = (&'a [u8], usize);
 
@@ -236,6 +249,17 @@ mod tests {
         assert!(to_i420(Layout::I420, &one(&i420[..10], 6), &mut out).is_err());
         assert!(to_i420(Layout::Yuy2, &one(&yuy2[..6], 8), &mut out).is_err());
         assert!(to_i420(Layout::Nv12, &one(&nv12[..10], 4), &mut out).is_err());
+    }
+
+    #[test]
+    fn padded_rows_are_found_from_the_buffer_and_tight_ones_kept() {
+        // 3 rows of 10 bytes, padded to 16.
+        assert_eq!(packed_stride(48, 10, 3), 16);
+        assert_eq!(packed_stride(30, 10, 3), 10);
+        // Not whole padded rows, or too short: the width's.
+        assert_eq!(packed_stride(47, 10, 3), 10);
+        assert_eq!(packed_stride(20, 10, 3), 10);
+        assert_eq!(packed_stride(48, 10, 0), 10);
     }
 
     #[test]

@@ -24,7 +24,14 @@ pub(crate) struct Offer {
 
 /// The offer to take for `want`, by its place in `offers`; `None` if none
 /// is usable at all.
+#[cfg(test)]
 pub(crate) fn choose(offers: &[Offer], want: VideoFormat) -> Option<usize> {
+    ranked(offers, want).first().copied()
+}
+
+/// The usable offers by their places in `offers`, the best for `want`
+/// first (a camera that refuses one is asked for the next).
+pub(crate) fn ranked(offers: &[Offer], want: VideoFormat) -> Vec<usize> {
     let at_rate = |o: &Offer| o.fps >= want.fps.clamp(1, FASTEST) && o.fps <= FASTEST;
     let exact = |o: &Offer| (o.width, o.height) == (want.width, want.height);
     let half = |o: &Offer| 2 * o.width >= want.width && 2 * o.height >= want.height;
@@ -41,22 +48,17 @@ pub(crate) fn choose(offers: &[Offer], want: VideoFormat) -> Option<usize> {
         }
     };
     let wanted_area = u64::from(want.width) * u64::from(want.height);
-    offers
+    let mut usable: Vec<_> = offers
         .iter()
         .enumerate()
         .filter_map(|(i, o)| {
             let area = u64::from(o.width) * u64::from(o.height);
-            Some((
-                (
-                    tier(o)?,
-                    area.abs_diff(wanted_area),
-                    o.fps.abs_diff(want.fps),
-                ),
-                i,
-            ))
+            let closeness = (area.abs_diff(wanted_area), o.fps.abs_diff(want.fps));
+            Some(((tier(o)?, closeness), i))
         })
-        .min()
-        .map(|(_, i)| i)
+        .collect();
+    usable.sort();
+    usable.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -105,6 +107,17 @@ mod tests {
         ];
         // 640x360 is nearer 1280x720 in area than 1920x1080.
         assert_eq!(choose(&offers, HD), Some(1));
+    }
+
+    #[test]
+    fn every_usable_offer_is_ranked_best_first() {
+        let offers = [
+            offer(320, 240, 30, false),
+            offer(8192, 4320, 30, false),
+            offer(1280, 720, 30, true),
+            offer(1280, 720, 30, false),
+        ];
+        assert_eq!(ranked(&offers, HD), [3, 2, 0]);
     }
 
     #[test]

@@ -16,16 +16,18 @@ use nokhwa::utils::{
     ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
 };
 
-use super::choice::{choose, Offer};
+use super::choice::{ranked, Offer};
 use super::{CameraError, CameraInfo, CameraService};
 use crate::video::mjpeg::Mjpeg;
-use crate::video::pixels::{to_i420, Layout, Plane};
+use crate::video::pixels::{packed_stride, to_i420, Layout, Plane};
 use crate::video::reading::{open_on_thread, Latest, Opened, ThreadInput};
 use crate::video::screen::{EndSignal, ShareEnd};
 use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
 
-/// Every format we can read.
-const READABLE: [FrameFormat; 6] = [
+/// Every format we can read. Not MJPEG on macOS: AVFoundation decodes a
+/// camera's JPEG itself, and its capture output refuses to hand JPEG on.
+#[cfg(not(target_os = "macos"))]
+const READABLE: &[FrameFormat] = &[
     FrameFormat::MJPEG,
     FrameFormat::YUYV,
     FrameFormat::NV12,
@@ -33,6 +35,17 @@ const READABLE: [FrameFormat; 6] = [
     FrameFormat::RAWRGB,
     FrameFormat::RAWBGR,
 ];
+#[cfg(target_os = "macos")]
+const READABLE: &[FrameFormat] = &[
+    FrameFormat::YUYV,
+    FrameFormat::NV12,
+    FrameFormat::GRAY,
+    FrameFormat::RAWRGB,
+    FrameFormat::RAWBGR,
+];
+/// How long the camera may give nothing before it is looked for in the
+/// system's list: a read can wait for ever on a camera unplugged.
+const STALLED: Duration = Duration::from_secs(3);
 /// Reads in a row that failed before the camera is looked for in the
 /// system's list (unplugged: the share of it ends).
 const FAILURES_BEFORE_LOOKING: u32 = 10;
@@ -127,7 +140,7 @@ struct Reader {
     format: VideoFormat,
     latest: Latest,
     stop: Arc<AtomicBool>,
-    end: EndSignal,
+    end: Arc<EndSignal>,
 }
 
 impl Reader {
@@ -141,7 +154,10 @@ impl Reader {
             .map(|c| c.index().clone())
             .ok_or(CameraError::NotFound)?;
         let refused = |e: nokhwa::NokhwaError| CameraError::Refused(e.to_string());
-        let any = RequestedFormat::with_formats(RequestedFormatType::None, &READABLE);
+        // Opened first at a format it surely has (a frame rate it lists as
+        // a range's top), to list the rest.
+        let any =
+            RequestedFormat::with_formats(RequestedFormatType::AbsoluteHighestFrameRate, READABLE);
         let mut camera = nokhwa::Camera::new(index, any).map_err(refused)?;
         let formats: Vec<CameraFormat> = camera
             .compatible_camera_formats()
@@ -158,11 +174,24 @@ impl Reader {
                 mjpeg: f.format() == FrameFormat::MJPEG,
             })
             .collect();
-        let chosen = choose(&offers, want)
-            .and_then(|i| formats.get(i).copied())
-            .ok_or_else(|| CameraError::Refused("it offers no format we can read".into()))?;
-        let exact = RequestedFormat::with_formats(RequestedFormatType::Exact(chosen), &READABLE);
-        camera.set_camera_requset(exact).map_err(refused)?;
+        // The best the camera takes, of those it lists.
+        let mut refusal = CameraError::Refused("it offers no format we can read".into());
+        let mut taken = None;
+        for format in ranked(&offers, want)
+            .into_iter()
+            .filter_map(|i| formats.get(i))
+        {
+            let exact =
+                RequestedFormat::with_formats(RequestedFormatType::Exact(*format), READABLE);
+            match camera.set_camera_requset(exact) {
+                Ok(_) => {
+                    taken = Some(*format);
+                    break;
+                }
+                Err(e) => refusal = refused(e),
+            }
+        }
+        let chosen = taken.ok_or(refusal)?;
         camera.open_stream().map_err(refused)?;
         // I420 wants even sides; an odd last row or column is left out.
         let format = VideoFormat {
@@ -176,7 +205,7 @@ impl Reader {
             format,
             latest: Latest::new(format.width, format.height),
             stop,
-            end: EndSignal::new(),
+            end: Arc::new(EndSignal::new()),
         })
     }
 
@@ -186,23 +215,30 @@ impl Reader {
         let mut mjpeg = Mjpeg::default();
         let mut failures = 0;
         let mut warned = false;
-        while !self.stop.load(Ordering::Relaxed) {
-            let read = self
-                .camera
-                .frame()
-                .map_err(|e| e.to_string())
-                .and_then(|buffer| {
-                    let bytes = buffer.buffer();
-                    match layout(buffer.source_frame_format()) {
-                        None => mjpeg.decode_into(bytes, &mut frame),
-                        Some((layout, bytes_per_pixel)) => {
-                            // Rows as wide as the camera's, odd or not.
-                            let row = buffer.resolution().width() * bytes_per_pixel;
-                            let stride = i32::try_from(row).map_err(|e| e.to_string())?;
-                            to_i420(layout, &[Plane { bytes, stride }], &mut frame)
+        let _watchdog = Watchdog::start(self.latest.arrivals(), self.id.clone(), self.end.clone());
+        while !self.stop.load(Ordering::Relaxed) && !self.end.watch().has_ended() {
+            let read = pooled(|| {
+                self.camera
+                    .frame()
+                    .map_err(|e| e.to_string())
+                    .and_then(|buffer| {
+                        let bytes = buffer.buffer();
+                        match layout(buffer.source_frame_format()) {
+                            None => mjpeg.decode_into(bytes, &mut frame),
+                            Some((layout, bytes_per_pixel)) => {
+                                let size = buffer.resolution();
+                                let row = size.width() as usize * bytes_per_pixel as usize;
+                                // Planar pictures are read at the width.
+                                let stride = match layout {
+                                    Layout::Nv12 | Layout::I420 => row,
+                                    _ => packed_stride(bytes.len(), row, size.height()),
+                                };
+                                let stride = i32::try_from(stride).map_err(|e| e.to_string())?;
+                                to_i420(layout, &[Plane { bytes, stride }], &mut frame)
+                            }
                         }
-                    }
-                });
+                    })
+            });
             match read {
                 Ok(()) => {
                     failures = 0;
@@ -228,8 +264,70 @@ impl Reader {
 
     /// Whether the camera is no longer in the system's list.
     fn gone(&self) -> bool {
-        nokhwa::query(ApiBackend::Auto).is_ok_and(|all| !all.iter().any(|c| id_of(c) == self.id))
+        listed_no_more(&self.id)
     }
+}
+
+/// Whether the camera `id` is no longer in the system's list (a list that
+/// cannot be read says nothing).
+fn listed_no_more(id: &str) -> bool {
+    nokhwa::query(ApiBackend::Auto).is_ok_and(|all| !all.iter().any(|c| id_of(c) == id))
+}
+
+/// Watches a camera's pictures from a thread of its own: when none has
+/// come for [`STALLED`] and the camera is gone from the system's list,
+/// its end is signalled, though the read waits on (nokhwa's read has no
+/// deadline).
+struct Watchdog {
+    stop: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(arrivals: Arrivals, id: String, end: Arc<EndSignal>) -> Watchdog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let watch = move || {
+            let (mut seen, mut since) = (arrivals.count(), Instant::now());
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                if arrivals.count() != seen {
+                    (seen, since) = (arrivals.count(), Instant::now());
+                } else if since.elapsed() >= STALLED {
+                    if listed_no_more(&id) {
+                        end.end();
+                        return;
+                    }
+                    since = Instant::now();
+                }
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("camera-watch".into())
+            .spawn(watch)
+        {
+            tracing::warn!("camera: no thread to watch it: {e}");
+        }
+        Watchdog { stop }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs `f` with its own autorelease pool on macOS: AVFoundation's
+/// objects made for each picture are let go after it, not kept until the
+/// thread ends.
+#[cfg(target_os = "macos")]
+fn pooled<T>(f: impl FnOnce() -> T) -> T {
+    objc2::rc::autoreleasepool(|_| f())
+}
+
+#[cfg(not(target_os = "macos"))]
+fn pooled<T>(f: impl FnOnce() -> T) -> T {
+    f()
 }
 
 /// How a raw format lays out its pixels, and the bytes of a pixel in its

@@ -112,7 +112,7 @@ impl ScreenshotScreen {
 impl Reader {
     fn open(target: ShareTarget, fps: u32, stop: Arc<AtomicBool>) -> Result<Reader, ScreenError> {
         allowed()?;
-        let (source, id, width, height) = match target {
+        let (source, id) = match target {
             ShareTarget::Screen => {
                 let monitors = Monitor::all().map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
                 let primary = monitors
@@ -123,22 +123,19 @@ impl Reader {
                     .into_iter()
                     .nth(primary)
                     .ok_or_else(|| ScreenError::NoDisplay("no monitor is connected".into()))?;
-                let (id, w, h) = monitor_size(&monitor).map_err(ScreenError::NoDisplay)?;
-                (Source::Monitor(monitor), id, w, h)
+                let id = monitor
+                    .id()
+                    .map_err(|e| ScreenError::NoDisplay(e.to_string()))?;
+                (Source::Monitor(monitor), id)
             }
             ShareTarget::Monitor { id } => {
                 let monitor = find_monitor(id).ok_or(ScreenError::MonitorGone)?;
-                let (_, w, h) = monitor_size(&monitor).map_err(ScreenError::Monitor)?;
-                (Source::Monitor(monitor), id, w, h)
+                (Source::Monitor(monitor), id)
             }
             ShareTarget::Window { id } => {
                 let window = find_window(id)
                     .ok_or_else(|| ScreenError::Window(format!("no window {id} is open")))?;
-                let size = window
-                    .width()
-                    .and_then(|w| Ok((w, window.height()?)))
-                    .map_err(|e| ScreenError::Window(e.to_string()))?;
-                (Source::Window(window), id, size.0, size.1)
+                (Source::Window(window), id)
             }
             ShareTarget::Desktop => {
                 return Err(ScreenError::Unsupported(
@@ -146,6 +143,11 @@ impl Reader {
                 ))
             }
         };
+        let (width, height) = pixel_size(&source).map_err(|e| match target {
+            ShareTarget::Window { .. } => ScreenError::Window(e),
+            ShareTarget::Monitor { .. } => ScreenError::Monitor(e),
+            _ => ScreenError::NoDisplay(e),
+        })?;
         // Even sizes: chroma is sampled per 2x2 block.
         let format = VideoFormat {
             width: width.max(2) & !1,
@@ -232,10 +234,14 @@ impl Reader {
     }
 
     /// After a failed read: gone from the system's list, the share ends.
+    /// On macOS the list of windows holds only those on screen, so one
+    /// minimised or on another Space is not taken for closed there: its
+    /// share keeps the last picture until it is back or stopped.
     fn end_if_gone(&self) {
         let gone = match self.source {
             Source::Monitor(_) => Monitor::all()
                 .is_ok_and(|all| !all.iter().any(|m| m.id().is_ok_and(|id| id == self.id))),
+            Source::Window(_) if cfg!(target_os = "macos") => false,
             Source::Window(_) => Window::all()
                 .is_ok_and(|all| !all.iter().any(|w| w.id().is_ok_and(|id| id == self.id))),
         };
@@ -278,10 +284,16 @@ fn find_window(id: u32) -> Option<Window> {
         .find(|w| w.id().is_ok_and(|w| w == id))
 }
 
-/// A monitor's id and size in pixels.
-fn monitor_size(monitor: &Monitor) -> Result<(u32, u32, u32), String> {
-    let read = || Ok((monitor.id()?, monitor.width()?, monitor.height()?));
-    read().map_err(|e: xcap::XCapError| e.to_string())
+/// The size of the source's pictures in pixels, from one taken: the
+/// systems' own sizes are in points where the display is scaled (a Retina
+/// Mac's pictures are twice as wide).
+fn pixel_size(source: &Source) -> Result<(u32, u32), String> {
+    let image = match source {
+        Source::Monitor(m) => m.capture_image(),
+        Source::Window(w) => w.capture_image(),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok((image.width(), image.height()))
 }
 
 impl VideoInput for ScreenshotScreen {
