@@ -216,7 +216,7 @@ impl Reader {
         let mut failures = 0;
         let mut warned = false;
         let _watchdog = Watchdog::start(self.latest.arrivals(), self.id.clone(), self.end.clone());
-        while !self.stop.load(Ordering::Relaxed) && !self.end.watch().has_ended() {
+        while !self.stop.load(Ordering::Relaxed) && !self.end.has_ended() {
             let read = pooled(|| {
                 self.camera
                     .frame()
@@ -249,7 +249,7 @@ impl Reader {
                         tracing::warn!("camera picture: {e}");
                     }
                     failures += 1;
-                    if failures >= FAILURES_BEFORE_LOOKING && self.gone() {
+                    if failures >= FAILURES_BEFORE_LOOKING && listed_no_more(&self.id) {
                         self.end.end();
                         break;
                     }
@@ -260,11 +260,6 @@ impl Reader {
         let started = Instant::now();
         let _ = self.camera.stop_stream();
         tracing::debug!("camera let go in {:?}", started.elapsed());
-    }
-
-    /// Whether the camera is no longer in the system's list.
-    fn gone(&self) -> bool {
-        listed_no_more(&self.id)
     }
 }
 

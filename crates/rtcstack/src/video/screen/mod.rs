@@ -100,6 +100,12 @@ impl EndSignal {
         self.0.send_replace(true);
     }
 
+    /// Whether the end was signalled (the capturer's own loop asks).
+    #[cfg_attr(not(any(windows, target_os = "macos")), allow(dead_code))]
+    pub(crate) fn has_ended(&self) -> bool {
+        *self.0.borrow()
+    }
+
     pub(crate) fn watch(&self) -> ShareEnd {
         ShareEnd(self.0.subscribe())
     }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use xcap::image::RgbaImage;
 use xcap::{Monitor, Window};
 
 use super::padded::padded;
@@ -22,6 +23,16 @@ use crate::video::VideoFrame;
 enum Source {
     Monitor(Monitor),
     Window(Window),
+}
+
+impl Source {
+    /// One screenshot of it, as R, G, B, A rows.
+    fn capture(&self) -> Result<RgbaImage, xcap::XCapError> {
+        match self {
+            Source::Monitor(m) => m.capture_image(),
+            Source::Window(w) => w.capture_image(),
+        }
+    }
 }
 
 /// A monitor (the whole screen: the primary one) or a window being read,
@@ -171,7 +182,7 @@ impl Reader {
         let mut frame = VideoFrame::black(self.format.width, self.format.height);
         let mut warned = false;
         let mut next = Instant::now();
-        while !self.stop.load(Ordering::Relaxed) && !self.end.watch().has_ended() {
+        while !self.stop.load(Ordering::Relaxed) && !self.end.has_ended() {
             match self.grab() {
                 Ok(rgba) => {
                     self.convert(&rgba, &mut frame);
@@ -195,11 +206,7 @@ impl Reader {
 
     /// The picture as R, G, B, A bytes, the format's size.
     fn grab(&self) -> Result<Vec<u8>, String> {
-        let image = match &self.source {
-            Source::Monitor(m) => m.capture_image(),
-            Source::Window(w) => w.capture_image(),
-        };
-        let image = match image {
+        let image = match self.source.capture() {
             Ok(image) => image,
             Err(e) => {
                 self.end_if_gone();
@@ -288,11 +295,7 @@ fn find_window(id: u32) -> Option<Window> {
 /// systems' own sizes are in points where the display is scaled (a Retina
 /// Mac's pictures are twice as wide).
 fn pixel_size(source: &Source) -> Result<(u32, u32), String> {
-    let image = match source {
-        Source::Monitor(m) => m.capture_image(),
-        Source::Window(w) => w.capture_image(),
-    }
-    .map_err(|e| e.to_string())?;
+    let image = source.capture().map_err(|e| e.to_string())?;
     Ok((image.width(), image.height()))
 }
 
