@@ -50,13 +50,22 @@ target_dir_ours() {
   mkdir -p "$CARGO_TARGET_DIR" && printf '%s\n' "$ROOT" >"$mark"
 }
 
-# libvpx for a type-check for another system, which links nothing:
-# env-libvpx-sys is given an empty library directory and the version of
-# the bindings it carries that the Linux build uses (the system's libvpx).
+# libvpx for a build for another system: env-libvpx-sys is given the
+# version of the bindings it carries that the Linux build uses (the
+# system's libvpx) and a library directory holding, for Windows, a
+# stand-in whose every function aborts (tests/wine/vpx_stand_in.c): a
+# type-check links nothing, and the capture example run under Wine never
+# encodes. One directory for both, so neither rebuilds the other's crates.
 # Exported: call it in a subshell, the Linux builds need the real library.
 vpx_for_type_check() {
-  mkdir -p "$CACHE/vpx-none" || return 1
-  export VPX_LIB_DIR="$CACHE/vpx-none"
+  local dir="$CACHE/vpx-none" src="$ROOT/tests/wine/vpx_stand_in.c"
+  mkdir -p "$dir" || return 1
+  if [ ! "$dir/libvpx.a" -nt "$src" ]; then
+    x86_64-w64-mingw32-gcc -O1 -c "$src" -o "$dir/vpx_stand_in.o" &&
+      rm -f "$dir/libvpx.a" &&
+      x86_64-w64-mingw32-ar rcs "$dir/libvpx.a" "$dir/vpx_stand_in.o" || return 1
+  fi
+  export VPX_LIB_DIR="$dir"
   VPX_VERSION="$(pkg-config --modversion vpx)" || return 1
   export VPX_VERSION
 }

@@ -105,6 +105,8 @@ pub mod video_seen;
 #[cfg(feature = "linux-bench")]
 pub mod window;
 #[cfg(feature = "linux-bench")]
+pub mod wine;
+#[cfg(feature = "linux-bench")]
 pub mod x_window;
 
 /// Chooses the process's TLS provider (ring, as the engine does) before any
