@@ -126,8 +126,9 @@ async fn main() {
 }
 
 /// Reads `read.pictures` pictures as each arrives (or at the input's rate,
-/// for one without a clock of its own), printing a line for
-/// each, then one saying whether the source was ended.
+/// for one without a clock of its own), printing a line for each, then one
+/// saying whether what was read is gone (closed, unplugged): at once when
+/// it goes.
 async fn pictures(mut input: impl VideoInput, end: ShareEnd, read: &Read) {
     let format = input.format();
     println!(
@@ -137,24 +138,34 @@ async fn pictures(mut input: impl VideoInput, end: ShareEnd, read: &Read) {
     let arrivals = input.arrivals();
     let mut frame = VideoFrame::black(format.width, format.height);
     let start = Instant::now();
+    let ms = || start.elapsed().as_millis();
     let mut seen = 0;
     for _ in 0..read.pictures {
-        match &arrivals {
-            Some(arrivals) => {
-                arrivals
-                    .wait_after(seen, Duration::from_secs(read.within))
-                    .await;
-                if arrivals.count() <= seen {
-                    println!(
-                        "{}",
-                        json!({ "error": "no picture came", "after_ms": start.elapsed().as_millis() })
-                    );
+        let next = async {
+            match &arrivals {
+                Some(arrivals) => {
+                    arrivals
+                        .wait_after(seen, Duration::from_secs(read.within))
+                        .await;
+                    (arrivals.count() > seen).then(|| arrivals.count())
+                }
+                // Sampled on the reader's clock, as a sender does.
+                None => {
+                    tokio::time::sleep(Duration::from_secs(1) / format.fps.max(1)).await;
+                    Some(seen)
+                }
+            }
+        };
+        tokio::select! {
+            // (false: the reader stopped first; this branch is then off.)
+            true = end.clone().ended() => break,
+            arrived = next => match arrived {
+                Some(count) => seen = count,
+                None => {
+                    println!("{}", json!({ "error": "no picture came", "after_ms": ms() }));
                     break;
                 }
-                seen = arrivals.count();
-            }
-            // Sampled on the reader's clock, as a sender does.
-            None => tokio::time::sleep(Duration::from_secs(1) / format.fps.max(1)).await,
+            },
         }
         input.next_frame(&mut frame);
         let at: Vec<_> = read
@@ -165,8 +176,8 @@ async fn pictures(mut input: impl VideoInput, end: ShareEnd, read: &Read) {
         println!(
             "{}",
             json!({ "picture": { "width": frame.width, "height": frame.height,
-                "after_ms": start.elapsed().as_millis(), "at": at } })
+                "after_ms": ms(), "at": at } })
         );
     }
-    println!("{}", json!({ "ended": end.has_ended() }));
+    println!("{}", json!({ "ended": end.has_ended(), "after_ms": ms() }));
 }
