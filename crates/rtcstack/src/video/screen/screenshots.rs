@@ -3,8 +3,10 @@
 //! one screenshot per picture, at a sharing rate (10 a second) that this
 //! affords.
 //!
-//! Not run here (no Windows or macOS machine): compiled and type-checked
-//! for Windows by every test run, for macOS by scripts/cross-check.
+//! No Windows or macOS machine here: type-checked for Windows by every
+//! test run and for macOS by scripts/cross-check; the Windows build reads
+//! the entire screen under Wine in the `windows` group (Wine 8 lists no
+//! windows for xcap, so a window's share has not run).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
