@@ -56,6 +56,8 @@ target_dir_ours() {
 # stand-in whose every function aborts (tests/wine/vpx_stand_in.c): a
 # type-check links nothing, and the capture example run under Wine never
 # encodes. One directory for both, so neither rebuilds the other's crates.
+# (A changed stand-in is not linked again until something else changes:
+# env-libvpx-sys watches only its variables. Every version aborts alike.)
 # Exported: call it in a subshell, the Linux builds need the real library.
 vpx_for_type_check() {
   local dir="$CACHE/vpx-none" src="$ROOT/tests/wine/vpx_stand_in.c"

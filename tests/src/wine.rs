@@ -50,17 +50,24 @@ impl Wine {
             prefix: tempfile::Builder::new().prefix("rtcstack-wine").tempdir()?,
             dlls,
         };
-        // It says only that there is no 32-bit Wine (none is needed).
+        // Its output is told only if it fails (it says each time that
+        // there is no 32-bit Wine, which nothing here needs).
         let boot = wine
             .command("wineboot")
             .arg("--init")
-            .stderr(Stdio::null())
-            .status();
-        let status = tokio::time::timeout(BOOT, boot)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output();
+        let boot = tokio::time::timeout(BOOT, boot)
             .await
             .context("wineboot took too long")??;
-        if !status.success() {
-            bail!("wineboot failed: {status}");
+        if !boot.status.success() {
+            bail!(
+                "wineboot failed ({}): {}{}",
+                boot.status,
+                String::from_utf8_lossy(&boot.stdout),
+                String::from_utf8_lossy(&boot.stderr)
+            );
         }
         Ok(wine)
     }
@@ -75,7 +82,8 @@ impl Wine {
             // No .NET or HTML engine: their installers would ask, and
             // download.
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .env("WINEDEBUG", "-all")
+            // Quiet, but for a DLL that cannot be found or loaded.
+            .env("WINEDEBUG", "-all,err+module")
             .stdin(Stdio::null())
             .kill_on_drop(true);
         command

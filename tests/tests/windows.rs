@@ -178,7 +178,10 @@ async fn the_windows_screen_reader_shows_the_display_live_and_paced_under_wine()
         gaps[0],
         gaps[gaps.len() - 1]
     );
-    let status = screen.child.wait().await.unwrap();
+    let status = tokio::time::timeout(SECS(20), screen.child.wait())
+        .await
+        .expect("the example did not exit after its last picture")
+        .unwrap();
     assert!(status.success(), "{status}");
     let last: Value = screen.lines.all().last().unwrap().0.clone();
     assert_eq!(last["ended"], json!(false), "the screen never ends: {last}");
