@@ -84,7 +84,13 @@ async fn the_windows_screen_reader_shows_the_display_live_and_paced_under_wine()
 
     // The whole screen: red inside the red window, blue inside the blue,
     // black elsewhere.
-    let points = ["320,230", "800,460", "60,700"];
+    // The red window covers x 200..=439, y 150..=309: its middle, the blue
+    // one's, a corner, then just inside and just outside its top-left and
+    // bottom-right corners (each a whole 2x2 block of the picture's
+    // colour, so the pixels' place is pinned, not blurred by chroma).
+    let points = [
+        "320,230", "800,460", "60,700", "202,152", "197,147", "437,307", "442,312",
+    ];
     let mut args = vec!["screen", "--pictures", "40"];
     for p in &points {
         args.extend(["--at", p]);
@@ -119,6 +125,14 @@ async fn the_windows_screen_reader_shows_the_display_live_and_paced_under_wine()
     assert!(near(colour(&first, 0), RED), "{}", first.0);
     assert!(near(colour(&first, 1), BLUE), "{}", first.0);
     assert!(near(colour(&first, 2), [0, 0, 0]), "{}", first.0);
+    for (i, want) in [(3, RED), (4, [0, 0, 0]), (5, RED), (6, [0, 0, 0])] {
+        assert!(
+            near(colour(&first, i), want),
+            "point {}: {}",
+            points[i],
+            first.0
+        );
+    }
 
     // Live, not a first picture kept: the red window closed, the pictures
     // that follow show what was under it within half a second (five
