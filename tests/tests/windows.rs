@@ -7,7 +7,7 @@
 //! Wine is a second implementation of Windows' API, not Windows: this runs
 //! our Windows code path (threads, pacing, pixel conversion, listing)
 //! against it. What Wine 8 lacks is left to a Windows machine: cameras
-//! (its Media Foundation has no capture devices) and the list of other
+//! (its Media Foundation does not start: 0xC00D36E3) and the list of other
 //! applications' windows (xcap reads each window's bounds through DWM's
 //! `DWMWA_EXTENDED_FRAME_BOUNDS`, which Wine 8 does not answer, so it lists
 //! none).
