@@ -9,6 +9,7 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
+use crate::video::pixels::{to_i420, Layout, Plane};
 use crate::video::VideoFrame;
 
 /// The largest side a picture may claim: more is a corrupt header.
@@ -54,16 +55,13 @@ impl Mjpeg {
         decoder
             .decode_into(&mut self.rgb)
             .map_err(|e| format!("an MJPEG picture: {e:?}"))?;
-        let stride = u32::try_from(width * 3).map_err(|e| e.to_string())?;
-        yuv::rgb_to_yuv420(
-            &mut out.planes_mut(),
-            &self.rgb,
+        // Rows at the picture's own width: one an odd pixel wider is cropped.
+        let stride = i32::try_from(width * 3).map_err(|e| e.to_string())?;
+        let plane = Plane {
+            bytes: &self.rgb,
             stride,
-            yuv::YuvRange::Limited,
-            yuv::YuvStandardMatrix::Bt601,
-            yuv::YuvConversionMode::Balanced,
-        )
-        .map_err(|e| e.to_string())
+        };
+        to_i420(Layout::Rgb, &[plane], out)
     }
 }
 

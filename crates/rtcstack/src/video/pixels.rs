@@ -1,12 +1,15 @@
-//! A camera's or a screen cast's picture, in the pixel layout agreed on,
-//! into I420.
+//! A picture in the pixel layout its source gives (a camera's, a screen
+//! cast's, a screenshot, a decoded MJPEG) into I420, the one conversion
+//! for all of them: video's range, BT.601, as our encoder and every
+//! decoder read it.
 
 use crate::video::VideoFrame;
 
 /// How a source lays out its pixels (the systems' names differ: PipeWire's
 /// YUY2 is Media Foundation's YUY2 and AVFoundation's yuvs).
-// Each system's reader meets some of them (PipeWire's the first five,
-// nokhwa's cameras the packed YUV, NV12 and the last three).
+// Each system's readers meet some of them (PipeWire's the first five,
+// X11's B, G, R, x, the screenshots' R, G, B, A, MJPEG's R, G, B, nokhwa's
+// cameras the packed YUV, NV12 and the last three).
 #[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {
@@ -26,6 +29,18 @@ pub(crate) enum Layout {
     Rgb,
     /// Luma alone: grey.
     Grey,
+}
+
+impl Layout {
+    /// The bytes of one pixel in the first plane.
+    pub(crate) fn bytes_per_pixel(self) -> u32 {
+        match self {
+            Layout::Yuy2 => 2,
+            Layout::I420 | Layout::Nv12 | Layout::Grey => 1,
+            Layout::Bgr | Layout::Rgb => 3,
+            Layout::Bgrx | Layout::Rgbx => 4,
+        }
+    }
 }
 
 /// One of a picture's planes as a buffer holds it: its bytes from the
@@ -49,15 +64,9 @@ pub(crate) fn to_i420(
         return Err("a picture with no data".into());
     };
     let (w, h) = (out.width, out.height);
-    let bytes_per_pixel = match pixels {
-        Layout::Yuy2 => 2,
-        Layout::I420 | Layout::Nv12 | Layout::Grey => 1,
-        Layout::Bgr | Layout::Rgb => 3,
-        Layout::Bgrx | Layout::Rgbx => 4,
-    };
     let stride = match u32::try_from(first.stride) {
         Ok(s) if s > 0 => s,
-        _ => w * bytes_per_pixel,
+        _ => w * pixels.bytes_per_pixel(),
     };
     let bytes = first.bytes;
     match pixels {

@@ -225,9 +225,9 @@ impl Reader {
                         let bytes = buffer.buffer();
                         match layout(buffer.source_frame_format()) {
                             None => mjpeg.decode_into(bytes, &mut frame),
-                            Some((layout, bytes_per_pixel)) => {
+                            Some(layout) => {
                                 let size = buffer.resolution();
-                                let row = size.width() as usize * bytes_per_pixel as usize;
+                                let row = size.width() as usize * layout.bytes_per_pixel() as usize;
                                 // Planar pictures are read at the width.
                                 let stride = match layout {
                                     Layout::Nv12 | Layout::I420 => row,
@@ -325,16 +325,15 @@ fn pooled<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// How a raw format lays out its pixels, and the bytes of a pixel in its
-/// first plane; `None` for MJPEG.
-fn layout(format: FrameFormat) -> Option<(Layout, u32)> {
+/// How a raw format lays out its pixels; `None` for MJPEG.
+fn layout(format: FrameFormat) -> Option<Layout> {
     match format {
         FrameFormat::MJPEG => None,
-        FrameFormat::YUYV => Some((Layout::Yuy2, 2)),
-        FrameFormat::NV12 => Some((Layout::Nv12, 1)),
-        FrameFormat::GRAY => Some((Layout::Grey, 1)),
-        FrameFormat::RAWRGB => Some((Layout::Rgb, 3)),
-        FrameFormat::RAWBGR => Some((Layout::Bgr, 3)),
+        FrameFormat::YUYV => Some(Layout::Yuy2),
+        FrameFormat::NV12 => Some(Layout::Nv12),
+        FrameFormat::GRAY => Some(Layout::Grey),
+        FrameFormat::RAWRGB => Some(Layout::Rgb),
+        FrameFormat::RAWBGR => Some(Layout::Bgr),
     }
 }
 

@@ -18,6 +18,7 @@ use xcap::{Monitor, Window};
 use super::padded::padded;
 use super::{EndSignal, ScreenError, ShareEnd, ShareTarget, Shareable};
 use crate::video::io::{Arrivals, VideoFormat, VideoInput};
+use crate::video::pixels::{to_i420, Layout, Plane};
 use crate::video::reading::{open_on_thread, Latest, Opened, ThreadInput};
 use crate::video::VideoFrame;
 
@@ -229,15 +230,11 @@ impl Reader {
     }
 
     fn convert(&self, rgba: &[u8], frame: &mut VideoFrame) {
-        let mut image = frame.planes_mut();
-        if let Err(e) = yuv::rgba_to_yuv420(
-            &mut image,
-            rgba,
-            self.format.width * 4,
-            yuv::YuvRange::Limited,
-            yuv::YuvStandardMatrix::Bt601,
-            yuv::YuvConversionMode::Balanced,
-        ) {
+        let plane = Plane {
+            bytes: rgba,
+            stride: 0,
+        };
+        if let Err(e) = to_i420(Layout::Rgbx, &[plane], frame) {
             tracing::debug!("screen to I420: {e}");
         }
     }

@@ -16,6 +16,7 @@ use super::padded::padded;
 use super::x11_monitors::{monitors, on_screen};
 use super::{EndSignal, ScreenError, ShareEnd, ShareTarget};
 use crate::video::io::{VideoFormat, VideoInput};
+use crate::video::pixels::{to_i420, Layout, Plane};
 use crate::video::VideoFrame;
 
 /// The whole screen of the display, or one window.
@@ -273,17 +274,12 @@ impl VideoInput for X11Screen {
                 return;
             }
         };
-        let w = self.format.width;
-        let mut image = out.planes_mut();
         // X11's 24-bit visuals hold pixels as B, G, R, unused.
-        if let Err(e) = yuv::bgra_to_yuv420(
-            &mut image,
-            &bgra,
-            w * 4,
-            yuv::YuvRange::Limited,
-            yuv::YuvStandardMatrix::Bt601,
-            yuv::YuvConversionMode::Balanced,
-        ) {
+        let plane = Plane {
+            bytes: &bgra,
+            stride: 0,
+        };
+        if let Err(e) = to_i420(Layout::Bgrx, &[plane], out) {
             tracing::debug!("screen to I420: {e}");
         }
     }
