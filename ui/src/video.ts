@@ -12,7 +12,7 @@ import type { QualityReason } from "./generated/QualityReason";
 import type { TileSize } from "./generated/TileSize";
 import * as ipc from "./generated/ipc";
 import { el } from "./dom";
-import { t } from "./i18n";
+import { language, t } from "./i18n";
 import { qualityIcon } from "./quality";
 
 const HEADER = 16;
@@ -24,8 +24,8 @@ interface Tile {
   figure: HTMLElement;
   canvas: HTMLCanvasElement;
   caption: HTMLElement;
-  /** What the caption says now (name, quality, why), to redraw it only
-   * when that changes. */
+  /** What the caption says now (name, quality, why, in which language),
+   * to redraw it only when that changes. */
   said: string;
   /** The number of the frame drawn last. */
   seq: number;
@@ -174,7 +174,9 @@ export type OwnCamera = "none" | "on" | "off";
 /** A tile's caption: whose video, and how good their connection is (the
  * same icon as in the list of people, its words in its label). */
 function caption(tile: Tile, name: string, quality: ConnectionQuality, reason?: QualityReason): void {
-  const said = `${name}|${quality}|${reason?.text ?? ""}`;
+  // The icon's words are in the page's language: another one redraws it,
+  // as the list of people's rows are.
+  const said = JSON.stringify([name, quality, reason ?? null, language()]);
   if (said === tile.said) return;
   tile.said = said;
   const who = document.createElement("span");
