@@ -173,6 +173,23 @@ impl Session {
             videos_muted: Mutex::default(),
             playout: Default::default(),
         });
+        // The views already set (a rejoin's) go before any media: the
+        // server keeps a setting for a track not yet subscribed and
+        // forwards the layer it asks from the first picture. Sent only
+        // when the track came (as for a track published later), the
+        // server's own first choice went out until it arrived.
+        let tracks = join
+            .other_participants
+            .iter()
+            .flat_map(|p| p.tracks.iter().map(|t| t.sid.as_str()));
+        for (sid, view) in setup.views.of(tracks) {
+            tracing::debug!("video {sid}: {view:?}, with the join");
+            core.signal
+                .send(proto::signal_request::Message::TrackSetting(
+                    view.request(&sid),
+                ))
+                .await;
+        }
         let (room_tx, room_rx) = watch::channel(room);
         let (requests, requests_rx) = mpsc::unbounded_channel();
         // A rejoin's news waits until the call takes the session on.

@@ -60,6 +60,17 @@ impl Views {
     pub(crate) fn get(&self, track_sid: &str) -> Option<VideoView> {
         self.0.lock().expect("views lock").get(track_sid).copied()
     }
+
+    /// The views of these tracks that have one.
+    pub(crate) fn of<'a>(
+        &self,
+        track_sids: impl Iterator<Item = &'a str>,
+    ) -> Vec<(String, VideoView)> {
+        let views = self.0.lock().expect("views lock");
+        track_sids
+            .filter_map(|sid| views.get(sid).map(|view| (sid.to_string(), *view)))
+            .collect()
+    }
 }
 
 #[cfg(test)]
