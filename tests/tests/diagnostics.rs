@@ -330,7 +330,10 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     assert!(concealed < 1.0, "{concealed} % concealed on a clean link");
 
     // 10 % of packets lost each way: once the panel's window is all lossy
-    // (loss seen, then 10 s more), the median reading is 7–13 %.
+    // (loss seen, then 10 s more), the median reading is 5–15 %. A 10 s
+    // window holds about 500 of the peer's packets: a binomial spread of
+    // 1.3 points, so the readings overlapping it stray ±2.5 points one
+    // run in twenty (7–13 failed once in CI, at 6.9) and ±5 almost never.
     let link = call.far.server.link().unwrap();
     link.degrade(Netem {
         loss_percent: 10.0,
@@ -341,7 +344,7 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     panel_until(&call, "loss shown", SECS(15), |l, _| l >= 3.0).await;
     tokio::time::sleep(SECS(10)).await; // the window's length
     let (loss, _) = median_of(&call, 9).await;
-    assert!((7.0..=13.0).contains(&loss), "loss {loss} % under 10 %");
+    assert!((5.0..=15.0).contains(&loss), "loss {loss} % under 10 %");
     // What was lost is made up in the playout.
     let concealed = concealed_median(&call, 5).await;
     assert!(
