@@ -96,9 +96,14 @@ impl PatternSource {
     }
 
     /// Grain in the same band: mid-grey, each pixel up to 24 levels off.
-    pub fn with_grain(mut self) -> Self {
+    pub fn with_grain(self) -> Self {
+        self.with_grain_of(48)
+    }
+
+    /// Grain of `amplitude` levels (under 256) around mid-grey.
+    pub fn with_grain_of(mut self, amplitude: u16) -> Self {
         self.noise = Some(0x9e37_79b9_7f4a_7c15);
-        self.amplitude = 48;
+        self.amplitude = amplitude.min(255);
         self
     }
 }
