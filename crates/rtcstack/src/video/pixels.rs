@@ -100,6 +100,38 @@ pub(crate) fn to_i420(
     done.map_err(|e| e.to_string())
 }
 
+/// The planes of a planar picture that one buffer holds whole, `height`
+/// rows of luma `stride` bytes apart and its chroma after them: found at
+/// the picture's own height, which may be odd where the frame it is read
+/// into leaves the last row out (I420 wants even sides). Other layouts
+/// are one plane.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(crate) fn one_buffer(
+    pixels: Layout,
+    bytes: &[u8],
+    stride: usize,
+    height: u32,
+) -> Vec<Plane<'_>> {
+    let at = |from: usize| bytes.get(from..).unwrap_or_default();
+    let plane = |bytes, stride: usize| Plane {
+        bytes,
+        stride: i32::try_from(stride).unwrap_or(0),
+    };
+    let (h, ch) = (height as usize, height.div_ceil(2) as usize);
+    match pixels {
+        Layout::Nv12 => vec![plane(bytes, stride), plane(at(stride * h), stride)],
+        Layout::I420 => {
+            let chroma = stride.div_ceil(2);
+            vec![
+                plane(bytes, stride),
+                plane(at(stride * h), chroma),
+                plane(at(stride * h + chroma * ch), chroma),
+            ]
+        }
+        _ => vec![plane(bytes, stride)],
+    }
+}
+
 /// The bytes from one row's start to the next in a packed picture of
 /// `height` rows `row` bytes wide that fills `len` bytes: `row`, or more
 /// where the system pads its rows (the buffer then holds whole padded
@@ -258,6 +290,49 @@ mod tests {
         assert!(to_i420(Layout::I420, &one(&i420[..10], 6), &mut out).is_err());
         assert!(to_i420(Layout::Yuy2, &one(&yuy2[..6], 8), &mut out).is_err());
         assert!(to_i420(Layout::Nv12, &one(&nv12[..10], 4), &mut out).is_err());
+    }
+
+    /// A camera's picture of odd height (4x3) read into the 4x2 frame it
+    /// is opened at: its chroma found after all three luma rows, not read
+    /// a row early from the luma (the last row is left out).
+    #[test]
+    fn a_picture_of_odd_height_in_one_buffer_has_its_chroma_found_after_all_its_rows() {
+        let luma = [1, 2, 3, 4, 5, 6, 7, 8, 90, 91, 92, 93];
+        // NV12: two chroma rows (a half row each for rows 0–1 and 2).
+        let nv12 = [&luma[..], &[20, 30, 21, 31, 22, 32, 23, 33]].concat();
+        let mut out = VideoFrame::black(4, 2);
+        to_i420(
+            Layout::Nv12,
+            &one_buffer(Layout::Nv12, &nv12, 4, 3),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            (out.u.as_slice(), out.v.as_slice()),
+            (&[20, 21][..], &[30, 31][..])
+        );
+        // I420: U's two rows of 2, then V's.
+        let i420 = [&luma[..], &[20, 21, 22, 23, 30, 31, 32, 33]].concat();
+        let mut out = VideoFrame::black(4, 2);
+        to_i420(
+            Layout::I420,
+            &one_buffer(Layout::I420, &i420, 4, 3),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            (out.u.as_slice(), out.v.as_slice()),
+            (&[20, 21][..], &[30, 31][..])
+        );
+        // Too short for its height: an error.
+        let mut out = VideoFrame::black(4, 2);
+        assert!(to_i420(
+            Layout::Nv12,
+            &one_buffer(Layout::Nv12, &nv12[..13], 4, 3),
+            &mut out
+        )
+        .is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use nokhwa::utils::{
 use super::choice::{ranked, Offer};
 use super::{CameraError, CameraInfo, CameraService};
 use crate::video::mjpeg::Mjpeg;
-use crate::video::pixels::{packed_stride, to_i420, Layout, Plane};
+use crate::video::pixels::{one_buffer, packed_stride, to_i420, Layout};
 use crate::video::reading::{open_on_thread, Latest, Opened, ThreadInput};
 use crate::video::screen::{EndSignal, ShareEnd};
 use crate::video::{Arrivals, VideoFormat, VideoFrame, VideoInput};
@@ -233,8 +233,8 @@ impl Reader {
                                     Layout::Nv12 | Layout::I420 => row,
                                     _ => packed_stride(bytes.len(), row, size.height()),
                                 };
-                                let stride = i32::try_from(stride).map_err(|e| e.to_string())?;
-                                to_i420(layout, &[Plane { bytes, stride }], &mut frame)
+                                let planes = one_buffer(layout, bytes, stride, size.height());
+                                to_i420(layout, &planes, &mut frame)
                             }
                         }
                     })
