@@ -770,16 +770,17 @@ async fn the_app_shows_a_camera_picked_by_name_to_the_call_and_to_us() {
         "muting, switching and unmuting the camera changed its track: {since:?}"
     );
 
-    // On again, then Leave: let go too.
+    // On again (read before Leave, so that its letting go is seen: the
+    // button says Stop camera a moment before the first frame is taken,
+    // and a Leave within that moment failed once), then Leave: let go too.
     camera_on(&app, WEBCAM_NAME).await;
-    let on = device.frames();
+    read(&device, "Camera, again").await;
     app.click("leave").await.unwrap();
     app.wait_text("[data-testid=connection-state]", SECS(10), |t| {
         t == "disconnected"
     })
     .await
     .unwrap();
-    assert!(device.frames() > on, "the camera was not read again");
     let_go(&device, "Leave").await;
     peer.leave().await.unwrap();
     app.close().await.unwrap();
@@ -901,6 +902,19 @@ async fn camera_on(app: &AppSession, name: &str) {
     app.wait_text("[data-testid=camera]", SECS(10), |t| t == "Stop camera")
         .await
         .unwrap();
+}
+
+/// Waits (5 s at most) until `device` is read: a frame taken from it.
+async fn read(device: &TestCamera, after: &str) {
+    let before = device.frames();
+    let deadline = Instant::now() + SECS(5);
+    while device.frames() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the camera is not read after {after}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits (5 s at most) until nothing reads `device` any more: no frame
