@@ -878,9 +878,9 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
 /// rate has settled gets 1280 px wide pictures for 8 s on end, fewer of
 /// them. (With a camera's rule the peer got 640 px first: seen.) The
 /// grain is one an encoder meets the rate with at a few pictures a
-/// second: with white noise, pictures came 2 s apart, and LiveKit's
-/// stream tracker at times took the full layer for stopped and forwarded
-/// the smallest instead (failed once in CI).
+/// second: with white noise, pictures came 2 s apart, and the peer at
+/// times got the smallest layer instead (failed once in CI; most likely
+/// LiveKit's stream tracker taking the full layer for stopped).
 #[tokio::test]
 async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
     let room = "video-uplink-screen";
