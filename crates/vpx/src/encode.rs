@@ -127,17 +127,9 @@ impl Vp8Encoder {
             scratch: Vec::new(),
             pts: 0,
         };
-        // SAFETY: an initialised encoder; VP8E_SET_CPUUSED takes an int.
-        let err = unsafe {
-            vpx::vpx_codec_control_(
-                encoder.ctx.as_mut(),
-                vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as i32,
-                CPU_USED,
-            )
-        };
-        if err != vpx::VPX_CODEC_OK {
-            return Err(init(encoder.detail(err)));
-        }
+        encoder
+            .control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED, CPU_USED)
+            .map_err(init)?;
         // A key frame at most a few pictures' worth, as libwebrtc holds it
         // (half the optimal buffer, in per cent of one picture's share;
         // at least three pictures): an unbounded one of a detailed picture
@@ -145,30 +137,16 @@ impl Vp8Encoder {
         // it for seconds while it drains (a server may take that layer for
         // stopped).
         let max_intra_pct = (cfg.rc_buf_optimal_sz * config.fps / 20).max(300);
-        // SAFETY: an initialised encoder; the control takes an unsigned int.
-        let err = unsafe {
-            vpx::vpx_codec_control_(
-                encoder.ctx.as_mut(),
-                vpx::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as i32,
-                max_intra_pct,
+        encoder
+            .control(
+                vpx::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT,
+                i32::try_from(max_intra_pct).unwrap_or(i32::MAX),
             )
-        };
-        if err != vpx::VPX_CODEC_OK {
-            return Err(init(encoder.detail(err)));
-        }
+            .map_err(init)?;
         if config.content == Content::Text {
-            // SAFETY: an initialised encoder; the control takes an
-            // unsigned int.
-            let err = unsafe {
-                vpx::vpx_codec_control_(
-                    encoder.ctx.as_mut(),
-                    vpx::vp8e_enc_control_id::VP8E_SET_SCREEN_CONTENT_MODE as i32,
-                    2u32,
-                )
-            };
-            if err != vpx::VPX_CODEC_OK {
-                return Err(init(encoder.detail(err)));
-            }
+            encoder
+                .control(vpx::vp8e_enc_control_id::VP8E_SET_SCREEN_CONTENT_MODE, 2)
+                .map_err(init)?;
         }
         Ok(encoder)
     }
@@ -271,6 +249,18 @@ impl Vp8Encoder {
             });
         }
         Ok(out)
+    }
+
+    /// Sets one of the encoder's controls. Each takes an int or an
+    /// unsigned int, passed alike through the variadic call (same size;
+    /// the values here are all within both).
+    fn control(&mut self, id: vpx::vp8e_enc_control_id, value: i32) -> Result<(), String> {
+        // SAFETY: an initialised encoder; the control's value is an int.
+        let err = unsafe { vpx::vpx_codec_control_(self.ctx.as_mut(), id as i32, value) };
+        if err != vpx::VPX_CODEC_OK {
+            return Err(self.detail(err));
+        }
+        Ok(())
     }
 
     fn detail(&mut self, err: vpx::vpx_codec_err_t) -> String {

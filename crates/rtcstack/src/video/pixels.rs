@@ -298,33 +298,20 @@ mod tests {
     #[test]
     fn a_picture_of_odd_height_in_one_buffer_has_its_chroma_found_after_all_its_rows() {
         let luma = [1, 2, 3, 4, 5, 6, 7, 8, 90, 91, 92, 93];
-        // NV12: two chroma rows (a half row each for rows 0–1 and 2).
-        let nv12 = [&luma[..], &[20, 30, 21, 31, 22, 32, 23, 33]].concat();
-        let mut out = VideoFrame::black(4, 2);
-        to_i420(
-            Layout::Nv12,
-            &one_buffer(Layout::Nv12, &nv12, 4, 3),
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(
-            (out.u.as_slice(), out.v.as_slice()),
-            (&[20, 21][..], &[30, 31][..])
-        );
+        // NV12: two chroma rows (a half row each for rows 0–1 and 2);
         // I420: U's two rows of 2, then V's.
+        let nv12 = [&luma[..], &[20, 30, 21, 31, 22, 32, 23, 33]].concat();
         let i420 = [&luma[..], &[20, 21, 22, 23, 30, 31, 32, 33]].concat();
-        let mut out = VideoFrame::black(4, 2);
-        to_i420(
-            Layout::I420,
-            &one_buffer(Layout::I420, &i420, 4, 3),
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(
-            (out.u.as_slice(), out.v.as_slice()),
-            (&[20, 21][..], &[30, 31][..])
-        );
+        for (layout, picture) in [(Layout::Nv12, &nv12), (Layout::I420, &i420)] {
+            let mut out = VideoFrame::black(4, 2);
+            to_i420(layout, &one_buffer(layout, picture, 4, 3), &mut out).unwrap();
+            assert_eq!(out.y, [1, 2, 3, 4, 5, 6, 7, 8], "{layout:?}");
+            assert_eq!(
+                (out.u.as_slice(), out.v.as_slice()),
+                (&[20, 21][..], &[30, 31][..]),
+                "{layout:?}"
+            );
+        }
         // Too short for its height: an error.
         let mut out = VideoFrame::black(4, 2);
         assert!(to_i420(
