@@ -1,7 +1,7 @@
 /* libvpx for the Windows build of the capture example run under Wine
  * (scripts/test, group windows): that example reads screens and cameras
  * and never encodes or decodes, and libvpx is not built for Windows here.
- * Each function our VP8 wrapper calls aborts, so a call would be loud. */
+ * Each function our libvpx wrapper calls aborts, so a call would be loud. */
 #include <stdlib.h>
 
 #define NOT_HERE(name) \
@@ -21,4 +21,5 @@ NOT_HERE(vpx_codec_get_cx_data)
 NOT_HERE(vpx_codec_get_frame)
 NOT_HERE(vpx_codec_vp8_cx)
 NOT_HERE(vpx_codec_vp8_dx)
+NOT_HERE(vpx_codec_vp9_dx)
 NOT_HERE(vpx_img_wrap)

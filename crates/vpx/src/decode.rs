@@ -15,8 +15,15 @@ pub struct Picture<'a> {
     pub planes: [(&'a [u8], usize); 3],
 }
 
-/// One VP8 stream's decoder.
-pub struct Vp8Decoder {
+/// Which of libvpx's decoders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Vp8,
+    Vp9,
+}
+
+/// One VP8 or VP9 stream's decoder.
+pub struct Decoder {
     // Boxed: libvpx keeps state behind the context, and the context must
     // not move once initialised.
     ctx: Box<vpx::vpx_codec_ctx_t>,
@@ -25,10 +32,10 @@ pub struct Vp8Decoder {
 // SAFETY: the context is only touched through &mut self (or in drop), and
 // libvpx's decoder keeps no thread-local state: it may move between
 // threads, never be shared.
-unsafe impl Send for Vp8Decoder {}
+unsafe impl Send for Decoder {}
 
-impl Vp8Decoder {
-    pub fn new() -> Result<Self, Error> {
+impl Decoder {
+    pub fn new(codec: Codec) -> Result<Self, Error> {
         // SAFETY: a zeroed context is what vpx_codec_dec_init expects (it
         // fills every field); the interface is a static of the library.
         let mut ctx: Box<vpx::vpx_codec_ctx_t> =
@@ -38,12 +45,19 @@ impl Vp8Decoder {
             w: 0,
             h: 0,
         };
+        // SAFETY: the interfaces are statics of the library.
+        let interface = unsafe {
+            match codec {
+                Codec::Vp8 => vpx::vpx_codec_vp8_dx(),
+                Codec::Vp9 => vpx::vpx_codec_vp9_dx(),
+            }
+        };
         // SAFETY: pointers to live values; the ABI version is the one the
         // bindings were generated for, which libvpx checks.
         let err = unsafe {
             vpx::vpx_codec_dec_init_ver(
                 ctx.as_mut(),
-                vpx::vpx_codec_vp8_dx(),
+                interface,
                 &cfg,
                 0,
                 vpx::VPX_DECODER_ABI_VERSION as i32,
@@ -52,11 +66,13 @@ impl Vp8Decoder {
         if err != vpx::VPX_CODEC_OK {
             return Err(Error::Init(describe(err)));
         }
-        Ok(Vp8Decoder { ctx })
+        Ok(Decoder { ctx })
     }
 
-    /// Decodes one frame. `None`: the frame decoded but shows nothing (a
-    /// VP8 frame may update references without being shown).
+    /// Decodes one frame (for VP9, a superframe, or the frames of one
+    /// picture's spatial layers one after another: the last one shown is
+    /// returned). `None`: the frame decoded but shows nothing (a frame may
+    /// update references without being shown).
     pub fn decode(&mut self, frame: &[u8]) -> Result<Option<Picture<'_>>, Error> {
         let len = u32::try_from(frame.len()).map_err(|_| Error::TooLarge(frame.len()))?;
         // SAFETY: the context is initialised; libvpx reads `len` bytes of
@@ -81,8 +97,10 @@ impl Vp8Decoder {
         let Some(img) = NonNull::new(img) else {
             return Ok(None);
         };
-        // SAFETY: as above; the VP8 decoder only produces 8-bit I420.
+        // SAFETY: as above.
         let img = unsafe { img.as_ref() };
+        // VP8 is always 8-bit 4:2:0; VP9 is too in profile 0, the only one
+        // we offer, and anything else is refused here.
         if img.fmt != vpx::vpx_img_fmt::VPX_IMG_FMT_I420 {
             return Err(Error::Frame(format!(
                 "unexpected image format {:?}",
@@ -119,7 +137,7 @@ impl Vp8Decoder {
     }
 }
 
-impl Drop for Vp8Decoder {
+impl Drop for Decoder {
     fn drop(&mut self) {
         // SAFETY: initialised in new(), destroyed once.
         unsafe {
@@ -134,9 +152,14 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_crash() {
-        let mut d = Vp8Decoder::new().unwrap();
-        let err = d.decode(&[0xff; 40]).err().expect("garbage refused");
-        assert!(matches!(err, Error::Frame(_)), "{err}");
-        assert!(err.to_string().starts_with("VP8 frame not decodable: "));
+        for codec in [Codec::Vp8, Codec::Vp9] {
+            let mut d = Decoder::new(codec).unwrap();
+            let err = d.decode(&[0xff; 40]).err().expect("garbage refused");
+            assert!(matches!(err, Error::Frame(_)), "{codec:?}: {err}");
+            assert!(
+                err.to_string().starts_with("frame not decodable: "),
+                "{err}"
+            );
+        }
     }
 }

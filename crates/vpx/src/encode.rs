@@ -280,7 +280,7 @@ impl Drop for Vp8Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Vp8Decoder;
+    use crate::{Codec, Decoder};
 
     /// A picture: luma a gradient that moves with `n`, grey chroma.
     fn picture(w: usize, h: usize, n: usize) -> [Vec<u8>; 3] {
@@ -301,7 +301,7 @@ mod tests {
     fn what_it_encodes_the_decoder_shows_at_the_same_size() {
         let config = SMALL;
         let mut enc = Vp8Encoder::new(config).unwrap();
-        let mut dec = Vp8Decoder::new().unwrap();
+        let mut dec = Decoder::new(Codec::Vp8).unwrap();
         let mut keys = Vec::new();
         for n in 0..10 {
             let [y, u, v] = picture(64, 48, n);
@@ -391,7 +391,7 @@ mod tests {
         let [page, u, v] = text_screen(640, 720);
         let c = 320 * 180;
         let mut enc = Vp8Encoder::new(config).unwrap();
-        let mut dec = Vp8Decoder::new().unwrap();
+        let mut dec = Decoder::new(Codec::Vp8).unwrap();
         let (mut bytes, mut frames, mut sum, mut measured) = (0, 0, 0.0, 0);
         for i in 0..40 {
             let top = (i * 16) % 360;

@@ -1,6 +1,6 @@
-//! VP8 on libvpx with a safe interface: a decoder (one compressed frame
-//! in, the picture it shows out, borrowed until the next call) and a
-//! real-time encoder (an I420 picture in, compressed frames out).
+//! libvpx with a safe interface: a VP8 or VP9 decoder (one compressed
+//! frame in, the picture it shows out, borrowed until the next call) and a
+//! real-time VP8 encoder (an I420 picture in, compressed frames out).
 
 use std::ffi::CStr;
 
@@ -9,17 +9,17 @@ use vpx_sys as vpx;
 mod decode;
 mod encode;
 
-pub use decode::{Picture, Vp8Decoder};
+pub use decode::{Codec, Decoder, Picture};
 pub use encode::{Content, Encoded, EncoderConfig, Vp8Encoder};
 
 /// What went wrong, with libvpx's own words.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Error {
-    #[error("VP8 decoder could not start: {0}")]
+    #[error("decoder could not start: {0}")]
     Init(String),
-    #[error("VP8 frame not decodable: {0}")]
+    #[error("frame not decodable: {0}")]
     Frame(String),
-    #[error("VP8 frame of {0} bytes is too large")]
+    #[error("frame of {0} bytes is too large")]
     TooLarge(usize),
     #[error("VP8 encoder could not start: {0}")]
     EncoderInit(String),

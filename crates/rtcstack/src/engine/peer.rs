@@ -13,7 +13,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
 };
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9,
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability,
@@ -114,8 +114,11 @@ pub(crate) fn opus_codec() -> RTCRtpCodec {
 }
 
 /// The video codecs we decode, in our order of preference, with their
-/// payload types: VP8 (every browser's default) and H.264 constrained
-/// baseline and baseline in packetization mode 1, as libwebrtc offers them.
+/// payload types: VP8 (every browser's default), VP9 profile 0 (8-bit
+/// 4:2:0, the profile libwebrtc sends unless asked otherwise) and H.264
+/// constrained baseline and baseline in packetization mode 1, as libwebrtc
+/// offers them. A room whose publishers send VP9 sends it to us as it is:
+/// without it, LiveKit would have them fall back to VP8 for everyone.
 /// Feedback (NACK, PLI, transport-wide congestion control) is added by the
 /// default interceptors.
 fn video_codecs() -> Vec<RTCRtpCodecParameters> {
@@ -125,6 +128,7 @@ fn video_codecs() -> Vec<RTCRtpCodecParameters> {
     };
     vec![
         codec(MIME_TYPE_VP8, "", 96),
+        codec(MIME_TYPE_VP9, "profile-id=0", 98),
         codec(
             MIME_TYPE_H264,
             "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
