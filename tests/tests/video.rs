@@ -83,9 +83,10 @@ enum Numbers {
     /// Increasing, at most 5 % missing.
     InOrder,
     /// The pictures LiveKit's own SDK (a second Python client in the room,
-    /// "py-view") decodes from the same stream: for VP9, whose encoder in
-    /// the peer leaves some of the number's cells unchanged for a few
-    /// pictures (the numbers read go back; the Python SDK reads the same).
+    /// "py-view") decodes from the same stream: for VP9, whose stream as
+    /// the peer sends it leaves some of the number's cells unchanged for a
+    /// few pictures (the numbers read go back; the Python SDK reads the
+    /// same, so it is in the stream, not in a decoder).
     AsLiveKitDecodes,
 }
 
