@@ -933,6 +933,109 @@ async fn decoded_whole_at_a_peer(
     }
 }
 
+/// Packets sent so far of each layer of our video (`q`, `h`, `f`).
+async fn sent_by_layer(call: &rtcstack::Call) -> [u64; 3] {
+    let counters = call.counters().await.unwrap();
+    let mut sent = [0; 3];
+    for s in counters
+        .publisher
+        .outbound
+        .iter()
+        .filter(|s| s.kind == "video")
+    {
+        match s.rid.as_deref() {
+            Some("q") => sent[0] += s.packets,
+            Some("h") => sent[1] += s.packets,
+            Some("f") => sent[2] += s.packets,
+            _ => {}
+        }
+    }
+    sent
+}
+
+/// Waits (up to `within`) until over one second the layers `moving` sent
+/// packets and the others none (counted where they leave us); returns
+/// when that second began.
+async fn layers_sending(call: &rtcstack::Call, moving: [bool; 3], within: Duration) -> Instant {
+    let deadline = Instant::now() + within;
+    loop {
+        let (from, before) = (Instant::now(), sent_by_layer(call).await);
+        tokio::time::sleep(SECS(1)).await;
+        let after = sent_by_layer(call).await;
+        let now: [bool; 3] = std::array::from_fn(|i| after[i] > before[i]);
+        if now == moving {
+            return from;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "layers sending {now:?} (packets {before:?} then {after:?}), not {moving:?}, \
+             after {within:?}"
+        );
+    }
+}
+
+/// Dynacast: the server says which of our layers it forwards to anyone,
+/// and we send those only. Alone in the room, our camera stops sending
+/// (the server's word comes 10 s after publishing); a viewer joins and
+/// is forwarded the full layer at once, decoded whole; it asks for the
+/// low layer and, once the server has waited to be sure (5 s), only that
+/// one goes on, still decoded.
+#[tokio::test]
+async fn our_camera_sends_only_the_layers_the_server_forwards() {
+    let room = "video-dynacast";
+    let server = LiveKitServer::start().await.unwrap();
+    let (call, _audio, _events) =
+        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
+            .await
+            .unwrap();
+    let published = Instant::now();
+    call.publish_video(
+        Box::new(PatternSource::new(640, 360, 30)),
+        VideoSource::Camera,
+    )
+    .await
+    .unwrap();
+    layers_sending(&call, [true; 3], SECS(5)).await;
+    let quiet = layers_sending(&call, [false; 3], SECS(20)).await;
+    eprintln!(
+        "nobody watching: nothing sent from {:?} after publishing",
+        quiet - published
+    );
+
+    let joined = Instant::now();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
+        .await
+        .unwrap();
+    decoded_whole(&peer_sees(&peer, "rust-cam", 2).await, (640.0, 360.0));
+    eprintln!(
+        "a viewer: our full layer decoded within {:?}",
+        joined.elapsed()
+    );
+    layers_sending(&call, [true; 3], SECS(5)).await;
+
+    let mark = peer.mark();
+    peer.send(json!({"cmd": "video_quality", "identity": "rust-cam", "quality": "low"}))
+        .await
+        .unwrap();
+    let asked = Instant::now();
+    let low = layers_sending(&call, [true, false, false], SECS(15)).await;
+    eprintln!(
+        "the viewer on the low layer: only it sent from {:?} after asking",
+        low - asked
+    );
+    let reports = peer_sees_after(&peer, mark, "rust-cam", 3).await;
+    let last = reports.last().unwrap();
+    assert_eq!(
+        (last.f64("width"), last.f64("height")),
+        (Some(160.0), Some(90.0)),
+        "the viewer's pictures: {last:?}"
+    );
+    decoded_whole(&reports[2..], (160.0, 90.0));
+    call.leave().await;
+    peer.leave().await.unwrap();
+}
+
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
 /// while we send audio and 640x360 simulcast video with grain in every
 /// frame (so each layer sends all its bitrate: about 1 Mbit/s of video

@@ -145,6 +145,7 @@ mod tests {
         let stream = StreamCounters {
             track: "TR_a".into(),
             kind: "audio".into(),
+            rid: None,
             packets,
             lost,
             bytes: packets * 100,

@@ -170,6 +170,7 @@ impl Session {
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             sending_videos: Mutex::new(Vec::new()),
+            subscribed: Mutex::default(),
             videos_muted: Mutex::default(),
             playout: Default::default(),
         });

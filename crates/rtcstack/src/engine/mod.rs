@@ -11,6 +11,7 @@
 //! protocol task reports back.
 
 mod congestion;
+mod dynacast;
 mod join;
 pub(crate) use join::Setup;
 mod media;
@@ -91,6 +92,9 @@ struct Core {
     published: Mutex<Vec<proto::TrackPublishedResponse>>,
     /// Our videos being sent, to stop one.
     sending_videos: Mutex<Vec<publish_video::SendingVideo>>,
+    /// The server's last word on which layers of each of our videos it
+    /// forwards (by track sid): one may come before its video is sending.
+    subscribed: Mutex<std::collections::HashMap<String, proto::SubscribedQualityUpdate>>,
     /// The sources whose videos are muted: published, nothing sent.
     videos_muted: Mutex<crate::video::io::VideosMuted>,
     /// How each received track plays.

@@ -244,6 +244,7 @@ impl Protocol {
             Resp::Update(update) => self.change_room(|room| room.apply_update(&update)),
             Resp::ConnectionQuality(q) => self.change_room(|room| room.apply_quality(&q)),
             Resp::SpeakersChanged(s) => self.change_room(|room| room.apply_speakers(&s)),
+            Resp::SubscribedQualityUpdate(update) => core.on_subscribed_quality(update),
             Resp::TrackPublished(published) => {
                 let waiting = self.pending_tracks.remove(&published.cid);
                 if let (Some(tx), Some(track)) = (waiting, published.track) {

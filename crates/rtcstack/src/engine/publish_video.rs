@@ -13,11 +13,12 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtcstack_vpx::Content;
+use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpSender;
 
-use super::{peer, send_video, Session};
+use super::{dynacast, peer, send_video, Session};
 use crate::error::ConnectError;
 use crate::video::io::{SharedVideoInput, VideoInput, VideoSource};
 use crate::video::simulcast::{self, Layer};
@@ -34,6 +35,39 @@ pub(crate) struct SendingVideo {
     withdrawn: Arc<AtomicBool>,
     /// Holds its sending task: muted.
     paused: Arc<AtomicBool>,
+    /// Its layers' qualities (smallest first), and which of them the
+    /// server forwards to anyone.
+    qualities: Vec<proto::VideoQuality>,
+    wanted: watch::Sender<Vec<bool>>,
+}
+
+impl SendingVideo {
+    fn on_subscribed_quality(&self, update: &proto::SubscribedQualityUpdate) {
+        let wanted = dynacast::wanted(update, &self.qualities);
+        tracing::debug!("track {}: layers forwarded {wanted:?}", self.sid);
+        self.wanted
+            .send_if_modified(|w| std::mem::replace(w, wanted) != *w);
+    }
+}
+
+impl super::Core {
+    /// Which layers of one of our videos the server forwards: kept, and
+    /// told to its sender.
+    pub(super) fn on_subscribed_quality(&self, update: proto::SubscribedQualityUpdate) {
+        if let Some(video) = self
+            .sending_videos
+            .lock()
+            .expect("sending lock")
+            .iter()
+            .find(|v| v.sid == update.track_sid)
+        {
+            video.on_subscribed_quality(&update);
+        }
+        self.subscribed
+            .lock()
+            .expect("subscribed lock")
+            .insert(update.track_sid.clone(), update);
+    }
 }
 
 /// LiveKit's quality for each of our layers.
@@ -128,6 +162,10 @@ impl Session {
         };
         let withdrawn = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(muted));
+        let qualities: Vec<proto::VideoQuality> =
+            layers.iter().map(|(l, _)| quality(l.rid)).collect();
+        // Every layer until the server says otherwise.
+        let (wanted, wanted_rx) = watch::channel(vec![true; layers.len()]);
         // A shared screen is encoded for its text.
         let content = match source {
             VideoSource::Camera => Content::Motion,
@@ -143,21 +181,29 @@ impl Session {
             send_video::Controls {
                 stop: [Arc::clone(&self.core.stop), Arc::clone(&withdrawn)],
                 paused: Arc::clone(&paused),
+                wanted: wanted_rx,
             },
         ));
         let sid = info.sid.clone();
         self.keep_published(cid, info);
-        self.core
-            .sending_videos
-            .lock()
-            .expect("sending lock")
-            .push(SendingVideo {
-                source,
-                sid: sid.clone(),
-                sender: sent.sender,
-                withdrawn,
-                paused,
-            });
+        let video = SendingVideo {
+            source,
+            sid: sid.clone(),
+            sender: sent.sender,
+            withdrawn,
+            paused,
+            qualities,
+            wanted,
+        };
+        {
+            let mut sending = self.core.sending_videos.lock().expect("sending lock");
+            // What the server said of it while it was set up.
+            let said = self.core.subscribed.lock().expect("subscribed lock");
+            if let Some(update) = said.get(&sid) {
+                video.on_subscribed_quality(update);
+            }
+            sending.push(video);
+        }
         // A mute or unmute asked while the track was set up found no
         // video to hold: the server has what AddTrack carried.
         let now = self.video_muted(source);

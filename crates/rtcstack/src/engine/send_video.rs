@@ -156,6 +156,8 @@ pub(crate) struct Controls {
     pub(crate) stop: [Arc<AtomicBool>; 2],
     /// Set, it sends nothing (muted).
     pub(crate) paused: Arc<AtomicBool>,
+    /// Which layers (smallest first) the server forwards to anyone.
+    pub(crate) wanted: watch::Receiver<Vec<bool>>,
 }
 
 /// Encodes and sends `input` (showing `content`) on `track`, one stream
@@ -170,7 +172,11 @@ pub(crate) async fn send_video(
     mut input: SharedVideoInput,
     content: Content,
     estimate: Estimate,
-    Controls { stop, paused }: Controls,
+    Controls {
+        stop,
+        paused,
+        wanted,
+    }: Controls,
 ) {
     let format = input.format();
     // The uplink's plan, smallest layer first (as allocated).
@@ -178,7 +184,7 @@ pub(crate) async fn send_video(
     let video_ceiling = plan.iter().map(|r| r.target_kbps).sum::<u32>();
     let ceiling = video_ceiling + AUDIO_KBPS;
     let sharing = estimate.join(video_ceiling);
-    let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan, keep(content))
+    let allowed: Vec<Arc<AtomicU32>> = allocate(ceiling, &plan, keep(content), &wanted.borrow())
         .into_iter()
         .map(|kbps| Arc::new(AtomicU32::new(kbps)))
         .collect();
@@ -226,6 +232,7 @@ pub(crate) async fn send_video(
         keep: keep(content),
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
+        wanted,
     };
     let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate.kbps, sharing));
     let mut clock = RtpClock::new(Instant::now());
@@ -260,6 +267,20 @@ pub(crate) async fn send_video(
             .iter()
             .map(|s| s.allowed.load(Ordering::Relaxed))
             .sum();
+        if allowed == 0 {
+            // Nobody is forwarded any layer: no picture is made or sent
+            // (each layer resumes from a key frame).
+            if let Some(arrivals) = &arrivals {
+                taken = arrivals.count();
+            }
+            for s in &mut sending {
+                if s.running_kbps != 0 {
+                    tracing::debug!("video layer {} paused", s.layer.rid);
+                    s.running_kbps = 0;
+                }
+            }
+            continue;
+        }
         pacer.set_rate(allowed);
         for i in 0..sending.len() {
             if i == 0 {
@@ -428,6 +449,7 @@ struct Feedback {
     keep: Keep,
     allowed: Vec<Arc<AtomicU32>>,
     uplink: Uplink,
+    wanted: watch::Receiver<Vec<bool>>,
 }
 
 impl Feedback {
@@ -451,6 +473,13 @@ impl Feedback {
                         if let Some(target) = self.uplink.on_estimate(share + AUDIO_KBPS) {
                             self.apply(target, format_args!("a share of {share} kbit/s"));
                         }
+                    }
+                    continue;
+                }
+                changed = self.wanted.changed() => {
+                    if changed.is_ok() {
+                        let target = self.uplink.target_kbps();
+                        self.apply(target, format_args!("the server forwarding {:?}", *self.wanted.borrow()));
                     }
                     continue;
                 }
@@ -501,7 +530,7 @@ impl Feedback {
 
     /// The uplink's new target shared out among the layers.
     fn apply(&self, target: u32, after: std::fmt::Arguments) {
-        let rates = allocate(target, &self.plan, self.keep);
+        let rates = allocate(target, &self.plan, self.keep, &self.wanted.borrow());
         tracing::debug!("uplink {target} kbit/s after {after}: layers {rates:?}");
 
         for (slot, kbps) in self.allowed.iter().zip(rates) {

@@ -113,6 +113,9 @@ pub struct StreamCounters {
     pub track: String,
     /// `audio` or `video`.
     pub kind: String,
+    /// A layer of a video we send in several: its RTP stream id (`q`, `h`,
+    /// `f`, smallest first).
+    pub rid: Option<String>,
     /// Received (a stream we receive) or sent (one we send).
     pub packets: u64,
     /// Lost on the way: counted by us for a stream we receive, by the
@@ -195,6 +198,7 @@ impl ConnectionCounters {
                 let r = &s.received_rtp_stream_stats;
                 StreamCounters {
                     track: s.track_identifier.clone(),
+                    rid: None,
                     kind: r.rtp_stream_stats.kind.to_string(),
                     packets: r.packets_received,
                     lost: r.packets_lost,
@@ -229,6 +233,7 @@ impl ConnectionCounters {
                 StreamCounters {
                     track: s.media_source_id.clone(),
                     kind: sent.rtp_stream_stats.kind.to_string(),
+                    rid: Some(s.rid.clone()).filter(|r| !r.is_empty()),
                     packets: sent.packets_sent,
                     lost: remote.map_or(0, |r| r.received_rtp_stream_stats.packets_lost),
                     bytes: sent.bytes_sent,

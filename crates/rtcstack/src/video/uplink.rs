@@ -11,7 +11,9 @@
 //! the top) and the voice stays whole. A shared screen keeps its size
 //! instead: its full layer outlasts the middle one, at a lower rate that
 //! its encoder meets by sending fewer pictures, each still sharp enough to
-//! read. Sans-IO: time and reports are passed in.
+//! read. A layer the server forwards to nobody (LiveKit's dynacast) gets
+//! nothing, and its share goes to the others. Sans-IO: time and reports
+//! are passed in.
 
 use std::time::{Duration, Instant};
 
@@ -128,12 +130,21 @@ fn served(n: usize, keep: Keep) -> Vec<usize> {
 /// layer first; 0 = paused): audio's share off the top, then each layer in
 /// the order `keep` serves them gets its target while it fits; the last
 /// one sent gets what remains up to its target; a layer that would get
-/// less than its minimum is paused with every layer served after it. The
-/// smallest is never paused: some video beats none.
-pub(crate) fn allocate(target_kbps: u32, layers: &[LayerRates], keep: Keep) -> Vec<u32> {
+/// less than its minimum is paused with every layer served after it. Only
+/// `wanted` layers are served (the server forwards the others to nobody);
+/// the first of them is never paused: some video beats none.
+pub(crate) fn allocate(
+    target_kbps: u32,
+    layers: &[LayerRates],
+    keep: Keep,
+    wanted: &[bool],
+) -> Vec<u32> {
     let mut left = target_kbps.saturating_sub(AUDIO_KBPS);
     let mut out = vec![0; layers.len()];
-    for (n, i) in served(layers.len(), keep).into_iter().enumerate() {
+    let served = served(layers.len(), keep)
+        .into_iter()
+        .filter(|&i| wanted.get(i).copied().unwrap_or(true));
+    for (n, i) in served.enumerate() {
         let l = layers[i];
         if n > 0 && left < l.min_kbps {
             break;
@@ -168,15 +179,20 @@ mod tests {
         },
     ];
 
+    const ALL: [bool; 3] = [true; 3];
+
     #[test]
     fn room_for_everything_gives_every_layer_its_target() {
-        assert_eq!(allocate(1_024, &LAYERS, Keep::Motion), [100, 170, 690]);
-        assert_eq!(allocate(1_024, &LAYERS, Keep::Size), [100, 170, 690]);
+        assert_eq!(
+            allocate(1_024, &LAYERS, Keep::Motion, &ALL),
+            [100, 170, 690]
+        );
+        assert_eq!(allocate(1_024, &LAYERS, Keep::Size, &ALL), [100, 170, 690]);
     }
 
     #[test]
     fn pressure_lowers_the_top_layer_then_pauses_it_then_the_middle() {
-        let m = |kbps| allocate(kbps, &LAYERS, Keep::Motion);
+        let m = |kbps| allocate(kbps, &LAYERS, Keep::Motion, &ALL);
         // 900 - 64 audio = 836: the top gets what is left.
         assert_eq!(m(900), [100, 170, 566]);
         // 500 - 64 = 436: 166 left for the top, under its 250 minimum.
@@ -194,7 +210,7 @@ mod tests {
             min_kbps: l.target_kbps / 8,
             target_kbps: l.target_kbps,
         });
-        let s = |kbps| allocate(kbps, &screen, Keep::Size);
+        let s = |kbps| allocate(kbps, &screen, Keep::Size, &ALL);
         // 900 - 64 = 836: the full layer whole, the middle what is left.
         assert_eq!(s(900), [100, 46, 690]);
         // 500 - 64 = 436: the full size at 336, the middle paused (where
@@ -203,9 +219,25 @@ mod tests {
         // 300 - 64 = 236: the full size at 136 kbit/s, where a camera
         // sends the middle instead.
         assert_eq!(s(300), [100, 0, 136]);
-        assert_eq!(allocate(300, &LAYERS, Keep::Motion), [100, 136, 0]);
+        assert_eq!(allocate(300, &LAYERS, Keep::Motion, &ALL), [100, 136, 0]);
         // 150 - 64 = 86: all of it to the smallest, as for a camera.
         assert_eq!(s(150), [86, 0, 0]);
+    }
+
+    #[test]
+    fn only_the_layers_someone_is_forwarded_are_sent() {
+        let m = |kbps, wanted: [bool; 3]| allocate(kbps, &LAYERS, Keep::Motion, &wanted);
+        // Nobody watches: nothing at all, however much room.
+        assert_eq!(m(1_024, [false; 3]), [0, 0, 0]);
+        // Small tiles only: the smallest, at its target.
+        assert_eq!(m(1_024, [true, false, false]), [100, 0, 0]);
+        // Up to the middle: the top's share is not taken by the others.
+        assert_eq!(m(1_024, [true, true, false]), [100, 170, 0]);
+        // Under pressure the first wanted one is still never paused.
+        assert_eq!(m(64, [true, true, false]), [50, 0, 0]);
+        // A screen serves its full size after the smallest, wanted or not.
+        let s = allocate(500, &LAYERS, Keep::Size, &[true, true, false]);
+        assert_eq!(s, [100, 170, 0]);
     }
 
     #[test]
