@@ -21,7 +21,7 @@ function cells(r: StatsView["streams"][number]): string[] {
   return [
     r.identity,
     t(r.inbound ? "stats.in" : "stats.out"),
-    r.kind,
+    r.rid ? `${r.kind} ${r.rid}` : r.kind,
     r.codec ?? "–",
     r.measured ? `${r.lossPercent.toFixed(1)} %` : "–",
     `${Math.round(r.kbps)} kbps`,

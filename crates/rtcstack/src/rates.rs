@@ -13,6 +13,8 @@ use crate::engine::stats::{CallCounters, StreamCounters};
 pub struct StreamRates {
     pub track: String,
     pub kind: String,
+    /// A layer of a video we send in several: its RTP stream id.
+    pub rid: Option<String>,
     /// Received by us (else sent).
     pub inbound: bool,
     /// Lost of those sent, percent, over the window (0 with too few).
@@ -31,7 +33,8 @@ pub struct StreamRates {
     pub playout_delay_ms: Option<f64>,
 }
 
-type Key = (bool, String);
+/// Way, track and layer: our video's layers share its track.
+type Key = (bool, String, Option<String>);
 
 /// Counters kept over a sliding window.
 pub struct Rates {
@@ -42,9 +45,10 @@ pub struct Rates {
 }
 
 fn streams(c: &CallCounters) -> HashMap<Key, StreamCounters> {
+    let key = |inbound, s: &StreamCounters| (inbound, s.track.clone(), s.rid.clone());
     c.inbound()
-        .map(|s| ((true, s.track.clone()), s.clone()))
-        .chain(c.outbound().map(|s| ((false, s.track.clone()), s.clone())))
+        .map(|s| (key(true, s), s.clone()))
+        .chain(c.outbound().map(|s| (key(false, s), s.clone())))
         .collect()
 }
 
@@ -86,7 +90,7 @@ impl Rates {
                 (secs > 0.0).then(|| rates(key.0, before, s, secs))
             })
             .collect();
-        out.sort_by(|a, b| (b.inbound, &a.track).cmp(&(a.inbound, &b.track)));
+        out.sort_by(|a, b| (b.inbound, &a.track, &a.rid).cmp(&(a.inbound, &b.track, &b.rid)));
         self.history.push_back((c.at, now));
         out
     }
@@ -124,6 +128,7 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
     StreamRates {
         track: now.track.clone(),
         kind: now.kind.clone(),
+        rid: now.rid.clone(),
         inbound,
         loss_percent,
         kbps: now.bytes.saturating_sub(before.bytes) as f64 * 8.0 / secs / 1000.0,
@@ -211,6 +216,42 @@ mod tests {
         later.session = 2;
         let out = r.push(&later);
         assert!((out[0].loss_percent - 10.0).abs() < 1e-9, "{out:?}");
+    }
+
+    #[test]
+    fn the_layers_of_a_video_we_send_are_each_a_stream() {
+        let t0 = Instant::now();
+        let sent = |at: Instant, per_second: [u64; 3]| {
+            let mut c = counters(at, 0, 0);
+            c.publisher.inbound.clear();
+            let secs = at.duration_since(t0).as_secs();
+            c.publisher.outbound = ["q", "h", "f"]
+                .into_iter()
+                .zip(per_second)
+                .map(|(rid, n)| StreamCounters {
+                    track: "TR_ours".into(),
+                    kind: "video".into(),
+                    rid: Some(rid.into()),
+                    packets: n * secs,
+                    lost: 0,
+                    bytes: n * secs * 1_000,
+                    jitter_ms: 0.0,
+                    rtt_ms: None,
+                    reported: false,
+                    codec: Some("vp8".into()),
+                    playout: None,
+                })
+                .collect();
+            c
+        };
+        let mut r = Rates::new(Duration::from_secs(5));
+        r.push(&sent(t0, [10, 20, 40]));
+        let out = r.push(&sent(t0 + Duration::from_secs(1), [10, 20, 40]));
+        let kbps: Vec<_> = out.iter().map(|s| (s.rid.as_deref(), s.kbps)).collect();
+        assert_eq!(
+            kbps,
+            [(Some("f"), 320.0), (Some("h"), 160.0), (Some("q"), 80.0)]
+        );
     }
 
     #[test]

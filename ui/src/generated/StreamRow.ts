@@ -7,7 +7,12 @@ export type StreamRow = {
 /**
  * Whose: their identity, or ours for what we send.
  */
-identity: string, inbound: boolean, kind: string, lossPercent: number, kbps: number, jitterMs: number, rttMs: number | null, 
+identity: string, inbound: boolean, kind: string, 
+/**
+ * A layer of a video we send in several (`q`, `h`, `f`: quarter,
+ * half, full size).
+ */
+rid: string | null, lossPercent: number, kbps: number, jitterMs: number, rttMs: number | null, 
 /**
  * Loss and jitter are known (a stream we send: once the server has
  * reported on it).

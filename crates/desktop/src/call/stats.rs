@@ -37,6 +37,9 @@ pub struct StreamRow {
     pub identity: String,
     pub inbound: bool,
     pub kind: String,
+    /// A layer of a video we send in several (`q`, `h`, `f`: quarter,
+    /// half, full size).
+    pub rid: Option<String>,
     pub loss_percent: f64,
     pub kbps: f64,
     pub jitter_ms: f64,
@@ -143,6 +146,7 @@ pub(crate) fn view_of(
                 identity,
                 inbound: r.inbound,
                 kind: r.kind.clone(),
+                rid: r.rid.clone(),
                 loss_percent: r.loss_percent,
                 kbps: r.kbps,
                 jitter_ms: r.jitter_ms,
