@@ -16,6 +16,8 @@ loop instead of the tone; {"cmd": "tone", ...} switches back, hz 0 is silence),
 {"cmd": "record", "identity": "app", "seconds": 4, "path": "got.wav"} (write the
 next seconds received from that identity to a WAV, then report "recorded"),
 {"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}
+    (optional: "preset", "simulcast", "screen", "metadata": frame metadata
+    in LiveKit's packet trailer)
 (publish the test pattern as a camera: see `pattern`; "h264" for H.264;
 {"cmd": "video_quality", "identity": "x", "quality": "low"} picks the layer
 received of x's video; {"cmd": "video_probe", "identity": "x", "points":
@@ -48,6 +50,7 @@ import wave
 
 import numpy as np
 from livekit import rtc
+from livekit.rtc._proto import track_pb2, video_frame_pb2
 from livekit.rtc._proto.room_pb2 import SimulateScenarioKind
 
 SAMPLE_RATE = 48000
@@ -383,12 +386,15 @@ class Peer:
         preset: bool,
         simulcast: bool,
         screen: bool = False,
+        metadata: bool = False,
     ) -> None:
         """Publishes the test pattern as a camera (as a shared screen with
         `screen`), `fps` frames a second against the monotonic clock,
         numbered from 0. `preset`: the SDK's own
         encoding and simulcast layers (smaller ones below the full size);
-        otherwise every layer at the full size and frame rate."""
+        otherwise every layer at the full size and frame rate. `metadata`:
+        each frame carries a user timestamp and its number as frame
+        metadata (LiveKit's packet trailer, after each frame's payload)."""
         await self.stop_video()
         source = rtc.VideoSource(width, height)
         track = rtc.LocalVideoTrack.create_video_track("pattern", source)
@@ -402,7 +408,15 @@ class Peer:
                 pixels = pattern_frame(width, height, number, top)
                 frame = rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, pixels.tobytes())
                 self.sent_at.append(time.time())
-                source.capture_frame(frame)
+                if metadata:
+                    source.capture_frame(
+                        frame,
+                        metadata=video_frame_pb2.FrameMetadata(
+                            user_timestamp=int(time.time() * 1e6), frame_id=number
+                        ),
+                    )
+                else:
+                    source.capture_frame(frame)
                 number += 1
                 next_at += 1.0 / fps
                 delay = next_at - time.monotonic()
@@ -417,6 +431,10 @@ class Peer:
             video_codec=rtc.VideoCodec.Value(codec.upper()),
             simulcast=simulcast,
         )
+        if metadata:
+            opts.frame_metadata_features.extend(
+                [track_pb2.FMF_USER_TIMESTAMP, track_pb2.FMF_FRAME_ID]
+            )
         if not preset:
             # The whole frame rate at a bitrate that holds the pattern
             # (the SDK's preset caps 360p below 30 fps).
@@ -610,6 +628,7 @@ class Peer:
                 bool(cmd.get("preset", False)),
                 bool(cmd.get("simulcast", True)),
                 bool(cmd.get("screen", False)),
+                bool(cmd.get("metadata", False)),
             )
         elif name == "video_sent":
             emit("video_sent", times=self.sent_at)

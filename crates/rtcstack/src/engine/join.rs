@@ -85,6 +85,13 @@ impl Session {
         // Not LiveKit Cloud: no region fallback that would hide the real error.
         options.region_failover = false;
         options.single_peer_connection = setup.single_peer_connection;
+        // LiveKit's packet trailer (frame metadata after a frame's payload)
+        // is not read here: the server strips it for a client that does
+        // not say it takes it. Said, the trailer reached our decoders, and
+        // libvpx refused every VP9 frame with one.
+        options
+            .client_capabilities
+            .retain(|c| *c != proto::client_info::Capability::CapPacketTrailer);
         options.connect_timeout = deadline;
         let join_offer = early.as_ref().map(|(_, offer)| proto::SessionDescription {
             r#type: "offer".into(),

@@ -19,6 +19,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use crate::video::decode::{Decoder, VideoCodec};
 use crate::video::io::{RemoteVideo, VideoSink};
 use crate::video::keyframe::{KeyframeWait, REPEAT};
+use crate::video::trailer;
 
 /// Video's RTP clock.
 const CLOCK_HZ: u32 = 90_000;
@@ -75,14 +76,21 @@ impl Assembler {
 /// VP9's payload descriptor read afresh from each packet: rtc 0.21.1's
 /// `Vp9Packet` keeps the reference indices (P_DIFF) of every packet it
 /// reads and refuses each packet once three are kept: a flexible-mode
-/// stream (libwebrtc's) stopped at its third predicted picture.
+/// stream (libwebrtc's) stopped at its third predicted picture. Where a
+/// layer's frame ends, a packet trailer after it is left out (the server
+/// strips only the picture's last: [`trailer`]).
 #[derive(Default)]
 struct Vp9Fresh(Vp9Packet);
 
 impl Depacketizer for Vp9Fresh {
     fn depacketize(&mut self, payload: &bytes::Bytes) -> rtc::shared::error::Result<bytes::Bytes> {
         self.0 = Vp9Packet::default();
-        self.0.depacketize(payload)
+        let frame = self.0.depacketize(payload)?;
+        if !self.0.e {
+            return Ok(frame);
+        }
+        let end = frame.len() - trailer::trailer_len(&frame);
+        Ok(frame.slice(..end))
     }
 
     fn is_partition_head(&self, payload: &bytes::Bytes) -> bool {
@@ -232,6 +240,18 @@ mod tests {
             assert_eq!(fresh.0.picture_id, id);
             assert_eq!(fresh.0.pdiff, vec![1]);
         }
+        // A layer's frame with a packet trailer after it (E set): the
+        // frame alone. Not at its end (E clear): left as it is.
+        let trailed = |end: bool| {
+            let mut p = vec![if end { 0xfd } else { 0xf9 }, 0x80, 0x01, 0x52, 0x02];
+            p.extend_from_slice(&[0x87, 0x00, 0x20, 0x11, 0x22, 5 ^ 0xFF]);
+            p.extend_from_slice(b"LKTS");
+            bytes::Bytes::from(p)
+        };
+        let frame = fresh.depacketize(&trailed(true)).unwrap();
+        assert_eq!(&frame[..], &[0x87, 0x00, 0x20, 0x11, 0x22]);
+        let part = fresh.depacketize(&trailed(false)).unwrap();
+        assert_eq!(part.len(), 10);
         // rtc's own, reused as a sample builder reuses it, refuses the
         // third: when it reads packets right, this stand-in can go.
         let mut kept = Vp9Packet::default();

@@ -1,6 +1,6 @@
-//! Video: decoded pictures and where they go, the codecs (VP8 on the
-//! system's libvpx, H.264 on OpenH264 built from its bundled source), and
-//! when a receiver asks its sender for a key frame.
+//! Video: decoded pictures and where they go, the codecs (VP8 and VP9 on
+//! the system's libvpx, H.264 on OpenH264 built from its bundled source),
+//! and when a receiver asks its sender for a key frame.
 
 pub(crate) mod budget;
 // Only the PipeWire reader (Linux) thins a source's pictures so far.
@@ -22,6 +22,7 @@ pub(crate) mod reading;
 pub mod screen;
 pub(crate) mod simulcast;
 pub mod switchable;
+pub(crate) mod trailer;
 pub(crate) mod uplink;
 pub mod view;
 
