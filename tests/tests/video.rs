@@ -271,8 +271,10 @@ async fn h264_from_livekit_python_is_decoded_whole() {
     decodes_the_peers_pattern("h264", Numbers::InOrder).await;
 }
 
-/// VP9 (profile 0, the Python SDK's libwebrtc encoder: one spatial layer,
-/// three temporal ones, flexible mode).
+/// VP9 (profile 0, the Python SDK's libwebrtc encoder in flexible mode:
+/// 320x180 and 640x360 spatial layers, three temporal ones; the lower
+/// spatial layer is a reference only in key pictures, so the server
+/// forwards it to us with those alone).
 #[tokio::test]
 async fn vp9_from_livekit_python_is_decoded_as_livekit_decodes_it() {
     decodes_the_peers_pattern("vp9", Numbers::AsLiveKitDecodes).await;
