@@ -249,6 +249,31 @@ impl NetHost {
         )
     }
 
+    /// Caps what the namespace sends us at `kbit` kbit/s, as a slow
+    /// downlink does (a token bucket on its side of the link, 100 ms of
+    /// queue); the server's peers, inside the namespace, are not held.
+    /// `uncap_downlink` lifts it.
+    pub fn cap_downlink(&self, kbit: u32) -> Result<()> {
+        let (rate, dev) = (format!("{kbit}kbit"), self.host_if());
+        run(
+            "ip",
+            &[
+                "netns", "exec", &self.name, "tc", "qdisc", "replace", "dev", &dev, "root", "tbf",
+                "rate", &rate, "burst", "16kb", "latency", "100ms",
+            ],
+        )
+    }
+
+    pub fn uncap_downlink(&self) -> Result<()> {
+        let dev = self.host_if();
+        run(
+            "ip",
+            &[
+                "netns", "exec", &self.name, "tc", "qdisc", "del", "dev", &dev, "root",
+            ],
+        )
+    }
+
     pub fn uncap(&self) -> Result<()> {
         run("tc", &["qdisc", "del", "dev", &self.root_if(), "root"])
     }

@@ -402,6 +402,108 @@ async fn a_vp9_spatial_layer_follows_the_tile_and_a_hidden_tile_is_paused() {
     the_layer_follows_the_tile("vp9").await;
 }
 
+/// Our received audio's playout so far (20 ms frames played from packets,
+/// and made up), and the video's packets and bytes received, summed.
+async fn received(call: &rtcstack::Call) -> ((u64, u64), (u64, u64)) {
+    let counters = call.counters().await.unwrap();
+    let inbound: Vec<_> = counters.inbound().cloned().collect();
+    let audio = inbound
+        .iter()
+        .filter_map(|s| s.playout)
+        .fold((0, 0), |(p, c), x| (p + x.played, c + x.concealed));
+    let video = inbound
+        .iter()
+        .filter(|s| s.kind == "video")
+        .fold((0, 0), |(n, b), s| (n + s.packets, b + s.bytes));
+    (audio, video)
+}
+
+/// Our downlink held to 150 kbit/s (100 ms of queue) under the peer's
+/// 720p simulcast (1280x720 wanted: our tile is large) and its voice. The
+/// server learns what our link carries only from our REMB (LiveKit's
+/// default: no send-side estimate for subscribers), and sends a layer that
+/// fits: its voice stays whole at our end (frames made up for lost ones
+/// at most 3 %), pictures still come, smaller and fewer, and the queue
+/// does not stay full (pings through it).
+#[tokio::test]
+async fn under_a_150_kbit_downlink_the_voice_stays_whole_and_the_video_gives_way() {
+    let room = "video-downlink";
+    let server = LiveKitServer::start().await.unwrap();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-cam", 440.0))
+        .await
+        .unwrap();
+    let watch = Arc::new(FrameWatch::new());
+    let sink = Arc::clone(&watch);
+    let (call, _audio, _events) = join_configured(
+        &server,
+        &TokenSpec::join(room, "rust-viewer"),
+        |o: &mut CallOptions| o.video_sink = sink,
+    )
+    .await
+    .unwrap();
+    let sid = peer_publishes(
+        &mut peer,
+        json!({"codec": "vp8", "width": 1280, "height": 720, "fps": 30, "preset": true}),
+    )
+    .await;
+    call.show_video(
+        &sid,
+        VideoView::Shown {
+            width: 1280,
+            height: 720,
+        },
+    )
+    .await;
+    let full = |s: &Seen| (s.width, s.height) == (1280, 720);
+    watch
+        .wait_until("py-cam", "the full layer", SECS(10), full)
+        .await;
+    let (_, (_, before)) = received(&call).await;
+    tokio::time::sleep(SECS(2)).await;
+    let (_, (_, after)) = received(&call).await;
+    eprintln!(
+        "uncapped: the video at {} kbit/s",
+        (after - before) * 8 / 2 / 1000
+    );
+
+    let link = server.link().unwrap();
+    link.cap_downlink(150).unwrap();
+    // The estimate falls and the server moves us down.
+    tokio::time::sleep(SECS(10)).await;
+    let ((played0, concealed0), (_, bytes0)) = received(&call).await;
+    let from = Instant::now();
+    let rtts = pings(link.host_ip(), 50).await;
+    tokio::time::sleep_until((from + SECS(5)).into()).await;
+    let ((played1, concealed1), (_, bytes1)) = received(&call).await;
+    let (played, concealed) = (played1 - played0, concealed1 - concealed0);
+    let frames = watch.since("py-cam", from);
+    let j = judge(&frames, 5.0);
+    let p50 = quantile(&rtts, 0.5);
+    eprintln!(
+        "capped: audio {played} frames played, {concealed} made up; video {} kbit/s, \
+         {:.1} fps, sizes {:?}; pings p50 {p50:.0} ms, p95 {:.0} ms",
+        (bytes1 - bytes0) * 8 / 5 / 1000,
+        j.fps,
+        j.sizes,
+        quantile(&rtts, 0.95)
+    );
+    // Without our REMB: 41 of 346 frames made up, no picture decoded,
+    // pings p50 927 ms (the queue full: at 150 kbit/s one 1,200-byte
+    // packet takes 64 ms, so a picture's burst alone delays a ping).
+    assert!(
+        concealed as f64 <= 0.03 * (played + concealed) as f64,
+        "{concealed} of {} audio frames made up",
+        played + concealed
+    );
+    assert!(j.fps >= 5.0, "{:.1} fps under the cap", j.fps);
+    assert!(!j.sizes.contains(&(1280, 720)), "{:?}", j.sizes);
+    assert!(p50 < 500.0, "pings through the capped link p50 {p50:.0} ms");
+    link.uncap_downlink().unwrap();
+    call.leave().await;
+    peer.leave().await.unwrap();
+}
+
 /// A 35 s cut (past the server's resume window: a rejoin, with a new
 /// subscription and our tracks published again): video both ways again on
 /// its own, the peer's at the layer the tile asked for before the cut, our

@@ -57,6 +57,10 @@ pub struct TrackInfo {
     pub muted: bool,
     /// A shared screen (or its sound), not a camera or microphone.
     pub screen: bool,
+    /// The server has paused it for us: our connection cannot carry even
+    /// its smallest layer (LiveKit's stream state, where the deployment
+    /// allows pausing). Nothing comes until it says otherwise.
+    pub paused: bool,
 }
 
 impl TrackInfo {
@@ -71,6 +75,7 @@ impl TrackInfo {
             name: t.name.clone(),
             kind,
             muted: t.muted,
+            paused: false,
             screen: matches!(
                 proto::TrackSource::try_from(t.source),
                 Ok(proto::TrackSource::ScreenShare | proto::TrackSource::ScreenShareAudio)
@@ -249,12 +254,23 @@ impl RoomState {
                     existing.speaking,
                     existing.audio_level,
                 );
+                let paused: Vec<String> = existing
+                    .tracks
+                    .iter()
+                    .filter(|t| t.paused)
+                    .map(|t| t.sid.clone())
+                    .collect();
                 *existing = Participant::from_proto(p);
                 (
                     existing.connection_quality,
                     existing.speaking,
                     existing.audio_level,
                 ) = kept;
+                // The server's word on a track's stream stands until it
+                // says otherwise: a participant update does not carry it.
+                for t in &mut existing.tracks {
+                    t.paused = paused.contains(&t.sid);
+                }
                 Some(RoomChange::Updated(existing.clone()))
             }
             None => {
@@ -283,6 +299,25 @@ impl RoomState {
             if let Some((p, local)) = self.by_sid_mut(&info.participant_sid) {
                 if p.connection_quality != q {
                     p.connection_quality = q;
+                    changes.push(changed(p, local));
+                }
+            }
+        }
+        changes
+    }
+
+    /// The server's word on the streams it sends us: paused (our
+    /// connection cannot carry them) or active again.
+    pub fn apply_stream_states(&mut self, update: &proto::StreamStateUpdate) -> Vec<RoomChange> {
+        let mut changes = Vec::new();
+        for s in &update.stream_states {
+            let paused = s.state == proto::StreamState::Paused as i32;
+            if let Some((p, local)) = self.by_sid_mut(&s.participant_sid) {
+                let Some(track) = p.tracks.iter_mut().find(|t| t.sid == s.track_sid) else {
+                    continue;
+                };
+                if track.paused != paused {
+                    track.paused = paused;
                     changes.push(changed(p, local));
                 }
             }
@@ -503,9 +538,51 @@ mod tests {
             kind: TrackKind::Audio,
             muted: false,
             screen: false,
+            paused: false,
         });
         assert!(!p.muted());
         p.tracks[0].muted = true;
         assert!(p.muted());
+    }
+
+    #[test]
+    fn a_stream_the_server_pauses_stays_paused_until_it_says_otherwise() {
+        let mut with_video = info("PA_x", "x", 1);
+        with_video.tracks.push(proto::TrackInfo {
+            sid: "TR_v".into(),
+            r#type: proto::TrackType::Video as i32,
+            ..Default::default()
+        });
+        let mut room = RoomState::default();
+        room.apply_update(&proto::ParticipantUpdate {
+            participants: vec![with_video.clone()],
+        });
+        let state = |track: &str, state: proto::StreamState| proto::StreamStateUpdate {
+            stream_states: vec![proto::StreamStateInfo {
+                participant_sid: "PA_x".into(),
+                track_sid: track.into(),
+                state: state as i32,
+            }],
+        };
+        let paused = |room: &RoomState| room.participant("x").unwrap().tracks[0].paused;
+        assert!(!paused(&room));
+        let changes = room.apply_stream_states(&state("TR_v", proto::StreamState::Paused));
+        assert_eq!(changes.len(), 1);
+        assert!(paused(&room));
+        // Said again: no change. An unknown track: nothing.
+        assert!(room
+            .apply_stream_states(&state("TR_v", proto::StreamState::Paused))
+            .is_empty());
+        assert!(room
+            .apply_stream_states(&state("TR_w", proto::StreamState::Active))
+            .is_empty());
+        // A newer participant update keeps the server's word on the stream.
+        with_video.version = 2;
+        room.apply_update(&proto::ParticipantUpdate {
+            participants: vec![with_video],
+        });
+        assert!(paused(&room));
+        room.apply_stream_states(&state("TR_v", proto::StreamState::Active));
+        assert!(!paused(&room));
     }
 }

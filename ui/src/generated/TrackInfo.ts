@@ -8,4 +8,10 @@ export type TrackInfo = { sid: string, name: string, kind: TrackKind, muted: boo
 /**
  * A shared screen (or its sound), not a camera or microphone.
  */
-screen: boolean, };
+screen: boolean, 
+/**
+ * The server has paused it for us: our connection cannot carry even
+ * its smallest layer (LiveKit's stream state, where the deployment
+ * allows pausing). Nothing comes until it says otherwise.
+ */
+paused: boolean, };

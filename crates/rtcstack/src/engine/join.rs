@@ -180,6 +180,7 @@ impl Session {
             subscribed: Mutex::default(),
             videos_muted: Mutex::default(),
             playout: Default::default(),
+            downlink: Arc::new(Mutex::new(super::downlink::Downlink::new())),
         });
         // The views already set (a rejoin's) go before any media: the
         // server keeps a setting for a track not yet subscribed and

@@ -11,6 +11,7 @@
 //! protocol task reports back.
 
 mod congestion;
+mod downlink;
 mod dynacast;
 mod join;
 pub(crate) use join::Setup;
@@ -99,6 +100,9 @@ struct Core {
     videos_muted: Mutex<crate::video::io::VideosMuted>,
     /// How each received track plays.
     playout: stats::PlayoutBook,
+    /// What our downlink carries, from the video we receive (told to the
+    /// server as REMB).
+    downlink: Arc<Mutex<downlink::Downlink>>,
 }
 
 impl Session {

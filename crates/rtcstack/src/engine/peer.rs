@@ -17,9 +17,9 @@ use rtc::peer_connection::configuration::media_engine::{
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability,
-    RtpCodecKind, TYPE_RTCP_FB_TRANSPORT_CC,
+    RtpCodecKind, TYPE_RTCP_FB_GOOG_REMB, TYPE_RTCP_FB_TRANSPORT_CC,
 };
-use rtc::sdp::extmap::TRANSPORT_CC_URI;
+use rtc::sdp::extmap::{ABS_SEND_TIME_URI, TRANSPORT_CC_URI};
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
@@ -260,6 +260,23 @@ pub(crate) async fn build(
         RtpCodecKind::Audio,
         None,
     )?;
+    // The video we receive: each packet's send time, and our estimate of
+    // the downlink back as REMB (what LiveKit reads by default: see
+    // `downlink`).
+    media.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: ABS_SEND_TIME_URI.to_owned(),
+        },
+        RtpCodecKind::Video,
+        None,
+    )?;
+    media.register_feedback(
+        RTCPFeedback {
+            typ: TYPE_RTCP_FB_GOOG_REMB.to_owned(),
+            parameter: String::new(),
+        },
+        RtpCodecKind::Video,
+    );
     let (estimate_tx, estimate) = watch::channel(0);
     let registry = match target {
         Target::Subscriber => register_default_interceptors(Registry::new(), &mut media)?,

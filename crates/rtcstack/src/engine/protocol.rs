@@ -244,6 +244,7 @@ impl Protocol {
             Resp::Update(update) => self.change_room(|room| room.apply_update(&update)),
             Resp::ConnectionQuality(q) => self.change_room(|room| room.apply_quality(&q)),
             Resp::SpeakersChanged(s) => self.change_room(|room| room.apply_speakers(&s)),
+            Resp::StreamStateUpdate(s) => self.change_room(|room| room.apply_stream_states(&s)),
             Resp::SubscribedQualityUpdate(update) => core.on_subscribed_quality(update),
             Resp::TrackPublished(published) => {
                 let waiting = self.pending_tracks.remove(&published.cid);
@@ -381,6 +382,14 @@ impl Protocol {
                             .send(Req::TrackSetting(view.request(&track_sid)))
                             .await;
                     }
+                    // Its packets' send times feed the downlink's estimate,
+                    // where the server sends them.
+                    let pc = &core.transports.get(Target::Subscriber).pc;
+                    let sdp = pc.remote_description().await.map(|d| d.sdp);
+                    let downlink = sdp
+                        .as_deref()
+                        .and_then(super::downlink::abs_send_time_id)
+                        .map(|id| (id, Arc::clone(&core.downlink)));
                     tokio::spawn(super::receive_video::receive_video(
                         track,
                         RemoteVideo {
@@ -389,6 +398,7 @@ impl Protocol {
                         },
                         Arc::clone(&core.video_sink),
                         core.id,
+                        downlink,
                     ));
                     return;
                 }

@@ -4,7 +4,7 @@
 //! be decoded (lost, or refused by the decoder) stops decoding until the
 //! next key frame, which we ask the sender for (RTCP PLI, spaced).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rtc::media::io::sample_builder::SampleBuilder;
@@ -14,8 +14,10 @@ use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp::codec::vp9::Vp9Packet;
 use rtc::rtp::packetizer::Depacketizer;
+use rtc::shared::marshal::MarshalSize;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
+use super::downlink::{abs_send_time, Downlink};
 use crate::video::decode::{Decoder, VideoCodec};
 use crate::video::io::{RemoteVideo, VideoSink};
 use crate::video::keyframe::{KeyframeWait, REPEAT};
@@ -109,12 +111,15 @@ struct Stream {
     decoder: Decoder,
 }
 
-/// Reads one remote video track until it ends.
+/// Reads one remote video track until it ends. With `downlink` (the
+/// abs-send-time extension's id, and the session's estimate), each packet
+/// feeds the downlink's estimate and a REMB goes back when due.
 pub(crate) async fn receive_video(
     track: Arc<dyn TrackRemote>,
     from: RemoteVideo,
     sink: Arc<dyn VideoSink>,
     session: u64,
+    downlink: Option<(u8, Arc<Mutex<Downlink>>)>,
 ) {
     let mut stream: Option<Stream> = None;
     let mut keyframes = KeyframeWait::new();
@@ -135,6 +140,26 @@ pub(crate) async fn receive_video(
             _ = retry.tick() => None,
         };
         let now = Instant::now();
+        if let (Some(p), Some((id, estimate))) = (&packet, &downlink) {
+            if let Some(sent) = p.header.get_extension(*id).and_then(|v| abs_send_time(&v)) {
+                let size = p.header.marshal_size() + p.payload.len();
+                let mut estimate = estimate.lock().unwrap_or_else(PoisonError::into_inner);
+                estimate.on_packet(now, sent, size, p.header.ssrc);
+            }
+        }
+        if packet.is_none() {
+            if let Some((_, estimate)) = &downlink {
+                let remb = estimate
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remb(now);
+                if let Some(remb) = remb {
+                    if let Err(e) = track.write_rtcp(vec![Box::new(remb)]).await {
+                        tracing::debug!("REMB: {e}");
+                    }
+                }
+            }
+        }
         if let Some(p) = packet {
             if stream.is_none() {
                 let ssrc = p.header.ssrc;
