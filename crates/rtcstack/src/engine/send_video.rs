@@ -476,7 +476,9 @@ impl Feedback {
                     }
                     continue;
                 }
-                changed = self.wanted.changed() => {
+                // Closed (the video withdrawn, the session gone) it would
+                // answer at once forever: not asked, until the task stops.
+                changed = self.wanted.changed(), if !self.wanted.is_closed() => {
                     if changed.is_ok() {
                         let target = self.uplink.target_kbps();
                         self.apply(target, format_args!("the server forwarding {:?}", *self.wanted.borrow()));
