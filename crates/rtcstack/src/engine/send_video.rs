@@ -78,6 +78,16 @@ struct Sending {
     budget: Budget,
 }
 
+impl Sending {
+    /// Sends nothing until allowed a rate again (then from a key frame).
+    fn pause(&mut self) {
+        if self.running_kbps != 0 {
+            tracing::debug!("video layer {} paused", self.layer.rid);
+            self.running_kbps = 0;
+        }
+    }
+}
+
 /// A layer's bitrates: its target, and the least worth sending. Motion:
 /// about a third (a blurrier picture beats a frozen one, down to a point).
 /// Text: an eighth (its encoder drops pictures rather than blur them, so a
@@ -274,10 +284,7 @@ pub(crate) async fn send_video(
                 taken = arrivals.count();
             }
             for s in &mut sending {
-                if s.running_kbps != 0 {
-                    tracing::debug!("video layer {} paused", s.layer.rid);
-                    s.running_kbps = 0;
-                }
+                s.pause();
             }
             continue;
         }
@@ -345,10 +352,7 @@ async fn send_frame(
 ) {
     let allowed = s.allowed.load(Ordering::Relaxed);
     if allowed == 0 {
-        if s.running_kbps != 0 {
-            tracing::debug!("video layer {} paused", s.layer.rid);
-            s.running_kbps = 0;
-        }
+        s.pause();
         return;
     }
     if allowed != s.running_kbps {
