@@ -334,6 +334,7 @@ async fn the_layer_follows_the_tile(codec: &str) {
         VideoView::Shown {
             width: 160,
             height: 90,
+            fps: None,
         },
     )
     .await;
@@ -378,6 +379,7 @@ async fn the_layer_follows_the_tile(codec: &str) {
         VideoView::Shown {
             width: 1280,
             height: 720,
+            fps: None,
         },
     )
     .await;
@@ -448,6 +450,7 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
         VideoView::Shown {
             width: 1280,
             height: 720,
+            fps: None,
         },
     )
     .await;
@@ -536,6 +539,7 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
             VideoView::Shown {
                 width: 160,
                 height: 90,
+                fps: None,
             },
         )
         .await;
@@ -1154,6 +1158,109 @@ async fn our_camera_sends_only_the_layers_the_server_forwards() {
     decoded_whole(&reports[2..], (160.0, 90.0));
     call.leave().await;
     peer.leave().await.unwrap();
+}
+
+/// Our camera sends three temporal layers, as libwebrtc's does: a viewer
+/// of ours asking for 15 pictures a second of it (UpdateTrackSettings'
+/// fps, which LiveKit meets with the fewest layers that give it) is sent
+/// every second picture, then asking for 7 every fourth, all at the full
+/// 640x360 and each decoded whole; asking for all again brings 30 back.
+/// LiveKit's Python SDK, watching the same layer all along, decodes it
+/// whole at 30.
+#[tokio::test]
+async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
+    let room = "video-temporal";
+    let Publishing {
+        server,
+        peer,
+        call,
+        sid,
+    } = decoded_whole_at_a_peer(
+        room,
+        Box::new(PatternSource::new(640, 360, 30)),
+        (640.0, 360.0),
+    )
+    .await;
+    let watch = Arc::new(FrameWatch::new());
+    let sink = Arc::clone(&watch);
+    let (viewer, _audio, _events) = join_configured(
+        &server,
+        &TokenSpec::join(room, "rust-viewer"),
+        |o: &mut CallOptions| o.video_sink = sink,
+    )
+    .await
+    .unwrap();
+    let mark = peer.mark();
+    for (fps, step) in [(None, 1), (Some(15), 2), (Some(7), 4), (None, 1)] {
+        let asked = Instant::now();
+        viewer
+            .show_video(
+                &sid,
+                VideoView::Shown {
+                    width: 640,
+                    height: 360,
+                    fps,
+                },
+            )
+            .await;
+        // Settled: ten pictures in a row `step` numbers apart.
+        let deadline = asked + SECS(10);
+        let settled = loop {
+            let seen = watch.since("rust-cam", asked);
+            if let Some(run) = seen.windows(11).find(|run| {
+                run.windows(2)
+                    .all(|p| p[1].reading.number == p[0].reading.number + step)
+            }) {
+                break run[0].at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "asking {fps:?} fps: no ten pictures {step} apart in 10 s (numbers {:?})",
+                seen.iter().map(|s| s.reading.number).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let from = Instant::now();
+        tokio::time::sleep(SECS(3)).await;
+        let switching = judge(&watch.since("rust-cam", asked), 1.0).off_colour;
+        let frames = watch.since("rust-cam", from);
+        let j = judge(&frames, 3.0);
+        let steps: Vec<u32> = frames
+            .windows(2)
+            .map(|p| p[1].reading.number.wrapping_sub(p[0].reading.number))
+            .collect();
+        let off_step = steps.iter().filter(|d| **d != step).count();
+        eprintln!(
+            "asking {fps:?} fps: settled after {:?} ({switching} pictures off colour since \
+             asking); {:.1} fps, numbers {step} apart but {off_step} of {}, {} off colour, \
+             sizes {:?}",
+            settled - asked,
+            j.fps,
+            steps.len(),
+            j.off_colour,
+            j.sizes
+        );
+        let full = 30.0 / f64::from(step);
+        assert!(
+            (full * 0.8..=full * 1.1).contains(&j.fps),
+            "asking {fps:?} fps: {:.1} decoded",
+            j.fps
+        );
+        assert!(
+            off_step * 20 <= steps.len(),
+            "asking {fps:?} fps: steps between numbers {steps:?}"
+        );
+        assert_eq!(j.sizes, [(640, 360)], "asking {fps:?} fps");
+        assert_eq!(j.off_colour, 0, "asking {fps:?} fps: worst {}", j.worst);
+    }
+    // LiveKit's own decoder all along: the first report after the mark
+    // may cover the viewer's join.
+    decoded_whole(
+        &peer_sees_after(&peer, mark, "rust-cam", 3).await,
+        (640.0, 360.0),
+    );
+    viewer.leave().await;
+    call.leave().await;
 }
 
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)

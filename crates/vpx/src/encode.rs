@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 
 use vpx_sys as vpx;
 
+use crate::temporal::{Cycle, Temporal, DECIMATOR, RATE_PERCENT};
 use crate::{describe, Error};
 
 /// What to encode.
@@ -17,6 +18,8 @@ pub struct EncoderConfig {
     /// Target bitrate, kbit/s.
     pub bitrate_kbps: u32,
     pub content: Content,
+    /// Temporal layers: 1 (none), or 3 (see [`Temporal`]).
+    pub temporal_layers: u8,
 }
 
 /// What the pictures show (a track's content hint, in WebRTC's words).
@@ -38,6 +41,8 @@ pub enum Content {
 pub struct Encoded {
     pub data: Vec<u8>,
     pub keyframe: bool,
+    /// Its temporal layer, in a stream of several.
+    pub temporal: Option<Temporal>,
 }
 
 /// One VP8 stream's encoder.
@@ -49,6 +54,8 @@ pub struct Vp8Encoder {
     scratch: Vec<u8>,
     /// Presentation time, in the 90 kHz timebase.
     pts: i64,
+    /// Where its temporal layers are, if it has them.
+    cycle: Option<Cycle>,
 }
 
 // SAFETY: as the decoder: touched only through &mut self (or in drop); no
@@ -64,6 +71,12 @@ impl Vp8Encoder {
         let init = |e: String| Error::EncoderInit(e);
         if config.width == 0 || config.height == 0 || config.fps == 0 {
             return Err(init(format!("{config:?} has nothing to encode")));
+        }
+        if ![1, 3].contains(&config.temporal_layers) {
+            return Err(init(format!(
+                "{} temporal layers (1 or 3 are made)",
+                config.temporal_layers
+            )));
         }
         // SAFETY: the interface is a static of the library; a zeroed
         // configuration is filled by config_default.
@@ -105,6 +118,14 @@ impl Vp8Encoder {
         // Key frames when asked (a receiver's PLI), and at most every 100 s.
         cfg.kf_mode = vpx::vpx_kf_mode::VPX_KF_AUTO;
         cfg.kf_max_dist = 3000;
+        let cycle = (config.temporal_layers == 3).then(Cycle::default);
+        if cycle.is_some() {
+            cfg.ts_number_layers = 3;
+            cfg.ts_periodicity = 4;
+            cfg.ts_layer_id[..4].copy_from_slice(&Cycle::layer_ids());
+            cfg.ts_rate_decimator[..3].copy_from_slice(&DECIMATOR);
+            layer_rates(&mut cfg);
+        }
         let mut ctx: Box<vpx::vpx_codec_ctx_t> =
             Box::new(unsafe { MaybeUninit::zeroed().assume_init() });
         // SAFETY: pointers to live values; the ABI version is the bindings'.
@@ -126,6 +147,7 @@ impl Vp8Encoder {
             config,
             scratch: Vec::new(),
             pts: 0,
+            cycle,
         };
         encoder
             .control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED, CPU_USED)
@@ -158,6 +180,9 @@ impl Vp8Encoder {
     /// A new target bitrate, from the next frame on.
     pub fn set_bitrate(&mut self, kbps: u32) -> Result<(), Error> {
         self.cfg.rc_target_bitrate = kbps.max(1);
+        if self.cycle.is_some() {
+            layer_rates(&mut self.cfg);
+        }
         // SAFETY: an initialised encoder and a configuration of its own.
         let err = unsafe { vpx::vpx_codec_enc_config_set(self.ctx.as_mut(), &self.cfg) };
         if err != vpx::VPX_CODEC_OK {
@@ -203,11 +228,22 @@ impl Vp8Encoder {
             return Err(Error::Encode("the picture could not be wrapped".into()));
         }
         let duration = 90_000 / self.config.fps as u64;
-        let flags = if keyframe {
-            vpx::VPX_EFLAG_FORCE_KF as i64
-        } else {
-            0
+        let (mut temporal, flags) = match &mut self.cycle {
+            Some(cycle) => {
+                let (temporal, flags) = cycle.next(keyframe);
+                (Some(temporal), flags)
+            }
+            None if keyframe => (None, vpx::VPX_EFLAG_FORCE_KF as i64),
+            None => (None, 0),
         };
+        if let Some(t) = temporal {
+            // The layer whose rate this picture counts against.
+            self.control(
+                vpx::vp8e_enc_control_id::VP8E_SET_TEMPORAL_LAYER_ID,
+                i32::from(t.id),
+            )
+            .map_err(Error::Encode)?;
+        }
         // SAFETY: an initialised encoder and an image valid for the call.
         let err = unsafe {
             vpx::vpx_codec_encode(
@@ -243,9 +279,16 @@ impl Vp8Encoder {
             }
             let data =
                 unsafe { std::slice::from_raw_parts(frame.buf as *const u8, frame.sz as usize) };
+            let key = frame.flags & vpx::VPX_FRAME_IS_KEY != 0;
+            if key && !keyframe {
+                if let Some(cycle) = &mut self.cycle {
+                    temporal = Some(cycle.restarted());
+                }
+            }
             out.push(Encoded {
                 data: data.to_vec(),
-                keyframe: frame.flags & vpx::VPX_FRAME_IS_KEY != 0,
+                keyframe: key,
+                temporal,
             });
         }
         Ok(out)
@@ -265,6 +308,14 @@ impl Vp8Encoder {
 
     fn detail(&mut self, err: vpx::vpx_codec_err_t) -> String {
         crate::detail(self.ctx.as_mut(), err)
+    }
+}
+
+/// Each temporal layer's rate (kbit/s, summed from the base up) from the
+/// stream's.
+fn layer_rates(cfg: &mut vpx::vpx_codec_enc_cfg_t) {
+    for (slot, percent) in cfg.ts_target_bitrate.iter_mut().zip(RATE_PERCENT) {
+        *slot = (cfg.rc_target_bitrate * percent / 100).max(1);
     }
 }
 
@@ -295,6 +346,7 @@ mod tests {
         fps: 30,
         bitrate_kbps: 300,
         content: Content::Motion,
+        temporal_layers: 1,
     };
 
     #[test]
@@ -321,6 +373,55 @@ mod tests {
         assert!(!keys[1] && !keys[6], "{keys:?}");
     }
 
+    /// In three temporal layers, a receiver given only the base layer, or
+    /// the base and the middle one, decodes each picture it gets exactly
+    /// as one given every picture does (no picture refers to one above
+    /// its layer, nor to the probabilities such a picture left), across a
+    /// key frame asked for mid-cycle.
+    #[test]
+    fn each_temporal_layer_decodes_alone_as_with_all() {
+        let config = EncoderConfig {
+            width: 160,
+            height: 96,
+            temporal_layers: 3,
+            ..SMALL
+        };
+        let mut enc = Vp8Encoder::new(config).unwrap();
+        let frames: Vec<Encoded> = (0..30)
+            .flat_map(|n| {
+                let [y, u, v] = picture(160, 96, n * 3);
+                enc.encode([&y, &u, &v], n == 13).unwrap()
+            })
+            .collect();
+        let ids: Vec<u8> = frames.iter().map(|f| f.temporal.unwrap().id).collect();
+        assert_eq!(&ids[..8], [0, 2, 1, 2, 0, 2, 1, 2]);
+        assert_eq!(&ids[12..16], [0, 0, 2, 1], "a key frame at 13: {ids:?}");
+        assert!(frames[13].keyframe);
+        let luma = |dec: &mut Decoder, data: &[u8]| {
+            let p = dec.decode(data).unwrap().expect("a shown frame");
+            let (plane, stride) = p.planes[0];
+            (0..96)
+                .flat_map(|row| plane[row * stride..][..160].to_vec())
+                .collect::<Vec<u8>>()
+        };
+        let mut all = Decoder::new(Codec::Vp8).unwrap();
+        let every: Vec<Vec<u8>> = frames.iter().map(|f| luma(&mut all, &f.data)).collect();
+        for top in [0, 1] {
+            let mut dec = Decoder::new(Codec::Vp8).unwrap();
+            let mut decoded = 0;
+            for (n, f) in frames.iter().enumerate() {
+                if f.temporal.unwrap().id <= top {
+                    assert!(
+                        luma(&mut dec, &f.data) == every[n],
+                        "picture {n} differs, given layers up to {top}"
+                    );
+                    decoded += 1;
+                }
+            }
+            assert!(decoded >= 30 / (4 >> top), "{decoded} pictures up to {top}");
+        }
+    }
+
     #[test]
     fn wrong_sizes_are_refused() {
         let config = SMALL;
@@ -328,6 +429,11 @@ mod tests {
         let err = enc.encode([&[0; 10], &[0; 4], &[0; 4]], false).unwrap_err();
         assert!(err.to_string().contains("for 64x48"), "{err}");
         assert!(Vp8Encoder::new(EncoderConfig { width: 0, ..config }).is_err());
+        let two = Vp8Encoder::new(EncoderConfig {
+            temporal_layers: 2,
+            ..config
+        });
+        assert!(two.is_err_and(|e| e.to_string().contains("2 temporal layers")));
     }
 
     /// A still screen of text: black strokes, one or two pixels wide, in
@@ -387,6 +493,7 @@ mod tests {
             fps: 10,
             bitrate_kbps: 150,
             content,
+            temporal_layers: 1,
         };
         let [page, u, v] = text_screen(640, 720);
         let c = 320 * 180;
@@ -439,6 +546,7 @@ mod tests {
             fps: 10,
             bitrate_kbps: 300,
             content: Content::Text,
+            temporal_layers: 1,
         };
         for (what, [y, u, v], most) in [
             ("text", text_screen(640, 360), 24_000),

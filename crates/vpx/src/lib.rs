@@ -8,9 +8,11 @@ use vpx_sys as vpx;
 
 mod decode;
 mod encode;
+mod temporal;
 
 pub use decode::{Codec, Decoder, Picture};
 pub use encode::{Content, Encoded, EncoderConfig, Vp8Encoder};
+pub use temporal::Temporal;
 
 /// What went wrong, with libvpx's own words.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

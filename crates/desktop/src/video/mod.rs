@@ -38,6 +38,7 @@ impl TileSize {
             Some(s) => VideoView::Shown {
                 width: s.width.max(1),
                 height: s.height.max(1),
+                fps: None,
             },
             None => VideoView::Hidden,
         }
@@ -263,7 +264,8 @@ mod tests {
             })),
             VideoView::Shown {
                 width: 320,
-                height: 1
+                height: 1,
+                fps: None,
             }
         );
     }

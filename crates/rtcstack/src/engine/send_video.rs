@@ -15,8 +15,6 @@ use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
-use rtc::rtp::codec::vp8::Vp8Payloader;
-use rtc::rtp::packetizer::Payloader;
 use rtcstack_vpx::{Content, EncoderConfig, Vp8Encoder};
 use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -27,6 +25,7 @@ use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
 use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
 use crate::video::uplink::{allocate, Keep, LayerRates, Uplink, AUDIO_KBPS};
+use crate::video::vp8_payload::Vp8Payload;
 use crate::video::VideoFrame;
 
 /// Payload bytes per packet: room for SRTP, headers and extensions
@@ -65,7 +64,7 @@ struct Sending {
     layer: Layer,
     ssrc: u32,
     encoder: Vp8Encoder,
-    payloader: Vp8Payloader,
+    payload: Vp8Payload,
     sequence: u16,
     /// Its picture (the layer above halved; the full layer's is the input's).
     picture: VideoFrame,
@@ -109,6 +108,17 @@ fn keep(content: Content) -> Keep {
     match content {
         Content::Motion => Keep::Motion,
         Content::Text => Keep::Size,
+    }
+}
+
+/// A camera's pictures in three temporal layers, as libwebrtc sends them:
+/// a server can give a subscriber a half or a quarter of the frame rate
+/// at the same size. A screen's in one: its encoder already drops
+/// pictures under pressure, and text wants each picture it sends sharp.
+fn temporal_layers(content: Content) -> u8 {
+    match content {
+        Content::Motion => 3,
+        Content::Text => 1,
     }
 }
 
@@ -207,6 +217,7 @@ pub(crate) async fn send_video(
             fps: layer.format.fps,
             bitrate_kbps: bitrate_for(layer.format),
             content,
+            temporal_layers: temporal_layers(content),
         }) {
             Ok(e) => e,
             Err(e) => {
@@ -214,13 +225,11 @@ pub(crate) async fn send_video(
                 return;
             }
         };
-        let mut payloader = Vp8Payloader::default();
-        payloader.enable_picture_id = true;
         sending.push(Sending {
             layer,
             ssrc,
             encoder,
-            payloader,
+            payload: Vp8Payload::new(),
             sequence: rand::random(),
             picture: VideoFrame::black(layer.format.width, layer.format.height),
             keyframe: Arc::new(AtomicBool::new(true)),
@@ -387,13 +396,7 @@ async fn send_frame(
     }
     for frame in frames {
         let frame_len = frame.data.len();
-        let payloads = match s.payloader.payload(MTU, &Bytes::from(frame.data)) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("video packetise: {e}");
-                continue;
-            }
-        };
+        let payloads = s.payload.packets(&frame.data, frame.temporal, MTU);
         let last = payloads.len().saturating_sub(1);
         let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
         // The encoder's rate is its payload's: so is the budget's.

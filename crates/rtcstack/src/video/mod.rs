@@ -25,6 +25,7 @@ pub mod switchable;
 pub(crate) mod trailer;
 pub(crate) mod uplink;
 pub mod view;
+pub(crate) mod vp8_payload;
 
 pub use decode::{DecodeError, VideoCodec};
 pub use frame::VideoFrame;

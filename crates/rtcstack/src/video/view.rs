@@ -14,16 +14,22 @@ use livekit_protocol as proto;
 pub enum VideoView {
     /// Not on screen: the server pauses it.
     Hidden,
-    /// On screen, drawn this large (physical pixels).
-    Shown { width: u32, height: u32 },
+    /// On screen, drawn this large (physical pixels), at most `fps`
+    /// pictures a second if set (a publisher sending temporal layers is
+    /// thinned to the fewest layers that give that; None: all it sends).
+    Shown {
+        width: u32,
+        height: u32,
+        fps: Option<u32>,
+    },
 }
 
 impl VideoView {
     /// The request that tells the server.
     pub(crate) fn request(self, track_sid: &str) -> proto::UpdateTrackSettings {
-        let (disabled, width, height) = match self {
-            VideoView::Hidden => (true, 0, 0),
-            VideoView::Shown { width, height } => (false, width, height),
+        let (disabled, width, height, fps) = match self {
+            VideoView::Hidden => (true, 0, 0, None),
+            VideoView::Shown { width, height, fps } => (false, width, height, fps),
         };
         proto::UpdateTrackSettings {
             track_sids: vec![track_sid.to_string()],
@@ -32,10 +38,16 @@ impl VideoView {
             quality: quality_for(height) as i32,
             width,
             height,
+            fps: fps.unwrap_or(ALL_FPS),
             ..Default::default()
         }
     }
 }
+
+/// The rate asked for to get all a publisher sends. LiveKit reads 0 as no
+/// change (a rate asked for before stays), and meets a rate above every
+/// layer's with all of them.
+const ALL_FPS: u32 = 1_000;
 
 /// LiveKit's older scale, by the height a tile needs.
 fn quality_for(height: u32) -> proto::VideoQuality {
@@ -85,6 +97,7 @@ mod tests {
         let r = VideoView::Shown {
             width: 320,
             height: 180,
+            fps: None,
         }
         .request("TR_a");
         assert!(!r.disabled);
@@ -93,8 +106,16 @@ mod tests {
         let big = VideoView::Shown {
             width: 1280,
             height: 720,
+            fps: None,
         };
         assert_eq!(big.request("x").quality, proto::VideoQuality::High as i32);
+        assert_eq!(big.request("x").fps, ALL_FPS);
+        let thinned = VideoView::Shown {
+            width: 1280,
+            height: 720,
+            fps: Some(15),
+        };
+        assert_eq!(thinned.request("x").fps, 15);
     }
 
     #[test]
