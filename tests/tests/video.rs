@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtcstack::video::camera::{Camera, CameraError, CameraInfo, CameraService};
-use rtcstack::video::{VideoFormat, VideoInput, VideoSource, VideoView};
+use rtcstack::video::{SendCodec, VideoFormat, VideoInput, VideoSource, VideoView};
 use rtcstack::{CallEvent, CallOptions};
 use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
@@ -627,35 +627,53 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
 }
 
 /// We publish the pattern through the camera interface (640x360, 30 fps,
-/// VP8, simulcast); the server lists its three layers; LiveKit's Python SDK
-/// decodes it whole (at least 25 fps, in the pattern's colours, frame
-/// numbers increasing with at most 5 % skipped), and gets a smaller
-/// picture when it asks for the low layer, going on from where it was.
-#[tokio::test]
-async fn our_camera_is_decoded_by_livekit_python() {
-    let room = "video-publish";
+/// simulcast) in `codec`; the server lists it in that codec with its three
+/// layers; LiveKit's Python SDK decodes it whole (at least 25 fps, in the
+/// pattern's colours, frame numbers increasing with at most 5 % skipped),
+/// and gets a smaller picture when it asks for the low layer, going on
+/// from where it was.
+async fn our_camera_is_decoded_by_livekit_python_in(codec: SendCodec) {
+    let room = match codec {
+        SendCodec::Vp8 => "video-publish",
+        SendCodec::H264 => "video-publish-h264",
+    };
     let Publishing {
         server,
         mut peer,
         call,
         sid,
-    } = decoded_whole_at_a_peer(
+    } = decoded_whole_at_a_peer_in(
         room,
         Box::new(PatternSource::new(640, 360, 30)),
         (640.0, 360.0),
+        codec,
     )
     .await;
 
     let listed = server.room_service().list_participants(room).await.unwrap();
-    let layers: Vec<(i32, u32, u32)> = listed
+    let codecs: Vec<_> = listed
         .iter()
         .flat_map(|p| &p.tracks)
         .filter(|t| t.sid == sid)
         .flat_map(|t| &t.codecs)
+        .collect();
+    let layers: Vec<(i32, u32, u32)> = codecs
+        .iter()
         .flat_map(|c| &c.layers)
         .map(|l| (l.quality, l.width, l.height))
         .collect();
-    eprintln!("the server lists our layers (quality, width, height): {layers:?}");
+    let mimes: Vec<&str> = codecs.iter().map(|c| c.mime_type.as_str()).collect();
+    eprintln!(
+        "the server lists our track in {mimes:?}, layers (quality, width, height): {layers:?}"
+    );
+    let mime = match codec {
+        SendCodec::Vp8 => "video/vp8",
+        SendCodec::H264 => "video/h264",
+    };
+    assert!(
+        mimes.len() == 1 && mimes[0].eq_ignore_ascii_case(mime),
+        "{mimes:?}"
+    );
     assert_eq!(layers, [(0, 160, 90), (1, 320, 180), (2, 640, 360)]);
 
     let mark = peer.mark();
@@ -691,6 +709,16 @@ async fn our_camera_is_decoded_by_livekit_python() {
     // none twice at the same size.
     assert_eq!(smaller.f64("backwards"), Some(0.0), "{smaller:?}");
     call.leave().await;
+}
+
+#[tokio::test]
+async fn our_camera_is_decoded_by_livekit_python() {
+    our_camera_is_decoded_by_livekit_python_in(SendCodec::Vp8).await;
+}
+
+#[tokio::test]
+async fn our_camera_in_h264_is_decoded_by_livekit_python() {
+    our_camera_is_decoded_by_livekit_python_in(SendCodec::H264).await;
 }
 
 /// A camera as a Linux desktop hands one to applications: a PipeWire video
@@ -1033,15 +1061,28 @@ async fn decoded_whole_at_a_peer(
     camera: Box<dyn VideoInput>,
     size: (f64, f64),
 ) -> Publishing {
+    decoded_whole_at_a_peer_in(room, camera, size, SendCodec::Vp8).await
+}
+
+/// The same, sent in `codec`.
+async fn decoded_whole_at_a_peer_in(
+    room: &str,
+    camera: Box<dyn VideoInput>,
+    size: (f64, f64),
+    codec: SendCodec,
+) -> Publishing {
     let server = LiveKitServer::start().await.unwrap();
     let peer = server
         .spawn_peer(PeerOptions::new(room, "py-viewer", 0.0))
         .await
         .unwrap();
-    let (call, _audio, _events) =
-        join_configured(&server, &TokenSpec::join(room, "rust-cam"), |_| {})
-            .await
-            .unwrap();
+    let (call, _audio, _events) = join_configured(
+        &server,
+        &TokenSpec::join(room, "rust-cam"),
+        |o: &mut CallOptions| o.video_codec = codec,
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let sid = call
         .publish_video(camera, VideoSource::Camera)
@@ -1055,6 +1096,18 @@ async fn decoded_whole_at_a_peer(
         call,
         sid,
     }
+}
+
+/// Payload bytes of video sent so far, every layer.
+async fn video_bytes_sent(call: &rtcstack::Call) -> u64 {
+    let counters = call.counters().await.unwrap();
+    counters
+        .publisher
+        .outbound
+        .iter()
+        .filter(|s| s.kind == "video")
+        .map(|s| s.bytes)
+        .sum()
 }
 
 /// Packets sent so far of each layer of our video (`q`, `h`, `f`).
@@ -1280,6 +1333,7 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     // The rate settles (a few loss reports, a second apart).
     tokio::time::sleep(SECS(8)).await;
     let mark = rig.peer.mark();
+    let (sent_from, sent_before) = (Instant::now(), video_bytes_sent(&rig.call).await);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("uplink.wav");
     let mut peer = rig.peer;
@@ -1297,10 +1351,13 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         .filter(|f| carries_tone(f, 880.0).is_some())
         .count();
     let seen = our_video_since(&peer, mark);
+    let sent = (video_bytes_sent(&rig.call).await - sent_before) as f64 * 8.0
+        / 1_000.0
+        / sent_from.elapsed().as_secs_f64();
     eprintln!(
         "1 Mbit/s uplink: {toned} of {frames} 20 ms frames of our tone at the peer; \
-         our video at the peer meanwhile (fps, width, height): {seen:?}; pings through \
-         the link p50 {:.0} ms, p95 {:.0} ms",
+         our video at the peer meanwhile (fps, width, height): {seen:?}; we sent \
+         {sent:.0} kbit/s of video; pings through the link p50 {:.0} ms, p95 {:.0} ms",
         quantile(&rtts, 0.5),
         quantile(&rtts, 0.95)
     );

@@ -18,6 +18,7 @@ use crate::room::Participant;
 use crate::state::ConnectionState;
 use crate::supervisor::{Input, ReconnectPolicy, Supervisor};
 use crate::token::TokenRefresher;
+use crate::video::encode::SendCodec;
 use crate::video::io::{NullVideoSink, SharedVideoInput, VideoInput, VideoSink, VideoSource};
 use crate::video::view::{VideoView, Views};
 
@@ -46,6 +47,8 @@ pub struct CallOptions {
     /// Receive everyone's tracks (LiveKit's auto-subscribe). Off for a
     /// participant that only publishes, such as a load generator's.
     pub auto_subscribe: bool,
+    /// The codec our videos are sent in (VP8 unless set).
+    pub video_codec: SendCodec,
 }
 
 impl CallOptions {
@@ -60,6 +63,7 @@ impl CallOptions {
             token_refresher: None,
             single_peer_connection: true,
             auto_subscribe: true,
+            video_codec: SendCodec::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ impl std::fmt::Debug for CallOptions {
             .field("token_refresher", &self.token_refresher.is_some())
             .field("single_peer_connection", &self.single_peer_connection)
             .field("auto_subscribe", &self.auto_subscribe)
+            .field("video_codec", &self.video_codec)
             .finish()
     }
 }
@@ -114,6 +119,7 @@ impl Call {
                 views: Arc::clone(&views),
                 single_peer_connection: options.single_peer_connection,
                 auto_subscribe: options.auto_subscribe,
+                video_codec: options.video_codec,
             },
         };
         let (driver, status) = Driver::new(Parts {

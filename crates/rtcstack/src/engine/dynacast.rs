@@ -8,21 +8,19 @@
 
 use livekit_protocol as proto;
 
-/// The codec our videos are sent in, as LiveKit names it in updates.
-const CODEC: &str = "vp8";
-
-/// Which of a video's layers (LiveKit's qualities, smallest first) the
-/// update says are forwarded. A quality it does not mention is sent, as
+/// Which of a video's layers (LiveKit's qualities, smallest first), sent
+/// in `codec` (as LiveKit names it), the update says are forwarded. A quality it does not mention is sent, as
 /// is every layer until an update comes. (The update's flat list, for
 /// clients from before per-codec lists, is deprecated: not read.)
 pub(crate) fn wanted(
     update: &proto::SubscribedQualityUpdate,
+    codec: &str,
     layers: &[proto::VideoQuality],
 ) -> Vec<bool> {
     let qualities = update
         .subscribed_codecs
         .iter()
-        .find(|c| c.codec.eq_ignore_ascii_case(CODEC))
+        .find(|c| c.codec.eq_ignore_ascii_case(codec))
         .map_or(&[][..], |c| &c.qualities[..]);
     layers
         .iter()
@@ -64,24 +62,26 @@ mod tests {
     #[test]
     fn the_update_names_the_layers_forwarded() {
         let small_tiles = update("vp8", [true, false, false]);
-        assert_eq!(wanted(&small_tiles, &LAYERS), [true, false, false]);
+        assert_eq!(wanted(&small_tiles, "vp8", &LAYERS), [true, false, false]);
         let nobody = update("vp8", [false; 3]);
-        assert_eq!(wanted(&nobody, &LAYERS), [false; 3]);
+        assert_eq!(wanted(&nobody, "vp8", &LAYERS), [false; 3]);
         // A screen shared in two layers has no medium one.
-        assert_eq!(wanted(&small_tiles, &[Low, High]), [true, false]);
+        assert_eq!(wanted(&small_tiles, "vp8", &[Low, High]), [true, false]);
     }
 
     #[test]
     fn our_codec_is_read_and_what_is_not_said_is_sent() {
         // Named in any case.
         let mut u = update("VP8", [true, true, false]);
-        assert_eq!(wanted(&u, &LAYERS), [true, true, false]);
+        assert_eq!(wanted(&u, "vp8", &LAYERS), [true, true, false]);
         // Another codec's word is not ours.
         u.subscribed_codecs[0].codec = "vp9".into();
-        assert_eq!(wanted(&u, &LAYERS), [true; 3]);
+        assert_eq!(wanted(&u, "vp8", &LAYERS), [true; 3]);
+        u.subscribed_codecs[0].codec = "h264".into();
+        assert_eq!(wanted(&u, "h264", &LAYERS), [true, true, false]);
         // A quality left out is sent.
         let mut u = update("vp8", [false; 3]);
         u.subscribed_codecs[0].qualities.remove(1);
-        assert_eq!(wanted(&u, &LAYERS), [false, true, false]);
+        assert_eq!(wanted(&u, "vp8", &LAYERS), [false, true, false]);
     }
 }

@@ -23,6 +23,7 @@ use crate::audio::io::AudioSink;
 use crate::error::ConnectError;
 use crate::events::CallEvent;
 use crate::room::RoomState;
+use crate::video::encode::SendCodec;
 use crate::video::io::VideoSink;
 use crate::video::view::Views;
 use crate::wire::TurnStreams;
@@ -45,6 +46,7 @@ pub(crate) struct Setup {
     /// Ask for single-PC mode (the server may still answer with dual-PC).
     pub(crate) single_peer_connection: bool,
     pub(crate) auto_subscribe: bool,
+    pub(crate) video_codec: SendCodec,
 }
 
 impl Session {
@@ -174,6 +176,7 @@ impl Session {
             sink: Arc::clone(&setup.sink),
             video_sink: Arc::clone(&setup.video_sink),
             views: Arc::clone(&setup.views),
+            video_codec: setup.video_codec,
             muted: Arc::new(AtomicBool::new(false)),
             published: Mutex::new(Vec::new()),
             sending_videos: Mutex::new(Vec::new()),

@@ -88,6 +88,8 @@ struct Core {
     sink: Arc<dyn AudioSink>,
     video_sink: Arc<dyn crate::video::io::VideoSink>,
     views: Arc<crate::video::view::Views>,
+    /// The codec our videos are sent in.
+    video_codec: crate::video::encode::SendCodec,
     muted: Arc<AtomicBool>,
     /// Our tracks as the server accepted them (cid and info).
     published: Mutex<Vec<proto::TrackPublishedResponse>>,

@@ -33,6 +33,7 @@ use webrtc::runtime::TokioRuntime;
 
 use super::congestion::Congestion;
 use super::sender_feedback;
+use crate::video::encode::{SendCodec, H264_FMTP};
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
@@ -129,11 +130,7 @@ fn video_codecs() -> Vec<RTCRtpCodecParameters> {
     vec![
         codec(MIME_TYPE_VP8, "", 96),
         codec(MIME_TYPE_VP9, "profile-id=0", 98),
-        codec(
-            MIME_TYPE_H264,
-            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-            125,
-        ),
+        codec(MIME_TYPE_H264, H264_FMTP, H264_PAYLOAD_TYPE),
         codec(
             MIME_TYPE_H264,
             "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
@@ -152,9 +149,20 @@ fn video_codec(mime: &str, fmtp: &str) -> RTCRtpCodec {
     }
 }
 
-/// VP8, what we send.
-pub(crate) fn vp8_codec() -> RTCRtpCodec {
-    video_codec(MIME_TYPE_VP8, "")
+/// Constrained baseline's payload type in our offers.
+const H264_PAYLOAD_TYPE: u8 = 125;
+
+/// The codec we send, as our encodings name it.
+pub(crate) fn send_codec(codec: SendCodec) -> RTCRtpCodec {
+    video_codec(codec.mime(), codec.fmtp())
+}
+
+/// Its payload type in our offers, for an answer that does not say.
+pub(crate) fn payload_type(codec: SendCodec) -> u8 {
+    match codec {
+        SendCodec::Vp8 => 96,
+        SendCodec::H264 => H264_PAYLOAD_TYPE,
+    }
 }
 
 /// The connection's configuration: the server's ICE servers (TURN).

@@ -20,6 +20,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use super::{dynacast, peer, send_video, Session};
 use crate::error::ConnectError;
+use crate::video::encode::SendCodec;
 use crate::video::io::{SharedVideoInput, VideoInput, VideoSource};
 use crate::video::simulcast::{self, Layer};
 
@@ -39,11 +40,13 @@ pub(crate) struct SendingVideo {
     /// server forwards to anyone.
     qualities: Vec<proto::VideoQuality>,
     wanted: watch::Sender<Vec<bool>>,
+    /// What it is sent in (the server's updates name the codec).
+    codec: SendCodec,
 }
 
 impl SendingVideo {
     fn on_subscribed_quality(&self, update: &proto::SubscribedQualityUpdate) {
-        let wanted = dynacast::wanted(update, &self.qualities);
+        let wanted = dynacast::wanted(update, self.codec.name(), &self.qualities);
         tracing::debug!("track {}: layers forwarded {wanted:?}", self.sid);
         self.wanted
             .send_if_modified(|w| std::mem::replace(w, wanted) != *w);
@@ -89,6 +92,7 @@ impl Session {
         deadline: Duration,
     ) -> Result<String, ConnectError> {
         let format = input.format();
+        let codec = self.core.video_codec;
         let muted = self.video_muted(source);
         let name = match source {
             VideoSource::Camera => "camera",
@@ -126,7 +130,7 @@ impl Session {
             // The layers the server can choose from, with their sizes.
             layers: announced.clone(),
             simulcast_codecs: vec![proto::SimulcastCodec {
-                codec: "vp8".into(),
+                codec: codec.name().into(),
                 cid: cid.clone(),
                 layers: announced,
                 ..Default::default()
@@ -148,15 +152,17 @@ impl Session {
                         ssrc: Some(*ssrc),
                         ..Default::default()
                     },
-                    codec: peer::vp8_codec(),
+                    codec: peer::send_codec(codec),
                     ..Default::default()
                 })
                 .collect(),
         )));
         let sent = self.send_track(Arc::clone(&track), deadline).await?;
-        // What the answer gave VP8, and the extensions naming section and layer.
+        // What the answer gave our codec, and the extensions naming
+        // section and layer.
         let marking = send_video::Marking {
-            payload_type: sent.payload_type("video/vp8", 96),
+            codec,
+            payload_type: sent.payload_type(codec.mime(), peer::payload_type(codec)),
             mid: sent.extension(SDES_MID_URI).zip(sent.mid.clone()),
             rid: sent.extension(SDES_RTP_STREAM_ID_URI),
         };
@@ -194,6 +200,7 @@ impl Session {
             paused,
             qualities,
             wanted,
+            codec,
         };
         {
             let mut sending = self.core.sending_videos.lock().expect("sending lock");

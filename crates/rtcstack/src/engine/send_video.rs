@@ -1,6 +1,6 @@
 //! The sender of our video: a picture from the input (every 1/fps s, or
 //! as each comes from an input on its own clock, such as a camera), scaled
-//! to each simulcast layer, encoded (VP8; a key frame on a layer whose
+//! to each simulcast layer, encoded (VP8 or H.264; a key frame on a layer whose
 //! receiver asks for one) at the bitrate the uplink allows it (a layer
 //! allowed none is paused), split into RTP packets (the marker on each
 //! frame's last; each packet naming its media section and layer, as
@@ -15,17 +15,18 @@ use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
-use rtcstack_vpx::{Content, EncoderConfig, Vp8Encoder};
+use rtcstack_vpx::Content;
 use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 use crate::video::budget::Budget;
+use crate::video::encode::{LayerEncoder, SendCodec};
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
+use crate::video::overhead::Overhead;
 use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
 use crate::video::uplink::{allocate, Keep, LayerRates, Uplink, AUDIO_KBPS};
-use crate::video::vp8_payload::Vp8Payload;
 use crate::video::VideoFrame;
 
 /// Payload bytes per packet: room for SRTP, headers and extensions
@@ -52,6 +53,7 @@ pub(crate) fn bitrate_for(format: VideoFormat) -> u32 {
 
 /// How our packets are marked, as negotiated.
 pub(crate) struct Marking {
+    pub codec: SendCodec,
     pub payload_type: u8,
     /// The MID extension's id and our section's mid.
     pub mid: Option<(u8, String)>,
@@ -63,8 +65,7 @@ pub(crate) struct Marking {
 struct Sending {
     layer: Layer,
     ssrc: u32,
-    encoder: Vp8Encoder,
-    payload: Vp8Payload,
+    encoder: LayerEncoder,
     sequence: u16,
     /// Its picture (the layer above halved; the full layer's is the input's).
     picture: VideoFrame,
@@ -108,17 +109,6 @@ fn keep(content: Content) -> Keep {
     match content {
         Content::Motion => Keep::Motion,
         Content::Text => Keep::Size,
-    }
-}
-
-/// A camera's pictures in three temporal layers, as libwebrtc sends them:
-/// a server can give a subscriber a half or a quarter of the frame rate
-/// at the same size. A screen's in one: its encoder already drops
-/// pictures under pressure, and text wants each picture it sends sharp.
-fn temporal_layers(content: Content) -> u8 {
-    match content {
-        Content::Motion => 3,
-        Content::Text => 1,
     }
 }
 
@@ -211,14 +201,12 @@ pub(crate) async fn send_video(
     // Largest first: each smaller picture is made from the one before.
     let mut sending = Vec::new();
     for (i, (layer, ssrc)) in layers.into_iter().enumerate().rev() {
-        let encoder = match Vp8Encoder::new(EncoderConfig {
-            width: layer.format.width,
-            height: layer.format.height,
-            fps: layer.format.fps,
-            bitrate_kbps: bitrate_for(layer.format),
+        let encoder = match LayerEncoder::new(
+            marking.codec,
+            layer.format,
             content,
-            temporal_layers: temporal_layers(content),
-        }) {
+            bitrate_for(layer.format),
+        ) {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!("video encoder for layer {}: {e}", layer.rid);
@@ -229,7 +217,6 @@ pub(crate) async fn send_video(
             layer,
             ssrc,
             encoder,
-            payload: Vp8Payload::new(),
             sequence: rand::random(),
             picture: VideoFrame::black(layer.format.width, layer.format.height),
             keyframe: Arc::new(AtomicBool::new(true)),
@@ -238,6 +225,7 @@ pub(crate) async fn send_video(
             budget: Budget::new(),
         });
     }
+    let headers = Arc::new(AtomicU32::new(0));
     // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR);
     // receiver reports set each layer's rate.
     let feedback = Feedback {
@@ -252,8 +240,10 @@ pub(crate) async fn send_video(
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
         wanted,
+        headers: Arc::clone(&headers),
     };
     let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate.kbps, sharing));
+    let mut overhead = Overhead::new(Instant::now(), RTP_OVERHEAD);
     let mut clock = RtpClock::new(Instant::now());
     let mut pacer = Pacer::new(Instant::now(), ceiling);
     let arrivals = input.arrivals();
@@ -298,6 +288,7 @@ pub(crate) async fn send_video(
             continue;
         }
         pacer.set_rate(allowed);
+        let mut packets = 0;
         for i in 0..sending.len() {
             if i == 0 {
                 input.next_frame(&mut sending[0].picture);
@@ -311,7 +302,10 @@ pub(crate) async fn send_video(
                 halve(&above[i - 1].picture, &mut this[0].picture);
             }
             let s = &mut sending[i];
-            send_frame(&track, s, &marking, timestamp, &mut pacer).await;
+            packets += send_frame(&track, s, &marking, timestamp, &mut pacer).await;
+        }
+        if let Some(kbps) = overhead.sent(Instant::now(), packets) {
+            headers.store(kbps, Ordering::Relaxed);
         }
     }
     listener.abort();
@@ -351,18 +345,18 @@ impl RtpClock {
 
 /// Encodes one layer's picture at its allowed rate and writes its
 /// packets; a paused layer sends nothing (and starts again with a key
-/// frame).
+/// frame). Returns how many packets it wrote.
 async fn send_frame(
     track: &TrackLocalStaticRTP,
     s: &mut Sending,
     marking: &Marking,
     ts: u32,
     pacer: &mut Pacer,
-) {
+) -> usize {
     let allowed = s.allowed.load(Ordering::Relaxed);
     if allowed == 0 {
         s.pause();
-        return;
+        return 0;
     }
     if allowed != s.running_kbps {
         if s.running_kbps == 0 {
@@ -377,16 +371,15 @@ async fn send_frame(
     // An encoder over its rate (a picture it cannot make small) skips
     // pictures until it is back within it; an asked key frame waits.
     if !s.budget.allows(Instant::now(), allowed) {
-        return;
+        return 0;
     }
     let key = s.keyframe.swap(false, Ordering::Relaxed);
-    let p = &s.picture;
-    let frames = match s.encoder.encode([&p.y, &p.u, &p.v], key) {
+    let frames = match s.encoder.encode(&s.picture, key) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!("video encode, layer {}: {e}", s.layer.rid);
             s.keyframe.store(true, Ordering::Relaxed);
-            return;
+            return 0;
         }
     };
     // A frame the encoder dropped (a screen's, over its rate): an asked
@@ -394,10 +387,12 @@ async fn send_frame(
     if key && frames.is_empty() {
         s.keyframe.store(true, Ordering::Relaxed);
     }
+    let mut written = 0;
     for frame in frames {
         let frame_len = frame.data.len();
-        let payloads = s.payload.packets(&frame.data, frame.temporal, MTU);
+        let payloads = s.encoder.packets(&frame, MTU);
         let last = payloads.len().saturating_sub(1);
+        written += payloads.len();
         let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
         // The encoder's rate is its payload's: so is the budget's.
         s.budget.spent(frame_len);
@@ -424,6 +419,7 @@ async fn send_frame(
             }
         }
     }
+    written
 }
 
 /// Names the media section and the layer in a packet's header extensions.
@@ -457,6 +453,9 @@ struct Feedback {
     allowed: Vec<Arc<AtomicU32>>,
     uplink: Uplink,
     wanted: watch::Receiver<Vec<bool>>,
+    /// What our video's packet headers cost now (kbit/s): not the
+    /// encoders' to spend.
+    headers: Arc<AtomicU32>,
 }
 
 impl Feedback {
@@ -539,8 +538,12 @@ impl Feedback {
 
     /// The uplink's new target shared out among the layers.
     fn apply(&self, target: u32, after: std::fmt::Arguments) {
-        let rates = allocate(target, &self.plan, self.keep, &self.wanted.borrow());
-        tracing::debug!("uplink {target} kbit/s after {after}: layers {rates:?}");
+        let headers = self.headers.load(Ordering::Relaxed);
+        let payload = target.saturating_sub(headers);
+        let rates = allocate(payload, &self.plan, self.keep, &self.wanted.borrow());
+        tracing::debug!(
+            "uplink {target} kbit/s ({headers} of it headers) after {after}: layers {rates:?}"
+        );
 
         for (slot, kbps) in self.allowed.iter().zip(rates) {
             slot.store(kbps, Ordering::Relaxed);
@@ -594,6 +597,7 @@ mod tests {
     #[test]
     fn packets_name_their_section_and_layer() {
         let marking = Marking {
+            codec: SendCodec::Vp8,
             payload_type: 96,
             mid: Some((4, "1".into())),
             rid: Some(10),

@@ -8,12 +8,14 @@ pub(crate) mod budget;
 pub(crate) mod cadence;
 pub mod camera;
 pub(crate) mod decode;
+pub mod encode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
 // A camera's MJPEG and raw pixels, read on Linux (PipeWire), Windows and
 // macOS (nokhwa).
 pub(crate) mod mjpeg;
+pub(crate) mod overhead;
 pub(crate) mod pacer;
 #[cfg(target_os = "linux")]
 pub(crate) mod pipewire;
@@ -28,6 +30,7 @@ pub mod view;
 pub(crate) mod vp8_payload;
 
 pub use decode::{DecodeError, VideoCodec};
+pub use encode::SendCodec;
 pub use frame::VideoFrame;
 pub use io::{
     Arrivals, NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink,
