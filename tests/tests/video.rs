@@ -49,15 +49,7 @@ impl Viewing {
             .spawn_peer(PeerOptions::new(room, "py-cam", hz))
             .await
             .unwrap();
-        let watch = Arc::new(FrameWatch::new());
-        let sink = Arc::clone(&watch);
-        let (call, _audio, _events) = join_configured(
-            &server,
-            &TokenSpec::join(room, "rust-viewer"),
-            |o: &mut CallOptions| o.video_sink = sink,
-        )
-        .await
-        .unwrap();
+        let (call, watch) = watching(&server, room).await;
         Viewing {
             server,
             peer,
@@ -65,6 +57,21 @@ impl Viewing {
             watch,
         }
     }
+}
+
+/// A call of ours as "rust-viewer" in `room`, its decoded video landing
+/// in the returned watch.
+async fn watching(server: &LiveKitServer, room: &str) -> (rtcstack::Call, Arc<FrameWatch>) {
+    let watch = Arc::new(FrameWatch::new());
+    let sink = Arc::clone(&watch);
+    let (call, _audio, _events) = join_configured(
+        server,
+        &TokenSpec::join(room, "rust-viewer"),
+        |o: &mut CallOptions| o.video_sink = sink,
+    )
+    .await
+    .unwrap();
+    (call, watch)
 }
 
 /// Has `peer` publish the pattern as `video` says; returns its track sid.
@@ -935,12 +942,7 @@ async fn a_muted_camera_stays_published_sends_nothing_and_comes_back_whole() {
         peer,
         call,
         sid,
-    } = decoded_whole_at_a_peer(
-        room,
-        Box::new(PatternSource::new(640, 360, 30)),
-        (640.0, 360.0),
-    )
-    .await;
+    } = pattern_decoded_whole_at_a_peer(room).await;
     let ours = |kind: &'static str| of_track(kind, &sid);
     let listed_muted = || listed_muted(&server, room, &sid);
 
@@ -1062,6 +1064,17 @@ async fn decoded_whole_at_a_peer(
     size: (f64, f64),
 ) -> Publishing {
     decoded_whole_at_a_peer_in(room, camera, size, SendCodec::Vp8).await
+}
+
+/// The pattern (640x360 at 30 fps) published as our camera in `room`
+/// and decoded whole by LiveKit's Python SDK.
+async fn pattern_decoded_whole_at_a_peer(room: &str) -> Publishing {
+    decoded_whole_at_a_peer(
+        room,
+        Box::new(PatternSource::new(640, 360, 30)),
+        (640.0, 360.0),
+    )
+    .await
 }
 
 /// The same, sent in `codec`.
@@ -1228,21 +1241,8 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
         peer,
         call,
         sid,
-    } = decoded_whole_at_a_peer(
-        room,
-        Box::new(PatternSource::new(640, 360, 30)),
-        (640.0, 360.0),
-    )
-    .await;
-    let watch = Arc::new(FrameWatch::new());
-    let sink = Arc::clone(&watch);
-    let (viewer, _audio, _events) = join_configured(
-        &server,
-        &TokenSpec::join(room, "rust-viewer"),
-        |o: &mut CallOptions| o.video_sink = sink,
-    )
-    .await
-    .unwrap();
+    } = pattern_decoded_whole_at_a_peer(room).await;
+    let (viewer, watch) = watching(&server, room).await;
     let mark = peer.mark();
     for (fps, step) in [(None, 1), (Some(15), 2), (Some(7), 4), (None, 1)] {
         let asked = Instant::now();
