@@ -57,16 +57,25 @@ pub struct H264Encoder {
 /// OpenH264 is limited to level 5.2's largest picture.
 const LARGEST: (u32, u32) = (3840, 2160);
 
+/// Whether OpenH264 encodes pictures of this size: even sides of at least
+/// 2, within 3840x2160 either way up.
+pub fn fits(width: u32, height: u32) -> bool {
+    width >= 2
+        && height >= 2
+        && width.is_multiple_of(2)
+        && height.is_multiple_of(2)
+        && width.max(height) <= LARGEST.0
+        && width.min(height) <= LARGEST.1
+}
+
 impl H264Encoder {
     pub fn new(config: H264Config) -> Result<Self, Error> {
-        let (w, h) = (config.width, config.height);
-        if w == 0 || h == 0 || config.fps == 0 || w % 2 != 0 || h % 2 != 0 {
+        if !fits(config.width, config.height) || config.fps == 0 {
             return Err(Error::Init(format!(
-                "{config:?}: sides must be even and above 0, and the rate above 0"
+                "{config:?}: sides must be even, from 2 to {}x{} either way up, and the \
+                 rate above 0",
+                LARGEST.0, LARGEST.1
             )));
-        }
-        if w.max(h) > LARGEST.0 || w.min(h) > LARGEST.1 {
-            return Err(Error::Init(format!("{w}x{h} is larger than {LARGEST:?}")));
         }
         Ok(H264Encoder {
             encoder: Self::encoder(config)?,
@@ -112,15 +121,19 @@ impl H264Encoder {
         }
         let bps = i32::try_from(u64::from(kbps) * 1_000).unwrap_or(i32::MAX);
         // The ceiling first when it rises, last when it falls: OpenH264
-        // holds the target under the ceiling.
+        // refuses a target over the ceiling. The ceiling its rate control
+        // reads is the layer's (set to the first target when it starts);
+        // the stream-wide one (SPATIAL_LAYER_ALL) is never read.
+        let ceiling = (sys::ENCODER_OPTION_MAX_BITRATE, sys::SPATIAL_LAYER_0);
+        let target = (sys::ENCODER_OPTION_BITRATE, sys::SPATIAL_LAYER_ALL);
         let options = if kbps > self.config.bitrate_kbps {
-            [sys::ENCODER_OPTION_MAX_BITRATE, sys::ENCODER_OPTION_BITRATE]
+            [ceiling, target]
         } else {
-            [sys::ENCODER_OPTION_BITRATE, sys::ENCODER_OPTION_MAX_BITRATE]
+            [target, ceiling]
         };
-        for option in options {
+        for (option, layer) in options {
             let mut info = sys::SBitrateInfo {
-                iLayer: sys::SPATIAL_LAYER_ALL,
+                iLayer: layer,
                 iBitrate: bps,
             };
             // SAFETY: the encoder is initialised (a picture was encoded);
@@ -267,6 +280,35 @@ mod tests {
         assert_eq!(enc.config().bitrate_kbps, 600);
     }
 
+    /// A rate above the one it started at takes hold too (OpenH264's
+    /// ceiling is the first rate until it is raised).
+    #[test]
+    fn a_rate_above_the_first_takes_hold() {
+        let mut enc = H264Encoder::new(H264Config {
+            bitrate_kbps: 100,
+            ..CONFIG
+        })
+        .unwrap();
+        let second = |enc: &mut H264Encoder, from: usize| -> usize {
+            (from..from + 30)
+                .filter_map(|n| {
+                    let [y, u, v] = picture(320, 180, n, 60);
+                    enc.encode([&y, &u, &v], false).unwrap()
+                })
+                .map(|f| f.data.len())
+                .sum()
+        };
+        let low = second(&mut enc, 0);
+        enc.set_bitrate(600).unwrap();
+        second(&mut enc, 30);
+        let high = second(&mut enc, 60);
+        eprintln!("one second at 100 kbit/s: {low} B; raised to 600: {high} B");
+        assert!(
+            high > low * 3,
+            "{high} B at 600 kbit/s against {low} at 100"
+        );
+    }
+
     #[test]
     fn wrong_sizes_are_refused() {
         assert!(H264Encoder::new(H264Config {
@@ -280,6 +322,7 @@ mod tests {
             ..CONFIG
         })
         .is_err());
+        assert!(fits(2160, 3840) && !fits(0, 2) && !fits(7680, 2160));
         let mut enc = H264Encoder::new(CONFIG).unwrap();
         let err = enc.encode([&[0; 10], &[0; 4], &[0; 4]], false).unwrap_err();
         assert!(err.to_string().contains("for 320x180"), "{err}");

@@ -312,10 +312,13 @@ impl Vp8Encoder {
 }
 
 /// Each temporal layer's rate (kbit/s, summed from the base up) from the
-/// stream's.
+/// stream's; each above the one below, as libvpx requires (at a few
+/// kbit/s the shares round to the same).
 fn layer_rates(cfg: &mut vpx::vpx_codec_enc_cfg_t) {
+    let mut below = 0;
     for (slot, percent) in cfg.ts_target_bitrate.iter_mut().zip(RATE_PERCENT) {
-        *slot = (cfg.rc_target_bitrate * percent / 100).max(1);
+        *slot = (cfg.rc_target_bitrate * percent / 100).max(below + 1);
+        below = *slot;
     }
 }
 
@@ -420,6 +423,23 @@ mod tests {
             }
             assert!(decoded >= 30 / (4 >> top), "{decoded} pictures up to {top}");
         }
+    }
+
+    /// In temporal layers, the lowest rates still give each layer more than
+    /// the one below it, so libvpx takes them.
+    #[test]
+    fn layers_take_the_lowest_rates() {
+        let config = EncoderConfig {
+            bitrate_kbps: 1,
+            temporal_layers: 3,
+            ..SMALL
+        };
+        let mut enc = Vp8Encoder::new(config).unwrap();
+        for kbps in [2, 3, 5, 1] {
+            enc.set_bitrate(kbps).unwrap();
+        }
+        let [y, u, v] = picture(64, 48, 0);
+        assert!(!enc.encode([&y, &u, &v], false).unwrap().is_empty());
     }
 
     #[test]

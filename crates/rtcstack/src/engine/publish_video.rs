@@ -92,7 +92,7 @@ impl Session {
         deadline: Duration,
     ) -> Result<String, ConnectError> {
         let format = input.format();
-        let codec = self.core.video_codec;
+        let codec = self.core.video_codec.for_format(format);
         let muted = self.video_muted(source);
         let name = match source {
             VideoSource::Camera => "camera",

@@ -41,6 +41,8 @@ const ONE_BYTE_EXTENSIONS: u16 = 0xBEDE;
 /// picture goes again: a still screen cast sends only on change, and a key
 /// frame asked for by a new viewer goes out with the next picture.
 const REPEAT: Duration = Duration::from_millis(250);
+/// A change in the headers' cost (kbit/s) that shares the rate out again.
+const HEADERS_MOVE: u32 = 5;
 /// RTP's video clock.
 const CLOCK_HZ: u64 = 90_000;
 
@@ -225,7 +227,9 @@ pub(crate) async fn send_video(
             budget: Budget::new(),
         });
     }
-    let headers = Arc::new(AtomicU32::new(0));
+    // What the headers cost, told to the feedback task, which shares the
+    // rest out again on a change of a few kbit/s.
+    let (headers, headers_rx) = watch::channel(0u32);
     // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR);
     // receiver reports set each layer's rate.
     let feedback = Feedback {
@@ -240,7 +244,7 @@ pub(crate) async fn send_video(
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
         wanted,
-        headers: Arc::clone(&headers),
+        headers: headers_rx,
     };
     let listener = tokio::spawn(feedback.run(Arc::clone(&track), estimate.kbps, sharing));
     let mut overhead = Overhead::new(Instant::now(), RTP_OVERHEAD);
@@ -267,6 +271,8 @@ pub(crate) async fn send_video(
             for s in &sending {
                 s.keyframe.store(true, Ordering::Relaxed);
             }
+            // Counted again from the resume: a pause is no packets' time.
+            overhead = Overhead::new(Instant::now(), RTP_OVERHEAD);
             continue;
         }
         // Stamped when taken: the receiver plays pictures out as they were
@@ -285,6 +291,7 @@ pub(crate) async fn send_video(
             for s in &mut sending {
                 s.pause();
             }
+            overhead = Overhead::new(Instant::now(), RTP_OVERHEAD);
             continue;
         }
         pacer.set_rate(allowed);
@@ -305,7 +312,13 @@ pub(crate) async fn send_video(
             packets += send_frame(&track, s, &marking, timestamp, &mut pacer).await;
         }
         if let Some(kbps) = overhead.sent(Instant::now(), packets) {
-            headers.store(kbps, Ordering::Relaxed);
+            headers.send_if_modified(|h| {
+                let moved = h.abs_diff(kbps) >= HEADERS_MOVE;
+                if moved {
+                    *h = kbps;
+                }
+                moved
+            });
         }
     }
     listener.abort();
@@ -455,7 +468,7 @@ struct Feedback {
     wanted: watch::Receiver<Vec<bool>>,
     /// What our video's packet headers cost now (kbit/s): not the
     /// encoders' to spend.
-    headers: Arc<AtomicU32>,
+    headers: watch::Receiver<u32>,
 }
 
 impl Feedback {
@@ -484,6 +497,15 @@ impl Feedback {
                 }
                 // Closed (the video withdrawn, the session gone) it would
                 // answer at once forever: not asked, until the task stops.
+                changed = self.headers.changed(), if !self.headers.is_closed() => {
+                    if changed.is_ok() {
+                        // Read before apply reads it again.
+                        let kbps = *self.headers.borrow_and_update();
+                        let target = self.uplink.target_kbps();
+                        self.apply(target, format_args!("headers of {kbps} kbit/s"));
+                    }
+                    continue;
+                }
                 changed = self.wanted.changed(), if !self.wanted.is_closed() => {
                     if changed.is_ok() {
                         let target = self.uplink.target_kbps();
@@ -538,7 +560,7 @@ impl Feedback {
 
     /// The uplink's new target shared out among the layers.
     fn apply(&self, target: u32, after: std::fmt::Arguments) {
-        let headers = self.headers.load(Ordering::Relaxed);
+        let headers = *self.headers.borrow();
         let payload = target.saturating_sub(headers);
         let rates = allocate(payload, &self.plan, self.keep, &self.wanted.borrow());
         tracing::debug!(

@@ -44,6 +44,23 @@ impl SendCodec {
         }
     }
 
+    /// What a video of `format` is sent in: H.264 within what OpenH264
+    /// encodes (its layers' sides cut to even, within 3840x2160: a screen
+    /// across two 4K monitors is not), VP8 otherwise.
+    pub(crate) fn for_format(self, format: VideoFormat) -> SendCodec {
+        match self {
+            SendCodec::H264 if !rtcstack_h264::fits(format.width & !1, format.height & !1) => {
+                tracing::warn!(
+                    "{}x{} is beyond what H.264 is sent at here: sent in VP8",
+                    format.width,
+                    format.height
+                );
+                SendCodec::Vp8
+            }
+            codec => codec,
+        }
+    }
+
     /// Its payload format parameters, as libwebrtc offers them.
     pub(crate) fn fmtp(self) -> &'static str {
         match self {
@@ -183,6 +200,19 @@ fn even(picture: &VideoFrame, w: usize, h: usize) -> [Vec<u8>; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_video_beyond_h264s_sizes_is_sent_in_vp8() {
+        let at = |width, height| VideoFormat {
+            width,
+            height,
+            fps: 30,
+        };
+        assert_eq!(SendCodec::H264.for_format(at(1281, 721)), SendCodec::H264);
+        assert_eq!(SendCodec::H264.for_format(at(7680, 2160)), SendCodec::Vp8);
+        assert_eq!(SendCodec::H264.for_format(at(1, 1)), SendCodec::Vp8);
+        assert_eq!(SendCodec::Vp8.for_format(at(7680, 2160)), SendCodec::Vp8);
+    }
 
     #[test]
     fn an_odd_picture_is_cropped_to_even_sides() {
