@@ -23,7 +23,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use crate::video::budget::Budget;
 use crate::video::encode::{LayerEncoder, SendCodec};
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
-use crate::video::overhead::Overhead;
+use crate::video::overhead::{headers_of, Overhead};
 use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
 use crate::video::uplink::{allocate, Keep, LayerRates, Uplink, AUDIO_KBPS};
@@ -41,8 +41,9 @@ const ONE_BYTE_EXTENSIONS: u16 = 0xBEDE;
 /// picture goes again: a still screen cast sends only on change, and a key
 /// frame asked for by a new viewer goes out with the next picture.
 const REPEAT: Duration = Duration::from_millis(250);
-/// A change in the headers' cost (kbit/s) that shares the rate out again.
-const HEADERS_MOVE: u32 = 5;
+/// A change in the headers' share (per thousand of payload) that shares
+/// the rate out again.
+const HEADERS_MOVE: u32 = 10;
 /// RTP's video clock.
 const CLOCK_HZ: u64 = 90_000;
 
@@ -227,8 +228,8 @@ pub(crate) async fn send_video(
             budget: Budget::new(),
         });
     }
-    // What the headers cost, told to the feedback task, which shares the
-    // rest out again on a change of a few kbit/s.
+    // The headers' share of the payload (per thousand), told to the
+    // feedback task, which shares the rate out again when it moves.
     let (headers, headers_rx) = watch::channel(0u32);
     // Key-frame requests name the layer's ssrc (PLI), or ask for all (FIR);
     // receiver reports set each layer's rate.
@@ -295,7 +296,7 @@ pub(crate) async fn send_video(
             continue;
         }
         pacer.set_rate(allowed);
-        let mut packets = 0;
+        let (mut packets, mut payload) = (0, 0);
         for i in 0..sending.len() {
             if i == 0 {
                 input.next_frame(&mut sending[0].picture);
@@ -309,13 +310,14 @@ pub(crate) async fn send_video(
                 halve(&above[i - 1].picture, &mut this[0].picture);
             }
             let s = &mut sending[i];
-            packets += send_frame(&track, s, &marking, timestamp, &mut pacer).await;
+            let (p, bytes) = send_frame(&track, s, &marking, timestamp, &mut pacer).await;
+            (packets, payload) = (packets + p, payload + bytes);
         }
-        if let Some(kbps) = overhead.sent(Instant::now(), packets) {
+        if let Some(permille) = overhead.sent(Instant::now(), packets, payload) {
             headers.send_if_modified(|h| {
-                let moved = h.abs_diff(kbps) >= HEADERS_MOVE;
+                let moved = h.abs_diff(permille) >= HEADERS_MOVE;
                 if moved {
-                    *h = kbps;
+                    *h = permille;
                 }
                 moved
             });
@@ -358,18 +360,18 @@ impl RtpClock {
 
 /// Encodes one layer's picture at its allowed rate and writes its
 /// packets; a paused layer sends nothing (and starts again with a key
-/// frame). Returns how many packets it wrote.
+/// frame). Returns how many packets it wrote, and their payload bytes.
 async fn send_frame(
     track: &TrackLocalStaticRTP,
     s: &mut Sending,
     marking: &Marking,
     ts: u32,
     pacer: &mut Pacer,
-) -> usize {
+) -> (usize, usize) {
     let allowed = s.allowed.load(Ordering::Relaxed);
     if allowed == 0 {
         s.pause();
-        return 0;
+        return (0, 0);
     }
     if allowed != s.running_kbps {
         if s.running_kbps == 0 {
@@ -384,7 +386,7 @@ async fn send_frame(
     // An encoder over its rate (a picture it cannot make small) skips
     // pictures until it is back within it; an asked key frame waits.
     if !s.budget.allows(Instant::now(), allowed) {
-        return 0;
+        return (0, 0);
     }
     let key = s.keyframe.swap(false, Ordering::Relaxed);
     let frames = match s.encoder.encode(&s.picture, key) {
@@ -392,7 +394,7 @@ async fn send_frame(
         Err(e) => {
             tracing::warn!("video encode, layer {}: {e}", s.layer.rid);
             s.keyframe.store(true, Ordering::Relaxed);
-            return 0;
+            return (0, 0);
         }
     };
     // A frame the encoder dropped (a screen's, over its rate): an asked
@@ -400,12 +402,13 @@ async fn send_frame(
     if key && frames.is_empty() {
         s.keyframe.store(true, Ordering::Relaxed);
     }
-    let mut written = 0;
+    let (mut written, mut payload) = (0, 0);
     for frame in frames {
         let frame_len = frame.data.len();
         let payloads = s.encoder.packets(&frame, MTU);
         let last = payloads.len().saturating_sub(1);
         written += payloads.len();
+        payload += payloads.iter().map(|p| p.len()).sum::<usize>();
         let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
         // The encoder's rate is its payload's: so is the budget's.
         s.budget.spent(frame_len);
@@ -432,7 +435,7 @@ async fn send_frame(
             }
         }
     }
-    written
+    (written, payload)
 }
 
 /// Names the media section and the layer in a packet's header extensions.
@@ -466,7 +469,7 @@ struct Feedback {
     allowed: Vec<Arc<AtomicU32>>,
     uplink: Uplink,
     wanted: watch::Receiver<Vec<bool>>,
-    /// What our video's packet headers cost now (kbit/s): not the
+    /// The headers' share of our video's payload (per thousand): not the
     /// encoders' to spend.
     headers: watch::Receiver<u32>,
 }
@@ -500,9 +503,9 @@ impl Feedback {
                 changed = self.headers.changed(), if !self.headers.is_closed() => {
                     if changed.is_ok() {
                         // Read before apply reads it again.
-                        let kbps = *self.headers.borrow_and_update();
+                        let permille = *self.headers.borrow_and_update();
                         let target = self.uplink.target_kbps();
-                        self.apply(target, format_args!("headers of {kbps} kbit/s"));
+                        self.apply(target, format_args!("headers of {permille} per thousand"));
                     }
                     continue;
                 }
@@ -560,8 +563,9 @@ impl Feedback {
 
     /// The uplink's new target shared out among the layers.
     fn apply(&self, target: u32, after: std::fmt::Arguments) {
-        let headers = *self.headers.borrow();
-        let payload = target.saturating_sub(headers);
+        let video = target.saturating_sub(AUDIO_KBPS);
+        let headers = headers_of(video, *self.headers.borrow());
+        let payload = target - headers;
         let rates = allocate(payload, &self.plan, self.keep, &self.wanted.borrow());
         tracing::debug!(
             "uplink {target} kbit/s ({headers} of it headers) after {after}: layers {rates:?}"
