@@ -405,11 +405,12 @@ async fn send_frame(
     let (mut written, mut payload) = (0, 0);
     for frame in frames {
         let frame_len = frame.data.len();
-        let payloads = s.encoder.packets(&frame, MTU);
+        let payloads = s.encoder.packets(frame, MTU);
         let last = payloads.len().saturating_sub(1);
+        let frame_payload: usize = payloads.iter().map(|p| p.len()).sum();
         written += payloads.len();
-        payload += payloads.iter().map(|p| p.len()).sum::<usize>();
-        let bytes = payloads.iter().map(|p| p.len() + RTP_OVERHEAD).sum();
+        payload += frame_payload;
+        let bytes = frame_payload + payloads.len() * RTP_OVERHEAD;
         // The encoder's rate is its payload's: so is the budget's.
         s.budget.spent(frame_len);
         pacer.picture(Instant::now(), bytes);
@@ -498,8 +499,9 @@ impl Feedback {
                     }
                     continue;
                 }
-                // Closed (the video withdrawn, the session gone) it would
-                // answer at once forever: not asked, until the task stops.
+                // Either channel closed (the video withdrawn, the session
+                // gone) would answer at once forever: not asked, until the
+                // task stops.
                 changed = self.headers.changed(), if !self.headers.is_closed() => {
                     if changed.is_ok() {
                         // Read before apply reads it again.

@@ -161,12 +161,13 @@ impl LayerEncoder {
         }
     }
 
-    /// `frame` as RTP payloads of at most `mtu` bytes.
-    pub(crate) fn packets(&mut self, frame: &Encoded, mtu: usize) -> Vec<Bytes> {
+    /// `frame` as RTP payloads of at most `mtu` bytes (taken: H.264's
+    /// payloads are slices of it, not copies).
+    pub(crate) fn packets(&mut self, frame: Encoded, mtu: usize) -> Vec<Bytes> {
         match self {
             LayerEncoder::Vp8(_, payload) => payload.packets(&frame.data, frame.temporal, mtu),
             LayerEncoder::H264(_, payloader) => payloader
-                .payload(mtu, &Bytes::copy_from_slice(&frame.data))
+                .payload(mtu, &Bytes::from(frame.data))
                 .unwrap_or_else(|e| {
                     tracing::warn!("H.264 packetise: {e}");
                     Vec::new()
@@ -241,7 +242,7 @@ mod tests {
         let frames = enc.encode(&picture, true).unwrap();
         assert_eq!(frames.len(), 1);
         assert!(frames[0].keyframe);
-        let packets = enc.packets(&frames[0], 100);
+        let packets = enc.packets(frames[0].clone(), 100);
         assert!(!packets.is_empty());
         assert!(packets.iter().all(|p| p.len() <= 100));
         enc.set_bitrate(100).unwrap();
