@@ -1,0 +1,437 @@
+//! Frames to the page, two ways, on this machine's WebKitGTK (the app's
+//! webview, in the MiniBrowser it ships): the app's path (each picture
+//! decoded in Rust, halved when the tile is half its size or less, sent as
+//! RGBA over a loopback websocket, drawn with `putImageData`), and WebCodecs
+//! (the VP8 frames sent as they came, decoded in the page by `VideoDecoder`,
+//! drawn with `drawImage`). The same pictures (the test pattern with grain,
+//! encoded once ahead, 30 fps), the same socket, the same tile, one after
+//! the other. Cost is this process (the Rust side) plus the webview's
+//! processes; every picture drawn is acknowledged by its number, so latency
+//! is send → drawn on one clock, and at the end the canvas is read back for
+//! the pattern's colours.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use rtcstack::video::{VideoFrame, VideoInput};
+use rtcstack_testbench::pattern::{self, PatternSource};
+use rtcstack_testbench::stats::{median, p95};
+use rtcstack_testbench::usage;
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+struct Args {
+    /// Seconds measured per run.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Seconds drawn before measuring.
+    #[arg(long, default_value_t = 3)]
+    settle: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Rgba,
+    WebCodecs,
+}
+
+impl Path {
+    fn name(self) -> &'static str {
+        match self {
+            Path::Rgba => "rgba",
+            Path::WebCodecs => "webcodecs",
+        }
+    }
+}
+
+/// A stream's size and the tile's (the canvas's pixels).
+#[derive(Clone, Copy)]
+struct Case {
+    stream: (u32, u32),
+    tile: (u32, u32),
+}
+
+const FPS: u32 = 30;
+/// Ten seconds, looped (it starts with a key frame).
+const FRAMES: u32 = 300;
+
+struct Encoded {
+    data: Vec<u8>,
+    key: bool,
+}
+
+fn encode(case: Case) -> Result<Vec<Encoded>> {
+    let (w, h) = case.stream;
+    let mut source = PatternSource::new(w, h, FPS).with_grain();
+    let mut encoder = rtcstack_vpx::Vp8Encoder::new(rtcstack_vpx::EncoderConfig {
+        width: w,
+        height: h,
+        fps: FPS,
+        // 600 kbit/s at 640x360, as a camera's full layer, by area.
+        bitrate_kbps: w * h * 600 / (640 * 360),
+        content: rtcstack_vpx::Content::Motion,
+        temporal_layers: 1,
+    })?;
+    let mut frame = VideoFrame::black(w, h);
+    let mut out = Vec::new();
+    for i in 0..FRAMES {
+        source.next_frame(&mut frame);
+        for e in encoder.encode([&frame.y, &frame.u, &frame.v], i == 0)? {
+            out.push(Encoded {
+                data: e.data,
+                key: e.keyframe,
+            });
+        }
+    }
+    if out.len() != FRAMES as usize || !out[0].key {
+        bail!("the encoder gave {} frames for {FRAMES}", out.len());
+    }
+    Ok(out)
+}
+
+/// The page: one canvas of the tile's size, fed by the socket.
+fn page(path: Path, port: u16, case: Case) -> String {
+    let (sw, sh) = case.stream;
+    let (tw, th) = case.tile;
+    format!(
+        r#"<html><body style="margin:0"><canvas id="c" width="{tw}" height="{th}"></canvas><script>
+const path = "{path}";
+const ctx = document.getElementById("c").getContext("2d");
+let drawn = 0, errors = 0;
+const ws = new WebSocket("ws://127.0.0.1:{port}/");
+ws.binaryType = "arraybuffer";
+let decoder = null;
+if (path === "webcodecs") {{
+  decoder = new VideoDecoder({{
+    output: (f) => {{ ctx.drawImage(f, 0, 0, {tw}, {th}); ws.send(String(f.timestamp)); f.close(); drawn++; }},
+    error: (e) => {{ errors++; ws.send("S error " + e); }},
+  }});
+  decoder.configure({{ codec: "vp8", codedWidth: {sw}, codedHeight: {sh} }});
+}}
+ws.onopen = () => {{ if (path === "rgba") ws.send("0"); }};
+ws.onmessage = (e) => {{
+  if (typeof e.data === "string") {{
+    const img = ctx.getImageData(0, 0, {tw}, {th});
+    ws.send(img.data.buffer);
+    return;
+  }}
+  const buf = e.data, head = new DataView(buf);
+  const seq = Number(head.getBigUint64(0, true));
+  if (path === "rgba") {{
+    const w = head.getUint32(8, true), h = head.getUint32(12, true);
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, 16, w * h * 4), w, h), 0, 0);
+    drawn++;
+    ws.send(String(seq));
+  }} else {{
+    const key = head.getUint8(8) === 1;
+    decoder.decode(new EncodedVideoChunk({{ type: key ? "key" : "delta", timestamp: seq, data: new Uint8Array(buf, 9) }}));
+  }}
+}};
+setInterval(() => ws.send("S drawn " + drawn + " errors " + errors), 500);
+</script></body></html>"#,
+        path = path.name()
+    )
+}
+
+/// What the page said.
+#[derive(Default)]
+struct Heard {
+    drawn: u64,
+    errors: Vec<String>,
+    /// Send → drawn, ms, of each picture acknowledged.
+    latency_ms: Vec<f64>,
+    canvas: Option<Vec<u8>>,
+}
+
+struct Outcome {
+    cpu_pct: f64,
+    by_process: Vec<(String, f64)>,
+    fps: f64,
+    latency_ms: Vec<f64>,
+    reading: pattern::Reading,
+}
+
+fn minibrowser() -> Result<std::path::PathBuf> {
+    let found = std::fs::read_dir("/usr/lib")?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("webkit2gtk-4.1/MiniBrowser"))
+        .find(|p| p.exists());
+    found.context("no MiniBrowser under /usr/lib/*/webkit2gtk-4.1 (libwebkit2gtk-4.1-0 ships it)")
+}
+
+async fn run(path: Path, case: Case, frames: &[Encoded], args: &Args) -> Result<Outcome> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let port = listener.local_addr()?.port();
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("page.html");
+    std::fs::write(&file, page(path, port, case))?;
+    let mut browser = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1920x1080x24"])
+        .arg(minibrowser()?)
+        .arg(format!("file://{}", file.display()))
+        // As the app runs on a display without a GPU (tests/src/app.rs).
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("starting MiniBrowser under xvfb-run (scripts/setup installs xvfb)")?;
+    let group = nix::unistd::Pid::from_raw(browser.id() as i32);
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(args.settle + args.seconds + 60),
+        serve(listener, path, case, frames, args),
+    )
+    .await;
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+    let _ = browser.wait();
+    outcome.context("the page did not finish in time")?
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    path: Path,
+    case: Case,
+    frames: &[Encoded],
+    args: &Args,
+) -> Result<Outcome> {
+    let (tcp, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
+        .await
+        .context("the page never connected")??;
+    let (mut tx, mut rx) = tokio_tungstenite::accept_async(tcp).await?.split();
+    let heard = Arc::new(Mutex::new(Heard::default()));
+    let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let (asks_tx, mut asks) = mpsc::unbounded_channel::<()>();
+    let reader = {
+        let heard = Arc::clone(&heard);
+        let sent_at = Arc::clone(&sent_at);
+        tokio::spawn(async move {
+            while let Some(Ok(m)) = rx.next().await {
+                let mut h = heard.lock().unwrap();
+                match m {
+                    Message::Text(t) if t.starts_with("S drawn ") => {
+                        let mut words = t.split(' ');
+                        h.drawn = words.nth(2).and_then(|n| n.parse().ok()).unwrap_or(h.drawn);
+                    }
+                    Message::Text(t) if t.starts_with('S') => h.errors.push(t.to_string()),
+                    Message::Text(t) => {
+                        if let Ok(seq) = t.parse::<u64>() {
+                            if let Some(at) = sent_at.lock().unwrap().remove(&seq) {
+                                h.latency_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+                            }
+                        }
+                        if path == Path::Rgba {
+                            let _ = asks_tx.send(());
+                        }
+                    }
+                    Message::Binary(b) => h.canvas = Some(b.to_vec()),
+                    _ => {}
+                }
+            }
+        })
+    };
+    let own = std::process::id();
+    let measure = {
+        let heard = Arc::clone(&heard);
+        let settle = args.settle;
+        let seconds = args.seconds;
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while heard.lock().unwrap().drawn == 0 {
+                if Instant::now() > deadline {
+                    bail!("the page drew nothing in 30 s");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(settle)).await;
+            let mut pids = vec![own];
+            for name in ["MiniBrowser", "WebKitWebProcess", "WebKitNetworkProcess"] {
+                pids.extend(usage::pids_named(name));
+            }
+            let l0 = heard.lock().unwrap().latency_ms.len();
+            let (cost, by_process) = usage::cost_by_name(&pids, seconds).await?;
+            let h = heard.lock().unwrap();
+            // Each picture drawn is acknowledged once.
+            let window = h.latency_ms[l0..].to_vec();
+            let fps = window.len() as f64 / seconds as f64;
+            Ok((cost.cpu_pct, by_process, fps, window))
+        })
+    };
+    let start = Instant::now();
+    let mut k: u64 = 0;
+    let mut rgba = Vec::new();
+    let mut decoder = rtcstack_vpx::Decoder::new(rtcstack_vpx::Codec::Vp8)?;
+    while !measure.is_finished() {
+        tokio::time::sleep_until(
+            (start + Duration::from_micros(k * 1_000_000 / u64::from(FPS))).into(),
+        )
+        .await;
+        let f = &frames[(k % u64::from(FRAMES)) as usize];
+        k += 1;
+        let message = match path {
+            Path::Rgba => {
+                // One in flight, as the app: the page asks for each.
+                if asks.recv().await.is_none() {
+                    bail!("the page went away");
+                }
+                let picture = decoded(&mut decoder, &f.data)?;
+                let fits_half =
+                    case.tile.0 * 2 <= case.stream.0 && case.tile.1 * 2 <= case.stream.1;
+                let shown = if fits_half { picture.halved() } else { picture };
+                rgba.clear();
+                rgba.extend_from_slice(&k.to_le_bytes());
+                rgba.extend_from_slice(&shown.width.to_le_bytes());
+                rgba.extend_from_slice(&shown.height.to_le_bytes());
+                let at = rgba.len();
+                rgba.resize(at + (shown.width * shown.height * 4) as usize, 0);
+                shown.write_rgba(&mut rgba[at..]);
+                rgba.clone()
+            }
+            Path::WebCodecs => {
+                let mut m = Vec::with_capacity(f.data.len() + 9);
+                m.extend_from_slice(&k.to_le_bytes());
+                m.push(u8::from(f.key));
+                m.extend_from_slice(&f.data);
+                m
+            }
+        };
+        sent_at.lock().unwrap().insert(k, Instant::now());
+        tx.send(Message::Binary(message.into())).await?;
+    }
+    let (cpu_pct, by_process, fps, latency_ms) = measure.await??;
+    // The canvas read back: the pattern's colours where the tile shows them.
+    tx.send(Message::Text("snap".into())).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let canvas = loop {
+        if let Some(c) = heard.lock().unwrap().canvas.take() {
+            break c;
+        }
+        if Instant::now() > deadline {
+            bail!("the page did not send its canvas");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    reader.abort();
+    let errors = std::mem::take(&mut heard.lock().unwrap().errors);
+    if !errors.is_empty() {
+        bail!("the page said: {errors:?}");
+    }
+    let (tw, th) = case.tile;
+    if canvas.len() != (tw * th * 4) as usize {
+        bail!("a canvas of {} bytes for {tw}x{th}", canvas.len());
+    }
+    let reading = pattern::read_with(tw, th, |x, y| {
+        let i = ((y * tw + x) * 4) as usize;
+        canvas.get(i..i + 3).map(|p| [p[0], p[1], p[2]])
+    });
+    Ok(Outcome {
+        cpu_pct,
+        by_process,
+        fps,
+        latency_ms,
+        reading,
+    })
+}
+
+/// One frame decoded as the engine does: the planes copied out of libvpx.
+fn decoded(decoder: &mut rtcstack_vpx::Decoder, data: &[u8]) -> Result<VideoFrame> {
+    let p = decoder.decode(data)?.context("libvpx gave no picture")?;
+    let (w, h) = (p.width as usize, p.height as usize);
+    let plane = |(d, stride): (&[u8], usize), pw: usize, ph: usize| -> Vec<u8> {
+        (0..ph)
+            .flat_map(|r| &d[r * stride..r * stride + pw])
+            .copied()
+            .collect()
+    };
+    Ok(VideoFrame {
+        width: p.width,
+        height: p.height,
+        y: plane(p.planes[0], w, h),
+        u: plane(p.planes[1], w.div_ceil(2), h.div_ceil(2)),
+        v: plane(p.planes[2], w.div_ceil(2), h.div_ceil(2)),
+        rtp_timestamp: 0,
+    })
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.0}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let cases = [
+        // A tile in a grid: the app halves the picture to it.
+        Case {
+            stream: (640, 360),
+            tile: (320, 180),
+        },
+        Case {
+            stream: (640, 360),
+            tile: (640, 360),
+        },
+        // One person, the window large: the full layer.
+        Case {
+            stream: (1280, 720),
+            tile: (1280, 720),
+        },
+    ];
+    println!(
+        "frames to the page: one VP8 stream at {FPS} fps drawn on a canvas, {} s each after {} s",
+        args.seconds, args.settle
+    );
+    println!(
+        "{:>9} {:>9} | {:>9} | {:>6} {:>6} {:>6} | {:>6} | by process",
+        "stream", "tile", "path", "cpu %", "fps", "p50 ms", "colours"
+    );
+    let mut last = Vec::new();
+    for case in cases {
+        let frames = encode(case)?;
+        let mut row = Vec::new();
+        for path in [Path::Rgba, Path::WebCodecs] {
+            let o = run(path, case, &frames, &args).await?;
+            let split: Vec<String> = o
+                .by_process
+                .iter()
+                .map(|(n, c)| format!("{n} {c:.1}"))
+                .collect();
+            println!(
+                "{:>9} {:>9} | {:>9} | {:>6.1} {:>6.1} {:>6} {:>6} | {} (p95 {} ms)",
+                format!("{}x{}", case.stream.0, case.stream.1),
+                format!("{}x{}", case.tile.0, case.tile.1),
+                path.name(),
+                o.cpu_pct,
+                o.fps,
+                ms(median(&o.latency_ms)),
+                if o.reading.colours_match() {
+                    "ok"
+                } else {
+                    "WRONG"
+                },
+                split.join(", "),
+                ms(p95(&o.latency_ms)),
+            );
+            if !o.reading.colours_match() {
+                bail!("{} drew the pattern wrong: {:?}", path.name(), o.reading);
+            }
+            row.push(o.cpu_pct);
+        }
+        last = row;
+    }
+    println!(
+        "(cpu: this process, which decodes, halves and converts on the rgba path and only \
+         forwards on the webcodecs one, plus MiniBrowser and its WebKit processes; Xvfb not \
+         counted. p50: sent → drawn, as the page acknowledges each picture)"
+    );
+    println!(
+        "frames: webcodecs/rgba cpu ratio {:.2} at 1280x720",
+        last[1] / last[0]
+    );
+    Ok(())
+}
