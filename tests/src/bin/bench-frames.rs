@@ -133,7 +133,7 @@ ws.onmessage = (e) => {{
     decoder.decode(new EncodedVideoChunk({{ type: key ? "key" : "delta", timestamp: seq, data: new Uint8Array(buf, 9) }}));
   }}
 }};
-setInterval(() => ws.send("S drawn " + drawn + " errors " + errors), 500);
+setInterval(() => ws.send("S drawn " + drawn + " errors " + errors + " window " + innerWidth + " " + innerHeight), 500);
 </script></body></html>"#,
         path = path.name()
     )
@@ -147,6 +147,8 @@ struct Heard {
     /// Send → drawn, ms, of each picture acknowledged.
     latency_ms: Vec<f64>,
     canvas: Option<Vec<u8>>,
+    /// The page's viewport, CSS pixels.
+    window: (u32, u32),
 }
 
 struct Outcome {
@@ -171,7 +173,7 @@ async fn run(path: Path, case: Case, frames: &[Encoded], args: &Args) -> Result<
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("page.html");
     std::fs::write(&file, page(path, port, case))?;
-    let mut browser = Command::new("xvfb-run")
+    let browser = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1920x1080x24"])
         .arg(minibrowser()?)
         .arg(format!("file://{}", file.display()))
@@ -183,18 +185,94 @@ async fn run(path: Path, case: Case, frames: &[Encoded], args: &Args) -> Result<
         .process_group(0)
         .spawn()
         .context("starting MiniBrowser under xvfb-run (scripts/setup installs xvfb)")?;
-    let group = nix::unistd::Pid::from_raw(browser.id() as i32);
+    let browser = Browser(browser);
     let outcome = tokio::time::timeout(
-        Duration::from_secs(args.settle + args.seconds + 60),
-        serve(listener, path, case, frames, args),
+        Duration::from_secs(args.settle + args.seconds + 90),
+        serve(browser.0.id(), listener, path, case, frames, args),
     )
     .await;
-    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
-    let _ = browser.wait();
+    drop(browser);
     outcome.context("the page did not finish in time")?
 }
 
+/// Resizes the browser's window (as a person would drag it), on the
+/// display xvfb-run gave it.
+fn resize(browser: u32, w: u32, h: u32) -> Result<()> {
+    let mini = usage::tree(browser)
+        .into_iter()
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim_end() == "MiniBrowser")
+        })
+        .context("no MiniBrowser under xvfb-run")?;
+    let env = std::fs::read(format!("/proc/{mini}/environ"))?;
+    let var = |name: &str| {
+        env.split(|b| *b == 0).find_map(|kv| {
+            kv.strip_prefix(format!("{name}=").as_bytes())
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+    };
+    let mut xdotool = Command::new("xdotool");
+    xdotool
+        .args([
+            "search",
+            "--sync",
+            "--onlyvisible",
+            "--pid",
+            &mini.to_string(),
+        ])
+        // Any class: the pid chooses.
+        .args(["--class", "."])
+        .args(["windowsize", "%@", &w.to_string(), &h.to_string()])
+        .env(
+            "DISPLAY",
+            var("DISPLAY").context("MiniBrowser has no DISPLAY")?,
+        )
+        .stdout(Stdio::null());
+    if let Some(auth) = var("XAUTHORITY") {
+        xdotool.env("XAUTHORITY", auth);
+    }
+    let status = xdotool
+        .status()
+        .context("xdotool (scripts/setup installs it)")?;
+    if !status.success() {
+        bail!("xdotool could not resize the window: {status}");
+    }
+    Ok(())
+}
+
+/// xvfb-run with MiniBrowser on its display, in a process group of its
+/// own; ended when dropped, on an error or a panic too.
+struct Browser(std::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        use nix::sys::signal::{kill, killpg, Signal};
+        use nix::unistd::Pid;
+        // MiniBrowser first: xvfb-run then ends its display and cleans up
+        // after itself. The whole group if it has not within 5 s.
+        let pid = self.0.id();
+        for p in usage::tree(pid) {
+            if std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim_end() == "MiniBrowser")
+            {
+                let _ = kill(Pid::from_raw(p as i32), Signal::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
 async fn serve(
+    browser: u32,
     listener: tokio::net::TcpListener,
     path: Path,
     case: Case,
@@ -216,8 +294,13 @@ async fn serve(
                 let mut h = heard.lock().unwrap();
                 match m {
                     Message::Text(t) if t.starts_with("S drawn ") => {
-                        let mut words = t.split(' ');
-                        h.drawn = words.nth(2).and_then(|n| n.parse().ok()).unwrap_or(h.drawn);
+                        // "S drawn N errors E window W H"
+                        let words: Vec<&str> = t.split(' ').collect();
+                        let number = |i: usize| words.get(i).and_then(|n| n.parse::<u64>().ok());
+                        h.drawn = number(2).unwrap_or(h.drawn);
+                        if let (Some(w), Some(ht)) = (number(6), number(7)) {
+                            h.window = (w as u32, ht as u32);
+                        }
                     }
                     Message::Text(t) if t.starts_with('S') => h.errors.push(t.to_string()),
                     Message::Text(t) => {
@@ -241,6 +324,7 @@ async fn serve(
         let heard = Arc::clone(&heard);
         let settle = args.settle;
         let seconds = args.seconds;
+        let tile = case.tile;
         tokio::spawn(async move {
             let deadline = Instant::now() + Duration::from_secs(30);
             while heard.lock().unwrap().drawn == 0 {
@@ -249,11 +333,30 @@ async fn serve(
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_secs(settle)).await;
-            let mut pids = vec![own];
-            for name in ["MiniBrowser", "WebKitWebProcess", "WebKitNetworkProcess"] {
-                pids.extend(usage::pids_named(name));
+            // MiniBrowser opens at 1024x730 (its full screen needs a
+            // window manager): made larger, so the tile is wholly on it.
+            let (tw, th) = tile;
+            let fits = |heard: &Mutex<Heard>| {
+                let (w, h) = heard.lock().unwrap().window;
+                w >= tw && h >= th
+            };
+            if !fits(&heard) {
+                tokio::task::spawn_blocking(move || resize(browser, tw + 100, th + 100)).await??;
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !fits(&heard) {
+                    if Instant::now() > deadline {
+                        bail!("the window stayed {:?}", heard.lock().unwrap().window);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
+            tokio::time::sleep(Duration::from_secs(settle)).await;
+            // The browser and the processes it started, not the display.
+            let mut pids = vec![own];
+            pids.extend(usage::tree(browser).into_iter().filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| !matches!(c.trim_end(), "Xvfb" | "xvfb-run"))
+            }));
             let l0 = heard.lock().unwrap().latency_ms.len();
             let (cost, by_process) = usage::cost_by_name(&pids, seconds).await?;
             let h = heard.lock().unwrap();
@@ -274,6 +377,8 @@ async fn serve(
         .await;
         let f = &frames[(k % u64::from(FRAMES)) as usize];
         k += 1;
+        // The picture arrives now: both paths are timed from here.
+        sent_at.lock().unwrap().insert(k, Instant::now());
         let message = match path {
             Path::Rgba => {
                 // One in flight, as the app: the page asks for each.
@@ -291,7 +396,7 @@ async fn serve(
                 let at = rgba.len();
                 rgba.resize(at + (shown.width * shown.height * 4) as usize, 0);
                 shown.write_rgba(&mut rgba[at..]);
-                rgba.clone()
+                std::mem::take(&mut rgba)
             }
             Path::WebCodecs => {
                 let mut m = Vec::with_capacity(f.data.len() + 9);
@@ -301,7 +406,6 @@ async fn serve(
                 m
             }
         };
-        sent_at.lock().unwrap().insert(k, Instant::now());
         tx.send(Message::Binary(message.into())).await?;
     }
     let (cpu_pct, by_process, fps, latency_ms) = measure.await??;
@@ -323,6 +427,10 @@ async fn serve(
         bail!("the page said: {errors:?}");
     }
     let (tw, th) = case.tile;
+    let window = heard.lock().unwrap().window;
+    if window.0 < tw || window.1 < th {
+        bail!("the page's window is {window:?}: a {tw}x{th} tile is not wholly on it");
+    }
     if canvas.len() != (tw * th * 4) as usize {
         bail!("a canvas of {} bytes for {tw}x{th}", canvas.len());
     }
@@ -366,6 +474,15 @@ fn ms(v: Option<f64>) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    // Ctrl-C ends the runs (and so their browsers) before the process:
+    // the browser's process group does not get the terminal's signal.
+    tokio::select! {
+        r = bench(&args) => r,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+    }
+}
+
+async fn bench(args: &Args) -> Result<()> {
     let cases = [
         // A tile in a grid: the app halves the picture to it.
         Case {
@@ -395,7 +512,7 @@ async fn main() -> Result<()> {
         let frames = encode(case)?;
         let mut row = Vec::new();
         for path in [Path::Rgba, Path::WebCodecs] {
-            let o = run(path, case, &frames, &args).await?;
+            let o = run(path, case, &frames, args).await?;
             let split: Vec<String> = o
                 .by_process
                 .iter()
@@ -427,7 +544,7 @@ async fn main() -> Result<()> {
     println!(
         "(cpu: this process, which decodes, halves and converts on the rgba path and only \
          forwards on the webcodecs one, plus MiniBrowser and its WebKit processes; Xvfb not \
-         counted. p50: sent → drawn, as the page acknowledges each picture)"
+         counted. p50: arrived → drawn, as the page acknowledges each picture)"
     );
     println!(
         "frames: webcodecs/rgba cpu ratio {:.2} at 1280x720",
