@@ -1,14 +1,15 @@
-//! Frames to the page, two ways, on this machine's WebKitGTK (the app's
+//! Frames to the page, three ways, on this machine's WebKitGTK (the app's
 //! webview, in the MiniBrowser it ships): the app's path (each picture
 //! decoded in Rust, halved when the tile is half its size or less, sent as
-//! RGBA over a loopback websocket, drawn with `putImageData`), and WebCodecs
-//! (the VP8 frames sent as they came, decoded in the page by `VideoDecoder`,
-//! drawn with `drawImage`). The same pictures (the test pattern with grain,
+//! RGBA over a loopback websocket, drawn with `putImageData`), the same
+//! with the planes sent as decoded (I420, made a `VideoFrame` in the page),
+//! and WebCodecs (the VP8 frames sent as they came, decoded in the page by
+//! `VideoDecoder`). The same pictures (the test pattern with grain,
 //! encoded once ahead, 30 fps), the same socket, the same tile, one after
 //! the other. Cost is this process (the Rust side) plus the webview's
 //! processes; every picture drawn is acknowledged by its number, so latency
-//! is send → drawn on one clock, and at the end the canvas is read back for
-//! the pattern's colours.
+//! is arrival → drawn on one clock, and at the end the canvas is read back
+//! for the pattern's colours.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -38,6 +39,9 @@ struct Args {
 #[derive(Clone, Copy, PartialEq)]
 enum Path {
     Rgba,
+    /// As ours, but the planes as decoded (1.5 bytes a pixel, not 4),
+    /// made a `VideoFrame` in the page and drawn with `drawImage`.
+    I420,
     WebCodecs,
 }
 
@@ -45,6 +49,7 @@ impl Path {
     fn name(self) -> &'static str {
         match self {
             Path::Rgba => "rgba",
+            Path::I420 => "i420",
             Path::WebCodecs => "webcodecs",
         }
     }
@@ -114,7 +119,7 @@ if (path === "webcodecs") {{
   }});
   decoder.configure({{ codec: "vp8", codedWidth: {sw}, codedHeight: {sh} }});
 }}
-ws.onopen = () => {{ if (path === "rgba") ws.send("0"); }};
+ws.onopen = () => {{ if (path !== "webcodecs") ws.send("0"); }};
 ws.onmessage = (e) => {{
   if (typeof e.data === "string") {{
     const img = ctx.getImageData(0, 0, {tw}, {th});
@@ -126,6 +131,13 @@ ws.onmessage = (e) => {{
   if (path === "rgba") {{
     const w = head.getUint32(8, true), h = head.getUint32(12, true);
     ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, 16, w * h * 4), w, h), 0, 0);
+    drawn++;
+    ws.send(String(seq));
+  }} else if (path === "i420") {{
+    const w = head.getUint32(8, true), h = head.getUint32(12, true);
+    const frame = new VideoFrame(new Uint8Array(buf, 16, w * h * 3 / 2), {{ format: "I420", codedWidth: w, codedHeight: h, timestamp: seq }});
+    ctx.drawImage(frame, 0, 0, {tw}, {th});
+    frame.close();
     drawn++;
     ws.send(String(seq));
   }} else {{
@@ -309,7 +321,7 @@ async fn serve(
                                 h.latency_ms.push(at.elapsed().as_secs_f64() * 1000.0);
                             }
                         }
-                        if path == Path::Rgba {
+                        if path != Path::WebCodecs {
                             let _ = asks_tx.send(());
                         }
                     }
@@ -380,7 +392,7 @@ async fn serve(
         // The picture arrives now: both paths are timed from here.
         sent_at.lock().unwrap().insert(k, Instant::now());
         let message = match path {
-            Path::Rgba => {
+            Path::Rgba | Path::I420 => {
                 // One in flight, as the app: the page asks for each.
                 if asks.recv().await.is_none() {
                     bail!("the page went away");
@@ -393,9 +405,15 @@ async fn serve(
                 rgba.extend_from_slice(&k.to_le_bytes());
                 rgba.extend_from_slice(&shown.width.to_le_bytes());
                 rgba.extend_from_slice(&shown.height.to_le_bytes());
-                let at = rgba.len();
-                rgba.resize(at + (shown.width * shown.height * 4) as usize, 0);
-                shown.write_rgba(&mut rgba[at..]);
+                if path == Path::Rgba {
+                    let at = rgba.len();
+                    rgba.resize(at + (shown.width * shown.height * 4) as usize, 0);
+                    shown.write_rgba(&mut rgba[at..]);
+                } else {
+                    for plane in [&shown.y, &shown.u, &shown.v] {
+                        rgba.extend_from_slice(plane);
+                    }
+                }
                 std::mem::take(&mut rgba)
             }
             Path::WebCodecs => {
@@ -511,7 +529,7 @@ async fn bench(args: &Args) -> Result<()> {
     for case in cases {
         let frames = encode(case)?;
         let mut row = Vec::new();
-        for path in [Path::Rgba, Path::WebCodecs] {
+        for path in [Path::Rgba, Path::I420, Path::WebCodecs] {
             let o = run(path, case, &frames, args).await?;
             let split: Vec<String> = o
                 .by_process
@@ -542,13 +560,18 @@ async fn bench(args: &Args) -> Result<()> {
         last = row;
     }
     println!(
-        "(cpu: this process, which decodes, halves and converts on the rgba path and only \
-         forwards on the webcodecs one, plus MiniBrowser and its WebKit processes; Xvfb not \
-         counted. p50: arrived → drawn, as the page acknowledges each picture)"
+        "(cpu: this process, which decodes and halves on the rgba and i420 paths (and converts \
+         to RGBA on the first) and only forwards on the webcodecs one, plus MiniBrowser and its \
+         WebKit processes; Xvfb not counted. p50: arrived → drawn, as the page acknowledges \
+         each picture)"
+    );
+    println!(
+        "frames: i420/rgba cpu ratio {:.2} at 1280x720",
+        last[1] / last[0]
     );
     println!(
         "frames: webcodecs/rgba cpu ratio {:.2} at 1280x720",
-        last[1] / last[0]
+        last[2] / last[0]
     );
     Ok(())
 }
