@@ -1,6 +1,6 @@
 //! Frames to the page, three ways, on this machine's WebKitGTK (the app's
 //! webview, in the MiniBrowser it ships): the app's path (each picture
-//! decoded in Rust, halved when the tile is half its size or less, sent as
+//! decoded in Rust, halved while the half still fills the tile, sent as
 //! RGBA over a loopback websocket, drawn with `putImageData`), the same
 //! with the planes sent as decoded (I420, made a `VideoFrame` in the page),
 //! and WebCodecs (the VP8 frames sent as they came, decoded in the page by
@@ -398,9 +398,9 @@ async fn serve(
                     bail!("the page went away");
                 }
                 let picture = decoded(&mut decoder, &f.data)?;
-                let fits_half =
-                    case.tile.0 * 2 <= case.stream.0 && case.tile.1 * 2 <= case.stream.1;
-                let shown = if fits_half { picture.halved() } else { picture };
+                // Fitted to the tile as the app fits it.
+                let fitted = picture.fitted(case.tile.0, case.tile.1);
+                let shown = fitted.unwrap_or(picture);
                 rgba.clear();
                 rgba.extend_from_slice(&k.to_le_bytes());
                 rgba.extend_from_slice(&shown.width.to_le_bytes());

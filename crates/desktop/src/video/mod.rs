@@ -131,29 +131,11 @@ impl VideoSink for Videos {
     }
 }
 
-/// A picture for a tile of `fit` (device pixels; drawn whole, its aspect
-/// kept): the frame halved for as long as the half still fills what is
-/// drawn, so the page moves and paints no more pixels than it shows (at
-/// most twice as many each way), and the canvas's scaling does the rest.
-fn fitted(frame: &VideoFrame, fit: Option<TileSize>) -> Option<VideoFrame> {
-    let fit = fit?;
-    let halvable = |f: &VideoFrame| {
-        // Drawn at min(fit/size) of its size: half of it still fills that
-        // while the scale is at most a half, on one side or the other.
-        f.width >= 2 && f.height >= 2 && (2 * fit.width <= f.width || 2 * fit.height <= f.height)
-    };
-    if !halvable(frame) {
-        return None;
-    }
-    let mut out = frame.halved();
-    while halvable(&out) {
-        out = out.halved();
-    }
-    Some(out)
-}
-
+/// The page's message for a tile of `fit`: the picture fitted to it
+/// ([`VideoFrame::fitted`]; as it is when no size is told) as RGBA behind
+/// its number and size.
 fn frame_for_page(seq: u64, frame: &VideoFrame, fit: Option<TileSize>) -> Vec<u8> {
-    let fitted = fitted(frame, fit);
+    let fitted = fit.and_then(|f| frame.fitted(f.width, f.height));
     let frame = fitted.as_ref().unwrap_or(frame);
     let mut out = vec![0u8; HEADER + frame.width as usize * frame.height as usize * 4];
     out[..8].copy_from_slice(&seq.to_le_bytes());
@@ -231,27 +213,19 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_is_halved_while_the_half_still_fills_its_tile() {
+    fn the_page_gets_the_picture_fitted_to_its_tile() {
         let f = frame(640, 360, 100);
-        let size = |w, h| {
-            let fit = Some(TileSize {
-                width: w,
-                height: h,
-            });
-            fitted(&f, fit).map(|g| (g.width, g.height))
+        let size = |fit: Option<TileSize>| {
+            let m = frame_for_page(7, &f, fit);
+            let word = |at: usize| u32::from_le_bytes(m[at..at + 4].try_into().unwrap());
+            assert_eq!(m.len(), HEADER + (word(8) * word(12) * 4) as usize);
+            (word(8), word(12))
         };
-        // A 290x163 tile: 320x180 fills it, 160x90 would not.
-        assert_eq!(size(290, 163), Some((320, 180)));
-        assert_eq!(size(320, 180), Some((320, 180)));
-        assert_eq!(size(321, 181), None);
-        assert_eq!(size(100, 50), Some((160, 90)));
-        // A tall tile draws it 300 wide: the width decides.
-        assert_eq!(size(300, 900), Some((320, 180)));
-        // As large as the frame or more, or no size told: untouched.
-        assert_eq!(size(1280, 720), None);
-        assert_eq!(fitted(&f, None).map(|g| g.width), None);
-        // Tiny tiles stop at a pixel or two.
-        assert_eq!(size(1, 1), Some((2, 1)));
+        let tile = |width, height| Some(TileSize { width, height });
+        assert_eq!(size(tile(290, 163)), (320, 180));
+        assert_eq!(size(tile(1280, 720)), (640, 360));
+        // No size told: untouched.
+        assert_eq!(size(None), (640, 360));
     }
 
     #[test]

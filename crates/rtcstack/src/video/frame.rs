@@ -103,6 +103,28 @@ impl VideoFrame {
         out
     }
 
+    /// The picture for a tile of `width` x `height` (device pixels; drawn
+    /// whole, its aspect kept): halved for as long as the half still fills
+    /// what is drawn, so a page moves and paints no more pixels than it
+    /// shows (at most twice as many each way). `None` when even one
+    /// halving would not fill it: the picture as it is.
+    pub fn fitted(&self, width: u32, height: u32) -> Option<VideoFrame> {
+        let halvable = |f: &VideoFrame| {
+            // Drawn at min(fit/size) of its size: half of it still fills
+            // that while the scale is at most a half, on one side or the
+            // other.
+            f.width >= 2 && f.height >= 2 && (2 * width <= f.width || 2 * height <= f.height)
+        };
+        if !halvable(self) {
+            return None;
+        }
+        let mut out = self.halved();
+        while halvable(&out) {
+            out = out.halved();
+        }
+        Some(out)
+    }
+
     /// The picture as RGBA, rows packed (what a canvas draws). Converted
     /// with SIMD where the CPU has it; the same BT.601 limited range as
     /// [`VideoFrame::rgb_at`].
@@ -206,6 +228,23 @@ mod tests {
         assert_eq!((h.width, h.height, h.y.clone()), (2, 1, vec![16, 16]));
         // One pixel stays one pixel.
         assert_eq!(VideoFrame::black(1, 1).halved().width, 1);
+    }
+
+    #[test]
+    fn a_frame_is_halved_while_the_half_still_fills_its_tile() {
+        let f = VideoFrame::black(640, 360);
+        let size = |w, h| f.fitted(w, h).map(|g| (g.width, g.height));
+        // A 290x163 tile: 320x180 fills it, 160x90 would not.
+        assert_eq!(size(290, 163), Some((320, 180)));
+        assert_eq!(size(320, 180), Some((320, 180)));
+        assert_eq!(size(321, 181), None);
+        assert_eq!(size(100, 50), Some((160, 90)));
+        // A tall tile draws it 300 wide: the width decides.
+        assert_eq!(size(300, 900), Some((320, 180)));
+        // As large as the frame or more: untouched.
+        assert_eq!(size(1280, 720), None);
+        // Tiny tiles stop at a pixel or two.
+        assert_eq!(size(1, 1), Some((2, 1)));
     }
 
     #[test]
