@@ -493,7 +493,7 @@ impl Feedback {
                         // The estimate is for video; the uplink's target
                         // holds our audio too.
                         let share = sharing.of(kbps);
-                        if let Some(target) = self.uplink.on_estimate(share + AUDIO_KBPS) {
+                        if let Some(target) = self.uplink.on_estimate(Instant::now(), share + AUDIO_KBPS) {
                             self.apply(target, format_args!("a share of {share} kbit/s"));
                         }
                     }

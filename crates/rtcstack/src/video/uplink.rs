@@ -15,6 +15,7 @@
 //! nothing, and its share goes to the others. Sans-IO: time and reports
 //! are passed in.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// What audio needs before any video (Opus at LiveKit's bitrate, with its
@@ -28,6 +29,9 @@ const DECREASE_EVERY: Duration = Duration::from_millis(500);
 /// Clean for this long before climbing, then +5 % a second.
 const CALM_BEFORE_INCREASE: Duration = Duration::from_secs(3);
 const INCREASE_EVERY: Duration = Duration::from_secs(1);
+/// How far back a receiver report's loss reaches: the second it tells of,
+/// and the queue the lost packets stood in before that.
+const REPORT_REACH: Duration = Duration::from_millis(1_500);
 
 /// A layer's bitrates: below `min` it is not worth sending (paused);
 /// `target` is what it gets when there is room.
@@ -47,6 +51,13 @@ pub(crate) struct Uplink {
     since: Instant,
     /// The transport-wide estimate, where the server gives feedback.
     estimate: Option<f64>,
+    /// The targets held within the last `REPORT_REACH`, each from when it
+    /// began: a report's loss was lost from the highest of them. After the
+    /// estimate has cut the rate, reports still tell of the rate before
+    /// the cut (one per layer, apart); counted against the rate after it,
+    /// the same loss cut again and again, and a screen's full layer
+    /// paused.
+    held: VecDeque<(Instant, u32)>,
 }
 
 impl Uplink {
@@ -59,6 +70,7 @@ impl Uplink {
             last_increase: None,
             since: now,
             estimate: None,
+            held: VecDeque::from([(now, ceiling_kbps)]),
         }
     }
 
@@ -69,11 +81,23 @@ impl Uplink {
 
     /// The transport-wide estimate's share for this video, audio added
     /// (kbit/s). Returns the new target if it changed.
-    pub(crate) fn on_estimate(&mut self, kbps: u32) -> Option<u32> {
+    pub(crate) fn on_estimate(&mut self, now: Instant, kbps: u32) -> Option<u32> {
         let before = self.target_kbps();
         let floor = f64::from(AUDIO_KBPS) + 30.0;
         self.estimate = Some(f64::from(kbps).max(floor));
+        self.hold(now);
         (self.target_kbps() != before).then_some(self.target_kbps())
+    }
+
+    /// Notes the target from `now` on, and forgets those out of reach.
+    fn hold(&mut self, now: Instant) {
+        let target = self.target_kbps();
+        if self.held.back().map(|h| h.1) != Some(target) {
+            self.held.push_back((now, target));
+        }
+        while self.held.len() > 1 && now.duration_since(self.held[1].0) >= REPORT_REACH {
+            self.held.pop_front();
+        }
     }
 
     /// A receiver report: `loss` is the fraction of our video lost since
@@ -86,10 +110,13 @@ impl Uplink {
                 .is_some_and(|t| now.duration_since(t) < DECREASE_EVERY);
             if !recent {
                 // What got through, with 15 % headroom for the queue to drain
-                // (from what was sent: the lower of the two targets).
+                // (of what was sent meanwhile: the highest target within the
+                // report's reach). Loss only ever lowers this target.
+                self.hold(now);
+                let sent = self.held.iter().map(|h| h.1).max().unwrap_or(before);
                 let floor = f64::from(AUDIO_KBPS) + 30.0;
-                let sent = f64::from(self.target_kbps());
-                self.target = (sent * (1.0 - loss) * 0.85).max(floor);
+                let through = f64::from(sent) * (1.0 - loss) * 0.85;
+                self.target = through.min(self.target).max(floor);
                 self.last_decrease = Some(now);
             }
         } else {
@@ -103,6 +130,7 @@ impl Uplink {
                 self.last_increase = Some(now);
             }
         }
+        self.hold(now);
         (self.target_kbps() != before).then_some(self.target_kbps())
     }
 }
@@ -114,7 +142,8 @@ pub(crate) enum Keep {
     /// in the smaller ones.
     Motion,
     /// A shared screen: the smallest (for thumbnails) and then the full
-    /// size (to read it) are kept; the middle pauses first.
+    /// size (to read it) are kept; the middle pauses first, and the
+    /// smallest yields down to its least before the full size pauses.
     Size,
 }
 
@@ -132,7 +161,10 @@ fn served(n: usize, keep: Keep) -> Vec<usize> {
 /// one sent gets what remains up to its target; a layer that would get
 /// less than its minimum is paused with every layer served after it. Only
 /// `wanted` layers are served (the server forwards the others to nobody);
-/// the first of them is never paused: some video beats none.
+/// the first of them is never paused: some video beats none. A screen's
+/// first leaves the next its minimum where both fit: a full size paused
+/// for a thumbnail's sake is gone for seconds at every viewer (a server
+/// takes a layer that stopped for gone, and waits before taking it back).
 pub(crate) fn allocate(
     target_kbps: u32,
     layers: &[LayerRates],
@@ -141,16 +173,26 @@ pub(crate) fn allocate(
 ) -> Vec<u32> {
     let mut left = target_kbps.saturating_sub(AUDIO_KBPS);
     let mut out = vec![0; layers.len()];
-    let served = served(layers.len(), keep)
+    let served: Vec<usize> = served(layers.len(), keep)
         .into_iter()
-        .filter(|&i| wanted.get(i).copied().unwrap_or(true));
-    for (n, i) in served.enumerate() {
+        .filter(|&i| wanted.get(i).copied().unwrap_or(true))
+        .collect();
+    for (n, &i) in served.iter().enumerate() {
         let l = layers[i];
         if n > 0 && left < l.min_kbps {
             break;
         }
         let give = if n == 0 {
-            left.clamp(l.min_kbps, l.target_kbps)
+            let reserve = match (keep, served.get(1)) {
+                (Keep::Size, Some(&next)) => layers[next].min_kbps,
+                _ => 0,
+            };
+            let room = if left >= l.min_kbps + reserve {
+                left - reserve
+            } else {
+                left
+            };
+            room.clamp(l.min_kbps, l.target_kbps)
         } else {
             left.min(l.target_kbps)
         };
@@ -225,6 +267,25 @@ mod tests {
     }
 
     #[test]
+    fn a_screens_smallest_yields_to_its_least_before_the_full_size_pauses() {
+        let screen = LAYERS.map(|l| LayerRates {
+            min_kbps: l.target_kbps / 8,
+            target_kbps: l.target_kbps,
+        });
+        let s = |kbps| allocate(kbps, &screen, Keep::Size, &ALL);
+        // 240 - 64 = 176: the smallest at its 100 would leave the full
+        // size 76, under its 86: the smallest takes 90 instead.
+        assert_eq!(s(240), [90, 0, 86]);
+        // 176 - 64 = 112: the smallest's least (12) and the full size's
+        // (86) fit: 26 and 86.
+        assert_eq!(s(176), [26, 0, 86]);
+        // 160 - 64 = 96: they do not both fit: all to the smallest.
+        assert_eq!(s(160), [96, 0, 0]);
+        // A camera keeps its smallest whole and pauses the rest.
+        assert_eq!(allocate(240, &LAYERS, Keep::Motion, &ALL), [100, 0, 0]);
+    }
+
+    #[test]
     fn only_the_layers_someone_is_forwarded_are_sent() {
         let m = |kbps, wanted: [bool; 3]| allocate(kbps, &LAYERS, Keep::Motion, &wanted);
         // Nobody watches: nothing at all, however much room.
@@ -250,32 +311,55 @@ mod tests {
         assert_eq!(u.on_loss(at(2_000), 0.10), Some(765));
         // Another report of the same loss right after: not counted twice.
         assert_eq!(u.on_loss(at(2_200), 0.10), None);
-        assert_eq!(u.on_loss(at(2_600), 0.10), Some(585));
+        // One that still reaches back to the rate before the cut: the
+        // same loss, of 1,000.
+        assert_eq!(u.on_loss(at(2_600), 0.10), None);
+        // Loss going on at 765.
+        assert_eq!(u.on_loss(at(3_600), 0.10), Some(585));
         // 1 % is noise: held, and no climb until 3 s calm.
-        assert_eq!(u.on_loss(at(3_600), 0.01), None);
-        assert_eq!(u.on_loss(at(5_500), 0.0), None);
-        assert_eq!(u.on_loss(at(5_600), 0.0), Some(614));
-        assert_eq!(u.on_loss(at(6_000), 0.0), None, "once a second");
-        assert_eq!(u.on_loss(at(6_600), 0.0), Some(645));
+        assert_eq!(u.on_loss(at(4_600), 0.01), None);
+        assert_eq!(u.on_loss(at(6_500), 0.0), None);
+        assert_eq!(u.on_loss(at(6_600), 0.0), Some(614));
+        assert_eq!(u.on_loss(at(7_000), 0.0), None, "once a second");
+        assert_eq!(u.on_loss(at(7_600), 0.0), Some(645));
     }
 
     #[test]
     fn the_lower_of_loss_and_the_transport_wide_estimate_wins() {
         let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
         let mut uplink = Uplink::new(start, 1_000);
         // A queue grows: the estimate falls, nothing is lost yet.
-        assert_eq!(uplink.on_estimate(600), Some(600));
-        assert_eq!(uplink.on_loss(start + Duration::from_secs(1), 0.0), None);
+        assert_eq!(uplink.on_estimate(start, 600), Some(600));
+        assert_eq!(uplink.on_loss(at(1), 0.0), None);
         assert_eq!(uplink.target_kbps(), 600);
         // The estimate climbs past what loss allows: loss holds it.
-        assert_eq!(
-            uplink.on_loss(start + Duration::from_secs(2), 0.10),
-            Some(459)
-        );
-        assert_eq!(uplink.on_estimate(900), None);
+        assert_eq!(uplink.on_loss(at(2), 0.10), Some(459));
+        assert_eq!(uplink.on_estimate(at(2), 900), None);
         assert_eq!(uplink.target_kbps(), 459);
         // Never below audio and a little video.
-        assert_eq!(uplink.on_estimate(10), Some(94));
+        assert_eq!(uplink.on_estimate(at(3), 10), Some(94));
+    }
+
+    #[test]
+    fn loss_from_before_the_estimate_cut_the_rate_is_not_counted_again() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut u = Uplink::new(t0, 1_500);
+        assert_eq!(u.on_loss(at(1_000), 0.0), None);
+        // A cap: the queue grows, and the estimate cuts to what gets
+        // through in two steps (as seen under a 600 kbit/s cap).
+        assert_eq!(u.on_estimate(at(1_100), 897), Some(897));
+        assert_eq!(u.on_estimate(at(1_400), 555), Some(555));
+        // Reports of the queue's loss, from two layers 0.8 s apart, each
+        // reaching back to the 1,500 sent before the cap: through, 912 and
+        // 996. The estimate's 555 holds (cut from the rate after the cut,
+        // 337, then 223: the screen's full layer paused for seconds).
+        assert_eq!(u.on_loss(at(1_700), 0.285), None);
+        assert_eq!(u.on_loss(at(2_500), 0.219), None);
+        assert_eq!(u.target_kbps(), 555);
+        // Loss going on at 555, out of the reach of the rate before.
+        assert_eq!(u.on_loss(at(3_300), 0.10), Some(424));
     }
 
     #[test]
