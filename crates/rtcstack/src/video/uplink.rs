@@ -223,6 +223,16 @@ mod tests {
 
     const ALL: [bool; 3] = [true; 3];
 
+    /// A screen's layers shared out: its minimums are low (its encoder
+    /// drops pictures instead).
+    fn screen(kbps: u32) -> Vec<u32> {
+        let layers = LAYERS.map(|l| LayerRates {
+            min_kbps: l.target_kbps / 8,
+            target_kbps: l.target_kbps,
+        });
+        allocate(kbps, &layers, Keep::Size, &ALL)
+    }
+
     #[test]
     fn room_for_everything_gives_every_layer_its_target() {
         assert_eq!(
@@ -247,12 +257,7 @@ mod tests {
 
     #[test]
     fn a_screen_keeps_its_full_size_and_lets_the_middle_go_first() {
-        // A screen's minimums are low: its encoder drops pictures instead.
-        let screen = LAYERS.map(|l| LayerRates {
-            min_kbps: l.target_kbps / 8,
-            target_kbps: l.target_kbps,
-        });
-        let s = |kbps| allocate(kbps, &screen, Keep::Size, &ALL);
+        let s = screen;
         // 900 - 64 = 836: the full layer whole, the middle what is left.
         assert_eq!(s(900), [100, 46, 690]);
         // 500 - 64 = 436: the full size at 336, the middle paused (where
@@ -268,11 +273,7 @@ mod tests {
 
     #[test]
     fn a_screens_smallest_yields_to_its_least_before_the_full_size_pauses() {
-        let screen = LAYERS.map(|l| LayerRates {
-            min_kbps: l.target_kbps / 8,
-            target_kbps: l.target_kbps,
-        });
-        let s = |kbps| allocate(kbps, &screen, Keep::Size, &ALL);
+        let s = screen;
         // 240 - 64 = 176: the smallest at its 100 would leave the full
         // size 76, under its 86: the smallest takes 90 instead.
         assert_eq!(s(240), [90, 0, 86]);
