@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 pub(crate) const AUDIO_KBPS: u32 = 64;
 /// Loss above this means we send too much.
 const LOSS_HIGH: f64 = 0.02;
-/// Decreases at most this often (a report may still describe the time
-/// before the last one).
+/// Decreases at most this often (reports of layers come apart, and each
+/// may still tell of the time before the last cut).
 const DECREASE_EVERY: Duration = Duration::from_millis(500);
 /// Clean for this long before climbing, then +5 % a second.
 const CALM_BEFORE_INCREASE: Duration = Duration::from_secs(3);
@@ -47,6 +47,8 @@ pub(crate) struct Uplink {
     target: f64,
     ceiling: f64,
     last_decrease: Option<Instant>,
+    /// The last report of loss, cut or not: climbing waits for calm.
+    last_loss: Option<Instant>,
     last_increase: Option<Instant>,
     since: Instant,
     /// The transport-wide estimate, where the server gives feedback.
@@ -67,6 +69,7 @@ impl Uplink {
             target: f64::from(ceiling_kbps),
             ceiling: f64::from(ceiling_kbps),
             last_decrease: None,
+            last_loss: None,
             last_increase: None,
             since: now,
             estimate: None,
@@ -113,14 +116,18 @@ impl Uplink {
                 // (of what was sent meanwhile: the highest target within the
                 // report's reach). Loss only ever lowers this target.
                 self.hold(now);
+                // `held` is never empty; `before` only for the type.
                 let sent = self.held.iter().map(|h| h.1).max().unwrap_or(before);
                 let floor = f64::from(AUDIO_KBPS) + 30.0;
-                let through = f64::from(sent) * (1.0 - loss) * 0.85;
-                self.target = through.min(self.target).max(floor);
-                self.last_decrease = Some(now);
+                let through = (f64::from(sent) * (1.0 - loss) * 0.85).max(floor);
+                if through < self.target {
+                    self.target = through;
+                    self.last_decrease = Some(now);
+                }
             }
+            self.last_loss = Some(now);
         } else {
-            let calm_since = self.last_decrease.unwrap_or(self.since);
+            let calm_since = self.last_loss.unwrap_or(self.since);
             let calm = now.duration_since(calm_since) >= CALM_BEFORE_INCREASE;
             let due = self
                 .last_increase
@@ -184,10 +191,10 @@ pub(crate) fn allocate(
         }
         let give = if n == 0 {
             let reserve = match (keep, served.get(1)) {
-                (Keep::Size, Some(&next)) => layers[next].min_kbps,
+                (Keep::Size, Some(&next)) if i == 0 => layers[next].min_kbps,
                 _ => 0,
             };
-            let room = if left >= l.min_kbps + reserve {
+            let room = if left >= l.min_kbps.saturating_add(reserve) {
                 left - reserve
             } else {
                 left
@@ -226,11 +233,14 @@ mod tests {
     /// A screen's layers shared out: its minimums are low (its encoder
     /// drops pictures instead).
     fn screen(kbps: u32) -> Vec<u32> {
-        let layers = LAYERS.map(|l| LayerRates {
+        allocate(kbps, &screen_layers(), Keep::Size, &ALL)
+    }
+
+    fn screen_layers() -> [LayerRates; 3] {
+        LAYERS.map(|l| LayerRates {
             min_kbps: l.target_kbps / 8,
             target_kbps: l.target_kbps,
-        });
-        allocate(kbps, &layers, Keep::Size, &ALL)
+        })
     }
 
     #[test]
@@ -284,6 +294,10 @@ mod tests {
         assert_eq!(s(160), [96, 0, 0]);
         // A camera keeps its smallest whole and pauses the rest.
         assert_eq!(allocate(240, &LAYERS, Keep::Motion, &ALL), [100, 0, 0]);
+        // Nobody on the smallest: the full size keeps all it can take and
+        // leaves nothing for the middle's sake.
+        let s = allocate(764, &screen_layers(), Keep::Size, &[false, true, true]);
+        assert_eq!(s, [0, 0, 690]);
     }
 
     #[test]
@@ -361,6 +375,20 @@ mod tests {
         assert_eq!(u.target_kbps(), 555);
         // Loss going on at 555, out of the reach of the rate before.
         assert_eq!(u.on_loss(at(3_300), 0.10), Some(424));
+    }
+
+    #[test]
+    fn loss_never_raises_the_target_it_sets() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut u = Uplink::new(t0, 1_500);
+        assert_eq!(u.on_estimate(at(1_400), 555), Some(555));
+        // 1,500 × 0.715 × 0.85 = 911: loss's own target.
+        assert_eq!(u.on_loss(at(1_700), 0.285), None);
+        // Less loss, still reaching back to 1,500: 996, not raised to it.
+        assert_eq!(u.on_loss(at(2_500), 0.219), None);
+        // The estimate lifted: loss's 911 holds it.
+        assert_eq!(u.on_estimate(at(2_600), 2_000), Some(911));
     }
 
     #[test]
