@@ -13,7 +13,7 @@ use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::pattern::PatternSource;
-use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
+use rtcstack_testbench::peer::{PeerEvent, PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
 use rtcstack_testbench::server::LiveKitServer;
 use rtcstack_testbench::test_camera::{Layout, PipeWire, TestCamera, WEBCAM_ID, WEBCAM_NAME};
@@ -872,10 +872,22 @@ async fn sending_grain(room: &str) -> Rig {
 
 /// Our video at the peer since `mark`, each report as (fps, width, height).
 fn our_video_since(peer: &PythonPeer, mark: usize) -> Vec<(f64, f64, f64)> {
+    video_since(peer, mark, |e| {
+        e.kind() == "video_seen" && e.str("identity") == Some("rust-880")
+    })
+}
+
+/// The peer's reports since `mark` that `keep` keeps, as (fps, width,
+/// height).
+fn video_since(
+    peer: &PythonPeer,
+    mark: usize,
+    keep: impl Fn(&PeerEvent) -> bool,
+) -> Vec<(f64, f64, f64)> {
     peer.events()
         .into_iter()
         .skip(mark)
-        .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+        .filter(|e| keep(e))
         .map(|e| {
             (
                 e.f64("frames").unwrap_or(0.0) / e.f64("seconds").unwrap_or(1.0),
@@ -1317,21 +1329,66 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
 }
 
 /// Our uplink capped at 1 Mbit/s (a token bucket with 100 ms of queue)
-/// while we send audio and 640x360 simulcast video with grain in every
-/// frame (so each layer sends all its bitrate: about 1 Mbit/s of video
-/// alone): the video gives way (the uplink's rate follows the far
-/// end's loss reports and the transport-wide estimate; layers lose
-/// bitrate or pause from the top) and the voice stays whole: at the peer,
-/// 5 s of our tone in every 5 s once the rate has settled, our video still
-/// arriving, and our uplink's 100 ms of queue mostly empty meanwhile (we
-/// send less than the cap).
+/// while we send audio, 640x360 simulcast video with grain in every frame
+/// (so each layer sends all its bitrate: about 1 Mbit/s of video alone)
+/// and a shared screen (1280x720 at 10 fps, a band of grain changing
+/// every picture): the videos give way (the uplink's rate follows the far
+/// end's loss reports and the transport-wide estimate, and the two videos
+/// share it; layers lose bitrate or pause from the top, the screen's
+/// middle first) and the voice stays whole: at the peer, 5 s of our tone
+/// in every 5 s once the rate has settled, both videos still arriving,
+/// the screen at its full size, and our uplink's 100 ms of queue mostly
+/// empty meanwhile (we send less than the cap).
 #[tokio::test]
 async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     let room = "video-uplink";
-    let rig = sending_grain(room).await;
+    let rig = Rig::start(room).await;
+    let camera = rig
+        .call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 30).with_grain()),
+            VideoSource::Camera,
+        )
+        .await
+        .unwrap();
+    let screen = rig
+        .call
+        .publish_video(
+            Box::new(PatternSource::new(1280, 720, 10).with_grain_of(90)),
+            VideoSource::Screen,
+        )
+        .await
+        .unwrap();
+    for sid in [&camera, &screen] {
+        rig.peer
+            .wait_for(
+                "the peer's report of our video",
+                of_track("video_seen", sid),
+                SECS(20),
+            )
+            .await
+            .unwrap();
+    }
     rig.server.link().unwrap().cap_uplink(1_000).unwrap();
-    // The rate settles (a few loss reports, a second apart).
-    tokio::time::sleep(SECS(8)).await;
+    // Settled: two seconds on end of our videos' payload under 850 kbit/s
+    // (audio and the packets' headers take the rest of the cap).
+    let deadline = Instant::now() + SECS(30);
+    let mut before = (Instant::now(), video_bytes_sent(&rig.call).await);
+    let mut under = 0;
+    while under < 2 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = (Instant::now(), video_bytes_sent(&rig.call).await);
+        let seconds = now.0.duration_since(before.0).as_secs_f64();
+        if seconds >= 1.0 {
+            let kbps = now.1.saturating_sub(before.1) as f64 * 8.0 / seconds / 1_000.0;
+            under = if kbps < 850.0 { under + 1 } else { 0 };
+            before = now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "our videos never came under the cap"
+        );
+    }
     let mark = rig.peer.mark();
     let (sent_from, sent_before) = (Instant::now(), video_bytes_sent(&rig.call).await);
     let dir = tempfile::tempdir().unwrap();
@@ -1350,14 +1407,16 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         .chunks_exact(FRAME_SAMPLES)
         .filter(|f| carries_tone(f, 880.0).is_some())
         .count();
-    let seen = our_video_since(&peer, mark);
+    let cameras = video_since(&peer, mark, of_track("video_seen", &camera));
+    let screens = video_since(&peer, mark, of_track("video_seen", &screen));
     let sent = (video_bytes_sent(&rig.call).await - sent_before) as f64 * 8.0
         / 1_000.0
         / sent_from.elapsed().as_secs_f64();
     eprintln!(
         "1 Mbit/s uplink: {toned} of {frames} 20 ms frames of our tone at the peer; \
-         our video at the peer meanwhile (fps, width, height): {seen:?}; we sent \
-         {sent:.0} kbit/s of video; pings through the link p50 {:.0} ms, p95 {:.0} ms",
+         at the peer meanwhile (fps, width, height), our camera: {cameras:?}, our \
+         screen: {screens:?}; we sent {sent:.0} kbit/s of video; pings through the link \
+         p50 {:.0} ms, p95 {:.0} ms",
         quantile(&rtts, 0.5),
         quantile(&rtts, 0.95)
     );
@@ -1367,8 +1426,13 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         "the voice broke up: {toned} of {frames} frames carry the tone"
     );
     assert!(
-        seen.iter().any(|(fps, _, _)| *fps >= 25.0),
-        "our video stopped at the peer: {seen:?}"
+        cameras.iter().any(|(fps, _, _)| *fps >= 15.0),
+        "our camera stopped at the peer: {cameras:?}"
+    );
+    assert!(
+        screens.iter().any(|(fps, _, _)| *fps >= 1.0)
+            && screens.iter().all(|(_, width, _)| *width == 1280.0),
+        "our screen stopped at the peer, or lost its size: {screens:?}"
     );
     assert!(
         quantile(&rtts, 0.5) < 30.0,
