@@ -1429,8 +1429,10 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
         cameras.iter().any(|(fps, _, _)| *fps >= 15.0),
         "our camera stopped at the peer: {cameras:?}"
     );
+    // Pictures in at least two of the peer's report windows (a screen
+    // under pressure sends few: 1.2 a second in one run).
     assert!(
-        screens.iter().any(|(fps, _, _)| *fps >= 1.0)
+        screens.iter().filter(|(fps, _, _)| *fps > 0.0).count() >= 2
             && screens.iter().all(|(_, width, _)| *width == 1280.0),
         "our screen stopped at the peer, or lost its size: {screens:?}"
     );
