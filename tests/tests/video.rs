@@ -839,11 +839,7 @@ async fn behind_a_deep_buffer_the_uplink_keeps_its_queue_short() {
         .wait_for_after(
             lifted,
             "our full layer at the peer again after the cap was lifted",
-            |e| {
-                e.kind() == "video_seen"
-                    && e.str("identity") == Some("rust-880")
-                    && e.f64("width") == Some(640.0)
-            },
+            ours_at_width(640.0),
             SECS(30),
         )
         .await
@@ -870,11 +866,46 @@ async fn sending_grain(room: &str) -> Rig {
     rig
 }
 
+/// Whether a peer's event reports our video.
+fn ours(e: &PeerEvent) -> bool {
+    e.kind() == "video_seen" && e.str("identity") == Some("rust-880")
+}
+
+/// Whether a peer's event reports our video at `width`.
+fn ours_at_width(width: f64) -> impl Fn(&PeerEvent) -> bool {
+    move |e| ours(e) && e.f64("width") == Some(width)
+}
+
 /// Our video at the peer since `mark`, each report as (fps, width, height).
 fn our_video_since(peer: &PythonPeer, mark: usize) -> Vec<(f64, f64, f64)> {
-    video_since(peer, mark, |e| {
-        e.kind() == "video_seen" && e.str("identity") == Some("rust-880")
-    })
+    video_since(peer, mark, ours)
+}
+
+/// Waits until our videos' payload has been under `kbps` for `seconds`
+/// whole seconds on end (counted where packets leave us), within `within`.
+async fn until_our_video_is_under(
+    call: &rtcstack::Call,
+    kbps: f64,
+    seconds: u32,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    let mut before = (Instant::now(), video_bytes_sent(call).await);
+    let mut under = 0;
+    while under < seconds {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = (Instant::now(), video_bytes_sent(call).await);
+        let took = now.0.duration_since(before.0).as_secs_f64();
+        if took >= 1.0 {
+            let rate = now.1.saturating_sub(before.1) as f64 * 8.0 / took / 1_000.0;
+            under = if rate < kbps { under + 1 } else { 0 };
+            before = now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "our video never came under {kbps} kbit/s"
+        );
+    }
 }
 
 /// The peer's reports since `mark` that `keep` keeps, as (fps, width,
@@ -1372,23 +1403,7 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
     rig.server.link().unwrap().cap_uplink(1_000).unwrap();
     // Settled: two seconds on end of our videos' payload under 850 kbit/s
     // (audio and the packets' headers take the rest of the cap).
-    let deadline = Instant::now() + SECS(30);
-    let mut before = (Instant::now(), video_bytes_sent(&rig.call).await);
-    let mut under = 0;
-    while under < 2 {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = (Instant::now(), video_bytes_sent(&rig.call).await);
-        let seconds = now.0.duration_since(before.0).as_secs_f64();
-        if seconds >= 1.0 {
-            let kbps = now.1.saturating_sub(before.1) as f64 * 8.0 / seconds / 1_000.0;
-            under = if kbps < 850.0 { under + 1 } else { 0 };
-            before = now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "our videos never came under the cap"
-        );
-    }
+    until_our_video_is_under(&rig.call, 850.0, 2, SECS(30)).await;
     let mark = rig.peer.mark();
     let (sent_from, sent_before) = (Instant::now(), video_bytes_sent(&rig.call).await);
     let dir = tempfile::tempdir().unwrap();
@@ -1472,11 +1487,7 @@ async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
     rig.peer
         .wait_for(
             "the peer's report of our full size",
-            |e| {
-                e.kind() == "video_seen"
-                    && e.str("identity") == Some("rust-880")
-                    && e.f64("width") == Some(1280.0)
-            },
+            ours_at_width(1280.0),
             SECS(20),
         )
         .await
@@ -1484,36 +1495,16 @@ async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
     let capped = rig.peer.mark();
     rig.server.link().unwrap().cap_uplink(600).unwrap();
     let widths_since = |mark: usize| -> Vec<f64> {
-        rig.peer
-            .events()
+        our_video_since(&rig.peer, mark)
             .into_iter()
-            .skip(mark)
-            .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
-            .map(|e| e.f64("width").unwrap_or(0.0))
+            .map(|(_, width, _)| width)
             .collect()
     };
     // The cap bites once our rate has come under it (a second of our
     // video's payload under 500 kbit/s, leaving audio and headers theirs;
     // about 2-3 s after the cap): the pictures the peer saw before that
     // were sent without pressure.
-    let deadline = Instant::now() + SECS(20);
-    let mut before = (Instant::now(), video_bytes_sent(&rig.call).await);
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = (Instant::now(), video_bytes_sent(&rig.call).await);
-        let seconds = now.0.duration_since(before.0).as_secs_f64();
-        if seconds >= 1.0 {
-            let kbps = now.1.saturating_sub(before.1) as f64 * 8.0 / seconds / 1_000.0;
-            if kbps < 500.0 {
-                break;
-            }
-            before = now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "our video never came under the cap"
-        );
-    }
+    until_our_video_is_under(&rig.call, 500.0, 1, SECS(20)).await;
     let bitten = rig.peer.mark();
     // The loss of the cap's first full queue tells of the rate before it:
     // counted against the rate after it, that paused the full layer, and
@@ -1548,7 +1539,7 @@ async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
         peer.events()
             .into_iter()
             .skip(mark)
-            .filter(|e| e.kind() == "video_seen" && e.str("identity") == Some("rust-880"))
+            .filter(ours)
             .map(|e| {
                 (
                     e.f64("frames").unwrap_or(0.0),
