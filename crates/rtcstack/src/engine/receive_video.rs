@@ -1,5 +1,6 @@
 //! One receiver per remote video track: RTP packets are reassembled into
-//! whole frames (retransmissions from NACKs fill holes meanwhile), decoded
+//! whole frames ([`FrameAssembler`]: each as soon as its last packet is
+//! in; retransmissions from NACKs fill holes meanwhile), decoded
 //! from the first key frame on and handed to the sink. A frame that cannot
 //! be decoded (lost, or refused by the decoder) stops decoding until the
 //! next key frame, which we ask the sender for (RTCP PLI, spaced).
@@ -7,8 +8,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rtc::media::io::sample_builder::SampleBuilder;
-use rtc::media::Sample;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
@@ -18,13 +17,12 @@ use rtc::shared::marshal::MarshalSize;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::downlink::{abs_send_time, Downlink};
+use crate::video::assembly::{Frame, FrameAssembler};
 use crate::video::decode::{Decoder, VideoCodec};
 use crate::video::io::{RemoteVideo, VideoSink};
 use crate::video::keyframe::{KeyframeWait, REPEAT};
 use crate::video::trailer;
 
-/// Video's RTP clock.
-const CLOCK_HZ: u32 = 90_000;
 /// Packets a frame waits for a missing one (a retransmission) before it is
 /// given up: several frames' worth at 360p.
 const MAX_LATE_PACKETS: u16 = 256;
@@ -35,26 +33,29 @@ const MAX_LATE: Duration = Duration::from_millis(500);
 /// share a timestamp and end at the marker: they come out as one frame, the
 /// layers one after another, as the decoder takes them.
 enum Assembler {
-    Vp8(SampleBuilder<Vp8Packet>),
-    Vp9(SampleBuilder<Vp9Fresh>),
-    H264(SampleBuilder<H264Packet>),
+    Vp8(FrameAssembler<Vp8Packet>),
+    Vp9(FrameAssembler<Vp9Fresh>),
+    H264(FrameAssembler<H264Packet>),
 }
 
 impl Assembler {
     fn new(codec: VideoCodec) -> Self {
         match codec {
-            VideoCodec::Vp8 => Assembler::Vp8(
-                SampleBuilder::new(MAX_LATE_PACKETS, Vp8Packet::default(), CLOCK_HZ)
-                    .with_max_time_delay(MAX_LATE),
-            ),
-            VideoCodec::Vp9 => Assembler::Vp9(
-                SampleBuilder::new(MAX_LATE_PACKETS, Vp9Fresh::default(), CLOCK_HZ)
-                    .with_max_time_delay(MAX_LATE),
-            ),
-            VideoCodec::H264 => Assembler::H264(
-                SampleBuilder::new(MAX_LATE_PACKETS, H264Packet::default(), CLOCK_HZ)
-                    .with_max_time_delay(MAX_LATE),
-            ),
+            VideoCodec::Vp8 => Assembler::Vp8(FrameAssembler::new(
+                Vp8Packet::default(),
+                MAX_LATE_PACKETS,
+                MAX_LATE,
+            )),
+            VideoCodec::Vp9 => Assembler::Vp9(FrameAssembler::new(
+                Vp9Fresh::default(),
+                MAX_LATE_PACKETS,
+                MAX_LATE,
+            )),
+            VideoCodec::H264 => Assembler::H264(FrameAssembler::new(
+                H264Packet::default(),
+                MAX_LATE_PACKETS,
+                MAX_LATE,
+            )),
         }
     }
 
@@ -66,7 +67,7 @@ impl Assembler {
         }
     }
 
-    fn pop(&mut self, now: Instant) -> Option<Sample> {
+    fn pop(&mut self, now: Instant) -> Option<Frame> {
         match self {
             Assembler::Vp8(b) => b.pop(now),
             Assembler::Vp9(b) => b.pop(now),
@@ -193,28 +194,28 @@ pub(crate) async fn receive_video(
             }
             let Some(s) = stream.as_mut() else { continue };
             s.assembler.push(now, p);
-            while let Some(sample) = s.assembler.pop(now) {
-                if sample.prev_dropped_packets > sample.prev_padding_packets {
+            while let Some(frame) = s.assembler.pop(now) {
+                if frame.after_loss {
                     keyframes.broken();
                 }
                 // A frame older than one shown already (a late duplicate
                 // or retransmission reassembled again) would be decoded on
                 // top of newer references: dropped.
-                if last_shown.is_some_and(|t| !is_newer(sample.packet_timestamp, t)) {
+                if last_shown.is_some_and(|t| !is_newer(frame.timestamp, t)) {
                     tracing::debug!("video of {}: stale frame dropped", from.identity);
                     continue;
                 }
-                let key = s.decoder.codec().is_keyframe(&sample.data);
+                let key = s.decoder.codec().is_keyframe(&frame.data);
                 if !keyframes.admit(key) {
                     continue;
                 }
-                match s.decoder.decode(&sample.data, sample.packet_timestamp) {
-                    Ok(Some(frame)) => {
-                        last_shown = Some(frame.rtp_timestamp);
+                match s.decoder.decode(&frame.data, frame.timestamp) {
+                    Ok(Some(picture)) => {
+                        last_shown = Some(picture.rtp_timestamp);
                         if std::mem::take(&mut first_decoded) {
                             super::timeline::mark(session, "first_video_frame");
                         }
-                        sink.on_frame(&from, &frame);
+                        sink.on_frame(&from, &picture);
                     }
                     Ok(None) => {}
                     Err(e) => {

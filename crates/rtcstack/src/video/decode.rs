@@ -33,8 +33,13 @@ impl VideoCodec {
     /// slice.
     pub fn is_keyframe(self, frame: &[u8]) -> bool {
         match self {
-            // The frame tag's lowest bit is 0 on key frames (RFC 6386 9.1).
-            VideoCodec::Vp8 => frame.first().is_some_and(|b| b & 1 == 0),
+            // The frame tag's lowest bit is 0 on key frames, and the start
+            // code follows the tag (RFC 6386 9.1): a piece of a frame whose
+            // first packet was lost is not taken for one.
+            VideoCodec::Vp8 => {
+                frame.first().is_some_and(|b| b & 1 == 0)
+                    && frame.get(3..6) == Some(&[0x9d, 0x01, 0x2a][..])
+            }
             VideoCodec::Vp9 => frame.first().is_some_and(|&b| vp9_is_keyframe(b)),
             VideoCodec::H264 => annex_b_nal_types(frame).any(|t| t == 5),
         }
@@ -178,6 +183,8 @@ mod tests {
         assert!(VideoCodec::Vp8.is_keyframe(&[0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a]));
         assert!(!VideoCodec::Vp8.is_keyframe(&[0x31, 0x02, 0x00]));
         assert!(!VideoCodec::Vp8.is_keyframe(&[]));
+        // A key frame's tag with no start code after it: a piece of one.
+        assert!(!VideoCodec::Vp8.is_keyframe(&[0x50, 0x42, 0x00, 0x9d, 0x01, 0x00]));
         // VP9, profile 0: a key frame (then its sync code), an inter frame,
         // a frame shown again by reference (no frame_type at all).
         assert!(VideoCodec::Vp9.is_keyframe(&[0x82, 0x49, 0x83, 0x42]));

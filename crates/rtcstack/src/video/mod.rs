@@ -2,6 +2,7 @@
 //! the system's libvpx, H.264 on OpenH264 built from its bundled source),
 //! and when a receiver asks its sender for a key frame.
 
+pub(crate) mod assembly;
 pub(crate) mod budget;
 // Only the PipeWire reader (Linux) thins a source's pictures so far.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
