@@ -21,6 +21,7 @@ use crate::video::assembly::{Frame, FrameAssembler};
 use crate::video::decode::{Decoder, VideoCodec};
 use crate::video::io::{RemoteVideo, VideoSink};
 use crate::video::keyframe::{KeyframeWait, REPEAT};
+use crate::video::picture_id;
 use crate::video::trailer;
 
 /// Packets a frame waits for a missing one (a retransmission) before it is
@@ -42,17 +43,17 @@ impl Assembler {
     fn new(codec: VideoCodec) -> Self {
         match codec {
             VideoCodec::Vp8 => Assembler::Vp8(FrameAssembler::new(
-                Vp8Packet::default(),
+                picture_id::vp8,
                 MAX_LATE_PACKETS,
                 MAX_LATE,
             )),
             VideoCodec::Vp9 => Assembler::Vp9(FrameAssembler::new(
-                Vp9Fresh::default(),
+                picture_id::vp9,
                 MAX_LATE_PACKETS,
                 MAX_LATE,
             )),
             VideoCodec::H264 => Assembler::H264(FrameAssembler::new(
-                H264Packet::default(),
+                picture_id::none,
                 MAX_LATE_PACKETS,
                 MAX_LATE,
             )),
@@ -192,8 +193,13 @@ pub(crate) async fn receive_video(
                     }
                 }
             }
-            let Some(s) = stream.as_mut() else { continue };
-            s.assembler.push(now, p);
+            if let Some(s) = stream.as_mut() {
+                s.assembler.push(now, p);
+            }
+        }
+        // Also on the timer: a hole is given up in time though the sender
+        // went quiet.
+        if let Some(s) = stream.as_mut() {
             while let Some(frame) = s.assembler.pop(now) {
                 if frame.after_loss {
                     keyframes.broken();

@@ -41,7 +41,9 @@ impl VideoCodec {
                     && frame.get(3..6) == Some(&[0x9d, 0x01, 0x2a][..])
             }
             VideoCodec::Vp9 => frame.first().is_some_and(|&b| vp9_is_keyframe(b)),
-            VideoCodec::H264 => annex_b_nal_types(frame).any(|t| t == 5),
+            // An IDR slice that starts the picture (first_mb_in_slice 0,
+            // coded as a single 1 bit): a later slice alone is a piece.
+            VideoCodec::H264 => annex_b_units(frame).any(|(t, first)| t == 5 && first & 0x80 != 0),
         }
     }
 }
@@ -63,11 +65,11 @@ fn vp9_is_keyframe(b: u8) -> bool {
 }
 
 /// The NAL unit types of an Annex B stream (units after 00 00 01 start
-/// codes), as the RTP depacketizer writes it.
-fn annex_b_nal_types(data: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    data.windows(4)
+/// codes), as the RTP depacketizer writes it, each with its next byte.
+fn annex_b_units(data: &[u8]) -> impl Iterator<Item = (u8, u8)> + '_ {
+    data.windows(5)
         .filter(|w| w[0] == 0 && w[1] == 0 && w[2] == 1)
-        .map(|w| w[3] & 0x1f)
+        .map(|w| (w[3] & 0x1f, w[4]))
 }
 
 /// Why a frame did not decode.
@@ -200,8 +202,12 @@ mod tests {
         assert!(!VideoCodec::Vp9.is_keyframe(&[0x02]));
         assert!(!VideoCodec::Vp9.is_keyframe(&[]));
         // H.264: SPS, PPS, IDR vs a lone non-IDR slice.
-        let idr = [0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 3];
+        let idr = [
+            0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 0x88,
+        ];
         assert!(VideoCodec::H264.is_keyframe(&idr));
+        // An IDR's second slice alone (first_mb_in_slice not 0).
+        assert!(!VideoCodec::H264.is_keyframe(&[0, 0, 0, 1, 0x65, 0x03]));
         assert!(!VideoCodec::H264.is_keyframe(&[0, 0, 0, 1, 0x41, 9, 9]));
     }
 

@@ -18,6 +18,7 @@ pub(crate) mod keyframe;
 pub(crate) mod mjpeg;
 pub(crate) mod overhead;
 pub(crate) mod pacer;
+pub(crate) mod picture_id;
 #[cfg(target_os = "linux")]
 pub(crate) mod pipewire;
 pub(crate) mod pixels;
