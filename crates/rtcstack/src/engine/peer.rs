@@ -1,32 +1,35 @@
 //! One WebRTC peer connection to the server (publisher or subscriber),
-//! built with Opus, the default interceptors (RTCP reports, NACK, TWCC: the
-//! server scores quality from them) and the server's ICE servers. Its
-//! callbacks only forward to the engine's channel: they run on the
-//! connection's driver task and must not block it.
+//! built with Opus, the default interceptors (RTCP reports, NACK asked every
+//! 20 ms, TWCC: the server scores quality from them) and the server's ICE
+//! servers. Its callbacks only forward to the engine's channel: they run on
+//! the connection's driver task and must not block it.
 
 use std::sync::Arc;
 
 use livekit_protocol as proto;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{CongestionControlBuilder, Slot, TwccReceiverBuilder, TwccSenderBuilder};
+use rtc::interceptor::{
+    CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Slot,
+    TwccReceiverBuilder, TwccSenderBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9,
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability,
-    RtpCodecKind, TYPE_RTCP_FB_GOOG_REMB, TYPE_RTCP_FB_TRANSPORT_CC,
+    RtpCodecKind, TYPE_RTCP_FB_GOOG_REMB, TYPE_RTCP_FB_NACK, TYPE_RTCP_FB_TRANSPORT_CC,
 };
 use rtc::sdp::extmap::{ABS_SEND_TIME_URI, TRANSPORT_CC_URI};
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfiguration, RTCConfigurationBuilder, RTCIceCandidateInit,
-    RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    Registry, SettingEngineBuilder,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfiguration, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState,
+    RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry,
+    SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::TokioRuntime;
@@ -198,13 +201,50 @@ pub(crate) async fn add_receiver(
     .map(|_| ())
 }
 
+/// How often the missing packets of what we receive are asked for again.
+/// rtc's default, 100 ms, asked up to 100 ms late; LiveKit sends a packet
+/// again at most 3 times and never sooner than min(100 ms, 2 RTT) after
+/// it was last sent, so asking often costs no extra copies.
+const NACK_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+/// Asks per packet: as long as a frame waits for one (500 ms).
+const NACKS_PER_PACKET: u16 = 25;
+
+/// NACK both ways (as rtc's `configure_nack`), asking at [`NACK_EVERY`].
+fn nack(registry: Registry, media: &mut MediaEngine) -> Registry {
+    for parameter in ["", "pli"] {
+        media.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    registry
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_interval(NACK_EVERY)
+                .with_max_nacks_per_packet(NACKS_PER_PACKET)
+                .build(),
+        )
+}
+
+/// rtc's default interceptors, with our NACK.
+fn subscriber_interceptors(media: &mut MediaEngine) -> webrtc::error::Result<Registry> {
+    configure_simulcast_extension_headers(media)?;
+    let registry = configure_twcc_receiver_only(nack(Registry::new(), media), media)?;
+    Ok(configure_rtcp_reports(registry))
+}
+
 /// The default interceptors (NACK, RTCP reports, transport-wide feedback
 /// on the video we receive), and send-side congestion control: our video is
 /// numbered transport-wide and the server's feedback on it drives GCC
 /// ([`Congestion`]). Video only: LiveKit reports on video alone. Our own
 /// pacer paces.
 fn publisher_interceptors(media: &mut MediaEngine) -> webrtc::error::Result<Registry> {
-    let registry = configure_rtcp_reports(configure_nack(Registry::new(), media));
+    let registry = configure_rtcp_reports(nack(Registry::new(), media));
     media.register_feedback(
         RTCPFeedback {
             typ: TYPE_RTCP_FB_TRANSPORT_CC.to_owned(),
@@ -287,7 +327,7 @@ pub(crate) async fn build(
     );
     let (estimate_tx, estimate) = watch::channel(0);
     let registry = match target {
-        Target::Subscriber => register_default_interceptors(Registry::new(), &mut media)?,
+        Target::Subscriber => subscriber_interceptors(&mut media)?,
         Target::Publisher => publisher_interceptors(&mut media)?,
     }
     .with(
