@@ -23,6 +23,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use crate::video::budget::Budget;
 use crate::video::encode::{LayerEncoder, SendCodec};
 use crate::video::io::{SharedVideoInput, VideoFormat, VideoInput};
+use crate::video::layer_loss::LayerLoss;
 use crate::video::overhead::{headers_of, Overhead};
 use crate::video::pacer::Pacer;
 use crate::video::simulcast::{halve, Layer};
@@ -244,6 +245,7 @@ pub(crate) async fn send_video(
         keep: keep(content),
         allowed,
         uplink: Uplink::new(Instant::now(), ceiling),
+        loss: LayerLoss::default(),
         wanted,
         headers: headers_rx,
     };
@@ -469,6 +471,7 @@ struct Feedback {
     keep: Keep,
     allowed: Vec<Arc<AtomicU32>>,
     uplink: Uplink,
+    loss: LayerLoss,
     wanted: watch::Receiver<Vec<bool>>,
     /// The headers' share of our video's payload (per thousand): not the
     /// encoders' to spend.
@@ -542,22 +545,29 @@ impl Feedback {
         }
     }
 
-    /// The worst loss reported for a layer we send sets the uplink.
+    /// The loss reported over the layers we send sets the uplink.
     fn on_report(&mut self, rr: &ReceiverReport) {
-        let loss = rr
+        let ours: Vec<_> = rr
             .reports
             .iter()
-            .filter(|r| {
-                self.ssrcs
-                    .iter()
-                    .zip(&self.allowed)
-                    .any(|(s, a)| *s == r.ssrc && a.load(Ordering::Relaxed) > 0)
-            })
-            .map(|r| f64::from(r.fraction_lost) / 256.0)
-            .fold(None, |worst: Option<f64>, l| {
-                Some(worst.map_or(l, |w| w.max(l)))
-            });
-        let Some(loss) = loss else { return };
+            .filter(|r| self.ssrcs.contains(&r.ssrc))
+            .collect();
+        if ours.is_empty() {
+            return;
+        }
+        for r in ours {
+            self.loss
+                .on_block(r.ssrc, r.total_lost, r.last_sequence_number);
+        }
+        let sending = |ssrc: u32| {
+            self.ssrcs
+                .iter()
+                .zip(&self.allowed)
+                .any(|(s, a)| *s == ssrc && a.load(Ordering::Relaxed) > 0)
+        };
+        let Some(loss) = self.loss.take(sending) else {
+            return;
+        };
         if let Some(target) = self.uplink.on_loss(Instant::now(), loss) {
             self.apply(target, format_args!("{:.1} % loss", loss * 100.0));
         }

@@ -13,6 +13,7 @@ pub mod encode;
 pub mod frame;
 pub mod io;
 pub(crate) mod keyframe;
+pub(crate) mod layer_loss;
 // A camera's MJPEG and raw pixels, read on Linux (PipeWire), Windows and
 // macOS (nokhwa).
 pub(crate) mod mjpeg;

@@ -21,8 +21,15 @@ use std::time::{Duration, Instant};
 /// What audio needs before any video (Opus at LiveKit's bitrate, with its
 /// packets' overhead).
 pub(crate) const AUDIO_KBPS: u32 = 64;
-/// Loss above this means we send too much.
-const LOSS_HIGH: f64 = 0.02;
+/// Loss above this means we send too much (GCC's loss-based bands, as
+/// libwebrtc's: above 10 % cut, 2–10 % hold, below 2 % climb). Loss in
+/// between is as likely the path's own (Wi-Fi, a lossy link) as a queue
+/// overflowing: cutting for it spiralled a camera down to its smallest
+/// layer under 5 % random loss. A queue that fills shows in the
+/// transport-wide estimate first.
+const LOSS_HIGH: f64 = 0.10;
+/// Loss below this lets the target climb.
+const LOSS_LOW: f64 = 0.02;
 /// Decreases at most this often (reports of layers come apart, and each
 /// may still tell of the time before the last cut).
 const DECREASE_EVERY: Duration = Duration::from_millis(500);
@@ -125,6 +132,9 @@ impl Uplink {
                     self.last_decrease = Some(now);
                 }
             }
+            self.last_loss = Some(now);
+        } else if loss >= LOSS_LOW {
+            // Held, and no climb until calm.
             self.last_loss = Some(now);
         } else {
             let calm_since = self.last_loss.unwrap_or(self.since);
@@ -322,21 +332,24 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let mut u = Uplink::new(t0, 1_000);
         assert_eq!(u.on_loss(at(1_000), 0.0), None, "at the ceiling");
-        // 10 % lost: 1000 × 0.9 × 0.85.
-        assert_eq!(u.on_loss(at(2_000), 0.10), Some(765));
+        // 15 % lost: 1000 × 0.85 × 0.85.
+        assert_eq!(u.on_loss(at(2_000), 0.15), Some(722));
         // Another report of the same loss right after: not counted twice.
-        assert_eq!(u.on_loss(at(2_200), 0.10), None);
+        assert_eq!(u.on_loss(at(2_200), 0.15), None);
         // One that still reaches back to the rate before the cut: the
         // same loss, of 1,000.
-        assert_eq!(u.on_loss(at(2_600), 0.10), None);
-        // Loss going on at 765.
-        assert_eq!(u.on_loss(at(3_600), 0.10), Some(585));
-        // 1 % is noise: held, and no climb until 3 s calm.
-        assert_eq!(u.on_loss(at(4_600), 0.01), None);
-        assert_eq!(u.on_loss(at(6_500), 0.0), None);
-        assert_eq!(u.on_loss(at(6_600), 0.0), Some(614));
-        assert_eq!(u.on_loss(at(7_000), 0.0), None, "once a second");
-        assert_eq!(u.on_loss(at(7_600), 0.0), Some(645));
+        assert_eq!(u.on_loss(at(2_600), 0.15), None);
+        // Loss going on at 722: 722 × 0.85 × 0.85.
+        assert_eq!(u.on_loss(at(3_600), 0.15), Some(521));
+        // 10 % or less is held: no cut (a lossy path loses as much at any
+        // rate), and no climb until 3 s below 2 %.
+        assert_eq!(u.on_loss(at(4_600), 0.10), None);
+        assert_eq!(u.on_loss(at(5_600), 0.05), None);
+        assert_eq!(u.on_loss(at(6_600), 0.01), None);
+        assert_eq!(u.on_loss(at(8_500), 0.0), None);
+        assert_eq!(u.on_loss(at(8_600), 0.0), Some(547));
+        assert_eq!(u.on_loss(at(9_000), 0.0), None, "once a second");
+        assert_eq!(u.on_loss(at(9_600), 0.0), Some(575));
     }
 
     #[test]
@@ -349,9 +362,9 @@ mod tests {
         assert_eq!(uplink.on_loss(at(1), 0.0), None);
         assert_eq!(uplink.target_kbps(), 600);
         // The estimate climbs past what loss allows: loss holds it.
-        assert_eq!(uplink.on_loss(at(2), 0.10), Some(459));
+        assert_eq!(uplink.on_loss(at(2), 0.15), Some(433));
         assert_eq!(uplink.on_estimate(at(2), 900), None);
-        assert_eq!(uplink.target_kbps(), 459);
+        assert_eq!(uplink.target_kbps(), 433);
         // Never below audio and a little video.
         assert_eq!(uplink.on_estimate(at(3), 10), Some(94));
     }
@@ -374,7 +387,7 @@ mod tests {
         assert_eq!(u.on_loss(at(2_500), 0.219), None);
         assert_eq!(u.target_kbps(), 555);
         // Loss going on at 555, out of the reach of the rate before.
-        assert_eq!(u.on_loss(at(3_300), 0.10), Some(424));
+        assert_eq!(u.on_loss(at(3_300), 0.15), Some(400));
     }
 
     #[test]
