@@ -291,9 +291,9 @@ async fn h264_from_livekit_python_is_decoded_whole() {
 /// colours, at 20 fps or more. We lose here, plainly: it decodes 25.8–27.8
 /// of our 30 pictures a second (12–14 % of the numbers skipped; with loss
 /// alone 7 %, with the delay alone 2 %; none of them dropped by us), where
-/// from its own publisher, under the same loss, it decodes all 30. Likely:
-/// libwebrtc skips a picture of our top temporal layer still waiting for a
-/// packet once a later one is decodable.
+/// from its own publisher, under the same loss, it decodes all 30. Not
+/// found yet (a guess: libwebrtc skips a picture of our top temporal layer
+/// still waiting for a packet once a later one is decodable).
 #[tokio::test]
 async fn under_loss_and_jitter_our_camera_reaches_the_peer_whole() {
     let Publishing {
