@@ -555,9 +555,10 @@ impl Feedback {
         if ours.is_empty() {
             return;
         }
+        let now = Instant::now();
         for r in ours {
             self.loss
-                .on_block(r.ssrc, r.total_lost, r.last_sequence_number);
+                .on_block(now, r.ssrc, r.fraction_lost, r.last_sequence_number);
         }
         let sending = |ssrc: u32| {
             self.ssrcs
@@ -565,10 +566,10 @@ impl Feedback {
                 .zip(&self.allowed)
                 .any(|(s, a)| *s == ssrc && a.load(Ordering::Relaxed) > 0)
         };
-        let Some(loss) = self.loss.take(sending) else {
+        let Some(loss) = self.loss.take(now, sending) else {
             return;
         };
-        if let Some(target) = self.uplink.on_loss(Instant::now(), loss) {
+        if let Some(target) = self.uplink.on_loss(now, loss) {
             self.apply(target, format_args!("{:.1} % loss", loss * 100.0));
         }
     }
