@@ -26,6 +26,13 @@ use rtcstack_testbench::video_seen::{
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
+/// A lossy path: 5 % of packets lost each way, 40 ± 30 ms of delay
+/// (reordered, late and missing packets).
+const LOSSY: Netem = Netem {
+    loss_percent: 5.0,
+    delay_ms: 40,
+    jitter_ms: 30,
+};
 /// How long decoding is judged, once frames flow.
 const WINDOW: Duration = Duration::from_secs(5);
 
@@ -299,15 +306,7 @@ async fn under_loss_and_jitter_our_camera_reaches_the_peer_whole() {
     let Publishing {
         server, peer, call, ..
     } = pattern_decoded_whole_at_a_peer("video-loss-up").await;
-    server
-        .link()
-        .unwrap()
-        .degrade(Netem {
-            loss_percent: 5.0,
-            delay_ms: 40,
-            jitter_ms: 30,
-        })
-        .unwrap();
+    server.link().unwrap().degrade(LOSSY).unwrap();
     tokio::time::sleep(SECS(2)).await;
     let seen = peer_sees_after(&peer, peer.mark(), "rust-cam", 8).await;
     server.link().unwrap().clear_degrade().unwrap();
@@ -431,15 +430,7 @@ async fn under_loss_and_jitter_the_peers_video_keeps_playing() {
     watch
         .wait_until("py-cam", "the full size", SECS(10), |s| s.width == 640)
         .await;
-    server
-        .link()
-        .unwrap()
-        .degrade(Netem {
-            loss_percent: 5.0,
-            delay_ms: 40,
-            jitter_ms: 30,
-        })
-        .unwrap();
+    server.link().unwrap().degrade(LOSSY).unwrap();
     tokio::time::sleep(SECS(2)).await;
     let from = Instant::now();
     tokio::time::sleep(SECS(10)).await;
