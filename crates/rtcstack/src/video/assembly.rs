@@ -48,12 +48,11 @@ pub(crate) struct FrameAssembler<D> {
     highest: u64,
     /// Packets given up since the last frame out.
     lost: bool,
-    /// A frame has come out: packets skipped before it are no loss.
-    started: bool,
     /// The timestamp of a frame given up: its other packets are skipped
     /// too, even one that looks like a head.
     given_up: Option<u32>,
-    /// The last frame out: its timestamp and picture id.
+    /// The last frame out (since the start, or the sender's restart): its
+    /// timestamp and picture id.
     last: Option<(u32, Option<PictureId>)>,
     /// Packets in a row far outside the window.
     strays: u32,
@@ -74,7 +73,6 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
             next: None,
             highest: 0,
             lost: false,
-            started: false,
             given_up: None,
             last: None,
             strays: 0,
@@ -139,9 +137,7 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
                 if p.header.timestamp != timestamp {
                     // The next frame began with no end to this one (a
                     // forwarder switching layers mid-frame): cut short.
-                    self.held = self.held.split_off(&end);
-                    self.next = Some(end);
-                    self.give_up(timestamp);
+                    self.give_up_until(end);
                     break;
                 }
                 if !self
@@ -185,7 +181,6 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
             return None;
         }
         self.given_up = None;
-        self.started = true;
         self.last = Some((timestamp, picture));
         Some(Frame {
             data: data.freeze(),
@@ -205,13 +200,7 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
             if !too_many {
                 return None;
             }
-            let timestamp = self.held.get(&start).map(|(_, p)| p.header.timestamp);
-            self.held.clear();
-            self.next = Some(self.highest + 1);
-            match timestamp {
-                Some(t) => self.give_up(t),
-                None => self.lost |= self.started,
-            }
+            self.give_up_until(self.highest + 1);
             return Some(());
         };
         if missing == start && self.passes(&first.1) {
@@ -224,13 +213,7 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
             return None;
         }
         // The frame the hole is in goes, whatever of it came.
-        let timestamp = self.held.get(&start).map(|(_, p)| p.header.timestamp);
-        self.held = self.held.split_off(&after);
-        self.next = Some(after);
-        match timestamp {
-            Some(t) => self.give_up(t),
-            None => self.lost |= self.started,
-        }
+        self.give_up_until(after);
         Some(())
     }
 
@@ -249,9 +232,31 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
             && matches!((following, picture), (Some(f), Some(p)) if f.follows(p))
     }
 
+    /// The frame starting at `next` goes, whatever of it came (and its
+    /// other packets after `to`, by its timestamp); assembly goes on at
+    /// `to`.
+    fn give_up_until(&mut self, to: u64) {
+        let timestamp = self
+            .next
+            .and_then(|n| self.held.get(&n))
+            .map(|(_, p)| p.header.timestamp);
+        self.held = self.held.split_off(&to);
+        self.next = Some(to);
+        match timestamp {
+            Some(t) => self.give_up(t),
+            None => self.lost |= self.started(),
+        }
+    }
+
     fn give_up(&mut self, timestamp: u32) {
-        self.lost |= self.started;
+        self.lost |= self.started();
         self.given_up = Some(timestamp);
+    }
+
+    /// A frame has come out since the start (or the sender's restart):
+    /// packets skipped before it are no loss.
+    fn started(&self) -> bool {
+        self.last.is_some()
     }
 
     /// Numbering from `seq` on, all held dropped.
@@ -259,7 +264,7 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
         self.held.clear();
         self.next = Some(seq);
         self.highest = seq;
-        self.lost |= self.started;
+        self.lost |= self.started();
         self.given_up = None;
         self.last = None;
         self.strays = 0;
