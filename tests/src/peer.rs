@@ -219,6 +219,25 @@ impl PythonPeer {
         Ok(())
     }
 
+    /// When each picture the peer published so far was handed to its SDK,
+    /// by frame number (wall clock, seconds since the Unix epoch).
+    pub async fn video_sent(&mut self) -> Result<Vec<f64>> {
+        let mark = self.mark();
+        self.send(serde_json::json!({"cmd": "video_sent"})).await?;
+        let e = self
+            .wait_for_after(
+                mark,
+                "video_sent",
+                |e| e.kind() == "video_sent",
+                Duration::from_secs(10),
+            )
+            .await?;
+        let times = e.0["times"]
+            .as_array()
+            .context("video_sent without its times")?;
+        Ok(times.iter().filter_map(Value::as_f64).collect())
+    }
+
     /// Leaves the room and waits for the process to end.
     pub async fn leave(mut self) -> Result<()> {
         self.send(serde_json::json!({"cmd": "leave"})).await?;

@@ -316,18 +316,7 @@ async fn under_loss_and_jitter_our_camera_reaches_the_peer_whole() {
 /// (the first time each number is decoded), ms on the wall clock, sorted;
 /// and the numbers decoded, in order.
 async fn handed_over_to_decoded(peer: &mut PythonPeer, seen: &[Seen]) -> (Vec<u32>, Vec<f64>) {
-    let mark = peer.mark();
-    peer.send(json!({"cmd": "video_sent"})).await.unwrap();
-    let sent = peer
-        .wait_for_after(mark, "video_sent", |e| e.kind() == "video_sent", SECS(10))
-        .await
-        .unwrap();
-    let sent: Vec<f64> = sent.0["times"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t.as_f64())
-        .collect();
+    let sent = peer.video_sent().await.unwrap();
     // Our arrivals on the wall clock, as the peer stamps its hand-overs.
     let (wall, now) = (std::time::SystemTime::now(), Instant::now());
     let wall_s = wall

@@ -115,13 +115,7 @@ impl Publishers {
     async fn sent(&mut self) -> Result<HashMap<String, Vec<f64>>> {
         let mut out = HashMap::new();
         for peer in &mut self.peers {
-            let cmd = json!({"cmd": "video_sent"});
-            let e = ask(peer, cmd, "video_sent", Duration::from_secs(10)).await?;
-            let times: Vec<f64> = list(&e, "times")?
-                .iter()
-                .filter_map(Value::as_f64)
-                .map(|s| s * 1e3)
-                .collect();
+            let times = peer.video_sent().await?.iter().map(|s| s * 1e3).collect();
             out.insert(peer.identity().to_string(), times);
         }
         Ok(out)
