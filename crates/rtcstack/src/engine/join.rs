@@ -134,7 +134,7 @@ impl Session {
                 (Some(offer), transports)
             }
             other => {
-                if let Some(((pc, _), _)) = other {
+                if let Some(((pc, _, _), _)) = other {
                     tracing::info!(
                         "the server has no single-peer-connection mode: two connections"
                     );

@@ -13,6 +13,7 @@
 mod congestion;
 mod downlink;
 mod dynacast;
+mod far_reports;
 mod join;
 pub(crate) use join::Setup;
 mod media;

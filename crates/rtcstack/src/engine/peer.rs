@@ -35,6 +35,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit}
 use webrtc::runtime::TokioRuntime;
 
 use super::congestion::Congestion;
+use super::far_reports::FarReports;
 use super::sender_feedback;
 use crate::video::encode::{SendCodec, H264_FMTP};
 
@@ -278,7 +279,7 @@ fn publisher_interceptors(media: &mut MediaEngine) -> webrtc::error::Result<Regi
 }
 
 /// A connection, and its transport-wide estimate of what it can send.
-pub(crate) type Built = (Arc<dyn PeerConnection>, watch::Receiver<u32>);
+pub(crate) type Built = (Arc<dyn PeerConnection>, watch::Receiver<u32>, FarReports);
 
 /// What the publisher's estimate starts at and may reach (bit/s): above
 /// anything we send, so it only ever holds us back where the path does.
@@ -330,13 +331,14 @@ pub(crate) async fn build(
         RtpCodecKind::Video,
     );
     let (estimate_tx, estimate) = watch::channel(0);
+    let reports = FarReports::default();
     let registry = match target {
         Target::Subscriber => subscriber_interceptors(&mut media)?,
         Target::Publisher => publisher_interceptors(&mut media)?,
     }
     .with(
         Slot::from(sender_feedback::SLOT),
-        sender_feedback::SenderFeedback::new(estimate_tx),
+        sender_feedback::SenderFeedback::new(estimate_tx, reports.clone()),
     );
     let config = configuration(ice_servers);
     // No multicast socket: LiveKit servers never hand out .local candidates.
@@ -405,5 +407,5 @@ pub(crate) async fn build(
         ])
         .build()
         .await?;
-    Ok((Arc::new(pc), estimate))
+    Ok((Arc::new(pc), estimate, reports))
 }

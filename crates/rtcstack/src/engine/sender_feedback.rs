@@ -5,18 +5,22 @@
 //! control interceptor attaches to the feedback it came from). The last
 //! interceptor in the chain (every other one has seen the RTCP by then)
 //! marks them for the application; everything else inbound stops here, as
-//! it would at the chain's end.
+//! it would at the chain's end. Every report block on our streams is
+//! recorded on the way, for the statistics ([`FarReports`]).
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use tokio::sync::watch;
+
+use super::far_reports::FarReports;
 
 /// Where it goes in the chain: after the default interceptors.
 pub(crate) const SLOT: usize = 14_000;
@@ -26,14 +30,31 @@ pub(crate) struct SenderFeedback {
     write: VecDeque<TaggedPacket>,
     /// The estimate, kbit/s: its one writer.
     estimate: watch::Sender<u32>,
+    reports: FarReports,
 }
 
 impl SenderFeedback {
-    pub(crate) fn new(estimate: watch::Sender<u32>) -> Self {
+    pub(crate) fn new(estimate: watch::Sender<u32>, reports: FarReports) -> Self {
         SenderFeedback {
             read: VecDeque::new(),
             write: VecDeque::new(),
             estimate,
+            reports,
+        }
+    }
+
+    fn record(&self, packet: &dyn rtc::rtcp::Packet) {
+        let any = packet.as_any();
+        let blocks = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+            &rr.reports
+        } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+            &sr.reports
+        } else {
+            return;
+        };
+        let now = SystemTime::now();
+        for block in blocks {
+            self.reports.record(block, now);
         }
     }
 }
@@ -64,6 +85,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for SenderFeedback {
             tracing::trace!("transport-wide estimate {kbps} kbit/s");
         }
         if let Packet::Rtcp(packets) = &msg.message.packet {
+            for p in packets {
+                self.record(p.as_ref());
+            }
             let requests: Vec<_> = packets
                 .iter()
                 .filter(|p| for_the_sender(p.as_ref()))

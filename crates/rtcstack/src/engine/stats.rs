@@ -12,7 +12,7 @@ use std::time::Instant;
 use rtc::peer_connection::transport::RTCIceCandidateType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
 
-use super::transport::Transports;
+use super::transport::{Transport, Transports};
 use crate::audio::jitter::JitterStats;
 use crate::wire::TurnStreams;
 
@@ -150,11 +150,12 @@ pub struct ConnectionCounters {
 
 impl ConnectionCounters {
     async fn of(
-        pc: &dyn PeerConnection,
+        transport: &Transport,
         relays: &TurnStreams,
         now: Instant,
         book: &PlayoutBook,
     ) -> Self {
+        let pc = transport.pc.as_ref();
         let report = pc.get_stats(now, StatsSelector::None).await;
         let pair_rtt = report
             .transport()
@@ -219,33 +220,21 @@ impl ConnectionCounters {
             .outbound_rtp_streams()
             .map(|s| {
                 let sent = &s.sent_rtp_stream_stats;
-                // The server's receiver report of this stream, if any yet.
-                let remote = report.iter().find_map(|e| match e {
-                    RTCStatsReportEntry::RemoteInboundRtp(r)
-                        if r.local_id == sent.rtp_stream_stats.stats.id
-                            || r.received_rtp_stream_stats.rtp_stream_stats.stats.id
-                                == s.remote_id =>
-                    {
-                        Some(r)
-                    }
-                    _ => None,
-                });
+                // The far end's last report on this stream, if any yet
+                // (recorded as it passed: rtc's own entry stays zeros).
+                let far = transport.reports.get(sent.rtp_stream_stats.ssrc);
                 StreamCounters {
                     track: s.media_source_id.clone(),
                     kind: sent.rtp_stream_stats.kind.to_string(),
                     rid: Some(s.rid.clone()).filter(|r| !r.is_empty()),
                     packets: sent.packets_sent,
-                    lost: remote.map_or(0, |r| r.received_rtp_stream_stats.packets_lost),
+                    lost: far.map_or(0, |r| r.lost),
                     bytes: sent.bytes_sent,
-                    jitter_ms: remote.map_or(0.0, |r| {
-                        r.received_rtp_stream_stats.jitter * tick_ms(&sent.rtp_stream_stats)
+                    jitter_ms: far.map_or(0.0, |r| {
+                        f64::from(r.jitter) * tick_ms(&sent.rtp_stream_stats)
                     }),
-                    rtt_ms: remote
-                        .map(|r| r.round_trip_time * 1000.0)
-                        .filter(|ms| *ms > 0.0),
-                    // The entry is there from the start, zeros until a
-                    // report comes.
-                    reported: remote.is_some_and(|r| r.round_trip_time_measurements > 0),
+                    rtt_ms: far.and_then(|r| r.rtt_ms),
+                    reported: far.is_some(),
                     codec: codec(&sent.rtp_stream_stats),
                     playout: None,
                 }
@@ -275,17 +264,10 @@ pub struct CallCounters {
 impl CallCounters {
     pub(crate) async fn of(transports: &Transports, session: u64, book: &PlayoutBook) -> Self {
         let now = Instant::now();
-        let publisher = ConnectionCounters::of(
-            transports.publisher.pc.as_ref(),
-            &transports.relays,
-            now,
-            book,
-        )
-        .await;
+        let publisher =
+            ConnectionCounters::of(&transports.publisher, &transports.relays, now, book).await;
         let subscriber = match &transports.subscriber {
-            Some(s) => {
-                Some(ConnectionCounters::of(s.pc.as_ref(), &transports.relays, now, book).await)
-            }
+            Some(s) => Some(ConnectionCounters::of(s, &transports.relays, now, book).await),
             None => None,
         };
         CallCounters {

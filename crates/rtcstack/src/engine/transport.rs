@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
+use super::far_reports::FarReports;
 use super::peer::Target;
 use super::send_video::Estimate;
 use crate::wire::TurnStreams;
@@ -19,14 +20,17 @@ pub(crate) struct Transport {
     /// What the transport-wide estimate says this connection's video can
     /// take, and the videos that share it.
     pub(crate) estimate: Estimate,
+    /// The far end's reports on the streams this connection sends.
+    pub(crate) reports: FarReports,
 }
 
 impl Transport {
-    pub(crate) fn new((pc, estimate): super::peer::Built) -> Self {
+    pub(crate) fn new((pc, estimate, reports): super::peer::Built) -> Self {
         Self {
             pc,
             state: watch::channel(RTCPeerConnectionState::New).0,
             estimate: Estimate::new(estimate),
+            reports,
         }
     }
 
