@@ -242,6 +242,7 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     // Held: Poor at every update until the loss ends (Lost only if the
     // server's score, as the peer hears it, said so too).
     let hold_until = poor_at.unwrap() + HOLD_POOR;
+    let voice_before = our_voice_as_reported(&call).await;
     while let Some(e) = next_event(&mut events, hold_until).await {
         outage(&e);
         if let CallEvent::LocalParticipantUpdated { participant } = e {
@@ -269,6 +270,30 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     }
     eprintln!("under 25 % loss, our quality: {timeline:?}; the peer saw us {peer_saw:?}");
     assert_eq!(call.connection_state(), ConnectionState::Connected);
+    // The server's reports on our voice, as our counters carry them: the
+    // link's 25 % over the hold (about 750 packets), and a round trip.
+    let voice = our_voice_as_reported(&call).await;
+    let (sent, lost) = (
+        voice.packets - voice_before.packets,
+        voice.lost - voice_before.lost,
+    );
+    let share = lost as f64 / sent as f64;
+    eprintln!(
+        "our voice as the server reported it over the hold: {lost} of {sent} lost ({:.1} %), \
+         round trip {:?} ms",
+        share * 100.0,
+        voice.rtt_ms
+    );
+    assert!(voice.reported, "no report on our voice: {voice:?}");
+    assert!(
+        (0.18..=0.32).contains(&share),
+        "our voice's loss as reported, {:.1} %, is not the link's 25 %",
+        share * 100.0
+    );
+    assert!(
+        voice.rtt_ms.is_some_and(|ms| ms > 0.0 && ms < 100.0),
+        "no round trip of our voice: {voice:?}"
+    );
 
     link.clear_degrade().unwrap();
     let t1 = Instant::now();
@@ -289,6 +314,17 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
         t1.elapsed()
     );
     call.leave().await;
+}
+
+/// Our voice's counters: sent, and as the server last reported on it.
+async fn our_voice_as_reported(call: &rtcstack::Call) -> rtcstack::StreamCounters {
+    let counters = call.counters().await.unwrap();
+    counters
+        .publisher
+        .outbound
+        .into_iter()
+        .find(|s| s.kind == "audio")
+        .expect("our voice is sent")
 }
 
 #[tokio::test]
