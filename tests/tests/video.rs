@@ -1582,6 +1582,41 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
             .await
             .unwrap();
     }
+    // Each stream we send is counted under its own track: the camera's
+    // three layers and the screen's three (the same rids) apart.
+    let counters = rig.call.counters().await.unwrap();
+    let of = |sid: &str| {
+        let mut rids: Vec<_> = counters
+            .publisher
+            .outbound
+            .iter()
+            .filter(|s| s.track == sid)
+            .filter_map(|s| s.rid.clone())
+            .collect();
+        rids.sort();
+        rids
+    };
+    assert_eq!(
+        of(&camera),
+        ["f", "h", "q"],
+        "{:?}",
+        counters.publisher.outbound
+    );
+    assert_eq!(
+        of(&screen),
+        ["f", "h", "q"],
+        "{:?}",
+        counters.publisher.outbound
+    );
+    assert!(
+        counters
+            .publisher
+            .outbound
+            .iter()
+            .all(|s| s.track.starts_with("TR_")),
+        "a stream we send with no track: {:?}",
+        counters.publisher.outbound
+    );
     rig.server.link().unwrap().cap_uplink(1_000).unwrap();
     // Settled: two seconds on end of our videos' payload under 850 kbit/s
     // (audio and the packets' headers take the rest of the cap).

@@ -29,6 +29,7 @@ mod resume;
 mod send_video;
 mod sender_feedback;
 mod sending;
+mod sent_tracks;
 pub(crate) mod stats;
 mod sync;
 mod timeline;

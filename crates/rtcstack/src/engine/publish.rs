@@ -68,6 +68,7 @@ impl Session {
             Arc::clone(&s.stop),
         ));
         let sid = info.sid.clone();
+        s.transports.publisher.sent.name([ssrc], &sid);
         self.keep_published(cid, info);
         // A mute or unmute asked while the track was being set up found no
         // track to name; the server still has the state AddTrack carried.

@@ -103,6 +103,7 @@ impl Session {
             .into_iter()
             .map(|l| (l, rand::random()))
             .collect();
+        let ssrcs: Vec<u32> = layers.iter().map(|(_, ssrc)| *ssrc).collect();
         let announced: Vec<proto::VideoLayer> = layers
             .iter()
             .map(|(l, ssrc)| proto::VideoLayer {
@@ -191,6 +192,7 @@ impl Session {
             },
         ));
         let sid = info.sid.clone();
+        self.core.transports.publisher.sent.name(ssrcs, &sid);
         self.keep_published(cid, info);
         let video = SendingVideo {
             source,

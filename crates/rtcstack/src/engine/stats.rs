@@ -108,8 +108,7 @@ pub struct MediaPath {
 /// One RTP stream's counters since it began.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamCounters {
-    /// The track as LiveKit names it (`TR_…`); for a stream we send, the
-    /// media source's id.
+    /// The track as LiveKit names it (`TR_…`).
     pub track: String,
     /// `audio` or `video`.
     pub kind: String,
@@ -223,8 +222,12 @@ impl ConnectionCounters {
                 // The far end's last report on this stream, if any yet
                 // (recorded as it passed: rtc's own entry stays zeros).
                 let far = transport.reports.get(sent.rtp_stream_stats.ssrc);
+                let ssrc = sent.rtp_stream_stats.ssrc;
                 StreamCounters {
-                    track: s.media_source_id.clone(),
+                    track: transport
+                        .sent
+                        .sid(ssrc)
+                        .unwrap_or_else(|| s.media_source_id.clone()),
                     kind: sent.rtp_stream_stats.kind.to_string(),
                     rid: Some(s.rid.clone()).filter(|r| !r.is_empty()),
                     packets: sent.packets_sent,

@@ -11,6 +11,7 @@ use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use super::far_reports::FarReports;
 use super::peer::Target;
 use super::send_video::Estimate;
+use super::sent_tracks::SentTracks;
 use crate::wire::TurnStreams;
 
 /// One connection, with the state its events last reported.
@@ -22,6 +23,8 @@ pub(crate) struct Transport {
     pub(crate) estimate: Estimate,
     /// The far end's reports on the streams this connection sends.
     pub(crate) reports: FarReports,
+    /// Which track each stream it sends belongs to.
+    pub(crate) sent: SentTracks,
 }
 
 impl Transport {
@@ -31,6 +34,7 @@ impl Transport {
             state: watch::channel(RTCPeerConnectionState::New).0,
             estimate: Estimate::new(estimate),
             reports,
+            sent: SentTracks::default(),
         }
     }
 
