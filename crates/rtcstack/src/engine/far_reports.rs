@@ -21,6 +21,8 @@ pub(crate) struct FarReport {
     /// Of our packets, lost so far (RFC 3550's cumulative count: signed,
     /// a receiver counting duplicates may go below zero).
     pub lost: i64,
+    /// Of our packets since the block before, the share lost (0..1).
+    pub fraction_lost: f64,
     /// In the stream's RTP clock ticks.
     pub jitter: u32,
     /// From the block's echo of our last sender report, if it had one.
@@ -37,6 +39,7 @@ impl FarReports {
     pub(crate) fn record(&self, block: &ReceptionReport, now: SystemTime) {
         let report = FarReport {
             lost: cumulative_lost(block.total_lost),
+            fraction_lost: f64::from(block.fraction_lost) / 256.0,
             jitter: block.jitter,
             rtt_ms: round_trip_ms(block, now),
         };
@@ -103,6 +106,7 @@ mod tests {
             reports.get(7),
             Some(FarReport {
                 lost: 30,
+                fraction_lost: 0.0,
                 jitter: 90,
                 rtt_ms: None
             })
