@@ -710,3 +710,64 @@ async fn under_loss_our_voice_carries_its_own_repair() {
     );
     rig.call.leave().await;
 }
+
+/// Under 15 % loss on our downlink, the peer's voice is played whole: its
+/// SDK sends redundant audio (each packet carries the two frames before
+/// it again, as LiveKit's clients send it), which LiveKit forwards to us
+/// as we accept it, and our jitter buffer fills each lost frame's slot
+/// from a later packet. Over 8 s once our playout runs under the loss:
+/// under 3 % of the frames played concealed (without the redundancy taken,
+/// about as many as were lost), and some frames recovered.
+#[tokio::test]
+async fn under_loss_the_peers_voice_is_repaired_from_its_redundancy() {
+    let room = "voice-red";
+    let rig = Rig::start(room).await;
+    rig.server
+        .link()
+        .unwrap()
+        .degrade(Netem {
+            loss_percent: 15.0,
+            ..Netem::default()
+        })
+        .unwrap();
+    let playout = |c: &rtcstack::CallCounters| {
+        c.inbound()
+            .find(|s| s.kind == "audio")
+            .and_then(|s| s.playout)
+            .expect("the peer's voice playing")
+    };
+    tokio::time::sleep(SECS(2)).await;
+    let before = playout(&rig.call.counters().await.expect("a session"));
+    let book_before = rig.call.counters().await.expect("a session");
+    tokio::time::sleep(SECS(8)).await;
+    let after_counters = rig.call.counters().await.expect("a session");
+    let after = playout(&after_counters);
+    rig.server.link().unwrap().clear_degrade().unwrap();
+    let lost = |c: &rtcstack::CallCounters| {
+        c.inbound()
+            .find(|s| s.kind == "audio")
+            .map_or(0, |s| s.lost)
+    };
+    let (played, concealed) = (
+        after.played - before.played,
+        after.concealed - before.concealed,
+    );
+    let share = concealed as f64 / (played + concealed) as f64;
+    eprintln!(
+        "15 % downlink loss: {} of the peer's packets lost on the way; {concealed} of {} \
+         frames concealed ({:.1} %)",
+        lost(&after_counters) - lost(&book_before),
+        played + concealed,
+        share * 100.0
+    );
+    assert!(
+        lost(&after_counters) - lost(&book_before) >= 30,
+        "too little lost to judge the repair by"
+    );
+    assert!(
+        share < 0.03,
+        "{:.1} % of the peer's voice concealed: no repair from its redundancy",
+        share * 100.0
+    );
+    rig.call.leave().await;
+}

@@ -10,6 +10,7 @@ pub mod io;
 pub mod jitter;
 pub mod level;
 pub mod processing;
+pub mod red;
 pub mod resample;
 pub mod route;
 pub mod watch;

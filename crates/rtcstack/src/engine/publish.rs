@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use livekit_protocol as proto;
 use proto::signal_request::Message as Req;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -34,6 +35,8 @@ impl Session {
             r#type: proto::TrackType::Audio as i32,
             source: proto::TrackSource::Microphone as i32,
             muted: announced_muted,
+            // We send plain Opus, with its in-band repair.
+            disable_red: true,
             ..Default::default()
         };
         let info = self.announce(request, deadline, "microphone").await?;
@@ -58,7 +61,8 @@ impl Session {
             }],
         )));
         let sent = self.send_track(Arc::clone(&track), deadline).await?;
-        let payload_type = sent.payload_type("", 111);
+        // Opus's own (the answer may list redundant audio first).
+        let payload_type = sent.payload_type(MIME_TYPE_OPUS, 111);
         tokio::spawn(media::send_audio(
             track,
             ssrc,
