@@ -263,6 +263,9 @@ impl PythonPeer {
                 Duration::from_secs(10),
             )
             .await?;
+        if e.kind() == "error" {
+            bail!("the peer could not read {identity}'s voice: {:?}", e.0);
+        }
         let count = |field: &str| {
             e.f64(field)
                 .with_context(|| format!("audio_received without {field}: {:?}", e.0))

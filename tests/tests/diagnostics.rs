@@ -347,8 +347,8 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     let (loss, _) = median_of(&call, 9).await;
     assert!((5.0..=15.0).contains(&loss), "loss {loss} % under 10 %");
     // What was lost is played from the redundant copies in the next
-    // packets: hardly anything made up (a frame and both its copies lost:
-    // 0.1 %). Taken as plain Opus, 5-15 % was.
+    // packet: hardly anything made up (a frame and its copy both lost:
+    // 1 %). Taken as plain Opus, 5-15 % was.
     let concealed = concealed_median(&call, 5).await;
     assert!(concealed < 3.0, "{concealed} % concealed under 10 % loss");
     // The peer's quality says why, beside it.

@@ -674,7 +674,7 @@ async fn under_loss_our_voice_carries_its_own_repair() {
             .outbound
             .iter()
             .find(|s| s.kind == "audio");
-        if voice.is_some_and(|v| v.reported && v.lost > 0) {
+        if voice.is_some_and(|v| v.report.is_some() && v.lost > 0) {
             break;
         }
         assert!(
@@ -712,12 +712,13 @@ async fn under_loss_our_voice_carries_its_own_repair() {
 }
 
 /// Under 15 % loss on our downlink, the peer's voice is played whole: its
-/// SDK sends redundant audio (each packet carries the two frames before
-/// it again, as LiveKit's clients send it), which LiveKit forwards to us
-/// as we accept it, and our jitter buffer fills each lost frame's slot
-/// from a later packet. Over 8 s once our playout runs under the loss:
-/// under 3 % of the frames played concealed (without the redundancy taken,
-/// about as many as were lost), and some frames recovered.
+/// SDK sends redundant audio (each packet carries the frame before it
+/// again, as LiveKit's clients send it), which LiveKit forwards to us as we
+/// accept it, and our jitter buffer fills each lost frame's slot from the
+/// next packet. Over 8 s once our playout runs under the loss: under 6 %
+/// of the frames concealed (a frame and its copy both lost: 2.25 %; 1.5
+/// and 2.2 % seen), where without the copies taken as many were concealed
+/// as lost (16.8 %: watched fail).
 #[tokio::test]
 async fn under_loss_the_peers_voice_is_repaired_from_its_redundancy() {
     let room = "voice-red";
@@ -765,7 +766,7 @@ async fn under_loss_the_peers_voice_is_repaired_from_its_redundancy() {
         "too little lost to judge the repair by"
     );
     assert!(
-        share < 0.03,
+        share < 0.06,
         "{:.1} % of the peer's voice concealed: no repair from its redundancy",
         share * 100.0
     );

@@ -25,7 +25,7 @@ mod wire;
 pub use call::{Call, CallOptions};
 pub use engine::stats::{
     CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, PlayoutCounters,
-    RelayProtocol, StreamCounters,
+    RelayProtocol, SentReport, StreamCounters,
 };
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};

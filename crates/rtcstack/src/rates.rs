@@ -41,6 +41,11 @@ pub struct Rates {
     window: Duration,
     /// The session the history is of: a new one's counters start again.
     session: Option<u64>,
+    /// The first counters' time (since `new` or the session's start): the
+    /// server's reports on what we send count from one that came after it
+    /// (one from before an outage would lay the outage's lost packets on
+    /// the first report after it).
+    since: Option<Instant>,
     history: VecDeque<(Instant, HashMap<Key, StreamCounters>)>,
 }
 
@@ -59,6 +64,7 @@ impl Rates {
         Rates {
             window,
             session: None,
+            since: None,
             history: VecDeque::new(),
         }
     }
@@ -70,7 +76,9 @@ impl Rates {
             // A rejoin: the old session's counters are no base for the new.
             self.session = Some(c.session);
             self.history.clear();
+            self.since = None;
         }
+        let since = *self.since.get_or_insert(c.at);
         let now = streams(c);
         // Keep the newest sample at or beyond the window's start, as the
         // window's base.
@@ -86,8 +94,14 @@ impl Rates {
                     .history
                     .iter()
                     .find_map(|(at, m)| m.get(key).map(|b| (*at, b)))?;
+                // A stream we send: the oldest report in the window that
+                // came since `since`, for its loss.
+                let reported = self.history.iter().find_map(|(_, m)| {
+                    m.get(key)
+                        .filter(|b| b.report.is_some_and(|r| r.at >= since))
+                });
                 let secs = c.at.saturating_duration_since(at).as_secs_f64();
-                (secs > 0.0).then(|| rates(key.0, before, s, secs))
+                (secs > 0.0).then(|| rates(key.0, before, reported, s, secs))
             })
             .collect();
         out.sort_by(|a, b| (b.inbound, &a.track, &a.rid).cmp(&(a.inbound, &b.track, &b.rid)));
@@ -96,15 +110,36 @@ impl Rates {
     }
 }
 
-fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64) -> StreamRates {
-    let packets = now.packets.saturating_sub(before.packets) as f64;
-    let lost = (now.lost - before.lost).max(0) as f64;
-    // Received packets leave the lost ones out; sent ones include them.
-    let of = if inbound { packets + lost } else { packets };
-    let loss_percent = if of > 0.0 {
-        (100.0 * lost / of).min(100.0)
+fn rates(
+    inbound: bool,
+    before: &StreamCounters,
+    reported: Option<&StreamCounters>,
+    now: &StreamCounters,
+    secs: f64,
+) -> StreamRates {
+    let share = |lost: f64, of: f64| {
+        if of > 0.0 {
+            (100.0 * lost / of).min(100.0)
+        } else {
+            0.0
+        }
+    };
+    let (loss_percent, measured) = if inbound {
+        // Received packets leave the lost ones out.
+        let packets = now.packets.saturating_sub(before.packets) as f64;
+        let lost = (now.lost - before.lost).max(0) as f64;
+        (share(lost, packets + lost), true)
     } else {
-        0.0
+        // Sent: lost of those the server expected, between two of its
+        // reports.
+        match (reported, reported.and_then(|b| b.report), now.report) {
+            (Some(b), Some(from), Some(to)) if to.at > from.at => {
+                let expected = (to.expected as u32).wrapping_sub(from.expected as u32);
+                let lost = (now.lost - b.lost).max(0) as f64;
+                (share(lost, f64::from(expected)), true)
+            }
+            _ => (0.0, false),
+        }
     };
     // A base taken before the track first played had no playout yet:
     // its counters were zero.
@@ -134,7 +169,7 @@ fn rates(inbound: bool, before: &StreamCounters, now: &StreamCounters, secs: f64
         kbps: now.bytes.saturating_sub(before.bytes) as f64 * 8.0 / secs / 1000.0,
         jitter_ms: now.jitter_ms,
         rtt_ms: now.rtt_ms,
-        measured: inbound || now.reported,
+        measured,
         codec: now.codec.clone(),
         concealed_percent,
         playout_delay_ms: now.playout.map(|p| p.delay_ms),
@@ -156,7 +191,7 @@ mod tests {
             bytes: packets * 100,
             jitter_ms: 3.0,
             rtt_ms: None,
-            reported: false,
+            report: None,
             codec: Some("opus".into()),
             // One frame in ten concealed, as `lost` says.
             playout: Some(crate::PlayoutCounters {
@@ -204,6 +239,45 @@ mod tests {
     }
 
     #[test]
+    fn a_sent_streams_loss_is_the_servers_between_reports_that_came_since_the_start() {
+        let t0 = Instant::now();
+        let sent = |at: Instant, report_at: Instant, expected: u64, lost: i64| {
+            let mut c = counters(at, 0, 0);
+            c.publisher.inbound.clear();
+            c.publisher.outbound = vec![StreamCounters {
+                track: "TR_ours".into(),
+                kind: "audio".into(),
+                rid: None,
+                // We sent more than the server had expected by its report.
+                packets: expected + 50,
+                lost,
+                bytes: 0,
+                jitter_ms: 0.0,
+                rtt_ms: None,
+                report: Some(crate::SentReport {
+                    at: report_at,
+                    expected,
+                }),
+                codec: None,
+                playout: None,
+            }];
+            c
+        };
+        let s = Duration::from_secs;
+        let mut r = Rates::new(s(10));
+        // Back from an outage: the last report is from before it.
+        r.push(&sent(t0, t0 - s(5), 1_000, 10));
+        // The first after it counts the outage's 450 lost: no base yet.
+        let out = r.push(&sent(t0 + s(1), t0 + s(1), 1_500, 460));
+        assert!(!out[0].measured, "{out:?}");
+        assert_eq!(out[0].loss_percent, 0.0);
+        // Then 5 of the 50 expected since: 10 %, not 455 of 550.
+        let out = r.push(&sent(t0 + s(2), t0 + s(2), 1_550, 465));
+        assert!(out[0].measured);
+        assert!((out[0].loss_percent - 10.0).abs() < 1e-9, "{out:?}");
+    }
+
+    #[test]
     fn a_new_session_starts_the_window_again() {
         let t0 = Instant::now();
         let mut r = Rates::new(Duration::from_secs(5));
@@ -237,7 +311,7 @@ mod tests {
                     bytes: n * secs * 1_000,
                     jitter_ms: 0.0,
                     rtt_ms: None,
-                    reported: false,
+                    report: None,
                     codec: Some("vp8".into()),
                     playout: None,
                 })

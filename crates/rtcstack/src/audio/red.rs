@@ -1,9 +1,8 @@
-//! Redundant audio (RFC 2198, `audio/red`): each packet carries the
-//! frames before it again beside its own. LiveKit forwards it to a
+//! Redundant audio (RFC 2198, `audio/red`): each packet carries one or
+//! two frames before it again beside its own. LiveKit forwards it to a
 //! subscriber that accepts it from every publisher that sends it (its
-//! JavaScript SDK does, in every browser that can), so a frame lost on our
-//! downlink is still here in one of the next two packets, where otherwise
-//! it would be concealed. Split here into the frame the packet is for (the
+//! SDKs do, and browsers), so a frame lost on our downlink is still here
+//! in a later packet, where otherwise it would be concealed. Split here into the frame the packet is for (the
 //! primary) and the earlier ones, each with how many frames before the
 //! primary it is. Bad input is an error, never a panic.
 

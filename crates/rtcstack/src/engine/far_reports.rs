@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rtc::rtcp::reception_report::ReceptionReport;
 
@@ -18,6 +18,11 @@ const NTP_TO_UNIX: u64 = 2_208_988_800;
 /// The last report on one of our streams.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct FarReport {
+    /// When it came.
+    pub at: Instant,
+    /// Of our packets, the highest sequence number it had (extended with
+    /// its count of wraps): how many it expected, from where it began.
+    pub highest: u32,
     /// Of our packets, lost so far (RFC 3550's cumulative count: signed,
     /// a receiver counting duplicates may go below zero).
     pub lost: i64,
@@ -34,14 +39,16 @@ pub(crate) struct FarReport {
 pub(crate) struct FarReports(Arc<Mutex<HashMap<u32, FarReport>>>);
 
 impl FarReports {
-    /// A block that came now (`now`: the wall clock, which our sender
-    /// reports' NTP times are taken from).
-    pub(crate) fn record(&self, block: &ReceptionReport, now: SystemTime) {
+    /// A block that came at `at` (`wall`: the same moment on the wall
+    /// clock, which our sender reports' NTP times are taken from).
+    pub(crate) fn record(&self, block: &ReceptionReport, at: Instant, wall: SystemTime) {
         let report = FarReport {
+            at,
+            highest: block.last_sequence_number,
             lost: cumulative_lost(block.total_lost),
             fraction_lost: f64::from(block.fraction_lost) / 256.0,
             jitter: block.jitter,
-            rtt_ms: round_trip_ms(block, now),
+            rtt_ms: round_trip_ms(block, wall),
         };
         if let Ok(mut reports) = self.0.lock() {
             reports.insert(block.ssrc, report);
@@ -88,6 +95,7 @@ mod tests {
     fn block(total_lost: u32, last_sender_report: u32, delay: u32) -> ReceptionReport {
         ReceptionReport {
             ssrc: 7,
+            last_sequence_number: 70_000,
             total_lost,
             jitter: 90,
             last_sender_report,
@@ -99,19 +107,21 @@ mod tests {
     #[test]
     fn the_last_block_of_each_stream_is_kept_and_its_count_read_signed() {
         let reports = FarReports::default();
-        let now = SystemTime::now();
-        reports.record(&block(12, 0, 0), now);
-        reports.record(&block(30, 0, 0), now);
+        let (at, now) = (Instant::now(), SystemTime::now());
+        reports.record(&block(12, 0, 0), at, now);
+        reports.record(&block(30, 0, 0), at, now);
         assert_eq!(
             reports.get(7),
             Some(FarReport {
+                at,
+                highest: 70_000,
                 lost: 30,
                 fraction_lost: 0.0,
                 jitter: 90,
                 rtt_ms: None
             })
         );
-        reports.record(&block(0x00ff_fffe, 0, 0), now);
+        reports.record(&block(0x00ff_fffe, 0, 0), at, now);
         assert_eq!(reports.get(7).unwrap().lost, -2);
         assert_eq!(reports.get(8), None);
     }

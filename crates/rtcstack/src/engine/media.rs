@@ -82,13 +82,14 @@ pub(crate) async fn send_audio(
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
         input.next_frame(&mut pcm);
-        let report = reports.get(ssrc);
-        if report.is_some() && report != last_report {
-            last_report = report;
-            loss.on_report(Instant::now(), report.map_or(0.0, |r| r.fraction_lost));
+        // Each report once, by when it came.
+        if let Some(r) = reports.get(ssrc).filter(|r| Some(r.at) != last_report) {
+            last_report = Some(r.at);
+            loss.on_report(r.at, r.fraction_lost);
         }
-        if loss.percent() != told {
-            told = loss.percent();
+        let percent = loss.percent(Instant::now());
+        if percent != told {
+            told = percent;
             tracing::debug!("our voice: {told} % lost, told the encoder");
             if let Err(e) = encoder.set_packet_loss_perc(told) {
                 tracing::warn!("opus packet loss: {e}");

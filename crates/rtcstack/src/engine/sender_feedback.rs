@@ -52,9 +52,9 @@ impl SenderFeedback {
         } else {
             return;
         };
-        let now = SystemTime::now();
+        let (at, wall) = (Instant::now(), SystemTime::now());
         for block in blocks {
-            self.reports.record(block, now);
+            self.reports.record(block, at, wall);
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::peer_connection::transport::RTCIceCandidateType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReport, RTCStatsReportEntry, StatsSelector};
@@ -105,6 +105,22 @@ pub struct MediaPath {
     pub bytes_received: u64,
 }
 
+/// The far end's last report on a stream we send.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SentReport {
+    /// When it came.
+    pub at: Instant,
+    /// Of our packets, how many the far end expected by then (its highest
+    /// sequence number, extended, from where the stream began): the loss
+    /// since an earlier report is of the packets expected since, both in
+    /// its words (what we sent by then runs up to a second ahead).
+    pub expected: u64,
+}
+
+/// A round trip from a report older than this is no longer told (a layer
+/// paused, an outage).
+pub const STALE_REPORT: Duration = Duration::from_secs(5);
+
 /// One RTP stream's counters since it began.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamCounters {
@@ -124,12 +140,12 @@ pub struct StreamCounters {
     pub bytes: u64,
     /// Inter-arrival jitter (RFC 3550), ms: ours, or the server's report.
     pub jitter_ms: f64,
-    /// Round trip measured by the server's receiver reports (a stream we
-    /// send), ms. (`rtc` 0.21 does not work it out yet: none so far.)
+    /// Round trip measured by the server's last report on a stream we
+    /// send (none from a report older than [`STALE_REPORT`]), ms.
     pub rtt_ms: Option<f64>,
-    /// A stream we send: the server has sent a receiver report of it, so
-    /// `lost` and `jitter_ms` are its word (else they are 0, unknown).
-    pub reported: bool,
+    /// A stream we send: the server's last report on it, so `lost` and
+    /// `jitter_ms` are its word (without one they are 0, unknown).
+    pub report: Option<SentReport>,
     /// The codec's name (`opus`), once negotiated.
     pub codec: Option<String>,
     /// A stream we receive and play: our jitter buffer's counters.
@@ -205,7 +221,7 @@ impl ConnectionCounters {
                     bytes: s.bytes_received,
                     jitter_ms: r.jitter * tick_ms(&r.rtp_stream_stats),
                     rtt_ms: None,
-                    reported: false,
+                    report: None,
                     codec: codec(&r.rtp_stream_stats),
                     playout: book.get(&s.track_identifier).map(|j| PlayoutCounters {
                         played: j.played,
@@ -236,8 +252,13 @@ impl ConnectionCounters {
                     jitter_ms: far.map_or(0.0, |r| {
                         f64::from(r.jitter) * tick_ms(&sent.rtp_stream_stats)
                     }),
-                    rtt_ms: far.and_then(|r| r.rtt_ms),
-                    reported: far.is_some(),
+                    rtt_ms: far
+                        .filter(|r| r.at.elapsed() < STALE_REPORT)
+                        .and_then(|r| r.rtt_ms),
+                    report: far.map(|r| SentReport {
+                        at: r.at,
+                        expected: u64::from(r.highest),
+                    }),
                     codec: codec(&sent.rtp_stream_stats),
                     playout: None,
                 }
