@@ -57,8 +57,6 @@ pub struct JitterStats {
     pub late: u64,
     /// Missing frames skipped, not concealed (a jump in the numbering).
     pub skipped: u64,
-    /// Missing frames filled from a later packet's redundant copy.
-    pub recovered: u64,
     pub jitter_ms: f64,
     pub target_delay_ms: f64,
 }
@@ -165,26 +163,6 @@ impl JitterBuffer {
             self.first_arrival = Some(now);
         }
         self.held.insert(ext, payload);
-        while self.held.len() > CAPACITY {
-            self.held.pop_first();
-        }
-    }
-
-    /// An earlier frame carried again in the packet numbered `seq`, `back`
-    /// frames before it (redundant audio): it fills its slot if that has
-    /// not been played or concealed and no packet of its own is held. Only
-    /// while playing: a drained buffer's earlier frames were heard (or
-    /// lost) already. Counts as no arrival (the jitter is the packets').
-    pub fn push_redundant(&mut self, seq: u16, back: u16, payload: bytes::Bytes) {
-        let Some(next) = self.next else {
-            return;
-        };
-        let ext = self.extend(seq.wrapping_sub(back));
-        if ext < next || self.held.contains_key(&ext) {
-            return;
-        }
-        self.held.insert(ext, payload);
-        self.stats.recovered += 1;
         while self.held.len() > CAPACITY {
             self.held.pop_first();
         }
@@ -333,38 +311,6 @@ mod tests {
             out,
             (0..5).map(|i| Playout::Packet(pkt(i))).collect::<Vec<_>>()
         );
-    }
-
-    #[test]
-    fn a_lost_frame_is_played_from_a_later_packets_redundant_copy() {
-        let t0 = Instant::now();
-        let at = |i: u32| t0 + FRAME * i;
-        let mut jb = JitterBuffer::new();
-        // Not playing yet: a copy of a frame before the stream is not kept.
-        jb.push(100, 0, pkt(0), at(0));
-        jb.push_redundant(100, 1, pkt(99));
-        assert_eq!(jb.pop(at(1)), Playout::Packet(pkt(0)));
-        // 101 lost; 102 carries it again; 103 carries 102 again, held
-        // already (its own packet wins), and 101 once more (kept once).
-        jb.push(102, 2 * FRAME_TS, pkt(2), at(2));
-        jb.push_redundant(102, 1, pkt(1));
-        jb.push(103, 3 * FRAME_TS, pkt(3), at(3));
-        jb.push_redundant(103, 1, bytes::Bytes::from_static(b"copy of 102"));
-        jb.push_redundant(103, 2, bytes::Bytes::from_static(b"copy of 101"));
-        assert_eq!(
-            drain(&mut jb, at(2), 3),
-            [
-                Playout::Packet(pkt(1)),
-                Playout::Packet(pkt(2)),
-                Playout::Packet(pkt(3))
-            ]
-        );
-        // A copy of a frame played already changes nothing.
-        jb.push_redundant(103, 1, pkt(9));
-        jb.push(104, 4 * FRAME_TS, pkt(4), at(5));
-        assert_eq!(jb.pop(at(5)), Playout::Packet(pkt(4)));
-        let stats = jb.stats();
-        assert_eq!((stats.recovered, stats.concealed), (1, 0));
     }
 
     // Packets pushed all at once look like jitter to the estimator, so

@@ -10,7 +10,6 @@ pub mod io;
 pub mod jitter;
 pub mod level;
 pub mod processing;
-pub mod red;
 pub mod resample;
 pub mod route;
 pub mod watch;

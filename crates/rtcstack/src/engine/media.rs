@@ -15,7 +15,6 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use crate::audio::io::{AudioInput, AudioSink, RemoteAudio};
 use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::level::{Meter, MicLevel};
-use crate::audio::red;
 use crate::audio::{is_dtx_frame, FRAME_SAMPLES};
 
 use super::far_reports::FarReports;
@@ -188,22 +187,12 @@ pub(crate) async fn receive_audio(
                         super::timeline::mark(session, "rtp_resumed");
                     }
                     last_rtp = Some(now);
-                    let seq = p.header.sequence_number;
-                    if p.header.payload_type == red::PAYLOAD_TYPE {
-                        // Redundant audio: its own frame, then the earlier
-                        // ones it carries again into slots still empty.
-                        match red::split(&p.payload) {
-                            Ok(split) => {
-                                buffer.push(seq, p.header.timestamp, split.primary, Instant::now());
-                                for r in split.redundant {
-                                    buffer.push_redundant(seq, r.back, r.data);
-                                }
-                            }
-                            Err(e) => tracing::debug!("audio from {}: {e}", from.identity),
-                        }
-                    } else {
-                        buffer.push(seq, p.header.timestamp, p.payload, Instant::now());
-                    }
+                    buffer.push(
+                        p.header.sequence_number,
+                        p.header.timestamp,
+                        p.payload,
+                        Instant::now(),
+                    );
                     // Not playing yet: the first frame comes out when the
                     // buffer may start, and the 20 ms ticks run from there.
                     if let Some(t) = buffer.start_at() {

@@ -37,7 +37,6 @@ use webrtc::runtime::TokioRuntime;
 use super::congestion::Congestion;
 use super::far_reports::FarReports;
 use super::sender_feedback;
-use crate::audio::red;
 use crate::video::encode::{SendCodec, H264_FMTP};
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -107,9 +106,6 @@ impl PeerConnectionEventHandler for Forward {
         let _ = self.tx.send(PcEvent::Track(track));
     }
 }
-
-/// Redundant audio's media type (rtc names no constant for it).
-const MIME_TYPE_RED: &str = "audio/red";
 
 /// Opus as LiveKit negotiates it: 48 kHz, stereo in SDP (mono content), FEC.
 pub(crate) fn opus_codec() -> RTCRtpCodec {
@@ -301,20 +297,6 @@ pub(crate) async fn build(
         RTCRtpCodecParameters {
             rtp_codec: opus_codec(),
             payload_type: 111,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    // Redundant audio, after Opus (we send plain Opus; see `audio::red`).
-    media.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: RTCRtpCodec {
-                mime_type: MIME_TYPE_RED.to_owned(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: "111/111".to_owned(),
-                rtcp_feedback: vec![],
-            },
-            payload_type: red::PAYLOAD_TYPE,
         },
         RtpCodecKind::Audio,
     )?;

@@ -35,8 +35,6 @@ impl Session {
             r#type: proto::TrackType::Audio as i32,
             source: proto::TrackSource::Microphone as i32,
             muted: announced_muted,
-            // We send plain Opus, with its in-band repair.
-            disable_red: true,
             ..Default::default()
         };
         let info = self.announce(request, deadline, "microphone").await?;
@@ -61,7 +59,7 @@ impl Session {
             }],
         )));
         let sent = self.send_track(Arc::clone(&track), deadline).await?;
-        // Opus's own (the answer may list redundant audio first).
+        // Opus's own, by name.
         let payload_type = sent.payload_type(MIME_TYPE_OPUS, 111);
         tokio::spawn(media::send_audio(
             track,
