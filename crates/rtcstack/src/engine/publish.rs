@@ -68,7 +68,6 @@ impl Session {
             input,
             Arc::clone(&s.muted),
             Arc::clone(&s.stop),
-            s.transports.publisher.reports.clone(),
         ));
         let sid = info.sid.clone();
         s.transports.publisher.sent.name([ssrc], &sid);
