@@ -237,8 +237,8 @@ impl ConnectionCounters {
                 let sent = &s.sent_rtp_stream_stats;
                 // The far end's last report on this stream, if any yet
                 // (recorded as it passed: rtc's own entry stays zeros).
-                let far = transport.reports.get(sent.rtp_stream_stats.ssrc);
                 let ssrc = sent.rtp_stream_stats.ssrc;
+                let far = transport.reports.get(ssrc);
                 StreamCounters {
                     track: transport
                         .sent
