@@ -168,7 +168,9 @@ async fn received_and_decoded(
     let per_track = counters
         .inbound()
         .map(|s| {
-            let (played, concealed) = s.playout.map_or((0, 0), |p| (p.played, p.concealed));
+            // A frame rebuilt from the next packet's copy is made up too.
+            let made_up = |p: rtcstack::PlayoutCounters| p.concealed + p.repaired;
+            let (played, concealed) = s.playout.map_or((0, 0), |p| (p.played, made_up(p)));
             (s.track.clone(), (s.packets, played, concealed))
         })
         .collect();

@@ -9,6 +9,7 @@ use rtcstack_testbench::client::{join_with_capture, wait_hearing};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::peer::PeerOptions;
 use rtcstack_testbench::server::LiveKitServer;
+use rtcstack_testbench::speech::{speech, FAR_TEXT};
 use rtcstack_testbench::tokens::TokenSpec;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -190,6 +191,28 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     peer.wait_for_tone("rust-lossy", 880.0, 5.0, SECS(20))
         .await
         .unwrap();
+    // A second peer talks from our side of the link (a client across the
+    // same lossy path): the server's reports tell its encoder of the loss
+    // on its way up, and Opus then carries a copy of each frame in the
+    // packet after it (in-band repair, SILK's LBRR; a tone is coded by
+    // CELT, which has none, so it speaks).
+    let mut talker = server
+        .spawn_client_peer(PeerOptions::new(room, "py-talker", 330.0))
+        .await
+        .unwrap();
+    let talker_track = talker
+        .wait_for("the talker's track", |e| e.kind() == "published", SECS(20))
+        .await
+        .unwrap()
+        .str("track_sid")
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (speech, _) = speech(dir.path(), "talker", "en-us", FAR_TEXT, -20.0).unwrap();
+    talker
+        .send(serde_json::json!({"cmd": "speech", "path": speech}))
+        .await
+        .unwrap();
     while events.try_recv().is_ok() {} // the join's news
 
     let link = server.link().unwrap();
@@ -243,6 +266,7 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     // server's score, as the peer hears it, said so too).
     let hold_until = poor_at.unwrap() + HOLD_POOR;
     let voice_before = our_voice_as_reported(&call).await;
+    let talker_before = playout_of(&call, &talker_track).await;
     while let Some(e) = next_event(&mut events, hold_until).await {
         outage(&e);
         if let CallEvent::LocalParticipantUpdated { participant } = e {
@@ -295,6 +319,24 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
         voice.rtt_ms.is_some_and(|ms| ms > 0.0 && ms < 100.0),
         "no round trip of our voice: {voice:?}"
     );
+    // The talker's frames over the hold: lost on its way up or on ours
+    // down, 44 % of them (1 - 0.75²); a lost frame whose next packet came
+    // (56 % of them) is rebuilt from that packet's copy, once its encoder
+    // knows of the loss (it does from the first seconds). Without the
+    // copy, every lost frame is concealed.
+    let talker = playout_of(&call, &talker_track).await;
+    let played = talker.played - talker_before.played;
+    let concealed = talker.concealed - talker_before.concealed;
+    let repaired = talker.repaired - talker_before.repaired;
+    let lost = (concealed + repaired) as f64;
+    eprintln!(
+        "the talker over the hold: {played} frames played, {repaired} repaired, \
+         {concealed} concealed"
+    );
+    assert!(
+        repaired as f64 >= 0.35 * lost && repaired as f64 <= 0.70 * lost,
+        "{repaired} of {lost} lost frames repaired"
+    );
 
     link.clear_degrade().unwrap();
     let t1 = Instant::now();
@@ -318,6 +360,15 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
 }
 
 /// Our voice's counters: sent, and as the server last reported on it.
+/// How a received track (by sid) has played so far.
+async fn playout_of(call: &rtcstack::Call, track: &str) -> rtcstack::PlayoutCounters {
+    let counters = call.counters().await.unwrap();
+    let stream = counters.inbound().find(|s| s.track == track).cloned();
+    stream
+        .and_then(|s| s.playout)
+        .unwrap_or_else(|| panic!("{track} is not played"))
+}
+
 async fn our_voice_as_reported(call: &rtcstack::Call) -> rtcstack::StreamCounters {
     let counters = call.counters().await.unwrap();
     counters

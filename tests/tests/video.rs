@@ -598,15 +598,18 @@ async fn a_vp9_spatial_layer_follows_the_tile_and_a_hidden_tile_is_paused() {
     the_layer_follows_the_tile("vp9").await;
 }
 
-/// Our received audio's playout so far (20 ms frames played from packets,
-/// and made up), and the video's packets and bytes received, summed.
+/// Our received audio's playout so far (20 ms frames played from packets or
+/// rebuilt from the copy the next packet carried, and made up), and the
+/// video's packets and bytes received, summed.
 async fn received(call: &rtcstack::Call) -> ((u64, u64), (u64, u64)) {
     let counters = call.counters().await.unwrap();
     let inbound: Vec<_> = counters.inbound().cloned().collect();
     let audio = inbound
         .iter()
         .filter_map(|s| s.playout)
-        .fold((0, 0), |(p, c), x| (p + x.played, c + x.concealed));
+        .fold((0, 0), |(p, c), x| {
+            (p + x.played + x.repaired, c + x.concealed)
+        });
     let video = inbound
         .iter()
         .filter(|s| s.kind == "video")

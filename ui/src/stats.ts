@@ -28,6 +28,7 @@ function cells(r: StatsView["streams"][number]): string[] {
     r.measured ? ms(r.jitterMs) : "–",
     ms(r.rttMs),
     r.concealedPercent == null ? "–" : `${r.concealedPercent.toFixed(1)} %`,
+    r.repairedPercent == null ? "–" : `${r.repairedPercent.toFixed(1)} %`,
     ms(r.playoutDelayMs),
   ];
 }

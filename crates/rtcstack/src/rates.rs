@@ -29,6 +29,9 @@ pub struct StreamRates {
     /// A stream we play: the share of its frames made up over the window
     /// (a lost or late packet is concealed), percent.
     pub concealed_percent: Option<f64>,
+    /// A stream we play: the share of its frames rebuilt from the copy the
+    /// packet after them carried (lost, not made up), percent.
+    pub repaired_percent: Option<f64>,
     /// A stream we play: how long our jitter buffer holds it now, ms.
     pub playout_delay_ms: Option<f64>,
 }
@@ -146,20 +149,26 @@ fn rates(
     let zero = crate::PlayoutCounters {
         played: 0,
         concealed: 0,
+        repaired: 0,
         delay_ms: 0.0,
     };
-    let concealed_percent = match (before.playout.or(now.playout.map(|_| zero)), now.playout) {
-        (Some(b), Some(n)) => {
-            let concealed = n.concealed.saturating_sub(b.concealed) as f64;
-            let frames = n.played.saturating_sub(b.played) as f64 + concealed;
-            Some(if frames > 0.0 {
-                100.0 * concealed / frames
-            } else {
-                0.0
-            })
-        }
-        _ => None,
-    };
+    let (concealed_percent, repaired_percent) =
+        match (before.playout.or(now.playout.map(|_| zero)), now.playout) {
+            (Some(b), Some(n)) => {
+                let concealed = n.concealed.saturating_sub(b.concealed) as f64;
+                let repaired = n.repaired.saturating_sub(b.repaired) as f64;
+                let frames = n.played.saturating_sub(b.played) as f64 + concealed + repaired;
+                let part = |x: f64| {
+                    if frames > 0.0 {
+                        100.0 * x / frames
+                    } else {
+                        0.0
+                    }
+                };
+                (Some(part(concealed)), Some(part(repaired)))
+            }
+            _ => (None, None),
+        };
     StreamRates {
         track: now.track.clone(),
         kind: now.kind.clone(),
@@ -172,6 +181,7 @@ fn rates(
         measured,
         codec: now.codec.clone(),
         concealed_percent,
+        repaired_percent,
         playout_delay_ms: now.playout.map(|p| p.delay_ms),
     }
 }
@@ -193,10 +203,12 @@ mod tests {
             rtt_ms: None,
             report: None,
             codec: Some("opus".into()),
-            // One frame in ten concealed, as `lost` says.
+            // One frame in ten lost, as `lost` says: three of its five
+            // concealed, two repaired.
             playout: Some(crate::PlayoutCounters {
                 played: packets,
-                concealed: lost.max(0) as u64,
+                concealed: (lost.max(0) as u64) * 3 / 5,
+                repaired: (lost.max(0) as u64) * 2 / 5,
                 delay_ms: 40.0,
             }),
         };
@@ -228,7 +240,9 @@ mod tests {
         assert!((last[0].kbps - 36.0).abs() < 1e-9, "{last:?}");
         assert!(last[0].inbound);
         let concealed = last[0].concealed_percent.unwrap();
-        assert!((concealed - 10.0).abs() < 1e-9, "{last:?}");
+        assert!((concealed - 6.0).abs() < 1e-9, "{last:?}");
+        let repaired = last[0].repaired_percent.unwrap();
+        assert!((repaired - 4.0).abs() < 1e-9, "{last:?}");
         assert_eq!(last[0].playout_delay_ms, Some(40.0));
         assert_eq!(last[0].codec.as_deref(), Some("opus"));
         // Loss ends: after a whole window, none is reported.

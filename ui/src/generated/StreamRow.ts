@@ -24,6 +24,11 @@ measured: boolean, codec: string | null,
  */
 concealedPercent: number | null, 
 /**
+ * A stream we play: the share of it rebuilt from the copy the packet
+ * after a lost one carried, percent.
+ */
+repairedPercent: number | null, 
+/**
  * A stream we play: how long our jitter buffer holds it, ms.
  */
 playoutDelayMs: number | null, };

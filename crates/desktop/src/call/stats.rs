@@ -51,6 +51,9 @@ pub struct StreamRow {
     /// A stream we play: the share of it made up for lost or late
     /// packets, percent.
     pub concealed_percent: Option<f64>,
+    /// A stream we play: the share of it rebuilt from the copy the packet
+    /// after a lost one carried, percent.
+    pub repaired_percent: Option<f64>,
     /// A stream we play: how long our jitter buffer holds it, ms.
     pub playout_delay_ms: Option<f64>,
 }
@@ -154,6 +157,7 @@ pub(crate) fn view_of(
                 measured: r.measured,
                 codec: r.codec.clone(),
                 concealed_percent: r.concealed_percent,
+                repaired_percent: r.repaired_percent,
                 playout_delay_ms: r.playout_delay_ms,
             })
         })

@@ -1,7 +1,9 @@
 //! The receive jitter buffer: packets in (any order, any timing), one frame
 //! out every 20 ms. It reorders, waits just long enough for the network's
 //! jitter (RFC 3550 interarrival estimate, adapted continuously), and says
-//! "conceal" for a frame that never came, so the decoder can fill it.
+//! "repair" for a frame that never came when the packet after it carries a
+//! copy of it (Opus in-band repair), "conceal" otherwise, so the decoder
+//! can fill it.
 //!
 //! Sans-IO: arrival and playout times are passed in.
 
@@ -36,12 +38,23 @@ const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
 /// the late packet is played when it comes and the delay grows by a frame,
 /// towards the target and no further.
 const UNDERRUN_WAIT: u32 = 3;
+/// How long after the last missing frame the buffer keeps one frame more
+/// than the jitter needs, while the sender's packets carry in-band repair:
+/// a lost frame can only be rebuilt from the packet after it if that
+/// packet is already here when the frame is due. On a steady path the
+/// next packet arrives just as the frame is due, and half the time just
+/// after. 20 ms more delay while packets are being lost, against a
+/// concealed (faded, made-up) frame for every one lost.
+const REPAIR_HOLD: Duration = Duration::from_secs(10);
 
 /// What to play for the next 20 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Playout {
     /// Decode this packet.
     Packet(bytes::Bytes),
+    /// The frame is missing; this packet, the next, carries a copy of it:
+    /// decode the copy (Opus: decode the packet with FEC).
+    Repair(bytes::Bytes),
     /// The frame is missing: conceal it.
     Conceal,
     /// Nothing to play yet (not started, or drained after an outage).
@@ -54,6 +67,8 @@ pub struct JitterStats {
     pub received: u64,
     pub played: u64,
     pub concealed: u64,
+    /// Missing frames rebuilt from the copy in the packet after them.
+    pub repaired: u64,
     pub late: u64,
     /// Missing frames skipped, not concealed (a jump in the numbering).
     pub skipped: u64,
@@ -82,6 +97,12 @@ pub struct JitterBuffer {
     delay: Duration,
     /// The last packet played said a pause (a DTX frame).
     pausing: bool,
+    /// The newest packet in order carries in-band repair.
+    repair_seen: bool,
+    /// When a frame was last missing at its turn.
+    last_hole: Option<Instant>,
+    /// One frame more is held for repair (see [`REPAIR_HOLD`]).
+    repair_margin: bool,
     stats: JitterStats,
 }
 
@@ -104,6 +125,9 @@ impl JitterBuffer {
             waited: 0,
             delay: MIN_DELAY,
             pausing: false,
+            repair_seen: false,
+            last_hole: None,
+            repair_margin: false,
             stats: JitterStats::default(),
         }
     }
@@ -118,7 +142,8 @@ impl JitterBuffer {
 
     /// The delay the buffer aims to hold before playing.
     pub fn target_delay(&self) -> Duration {
-        let d = FRAME.as_secs_f64() + JITTER_MULTIPLE * self.jitter_s;
+        let frames = if self.repair_margin { 2.0 } else { 1.0 };
+        let d = frames * FRAME.as_secs_f64() + JITTER_MULTIPLE * self.jitter_s;
         Duration::from_secs_f64(d).clamp(MIN_DELAY, MAX_DELAY)
     }
 
@@ -141,6 +166,9 @@ impl JitterBuffer {
     pub fn push(&mut self, seq: u16, timestamp: u32, payload: bytes::Bytes, now: Instant) {
         self.stats.received += 1;
         let ext = self.extend(seq);
+        if self.highest.is_none_or(|h| ext > h) {
+            self.repair_seen = super::inband_repair::carries_repair(&payload);
+        }
         self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
         // Interarrival jitter (RFC 3550 6.4.1), in seconds.
         let epoch = *self.epoch.get_or_insert(now);
@@ -211,8 +239,23 @@ impl JitterBuffer {
         Some(from)
     }
 
+    /// A frame is missing at its turn: while the sender's packets carry
+    /// repair, hold a frame more for it (see [`REPAIR_HOLD`]).
+    fn missed(&mut self, now: Instant) {
+        self.last_hole = Some(now);
+        if self.repair_seen {
+            self.repair_margin = true;
+        }
+    }
+
     /// The frame to play at `now` (call every 20 ms).
     pub fn pop(&mut self, now: Instant) -> Playout {
+        if self
+            .last_hole
+            .is_some_and(|t| now.duration_since(t) > REPAIR_HOLD)
+        {
+            self.repair_margin = false;
+        }
         let Some(next) = self.next else {
             let ready = self.start_at().is_some_and(|t| now >= t);
             if !ready {
@@ -243,6 +286,7 @@ impl JitterBuffer {
         if self.held.is_empty() && !self.pausing && self.waited < UNDERRUN_WAIT {
             self.waited += 1;
             self.stats.concealed += 1;
+            self.missed(now);
             if self.delay < self.target_delay() {
                 // Late, most likely: keep its slot.
                 self.delay += FRAME;
@@ -269,10 +313,20 @@ impl JitterBuffer {
                 return self.pop(now);
             }
         }
-        // A hole with later packets waiting: conceal it and move on.
+        // A hole with later packets waiting: rebuild it from the next
+        // packet's copy if it carries one, else conceal it; and move on.
+        self.missed(now);
         self.next = Some(next + 1);
-        self.stats.concealed += 1;
-        Playout::Conceal
+        match self.held.get(&(next + 1)) {
+            Some(p) if super::inband_repair::carries_repair(p) => {
+                self.stats.repaired += 1;
+                Playout::Repair(p.clone())
+            }
+            _ => {
+                self.stats.concealed += 1;
+                Playout::Conceal
+            }
+        }
     }
 }
 
@@ -286,6 +340,12 @@ mod tests {
     /// A packet of speech (longer than a DTX frame), marked `n`.
     fn pkt(n: u8) -> bytes::Bytes {
         bytes::Bytes::from(vec![n, 0, 0])
+    }
+
+    /// A packet of speech marked `n` that carries a copy of the frame
+    /// before it (SILK, 20 ms, the LBRR flag set).
+    fn repairing(n: u8) -> bytes::Bytes {
+        bytes::Bytes::from(vec![0x08, 0x40, n])
     }
 
     /// Plays `frames` 20 ms ticks from `start`, returning what came out.
@@ -567,5 +627,90 @@ mod tests {
             "not playing 2 s after the jump: {:?}",
             &out[140..]
         );
+    }
+
+    #[test]
+    fn a_lost_frame_is_rebuilt_from_the_next_packets_copy() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        // Packets 0..6 on time, 3 lost; 4 carries a copy of 3.
+        for i in (0..6u16).filter(|&i| i != 3) {
+            let at = t0 + FRAME * u32::from(i) - Duration::from_millis(5);
+            jb.push(i, u32::from(i) * FRAME_TS, repairing(i as u8), at);
+        }
+        let out = drain(&mut jb, t0 + MIN_DELAY, 6);
+        assert_eq!(out[3], Playout::Repair(repairing(4)), "{out:?}");
+        assert_eq!(out[4], Playout::Packet(repairing(4)));
+        let s = jb.stats();
+        assert_eq!((s.played, s.repaired, s.concealed), (5, 1, 0));
+
+        // Without a copy in the next packet it is concealed.
+        let mut jb = JitterBuffer::new();
+        for i in (0..6u16).filter(|&i| i != 3) {
+            let at = t0 + FRAME * u32::from(i) - Duration::from_millis(5);
+            jb.push(i, u32::from(i) * FRAME_TS, pkt(i as u8), at);
+        }
+        let out = drain(&mut jb, t0 + MIN_DELAY, 6);
+        assert_eq!(out[3], Playout::Conceal, "{out:?}");
+        let s = jb.stats();
+        assert_eq!((s.played, s.repaired, s.concealed), (5, 0, 1));
+    }
+
+    /// A steady path, no jitter, playing at the minimum delay: each packet
+    /// arrives just after the turn of the frame before it, so the packet
+    /// after a lost one is not yet here when the lost frame's turn comes.
+    /// The frames of `lost` are never sent; each packet is made by `make`.
+    /// Returns what came out at each turn.
+    fn steady(
+        jb: &mut JitterBuffer,
+        t0: Instant,
+        frames: std::ops::Range<u32>,
+        lost: &[u32],
+        make: fn(u8) -> bytes::Bytes,
+    ) -> Vec<Playout> {
+        let turn = |k: u32| t0 + MIN_DELAY + FRAME * k;
+        let mut out = Vec::new();
+        for k in frames {
+            // Packet k arrives with frame k-1's turn, after it is played.
+            if !lost.contains(&k) {
+                jb.push(k as u16, k * FRAME_TS, make(k as u8), t0 + FRAME * k);
+            }
+            out.push(jb.pop(turn(k)));
+        }
+        out
+    }
+
+    fn target_ms(jb: &JitterBuffer) -> f64 {
+        jb.target_delay().as_secs_f64() * 1e3
+    }
+
+    #[test]
+    fn while_frames_are_lost_one_frame_more_is_held_for_repair() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let out = steady(&mut jb, t0, 0..40, &[5, 20], repairing);
+        assert!((target_ms(&jb) - 40.0).abs() < 0.01, "{:?}", jb.stats());
+        // The first loss: its turn is concealed once while its slot is
+        // kept (the delay grows a frame), then it is rebuilt. The second
+        // is rebuilt at its turn, nothing concealed.
+        let s = jb.stats();
+        assert_eq!((s.repaired, s.concealed), (2, 1), "{out:?}");
+        assert_eq!(out[5], Playout::Conceal, "{out:?}");
+        assert_eq!(out[6], Playout::Repair(repairing(6)), "{out:?}");
+        assert_eq!(out[21], Playout::Repair(repairing(21)), "{out:?}");
+
+        // 10 s without a loss: back to the jitter's own target.
+        steady(&mut jb, t0, 40..600, &[], repairing);
+        assert!((target_ms(&jb) - 20.0).abs() < 0.01, "{:?}", jb.stats());
+    }
+
+    #[test]
+    fn no_frame_more_is_held_for_a_sender_without_repair() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let out = steady(&mut jb, t0, 0..40, &[5, 20], pkt);
+        assert!((target_ms(&jb) - 20.0).abs() < 0.01, "{:?}", jb.stats());
+        let s = jb.stats();
+        assert_eq!((s.repaired, s.concealed), (0, 2), "{out:?}");
     }
 }

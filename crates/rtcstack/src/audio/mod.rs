@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod device;
 pub mod far_end;
+pub(crate) mod inband_repair;
 pub mod io;
 pub mod jitter;
 pub mod level;

@@ -202,6 +202,8 @@ pub(crate) async fn receive_audio(
                 }
                 let decoded = match playout {
                     Playout::Packet(p) => decoder.decode(&p, &mut pcm, false),
+                    // The copy of the missing frame the next packet carries.
+                    Playout::Repair(p) => decoder.decode(&p, &mut pcm[..FRAME_SAMPLES], true),
                     // Opus's own loss concealment fills the missing frame.
                     Playout::Conceal => decoder.decode(&[], &mut pcm[..FRAME_SAMPLES], false),
                     Playout::Silence => continue,

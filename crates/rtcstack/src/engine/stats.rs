@@ -55,6 +55,9 @@ pub struct PlayoutCounters {
     pub played: u64,
     /// Frames made up for packets that did not come in time.
     pub concealed: u64,
+    /// Lost frames rebuilt from the copy the packet after them carried
+    /// (Opus in-band repair).
+    pub repaired: u64,
     /// How long the jitter buffer holds audio before playing it, ms.
     pub delay_ms: f64,
 }
@@ -226,6 +229,7 @@ impl ConnectionCounters {
                     playout: book.get(&s.track_identifier).map(|j| PlayoutCounters {
                         played: j.played,
                         concealed: j.concealed,
+                        repaired: j.repaired,
                         delay_ms: j.target_delay_ms,
                     }),
                 }
