@@ -350,11 +350,11 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     tokio::time::sleep(SECS(10)).await; // the window's length
     let (loss, _) = median_of(&call, 9).await;
     assert!((5.0..=15.0).contains(&loss), "loss {loss} % under 10 %");
-    // What was lost is made up in the playout: concealed, not repaired (the
-    // peer's tone is coded by CELT, which carries no copy of the frame
-    // before; and its own uplink is clean, so its encoder is told of no
-    // loss: LiveKit does not pass on its subscribers' unless configured
-    // to). The repaired share is shown beside it, here none.
+    // What was lost is made up in the playout: concealed, not repaired.
+    // The peer's own uplink is clean, so its encoder is told of no loss
+    // and adds no copy of the frame before (LiveKit does not pass its
+    // subscribers' loss on unless configured to). The repaired share is
+    // shown beside it, here none.
     let (concealed, repaired) = made_up_median(&call, 5).await;
     assert!(
         (5.0..=15.0).contains(&concealed),

@@ -194,8 +194,8 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     // A second peer talks from our side of the link (a client across the
     // same lossy path): the server's reports tell its encoder of the loss
     // on its way up, and Opus then carries a copy of each frame in the
-    // packet after it (in-band repair, SILK's LBRR; a tone is coded by
-    // CELT, which has none, so it speaks).
+    // packet after it (in-band repair, SILK's LBRR). It speaks, as a
+    // person on a call does (espeak-ng: hybrid Opus).
     let mut talker = server
         .spawn_client_peer(PeerOptions::new(room, "py-talker", 330.0))
         .await
@@ -323,7 +323,10 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     // down, 44 % of them (1 - 0.75²); a lost frame whose next packet came
     // (56 % of them) is rebuilt from that packet's copy, once its encoder
     // knows of the loss (it does from the first seconds). Without the
-    // copy, every lost frame is concealed.
+    // copy, every lost frame is concealed. 60 % seen: the share counted
+    // lost includes a slot concealed while the delay grew a frame, and
+    // the talker's pauses (DTX) lose nothing; 80 % would mean frames
+    // counted repaired whose next packet never came.
     let talker = playout_of(&call, &talker_track).await;
     let played = talker.played - talker_before.played;
     let concealed = talker.concealed - talker_before.concealed;
@@ -333,8 +336,9 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
         "the talker over the hold: {played} frames played, {repaired} repaired, \
          {concealed} concealed"
     );
+    assert!(lost >= 50.0, "only {lost} of the talker's frames lost");
     assert!(
-        repaired as f64 >= 0.35 * lost && repaired as f64 <= 0.70 * lost,
+        repaired as f64 >= 0.35 * lost && repaired as f64 <= 0.80 * lost,
         "{repaired} of {lost} lost frames repaired"
     );
 
@@ -359,7 +363,6 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     call.leave().await;
 }
 
-/// Our voice's counters: sent, and as the server last reported on it.
 /// How a received track (by sid) has played so far.
 async fn playout_of(call: &rtcstack::Call, track: &str) -> rtcstack::PlayoutCounters {
     let counters = call.counters().await.unwrap();
@@ -369,6 +372,7 @@ async fn playout_of(call: &rtcstack::Call, track: &str) -> rtcstack::PlayoutCoun
         .unwrap_or_else(|| panic!("{track} is not played"))
 }
 
+/// Our voice's counters: sent, and as the server last reported on it.
 async fn our_voice_as_reported(call: &rtcstack::Call) -> rtcstack::StreamCounters {
     let counters = call.counters().await.unwrap();
     counters

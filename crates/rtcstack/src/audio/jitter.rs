@@ -38,13 +38,15 @@ const MAX_HOLE: u64 = (MAX_DELAY.as_millis() / FRAME.as_millis()) as u64;
 /// the late packet is played when it comes and the delay grows by a frame,
 /// towards the target and no further.
 const UNDERRUN_WAIT: u32 = 3;
-/// How long after the last missing frame the buffer keeps one frame more
+/// How long after the last missing frame the target keeps one frame more
 /// than the jitter needs, while the sender's packets carry in-band repair:
 /// a lost frame can only be rebuilt from the packet after it if that
 /// packet is already here when the frame is due. On a steady path the
 /// next packet arrives just as the frame is due, and half the time just
 /// after. 20 ms more delay while packets are being lost, against a
-/// concealed (faded, made-up) frame for every one lost.
+/// concealed (faded, made-up) frame for every one lost. The delay held
+/// comes back down when playout next starts over (the talker's pause, an
+/// outage), not mid-speech: that would drop 20 ms of it.
 const REPAIR_HOLD: Duration = Duration::from_secs(10);
 
 /// What to play for the next 20 ms.
@@ -103,6 +105,9 @@ pub struct JitterBuffer {
     last_hole: Option<Instant>,
     /// One frame more is held for repair (see [`REPAIR_HOLD`]).
     repair_margin: bool,
+    /// The last packet played was CELT only: the decoder then conceals
+    /// instead of decoding a copy (libopus), so none is counted repaired.
+    after_celt: bool,
     stats: JitterStats,
 }
 
@@ -128,6 +133,7 @@ impl JitterBuffer {
             repair_seen: false,
             last_hole: None,
             repair_margin: false,
+            after_celt: false,
             stats: JitterStats::default(),
         }
     }
@@ -281,6 +287,7 @@ impl JitterBuffer {
             self.next = Some(next + 1);
             self.stats.played += 1;
             self.pausing = super::is_dtx_frame(&p);
+            self.after_celt = p.first().is_some_and(|toc| toc >> 3 >= 16);
             return Playout::Packet(p);
         }
         if self.held.is_empty() && !self.pausing && self.waited < UNDERRUN_WAIT {
@@ -318,7 +325,7 @@ impl JitterBuffer {
         self.missed(now);
         self.next = Some(next + 1);
         match self.held.get(&(next + 1)) {
-            Some(p) if super::inband_repair::carries_repair(p) => {
+            Some(p) if !self.after_celt && super::inband_repair::carries_repair(p) => {
                 self.stats.repaired += 1;
                 Playout::Repair(p.clone())
             }
@@ -699,9 +706,25 @@ mod tests {
         assert_eq!(out[6], Playout::Repair(repairing(6)), "{out:?}");
         assert_eq!(out[21], Playout::Repair(repairing(21)), "{out:?}");
 
-        // 10 s without a loss: back to the jitter's own target.
+        // 10 s without a loss: the target is back to the jitter's own.
         steady(&mut jb, t0, 40..600, &[], repairing);
         assert!((target_ms(&jb) - 20.0).abs() < 0.01, "{:?}", jb.stats());
+    }
+
+    #[test]
+    fn after_a_celt_packet_a_lost_frame_is_concealed_not_counted_repaired() {
+        // libopus conceals instead of decoding the copy when the last
+        // frame it decoded was CELT only (a mode switch).
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let celt = bytes::Bytes::from(vec![0xf8, 0x12, 0x34]);
+        jb.push(0, 0, celt.clone(), t0);
+        jb.push(2, 2 * FRAME_TS, repairing(2), t0);
+        let start = t0 + jb.target_delay();
+        let out = drain(&mut jb, start, 3);
+        assert_eq!(out[0], Playout::Packet(celt), "{out:?}");
+        assert_eq!(out[1], Playout::Conceal, "{out:?}");
+        assert_eq!((jb.stats().repaired, jb.stats().concealed), (0, 1));
     }
 
     #[test]
