@@ -10,6 +10,18 @@
 //! probability one half, so it is a bit of that frame's first byte (RFC
 //! 6716 4.2.3).
 
+/// Configurations 16–31 of the table-of-contents byte are CELT only
+/// (RFC 6716 3.1): no SILK layer, so no copy.
+const FIRST_CELT_CONFIG: u8 = 16;
+
+/// Whether `packet` is CELT only. After such a frame libopus conceals a
+/// lost one rather than decode a copy.
+pub(crate) fn is_celt_only(packet: &[u8]) -> bool {
+    packet
+        .first()
+        .is_some_and(|toc| toc >> 3 >= FIRST_CELT_CONFIG)
+}
+
 /// Whether `packet` holds a copy of the 20 ms before it to decode in its
 /// place. False for a CELT-only packet (no SILK layer), frames of another
 /// length than ours (a copy decoded into 20 ms would fill the wrong span),

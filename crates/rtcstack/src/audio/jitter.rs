@@ -287,7 +287,7 @@ impl JitterBuffer {
             self.next = Some(next + 1);
             self.stats.played += 1;
             self.pausing = super::is_dtx_frame(&p);
-            self.after_celt = p.first().is_some_and(|toc| toc >> 3 >= 16);
+            self.after_celt = super::inband_repair::is_celt_only(&p);
             return Playout::Packet(p);
         }
         if self.held.is_empty() && !self.pausing && self.waited < UNDERRUN_WAIT {
@@ -636,30 +636,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_lost_frame_is_rebuilt_from_the_next_packets_copy() {
+    /// Packets 0..6 each made by `make`, on time, 3 lost: what came out and
+    /// the buffer's stats.
+    fn third_lost(make: fn(u8) -> bytes::Bytes) -> (Vec<Playout>, JitterStats) {
         let t0 = Instant::now();
         let mut jb = JitterBuffer::new();
-        // Packets 0..6 on time, 3 lost; 4 carries a copy of 3.
         for i in (0..6u16).filter(|&i| i != 3) {
             let at = t0 + FRAME * u32::from(i) - Duration::from_millis(5);
-            jb.push(i, u32::from(i) * FRAME_TS, repairing(i as u8), at);
+            jb.push(i, u32::from(i) * FRAME_TS, make(i as u8), at);
         }
         let out = drain(&mut jb, t0 + MIN_DELAY, 6);
+        (out, jb.stats())
+    }
+
+    #[test]
+    fn a_lost_frame_is_rebuilt_from_the_next_packets_copy() {
+        // 4 carries a copy of 3.
+        let (out, s) = third_lost(repairing);
         assert_eq!(out[3], Playout::Repair(repairing(4)), "{out:?}");
         assert_eq!(out[4], Playout::Packet(repairing(4)));
-        let s = jb.stats();
         assert_eq!((s.played, s.repaired, s.concealed), (5, 1, 0));
 
         // Without a copy in the next packet it is concealed.
-        let mut jb = JitterBuffer::new();
-        for i in (0..6u16).filter(|&i| i != 3) {
-            let at = t0 + FRAME * u32::from(i) - Duration::from_millis(5);
-            jb.push(i, u32::from(i) * FRAME_TS, pkt(i as u8), at);
-        }
-        let out = drain(&mut jb, t0 + MIN_DELAY, 6);
+        let (out, s) = third_lost(pkt);
         assert_eq!(out[3], Playout::Conceal, "{out:?}");
-        let s = jb.stats();
         assert_eq!((s.played, s.repaired, s.concealed), (5, 0, 1));
     }
 
