@@ -50,6 +50,16 @@ pub struct Rates {
     /// the first report after it).
     since: Option<Instant>,
     history: VecDeque<(Instant, HashMap<Key, StreamCounters>)>,
+    /// Each received stream's packets at the last counters, kept through
+    /// [`Rates::restart`]: a stream that received nothing since then has
+    /// stalled.
+    last_packets: HashMap<Key, u64>,
+    /// Received streams that stalled and have not received since, and
+    /// those that have, with the counters their window starts at: the
+    /// packets a gap skipped (an outage, on resume) count as lost only
+    /// once the first after it arrives, which may be after the window
+    /// began again.
+    stalled: HashMap<Key, Option<Instant>>,
 }
 
 fn streams(c: &CallCounters) -> HashMap<Key, StreamCounters> {
@@ -69,6 +79,35 @@ impl Rates {
             session: None,
             since: None,
             history: VecDeque::new(),
+            last_packets: HashMap::new(),
+            stalled: HashMap::new(),
+        }
+    }
+
+    /// Starts the window again (after an outage: its lost packets are the
+    /// banner's news, not the connection's quality once it is back).
+    pub fn restart(&mut self) {
+        self.history.clear();
+        self.since = None;
+    }
+
+    /// Notes which received streams stalled (nothing since the last
+    /// counters) and which flow again, from `at`.
+    fn note_flow(&mut self, at: Instant, now: &HashMap<Key, StreamCounters>) {
+        for (key, s) in now.iter().filter(|(k, _)| k.0) {
+            let moved = self
+                .last_packets
+                .insert(key.clone(), s.packets)
+                .is_none_or(|last| s.packets > last);
+            match (moved, self.stalled.get(key)) {
+                (false, _) => {
+                    self.stalled.insert(key.clone(), None);
+                }
+                (true, Some(None)) => {
+                    self.stalled.insert(key.clone(), Some(at));
+                }
+                _ => {}
+            }
         }
     }
 
@@ -80,9 +119,12 @@ impl Rates {
             self.session = Some(c.session);
             self.history.clear();
             self.since = None;
+            self.last_packets.clear();
+            self.stalled.clear();
         }
         let since = *self.since.get_or_insert(c.at);
         let now = streams(c);
+        self.note_flow(c.at, &now);
         // Keep the newest sample at or beyond the window's start, as the
         // window's base.
         while self.history.len() >= 2
@@ -93,9 +135,14 @@ impl Rates {
         let mut out: Vec<StreamRates> = now
             .iter()
             .filter_map(|(key, s)| {
+                // A stream that stalled: its window starts again once it
+                // flows (with no base yet then, it has no rates for a
+                // second, as a new stream).
+                let from = self.stalled.get(key).copied().flatten();
                 let (at, before) = self
                     .history
                     .iter()
+                    .filter(|(at, _)| from.is_none_or(|f| *at >= f))
                     .find_map(|(at, m)| m.get(key).map(|b| (*at, b)))?;
                 // A stream we send: the oldest report in the window that
                 // came since `since`, for its loss.
@@ -350,5 +397,30 @@ mod tests {
         // A duplicate makes the lost count drop.
         let out = r.push(&counters(t0 + Duration::from_secs(1), 150, 3));
         assert_eq!(out[0].loss_percent, 0.0);
+    }
+
+    #[test]
+    fn packets_an_outage_skipped_are_not_loss_once_the_stream_flows_again() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut r = Rates::new(Duration::from_secs(10));
+        // 50 packets a second, none lost.
+        for s in 0..=3 {
+            r.push(&counters(at(s), 50 * s, 0));
+        }
+        // Cut: nothing arrives; the window restarts while reconnecting.
+        r.push(&counters(at(4), 150, 0));
+        r.restart();
+        // Back, before the first packet after the gap.
+        assert!(r.push(&counters(at(9), 150, 0)).is_empty());
+        // The first after it: the 250 packets the gap skipped count as
+        // lost in the stream's own counters, but not in its window.
+        assert!(r.push(&counters(at(10), 200, 250)).is_empty());
+        // From there: 2 of 50 lost, 4 %.
+        let out = r.push(&counters(at(11), 248, 252));
+        assert!((out[0].loss_percent - 4.0).abs() < 1e-9, "{out:?}");
+        // The window grows from there: 2 of 100.
+        let out = r.push(&counters(at(12), 298, 252));
+        assert!((out[0].loss_percent - 2.0).abs() < 1e-9, "{out:?}");
     }
 }

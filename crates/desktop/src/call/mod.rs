@@ -488,8 +488,9 @@ async fn follow_stats(
         if call.connection_state() != ConnectionState::Connected {
             // An outage's lost packets are the banner's news: counted in
             // the rates, a call back to Excellent read "79 % packet loss"
-            // for the next 10 s. The window starts again once it is back.
-            rates = Rates::new(STATS_WINDOW);
+            // for the next 10 s. The window starts again once it is back,
+            // for a stream we receive once it flows again.
+            rates.restart();
             continue;
         }
         // Between sessions (mid-rejoin) there is nothing to read.
