@@ -295,7 +295,9 @@ async fn h264_from_livekit_python_is_decoded_whole() {
 /// way and 40 ± 30 ms of delay: LiveKit's Python SDK (on the server's side
 /// of the link) still gets the full size, every report 640x360 (with any
 /// loss over 2 % cut for, the full layer paused within 6 s and 320x180
-/// came: seen), in the pattern's colours, at 20 fps or more. It decodes
+/// came: seen; with the jitter read as a queue, the estimate fell to
+/// 250 kbit/s within a second and 320x180 or 160x90 came: seen), in the
+/// pattern's colours, at 20 fps or more. It decodes
 /// 25.8–27.8 of our 30 pictures a second (12–14 % of the numbers skipped),
 /// about as from its own SDK publishing over the same link (26.8–27.8 fps,
 /// 8–12 % skipped): the skips come with loss on the way to the server.
