@@ -28,6 +28,8 @@ each frame published so far was handed to the SDK (wall clock, seconds, by
 frame number); {"cmd": "video_log_start"} then {"cmd": "video_log"} reports
 every video frame received between the two: sender, frame number, wall-clock
 time; {"cmd": "video_stop"} unpublishes it),
+{"cmd": "audio_received", "identity": "x"} (libwebrtc's counters of x's voice
+here: samples, concealed samples, packets received and lost),
 {"cmd": "disconnect"} (leave the room, keep running), {"cmd": "rejoin"} (leave
 if in a room, then join again in this same process: the benchmarks' warm
 joins), {"cmd": "leave"} (leave and exit).
@@ -593,6 +595,31 @@ class Peer:
             except Exception as err:  # a bad command must not kill the peer
                 emit("error", message=f"command failed: {err}")
 
+    async def audio_received(self, identity: str) -> None:
+        """Reports libwebrtc's counters of `identity`'s voice as received here:
+        samples played, those concealed (a lost packet's frame made up, where
+        no in-band repair came with the next one), packets received and lost."""
+        participant = self.room.remote_participants.get(identity)
+        tracks = [] if participant is None else [
+            p.track for p in participant.track_publications.values()
+            if p.kind == rtc.TrackKind.KIND_AUDIO and p.track is not None
+        ]
+        if not tracks:
+            raise ValueError(f"no voice of {identity} received")
+        for stats in await tracks[0].get_stats():
+            if stats.HasField("inbound_rtp"):
+                inbound = stats.inbound_rtp
+                emit(
+                    "audio_received",
+                    identity=identity,
+                    samples=inbound.inbound.total_samples_received,
+                    concealed=inbound.inbound.concealed_samples,
+                    packets=inbound.received.packets_received,
+                    lost=inbound.received.packets_lost,
+                )
+                return
+        raise ValueError(f"no inbound counters of {identity}'s voice")
+
     async def handle(self, cmd: dict) -> None:  # type: ignore[type-arg]
         name = cmd.get("cmd")
         if name in ("mute", "unmute") and self.track is not None:
@@ -632,6 +659,8 @@ class Peer:
             )
         elif name == "video_sent":
             emit("video_sent", times=self.sent_at)
+        elif name == "audio_received":
+            await self.audio_received(str(cmd["identity"]))
         elif name == "video_log_start":
             self.frame_log = []
             emit("video_logging")

@@ -53,6 +53,18 @@ pub struct PythonPeer {
     _dir: tempfile::TempDir,
 }
 
+/// libwebrtc's counters of a voice the peer receives, since it began.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoiceReceived {
+    /// Samples played out.
+    pub samples: f64,
+    /// Of them, made up for lost packets (a frame repaired from the next
+    /// packet's in-band copy is not).
+    pub concealed: f64,
+    pub packets: f64,
+    pub lost: f64,
+}
+
 impl PythonPeer {
     /// Starts the peer, inside `net` if given, and waits until it has joined.
     pub async fn spawn(
@@ -236,6 +248,34 @@ impl PythonPeer {
             .as_array()
             .context("video_sent without its times")?;
         Ok(times.iter().filter_map(Value::as_f64).collect())
+    }
+
+    /// libwebrtc's counters of `identity`'s voice as received here.
+    pub async fn audio_received(&mut self, identity: &str) -> Result<VoiceReceived> {
+        let mark = self.mark();
+        self.send(serde_json::json!({"cmd": "audio_received", "identity": identity}))
+            .await?;
+        let e = self
+            .wait_for_after(
+                mark,
+                "audio_received",
+                |e| e.kind() == "audio_received" || e.kind() == "error",
+                Duration::from_secs(10),
+            )
+            .await?;
+        if e.kind() == "error" {
+            bail!("the peer could not read {identity}'s voice: {:?}", e.0);
+        }
+        let count = |field: &str| {
+            e.f64(field)
+                .with_context(|| format!("audio_received without {field}: {:?}", e.0))
+        };
+        Ok(VoiceReceived {
+            samples: count("samples")?,
+            concealed: count("concealed")?,
+            packets: count("packets")?,
+            lost: count("lost")?,
+        })
     }
 
     /// Leaves the room and waits for the process to end.

@@ -18,6 +18,7 @@ use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::client::{join_configured, wait_hearing};
 use rtcstack_testbench::http_proxy::HttpProxy;
 use rtcstack_testbench::lines::{Line, Lines};
+use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::paths;
 use rtcstack_testbench::peer::{PeerOptions, PythonPeer};
 use rtcstack_testbench::rig::Rig;
@@ -644,4 +645,71 @@ fn relayed_over_tls(l: &Line) -> bool {
         && ["publisher", "subscriber"]
             .iter()
             .all(|w| l.0[w]["relay"] == "TLS")
+}
+
+/// Under 15 % loss on our uplink, our voice carries its own repair: told
+/// of the loss by the server's reports on our voice, our Opus encoder puts
+/// each frame's essentials again in the next packet (in-band FEC), and
+/// LiveKit's SDK (libwebrtc) has to make up only the frames whose next
+/// packet was lost too. Over 8 s from a second after the first report of
+/// loss: the peer lost 9–21 % of our packets and concealed no more than
+/// 0.6 of that share of our samples (0.08–0.45 of it seen: 1.5 % of 18.2,
+/// 6.0 % of 13.3; without the repair, about as many as it lost: 18.7 % of
+/// 18.2).
+#[tokio::test]
+async fn under_loss_our_voice_carries_its_own_repair() {
+    let room = "voice-repair";
+    let mut rig = Rig::start(room).await;
+    rig.server
+        .link()
+        .unwrap()
+        .degrade(Netem {
+            loss_percent: 15.0,
+            ..Netem::default()
+        })
+        .unwrap();
+    let deadline = Instant::now() + SECS(15);
+    loop {
+        let counters = rig.call.counters().await.expect("a session");
+        let voice = counters
+            .publisher
+            .outbound
+            .iter()
+            .find(|s| s.kind == "audio");
+        if voice.is_some_and(|v| v.report.is_some() && v.lost > 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no report of our voice's loss: {voice:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(SECS(1)).await;
+    let before = rig.peer.audio_received("rust-880").await.unwrap();
+    tokio::time::sleep(SECS(8)).await;
+    let after = rig.peer.audio_received("rust-880").await.unwrap();
+    rig.server.link().unwrap().clear_degrade().unwrap();
+    let (lost, packets) = (after.lost - before.lost, after.packets - before.packets);
+    let lost_share = lost / (lost + packets);
+    let concealed = (after.concealed - before.concealed) / (after.samples - before.samples);
+    eprintln!(
+        "15 % uplink loss: the peer lost {lost} of our {} packets ({:.1} %) and concealed \
+         {:.1} % of our samples",
+        lost + packets,
+        lost_share * 100.0,
+        concealed * 100.0
+    );
+    assert!(
+        (0.09..=0.21).contains(&lost_share),
+        "the peer lost {:.1} % of our voice, not the link's 15 %",
+        lost_share * 100.0
+    );
+    assert!(
+        concealed <= 0.6 * lost_share,
+        "the peer concealed {:.1} % of our voice of {:.1} % lost: too little repair came with it",
+        concealed * 100.0,
+        lost_share * 100.0
+    );
+    rig.call.leave().await;
 }

@@ -26,6 +26,8 @@ pub(crate) struct FarReport {
     /// Of our packets, lost so far (RFC 3550's cumulative count: signed,
     /// a receiver counting duplicates may go below zero).
     pub lost: i64,
+    /// Of our packets since the block before, the share lost (0..1).
+    pub fraction_lost: f64,
     /// In the stream's RTP clock ticks.
     pub jitter: u32,
     /// From the block's echo of our last sender report, if it had one.
@@ -44,6 +46,7 @@ impl FarReports {
             at,
             highest: block.last_sequence_number,
             lost: cumulative_lost(block.total_lost),
+            fraction_lost: f64::from(block.fraction_lost) / 256.0,
             jitter: block.jitter,
             rtt_ms: round_trip_ms(block, wall),
         };
@@ -113,6 +116,7 @@ mod tests {
                 at,
                 highest: 70_000,
                 lost: 30,
+                fraction_lost: 0.0,
                 jitter: 90,
                 rtt_ms: None
             })

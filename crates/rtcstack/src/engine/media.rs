@@ -17,7 +17,9 @@ use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::level::{Meter, MicLevel};
 use crate::audio::{is_dtx_frame, FRAME_SAMPLES};
 
+use super::far_reports::FarReports;
 use super::numbering::Numbering;
+use super::voice_loss::VoiceLoss;
 
 const FRAME: Duration = Duration::from_millis(20);
 /// Playout ticks later than this are a stall, and not made up.
@@ -40,6 +42,7 @@ pub(crate) async fn send_audio(
     mut input: Box<dyn AudioInput>,
     muted: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    reports: FarReports,
 ) {
     let mut encoder =
         match opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip) {
@@ -52,6 +55,13 @@ pub(crate) async fn send_audio(
     if let Err(e) = encoder.set_dtx(true) {
         tracing::warn!("opus dtx: {e}");
     }
+    // Repair carried in the next packet, as much as the loss reported
+    // calls for (none until some is).
+    if let Err(e) = encoder.set_inband_fec(true) {
+        tracing::warn!("opus in-band fec: {e}");
+    }
+    let mut loss = VoiceLoss::default();
+    let (mut last_report, mut told) = (None, 0);
     // The far end's reports reach every sent track (the video sender acts
     // on them); audio has no use for them: drained, so its queue never
     // fills and overflows into the log.
@@ -71,6 +81,19 @@ pub(crate) async fn send_audio(
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
         input.next_frame(&mut pcm);
+        // Each report once, by when it came.
+        if let Some(r) = reports.get(ssrc).filter(|r| Some(r.at) != last_report) {
+            last_report = Some(r.at);
+            loss.on_report(r.at, r.fraction_lost);
+        }
+        let percent = loss.percent(Instant::now());
+        if percent != told {
+            told = percent;
+            tracing::debug!("our voice: {told} % lost, told the encoder");
+            if let Err(e) = encoder.set_packet_loss_perc(told) {
+                tracing::warn!("opus packet loss: {e}");
+            }
+        }
         // Muted: silence, said as such (the meter is not fed it, so its
         // idea of the room's floor survives the mute).
         let level = if muted.load(Ordering::Relaxed) {

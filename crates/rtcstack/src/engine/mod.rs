@@ -34,6 +34,7 @@ pub(crate) mod stats;
 mod sync;
 mod timeline;
 mod transport;
+mod voice_loss;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -68,6 +68,7 @@ impl Session {
             input,
             Arc::clone(&s.muted),
             Arc::clone(&s.stop),
+            s.transports.publisher.reports.clone(),
         ));
         let sid = info.sid.clone();
         s.transports.publisher.sent.name([ssrc], &sid);
