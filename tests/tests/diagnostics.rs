@@ -330,6 +330,20 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     };
     assert_eq!(codec, "opus");
     assert!((20.0..=200.0).contains(&delay), "playout delay {delay} ms");
+    // Ours is named as we send it (rtc's statistics name a sent stream's
+    // codec only where our format line is the one negotiated: "–").
+    let sent = call
+        .js(
+            "const row = document.querySelector('[data-testid=stats-row][data-way=out]'); \
+             return row ? row.cells[3].innerText : null;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.as_str(),
+        Some("opus"),
+        "our voice's codec in the panel"
+    );
     let (concealed, repaired) = made_up_median(&call, 5).await;
     assert!(concealed < 1.0, "{concealed} % concealed on a clean link");
     assert!(repaired < 1.0, "{repaired} % repaired on a clean link");

@@ -71,7 +71,7 @@ impl Session {
             s.transports.publisher.reports.clone(),
         ));
         let sid = info.sid.clone();
-        s.transports.publisher.sent.name([ssrc], &sid);
+        s.transports.publisher.sent.name([ssrc], &sid, "opus");
         self.keep_published(cid, info);
         // A mute or unmute asked while the track was being set up found no
         // track to name; the server still has the state AddTrack carried.

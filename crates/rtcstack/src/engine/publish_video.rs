@@ -192,7 +192,11 @@ impl Session {
             },
         ));
         let sid = info.sid.clone();
-        self.core.transports.publisher.sent.name(ssrcs, &sid);
+        self.core
+            .transports
+            .publisher
+            .sent
+            .name(ssrcs, &sid, codec.name());
         self.keep_published(cid, info);
         let video = SendingVideo {
             source,

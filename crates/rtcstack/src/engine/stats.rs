@@ -263,7 +263,8 @@ impl ConnectionCounters {
                         at: r.at,
                         expected: u64::from(r.highest),
                     }),
-                    codec: codec(&sent.rtp_stream_stats),
+                    codec: codec(&sent.rtp_stream_stats)
+                        .or_else(|| transport.sent.codec(ssrc).map(str::to_owned)),
                     playout: None,
                 }
             })
