@@ -13,8 +13,8 @@
 //!   reports told of under 10 %, and rtc's loss controller, halving by
 //!   the share lost every 200 ms, took the estimate from its ceiling to
 //!   258 kbit/s in 6 s: a shared screen's full layer paused (2 of 11
-//!   runs alone, about one group run in three; 0 of 6 alone and 1 of 1
-//!   group run without it). Both halves on one loss also cut twice for it.
+//!   runs alone, about one group run in three; none of 14 and the group
+//!   whole without it). Both halves on one loss also cut twice for it.
 //!   The share lost is still kept, for the statistics.
 //!
 //! - The rate the far end receives (what a decrease backs off from) is
