@@ -334,7 +334,8 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
     // codec only where our format line is the one negotiated: "–").
     let sent = call
         .js(
-            "const row = document.querySelector('[data-testid=stats-row][data-way=out]'); \
+            "const row = [...document.querySelectorAll('[data-testid=stats-row][data-way=out]')] \
+               .find((r) => r.cells[2].innerText === 'audio'); \
              return row ? row.cells[3].innerText : null;",
         )
         .await

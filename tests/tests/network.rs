@@ -647,7 +647,9 @@ fn relayed_over_tls(l: &Line) -> bool {
             .all(|w| l.0[w]["relay"] == "TLS")
 }
 
-/// Under 15 % loss on our uplink, our voice carries its own repair: told
+/// Under 15 % loss on our uplink (the link loses both ways; the peer is on
+/// the server's side of it, so only our voice crosses it), our voice
+/// carries its own repair: told
 /// of the loss by the server's reports on our voice, our Opus encoder puts
 /// each frame's essentials again in the next packet (in-band FEC), and
 /// LiveKit's SDK (libwebrtc) has to make up only the frames whose next

@@ -36,6 +36,16 @@ pub struct StreamRates {
     pub playout_delay_ms: Option<f64>,
 }
 
+/// A received stream's stall.
+#[derive(Debug, Clone, Copy)]
+enum Stall {
+    /// Nothing received since the counters before; `lost` then.
+    Quiet { lost: i64 },
+    /// Flowing again, the first packets after it having skipped some: the
+    /// window starts at the counters `from`.
+    Skipped { from: Instant },
+}
+
 /// Way, track and layer: our video's layers share its track.
 type Key = (bool, String, Option<String>);
 
@@ -54,12 +64,14 @@ pub struct Rates {
     /// [`Rates::restart`]: a stream that received nothing since then has
     /// stalled.
     last_packets: HashMap<Key, u64>,
-    /// Received streams that stalled and have not received since, and
-    /// those that have, with the counters their window starts at: the
+    /// Received streams that stalled (with their lost count then) and
+    /// have not received since, and those whose first packets after it
+    /// skipped some, with the counters their window starts at: the
     /// packets a gap skipped (an outage, on resume) count as lost only
     /// once the first after it arrives, which may be after the window
-    /// began again.
-    stalled: HashMap<Key, Option<Instant>>,
+    /// began again. A pause that skipped nothing (a talker's silence
+    /// sent as nothing, a layer the server paused) keeps its window.
+    stalled: HashMap<Key, Stall>,
 }
 
 fn streams(c: &CallCounters) -> HashMap<Key, StreamCounters> {
@@ -99,12 +111,18 @@ impl Rates {
                 .last_packets
                 .insert(key.clone(), s.packets)
                 .is_none_or(|last| s.packets > last);
-            match (moved, self.stalled.get(key)) {
+            match (moved, self.stalled.get(key).copied()) {
+                (false, Some(Stall::Quiet { .. })) => {}
                 (false, _) => {
-                    self.stalled.insert(key.clone(), None);
+                    self.stalled
+                        .insert(key.clone(), Stall::Quiet { lost: s.lost });
                 }
-                (true, Some(None)) => {
-                    self.stalled.insert(key.clone(), Some(at));
+                (true, Some(Stall::Quiet { lost })) if s.lost > lost => {
+                    self.stalled
+                        .insert(key.clone(), Stall::Skipped { from: at });
+                }
+                (true, Some(Stall::Quiet { .. })) => {
+                    self.stalled.remove(key);
                 }
                 _ => {}
             }
@@ -138,7 +156,10 @@ impl Rates {
                 // A stream that stalled: its window starts again once it
                 // flows (with no base yet then, it has no rates for a
                 // second, as a new stream).
-                let from = self.stalled.get(key).copied().flatten();
+                let from = match self.stalled.get(key) {
+                    Some(Stall::Skipped { from }) => Some(*from),
+                    _ => None,
+                };
                 let (at, before) = self
                     .history
                     .iter()
@@ -422,5 +443,24 @@ mod tests {
         // The window grows from there: 2 of 100.
         let out = r.push(&counters(at(12), 298, 252));
         assert!((out[0].loss_percent - 2.0).abs() < 1e-9, "{out:?}");
+    }
+
+    #[test]
+    fn a_pause_that_skipped_nothing_keeps_its_window() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut r = Rates::new(Duration::from_secs(10));
+        // 50 packets a second, 1 lost in each.
+        for s in 0..=3 {
+            r.push(&counters(at(s), 49 * s, s as i64));
+        }
+        // Two seconds of silence sent as nothing (DTX), then talk again,
+        // the numbers running on: no packet skipped.
+        r.push(&counters(at(4), 147, 3));
+        r.push(&counters(at(5), 147, 3));
+        let out = r.push(&counters(at(6), 196, 3));
+        // Still the window from the start: 3 of 199.
+        let want = 300.0 / 199.0;
+        assert!((out[0].loss_percent - want).abs() < 1e-9, "{out:?}");
     }
 }

@@ -34,10 +34,13 @@
 //!   are noise: read as a trend, they cut a camera under 40 ± 30 ms of
 //!   jitter from 1 Mbit/s to 250 kbit/s in a second, step by step, with
 //!   nothing queued. While more than [`REORDERED`] of the recent packets
-//!   arrived out of order, the delay trend is not acted on and the loss
-//!   controller governs (libwebrtc's inter-arrival filter drops reordered
-//!   groups, and starts again when they keep coming, to the same end). A
-//!   queue on a bottleneck keeps order, so it is still seen.
+//!   arrived out of order, the delay trend is not acted on: the estimate
+//!   goes on as with no queue (libwebrtc's inter-arrival filter drops
+//!   reordered groups, and starts again when they keep coming, to the
+//!   same end), and only loss the receiver reports (the uplink's own
+//!   controller, over 10 %) holds us back. A queue on a bottleneck keeps
+//!   order, so it is still seen; one on a path that also reorders is seen
+//!   only once it overflows.
 //! - Only packets numbered transport-wide count. LiveKit reports on video
 //!   alone; rtc's history also hands over our unnumbered audio, which never
 //!   comes back, as lost (16 % of what we send).
@@ -79,6 +82,8 @@ pub(crate) struct Congestion {
     bytes: usize,
     /// The latest of their arrivals.
     newest: Option<Duration>,
+    /// The latest departure of the packets reported.
+    latest_sent: Option<Instant>,
     /// For the latest arrived packets (up to [`ORDER_SAMPLE`]): whether
     /// each came after one sent later had (overtaken on the way).
     overtaken: VecDeque<bool>,
@@ -101,6 +106,7 @@ impl Congestion {
             arrivals: VecDeque::new(),
             bytes: 0,
             newest: None,
+            latest_sent: None,
             overtaken: VecDeque::new(),
             deltas: 0,
             min,
@@ -109,19 +115,23 @@ impl Congestion {
         }
     }
 
-    /// A packet of `size` arrived `at` on the far end's clock, in the
-    /// order sent. One that overtook another on the way arrived before
-    /// it: the window spans the newest arrival. A clock that went back
+    /// A packet of `size`, sent at `departure`, arrived `at` on the far
+    /// end's clock. Reports come in the order sent (ours on our uplink)
+    /// or in the order arrived (our downlink's): a packet overtaken on the
+    /// way arrives before one sent earlier, or was sent before one that
+    /// arrived earlier. The window spans the newest arrival. A clock that went back
     /// further than any path reorders (reset by the far end) starts the
     /// window again; clearing it at every packet that came out of order
     /// left a jittery path's window empty, and the decreases it should
     /// have backed off from did nothing (or came from a few packets).
-    fn arrived(&mut self, at: Duration, size: usize) {
+    fn arrived(&mut self, at: Duration, size: usize, departure: Instant) {
         if self.overtaken.len() == ORDER_SAMPLE {
             self.overtaken.pop_front();
         }
-        self.overtaken
-            .push_back(self.newest.is_some_and(|n| at < n));
+        let overtaken =
+            self.newest.is_some_and(|n| at < n) || self.latest_sent.is_some_and(|l| departure < l);
+        self.overtaken.push_back(overtaken);
+        self.latest_sent = Some(self.latest_sent.map_or(departure, |l| l.max(departure)));
         if self.newest.is_some_and(|n| at + CLOCK_RESET < n) || self.arrivals.len() >= MOST_ARRIVALS
         {
             self.arrivals.clear();
@@ -171,7 +181,7 @@ impl BandwidthEstimator for Congestion {
             if !report.arrived {
                 lost += 1;
             } else if let Some(at) = report.arrival {
-                self.arrived(at, report.size);
+                self.arrived(at, report.size, report.departure);
             }
             if let Some(trend) = self.slope.accumulate(report) {
                 self.deltas = (self.deltas + 1).min(MOST_DELTAS);
@@ -233,13 +243,21 @@ mod tests {
     /// apart (as LiveKit's often comes). Returns the estimate after each
     /// second.
     fn through_a_link(packets: u32, link_kbps: f64, seconds: u32) -> Vec<f64> {
-        through(packets, link_kbps, seconds, 0.0)
+        through(packets, link_kbps, seconds, 0.0, false)
     }
 
     /// The same, each packet then delayed by up to `jitter_ms` more from
     /// the second second on (a spread of its own, as netem's: packets
     /// overtake each other).
-    fn through(packets: u32, link_kbps: f64, seconds: u32, jitter_ms: f64) -> Vec<f64> {
+    /// Reported in the order they arrived (as our downlink's are), with
+    /// `arrival_order`; else in the order sent.
+    fn through(
+        packets: u32,
+        link_kbps: f64,
+        seconds: u32,
+        jitter_ms: f64,
+        arrival_order: bool,
+    ) -> Vec<f64> {
         let start = Instant::now();
         let mut estimator = Congestion::new(2_000_000.0, 100_000.0, 2_000_000.0);
         let serve_ms = 1_200.0 * 8.0 / link_kbps;
@@ -265,6 +283,9 @@ mod tests {
             // Feedback after every third frame (100 ms).
             if frame % 3 == 2 {
                 let at = start + Duration::from_micros(((frame_ms + 40.0) * 1000.0) as u64);
+                if arrival_order {
+                    batch.sort_by_key(|r: &PacketReport| r.arrival);
+                }
                 let (first, second) = batch.split_at(batch.len() / 2);
                 estimator.on_reports(at, first);
                 estimator.on_reports(at + Duration::from_micros(5), second);
@@ -313,11 +334,14 @@ mod tests {
     #[test]
     fn jitter_that_reorders_packets_is_not_read_as_a_queue() {
         // 1.15 Mbit/s into 2 Mbit/s, each packet 0-60 ms late from 1 s on.
-        let estimates = through(4, 2_000.0, 5, 60.0);
-        assert!(
-            estimates.iter().all(|e| *e >= 2_000_000.0 * 0.99),
-            "{estimates:?}"
-        );
+        for arrival_order in [false, true] {
+            let estimates = through(4, 2_000.0, 5, 60.0, arrival_order);
+            assert!(
+                estimates.iter().all(|e| *e >= 2_000_000.0 * 0.99),
+                "in the order {}: {estimates:?}",
+                if arrival_order { "arrived" } else { "sent" }
+            );
+        }
     }
 
     #[test]

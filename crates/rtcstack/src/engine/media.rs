@@ -63,8 +63,8 @@ pub(crate) async fn send_audio(
     let mut loss = VoiceLoss::default();
     let (mut last_report, mut told) = (None, 0);
     // The far end's reports reach every sent track (the video sender acts
-    // on them); audio has no use for them: drained, so its queue never
-    // fills and overflows into the log.
+    // on them); audio reads them from `reports` instead: its track's queue
+    // is drained, so it never fills and overflows into the log.
     let drain = {
         let track = Arc::clone(&track);
         tokio::spawn(async move { while track.poll().await.is_some() {} })

@@ -195,7 +195,12 @@ impl ConnectionCounters {
                     _ => None,
                 })
                 .filter(|r| *r > 0)
-                .unwrap_or(48_000);
+                // Where rtc names no codec (a stream we send): Opus's
+                // clock, or video's.
+                .unwrap_or(match stream.kind.to_string().as_str() {
+                    "video" => 90_000,
+                    _ => 48_000,
+                });
             1000.0 / f64::from(rate)
         };
         // "audio/opus" → "opus".
