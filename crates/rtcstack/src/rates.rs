@@ -135,8 +135,7 @@ impl Rates {
         if self.session != Some(c.session) {
             // A rejoin: the old session's counters are no base for the new.
             self.session = Some(c.session);
-            self.history.clear();
-            self.since = None;
+            self.restart();
             self.last_packets.clear();
             self.stalled.clear();
         }

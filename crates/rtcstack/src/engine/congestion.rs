@@ -160,12 +160,7 @@ impl Congestion {
             self.arrivals.pop_front();
             self.bytes -= size;
         }
-        let oldest = self.arrivals.iter().map(|a| a.0).min()?;
-        let first = self
-            .arrivals
-            .iter()
-            .find(|a| a.0 == oldest)
-            .map_or(0, |a| a.1);
+        let &(oldest, first) = self.arrivals.iter().min_by_key(|a| a.0)?;
         let span = newest.saturating_sub(oldest);
         // The first packet's bytes arrived at the span's start: not in it.
         (span >= LEAST_SPAN).then(|| (self.bytes - first) as f64 * 8.0 / span.as_secs_f64())
