@@ -1,7 +1,8 @@
 //! The transport-wide estimate of what our uplink carries: GCC's delay
-//! half (delay trend, overuse detection, AIMD rate control: rtc's parts)
-//! over the server's transport-wide feedback, put together here rather
-//! than taken whole as rtc's `Gcc`, for reasons seen against LiveKit:
+//! half (rtc's arrival groups and AIMD rate control, our [`Trendline`]
+//! between them) over the server's transport-wide feedback, put together
+//! here rather than taken whole as rtc's `Gcc`, for reasons seen against
+//! LiveKit:
 //!
 //! - Loss is not acted on here: the uplink's own controller
 //!   (`video/uplink.rs`) follows what the server's receiver reports say
@@ -22,13 +23,16 @@
 //!   the times the feedback reached us, and feedback comes in bursts: two
 //!   reports a few microseconds apart read as gigabits a second, so its
 //!   decreases went to its ceiling and it never backed off.
-//! - The delay trend (per group of packets, in ms) is weighed by how many
-//!   groups it has seen, up to 60, before it meets the adaptive threshold,
-//!   as libwebrtc's overuse detector weighs it. `Gcc` compares the bare
-//!   trend with a threshold made for the weighed one (6 ms and up), so it
-//!   saw a queue grow only when it grew by a sixth of a frame interval per
-//!   frame: 20 % more than a link carries went unseen while the queue
-//!   filled (seen against a 700 kbit/s link with a second of buffer).
+//! - Whether a queue grows is read from a line fitted through the latest
+//!   groups' delays ([`Trendline`], libwebrtc's trendline), not from
+//!   `Gcc`'s Kalman filter: that compared its bare trend with a threshold
+//!   made for a weighed one, so 20 % more than a link carries went unseen
+//!   while the queue filled (a 700 kbit/s link with a second of buffer);
+//!   weighed, it still read a drained queue as one for 3-6 s (see
+//!   `trendline.rs`). A queue that stands full (flat delay, the trend
+//!   silent, packets lost) is read as overuse too ([`StandingQueue`]): on
+//!   our downlink, whose loss the delay-based estimate alone never acts
+//!   on, the estimate grew back over a 900 ms queue and no picture came.
 //! - On a path that reorders packets (one that overtakes another: a
 //!   radio link's retries, per-packet jitter), one-way delay differences
 //!   are noise: read as a trend, they cut a camera under 40 ± 30 ms of
@@ -51,9 +55,12 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{
-    BandwidthEstimator, EstimatorStats, LossController, OveruseDetector, PacketReport,
-    RateController, SlopeEstimator, Usage,
+    ArrivalGroupAccumulator, BandwidthEstimator, EstimatorStats, LossController, PacketReport,
+    RateController, Usage,
 };
+
+use super::standing_queue::StandingQueue;
+use super::trendline::Trendline;
 
 /// The span of arrivals the received rate is measured over.
 const WINDOW: Duration = Duration::from_millis(500);
@@ -66,15 +73,20 @@ const MOST_ARRIVALS: usize = 5_000;
 const REORDERED: f64 = 0.05;
 /// How many of the latest arrived packets that share is of.
 const ORDER_SAMPLE: usize = 100;
+/// Loss this recent says a queue that stands is full.
+const DROPPING: Duration = Duration::from_secs(2);
 /// An arrival this far before the newest is a far end's clock reset, not
 /// a packet overtaken on the way.
 const CLOCK_RESET: Duration = Duration::from_secs(1);
-/// The most groups the trend is weighed by.
-const MOST_DELTAS: u32 = 60;
 
 pub(crate) struct Congestion {
-    slope: SlopeEstimator,
-    detector: OveruseDetector,
+    groups: ArrivalGroupAccumulator,
+    trend: Trendline,
+    standing: StandingQueue,
+    /// Whether a queue stood at the last report.
+    stood: bool,
+    /// The last report with a packet lost.
+    lost_at: Option<Instant>,
     delay: RateController,
     loss: LossController,
     /// Arrived packets: their arrival on the far end's clock, and size.
@@ -87,8 +99,6 @@ pub(crate) struct Congestion {
     /// For the latest arrived packets (up to [`ORDER_SAMPLE`]): whether
     /// each came after one sent later had (overtaken on the way).
     overtaken: VecDeque<bool>,
-    /// Trend readings so far (up to [`MOST_DELTAS`]).
-    deltas: u32,
     min: f64,
     max: f64,
     target: f64,
@@ -99,8 +109,11 @@ impl Congestion {
     pub(crate) fn new(initial: f64, min: f64, max: f64) -> Self {
         let initial = initial.clamp(min, max);
         Congestion {
-            slope: SlopeEstimator::new(),
-            detector: OveruseDetector::new(),
+            groups: ArrivalGroupAccumulator::default(),
+            trend: Trendline::default(),
+            standing: StandingQueue::default(),
+            stood: false,
+            lost_at: None,
             delay: RateController::new(initial, min, max),
             loss: LossController::new(initial, min, max),
             arrivals: VecDeque::new(),
@@ -108,7 +121,6 @@ impl Congestion {
             newest: None,
             latest_sent: None,
             overtaken: VecDeque::new(),
-            deltas: 0,
             min,
             max,
             target: initial,
@@ -169,7 +181,7 @@ impl Congestion {
 
 impl BandwidthEstimator for Congestion {
     fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
-        let mut usage = self.detector.usage();
+        let mut usage = self.trend.usage();
         let (mut total, mut lost) = (0, 0);
         for report in reports.iter().filter(|r| r.is_twcc) {
             total += 1;
@@ -178,15 +190,39 @@ impl BandwidthEstimator for Congestion {
             } else if let Some(at) = report.arrival {
                 self.arrived(at, report.size, report.departure);
             }
-            if let Some(trend) = self.slope.accumulate(report) {
-                self.deltas = (self.deltas + 1).min(MOST_DELTAS);
-                let weighed = trend.estimate_ms * f64::from(self.deltas);
-                usage = self.detector.update(trend.at, weighed);
+            if let Some(group) = self.groups.accumulate(report) {
+                usage = self.trend.update(&group);
             }
         }
         if total == 0 {
             return;
         }
+        let arrived = reports
+            .iter()
+            .filter(|r| r.is_twcc && r.arrived)
+            .filter_map(|r| Some((r.departure, r.arrival?)));
+        if lost > 0 {
+            self.lost_at = Some(now);
+        }
+        // Full, so dropping: a delay that stands without loss is a longer
+        // route (a VPN's), which sending less would not shorten. One cut
+        // as it begins takes us under what the link lets through (all of
+        // it arrives while a queue stands); then no increase while it
+        // stands ("under" holds the rate), as a sender that cannot send
+        // less (LiveKit's lowest layer) keeps it standing however far we
+        // cut.
+        let dropping = self
+            .lost_at
+            .is_some_and(|at| now.saturating_duration_since(at) < DROPPING);
+        let standing = self.standing.update(arrived) && dropping;
+        if standing && usage != Usage::Over {
+            usage = if self.stood {
+                Usage::Under
+            } else {
+                Usage::Over
+            };
+        }
+        self.stood = standing;
         if self.reorders() && usage == Usage::Over {
             usage = Usage::Normal;
         }
@@ -231,38 +267,51 @@ mod tests {
         }
     }
 
-    /// Sends video at 30 frames a second, each `packets` packets of 1,200
-    /// bytes leaving together (1 ms apart), for `seconds` through a link
-    /// that carries `link_kbps` (a queue grows when we send more), with
-    /// feedback every 100 ms, delivered in two parts a few microseconds
-    /// apart (as LiveKit's often comes). Returns the estimate after each
-    /// second.
+    /// Sends video at 30 frames a second, up to `packets` packets of 1,200
+    /// bytes a frame leaving together (1 ms apart), no more than the
+    /// estimate allows (as our pacer and encoders do), for `seconds`
+    /// through a link that carries `link_kbps` (a queue grows when we send
+    /// more), with feedback every 100 ms, delivered in two parts a few
+    /// microseconds apart (as LiveKit's often comes). Returns the estimate
+    /// after each second.
     fn through_a_link(packets: u32, link_kbps: f64, seconds: u32) -> Vec<f64> {
         through(packets, link_kbps, seconds, 0.0, false)
+            .chunks(10)
+            .map(|second| second[9].1)
+            .collect()
     }
 
     /// The same, each packet then delayed by up to `jitter_ms` more from
     /// the second second on (a spread of its own, as netem's: packets
     /// overtake each other).
     /// Reported in the order they arrived (as our downlink's are), with
-    /// `arrival_order`; else in the order sent.
+    /// `arrival_order`; else in the order sent. Returns, after each
+    /// report, its time (ms) and the estimate then.
     fn through(
         packets: u32,
         link_kbps: f64,
         seconds: u32,
         jitter_ms: f64,
         arrival_order: bool,
-    ) -> Vec<f64> {
+    ) -> Vec<(f64, f64)> {
+        const PACKET_BITS: f64 = 1_200.0 * 8.0;
         let start = Instant::now();
         let mut estimator = Congestion::new(2_000_000.0, 100_000.0, 2_000_000.0);
-        let serve_ms = 1_200.0 * 8.0 / link_kbps;
-        let (mut id, mut link_free_ms) = (0u64, 0.0f64);
-        let mut after_each_second = Vec::new();
+        let serve_ms = PACKET_BITS / link_kbps;
+        let (mut id, mut link_free_ms, mut credit) = (0u64, 0.0f64, 0.0f64);
+        let mut trace = Vec::new();
         let mut batch = Vec::new();
         for frame in 0..(seconds * 30) {
             let frame_ms = f64::from(frame) * 1000.0 / 30.0;
-            for p in 0..packets {
+            // Frames of 0.4-1.6 times their share, as an encoder's are.
+            let share = 0.4 + 1.2 * f64::from(frame * 37 % 61) / 60.0;
+            credit +=
+                share * (estimator.target_bitrate() / 30.0).min(f64::from(packets) * PACKET_BITS);
+            let mut p = 0;
+            while credit >= PACKET_BITS {
+                credit -= PACKET_BITS;
                 let sent_ms = frame_ms + f64::from(p);
+                p += 1;
                 let arrived = sent_ms.max(link_free_ms) + serve_ms;
                 link_free_ms = arrived;
                 // From the second second: a spread over 0..jitter_ms, the
@@ -285,35 +334,66 @@ mod tests {
                 estimator.on_reports(at, first);
                 estimator.on_reports(at + Duration::from_micros(5), second);
                 batch.clear();
-            }
-            if frame % 30 == 29 {
-                after_each_second.push(estimator.target_bitrate());
+                trace.push((frame_ms + 40.0, estimator.target_bitrate()));
             }
         }
-        after_each_second
+        trace
+    }
+
+    /// When the estimate first came under `link_kbps` (ms), and its
+    /// least and most from a second after that on (bit/s).
+    fn seen_and_held(trace: &[(f64, f64)], link_kbps: f64) -> (f64, f64, f64) {
+        let seen = trace
+            .iter()
+            .position(|(_, e)| *e <= link_kbps * 1_000.0)
+            .unwrap_or_else(|| panic!("never under the link: {trace:?}"));
+        let after = &trace[(seen + 10).min(trace.len() - 1)..];
+        let least = after.iter().map(|t| t.1).fold(f64::MAX, f64::min);
+        let most = after.iter().map(|t| t.1).fold(0.0, f64::max);
+        (trace[seen].0, least, most)
     }
 
     #[test]
     fn a_growing_queue_brings_the_estimate_down_to_the_link() {
-        // 1.15 Mbit/s into a 700 kbit/s link: a queue grows, nothing is
-        // lost.
-        let estimates = through_a_link(4, 700.0, 5);
-        let last = *estimates.last().unwrap();
-        assert!(
-            (400_000.0..=700_000.0).contains(&last),
-            "after 5 s: {estimates:?}"
-        );
+        // Up to 1.15 Mbit/s into a 700 kbit/s link: a queue grows, nothing
+        // is lost. The estimate comes down to the link within a second
+        // and then keeps near it: the rate backs off from, and increases
+        // that run over it by no more than a tenth before they are seen.
+        let trace = through(4, 700.0, 10, 0.0, false);
+        let (seen_ms, least, most) = seen_and_held(&trace, 700.0);
+        assert!(seen_ms <= 1_000.0, "{seen_ms} ms: {trace:?}");
+        assert!(least >= 700_000.0 * 0.7, "{least}: {trace:?}");
+        assert!(most <= 700_000.0 * 1.1, "{most}: {trace:?}");
     }
 
     #[test]
     fn a_queue_growing_slowly_is_seen_too() {
-        // 864 kbit/s into 720: 20 % over.
-        let estimates = through_a_link(3, 720.0, 8);
-        let last = *estimates.last().unwrap();
-        assert!(
-            (400_000.0..=720_000.0).contains(&last),
-            "after 8 s: {estimates:?}"
-        );
+        // Up to 864 kbit/s into 720: 20 % over.
+        let trace = through(3, 720.0, 10, 0.0, false);
+        let (seen_ms, least, most) = seen_and_held(&trace, 720.0);
+        assert!(seen_ms <= 1_500.0, "{seen_ms} ms: {trace:?}");
+        assert!(least >= 720_000.0 * 0.7, "{least}: {trace:?}");
+        assert!(most <= 720_000.0 * 1.1, "{most}: {trace:?}");
+    }
+
+    #[test]
+    fn once_the_queue_has_drained_the_estimate_grows_again() {
+        // After the first decrease we send under the link and the queue
+        // drains within a few hundred ms; the estimate holds only until
+        // then (rtc's Kalman filter read the drained queue as one for
+        // 3-6 s, each report a further decrease).
+        let trace = through(4, 700.0, 5, 0.0, false);
+        let cut = trace
+            .windows(2)
+            .position(|w| w[1].1 < w[0].1)
+            .expect("a decrease");
+        let grows = trace[cut + 1..]
+            .windows(2)
+            .find(|w| w[1].1 > w[0].1)
+            .map(|w| w[1].0)
+            .expect("an increase after it");
+        let held = grows - trace[cut + 1].0;
+        assert!(held <= 1_500.0, "held {held} ms: {trace:?}");
     }
 
     #[test]
@@ -330,10 +410,10 @@ mod tests {
     fn jitter_that_reorders_packets_is_not_read_as_a_queue() {
         // 1.15 Mbit/s into 2 Mbit/s, each packet 0-60 ms late from 1 s on.
         for arrival_order in [false, true] {
-            let estimates = through(4, 2_000.0, 5, 60.0, arrival_order);
+            let trace = through(4, 2_000.0, 5, 60.0, arrival_order);
             assert!(
-                estimates.iter().all(|e| *e >= 2_000_000.0 * 0.99),
-                "in the order {}: {estimates:?}",
+                trace.iter().all(|(_, e)| *e >= 2_000_000.0 * 0.99),
+                "in the order {}: {trace:?}",
                 if arrival_order { "arrived" } else { "sent" }
             );
         }
@@ -446,5 +526,42 @@ mod tests {
         }
         assert_eq!(estimator.stats().packet_loss.unwrap_or(0.0), 0.0);
         assert!(estimator.target_bitrate() >= 1_000_000.0);
+    }
+
+    /// 5 s of reports every 100 ms, 10 packets 10 ms apart each, the
+    /// first 2 s 20 ms on the way, then `delay` ms flat, every other
+    /// packet lost from then on if `dropping`. The estimate after.
+    fn standing(delay: f64, dropping: bool) -> f64 {
+        let start = Instant::now();
+        let mut estimator = Congestion::new(1_000_000.0, 100_000.0, 2_000_000.0);
+        for batch in 0..50u64 {
+            let reports: Vec<_> = (batch * 10..batch * 10 + 10)
+                .map(|i| {
+                    let sent = i as f64 * 10.0;
+                    let later = batch >= 20;
+                    let lost = later && dropping && i % 2 == 1;
+                    let on_the_way = if later { delay } else { 20.0 };
+                    report(start, i, sent, (!lost).then_some(sent + on_the_way))
+                })
+                .collect();
+            estimator.on_reports(start + Duration::from_millis(batch * 100 + 130), &reports);
+        }
+        estimator.target_bitrate()
+    }
+
+    #[test]
+    fn a_queue_that_stands_full_and_drops_is_overuse() {
+        // What arrives: 480 kbit/s. Backed off from it, not grown.
+        let target = standing(920.0, true);
+        assert!(target <= 480_000.0, "{target}");
+    }
+
+    #[test]
+    fn a_longer_route_is_not() {
+        // 900 ms more, nothing lost: a route, not a queue. The step
+        // itself reads as a queue growing (one cut, to 0.85 of what
+        // arrives); after it the estimate grows again.
+        let target = standing(920.0, false);
+        assert!(target >= 900_000.0, "{target}");
     }
 }

@@ -9,6 +9,7 @@
 //! (abs-send-time, on the server's clock) and our arrival time: a growing
 //! queue shows as arrivals falling behind sends. Sans-IO: times come in.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{BandwidthEstimator, PacketReport};
@@ -24,6 +25,9 @@ const FLOOR_BPS: f64 = 50_000.0;
 /// this (libwebrtc's rule).
 const EVERY: Duration = Duration::from_secs(1);
 const FALL: f64 = 0.97;
+/// A gap in a stream's sequence numbers wider than this is a restart, not
+/// loss.
+const MOST_LOST: u16 = 1_000;
 /// abs-send-time: 6.18 fixed-point seconds in 24 bits (wraps every 64 s).
 const TICKS_PER_SECOND: f64 = 262_144.0;
 const WRAP: u32 = 1 << 24;
@@ -37,6 +41,8 @@ pub(crate) struct Downlink {
     pending: Vec<PacketReport>,
     next_id: u64,
     ssrcs: Vec<u32>,
+    /// Each stream's newest sequence number: a gap after it is loss.
+    newest: HashMap<u32, u16>,
     /// The last REMB: when, and what it said.
     told: Option<(Instant, f64)>,
 }
@@ -50,13 +56,21 @@ impl Downlink {
             pending: Vec::new(),
             next_id: 0,
             ssrcs: Vec::new(),
+            newest: HashMap::new(),
             told: None,
         }
     }
 
-    /// A video packet of `size` bytes of stream `ssrc`, sent at
-    /// `abs_send_time` (the extension's 24 bits), arrived `now`.
-    pub(crate) fn on_packet(&mut self, now: Instant, abs_send_time: u32, size: usize, ssrc: u32) {
+    /// A video packet of `size` bytes, number `seq` of stream `ssrc`, sent
+    /// at `abs_send_time` (the extension's 24 bits), arrived `now`.
+    pub(crate) fn on_packet(
+        &mut self,
+        now: Instant,
+        abs_send_time: u32,
+        size: usize,
+        ssrc: u32,
+        seq: u16,
+    ) {
         let raw = abs_send_time % WRAP;
         let ticks = match self.start {
             None => {
@@ -83,6 +97,40 @@ impl Downlink {
         if !self.ssrcs.contains(&ssrc) {
             self.ssrcs.push(ssrc);
         }
+        let departure = first_at + sent;
+        for _ in 0..self.lost_before(ssrc, seq) {
+            self.report(ssrc, size, departure, None);
+        }
+        self.report(
+            ssrc,
+            size,
+            departure,
+            Some(now.saturating_duration_since(first_at)),
+        );
+    }
+
+    /// How many of stream `ssrc`'s packets went missing before `seq`
+    /// (none for one late or repeated, or after a restart).
+    fn lost_before(&mut self, ssrc: u32, seq: u16) -> u16 {
+        let Some(newest) = self.newest.get_mut(&ssrc) else {
+            self.newest.insert(ssrc, seq);
+            return 0;
+        };
+        let ahead = seq.wrapping_sub(*newest);
+        if ahead == 0 || ahead >= 0x8000 {
+            return 0;
+        }
+        *newest = seq;
+        if ahead > MOST_LOST {
+            0
+        } else {
+            ahead - 1
+        }
+    }
+
+    /// A packet for the estimate: arrived (on our clock since the first)
+    /// or lost.
+    fn report(&mut self, ssrc: u32, size: usize, departure: Instant, arrival: Option<Duration>) {
         self.next_id += 1;
         self.pending.push(PacketReport {
             ssrc,
@@ -91,9 +139,9 @@ impl Downlink {
             is_twcc: true,
             twcc_sequence_number: self.next_id as u16,
             size,
-            arrived: true,
-            departure: first_at + sent,
-            arrival: Some(now.saturating_duration_since(first_at)),
+            arrived: arrival.is_some(),
+            departure,
+            arrival,
             ecn: Default::default(),
         });
     }
@@ -159,6 +207,7 @@ mod tests {
         let mut link_free_ms = 0.0f64;
         let mut rembs = Vec::new();
         let mut next_check_ms = 100.0;
+        let mut seq = u16::MAX - 100;
         for frame in 0..seconds * 30 {
             let sent_ms = f64::from(frame) * 1_000.0 / 30.0;
             for _ in 0..packets {
@@ -172,7 +221,8 @@ mod tests {
                 // The server's clock starts elsewhere, and wraps.
                 let ticks = (sent_ms / 1000.0 * TICKS_PER_SECOND) as u64 + u64::from(WRAP) - 5_000;
                 let at = start + Duration::from_secs_f64(arrive_ms / 1000.0);
-                downlink.on_packet(at, (ticks % u64::from(WRAP)) as u32, 1_200, 7);
+                seq = seq.wrapping_add(1);
+                downlink.on_packet(at, (ticks % u64::from(WRAP)) as u32, 1_200, 7, seq);
             }
         }
         rembs
@@ -210,5 +260,28 @@ mod tests {
         );
         assert_eq!(abs_send_time(&[0x01, 0x02, 0x03]), Some(0x010203));
         assert_eq!(abs_send_time(&[0x01, 0x02]), None);
+    }
+
+    #[test]
+    fn a_gap_in_a_streams_numbers_is_loss() {
+        let start = Instant::now();
+        let mut downlink = Downlink::new();
+        // Stream 7: 1, 2, 5 (3 and 4 lost), 4 late, 6; stream 8 from 1,000
+        // after another's: none lost; a restart 30,000 on: none.
+        for (ms, ssrc, seq) in [
+            (0, 7, 1),
+            (10, 7, 2),
+            (20, 8, 1_000),
+            (30, 7, 5),
+            (40, 7, 4),
+            (50, 7, 6),
+            (60, 7, 30_006),
+        ] {
+            let at = start + Duration::from_millis(ms);
+            downlink.on_packet(at, ms as u32 * 262, 1_200, ssrc, seq);
+        }
+        let lost = downlink.pending.iter().filter(|r| !r.arrived).count();
+        assert_eq!(2, lost);
+        assert_eq!(9, downlink.pending.len());
     }
 }

@@ -30,10 +30,12 @@ mod send_video;
 mod sender_feedback;
 mod sending;
 mod sent_tracks;
+mod standing_queue;
 pub(crate) mod stats;
 mod sync;
 mod timeline;
 mod transport;
+mod trendline;
 mod voice_loss;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -146,7 +146,7 @@ pub(crate) async fn receive_video(
             if let Some(sent) = p.header.get_extension(*id).and_then(|v| abs_send_time(&v)) {
                 let size = p.header.marshal_size() + p.payload.len();
                 let mut estimate = estimate.lock().unwrap_or_else(PoisonError::into_inner);
-                estimate.on_packet(now, sent, size, p.header.ssrc);
+                estimate.on_packet(now, sent, size, p.header.ssrc, p.header.sequence_number);
             }
         }
         if packet.is_none() {
