@@ -143,10 +143,11 @@ pub(crate) async fn receive_video(
         };
         let now = Instant::now();
         if let (Some(p), Some((id, estimate))) = (&packet, &downlink) {
+            let mut estimate = estimate.lock().unwrap_or_else(PoisonError::into_inner);
+            estimate.on_number(p.header.ssrc, p.header.sequence_number);
             if let Some(sent) = p.header.get_extension(*id).and_then(|v| abs_send_time(&v)) {
                 let size = p.header.marshal_size() + p.payload.len();
-                let mut estimate = estimate.lock().unwrap_or_else(PoisonError::into_inner);
-                estimate.on_packet(now, sent, size, p.header.ssrc, p.header.sequence_number);
+                estimate.on_packet(now, sent, size, p.header.ssrc);
             }
         }
         if packet.is_none() {

@@ -2,9 +2,10 @@
 //! delay trend; a full one that drops what it cannot hold does not: its
 //! delay is flat, the trend reads nothing, and an estimate over the link
 //! goes on growing. So: the least one-way delay of the latest report's
-//! packets (jitter cannot raise the least of many) against the least seen
-//! over [`BASE_SPAN`]; more than [`STANDING`] above it, a queue stands.
-//! (Or the route got longer: the estimate acts on it only with loss.)
+//! packets (jitter that spreads packets leaves the least of many low)
+//! against the least seen over [`BASE_SPAN`]; more than [`STANDING`] above
+//! it, a queue stands. (Or the route got longer, or a radio stalled all of
+//! a report's packets: the estimate acts on it only with loss.)
 //!
 //! One-way delay here is arrival on the far end's clock less departure on
 //! ours: an unknown offset plus the queue. The offset cancels in the
@@ -16,15 +17,17 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How long the least delay is remembered: long enough to span a queue
-/// that stands, short enough to follow a new route.
-const BASE_SPAN: Duration = Duration::from_secs(30);
+/// that stands (one that stands longer becomes the least, and the
+/// estimate grows over it again), short enough to follow a new route
+/// (which, with loss, would hold the estimate meanwhile).
+const BASE_SPAN: Duration = Duration::from_secs(120);
 /// The least delays are kept per slot of this much arrival time.
 const SLOT: Duration = Duration::from_secs(1);
 /// A queue this far over the least delay stands (ms). Above the 100 ms a
 /// shaper's queue commonly holds, and far above any jitter's least.
 const STANDING: f64 = 150.0;
-/// A delay this far over the least is the far end's clock jumping, not a
-/// queue (ms): the least starts again.
+/// A report's least delay this far from the report's before is the far
+/// end's clock jumping, not a queue (ms): the least starts again.
 const CLOCK_JUMP: f64 = 2_000.0;
 
 #[derive(Default)]
@@ -33,12 +36,17 @@ pub(crate) struct StandingQueue {
     epoch: Option<Instant>,
     /// (slot's arrival time, least delay in it in ms), oldest first.
     slots: VecDeque<(Duration, f64)>,
+    /// The latest report's least delay (ms).
+    latest: Option<f64>,
 }
 
 impl StandingQueue {
     /// The packets of one report, each (departure, arrival on the far
-    /// end's clock): whether a queue stands.
-    pub(crate) fn update(&mut self, packets: impl Iterator<Item = (Instant, Duration)>) -> bool {
+    /// end's clock): whether a queue stands; none if none arrived.
+    pub(crate) fn update(
+        &mut self,
+        packets: impl Iterator<Item = (Instant, Duration)>,
+    ) -> Option<bool> {
         let mut least: Option<(Duration, f64)> = None;
         for (departure, arrival) in packets {
             let epoch = *self.epoch.get_or_insert(departure);
@@ -48,15 +56,13 @@ impl StandingQueue {
                 least = Some((arrival, delay));
             }
         }
-        let Some((at, delay)) = least else {
-            return false;
-        };
-        let base = self.base();
-        if base.is_some_and(|b| delay - b > CLOCK_JUMP || delay - b < -CLOCK_JUMP) {
+        let (at, delay) = least?;
+        if self.latest.is_some_and(|l| (delay - l).abs() > CLOCK_JUMP) {
             self.slots.clear();
         }
+        self.latest = Some(delay);
         self.remember(at, delay);
-        self.base().is_some_and(|b| delay - b > STANDING)
+        Some(self.base().is_some_and(|b| delay - b > STANDING))
     }
 
     fn base(&self) -> Option<f64> {
@@ -100,14 +106,17 @@ mod tests {
                 Duration::from_millis(5_000 + sent + delay + jitter(i)),
             )
         });
-        queue.update(packets.collect::<Vec<_>>().into_iter())
+        queue
+            .update(packets.collect::<Vec<_>>().into_iter())
+            .expect("packets arrived")
     }
 
     #[test]
     fn a_queue_that_fills_and_stays_full_stands() {
         let start = Instant::now();
         let mut queue = StandingQueue::default();
-        let readings: Vec<_> = (0..100)
+        // 20 ms for 2 s, then full for 100 s.
+        let readings: Vec<_> = (0..1_020)
             .map(|r| {
                 // 20 ms until 2 s, then 900 ms more, flat.
                 let delay = if r < 20 { 20 } else { 920 };
@@ -157,6 +166,22 @@ mod tests {
         // The far end's clock jumps 10 s on.
         assert!(!report(&mut queue, start, 2_000, 10_020, |_| 0));
         assert!(!report(&mut queue, start, 2_100, 10_020, |_| 0));
+    }
+
+    #[test]
+    fn a_queue_that_grows_slowly_past_the_jump_still_stands() {
+        let start = Instant::now();
+        let mut queue = StandingQueue::default();
+        // 20 ms, then 100 ms more each report, to 3 s: standing from the
+        // second report 150 ms over on.
+        let readings: Vec<_> = (0..50u64)
+            .map(|r| {
+                let delay = 20 + r.saturating_sub(20) * 100;
+                report(&mut queue, start, r * 100, delay, |_| 0)
+            })
+            .collect();
+        assert!(!readings[..22].contains(&true), "{readings:?}");
+        assert!(readings[22..].iter().all(|r| *r), "{readings:?}");
     }
 
     #[test]

@@ -9,9 +9,14 @@
 //! further decrease, and one run in about fifteen a shared screen's full
 //! layer paused. The fitted line forgets a drained queue once
 //! [`POINTS`] groups have seen it go. rtc's threshold is the Kalman's
-//! too: it comes down a hundred times slower than it goes up, so after one
-//! queue the next, 10 % over the link, went unseen for seconds; this one
-//! comes down as libwebrtc's does beside its trendline.
+//! too: it comes down about fifty times slower than it goes up, so after
+//! one queue the next, 10 % over the link, went unseen for seconds; this
+//! one comes down as libwebrtc's does beside its trendline.
+//!
+//! One difference from libwebrtc: the line's time is the groups' send
+//! time (rtc's arrival groups carry no other), not their arrival. Against
+//! a link that carries 1/r of what is sent, the slope is r − 1 rather than
+//! (r − 1)/r: the same near the link, steeper far over it.
 //!
 //! Sans-IO: instants come with the groups.
 
@@ -40,6 +45,9 @@ const THRESHOLD_DOWN: f64 = 0.039;
 /// A trend this far past the threshold (ms) is not followed: a real queue
 /// must not raise the bar it is met with.
 const THRESHOLD_REACH: f64 = 15.0;
+/// A group this much later or earlier than the one before (ms) is a clock
+/// that jumped, as libwebrtc's inter-arrival filter takes it.
+const CLOCK_JUMP_MS: f64 = 3_000.0;
 /// The longest step the threshold follows in one go (ms).
 const THRESHOLD_STEP_MOST: f64 = 100.0;
 
@@ -93,6 +101,12 @@ impl Trendline {
     /// A group closed: whether a queue grows (over), drains (under) or
     /// neither.
     pub(crate) fn update(&mut self, group: &InterGroupDelay) -> Usage {
+        if group.delta_ms.abs() > CLOCK_JUMP_MS {
+            // The far end's clock jumped (or the path stalled for seconds):
+            // what was fitted says nothing of what comes.
+            *self = Trendline::default();
+            return self.usage;
+        }
         self.deltas = (self.deltas + 1).min(MOST_DELTAS);
         let first = *self.first.get_or_insert(group.at);
         self.summed += group.delta_ms;
@@ -271,6 +285,21 @@ mod tests {
             second.is_some_and(|s| s <= first + 5),
             "first after {first} groups, then {second:?}"
         );
+    }
+
+    #[test]
+    fn a_clock_that_jumps_starts_the_line_again() {
+        let start = Instant::now();
+        let mut trend = Trendline::default();
+        for i in 1..=100 {
+            trend.update(&group(start, i * 20, 2.0));
+        }
+        assert_eq!(Usage::Over, trend.usage);
+        assert_eq!(Usage::Normal, trend.update(&group(start, 2_020, 10_000.0)));
+        let readings: Vec<_> = (102..=130)
+            .map(|i| trend.update(&group(start, i * 20, 0.0)))
+            .collect();
+        assert!(!readings.contains(&Usage::Over), "{readings:?}");
     }
 
     #[test]
