@@ -41,6 +41,7 @@ pub(crate) struct FarReports(Arc<Mutex<HashMap<u32, FarReport>>>);
 impl FarReports {
     /// A block that came at `at` (`wall`: the same moment on the wall
     /// clock, which our sender reports' NTP times are taken from).
+    ///
     /// A block without a usable echo of our sender report keeps the round
     /// trip the one before timed: it says nothing new of it (under 25 %
     /// loss each way the last block had none in one CI run, and the stream
