@@ -2,16 +2,30 @@
 
 use std::path::Path;
 
-/// Longest line shown: server logs carry whole SDPs on one line.
+/// Longest line shown of a tail: server logs carry whole SDPs on one line.
 const MAX_LINE: usize = 400;
+/// Longest line shown of lines picked out: their fields, not SDPs.
+const MAX_PICKED: usize = 1_200;
 
 /// The last `n` lines of the file at `path`, each cut to a readable length.
 pub fn file_tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
+    shown(&lines[lines.len().saturating_sub(n)..], MAX_LINE)
+}
+
+/// The lines of the file at `path` that `keep` keeps, each cut to a
+/// readable length.
+pub fn file_lines(path: &Path, keep: impl Fn(&str) -> bool) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| keep(l)).collect();
+    shown(&lines, MAX_PICKED)
+}
+
+fn shown(lines: &[&str], longest: usize) -> String {
+    lines
         .iter()
-        .map(|l| match l.char_indices().nth(MAX_LINE) {
+        .map(|l| match l.char_indices().nth(longest) {
             Some((cut, _)) => format!("{} …", &l[..cut]),
             None => (*l).to_string(),
         })

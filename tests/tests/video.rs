@@ -1474,6 +1474,15 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
     } = pattern_decoded_whole_at_a_peer(room).await;
     let (viewer, watch) = watching(&server, room).await;
     let mark = peer.mark();
+    // On failure, what the server measured of our temporal layers and what
+    // it chose for the viewer.
+    let server_saw = || {
+        server.log_lines(&[
+            "frame rate calculated",
+            "applying subscriber track settings",
+            "updating temporal layer",
+        ])
+    };
     for (fps, step) in [(None, 1), (Some(15), 2), (Some(7), 4), (None, 1)] {
         let asked = Instant::now();
         viewer
@@ -1498,8 +1507,10 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
             }
             assert!(
                 Instant::now() < deadline,
-                "asking {fps:?} fps: no ten pictures {step} apart in 10 s (numbers {:?})",
-                seen.iter().map(|s| s.reading.number).collect::<Vec<_>>()
+                "asking {fps:?} fps: no ten pictures {step} apart in 10 s (numbers {:?}); \
+                 the server:\n{}",
+                seen.iter().map(|s| s.reading.number).collect::<Vec<_>>(),
+                server_saw()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
@@ -1526,8 +1537,9 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
         let full = 30.0 / f64::from(step);
         assert!(
             (full * 0.8..=full * 1.1).contains(&j.fps),
-            "asking {fps:?} fps: {:.1} decoded",
-            j.fps
+            "asking {fps:?} fps: {:.1} decoded; the server:\n{}",
+            j.fps,
+            server_saw()
         );
         assert!(
             off_step * 20 <= steps.len(),
