@@ -204,6 +204,42 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     let quiet = ring_after(&app, "video-tile-quiet", SECS(10), |n| n < 50).await;
     eprintln!("ring pixels: {ringed} speaking, {quiet} quiet");
 
+    // Our link cut: while the call reconnects the tile keeps its last
+    // picture, greyed (not a black box); back, in colour and moving on.
+    let before_cut = tile_reading(&app, "video-tile-before-cut").await;
+    server.link().unwrap().cut().unwrap();
+    app.wait_text("[data-testid=connection-state]", SECS(15), |t| {
+        t == "reconnecting"
+    })
+    .await
+    .unwrap();
+    let stale = tile_reading(&app, "video-tile-reconnecting").await;
+    eprintln!("while reconnecting the tile shows {stale:?}");
+    let greyed = greyed_picture(&stale.colours);
+    assert!(
+        greyed.is_ok(),
+        "while reconnecting the tile is not the last picture greyed: {}",
+        greyed.unwrap_err()
+    );
+    server.link().unwrap().restore().unwrap();
+    app.wait_text("[data-testid=connection-state]", SECS(30), |t| {
+        t == "connected"
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + SECS(10);
+    let after = loop {
+        let seen = tile_reading(&app, "video-tile-reconnected").await;
+        if (seen.number > before_cut.number && seen.colours_match()) || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        after.number > before_cut.number && after.colours_match(),
+        "after the reconnect the tile did not come back in colour, moving on: {after:?}"
+    );
+
     // Someone shares a screen: its tile comes first, across the row, as
     // drawn (boxes), the camera's beside the others.
     let mut sharer = server
@@ -241,6 +277,26 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     sharer.leave().await.unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();
+}
+
+/// Whether the pattern's four blocks as seen are its picture greyed: each
+/// block grey (its channels within 12 of each other; the pattern's
+/// differ by 150 or more), and the blocks as light as their colours are
+/// (yellow lighter than green by 15 or more, green than red and blue by 25; seen: 28 and 47),
+/// not one flat box.
+fn greyed_picture(seen: &[[u8; 3]; 4]) -> Result<(), String> {
+    let spread = |c: &[u8; 3]| c.iter().max().unwrap_or(&0) - c.iter().min().unwrap_or(&0);
+    if let Some(c) = seen.iter().find(|c| spread(c) > 12) {
+        return Err(format!("a block in colour, {c:?}, of {seen:?}"));
+    }
+    let light = |i: usize| i32::from(seen[i][1]);
+    let [red, green, blue, yellow] = [0, 1, 2, 3].map(light);
+    if yellow < green + 15 || green < red.max(blue) + 25 {
+        return Err(format!(
+            "blocks not as light as their colours (yellow > green > red, blue): {seen:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// Picks `choice` in the app's open share picker; returns our identity
