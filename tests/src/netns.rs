@@ -195,6 +195,16 @@ impl NetHost {
         Ok(tokio::net::TcpListener::from_std(listener)?)
     }
 
+    /// Bytes that have come to us over the link (the kernel's count on our
+    /// end of it): what the host sent the client under test.
+    pub fn bytes_to_client(&self) -> Result<u64> {
+        let path = format!("/sys/class/net/{}/statistics/rx_bytes", self.root_if());
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        text.trim()
+            .parse()
+            .with_context(|| format!("{path} holds {text:?}"))
+    }
+
     /// A command that runs inside the namespace.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new("ip");

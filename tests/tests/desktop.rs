@@ -11,6 +11,7 @@ use rtcstack_bot_audio::tone::Tone;
 use rtcstack_testbench::app::WindowPixels;
 use rtcstack_testbench::app::{artifacts_dir, AppSession};
 use rtcstack_testbench::netchange::{AppCall, Far};
+use rtcstack_testbench::netns::NetHost;
 use rtcstack_testbench::notifications::NotificationServer;
 use rtcstack_testbench::pulse::Player;
 use rtcstack_testbench::screen_reader::ScreenReader;
@@ -117,6 +118,35 @@ async fn window_shown(window: &TopLevel, shown: bool, within: Duration) {
     }
 }
 
+/// Sent to us over the voice with the peer's camera drawn: its layer for
+/// the tile (320x180 at 30 fps) comes at 150–170 kbit/s.
+const VIDEO_KBPS: f64 = 60.0;
+/// Sent to us over the voice with no video (reports, timing; seen 6–19
+/// more than before the camera; with the camera left on while hidden,
+/// 100 or more).
+const NO_VIDEO_KBPS: f64 = 40.0;
+
+/// What comes to us over `link`, a second at a time, until `ok` holds of
+/// a second's kbit/s (within 8 s); that rate.
+async fn downlink_until(link: &NetHost, what: &str, ok: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + SECS(8);
+    let mut seen = Vec::new();
+    loop {
+        let (b0, t0) = (link.bytes_to_client().unwrap(), Instant::now());
+        tokio::time::sleep(SECS(1)).await;
+        let bytes = link.bytes_to_client().unwrap() - b0;
+        let kbps = bytes as f64 * 8.0 / 1e3 / t0.elapsed().as_secs_f64();
+        if ok(kbps) {
+            return kbps;
+        }
+        seen.push(kbps.round());
+        assert!(
+            Instant::now() < deadline,
+            "{what}: to us, kbit/s each second: {seen:?}"
+        );
+    }
+}
+
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -129,8 +159,7 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     let notifications = NotificationServer::start().await.unwrap();
     let tray = TrayHost::start().await.unwrap();
     let homes = Homes::new();
-    let call = open(ROOM, &homes, &[]).await;
-    let peer = &call.far.peer;
+    let mut call = open(ROOM, &homes, &[]).await;
     let icon = tray.wait_icon(SECS(10)).await.unwrap();
     assert_eq!(icon.status().await.unwrap(), "Active");
 
@@ -164,6 +193,23 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     }
     call.join_as_ada().await.unwrap();
     let us = call.ada_identity().await.unwrap();
+    // The peer's camera too: a hidden window is sent none of it. What
+    // comes to us before it (the peer's voice, the reports) is the floor.
+    let link = call.far.server.link().unwrap();
+    let voice_kbps = downlink_until(link, "voice only", |_| true)
+        .await
+        .min(downlink_until(link, "voice only", |_| true).await);
+    call.far
+        .peer
+        .send(serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
+        .await
+        .unwrap();
+    call.app
+        .wait_visible("video-canvas", SECS(15))
+        .await
+        .unwrap();
+    let with_video = |k: f64| k >= voice_kbps + VIDEO_KBPS;
+    let peer = &call.far.peer;
     let _tone = tone_into_mic(&call, 700.0);
     peer.wait_for_tone(&us, 700.0, 5.0, SECS(15)).await.unwrap();
     let headline = format!("In {ROOM}");
@@ -183,10 +229,12 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     // The close button: the window goes, the app and the call stay.
     let window = TopLevel::titled("RTCstack").unwrap();
     assert!(window.viewable().unwrap());
+    let shown_kbps = downlink_until(link, "shown", with_video).await;
     let pid = call.app.app_pid().expect("the app's process");
     let mark = peer.mark();
     window.ask_to_close().unwrap();
     window_shown(&window, false, SECS(5)).await;
+    let hidden_kbps = downlink_until(link, "hidden", |k| k <= voice_kbps + NO_VIDEO_KBPS).await;
     let told = notifications
         .wait_for("You are still in the call", SECS(5))
         .await
@@ -235,9 +283,15 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
         .await
         .unwrap();
 
-    // Back from the tray; closed again, nothing said twice.
+    // Back from the tray, the peer's camera comes again; closed again,
+    // nothing said twice.
     icon.click("Show window").await.unwrap();
     window_shown(&window, true, SECS(5)).await;
+    let again_kbps = downlink_until(link, "shown again", with_video).await;
+    eprintln!(
+        "to us: {voice_kbps:.0} kbit/s before the camera, {shown_kbps:.0} shown, \
+         {hidden_kbps:.0} hidden, {again_kbps:.0} shown again"
+    );
     window.ask_to_close().unwrap();
     window_shown(&window, false, SECS(5)).await;
 
