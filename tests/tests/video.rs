@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use livekit_protocol as proto;
 use rtcstack::video::camera::{Camera, CameraError, CameraInfo, CameraService};
 use rtcstack::video::{SendCodec, VideoFormat, VideoInput, VideoSource, VideoView};
 use rtcstack::{CallEvent, CallOptions};
@@ -703,7 +704,8 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
 /// A 35 s cut (past the server's resume window: a rejoin, with a new
 /// subscription and our tracks published again): video both ways again on
 /// its own, the peer's at the layer the tile asked for before the cut, our
-/// camera republished and decoded by the peer.
+/// camera republished and decoded by the peer, and our shared screen,
+/// paused before the cut, republished paused.
 #[tokio::test]
 async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
     let room = "video-cut";
@@ -726,6 +728,22 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
         .await
         .unwrap();
     peer_sees(&rig.peer, "rust-880", 1).await;
+    // A shared screen, paused (muted) before the cut: it must come back
+    // paused, as the camera comes back on.
+    let screen_before = rig
+        .call
+        .publish_video(
+            Box::new(PatternSource::new(640, 360, 5)),
+            VideoSource::Screen,
+        )
+        .await
+        .unwrap();
+    rig.call.set_video_muted(VideoSource::Screen, true).await;
+    let paused = our_screen_listed(&rig.server, room, |t| t.sid == screen_before && t.muted).await;
+    assert!(
+        paused.is_some(),
+        "the screen not listed muted before the cut"
+    );
     let small = |s: &Seen| (s.width, s.height) == (320, 180);
     rig.call
         .show_video(
@@ -793,6 +811,24 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
         ours.f64("width").unwrap_or(0.0),
         ours.f64("height").unwrap_or(0.0)
     );
+    // The paused screen: published again by the rejoin (a new track),
+    // listed muted, and not one of its pictures at the peer.
+    let screen_after = our_screen_listed(&rig.server, room, |t| t.sid != screen_before)
+        .await
+        .expect("our screen not published again after the rejoin");
+    assert!(
+        screen_after.muted,
+        "our screen came back unpaused: {screen_after:?}"
+    );
+    let screen_seen = rig.peer.events()[mark..]
+        .iter()
+        .filter(|e| of_track("video_seen", &screen_after.sid)(e))
+        .filter(|e| e.f64("frames").is_some_and(|n| n > 0.0))
+        .count();
+    assert_eq!(
+        screen_seen, 0,
+        "the peer got pictures of our paused screen after the rejoin"
+    );
     // Then at that size, and it stays so. The view goes with the rejoin,
     // before any media (the server keeps it for the track it will
     // subscribe us to), and again when the track comes; the server may
@@ -818,6 +854,28 @@ async fn video_comes_back_both_ways_after_a_35_s_cut_as_it_was() {
         judge(&since, 2.0).sizes
     );
     rig.call.leave().await;
+}
+
+/// Our (`rust-880`'s) shared screen as the server lists it, once it lists
+/// one that `pick` picks (within 10 s).
+async fn our_screen_listed(
+    server: &LiveKitServer,
+    room: &str,
+    pick: impl Fn(&proto::TrackInfo) -> bool,
+) -> Option<proto::TrackInfo> {
+    let deadline = Instant::now() + SECS(10);
+    loop {
+        let listed = server.room_service().list_participants(room).await.unwrap();
+        let screen = listed
+            .iter()
+            .filter(|p| p.identity == "rust-880")
+            .flat_map(|p| &p.tracks)
+            .find(|t| t.source == proto::TrackSource::ScreenShare as i32 && pick(t));
+        if screen.is_some() || Instant::now() > deadline {
+            return screen.cloned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// We publish the pattern through the camera interface (640x360, 30 fps,

@@ -255,6 +255,8 @@ pub(crate) async fn send_video(
     let mut pacer = Pacer::new(Instant::now(), ceiling);
     let arrivals = input.arrivals();
     let mut taken = 0;
+    // Whether any of this track's packets has left (see `announce`).
+    let mut announced = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1) / format.fps.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.iter().any(|s| s.load(Ordering::Relaxed)) {
@@ -265,6 +267,9 @@ pub(crate) async fn send_video(
             }
         }
         if paused.load(Ordering::Relaxed) {
+            if !announced {
+                announced = announce(&track, &mut sending, &marking, &mut clock, &mut pacer).await;
+            }
             // Muted: nothing is taken or sent, and each layer starts again
             // from a key frame (a receiver cannot go on from what it last
             // had).
@@ -315,6 +320,7 @@ pub(crate) async fn send_video(
             let (p, bytes) = send_frame(&track, s, &marking, timestamp, &mut pacer).await;
             (packets, payload) = (packets + p, payload + bytes);
         }
+        announced |= packets > 0;
         if let Some(permille) = overhead.sent(Instant::now(), packets, payload) {
             headers.send_if_modified(|h| {
                 let moved = h.abs_diff(permille) >= HEADERS_MOVE;
@@ -326,6 +332,29 @@ pub(crate) async fn send_video(
         }
     }
     listener.abort();
+}
+
+/// The server lists a track only once its media comes: until then it is
+/// pending, and nobody sees it, muted or not. So a video muted before its
+/// first picture (published muted, or republished muted by a rejoin)
+/// sends one key picture, black, on its smallest layer; the server, told
+/// it is muted, forwards it to nobody. Whether a packet left (if not, the
+/// layer is not allowed yet: tried again).
+async fn announce(
+    track: &TrackLocalStaticRTP,
+    sending: &mut [Sending],
+    marking: &Marking,
+    clock: &mut RtpClock,
+    pacer: &mut Pacer,
+) -> bool {
+    let Some(s) = sending.last_mut() else {
+        return false;
+    };
+    s.picture = VideoFrame::black(s.layer.format.width, s.layer.format.height);
+    s.keyframe.store(true, Ordering::Relaxed);
+    let timestamp = clock.at(Instant::now());
+    let (packets, _) = send_frame(track, s, marking, timestamp, pacer).await;
+    packets > 0
 }
 
 /// RTP timestamps from the time a picture is taken: 90 kHz from a random
