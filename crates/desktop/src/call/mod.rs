@@ -214,6 +214,9 @@ impl CallController {
         let mut notices: Vec<Sentence> = room_notice.into_iter().collect();
         // The SDK takes the token's text: the one place it leaves us.
         let mut options = CallOptions::new(request.url.trim(), got.token.expose());
+        if let Some(deadline) = reconnect_deadline() {
+            options.reconnect_policy.deadline = deadline;
+        }
         // Devices open here, and the audio's lock may be held while
         // another opens: off the async threads.
         let audio = Arc::clone(&self.audio);
@@ -593,4 +596,15 @@ fn screen_trouble(e: screen::ScreenError) -> Sentence {
         E::NotAllowed => Sentence::new("share.notAllowed"),
         E::Cancelled => Sentence::new("share.cancelled"),
     }
+}
+
+/// `RTCSTACK_RECONNECT_DEADLINE_SECS` (tests and development only): how long
+/// an outage lasts before the call gives up, instead of the policy's 60 s.
+fn reconnect_deadline() -> Option<std::time::Duration> {
+    std::env::var("RTCSTACK_RECONNECT_DEADLINE_SECS")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .map(std::time::Duration::from_secs)
 }
