@@ -299,6 +299,64 @@ fn greyed_picture(seen: &[[u8; 3]; 4]) -> Result<(), String> {
     Ok(())
 }
 
+/// The peer publishes its camera in AV1, which we cannot decode: the
+/// server says it cannot send it to us, and the tile says so under the
+/// name, as drawn, instead of waiting for a picture that will not come.
+#[tokio::test]
+async fn a_video_we_cannot_decode_says_so_on_its_tile() {
+    let room = "video-app-av1";
+    let server = LiveKitServer::start().await.unwrap();
+    let (mut peer, app) = peer_and_app(&server, room, "py-av1").await;
+    peer.send(json!({"cmd": "video", "codec": "av1", "width": 640, "height": 360, "fps": 30}))
+        .await
+        .unwrap();
+    app.wait_visible("video-tile", SECS(10)).await.unwrap();
+    let asked = Instant::now();
+    let note = app
+        .wait_text("[data-testid=video-note]", SECS(10), |t| !t.is_empty())
+        .await
+        .unwrap();
+    eprintln!("the tile's note {:?} after it was shown", asked.elapsed());
+    assert_eq!(note, "AV1 video cannot be shown here");
+    // As drawn: light letters on the caption's dark ground (its ground is
+    // translucent, so not read from the page's styles).
+    let deadline = Instant::now() + SECS(3);
+    let (light, dark, area) = loop {
+        let shot = app.window_pixels("video-tile-unsupported").await.unwrap();
+        let seen = app.seen("video-note").await;
+        assert!(
+            seen.visible() && seen.in_view(),
+            "the note is not shown: {seen}"
+        );
+        let r = shot.box_of(&seen);
+        let sums: Vec<u32> = (0..r.h)
+            .flat_map(|y| (0..r.w).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                shot.pixel(r.x + x, r.y + y)
+                    .iter()
+                    .map(|&c| u32::from(c))
+                    .sum()
+            })
+            .collect();
+        let light = sums.iter().filter(|&&v| v > 3 * 160).count();
+        let dark = sums.iter().filter(|&&v| v < 3 * 60).count();
+        if (light >= 100 && dark * 2 >= sums.len()) || Instant::now() > deadline {
+            break (light, dark, sums.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("the note as drawn: {light} light and {dark} dark pixels of {area}");
+    assert!(
+        light >= 100 && dark * 2 >= area,
+        "the note is not drawn: {light} light and {dark} dark pixels of {area}"
+    );
+    let caption = app.text("video-tile").await;
+    assert!(caption.contains("py-av1"), "the tile says {caption:?}");
+    assert_eq!(drawn(&app).await, 0, "a picture was drawn");
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+}
+
 /// Picks `choice` in the app's open share picker; returns our identity
 /// once `peer` decodes the shared video.
 async fn picked(app: &AppSession, peer: &mut PythonPeer, choice: &str) -> String {

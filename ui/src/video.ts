@@ -8,6 +8,7 @@
 
 import type { ConnectionQuality } from "./generated/ConnectionQuality";
 import type { Participant } from "./generated/Participant";
+import type { TrackInfo as Track } from "./generated/TrackInfo";
 import type { QualityReason } from "./generated/QualityReason";
 import type { TileSize } from "./generated/TileSize";
 import * as ipc from "./generated/ipc";
@@ -172,16 +173,38 @@ function removeTile(tile: Tile): void {
 export type OwnCamera = "none" | "on" | "off";
 
 /** A tile's caption: whose video, and how good their connection is (the
- * same icon as in the list of people, its words in its label). */
-function caption(tile: Tile, name: string, quality: ConnectionQuality, reason?: QualityReason): void {
+ * same icon as in the list of people, its words in its label); and a note
+ * below, if there is one to give (why no picture will come). */
+function caption(
+  tile: Tile,
+  name: string,
+  quality: ConnectionQuality,
+  reason?: QualityReason,
+  note?: string,
+): void {
   // The icon's words are in the page's language: another one redraws it,
   // as the list of people's rows are.
-  const said = JSON.stringify([name, quality, reason ?? null, language()]);
+  const said = JSON.stringify([name, quality, reason ?? null, note ?? null, language()]);
   if (said === tile.said) return;
   tile.said = said;
   const who = document.createElement("span");
   who.textContent = name;
-  tile.caption.replaceChildren(who, qualityIcon(quality, reason, true));
+  const parts: Node[] = [who, qualityIcon(quality, reason, true)];
+  if (note) {
+    const line = document.createElement("span");
+    line.className = "note";
+    line.dataset["testid"] = "video-note";
+    line.textContent = note;
+    parts.push(line);
+  }
+  tile.caption.replaceChildren(...parts);
+}
+
+/** Why a track's picture will not come, if the server said it cannot send
+ * it to us (a codec this app cannot decode). */
+function noteOf(track: Track | undefined): string | undefined {
+  if (!track?.unsupported) return undefined;
+  return track.codec ? t("video.unsupported", { codec: track.codec }) : t("video.unsupportedFormat");
 }
 
 /** One tile per remote video track, captioned with its owner's name and
@@ -231,8 +254,9 @@ export function renderVideos(
       continue;
     }
     const name = p.name || p.identity;
-    if (reconnecting) caption(tile, name, "unknown");
-    else caption(tile, name, p.connectionQuality, reasonOf(p.identity));
+    const note = noteOf(p.tracks.find((x) => x.sid === sid));
+    if (reconnecting) caption(tile, name, "unknown", undefined, note);
+    else caption(tile, name, p.connectionQuality, reasonOf(p.identity), note);
     tile.figure.setAttribute("aria-label", `${name}'s video`);
     const off = p.tracks.some((x) => x.sid === sid && x.muted);
     tile.figure.classList.toggle("off", off);

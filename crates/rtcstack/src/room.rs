@@ -61,6 +61,11 @@ pub struct TrackInfo {
     /// its smallest layer (LiveKit's stream state, where the deployment
     /// allows pausing). Nothing comes until it says otherwise.
     pub paused: bool,
+    /// Its codec as the server names it ("VP8", "AV1"; empty until known).
+    pub codec: String,
+    /// The server cannot send it to us: its codec is one we cannot decode
+    /// (LiveKit's subscription error). Nothing of it will come.
+    pub unsupported: bool,
 }
 
 impl TrackInfo {
@@ -76,6 +81,12 @@ impl TrackInfo {
             kind,
             muted: t.muted,
             paused: false,
+            codec: t
+                .mime_type
+                .split_once('/')
+                .map_or("", |(_, codec)| codec)
+                .to_string(),
+            unsupported: false,
             screen: matches!(
                 proto::TrackSource::try_from(t.source),
                 Ok(proto::TrackSource::ScreenShare | proto::TrackSource::ScreenShareAudio)
@@ -254,22 +265,27 @@ impl RoomState {
                     existing.speaking,
                     existing.audio_level,
                 );
-                let paused: Vec<String> = existing
-                    .tracks
-                    .iter()
-                    .filter(|t| t.paused)
-                    .map(|t| t.sid.clone())
-                    .collect();
+                let said = |pick: fn(&TrackInfo) -> bool| -> Vec<String> {
+                    existing
+                        .tracks
+                        .iter()
+                        .filter(|t| pick(t))
+                        .map(|t| t.sid.clone())
+                        .collect()
+                };
+                let (paused, unsupported) = (said(|t| t.paused), said(|t| t.unsupported));
                 *existing = Participant::from_proto(p);
                 (
                     existing.connection_quality,
                     existing.speaking,
                     existing.audio_level,
                 ) = kept;
-                // The server's word on a track's stream stands until it
-                // says otherwise: a participant update does not carry it.
+                // The server's word on a track's stream, and that it cannot
+                // send it to us, stand until it says otherwise: a
+                // participant update does not carry them.
                 for t in &mut existing.tracks {
                     t.paused = paused.contains(&t.sid);
+                    t.unsupported = unsupported.contains(&t.sid);
                 }
                 Some(RoomChange::Updated(existing.clone()))
             }
@@ -323,6 +339,25 @@ impl RoomState {
             }
         }
         changes
+    }
+
+    /// The server's word that it could not subscribe us to a track: for a
+    /// codec we cannot decode, the track is marked so (nothing of it will
+    /// come). Other errors (a track gone) change nothing here.
+    pub fn apply_subscription_error(&mut self, r: &proto::SubscriptionResponse) -> Vec<RoomChange> {
+        if r.err != proto::SubscriptionError::SeCodecUnsupported as i32 {
+            return Vec::new();
+        }
+        for p in self.remote.values_mut() {
+            if let Some(t) = p.tracks.iter_mut().find(|t| t.sid == r.track_sid) {
+                if t.unsupported {
+                    return Vec::new();
+                }
+                t.unsupported = true;
+                return vec![changed(p, false)];
+            }
+        }
+        Vec::new()
     }
 
     /// Speaker changes (only those whose state changed are sent).
@@ -539,10 +574,55 @@ mod tests {
             muted: false,
             screen: false,
             paused: false,
+            codec: "opus".into(),
+            unsupported: false,
         });
         assert!(!p.muted());
         p.tracks[0].muted = true;
         assert!(p.muted());
+    }
+
+    #[test]
+    fn a_track_in_a_codec_we_cannot_decode_is_marked_and_stays_so() {
+        let mut with_video = info("PA_x", "x", 1);
+        with_video.tracks.push(proto::TrackInfo {
+            sid: "TR_v".into(),
+            r#type: proto::TrackType::Video as i32,
+            mime_type: "video/AV1".into(),
+            ..Default::default()
+        });
+        let mut room = RoomState::default();
+        room.apply_update(&proto::ParticipantUpdate {
+            participants: vec![with_video.clone()],
+        });
+        let track = |room: &RoomState| room.participant("x").unwrap().tracks[0].clone();
+        assert_eq!(track(&room).codec, "AV1");
+        assert!(!track(&room).unsupported);
+        let said = |sid: &str, err: proto::SubscriptionError| proto::SubscriptionResponse {
+            track_sid: sid.into(),
+            err: err as i32,
+        };
+        // A track gone, or one we do not have: nothing.
+        assert!(room
+            .apply_subscription_error(&said("TR_v", proto::SubscriptionError::SeTrackNotfound))
+            .is_empty());
+        assert!(room
+            .apply_subscription_error(&said("TR_w", proto::SubscriptionError::SeCodecUnsupported))
+            .is_empty());
+        assert!(!track(&room).unsupported);
+        let changes = room
+            .apply_subscription_error(&said("TR_v", proto::SubscriptionError::SeCodecUnsupported));
+        assert_eq!(changes.len(), 1);
+        assert!(track(&room).unsupported);
+        // Said again: no change; a newer participant update keeps it.
+        assert!(room
+            .apply_subscription_error(&said("TR_v", proto::SubscriptionError::SeCodecUnsupported))
+            .is_empty());
+        with_video.version = 2;
+        room.apply_update(&proto::ParticipantUpdate {
+            participants: vec![with_video],
+        });
+        assert!(track(&room).unsupported);
     }
 
     #[test]

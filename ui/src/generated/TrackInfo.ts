@@ -14,4 +14,13 @@ screen: boolean,
  * its smallest layer (LiveKit's stream state, where the deployment
  * allows pausing). Nothing comes until it says otherwise.
  */
-paused: boolean, };
+paused: boolean, 
+/**
+ * Its codec as the server names it ("VP8", "AV1"; empty until known).
+ */
+codec: string, 
+/**
+ * The server cannot send it to us: its codec is one we cannot decode
+ * (LiveKit's subscription error). Nothing of it will come.
+ */
+unsupported: boolean, };

@@ -245,6 +245,12 @@ impl Protocol {
             Resp::ConnectionQuality(q) => self.change_room(|room| room.apply_quality(&q)),
             Resp::SpeakersChanged(s) => self.change_room(|room| room.apply_speakers(&s)),
             Resp::StreamStateUpdate(s) => self.change_room(|room| room.apply_stream_states(&s)),
+            Resp::SubscriptionResponse(r) => {
+                let why = proto::SubscriptionError::try_from(r.err)
+                    .map_or("an unknown error", |e| e.as_str_name());
+                tracing::warn!("the server could not send us track {}: {why}", r.track_sid);
+                self.change_room(|room| room.apply_subscription_error(&r));
+            }
             Resp::SubscribedQualityUpdate(update) => core.on_subscribed_quality(update),
             Resp::TrackPublished(published) => {
                 let waiting = self.pending_tracks.remove(&published.cid);
