@@ -55,6 +55,23 @@ async fn tile_read(app: &AppSession, name: &str, mirrored: bool) -> Reading {
     })
 }
 
+/// Waits (10 s at most) until the tile shows a picture later than number
+/// `after` in the pattern's colours, from screenshots saved as `shot`.
+async fn back_in_colour(app: &AppSession, shot: &str, after: u32, whose: &str) {
+    let deadline = Instant::now() + SECS(10);
+    loop {
+        let seen = tile_reading(app, shot).await;
+        if seen.number > after && seen.colours_match() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{whose} picture did not come back in colour after number {after}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A Python peer `peer` in `room`, and the app joined to it as Ada.
 async fn peer_and_app(server: &LiveKitServer, room: &str, peer: &str) -> (PythonPeer, AppSession) {
     peer_and_app_with(server, room, peer, 0.0, &[]).await
@@ -183,18 +200,13 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     );
     peer.send(json!({"cmd": "video_unmute"})).await.unwrap();
     app.wait_visible("video-canvas", SECS(5)).await.unwrap();
-    let deadline = Instant::now() + SECS(10);
-    let back = loop {
-        let seen = tile_reading(&app, "video-tile-unmuted").await;
-        if (seen.number > second.number && seen.colours_match()) || Instant::now() > deadline {
-            break seen;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(
-        back.number > second.number && back.colours_match(),
-        "the unmuted camera's picture did not come back: {back:?}"
-    );
+    back_in_colour(
+        &app,
+        "video-tile-unmuted",
+        second.number,
+        "the unmuted camera's",
+    )
+    .await;
 
     // The peer speaks: its tile is ringed (the server's word that it
     // speaks, drawn over the picture's edge); quiet again, the ring goes.
@@ -227,18 +239,13 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     })
     .await
     .unwrap();
-    let deadline = Instant::now() + SECS(10);
-    let after = loop {
-        let seen = tile_reading(&app, "video-tile-reconnected").await;
-        if (seen.number > before_cut.number && seen.colours_match()) || Instant::now() > deadline {
-            break seen;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(
-        after.number > before_cut.number && after.colours_match(),
-        "after the reconnect the tile did not come back in colour, moving on: {after:?}"
-    );
+    back_in_colour(
+        &app,
+        "video-tile-reconnected",
+        before_cut.number,
+        "after the reconnect the",
+    )
+    .await;
 
     // Someone shares a screen: its tile comes first, across the row, as
     // drawn (boxes), the camera's beside the others.
