@@ -1447,7 +1447,8 @@ async fn wait_geometry(
 
 /// The mini view: in a call, "Mini view" makes the window a 420x220 strip
 /// that asks to stay above the others (as a window manager hears it),
-/// showing the room, mute and leave; a mute there is seen at the peer;
+/// showing the room, mute and leave, and no video (none is sent to us
+/// while it shows); a mute there is seen at the peer;
 /// "Full view" puts the window back where and as large as it was and no
 /// longer above. Quit from the tray in the mini view, the app opens next
 /// time as large as the full view, not as the strip.
@@ -1455,9 +1456,26 @@ async fn wait_geometry(
 async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     let tray = TrayHost::start().await.unwrap();
     let homes = Homes::new();
-    let call = open("desktop-mini", &homes, &[]).await;
-    let peer = &call.far.peer;
+    let mut call = open("desktop-mini", &homes, &[]).await;
     call.join_as_ada().await.unwrap();
+    // The peer's camera, drawn in the full view; the strip has no tiles,
+    // so none of it is sent to us there.
+    let link = call.far.server.link().unwrap();
+    let voice_kbps = downlink_until(link, "voice only", |_| true)
+        .await
+        .min(downlink_until(link, "voice only", |_| true).await);
+    call.far
+        .peer
+        .send(serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
+        .await
+        .unwrap();
+    call.app
+        .wait_visible("video-canvas", SECS(15))
+        .await
+        .unwrap();
+    let with_video = |k: f64| k >= voice_kbps + VIDEO_KBPS;
+    let full_kbps = downlink_until(link, "full view", with_video).await;
+    let peer = &call.far.peer;
     let window = TopLevel::titled("RTCstack").unwrap();
     let full = window.geometry().unwrap();
     let wm = WmStateRequests::listen().unwrap();
@@ -1495,6 +1513,7 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
         );
     }
     assert_eq!(call.app.text("mini-view").await, "Full view");
+    let mini_kbps = downlink_until(link, "mini view", |k| k <= voice_kbps + NO_VIDEO_KBPS).await;
     let mark = peer.mark();
     call.app.click("mute").await.unwrap();
     peer.wait_for_after(
@@ -1512,6 +1531,11 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     assert_eq!(back, full);
     assert!(call.app.visible("audio-panel").await);
     assert_eq!(call.app.text("mini-view").await, "Mini view");
+    let again_kbps = downlink_until(link, "full view again", with_video).await;
+    eprintln!(
+        "to us: {voice_kbps:.0} kbit/s before the camera, {full_kbps:.0} in the full view, \
+         {mini_kbps:.0} in the mini view, {again_kbps:.0} in the full view again"
+    );
 
     // Quit while the strip is shown; opened again, as large as before.
     call.app.click("mini-view").await.unwrap();
