@@ -196,6 +196,28 @@ impl TopLevel {
         Ok(())
     }
 
+    /// Marks it minimised (`true`) or not, as a window manager that keeps
+    /// minimised windows mapped does (a compositing one): the state
+    /// `_NET_WM_STATE_HIDDEN` on the window, which the toolkit reads as
+    /// iconified.
+    pub fn set_minimised(&self, minimised: bool) -> Result<()> {
+        let state = self
+            .conn
+            .intern_atom(false, b"_NET_WM_STATE")?
+            .reply()?
+            .atom;
+        let hidden = self
+            .conn
+            .intern_atom(false, b"_NET_WM_STATE_HIDDEN")?
+            .reply()?
+            .atom;
+        let atoms: &[u32] = if minimised { &[hidden] } else { &[] };
+        self.conn
+            .change_property32(PropMode::REPLACE, self.id, state, AtomEnum::ATOM, atoms)?;
+        self.conn.sync()?;
+        Ok(())
+    }
+
     /// What the close button does: WM_DELETE_WINDOW, which the app may
     /// refuse (as a call app does, keeping the call).
     pub fn ask_to_close(&self) -> Result<()> {

@@ -288,9 +288,16 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     icon.click("Show window").await.unwrap();
     window_shown(&window, true, SECS(5)).await;
     let again_kbps = downlink_until(link, "shown again", with_video).await;
+    // Minimised (as a window manager marks it), the same; back, again.
+    window.set_minimised(true).unwrap();
+    let minimised_kbps =
+        downlink_until(link, "minimised", |k| k <= voice_kbps + NO_VIDEO_KBPS).await;
+    window.set_minimised(false).unwrap();
+    let restored_kbps = downlink_until(link, "no longer minimised", with_video).await;
     eprintln!(
         "to us: {voice_kbps:.0} kbit/s before the camera, {shown_kbps:.0} shown, \
-         {hidden_kbps:.0} hidden, {again_kbps:.0} shown again"
+         {hidden_kbps:.0} hidden, {again_kbps:.0} shown again, {minimised_kbps:.0} minimised, \
+         {restored_kbps:.0} no longer minimised"
     );
     window.ask_to_close().unwrap();
     window_shown(&window, false, SECS(5)).await;
