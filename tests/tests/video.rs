@@ -287,6 +287,51 @@ async fn vp8_from_livekit_python_is_decoded_whole() {
     decodes_the_peers_pattern("vp8", Numbers::InOrder).await;
 }
 
+/// The peer publishes in AV1, which we neither decode nor offer: the
+/// server says it cannot send it to us (a subscription error), and the
+/// call marks the track so, naming its codec; nothing of it is decoded.
+#[tokio::test]
+async fn a_track_in_a_codec_we_cannot_decode_is_marked_so() {
+    let room = "video-av1";
+    let Viewing {
+        server: _server,
+        mut peer,
+        call,
+        watch,
+    } = Viewing::start(room).await;
+    let sid = peer_publishes(
+        &mut peer,
+        json!({"codec": "av1", "width": 640, "height": 360, "fps": 30}),
+    )
+    .await;
+    let asked = Instant::now();
+    let track = |call: &rtcstack::Call| {
+        call.participants()
+            .into_iter()
+            .flat_map(|p| p.tracks)
+            .find(|t| t.sid == sid)
+    };
+    let deadline = asked + SECS(10);
+    let marked = loop {
+        match track(&call) {
+            Some(t) if t.unsupported => break t,
+            seen => assert!(
+                Instant::now() < deadline,
+                "not marked within 10 s: {seen:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!(
+        "marked {:?} after it was published: {marked:?}",
+        asked.elapsed()
+    );
+    assert_eq!(marked.codec, "AV1");
+    tokio::time::sleep(SECS(1)).await;
+    assert_eq!(watch.count("py-cam"), 0, "a picture of it was decoded");
+    call.leave().await;
+}
+
 #[tokio::test]
 async fn h264_from_livekit_python_is_decoded_whole() {
     decodes_the_peers_pattern("h264", Numbers::InOrder).await;
