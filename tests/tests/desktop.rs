@@ -126,6 +126,25 @@ const VIDEO_KBPS: f64 = 60.0;
 /// 100 or more).
 const NO_VIDEO_KBPS: f64 = 40.0;
 
+/// What comes to us before the peer's camera (its voice, the reports: the
+/// floor), then the peer's camera published and drawn in a tile.
+async fn peer_camera_drawn(call: &mut AppCall) -> f64 {
+    let link = call.far.server.link().unwrap();
+    let voice_kbps = downlink_until(link, "voice only", |_| true)
+        .await
+        .min(downlink_until(link, "voice only", |_| true).await);
+    call.far
+        .peer
+        .send(serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
+        .await
+        .unwrap();
+    call.app
+        .wait_visible("video-canvas", SECS(15))
+        .await
+        .unwrap();
+    voice_kbps
+}
+
 /// What comes to us over `link`, a second at a time, until `ok` holds of
 /// a second's kbit/s (within 8 s); that rate.
 async fn downlink_until(link: &NetHost, what: &str, ok: impl Fn(f64) -> bool) -> f64 {
@@ -195,19 +214,8 @@ async fn closing_the_window_keeps_the_call_in_the_tray() {
     let us = call.ada_identity().await.unwrap();
     // The peer's camera too: a hidden window is sent none of it. What
     // comes to us before it (the peer's voice, the reports) is the floor.
+    let voice_kbps = peer_camera_drawn(&mut call).await;
     let link = call.far.server.link().unwrap();
-    let voice_kbps = downlink_until(link, "voice only", |_| true)
-        .await
-        .min(downlink_until(link, "voice only", |_| true).await);
-    call.far
-        .peer
-        .send(serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
-        .await
-        .unwrap();
-    call.app
-        .wait_visible("video-canvas", SECS(15))
-        .await
-        .unwrap();
     let with_video = |k: f64| k >= voice_kbps + VIDEO_KBPS;
     let peer = &call.far.peer;
     let _tone = tone_into_mic(&call, 700.0);
@@ -1467,19 +1475,8 @@ async fn the_mini_view_is_a_small_window_above_the_others_and_goes_back() {
     call.join_as_ada().await.unwrap();
     // The peer's camera, drawn in the full view; the strip has no tiles,
     // so none of it is sent to us there.
+    let voice_kbps = peer_camera_drawn(&mut call).await;
     let link = call.far.server.link().unwrap();
-    let voice_kbps = downlink_until(link, "voice only", |_| true)
-        .await
-        .min(downlink_until(link, "voice only", |_| true).await);
-    call.far
-        .peer
-        .send(serde_json::json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
-        .await
-        .unwrap();
-    call.app
-        .wait_visible("video-canvas", SECS(15))
-        .await
-        .unwrap();
     let with_video = |k: f64| k >= voice_kbps + VIDEO_KBPS;
     let full_kbps = downlink_until(link, "full view", with_video).await;
     let peer = &call.far.peer;
