@@ -160,6 +160,16 @@ struct Notice<'a> {
 }
 
 impl Notice<'_> {
+    /// A screenshot of the window saved as `name`, the notice scrolled into
+    /// view first (it is at the page's end, below the fold in a short
+    /// window).
+    async fn shot(&self, name: &str) {
+        let js = "document.querySelector('[data-testid=update-notice]')\
+                  ?.scrollIntoView({block: 'end'}); return true;";
+        let _ = self.app.client.execute(js, vec![]).await;
+        let _ = self.app.screenshot_window(name);
+    }
+
     async fn attr(&self, name: &str) -> Option<String> {
         let el = self
             .app
@@ -289,7 +299,7 @@ async fn refused(
     );
     assert_eq!(notice.text("app-version").await?, A);
     notice.shows(&["update-message", "update-check"]).await?;
-    let _ = app.screenshot_window(shot);
+    notice.shot(shot).await;
     app.close().await?;
     assert_eq!(fx.installed().as_deref(), Some(A), "A must stay installed");
     assert!(server
@@ -429,7 +439,7 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         .shows(&["update-message", "update-notes"])
         .await
         .unwrap();
-    let _ = app.screenshot_window("update-waiting-for-call");
+    notice.shot("update-waiting-for-call").await;
     // Held: during the call nothing is fetched, let alone installed. (A
     // bounded look for something that must not happen.)
     let held_since = Instant::now();
@@ -474,7 +484,7 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = app.screenshot_window("update-downloading");
+    notice.shot("update-downloading").await;
     let msg = notice
         .wait_state("ready", Duration::from_secs(60))
         .await
@@ -489,7 +499,7 @@ async fn an_update_found_during_a_call_waits_then_installs_and_restarts_into_b()
         Some(A),
         "installed only on restart"
     );
-    let _ = app.screenshot_window("update-ready");
+    notice.shot("update-ready").await;
 
     // A new call starts before the user restarts: restarting is refused,
     // nothing is installed, the update stays ready.
