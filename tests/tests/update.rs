@@ -243,6 +243,47 @@ impl Notice<'_> {
         Ok(())
     }
 
+    /// The page keeps the newest status it hears. A status event and the
+    /// `update_status` reply come by different ways, so an older one can
+    /// arrive last (a reply read during the signature check, after the
+    /// refusal's event: the notice stuck at "Downloading 100 %"). Staged
+    /// from the page with two events, in order: an old one (change 1,
+    /// all of it downloaded), then a newer one (up to date). Once the
+    /// newer one shows, the old one was heard first: it must never have
+    /// been drawn.
+    async fn drops_an_older_status(&self) -> Result<()> {
+        let staged = self
+            .app
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const n = document.querySelector('[data-testid=update-notice]');
+                 window.__statesDrawn = [];
+                 new MutationObserver(() => window.__statesDrawn.push(n.dataset.state))
+                   .observe(n, {attributes: true, attributeFilter: ['data-state']});
+                 const emit = (payload) => window.__TAURI_INTERNALS__.invoke(
+                   'plugin:event|emit', {event: 'update-status', payload});
+                 emit({seq: 1, status: {state: 'downloading', current: 'a', version: 'b',
+                                        notes: '', received: 100, total: 100}})
+                   .then(() => emit({seq: 1e12, status: {state: 'upToDate', current: 'a'}}))
+                   .then(() => done(null), (e) => done(String(e)));",
+                vec![],
+            )
+            .await?;
+        ensure!(staged.is_null(), "staging the events: {staged}");
+        self.wait_state("upToDate", Duration::from_secs(5)).await?;
+        let drawn = self
+            .app
+            .client
+            .execute("return window.__statesDrawn;", vec![])
+            .await?;
+        ensure!(
+            drawn == serde_json::json!(["upToDate"]),
+            "states drawn: {drawn}"
+        );
+        Ok(())
+    }
+
     async fn click(&self, testid: &str) -> Result<()> {
         self.app
             .client
@@ -300,6 +341,7 @@ async fn refused(
     assert_eq!(notice.text("app-version").await?, A);
     notice.shows(&["update-message", "update-check"]).await?;
     notice.shot(shot).await;
+    notice.drops_an_older_status().await?;
     app.close().await?;
     assert_eq!(fx.installed().as_deref(), Some(A), "A must stay installed");
     assert!(server

@@ -1,4 +1,5 @@
 import type { UpdateStatus } from "./generated/UpdateStatus";
+import type { UpdateView } from "./generated/UpdateView";
 import * as ipc from "./generated/ipc";
 import { setText } from "./dom";
 import { onLanguage, say, sayRefusal, t } from "./i18n";
@@ -93,14 +94,17 @@ export async function startUpdateNotice(): Promise<void> {
   p.check.addEventListener("click", () => {
     void ipc.updateCheck();
   });
-  // The last status, to say again in a new language.
-  let last: UpdateStatus | null = null;
-  const show = (s: UpdateStatus): void => {
-    last = s;
-    render(p, s);
+  // The newest status, to say again in a new language. An event and the
+  // reply below come by different ways: an older one arriving later is
+  // dropped.
+  let last: UpdateView | null = null;
+  const show = (v: UpdateView): void => {
+    if (last && v.seq < last.seq) return;
+    last = v;
+    render(p, v.status);
   };
   onLanguage(() => {
-    if (last) render(p, last);
+    if (last) render(p, last.status);
   });
   // Listen first, then read: no status change falls between the two.
   await ipc.onUpdateStatus(show);

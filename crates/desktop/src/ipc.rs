@@ -18,7 +18,7 @@ use crate::language::LanguageView;
 use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
-use crate::update::UpdateStatus;
+use crate::update::UpdateView;
 use crate::video::{CameraInfo, ShareTarget, Shareable, TileSize};
 
 /// Event names.
@@ -298,7 +298,7 @@ pub fn commands() -> Vec<Command> {
         command(
             "update_status",
             "The updater's status now.",
-            ts::<UpdateStatus>(),
+            ts::<UpdateView>(),
         ),
         command("update_check", "Looks for an update now.", nothing()),
         command(
@@ -321,7 +321,7 @@ pub fn events() -> Vec<Event> {
         Event {
             name: event::UPDATE_STATUS,
             doc: "The updater's status, on every change.",
-            payload: ts::<UpdateStatus>(),
+            payload: ts::<UpdateView>(),
         },
         Event {
             name: event::AUDIO_VIEW,

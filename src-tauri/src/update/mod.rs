@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::ipc;
 use rtcstack_desktop_core::update::provenance;
-pub use rtcstack_desktop_core::update::{ProblemKind, UpdateGate, UpdateStatus};
+pub use rtcstack_desktop_core::update::{ProblemKind, UpdateGate, UpdateStatus, UpdateView};
 
 use problem::{explain, explain_provenance, Problem, Stage};
 
@@ -46,7 +46,7 @@ struct Pending {
 
 /// The updater's state, managed by Tauri.
 pub struct Updates {
-    status: Mutex<UpdateStatus>,
+    status: Mutex<UpdateView>,
     pending: Mutex<Option<Pending>>,
     check_now: Notify,
 }
@@ -74,7 +74,7 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>, gate: UpdateGate) {
     let enabled = matches!(initial, UpdateStatus::Idle { .. });
     app.manage(gate);
     app.manage(Updates {
-        status: Mutex::new(initial),
+        status: Mutex::new(UpdateView::new(initial)),
         pending: Mutex::new(None),
         check_now: Notify::new(),
     });
@@ -89,10 +89,11 @@ fn current_version<R: Runtime>(app: &AppHandle<R>) -> String {
 }
 
 fn set_status<R: Runtime>(app: &AppHandle<R>, status: UpdateStatus) {
-    *lock(&app.state::<Updates>().status) = status.clone();
+    // Numbered under the lock: the page keeps the newest of what it hears.
+    let view = lock(&app.state::<Updates>().status).change(status).clone();
     // No window (yet) to tell is not an error: the UI reads the status
     // with `update_status` when it loads.
-    let _ = app.emit(ipc::event::UPDATE_STATUS, status);
+    let _ = app.emit(ipc::event::UPDATE_STATUS, view);
 }
 
 fn fail<R: Runtime>(app: &AppHandle<R>, version: Option<String>, problem: Problem) {
@@ -123,7 +124,7 @@ async fn check_forever<R: Runtime>(app: AppHandle<R>) {
 /// downloads it.
 async fn check_once<R: Runtime>(app: &AppHandle<R>) {
     let updates = app.state::<Updates>();
-    if lock(&updates.status).busy() {
+    if lock(&updates.status).status.busy() {
         return;
     }
     let current = current_version(app);
@@ -238,7 +239,7 @@ async fn download<R: Runtime>(
 
 /// The updater's current status, for the UI when it loads.
 #[tauri::command]
-pub fn update_status(updates: State<'_, Updates>) -> UpdateStatus {
+pub fn update_status(updates: State<'_, Updates>) -> UpdateView {
     lock(&updates.status).clone()
 }
 

@@ -3,7 +3,7 @@ import type { ProblemKind } from "./ProblemKind";
 import type { Sentence } from "./Sentence";
 
 /**
- * Sent as the `update-status` event (`crate::ipc::event::UPDATE_STATUS`).
+ * What the updater is doing, as an [`UpdateView`] tells it.
  */
 export type UpdateStatus = { "state": "idle", current: string, } | { "state": "unavailable", current: string, reason: string, } | { "state": "checking", current: string, } | { "state": "upToDate", current: string, } | { "state": "waitingForCall", current: string, version: string, notes: string, } | { "state": "downloading", current: string, version: string, notes: string, received: number, 
 /**

@@ -23,7 +23,7 @@ import type { Shareable } from "./Shareable";
 import type { Stages } from "./Stages";
 import type { StatsView } from "./StatsView";
 import type { TileSize } from "./TileSize";
-import type { UpdateStatus } from "./UpdateStatus";
+import type { UpdateView } from "./UpdateView";
 
 /** Command names, as Rust registers them. */
 export const commands = {
@@ -229,8 +229,8 @@ export function selectProfile(id: string): Promise<void> {
 }
 
 /** The updater's status now. */
-export function updateStatus(): Promise<UpdateStatus> {
-  return invoke<UpdateStatus>(commands.updateStatus);
+export function updateStatus(): Promise<UpdateView> {
+  return invoke<UpdateView>(commands.updateStatus);
 }
 
 /** Looks for an update now. */
@@ -249,8 +249,8 @@ export function onCallView(handle: (payload: CallView) => void): Promise<Unliste
 }
 
 /** The updater's status, on every change. */
-export function onUpdateStatus(handle: (payload: UpdateStatus) => void): Promise<UnlistenFn> {
-  return listen<UpdateStatus>(events.updateStatus, (e) => handle(e.payload));
+export function onUpdateStatus(handle: (payload: UpdateView) => void): Promise<UnlistenFn> {
+  return listen<UpdateView>(events.updateStatus, (e) => handle(e.payload));
 }
 
 /** Devices, the choice, what is in use, processing: on every change. */

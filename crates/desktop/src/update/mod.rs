@@ -8,4 +8,4 @@ pub mod provenance;
 pub mod status;
 
 pub use gate::UpdateGate;
-pub use status::{ProblemKind, UpdateStatus};
+pub use status::{ProblemKind, UpdateStatus, UpdateView};

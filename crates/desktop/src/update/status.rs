@@ -4,7 +4,34 @@
 use serde::Serialize;
 use ts_rs::TS;
 
-/// Sent as the `update-status` event (`crate::ipc::event::UPDATE_STATUS`).
+/// The updater's status and which change it is. Sent as the
+/// `update-status` event (`crate::ipc::event::UPDATE_STATUS`) on every
+/// change and as the `update_status` reply: the two come by different
+/// ways and may arrive out of order, so the page keeps the highest `seq`
+/// (a reply read during the signature check, arriving after the refusal's
+/// event, left "Downloading 100 %" on screen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UpdateView {
+    #[ts(type = "number")]
+    pub seq: u64,
+    pub status: UpdateStatus,
+}
+
+impl UpdateView {
+    pub fn new(status: UpdateStatus) -> Self {
+        UpdateView { seq: 0, status }
+    }
+
+    /// The next change: `status`, numbered after this one.
+    pub fn change(&mut self, status: UpdateStatus) -> &Self {
+        self.seq += 1;
+        self.status = status;
+        self
+    }
+}
+
+/// What the updater is doing, as an [`UpdateView`] tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(
@@ -159,6 +186,23 @@ mod tests {
             })
             .unwrap()["state"],
             "waitingForCall"
+        );
+    }
+
+    #[test]
+    fn each_change_is_numbered_after_the_last() {
+        let idle = UpdateStatus::Idle {
+            current: "0.1.0".into(),
+        };
+        let checking = UpdateStatus::Checking {
+            current: "0.1.0".into(),
+        };
+        let mut view = UpdateView::new(idle);
+        assert_eq!(view.seq, 0);
+        assert_eq!(view.change(checking.clone()).seq, 1);
+        assert_eq!(
+            serde_json::to_value(view.change(checking)).unwrap(),
+            serde_json::json!({"seq": 2, "status": {"state": "checking", "current": "0.1.0"}})
         );
     }
 }
