@@ -22,11 +22,13 @@
 //! - [`push_to_talk`]: the key held to talk while muted, and its rule;
 //! - [`tray`]: the tray icon's words and pictures, and what closing the
 //!   window does during a call;
-//! - [`redact`]: the log's last line of defence.
+//! - [`redact`]: the log's last line of defence;
+//! - `dev_overrides`: timings the tests shorten through the environment.
 
 pub mod audio;
 pub mod call;
 pub mod check;
+mod dev_overrides;
 pub mod hint;
 pub mod i18n;
 pub mod ipc;

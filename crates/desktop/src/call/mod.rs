@@ -601,10 +601,5 @@ fn screen_trouble(e: screen::ScreenError) -> Sentence {
 /// `RTCSTACK_RECONNECT_DEADLINE_SECS` (tests and development only): how long
 /// an outage lasts before the call gives up, instead of the policy's 60 s.
 fn reconnect_deadline() -> Option<std::time::Duration> {
-    std::env::var("RTCSTACK_RECONNECT_DEADLINE_SECS")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .map(std::time::Duration::from_secs)
+    crate::dev_overrides::secs("RTCSTACK_RECONNECT_DEADLINE_SECS")
 }

@@ -34,11 +34,10 @@ pub enum TokenSourceError {
     Unusable(Sentence),
 }
 
+/// How long a token we mint is valid (`RTCSTACK_TOKEN_TTL_SECS` shortens
+/// it in tests of the refresh).
 fn minted_ttl() -> Duration {
-    std::env::var("RTCSTACK_TOKEN_TTL_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(MINTED_TTL, Duration::from_secs)
+    crate::dev_overrides::secs("RTCSTACK_TOKEN_TTL_SECS").unwrap_or(MINTED_TTL)
 }
 
 pub async fn for_call(
