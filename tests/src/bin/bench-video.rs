@@ -13,8 +13,10 @@
 //! client (decoding every stream to RGBA and reading its number, drawing
 //! nothing) and is sampled for the same time. Latency: a frame's number
 //! read where it arrived, minus the time its publisher handed that number
-//! over (one clock: every process is on this machine). Run under Xvfb and
-//! a session bus (scripts/bench does that).
+//! over (one clock: every process is on this machine). With N = 0 (in the
+//! default counts) both clients are measured in a call with no video, and
+//! what video adds to each is printed beside the totals. Run under Xvfb
+//! and a session bus (scripts/bench does that).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,8 +33,9 @@ use serde_json::{json, Value};
 
 #[derive(Parser)]
 struct Args {
-    /// Numbers of streams received.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4])]
+    /// Numbers of streams received (0: the call alone, without video, so
+    /// that what video adds to each client can be read apart from it).
+    #[arg(long, value_delimiter = ',', default_values_t = [0usize, 1, 4])]
     streams: Vec<usize>,
     /// Seconds measured per client, after it settled.
     #[arg(long, default_value_t = 20)]
@@ -212,9 +215,17 @@ async fn app_side(
         cpu_pct,
         peak_mib,
         by_process,
-        fps: frames.len() as f64 / n as f64 / args.seconds as f64,
+        fps: per_stream(frames.len(), n, args.seconds),
         latency_ms: latencies(&frames, &sent),
     })
+}
+
+/// Frames a second per stream (0 with no streams).
+fn per_stream(frames: usize, streams: usize, seconds: u64) -> f64 {
+    if streams == 0 {
+        return 0.0;
+    }
+    frames as f64 / streams as f64 / seconds as f64
 }
 
 /// LiveKit's Python SDK receiving the same streams.
@@ -266,7 +277,7 @@ async fn python_side(
         cpu_pct,
         peak_mib,
         by_process: Vec::new(),
-        fps: frames.len() as f64 / n as f64 / args.seconds as f64,
+        fps: per_stream(frames.len(), n, args.seconds),
         latency_ms: latencies(&frames, &sent),
     })
 }
@@ -277,9 +288,12 @@ fn ms(v: Option<f64>) -> String {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // Ascending: the last row, the most streams, is the one summed up.
+    args.streams.sort_unstable();
+    args.streams.dedup();
     rtcstack_testbench::require_root("the video benchmark")?;
-    if args.streams.contains(&0) {
+    if args.streams.iter().all(|&n| n == 0) {
         bail!("receive one stream at least");
     }
     let _pulse = PulseServer::start()?;
@@ -358,6 +372,25 @@ async fn main() -> Result<()> {
             .map(|(name, cpu)| format!("{name} {cpu:.1}%"))
             .collect();
         println!("ours at {} by process: {}", r.streams, split.join(", "));
+    }
+    // What video adds to each client, over its call without video, in
+    // the same run (with the publishers' silent voices, which it also
+    // receives).
+    if let Some(alone) = rows.iter().find(|r| r.streams == 0) {
+        for r in rows.iter().filter(|r| r.streams > 0) {
+            let (ours, python) = (
+                r.ours.cpu_pct - alone.ours.cpu_pct,
+                r.python.cpu_pct - alone.python.cpu_pct,
+            );
+            println!(
+                "video's own cost at {}: ours +{ours:.1}% (over {:.1}% without video), \
+                 livekit-python +{python:.1}% (over {:.1}%), ratio {:.2}",
+                r.streams,
+                alone.ours.cpu_pct,
+                alone.python.cpu_pct,
+                ours / python
+            );
+        }
     }
     let last = rows.last().context("no rows")?;
     println!(
