@@ -1560,12 +1560,19 @@ async fn our_camera_sends_only_the_layers_the_server_forwards() {
 }
 
 /// Our camera sends three temporal layers, as libwebrtc's does: a viewer
-/// of ours asking for 15 pictures a second of it (UpdateTrackSettings'
+/// of ours asking for 12 pictures a second of it (UpdateTrackSettings'
 /// fps, which LiveKit meets with the fewest layers that give it) is sent
-/// every second picture, then asking for 7 every fourth, all at the full
+/// every second picture, then asking for 6 every fourth, all at the full
 /// 640x360 and each decoded whole; asking for all again brings 30 back.
 /// LiveKit's Python SDK, watching the same layer all along, decodes it
 /// whole at 30.
+///
+/// Asked between the layers' rates (7.5, 15, 30), not at them: LiveKit
+/// measures each layer's rate once, from its first pictures, and picks
+/// the first layer measured at 0.9 of the asked rate or more. A stall of
+/// the machine then (the tests run side by side) measures a layer a few
+/// pictures short: asking 15 of a middle layer measured at 13 got all 30,
+/// once in about eight runs of the group.
 #[tokio::test]
 async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
     let room = "video-temporal";
@@ -1586,7 +1593,7 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
             "updating temporal layer",
         ])
     };
-    for (fps, step) in [(None, 1), (Some(15), 2), (Some(7), 4), (None, 1)] {
+    for (fps, step) in [(None, 1), (Some(12), 2), (Some(6), 4), (None, 1)] {
         let asked = Instant::now();
         viewer
             .show_video(
