@@ -201,6 +201,57 @@ async fn notice_drawn(call: &AppCall, name: &str) {
     assert!(seen[0].painted(), "the notice is not drawn: {}", seen[0]);
 }
 
+/// The page keeps the newest audio view it hears: a view comes by event
+/// on every change and by reply when the page loads, by different ways,
+/// so an older one can arrive last. Staged from the page with two events,
+/// in order: an old view (change 1, its notice "older"), then a newer one
+/// ("newer"). Once "newer" shows, "older" was heard first: it must never
+/// have been drawn. (It leaves the page's last change far ahead: the
+/// test's last step.)
+async fn drops_an_older_view(call: &AppCall) {
+    let now = call
+        .app
+        .invoke("audio_view", serde_json::json!({}))
+        .await
+        .unwrap();
+    let mut view = now.get("ok").cloned().expect("the audio view");
+    let observe = "const n = document.querySelector('[data-testid=device-notice]'); \
+                   window.__noticesDrawn = []; \
+                   new MutationObserver(() => window.__noticesDrawn.push(n.textContent)) \
+                     .observe(n, {childList: true, characterData: true, subtree: true}); \
+                   return true;";
+    call.app.client.execute(observe, vec![]).await.unwrap();
+    for (seq, text) in [(1u64, "older"), (1 << 40, "newer")] {
+        view["seq"] = seq.into();
+        view["notice"] = serde_json::json!({"key": "plain", "params": {"text": text}});
+        let emitted = call
+            .app
+            .invoke(
+                "plugin:event|emit",
+                serde_json::json!({"event": "audio-view", "payload": view}),
+            )
+            .await
+            .unwrap();
+        assert!(emitted.get("err").is_none(), "{emitted}");
+    }
+    call.app
+        .wait_text("[data-testid=device-notice]", SECS(5), |t| t == "newer")
+        .await
+        .unwrap();
+    let drawn = call
+        .app
+        .client
+        .execute("return window.__noticesDrawn;", vec![])
+        .await
+        .unwrap();
+    // (A real change may come between: only the old one must not show.)
+    let drawn: Vec<String> = serde_json::from_value(drawn).unwrap();
+    assert!(
+        !drawn.iter().any(|t| t == "older") && drawn.last().map(String::as_str) == Some("newer"),
+        "notices drawn: {drawn:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     let far = Far::start("audio-app").await.unwrap();
@@ -431,6 +482,7 @@ async fn meter_muted_hint_switches_and_a_headset_unplugged_mid_call() {
     )
     .await;
     peer_heard_in(&call, "phones", SECS(5)).await;
+    drops_an_older_view(&call).await;
     call.far.pulse.unload_module(module).unwrap();
     call.app.close().await.unwrap();
 }

@@ -35,6 +35,8 @@ function fillDevices(select: HTMLSelectElement, list: DeviceInfo[], chosen: stri
 let shown: AudioView | null = null;
 
 function render(v: AudioView): void {
+  // A reply or event can arrive after a newer view: keep the newest.
+  if (shown && v.seq < shown.seq) return;
   shown = v;
   fillDevices(el<HTMLSelectElement>("input-device"), v.inputs, v.input);
   fillDevices(el<HTMLSelectElement>("output-device"), v.outputs, v.output);

@@ -19,4 +19,9 @@ inputInUse: string | null, outputInUse: string | null, stages: Stages,
 /**
  * E.g. "Headset disconnected — using Built-in Microphone".
  */
-notice: Sentence | null, };
+notice: Sentence | null, 
+/**
+ * Which change this is: the page hears a view by event and by reply,
+ * which may arrive out of order, and keeps the highest.
+ */
+seq: number, };

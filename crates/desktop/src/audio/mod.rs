@@ -54,6 +54,10 @@ pub struct AudioView {
     pub stages: Stages,
     /// E.g. "Headset disconnected — using Built-in Microphone".
     pub notice: Option<Sentence>,
+    /// Which change this is: the page hears a view by event and by reply,
+    /// which may arrive out of order, and keeps the highest.
+    #[ts(type = "number")]
+    pub seq: u64,
 }
 
 /// A device change in the page's words.
@@ -105,6 +109,8 @@ struct State {
     notice: Option<Sentence>,
     /// The speaker is open only during a call.
     in_call: bool,
+    /// The last view's change number.
+    seq: u64,
 }
 
 pub struct Audio {
@@ -168,6 +174,7 @@ impl Audio {
                 lists: DeviceLists::default(),
                 notice: problem,
                 in_call: false,
+                seq: 0,
             }),
             mic: SwitchableInput::new(Box::new(Silence)),
             speaker: Arc::new(SwitchableSink::new(Arc::new(NullSink))),
@@ -269,7 +276,7 @@ impl Audio {
                 s.notice = Some(sentence(&r.change));
             }
         }
-        self.show(&s);
+        self.show(&mut s);
     }
 
     /// A stream that failed (the sound server dropped it, say after the
@@ -286,14 +293,14 @@ impl Audio {
             tracing::warn!("the microphone's stream failed: opening it again");
             let opened = self.open_mic(id.as_deref());
             s.input.opened(opened);
-            self.show(&s);
+            self.show(&mut s);
         }
         if s.in_call && failed(&self.speaker_failed) {
             let id = s.output.open().map(|d| d.id.clone());
             tracing::warn!("the speaker's stream failed: opening it again");
             let opened = self.open_speaker(id.as_deref());
             s.output.opened(opened);
-            self.show(&s);
+            self.show(&mut s);
         }
     }
 
@@ -354,10 +361,12 @@ impl Audio {
             output_in_use: s.output.open().map(|d| d.name.clone()),
             stages: s.settings.stages,
             notice: s.notice.clone(),
+            seq: s.seq,
         }
     }
 
-    fn show(&self, s: &State) {
+    fn show(&self, s: &mut State) {
+        s.seq += 1;
         self.shell.audio(&Self::view_of(s));
     }
 
@@ -389,7 +398,7 @@ impl Audio {
             .open()
             .is_some()
             .then(|| Arc::clone(&self.speaker) as Arc<dyn AudioSink>);
-        self.show(&s);
+        self.show(&mut s);
         CallAudio { input, output }
     }
 
@@ -401,7 +410,7 @@ impl Audio {
         self.in_call.store(false, Ordering::SeqCst);
         self.speaker.replace(Arc::new(NullSink));
         s.output.opened(None);
-        self.show(&s);
+        self.show(&mut s);
     }
 
     /// The person's mute wish (for "You are muted").
@@ -431,7 +440,7 @@ impl Audio {
         s.settings.output = output;
         s.notice = None;
         let saved = self.file.save(&s.settings);
-        self.show(&s);
+        self.show(&mut s);
         saved
     }
 
@@ -503,7 +512,7 @@ impl Audio {
         self.path.set_stages(stages);
         s.settings.stages = stages;
         let saved = self.file.save(&s.settings);
-        self.show(&s);
+        self.show(&mut s);
         saved
     }
 }
