@@ -87,11 +87,7 @@ pub fn run() {
         // window in the tray at quit opens shown).
         .plugin(
             tauri_plugin_window_state::Builder::new()
-                .with_state_flags(
-                    tauri_plugin_window_state::StateFlags::SIZE
-                        | tauri_plugin_window_state::StateFlags::POSITION
-                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
-                )
+                .with_state_flags(mini_view::WINDOW_STATE)
                 .build(),
         )
         .plugin(update::plugin())

@@ -7,12 +7,19 @@ use std::sync::Mutex;
 
 use rtcstack_desktop_core::i18n::Sentence;
 use tauri::{LogicalSize, PhysicalPosition, PhysicalSize, Runtime, State, WebviewWindow};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 /// The strip's size, in CSS pixels: the room's name, the buttons and a
 /// line of the reconnect banner.
 const MINI: LogicalSize<f64> = LogicalSize::new(420.0, 220.0);
 /// The full view's least size (as `tauri.conf.json` sets it).
 const FULL_MIN: LogicalSize<f64> = LogicalSize::new(480.0, 400.0);
+
+/// What of the window is kept for the next start (by the window-state
+/// plugin).
+pub const WINDOW_STATE: StateFlags = StateFlags::SIZE
+    .union(StateFlags::POSITION)
+    .union(StateFlags::MAXIMIZED);
 
 /// The full view as it was, while the mini view is shown.
 #[derive(Clone, Copy)]
@@ -82,9 +89,12 @@ pub fn set_mini_view<R: Runtime>(
 }
 
 /// Before the app quits: the full view back, so the window opens next time
-/// as it was left, not as the strip (the window-state plugin saves the
-/// size the window has as the app ends). The system resizes a window in
-/// its own time: waits until it reports its size again, a second at most.
+/// as it was left, not as the strip. The system resizes a window in its
+/// own time: waits until it reports its size again (5 s at most; on a
+/// busy machine 1 s was not always enough, and the strip's size was kept),
+/// then saves the window's state at once: as the app ends, the plugin may
+/// save the size its last resize event gave, which can still be the
+/// strip's.
 pub async fn full_before_quit<R: Runtime>(app: &tauri::AppHandle<R>) {
     use tauri::Manager;
     let Some(window) = app.get_webview_window("main") else {
@@ -102,11 +112,17 @@ pub async fn full_before_quit<R: Runtime>(app: &tauri::AppHandle<R>) {
         tracing::warn!("the full view before quitting: {e}");
         return;
     }
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     while !was.maximized
         && window.inner_size().ok() != Some(was.size)
         && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    if !was.maximized && window.inner_size().ok() != Some(was.size) {
+        tracing::warn!("the full view did not come back before quitting");
+    }
+    if let Err(e) = app.save_window_state(WINDOW_STATE) {
+        tracing::warn!("saving the window's place and size: {e}");
     }
 }
