@@ -374,21 +374,24 @@ async fn main() -> Result<()> {
         println!("ours at {} by process: {}", r.streams, split.join(", "));
     }
     // What video adds to each client, over its call without video, in
-    // the same run (with the publishers' silent voices, which it also
-    // receives).
+    // the same run (the publishers publish video only: their presence is
+    // all else that differs).
     if let Some(alone) = rows.iter().find(|r| r.streams == 0) {
         for r in rows.iter().filter(|r| r.streams > 0) {
             let (ours, python) = (
                 r.ours.cpu_pct - alone.ours.cpu_pct,
                 r.python.cpu_pct - alone.python.cpu_pct,
             );
+            // (Either may come out at or under nothing in a noisy run.)
+            let ratio = if python > 0.0 {
+                format!("{:.2}", ours / python)
+            } else {
+                "–".into()
+            };
             println!(
-                "video's own cost at {}: ours +{ours:.1}% (over {:.1}% without video), \
-                 livekit-python +{python:.1}% (over {:.1}%), ratio {:.2}",
-                r.streams,
-                alone.ours.cpu_pct,
-                alone.python.cpu_pct,
-                ours / python
+                "video's own cost at {}: ours {ours:+.1}% (over {:.1}% without video), \
+                 livekit-python {python:+.1}% (over {:.1}%), ratio {ratio}",
+                r.streams, alone.ours.cpu_pct, alone.python.cpu_pct,
             );
         }
     }
