@@ -38,7 +38,8 @@
 //!   are noise: read as a trend, they cut a camera under 40 ± 30 ms of
 //!   jitter from 1 Mbit/s to 250 kbit/s in a second, step by step, with
 //!   nothing queued. While more than [`REORDERED`] of the recent packets
-//!   arrived out of order, the delay trend is not acted on: the estimate
+//!   (or of a report's own) arrived out of order, the delay trend is not
+//!   acted on: the estimate
 //!   goes on as with no queue (libwebrtc's inter-arrival filter drops
 //!   reordered groups, and starts again when they keep coming, to the
 //!   same end), and only loss the receiver reports (the uplink's own
@@ -136,7 +137,8 @@ impl Congestion {
     /// window again; clearing it at every packet that came out of order
     /// left a jittery path's window empty, and the decreases it should
     /// have backed off from did nothing (or came from a few packets).
-    fn arrived(&mut self, at: Duration, size: usize, departure: Instant) {
+    /// Returns whether it was overtaken.
+    fn arrived(&mut self, at: Duration, size: usize, departure: Instant) -> bool {
         if self.overtaken.len() == ORDER_SAMPLE {
             self.overtaken.pop_front();
         }
@@ -153,6 +155,7 @@ impl Congestion {
         self.arrivals.push_back((at, size));
         self.bytes += size;
         self.newest = Some(self.newest.map_or(at, |n| n.max(at)));
+        overtaken
     }
 
     /// Whether the path reorders: more than [`REORDERED`] of the latest
@@ -182,13 +185,13 @@ impl Congestion {
 impl BandwidthEstimator for Congestion {
     fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
         let mut usage = self.trend.usage();
-        let (mut total, mut lost) = (0, 0);
+        let (mut total, mut lost, mut overtaken) = (0, 0, 0);
         for report in reports.iter().filter(|r| r.is_twcc) {
             total += 1;
             if !report.arrived {
                 lost += 1;
             } else if let Some(at) = report.arrival {
-                self.arrived(at, report.size, report.departure);
+                overtaken += usize::from(self.arrived(at, report.size, report.departure));
             }
             if let Some(group) = self.groups.accumulate(report) {
                 usage = self.trend.update(&group);
@@ -197,7 +200,12 @@ impl BandwidthEstimator for Congestion {
         if total == 0 {
             return;
         }
-        if self.reorders() && usage == Usage::Over {
+        // A report whose own packets overtook each other says nothing of
+        // a queue either: when jitter begins, its step in delay comes
+        // before the sample shows it (cut for at jitter's onset in 38 of
+        // 200 random runs of the test below).
+        let reordered_now = overtaken as f64 > REORDERED * total as f64;
+        if (self.reorders() || reordered_now) && usage == Usage::Over {
             usage = Usage::Normal;
         }
         if lost > 0 {
@@ -421,6 +429,62 @@ mod tests {
                 if arrival_order { "arrived" } else { "sent" }
             );
         }
+    }
+
+    #[test]
+    fn jitter_is_not_read_as_a_queue_as_it_begins() {
+        // 1.15 Mbit/s (4 packets a picture, 3 ms apart) with room to
+        // spare; from a picture between 2 and 2.3 s on, each packet 10-70
+        // ms late at random and 5 % lost (netem's 40 ± 30 ms with loss).
+        // The step in delay as it begins came in the report before the
+        // sample of order showed the path reordering: one cut in 38 of 200
+        // runs, to 0.42-0.45 of the start (seen). Now none.
+        let mut cut = Vec::new();
+        for seed in 0..200u64 {
+            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut random = move || {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 33) as f64 / f64::from(1u32 << 31)
+            };
+            let start = Instant::now();
+            let mut estimator = Congestion::new(2_000_000.0, 100_000.0, 2_000_000.0);
+            let onset = 60 + (random() * 10.0) as u32;
+            let mut batch = Vec::new();
+            for frame in 0..(5 * 30u32) {
+                let frame_ms = f64::from(frame) * 1000.0 / 30.0;
+                for p in 0..4 {
+                    let id = u64::from(frame * 4 + p);
+                    let sent = frame_ms + f64::from(p) * 3.0;
+                    let (late, lost) = if frame >= onset {
+                        (10.0 + random() * 60.0, random() < 0.05)
+                    } else {
+                        (0.0, false)
+                    };
+                    batch.push(report(
+                        start,
+                        id,
+                        sent,
+                        (!lost).then_some(sent + 20.0 + late),
+                    ));
+                }
+                if frame % 3 == 2 {
+                    let at = start + Duration::from_micros(((frame_ms + 40.0) * 1000.0) as u64);
+                    estimator.on_reports(at, &batch);
+                    batch.clear();
+                    if estimator.target_bitrate() < 2_000_000.0 {
+                        cut.push((seed, frame, estimator.target_bitrate()));
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(
+            cut.is_empty(),
+            "{} (run, picture, estimate): {cut:?}",
+            cut.len()
+        );
     }
 
     #[test]
