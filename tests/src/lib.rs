@@ -40,6 +40,8 @@ pub mod crowd;
 #[cfg(feature = "linux-bench")]
 pub mod daemon;
 #[cfg(feature = "linux-bench")]
+pub mod engine_log;
+#[cfg(feature = "linux-bench")]
 pub mod fake_logind;
 #[cfg(feature = "linux-bench")]
 pub mod frame_watch;

@@ -12,6 +12,7 @@ use rtcstack::video::{SendCodec, VideoFormat, VideoInput, VideoSource, VideoView
 use rtcstack::{CallEvent, CallOptions};
 use rtcstack_bot_audio::wav::WavInput;
 use rtcstack_testbench::client::join_configured;
+use rtcstack_testbench::engine_log;
 use rtcstack_testbench::frame_watch::{judge, FrameWatch, Seen};
 use rtcstack_testbench::netns::Netem;
 use rtcstack_testbench::pattern::PatternSource;
@@ -352,6 +353,8 @@ async fn under_loss_and_jitter_our_camera_reaches_the_peer_whole() {
     let Publishing {
         server, peer, call, ..
     } = pattern_decoded_whole_at_a_peer("video-loss-up").await;
+    // Which rule cut, if the full size does not come.
+    let _uplink = engine_log::keep(&["rtcstack::engine::send_video"]);
     server.link().unwrap().degrade(LOSSY).unwrap();
     tokio::time::sleep(SECS(2)).await;
     let seen = peer_sees_after(&peer, peer.mark(), "rust-cam", 8).await;
