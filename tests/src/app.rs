@@ -555,6 +555,21 @@ impl AppSession {
             .await?)
     }
 
+    /// Sends `event` with `payload` to the page as the app's events come
+    /// (to stage an old one arriving late), once the app has taken it.
+    pub async fn emit(&self, event: &str, payload: serde_json::Value) -> Result<()> {
+        let answer = self
+            .invoke(
+                "plugin:event|emit",
+                serde_json::json!({"event": event, "payload": payload}),
+            )
+            .await?;
+        if let Some(e) = answer.get("err") {
+            bail!("emitting {event}: {e}");
+        }
+        Ok(())
+    }
+
     /// Everything the UI holds where a secret could be left, for a leak
     /// search, as (place, bytes): the page as serialized, every field's
     /// value (a typed value is no attribute, so not in the page), web

@@ -252,25 +252,28 @@ impl Notice<'_> {
     /// newer one shows, the old one was heard first: it must never have
     /// been drawn.
     async fn drops_an_older_status(&self) -> Result<()> {
-        let staged = self
-            .app
+        self.app
             .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 const n = document.querySelector('[data-testid=update-notice]');
+            .execute(
+                "const n = document.querySelector('[data-testid=update-notice]');
                  window.__statesDrawn = [];
                  new MutationObserver(() => window.__statesDrawn.push(n.dataset.state))
                    .observe(n, {attributes: true, attributeFilter: ['data-state']});
-                 const emit = (payload) => window.__TAURI_INTERNALS__.invoke(
-                   'plugin:event|emit', {event: 'update-status', payload});
-                 emit({seq: 1, status: {state: 'downloading', current: 'a', version: 'b',
-                                        notes: '', received: 100, total: 100}})
-                   .then(() => emit({seq: 1e12, status: {state: 'upToDate', current: 'a'}}))
-                   .then(() => done(null), (e) => done(String(e)));",
+                 return true;",
                 vec![],
             )
             .await?;
-        ensure!(staged.is_null(), "staging the events: {staged}");
+        let old = serde_json::json!({"state": "downloading", "current": "a", "version": "b",
+                                     "notes": "", "received": 100, "total": 100});
+        let new = serde_json::json!({"state": "upToDate", "current": "a"});
+        for (seq, status) in [(1u64, old), (1 << 40, new)] {
+            self.app
+                .emit(
+                    "update-status",
+                    serde_json::json!({"seq": seq, "status": status}),
+                )
+                .await?;
+        }
         self.wait_state("upToDate", Duration::from_secs(5)).await?;
         let drawn = self
             .app
