@@ -1684,6 +1684,8 @@ async fn a_viewer_asking_fewer_pictures_of_our_camera_gets_them_at_full_size() {
 /// empty meanwhile (we send less than the cap).
 #[tokio::test]
 async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
+    // Which rule cut, and when, if a bound is missed.
+    let _uplink = engine_log::keep(&["rtcstack::engine::send_video"]);
     let room = "video-uplink";
     let rig = Rig::start(room).await;
     let camera = rig
@@ -1820,6 +1822,8 @@ async fn under_a_1_mbit_uplink_the_voice_stays_whole_and_the_video_gives_way() {
 /// LiveKit's stream tracker taking the full layer for stopped).
 #[tokio::test]
 async fn under_a_600_kbit_uplink_a_shared_screen_keeps_its_size() {
+    // Which rule cut, and when, if a bound is missed.
+    let _uplink = engine_log::keep(&["rtcstack::engine::send_video"]);
     let room = "video-uplink-screen";
     let rig = Rig::start(room).await;
     rig.call

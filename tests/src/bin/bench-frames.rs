@@ -1,9 +1,9 @@
-//! Frames to the page, three ways, on this machine's WebKitGTK (the app's
+//! Frames to the page, four ways, on this machine's WebKitGTK (the app's
 //! webview, in the MiniBrowser it ships): the app's path (each picture
 //! decoded in Rust, halved while the half still fills the tile, sent as
 //! RGBA over a loopback websocket, drawn with `putImageData`), the same
-//! with the planes sent as decoded (I420, made a `VideoFrame` in the page),
-//! and WebCodecs (the VP8 frames sent as they came, decoded in the page by
+//! with the planes sent as decoded (I420, made a `VideoFrame` in the page,
+//! or drawn by WebGL converting them in a shader), and WebCodecs (the VP8 frames sent as they came, decoded in the page by
 //! `VideoDecoder`). The same pictures (the test pattern with grain,
 //! encoded once ahead, 30 fps), the same socket, the same tile, one after
 //! the other. Cost is this process (the Rust side) plus the webview's
@@ -42,6 +42,9 @@ enum Path {
     /// As ours, but the planes as decoded (1.5 bytes a pixel, not 4),
     /// made a `VideoFrame` in the page and drawn with `drawImage`.
     I420,
+    /// The same planes, drawn by WebGL (three textures, the conversion
+    /// to RGB in a shader).
+    WebGl,
     WebCodecs,
 }
 
@@ -50,6 +53,7 @@ impl Path {
         match self {
             Path::Rgba => "rgba",
             Path::I420 => "i420",
+            Path::WebGl => "webgl",
             Path::WebCodecs => "webcodecs",
         }
     }
@@ -107,10 +111,56 @@ fn page(path: Path, port: u16, case: Case) -> String {
     format!(
         r#"<html><body style="margin:0"><canvas id="c" width="{tw}" height="{th}"></canvas><script>
 const path = "{path}";
-const ctx = document.getElementById("c").getContext("2d");
+const canvas = document.getElementById("c");
+const ctx = path === "webgl" ? null : canvas.getContext("2d");
 let drawn = 0, errors = 0;
 const ws = new WebSocket("ws://127.0.0.1:{port}/");
 ws.binaryType = "arraybuffer";
+// WebGL: Y, U and V as three textures, BT.601 video range to RGB in the
+// shader; the last planes kept, to draw them again for the read-back.
+const gl = path === "webgl" ? canvas.getContext("webgl") : null;
+let planes = null;
+if (path === "webgl" && gl) {{
+  const shader = (type, src) => {{ const s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s); return s; }};
+  const prog = gl.createProgram();
+  gl.attachShader(prog, shader(gl.VERTEX_SHADER,
+    "attribute vec2 p; varying vec2 t; void main() {{ t = vec2((p.x + 1.0) / 2.0, (1.0 - p.y) / 2.0); gl_Position = vec4(p, 0.0, 1.0); }}"));
+  gl.attachShader(prog, shader(gl.FRAGMENT_SHADER,
+    "precision mediump float; varying vec2 t; uniform sampler2D y, u, v; void main() {{" +
+    " float l = 1.164 * (texture2D(y, t).r - 0.0625); float cb = texture2D(u, t).r - 0.5; float cr = texture2D(v, t).r - 0.5;" +
+    " gl_FragColor = vec4(l + 1.596 * cr, l - 0.392 * cb - 0.813 * cr, l + 2.017 * cb, 1.0); }}"));
+  gl.linkProgram(prog);
+  gl.useProgram(prog);
+  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+  const at = gl.getAttribLocation(prog, "p");
+  gl.enableVertexAttribArray(at);
+  gl.vertexAttribPointer(at, 2, gl.FLOAT, false, 0, 0);
+  gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+  ["y", "u", "v"].forEach((n, i) => {{
+    gl.activeTexture(gl.TEXTURE0 + i);
+    gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.uniform1i(gl.getUniformLocation(prog, n), i);
+  }});
+  gl.viewport(0, 0, {tw}, {th});
+}}
+const glDraw = (buf, w, h) => {{
+  const cw = w / 2, ch = h / 2;
+  const views = [[new Uint8Array(buf, 16, w * h), w, h],
+                 [new Uint8Array(buf, 16 + w * h, cw * ch), cw, ch],
+                 [new Uint8Array(buf, 16 + w * h + cw * ch, cw * ch), cw, ch]];
+  views.forEach(([d, pw, ph], i) => {{
+    gl.activeTexture(gl.TEXTURE0 + i);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, pw, ph, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, d);
+  }});
+  gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+  planes = [buf, w, h];
+}};
+if (path === "webgl" && !gl) ws.onopen = () => ws.send("S error no webgl");
 let decoder = null;
 if (path === "webcodecs") {{
   decoder = new VideoDecoder({{
@@ -119,9 +169,19 @@ if (path === "webcodecs") {{
   }});
   decoder.configure({{ codec: "vp8", codedWidth: {sw}, codedHeight: {sh} }});
 }}
-ws.onopen = () => {{ if (path !== "webcodecs") ws.send("0"); }};
+if (path !== "webgl" || gl) ws.onopen = () => {{ if (path !== "webcodecs") ws.send("0"); }};
 ws.onmessage = (e) => {{
   if (typeof e.data === "string") {{
+    if (gl) {{
+      // Drawn again and read at once (WebGL keeps no drawing after it is
+      // shown), its rows bottom up.
+      glDraw(...planes);
+      const up = new Uint8Array({tw} * {th} * 4), down = new Uint8Array({tw} * {th} * 4);
+      gl.readPixels(0, 0, {tw}, {th}, gl.RGBA, gl.UNSIGNED_BYTE, up);
+      for (let r = 0; r < {th}; r++) down.set(up.subarray(r * {tw} * 4, (r + 1) * {tw} * 4), ({th} - 1 - r) * {tw} * 4);
+      ws.send(down.buffer);
+      return;
+    }}
     const img = ctx.getImageData(0, 0, {tw}, {th});
     ws.send(img.data.buffer);
     return;
@@ -138,6 +198,10 @@ ws.onmessage = (e) => {{
     const frame = new VideoFrame(new Uint8Array(buf, 16, w * h * 3 / 2), {{ format: "I420", codedWidth: w, codedHeight: h, timestamp: seq }});
     ctx.drawImage(frame, 0, 0, {tw}, {th});
     frame.close();
+    drawn++;
+    ws.send(String(seq));
+  }} else if (path === "webgl") {{
+    glDraw(buf, head.getUint32(8, true), head.getUint32(12, true));
     drawn++;
     ws.send(String(seq));
   }} else {{
@@ -392,7 +456,7 @@ async fn serve(
         // The picture arrives now: both paths are timed from here.
         sent_at.lock().unwrap().insert(k, Instant::now());
         let message = match path {
-            Path::Rgba | Path::I420 => {
+            Path::Rgba | Path::I420 | Path::WebGl => {
                 // One in flight, as the app: the page asks for each.
                 if asks.recv().await.is_none() {
                     bail!("the page went away");
@@ -529,8 +593,21 @@ async fn bench(args: &Args) -> Result<()> {
     for case in cases {
         let frames = encode(case)?;
         let mut row = Vec::new();
-        for path in [Path::Rgba, Path::I420, Path::WebCodecs] {
-            let o = run(path, case, &frames, args).await?;
+        for path in [Path::Rgba, Path::I420, Path::WebGl, Path::WebCodecs] {
+            let o = match run(path, case, &frames, args).await {
+                // Said as a result: a webview may offer no WebGL.
+                Err(e) if path == Path::WebGl && format!("{e:#}").contains("no webgl") => {
+                    println!(
+                        "{:>9} {:>9} | {:>9} | not offered by this webview",
+                        format!("{}x{}", case.stream.0, case.stream.1),
+                        format!("{}x{}", case.tile.0, case.tile.1),
+                        path.name()
+                    );
+                    row.push((path, None));
+                    continue;
+                }
+                o => o?,
+            };
             let split: Vec<String> = o
                 .by_process
                 .iter()
@@ -555,23 +632,30 @@ async fn bench(args: &Args) -> Result<()> {
             if !o.reading.colours_match() {
                 bail!("{} drew the pattern wrong: {:?}", path.name(), o.reading);
             }
-            row.push(o.cpu_pct);
+            row.push((path, Some(o.cpu_pct)));
         }
         last = row;
     }
     println!(
-        "(cpu: this process, which decodes and halves on the rgba and i420 paths (and converts \
+        "(cpu: this process, which decodes and halves on the rgba, i420 and webgl paths (and converts \
          to RGBA on the first) and only forwards on the webcodecs one, plus MiniBrowser and its \
          WebKit processes; Xvfb not counted. p50: arrived → drawn, as the page acknowledges \
          each picture)"
     );
-    println!(
-        "frames: i420/rgba cpu ratio {:.2} at 1280x720",
-        last[1] / last[0]
-    );
-    println!(
-        "frames: webcodecs/rgba cpu ratio {:.2} at 1280x720",
-        last[2] / last[0]
-    );
+    let cpu = |p: Path| last.iter().find(|(q, _)| *q == p).and_then(|(_, c)| *c);
+    let rgba = cpu(Path::Rgba).context("no rgba run")?;
+    for path in [Path::I420, Path::WebGl, Path::WebCodecs] {
+        match cpu(path) {
+            Some(c) => println!(
+                "frames: {}/rgba cpu ratio {:.2} at 1280x720",
+                path.name(),
+                c / rgba
+            ),
+            None => println!(
+                "frames: {}/rgba cpu ratio – at 1280x720 (not offered)",
+                path.name()
+            ),
+        }
+    }
     Ok(())
 }
