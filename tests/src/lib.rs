@@ -105,6 +105,8 @@ pub mod usage;
 #[cfg(feature = "linux-bench")]
 pub mod video_seen;
 #[cfg(feature = "linux-bench")]
+pub mod vpx_frames;
+#[cfg(feature = "linux-bench")]
 pub mod window;
 #[cfg(feature = "linux-bench")]
 pub mod wine;

@@ -338,6 +338,152 @@ async fn h264_from_livekit_python_is_decoded_whole() {
     decodes_the_peers_pattern("h264", Numbers::InOrder).await;
 }
 
+/// A sink that takes the peer's frames as they came while `way` says so,
+/// and decoded otherwise (into its watch).
+struct EncodedWatch {
+    way: std::sync::Mutex<rtcstack::video::Delivery>,
+    /// Each frame as it came: (arrived, key, data).
+    encoded: std::sync::Mutex<Vec<(Instant, bool, Vec<u8>)>>,
+    decoded: FrameWatch,
+}
+
+impl rtcstack::video::VideoSink for EncodedWatch {
+    fn on_frame(&self, from: &rtcstack::video::RemoteVideo, frame: &rtcstack::video::VideoFrame) {
+        self.decoded.on_frame(from, frame);
+    }
+
+    fn delivery(
+        &self,
+        _: &rtcstack::video::RemoteVideo,
+        _: rtcstack::video::VideoCodec,
+    ) -> rtcstack::video::Delivery {
+        use rtcstack::video::Delivery;
+        let mut way = self.way.lock().unwrap();
+        let now = *way;
+        // Starting again is said once.
+        if now == Delivery::EncodedFromKey {
+            *way = Delivery::Encoded;
+        }
+        now
+    }
+
+    fn on_encoded(&self, _: &rtcstack::video::RemoteVideo, frame: &rtcstack::video::EncodedVideo) {
+        assert_eq!(frame.codec, rtcstack::video::VideoCodec::Vp8);
+        self.encoded
+            .lock()
+            .unwrap()
+            .push((Instant::now(), frame.key, frame.data.to_vec()));
+    }
+}
+
+impl EncodedWatch {
+    fn count(&self) -> usize {
+        self.encoded.lock().unwrap().len()
+    }
+
+    async fn wait_for(&self, what: &str, within: Duration, done: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + within;
+        while !done(self) {
+            assert!(Instant::now() < deadline, "no {what} within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The peer's VP8 handed over as it came (for a decoder of the sink's
+/// own, the webview's): from a key frame on, every frame in order, none
+/// decoded here meanwhile; decoded by libvpx in the test, each is the
+/// pattern in its colours, numbers increasing, at most 5 % missing. A sink
+/// that lost its place gets a key frame next (asked of the peer), within
+/// a second; taken back to decoded frames, the engine decodes again from
+/// a key frame, within a second.
+#[tokio::test]
+async fn the_peers_vp8_is_handed_over_as_it_came_from_a_key_frame_on() {
+    use rtcstack::video::Delivery;
+    let room = "video-encoded";
+    let server = LiveKitServer::start().await.unwrap();
+    let mut peer = server
+        .spawn_peer(PeerOptions::new(room, "py-cam", 0.0))
+        .await
+        .unwrap();
+    let watch = Arc::new(EncodedWatch {
+        way: std::sync::Mutex::new(Delivery::Encoded),
+        encoded: Default::default(),
+        decoded: FrameWatch::new(),
+    });
+    let sink = Arc::clone(&watch);
+    let (call, _audio, _events) = join_configured(
+        &server,
+        &TokenSpec::join(room, "rust-viewer"),
+        |o: &mut CallOptions| o.video_sink = sink,
+    )
+    .await
+    .unwrap();
+    peer_publishes(
+        &mut peer,
+        json!({"codec": "vp8", "width": 640, "height": 360, "fps": 30, "simulcast": false}),
+    )
+    .await;
+    watch
+        .wait_for("3 s of frames", SECS(15), |w| w.count() >= 90)
+        .await;
+    assert_eq!(watch.decoded.count("py-cam"), 0, "decoded here too");
+    let frames: Vec<_> = watch.encoded.lock().unwrap().clone();
+    assert!(frames[0].1, "the first is no key frame");
+    let mut decoder = rtcstack_vpx::Decoder::new(rtcstack_vpx::Codec::Vp8).unwrap();
+    let seen: Vec<Seen> = frames
+        .iter()
+        .map(|(at, _, data)| {
+            let frame = rtcstack_testbench::vpx_frames::decode(&mut decoder, data).unwrap();
+            Seen {
+                at: *at,
+                width: frame.width,
+                height: frame.height,
+                reading: rtcstack_testbench::pattern::read(&frame),
+            }
+        })
+        .collect();
+    let seconds = (seen[seen.len() - 1].at - seen[0].at).as_secs_f64();
+    let j = judge(&seen, seconds);
+    eprintln!("handed over as they came: {j:?}");
+    assert_eq!(j.off_colour, 0, "{j:?}");
+    assert_eq!(j.out_of_order, 0, "{j:?}");
+    assert!(j.missing_share() <= 0.05, "{j:?}");
+
+    // Its place lost: a key frame next.
+    let before = watch.count();
+    let asked = Instant::now();
+    *watch.way.lock().unwrap() = Delivery::EncodedFromKey;
+    watch
+        .wait_for("frame after starting again", SECS(1), |w| {
+            w.count() > before
+        })
+        .await;
+    let (at, key, _) = watch.encoded.lock().unwrap()[before].clone();
+    assert!(key, "a delta frame after starting again");
+    eprintln!("a key frame {:?} after starting again", at - asked);
+
+    // Decoded here again, from a key frame.
+    let asked = Instant::now();
+    *watch.way.lock().unwrap() = Delivery::Decoded;
+    watch
+        .wait_for("decoded frame", SECS(1), |w| w.decoded.count("py-cam") > 0)
+        .await;
+    eprintln!("decoded again {:?} after", asked.elapsed());
+    watch
+        .wait_for("10 decoded frames", SECS(2), |w| {
+            w.decoded.count("py-cam") >= 10
+        })
+        .await;
+    let decoded = watch.decoded.since("py-cam", asked);
+    assert!(
+        decoded.iter().all(|s| s.reading.colours_match()),
+        "{decoded:?}"
+    );
+    call.leave().await;
+    peer.leave().await.unwrap();
+}
+
 /// Our camera (the pattern, in three layers) with 5 % of packets lost each
 /// way and 40 ± 30 ms of delay: LiveKit's Python SDK (on the server's side
 /// of the link) still gets the full size, every report 640x360 (with any

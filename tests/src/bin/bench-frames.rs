@@ -18,6 +18,7 @@ use rtcstack::video::{VideoFrame, VideoInput};
 use rtcstack_testbench::pattern::{self, PatternSource};
 use rtcstack_testbench::stats::{median, p95};
 use rtcstack_testbench::usage;
+use rtcstack_testbench::vpx_frames;
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -461,7 +462,7 @@ async fn serve(
                 if asks.recv().await.is_none() {
                     bail!("the page went away");
                 }
-                let picture = decoded(&mut decoder, &f.data)?;
+                let picture = vpx_frames::decode(&mut decoder, &f.data)?;
                 // Fitted to the tile as the app fits it.
                 let fitted = picture.fitted(case.tile.0, case.tile.1);
                 let shown = fitted.unwrap_or(picture);
@@ -526,26 +527,6 @@ async fn serve(
         fps,
         latency_ms,
         reading,
-    })
-}
-
-/// One frame decoded as the engine does: the planes copied out of libvpx.
-fn decoded(decoder: &mut rtcstack_vpx::Decoder, data: &[u8]) -> Result<VideoFrame> {
-    let p = decoder.decode(data)?.context("libvpx gave no picture")?;
-    let (w, h) = (p.width as usize, p.height as usize);
-    let plane = |(d, stride): (&[u8], usize), pw: usize, ph: usize| -> Vec<u8> {
-        (0..ph)
-            .flat_map(|r| &d[r * stride..r * stride + pw])
-            .copied()
-            .collect()
-    };
-    Ok(VideoFrame {
-        width: p.width,
-        height: p.height,
-        y: plane(p.planes[0], w, h),
-        u: plane(p.planes[1], w.div_ceil(2), h.div_ceil(2)),
-        v: plane(p.planes[2], w.div_ceil(2), h.div_ceil(2)),
-        rtp_timestamp: 0,
     })
 }
 

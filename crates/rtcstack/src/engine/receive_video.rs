@@ -1,9 +1,11 @@
 //! One receiver per remote video track: RTP packets are reassembled into
 //! whole frames ([`FrameAssembler`]: each as soon as its last packet is
 //! in; retransmissions from NACKs fill holes meanwhile), decoded
-//! from the first key frame on and handed to the sink. A frame that cannot
-//! be decoded (lost, or refused by the decoder) stops decoding until the
-//! next key frame, which we ask the sender for (RTCP PLI, spaced).
+//! from the first key frame on and handed to the sink (or handed over as
+//! they came, where the sink decodes them itself: [`Delivery`]). A frame
+//! that cannot be decoded (lost, or refused by the decoder) stops decoding
+//! until the next key frame, which we ask the sender for (RTCP PLI,
+//! spaced).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use super::downlink::{abs_send_time, Downlink};
 use crate::video::assembly::{Frame, FrameAssembler};
 use crate::video::decode::{Decoder, VideoCodec};
-use crate::video::io::{RemoteVideo, VideoSink};
+use crate::video::io::{Delivery, EncodedVideo, RemoteVideo, VideoSink};
 use crate::video::keyframe::{KeyframeWait, REPEAT};
 use crate::video::picture_id;
 use crate::video::trailer;
@@ -111,6 +113,15 @@ struct Stream {
     ssrc: u32,
     assembler: Assembler,
     decoder: Decoder,
+    /// Whether frames go to the sink as they came (not decoded here).
+    encoded: bool,
+}
+
+/// Whether the sink's `wanted` way starts again from a key frame, given
+/// frames went as they came or not (`encoded`): a change of way (the
+/// decoder taking over has no references) or a sink that lost its place.
+fn starts_again(wanted: Delivery, encoded: bool) -> bool {
+    wanted == Delivery::EncodedFromKey || (wanted != Delivery::Decoded) != encoded
 }
 
 /// Reads one remote video track until it ends. With `downlink` (the
@@ -175,6 +186,7 @@ pub(crate) async fn receive_video(
                                 ssrc,
                                 assembler: Assembler::new(codec),
                                 decoder,
+                                encoded: false,
                             });
                         }
                         Err(e) => {
@@ -212,8 +224,27 @@ pub(crate) async fn receive_video(
                     tracing::debug!("video of {}: stale frame dropped", from.identity);
                     continue;
                 }
-                let key = s.decoder.codec().is_keyframe(&frame.data);
+                let codec = s.decoder.codec();
+                let wanted = sink.delivery(&from, codec);
+                if starts_again(wanted, s.encoded) {
+                    s.encoded = wanted != Delivery::Decoded;
+                    keyframes.broken();
+                }
+                let key = codec.is_keyframe(&frame.data);
                 if !keyframes.admit(key) {
+                    continue;
+                }
+                if s.encoded {
+                    last_shown = Some(frame.timestamp);
+                    sink.on_encoded(
+                        &from,
+                        &EncodedVideo {
+                            codec,
+                            data: &frame.data,
+                            key,
+                            rtp_timestamp: frame.timestamp,
+                        },
+                    );
                     continue;
                 }
                 match s.decoder.decode(&frame.data, frame.timestamp) {
@@ -290,6 +321,22 @@ mod tests {
         let mut kept = Vp9Packet::default();
         let refused = (0..3).position(|id| kept.depacketize(&predicted(id)).is_err());
         assert_eq!(refused, Some(2));
+    }
+
+    #[test]
+    fn a_change_of_way_or_a_lost_place_starts_again_from_a_key_frame() {
+        assert!(!starts_again(Delivery::Decoded, false));
+        assert!(!starts_again(Delivery::Encoded, true));
+        assert!(
+            starts_again(Delivery::Encoded, false),
+            "to the sink's decoder"
+        );
+        assert!(starts_again(Delivery::Decoded, true), "back to ours");
+        assert!(
+            starts_again(Delivery::EncodedFromKey, true),
+            "its place lost"
+        );
+        assert!(starts_again(Delivery::EncodedFromKey, false));
     }
 
     #[test]

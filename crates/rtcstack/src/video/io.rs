@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::decode::VideoCodec;
 use super::frame::VideoFrame;
 
 /// An input's pictures: their size and how many a second.
@@ -154,10 +155,46 @@ pub struct RemoteVideo {
     pub track_sid: String,
 }
 
-/// Receives every decoded frame of every remote video track, in order.
-/// Called on the track's receive task: it must return quickly.
+/// How a sink takes a remote track's pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Decoded here ([`VideoSink::on_frame`]).
+    Decoded,
+    /// As they came, whole and not decoded here ([`VideoSink::on_encoded`]):
+    /// every frame from a key frame on, in order (for a decoder of the
+    /// sink's own, a webview's say).
+    Encoded,
+    /// Encoded, from the next key frame on (asked of the sender at once):
+    /// the sink lost its place (its decoder failed, frames were dropped).
+    /// Said once: each time starts again.
+    EncodedFromKey,
+}
+
+/// A remote frame as it came, whole.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodedVideo<'a> {
+    pub codec: VideoCodec,
+    pub data: &'a [u8],
+    /// It decodes with no frame before it.
+    pub key: bool,
+    pub rtp_timestamp: u32,
+}
+
+/// Receives every frame of every remote video track, in order: decoded,
+/// or as it came where the sink asks so. Called on the track's receive
+/// task: it must return quickly.
 pub trait VideoSink: Send + Sync + 'static {
     fn on_frame(&self, from: &RemoteVideo, frame: &VideoFrame);
+
+    /// How `from`'s frames are wanted now, asked before each. A change of
+    /// way waits for the next key frame (asked for): the other decoder
+    /// has no references. Only decoded unless a sink says otherwise.
+    fn delivery(&self, _from: &RemoteVideo, _codec: VideoCodec) -> Delivery {
+        Delivery::Decoded
+    }
+
+    /// A frame as it came, while [`VideoSink::delivery`] says so.
+    fn on_encoded(&self, _from: &RemoteVideo, _frame: &EncodedVideo) {}
 }
 
 /// A sink that drops everything (audio-only clients, bots).

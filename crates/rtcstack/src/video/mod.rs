@@ -36,8 +36,8 @@ pub use decode::{DecodeError, VideoCodec};
 pub use encode::SendCodec;
 pub use frame::VideoFrame;
 pub use io::{
-    Arrivals, NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat, VideoInput, VideoSink,
-    VideoSource,
+    Arrivals, Delivery, EncodedVideo, NullVideoSink, RemoteVideo, SharedVideoInput, VideoFormat,
+    VideoInput, VideoSink, VideoSource,
 };
 pub use switchable::{SwitchableVideoInput, VideoSwitch};
 pub use view::VideoView;
