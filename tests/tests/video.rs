@@ -73,7 +73,17 @@ impl Viewing {
 /// in the returned watch.
 async fn watching(server: &LiveKitServer, room: &str) -> (rtcstack::Call, Arc<FrameWatch>) {
     let watch = Arc::new(FrameWatch::new());
-    let sink = Arc::clone(&watch);
+    let call = viewing_into(server, room, Arc::clone(&watch) as _).await;
+    (call, watch)
+}
+
+/// A call of ours as "rust-viewer" in `room`, its remote video going to
+/// `sink`.
+async fn viewing_into(
+    server: &LiveKitServer,
+    room: &str,
+    sink: Arc<dyn rtcstack::video::VideoSink>,
+) -> rtcstack::Call {
     let (call, _audio, _events) = join_configured(
         server,
         &TokenSpec::join(room, "rust-viewer"),
@@ -81,7 +91,7 @@ async fn watching(server: &LiveKitServer, room: &str) -> (rtcstack::Call, Arc<Fr
     )
     .await
     .unwrap();
-    (call, watch)
+    call
 }
 
 /// Has `peer` publish the pattern as `video` says; returns its track sid.
@@ -411,14 +421,7 @@ async fn the_peers_vp8_is_handed_over_as_it_came_from_a_key_frame_on() {
         encoded: Default::default(),
         decoded: FrameWatch::new(),
     });
-    let sink = Arc::clone(&watch);
-    let (call, _audio, _events) = join_configured(
-        &server,
-        &TokenSpec::join(room, "rust-viewer"),
-        |o: &mut CallOptions| o.video_sink = sink,
-    )
-    .await
-    .unwrap();
+    let call = viewing_into(&server, room, Arc::clone(&watch) as _).await;
     peer_publishes(
         &mut peer,
         json!({"codec": "vp8", "width": 640, "height": 360, "fps": 30, "simulcast": false}),

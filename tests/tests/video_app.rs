@@ -281,6 +281,36 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
         screen.4 > 1.5 * camera.4 && screen.3 < camera.3,
         "the screen is not shown large above the camera: {tiles:?}"
     );
+    // Drawn large, its VP8 is decoded by the page (WebCodecs: cheaper at
+    // that size, `scripts/bench frames`), the camera's small tile's here:
+    // the way each tile drew last, then the screen's picture as seen.
+    let ways = "return [...document.querySelectorAll('[data-testid=video-tile]')]                 .map((f) => f.dataset.way ?? '');";
+    let deadline = Instant::now() + SECS(10);
+    loop {
+        let v = app.client.execute(ways, vec![]).await.unwrap();
+        let ways: Vec<String> = serde_json::from_value(v).unwrap();
+        if ways == ["vp8", "rgba"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tiles drew {ways:?} (screen, camera)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The screen's tile is the first canvas; the window (900x640) shows
+    // it whole once scrolled to it.
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=video-tile]').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let first = tile_reading(&app, "video-screen-decoded-by-the-page").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = tile_reading(&app, "video-screen-decoded-by-the-page-later").await;
+    eprintln!("the screen decoded by the page: {first:?}, then {second:?}");
     sharer.leave().await.unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();

@@ -4,7 +4,9 @@
 // soon as there is one, and the tile draws it on a canvas; a slow page skips
 // frames rather than queueing them. Tiles tell Rust how large they are
 // drawn, or that they are off screen, so the server sends what fits (or
-// nothing).
+// nothing). Where this webview decodes VP8 (WebCodecs), a large tile may be
+// sent each frame as it came instead (a width of 0 in the header, then
+// flags: 1 for a key frame), and decodes it here: cheaper at that size.
 
 import type { ConnectionQuality } from "./generated/ConnectionQuality";
 import type { Participant } from "./generated/Participant";
@@ -36,6 +38,12 @@ interface Tile {
   socket: WebSocket | null;
   /** Its drawn size for the socket, "W H" in device pixels ("" unknown). */
   fit: string;
+  /** Its decoder, while it is sent frames as they came. */
+  decoder: VideoDecoder | null;
+  /** Its decoder lost its place: the next ask says so. */
+  again: boolean;
+  /** An ask is due once the decoder has caught up. */
+  owed: boolean;
   /** What Rust was last told of its size ("" for hidden). */
   told: string;
   visible: boolean;
@@ -46,6 +54,21 @@ const tiles = new Map<string, Tile>();
 
 /** Where the frames come from: asked of Rust once. */
 let socketBase: Promise<string | null> | null = null;
+
+/** Whether this webview decodes VP8 itself: asked once. */
+let vp8 = false;
+if (typeof VideoDecoder !== "undefined") {
+  VideoDecoder.isConfigSupported({ codec: "vp8" }).then(
+    (r) => (vp8 = r.supported === true),
+    () => (vp8 = false),
+  );
+}
+
+/** Frames waiting in a tile's decoder before it waits to ask for more. */
+const DECODE_QUEUE = 4;
+/** How long it waits at most: a decoder may hold its output until more
+ * input comes (seen: stuck at its second frame waiting for its output). */
+const DECODE_WAIT_MS = 100;
 
 /** Draws one frame from the socket; false if it is not one. */
 function draw(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer): boolean {
@@ -59,17 +82,82 @@ function draw(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer): bool
     tile.canvas.width = w;
     tile.canvas.height = h;
   }
+  stopDecoding(tile);
   ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER, w * h * 4), w, h), 0, 0);
   tile.seq = seq;
-  tile.drawn += 1;
-  tile.figure.classList.add("live");
+  shown(tile, "rgba");
   return true;
 }
 
-/** What the tile tells its socket: the frame it has, and the size it is
- * drawn at (device pixels), so Rust sends no more pixels than it shows. */
+/** A picture is on the tile's canvas, drawn the way `way` says. */
+function shown(tile: Tile, way: "rgba" | "vp8"): void {
+  tile.drawn += 1;
+  tile.figure.dataset["way"] = way;
+  tile.figure.classList.add("live");
+}
+
+function stopDecoding(tile: Tile): void {
+  if (tile.decoder && tile.decoder.state !== "closed") tile.decoder.close();
+  tile.decoder = null;
+}
+
+/** A frame as it came (after the header: flags, then the frame) into the
+ * tile's decoder, which draws it when decoded; false if it is not one. */
+function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws: WebSocket): boolean {
+  const head = new DataView(buf, 0, HEADER);
+  const seq = Number(head.getBigUint64(0, true));
+  const key = (head.getUint32(12, true) & 1) === 1;
+  tile.seq = seq;
+  if (!tile.decoder) {
+    // Only from a key frame on: anything else waits for one, asked for.
+    if (!key) {
+      tile.again = true;
+      return true;
+    }
+    const decoder = new VideoDecoder({
+      output: (frame) => {
+        if (tile.decoder === decoder && tile.alive) {
+          if (tile.canvas.width !== frame.displayWidth || tile.canvas.height !== frame.displayHeight) {
+            tile.canvas.width = frame.displayWidth;
+            tile.canvas.height = frame.displayHeight;
+          }
+          ctx.drawImage(frame, 0, 0);
+          shown(tile, "vp8");
+        }
+        frame.close();
+        if (tile.owed && decoder.decodeQueueSize < DECODE_QUEUE) {
+          tile.owed = false;
+          ws.send(ask(tile));
+        }
+      },
+      error: () => {
+        // Started again from the next key frame (asked of Rust).
+        if (tile.decoder === decoder) tile.decoder = null;
+        tile.again = true;
+        if (tile.owed) {
+          tile.owed = false;
+          ws.send(ask(tile));
+        }
+      },
+    });
+    decoder.configure({ codec: "vp8" });
+    tile.decoder = decoder;
+  }
+  tile.decoder.decode(
+    new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: seq, data: new Uint8Array(buf, HEADER) }),
+  );
+  return true;
+}
+
+/** What the tile tells its socket: the frame it has, the size it is
+ * drawn at (device pixels), so Rust sends no more pixels than it shows,
+ * and whether it decodes VP8 itself (and lost its place doing so). */
 function ask(tile: Tile): string {
-  return tile.fit ? `${tile.seq} ${tile.fit}` : String(tile.seq);
+  let said = tile.fit ? `${tile.seq} ${tile.fit}` : String(tile.seq);
+  if (vp8) said += " vp8";
+  if (tile.again) said += " again";
+  tile.again = false;
+  return said;
 }
 
 /** Draws frames as they come until the tile goes. */
@@ -84,7 +172,22 @@ async function pull(tile: Tile): Promise<void> {
   ws.onopen = () => ws.send(ask(tile));
   ws.onmessage = (e: MessageEvent) => {
     if (!tile.alive || !(e.data instanceof ArrayBuffer)) return;
-    draw(tile, ctx, e.data);
+    const buf = e.data;
+    if (buf.byteLength > HEADER && new DataView(buf, 0, HEADER).getUint32(8, true) === 0) {
+      decode(tile, ctx, buf, ws);
+      // A decoder behind waits before it takes more, a moment at most.
+      if (tile.decoder && tile.decoder.decodeQueueSize >= DECODE_QUEUE) {
+        tile.owed = true;
+        setTimeout(() => {
+          if (!tile.owed || tile.socket !== ws) return;
+          tile.owed = false;
+          ws.send(ask(tile));
+        }, DECODE_WAIT_MS);
+        return;
+      }
+    } else {
+      draw(tile, ctx, buf);
+    }
     ws.send(ask(tile));
   };
   ws.onclose = () => {
@@ -152,6 +255,9 @@ function newTile(sid: string): Tile {
     alive: true,
     socket: null,
     fit: "",
+    decoder: null,
+    again: false,
+    owed: false,
     told: "",
     visible: false,
   };
@@ -163,6 +269,7 @@ function newTile(sid: string): Tile {
 
 function removeTile(tile: Tile): void {
   tile.alive = false;
+  stopDecoding(tile);
   tile.socket?.close();
   visibility.unobserve(tile.figure);
   sizes.unobserve(tile.canvas);

@@ -3,9 +3,14 @@
 //! halved to its tile and as RGBA (done then, so a frame nobody draws is
 //! never converted, and a page that draws slowly skips frames instead of
 //! queueing them); the ask waits for a frame when there is none newer yet.
+//! A large tile that decodes VP8 itself gets every frame as it came
+//! instead (`encoded`).
 
+mod encoded;
 mod preview;
 mod socket;
+
+pub use encoded::Taking;
 
 pub use preview::{Previewed, PREVIEW};
 /// What the window may share: the engine's words, as the page gets them.
@@ -17,7 +22,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rtcstack::video::{RemoteVideo, VideoFrame, VideoSink, VideoView};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use encoded::EncodedTracks;
+use rtcstack::video::{
+    Delivery, EncodedVideo, RemoteVideo, VideoCodec, VideoFrame, VideoSink, VideoView,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -49,10 +59,15 @@ impl TileSize {
 /// height, little-endian (u64, u32, u32).
 pub const HEADER: usize = 16;
 
-/// The last frame of each track, numbered.
+/// The last frame of each track, numbered (frames as they came, for a
+/// tile that decodes them, too).
 #[derive(Default)]
 pub struct Videos {
     latest: Mutex<HashMap<String, (u64, Arc<VideoFrame>)>>,
+    encoded: Mutex<EncodedTracks>,
+    /// The last number given, decoded or not: a tile's numbers grow
+    /// whichever way its frames come.
+    numbered: AtomicU64,
     /// Bumped on every frame: askers wake and look.
     arrivals: watch::Sender<u64>,
 }
@@ -76,15 +91,21 @@ impl Videos {
         let mut arrivals = self.arrivals.subscribe();
         let found = tokio::time::timeout(wait, async {
             loop {
+                if let Some((seq, message)) = self.encoded().next(track_sid, after) {
+                    return Some(Err((seq, message)));
+                }
                 if let Some(found) = self.newer(track_sid, after) {
-                    return Some(found);
+                    return Some(Ok(found));
                 }
                 arrivals.changed().await.ok()?;
             }
         })
         .await
         .ok()??;
-        let (seq, frame) = found;
+        let (seq, frame) = match found {
+            Ok(found) => found,
+            Err((seq, message)) => return Some((seq, message.to_vec())),
+        };
         let rgba = tokio::task::spawn_blocking(move || frame_for_page(seq, &frame, fit))
             .await
             .ok()?;
@@ -99,10 +120,28 @@ impl Videos {
             .map(|(seq, f)| (*seq, Arc::clone(f)))
     }
 
+    fn encoded(&self) -> std::sync::MutexGuard<'_, EncodedTracks> {
+        self.encoded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn number(&self) -> u64 {
+        self.numbered.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// What the tile of `track` takes, as its page said.
+    pub fn tell(&self, track: &str, taking: Taking) {
+        self.encoded().tell(track, taking);
+    }
+
+    /// The tile of `track` is gone.
+    pub fn untold(&self, track: &str) {
+        self.encoded().forget(track);
+    }
+
     /// `frame` is the newest of `key` (a track, or the preview).
     pub fn put(&self, key: &str, frame: &VideoFrame) {
+        let seq = self.number();
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        let seq = latest.get(key).map_or(1, |(s, _)| s + 1);
         latest.insert(key.to_owned(), (seq, Arc::new(frame.clone())));
         drop(latest);
         self.arrivals.send_modify(|n| *n += 1);
@@ -122,12 +161,23 @@ impl Videos {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.encoded().clear();
     }
 }
 
 impl VideoSink for Videos {
     fn on_frame(&self, from: &RemoteVideo, frame: &VideoFrame) {
         self.put(&from.track_sid, frame);
+    }
+
+    fn delivery(&self, from: &RemoteVideo, codec: VideoCodec) -> Delivery {
+        self.encoded().delivery(&from.track_sid, codec)
+    }
+
+    fn on_encoded(&self, from: &RemoteVideo, frame: &EncodedVideo) {
+        let seq = self.number();
+        self.encoded().put(&from.track_sid, seq, frame);
+        self.arrivals.send_modify(|n| *n += 1);
     }
 }
 

@@ -1,11 +1,13 @@
 //! The socket the page takes remote video from:
 //! `ws://127.0.0.1:PORT/TOKEN/TRACK`, one per tile. The page opens with the
-//! number of the frame it has and its tile's size (as text, `"N W H"`) and
-//! then tells each frame it drew the same way; the socket sends the track's
-//! newest frame (binary: header, then RGBA, no larger than the tile needs)
-//! as soon as there is one newer than the last sent and the page has drawn
-//! the one before. A page that draws slowly skips frames instead of
-//! queueing them.
+//! number of the frame it has and its tile's size (as text, `"N W H"`,
+//! then `vp8` if it decodes VP8 itself and `again` if its decoder lost its
+//! place) and then tells each frame it took the same way; the socket sends
+//! the track's newest frame (binary: header, then RGBA, no larger than the
+//! tile needs) as soon as there is one newer than the last sent and the
+//! page has taken the one before. A page that draws slowly skips frames
+//! instead of queueing them. A large tile that decodes VP8 gets each frame
+//! as it came instead, every one (`encoded`).
 //!
 //! Why a socket: WebKitGTK hands a custom scheme's answer to the page
 //! 8 KiB at a time through the UI thread, which held four 360p streams to
@@ -25,7 +27,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{TileSize, Videos};
+use super::{Taking, TileSize, Videos};
 
 /// How long a connection may take to say which track it wants.
 const HANDSHAKE: Duration = Duration::from_secs(5);
@@ -36,7 +38,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// one is drawn) did worse than one: 7.8 frames a second for four streams
 /// against 10–15.
 const IN_FLIGHT: usize = 1;
-/// The page only ever sends a frame number and a size.
+/// The page only ever sends a frame number, a size and two words.
 const LARGEST_ASK: usize = 64;
 
 pub struct VideoSocket {
@@ -124,24 +126,36 @@ impl VideoSocket {
         // The page's first message opens the flow with the frame it has.
         let Some(Ask {
             drawn: mut sent,
-            mut fit,
+            taking,
         }) = ask(rx.next().await)
         else {
             return;
         };
+        let told = Told {
+            videos: &self.videos,
+            track: &track,
+        };
+        told.tell(taking);
+        let mut fit = taking.fit;
         // Frames sent and not yet drawn (each drawn one is told).
         let mut unanswered = 0;
         loop {
             if unanswered >= IN_FLIGHT {
                 match ask(rx.next().await) {
-                    Some(a) => (unanswered, fit) = (unanswered - 1, a.fit),
+                    Some(a) => {
+                        told.tell(a.taking);
+                        (unanswered, fit) = (unanswered - 1, a.taking.fit);
+                    }
                     None => return,
                 }
                 continue;
             }
             tokio::select! {
                 message = rx.next() => match ask(message) {
-                    Some(a) => (unanswered, fit) = (unanswered.saturating_sub(1), a.fit),
+                    Some(a) => {
+                        told.tell(a.taking);
+                        (unanswered, fit) = (unanswered.saturating_sub(1), a.taking.fit);
+                    }
                     None => return,
                 },
                 frame = self.videos.next(&track, sent, fit, WAIT) => {
@@ -157,12 +171,32 @@ impl VideoSocket {
     }
 }
 
-/// What the page says with each frame it draws (and first, of the one it
-/// has): `"N"` or `"N WIDTH HEIGHT"`, the tile's size in device pixels.
+/// A tile's socket tells its track's [`Videos`] what the tile takes, and
+/// that it is gone when the socket ends.
+struct Told<'a> {
+    videos: &'a Videos,
+    track: &'a str,
+}
+
+impl Told<'_> {
+    fn tell(&self, taking: Taking) {
+        self.videos.tell(self.track, taking);
+    }
+}
+
+impl Drop for Told<'_> {
+    fn drop(&mut self) {
+        self.videos.untold(self.track);
+    }
+}
+
+/// What the page says with each frame it takes (and first, of the one it
+/// has): `"N"`, `"N WIDTH HEIGHT"` (the tile's size in device pixels),
+/// then perhaps `vp8` and `again` ([`Taking`]).
 #[derive(Debug, PartialEq, Eq)]
 struct Ask {
     drawn: u64,
-    fit: Option<TileSize>,
+    taking: Taking,
 }
 
 /// What a message from the page says; `None` for a close, a broken
@@ -171,19 +205,33 @@ fn ask(message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) 
     let Ok(Message::Text(text)) = message? else {
         return None;
     };
-    let mut words = text.as_str().split_ascii_whitespace();
+    let mut words = text.as_str().split_ascii_whitespace().peekable();
     let drawn = words.next()?.parse().ok()?;
-    let fit = match (words.next(), words.next(), words.next()) {
-        (None, _, _) => None,
-        (Some(w), Some(h), None) => Some(TileSize {
+    let mut taking = Taking {
+        fit: None,
+        vp8: false,
+        again: false,
+    };
+    if words
+        .peek()
+        .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let (w, h) = (words.next()?, words.next()?);
+        taking.fit = Some(TileSize {
             width: w.parse().ok()?,
             height: h.parse().ok()?,
         })
         // An empty tile has nothing to fit.
-        .filter(|s| s.width > 0 && s.height > 0),
-        _ => return None,
-    };
-    Some(Ask { drawn, fit })
+        .filter(|s| s.width > 0 && s.height > 0);
+    }
+    for word in words {
+        match word {
+            "vp8" => taking.vp8 = true,
+            "again" => taking.again = true,
+            _ => return None,
+        }
+    }
+    Some(Ask { drawn, taking })
 }
 
 /// The track a request's path names, if it carries the token:
@@ -225,29 +273,26 @@ mod tests {
     fn the_page_asks_with_a_number_and_anything_else_ends_it() {
         let fit = |width, height| Some(TileSize { width, height });
         let said = |t: &'static str| ask(Some(Ok(Message::text(t))));
-        assert_eq!(
-            said("41"),
-            Some(Ask {
-                drawn: 41,
-                fit: None
-            })
-        );
+        let taking = |fit, vp8, again| Taking { fit, vp8, again };
+        let asked = |drawn, taking| Some(Ask { drawn, taking });
+        assert_eq!(said("41"), asked(41, taking(None, false, false)));
         assert_eq!(
             said("41 290 163"),
-            Some(Ask {
-                drawn: 41,
-                fit: fit(290, 163)
-            })
+            asked(41, taking(fit(290, 163), false, false))
+        );
+        assert_eq!(said("41 0 163"), asked(41, taking(None, false, false)));
+        assert_eq!(
+            said("41 1200 675 vp8"),
+            asked(41, taking(fit(1200, 675), true, false))
         );
         assert_eq!(
-            said("41 0 163"),
-            Some(Ask {
-                drawn: 41,
-                fit: None
-            })
+            said("41 1200 675 vp8 again"),
+            asked(41, taking(fit(1200, 675), true, true))
         );
+        assert_eq!(said("41 vp8"), asked(41, taking(None, true, false)));
         assert_eq!(said("41 290"), None);
         assert_eq!(said("41 290 163 1"), None);
+        assert_eq!(said("41 290 163 h264"), None);
         assert_eq!(said("41 -1 163"), None);
         assert_eq!(said("junk"), None);
         assert_eq!(ask(Some(Ok(Message::binary(vec![1u8])))), None);
