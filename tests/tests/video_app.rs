@@ -307,10 +307,14 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
         )
         .await
         .unwrap();
-    let first = tile_reading(&app, "video-screen-decoded-by-the-page").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let second = tile_reading(&app, "video-screen-decoded-by-the-page-later").await;
-    eprintln!("the screen decoded by the page: {first:?}, then {second:?}");
+    let shot = "video-screen-decoded-by-the-page";
+    back_in_colour(&app, shot, 0, "the screen's").await;
+    let first = tile_reading(&app, shot).await;
+    assert!(first.colours_match(), "the screen's tile: {first:?}");
+    // Moving on, in colour.
+    let later = "video-screen-decoded-by-the-page-later";
+    back_in_colour(&app, later, first.number, "the screen's").await;
+    eprintln!("the screen decoded by the page: {first:?}, then a later picture");
     sharer.leave().await.unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();

@@ -44,6 +44,9 @@ interface Tile {
   again: boolean;
   /** An ask is due once the decoder has caught up. */
   owed: boolean;
+  /** Its decoder's failures since it last drew: at a few, the tile takes
+   * its frames as RGBA instead, for good. */
+  failures: number;
   /** What Rust was last told of its size ("" for hidden). */
   told: string;
   visible: boolean;
@@ -69,6 +72,8 @@ const DECODE_QUEUE = 4;
 /** How long it waits at most: a decoder may hold its output until more
  * input comes (seen: stuck at its second frame waiting for its output). */
 const DECODE_WAIT_MS = 100;
+/** Decoder failures in a row after which a tile stops decoding. */
+const MOST_FAILURES = 3;
 
 /** Draws one frame from the socket; false if it is not one. */
 function draw(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer): boolean {
@@ -114,26 +119,32 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
       tile.again = true;
       return true;
     }
+    // A decoder serves one socket: a new one starts from a key frame.
+    const current = (): boolean => tile.decoder === decoder && tile.socket === ws && tile.alive;
     const decoder = new VideoDecoder({
       output: (frame) => {
-        if (tile.decoder === decoder && tile.alive) {
+        if (current()) {
           if (tile.canvas.width !== frame.displayWidth || tile.canvas.height !== frame.displayHeight) {
             tile.canvas.width = frame.displayWidth;
             tile.canvas.height = frame.displayHeight;
           }
           ctx.drawImage(frame, 0, 0);
+          tile.failures = 0;
           shown(tile, "vp8");
+          if (tile.owed && decoder.decodeQueueSize < DECODE_QUEUE) {
+            tile.owed = false;
+            ws.send(ask(tile));
+          }
         }
         frame.close();
-        if (tile.owed && decoder.decodeQueueSize < DECODE_QUEUE) {
-          tile.owed = false;
-          ws.send(ask(tile));
-        }
       },
       error: () => {
-        // Started again from the next key frame (asked of Rust).
-        if (tile.decoder === decoder) tile.decoder = null;
+        if (!current()) return;
+        // Started again from the next key frame (asked of Rust), or, after
+        // a few failures in a row, taken as RGBA.
+        tile.decoder = null;
         tile.again = true;
+        tile.failures += 1;
         if (tile.owed) {
           tile.owed = false;
           ws.send(ask(tile));
@@ -154,7 +165,7 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
  * and whether it decodes VP8 itself (and lost its place doing so). */
 function ask(tile: Tile): string {
   let said = tile.fit ? `${tile.seq} ${tile.fit}` : String(tile.seq);
-  if (vp8) said += " vp8";
+  if (vp8 && tile.failures < MOST_FAILURES) said += " vp8";
   if (tile.again) said += " again";
   tile.again = false;
   return said;
@@ -192,6 +203,9 @@ async function pull(tile: Tile): Promise<void> {
   };
   ws.onclose = () => {
     if (tile.socket === ws) tile.socket = null;
+    // The next socket's frames start from a key frame.
+    stopDecoding(tile);
+    tile.owed = false;
     if (tile.alive) setTimeout(() => void pull(tile), AGAIN_MS);
   };
 }
@@ -258,6 +272,7 @@ function newTile(sid: string): Tile {
     decoder: null,
     again: false,
     owed: false,
+    failures: 0,
     told: "",
     visible: false,
   };

@@ -25,6 +25,10 @@ const LARGE: TileSize = TileSize {
 /// Frames waiting for the page at most (two seconds at 30 a second);
 /// more, and it starts again from a key frame.
 const MOST_WAITING: usize = 60;
+/// A page this many times behind takes the track decoded for the rest of
+/// its tile's life: it skips frames instead of asking for key frames
+/// again and again.
+const MOST_BEHIND: u32 = 3;
 
 /// What the page's tile of a track says it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +42,12 @@ pub struct Taking {
 
 #[derive(Default)]
 struct Track {
+    /// The socket whose tile told last.
+    owner: u64,
     wanted: bool,
     again: bool,
+    /// Times the page fell too far behind.
+    behind: u32,
     /// Messages for the page, numbered, oldest first.
     waiting: VecDeque<(u64, Arc<Vec<u8>>)>,
 }
@@ -51,22 +59,30 @@ pub struct EncodedTracks {
 }
 
 impl EncodedTracks {
-    /// The tile of `track` said what it takes.
-    pub fn tell(&mut self, track: &str, taking: Taking) {
+    /// The tile of `track` said what it takes, over socket `owner`.
+    pub fn tell(&mut self, track: &str, owner: u64, taking: Taking) {
         let t = self.tracks.entry(track.to_owned()).or_default();
-        t.wanted = taking.vp8
+        t.owner = owner;
+        let wanted = taking.vp8
+            && t.behind < MOST_BEHIND
             && taking
                 .fit
                 .is_some_and(|f| f.width >= LARGE.width && f.height >= LARGE.height);
-        t.again |= taking.again;
-        if !t.wanted {
+        // Frames dropped, or none sent yet: only a key frame goes next
+        // (the engine may not have seen a change of way in between).
+        t.again |= taking.again || (wanted && !t.wanted);
+        t.wanted = wanted;
+        if !wanted {
             t.waiting.clear();
         }
     }
 
-    /// The tile of `track` is gone.
-    pub fn forget(&mut self, track: &str) {
-        self.tracks.remove(track);
+    /// The tile of `track` whose socket was `owner` is gone (not one
+    /// that has told since, for the same track).
+    pub fn forget(&mut self, track: &str, owner: u64) {
+        if self.tracks.get(track).is_some_and(|t| t.owner == owner) {
+            self.tracks.remove(track);
+        }
     }
 
     pub fn clear(&mut self) {
@@ -96,6 +112,8 @@ impl EncodedTracks {
         if t.waiting.len() >= MOST_WAITING {
             t.waiting.clear();
             t.again = true;
+            t.behind += 1;
+            t.wanted = t.behind < MOST_BEHIND;
             return;
         }
         t.waiting.push_back((seq, Arc::new(message(seq, frame))));
@@ -145,12 +163,18 @@ mod tests {
         }
     }
 
+    fn way(e: &mut EncodedTracks) -> Delivery {
+        e.delivery("TR_a", VideoCodec::Vp8)
+    }
+
     #[test]
     fn a_large_tile_that_decodes_vp8_takes_it_as_it_came() {
         let mut e = EncodedTracks::default();
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Decoded);
-        e.tell("TR_a", BIG);
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Encoded);
+        assert_eq!(way(&mut e), Delivery::Decoded);
+        e.tell("TR_a", 1, BIG);
+        // From a key frame: none sent yet.
+        assert_eq!(way(&mut e), Delivery::EncodedFromKey);
+        assert_eq!(way(&mut e), Delivery::Encoded);
         // Not another codec, not a grid's tile, not a page without
         // WebCodecs.
         assert_eq!(e.delivery("TR_a", VideoCodec::H264), Delivery::Decoded);
@@ -158,25 +182,27 @@ mod tests {
             width: 639,
             height: 360,
         };
-        e.tell(
-            "TR_a",
-            Taking {
-                fit: Some(small),
-                ..BIG
-            },
-        );
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Decoded);
-        e.tell("TR_a", Taking { vp8: false, ..BIG });
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Decoded);
-        e.tell("TR_a", BIG);
-        e.forget("TR_a");
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Decoded);
+        let fit = Some(small);
+        e.tell("TR_a", 1, Taking { fit, ..BIG });
+        assert_eq!(way(&mut e), Delivery::Decoded);
+        e.tell("TR_a", 1, Taking { vp8: false, ..BIG });
+        assert_eq!(way(&mut e), Delivery::Decoded);
+        // Large again: from a key frame, whether or not the engine saw
+        // the small tile between.
+        e.tell("TR_a", 1, BIG);
+        assert_eq!(way(&mut e), Delivery::EncodedFromKey);
+        // A socket that ends after another told leaves the track to it.
+        e.tell("TR_a", 2, BIG);
+        e.forget("TR_a", 1);
+        assert_eq!(way(&mut e), Delivery::Encoded);
+        e.forget("TR_a", 2);
+        assert_eq!(way(&mut e), Delivery::Decoded);
     }
 
     #[test]
     fn every_frame_goes_in_order_with_its_number_and_kind() {
         let mut e = EncodedTracks::default();
-        e.tell("TR_a", BIG);
+        e.tell("TR_a", 1, BIG);
         e.put("TR_a", 5, &frame(true));
         e.put("TR_a", 6, &frame(false));
         e.put("TR_b", 7, &frame(true));
@@ -194,22 +220,29 @@ mod tests {
     #[test]
     fn a_page_behind_or_lost_starts_again_from_a_key_frame() {
         let mut e = EncodedTracks::default();
-        e.tell("TR_a", BIG);
-        for seq in 1..=MOST_WAITING as u64 + 1 {
-            e.put("TR_a", seq, &frame(seq == 1));
-        }
+        e.tell("TR_a", 1, BIG);
+        let _ = way(&mut e);
+        let mut seq = 0;
+        let mut fall_behind = |e: &mut EncodedTracks| {
+            for _ in 0..=MOST_WAITING {
+                seq += 1;
+                e.put("TR_a", seq, &frame(false));
+            }
+        };
+        fall_behind(&mut e);
         assert!(e.next("TR_a", 0).is_none(), "too many waited");
-        assert_eq!(
-            e.delivery("TR_a", VideoCodec::Vp8),
-            Delivery::EncodedFromKey
-        );
-        assert_eq!(e.delivery("TR_a", VideoCodec::Vp8), Delivery::Encoded);
-        e.put("TR_a", 100, &frame(true));
-        e.tell("TR_a", Taking { again: true, ..BIG });
-        assert_eq!(
-            e.delivery("TR_a", VideoCodec::Vp8),
-            Delivery::EncodedFromKey
-        );
+        assert_eq!(way(&mut e), Delivery::EncodedFromKey);
+        assert_eq!(way(&mut e), Delivery::Encoded);
+        e.put("TR_a", 1000, &frame(true));
+        e.tell("TR_a", 1, Taking { again: true, ..BIG });
+        assert_eq!(way(&mut e), Delivery::EncodedFromKey);
         assert!(e.next("TR_a", 0).is_none(), "what waited is dropped");
+        // Behind again and again: decoded here for the rest of the tile's
+        // life, though the page still offers VP8.
+        for _ in 1..MOST_BEHIND {
+            fall_behind(&mut e);
+        }
+        e.tell("TR_a", 1, BIG);
+        assert_eq!(way(&mut e), Delivery::Decoded);
     }
 }

@@ -128,14 +128,15 @@ impl Videos {
         self.numbered.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// What the tile of `track` takes, as its page said.
-    pub fn tell(&self, track: &str, taking: Taking) {
-        self.encoded().tell(track, taking);
+    /// What the tile of `track` takes, as its page said over socket
+    /// `owner`.
+    pub fn tell(&self, track: &str, owner: u64, taking: Taking) {
+        self.encoded().tell(track, owner, taking);
     }
 
-    /// The tile of `track` is gone.
-    pub fn untold(&self, track: &str) {
-        self.encoded().forget(track);
+    /// The tile of `track` whose socket was `owner` is gone.
+    pub fn untold(&self, track: &str, owner: u64) {
+        self.encoded().forget(track, owner);
     }
 
     /// `frame` is the newest of `key` (a track, or the preview).

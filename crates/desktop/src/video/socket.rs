@@ -16,6 +16,7 @@
 //! run, never logged) keeps other programs on this computer out.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -134,6 +135,7 @@ impl VideoSocket {
         let told = Told {
             videos: &self.videos,
             track: &track,
+            owner: SOCKETS.fetch_add(1, Ordering::Relaxed),
         };
         told.tell(taking);
         let mut fit = taking.fit;
@@ -176,17 +178,23 @@ impl VideoSocket {
 struct Told<'a> {
     videos: &'a Videos,
     track: &'a str,
+    /// This socket, among all (a tile's next may tell before this one
+    /// has ended).
+    owner: u64,
 }
+
+/// Sockets served so far, to tell them apart.
+static SOCKETS: AtomicU64 = AtomicU64::new(0);
 
 impl Told<'_> {
     fn tell(&self, taking: Taking) {
-        self.videos.tell(self.track, taking);
+        self.videos.tell(self.track, self.owner, taking);
     }
 }
 
 impl Drop for Told<'_> {
     fn drop(&mut self) {
-        self.videos.untold(self.track);
+        self.videos.untold(self.track, self.owner);
     }
 }
 
