@@ -314,6 +314,9 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     // Moving on, in colour.
     let later = "video-screen-decoded-by-the-page-later";
     back_in_colour(&app, later, first.number, "the screen's").await;
+    let v = app.client.execute(ways, vec![]).await.unwrap();
+    let still: Vec<String> = serde_json::from_value(v).unwrap();
+    assert_eq!(still[0], "vp8", "the screen's tile drew {still:?} later");
     eprintln!("the screen decoded by the page: {first:?}, then a later picture");
     sharer.leave().await.unwrap();
     peer.leave().await.unwrap();

@@ -44,8 +44,10 @@ interface Tile {
   again: boolean;
   /** An ask is due once the decoder has caught up. */
   owed: boolean;
-  /** Its decoder's failures since it last drew: at a few, the tile takes
-   * its frames as RGBA instead, for good. */
+  /** Its decoders' failures: at a few, the tile takes its frames as RGBA
+   * instead, for good (not forgiven when one draws: a decoder that draws
+   * its key frame and fails on the next would ask for key frames for
+   * ever). */
   failures: number;
   /** What Rust was last told of its size ("" for hidden). */
   told: string;
@@ -72,7 +74,7 @@ const DECODE_QUEUE = 4;
 /** How long it waits at most: a decoder may hold its output until more
  * input comes (seen: stuck at its second frame waiting for its output). */
 const DECODE_WAIT_MS = 100;
-/** Decoder failures in a row after which a tile stops decoding. */
+/** Decoder failures after which a tile stops decoding. */
 const MOST_FAILURES = 3;
 
 /** Draws one frame from the socket; false if it is not one. */
@@ -129,7 +131,6 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
             tile.canvas.height = frame.displayHeight;
           }
           ctx.drawImage(frame, 0, 0);
-          tile.failures = 0;
           shown(tile, "vp8");
           if (tile.owed && decoder.decodeQueueSize < DECODE_QUEUE) {
             tile.owed = false;
