@@ -103,14 +103,21 @@ function shown(tile: Tile, way: "rgba" | "vp8"): void {
   tile.figure.classList.add("live");
 }
 
+/** Sends the ask a decoder behind held back, if one is owed. */
+function payOwed(tile: Tile, ws: WebSocket): void {
+  if (!tile.owed) return;
+  tile.owed = false;
+  ws.send(ask(tile));
+}
+
 function stopDecoding(tile: Tile): void {
   if (tile.decoder && tile.decoder.state !== "closed") tile.decoder.close();
   tile.decoder = null;
 }
 
 /** A frame as it came (after the header: flags, then the frame) into the
- * tile's decoder, which draws it when decoded; false if it is not one. */
-function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws: WebSocket): boolean {
+ * tile's decoder, which draws it when decoded. */
+function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws: WebSocket): void {
   const head = new DataView(buf, 0, HEADER);
   const seq = Number(head.getBigUint64(0, true));
   const key = (head.getUint32(12, true) & 1) === 1;
@@ -119,7 +126,7 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
     // Only from a key frame on: anything else waits for one, asked for.
     if (!key) {
       tile.again = true;
-      return true;
+      return;
     }
     // A decoder serves one socket: a new one starts from a key frame.
     const current = (): boolean => tile.decoder === decoder && tile.socket === ws && tile.alive;
@@ -132,24 +139,18 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
           }
           ctx.drawImage(frame, 0, 0);
           shown(tile, "vp8");
-          if (tile.owed && decoder.decodeQueueSize < DECODE_QUEUE) {
-            tile.owed = false;
-            ws.send(ask(tile));
-          }
+          if (decoder.decodeQueueSize < DECODE_QUEUE) payOwed(tile, ws);
         }
         frame.close();
       },
       error: () => {
         if (!current()) return;
         // Started again from the next key frame (asked of Rust), or, after
-        // a few failures in a row, taken as RGBA.
+        // a few failures, taken as RGBA.
         tile.decoder = null;
         tile.again = true;
         tile.failures += 1;
-        if (tile.owed) {
-          tile.owed = false;
-          ws.send(ask(tile));
-        }
+        payOwed(tile, ws);
       },
     });
     decoder.configure({ codec: "vp8" });
@@ -158,7 +159,6 @@ function decode(tile: Tile, ctx: CanvasRenderingContext2D, buf: ArrayBuffer, ws:
   tile.decoder.decode(
     new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: seq, data: new Uint8Array(buf, HEADER) }),
   );
-  return true;
 }
 
 /** What the tile tells its socket: the frame it has, the size it is
@@ -191,9 +191,7 @@ async function pull(tile: Tile): Promise<void> {
       if (tile.decoder && tile.decoder.decodeQueueSize >= DECODE_QUEUE) {
         tile.owed = true;
         setTimeout(() => {
-          if (!tile.owed || tile.socket !== ws) return;
-          tile.owed = false;
-          ws.send(ask(tile));
+          if (tile.socket === ws) payOwed(tile, ws);
         }, DECODE_WAIT_MS);
         return;
       }

@@ -19,10 +19,9 @@ pub use rtcstack::video::screen::{ShareTarget, Shareable};
 pub use socket::VideoSocket;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use encoded::EncodedTracks;
 use rtcstack::video::{
@@ -92,10 +91,10 @@ impl Videos {
         let found = tokio::time::timeout(wait, async {
             loop {
                 if let Some((seq, message)) = self.encoded().next(track_sid, after) {
-                    return Some(Err((seq, message)));
+                    return Some(Found::AsItCame(seq, message));
                 }
-                if let Some(found) = self.newer(track_sid, after) {
-                    return Some(Ok(found));
+                if let Some((seq, frame)) = self.newer(track_sid, after) {
+                    return Some(Found::Decoded(seq, frame));
                 }
                 arrivals.changed().await.ok()?;
             }
@@ -103,8 +102,8 @@ impl Videos {
         .await
         .ok()??;
         let (seq, frame) = match found {
-            Ok(found) => found,
-            Err((seq, message)) => return Some((seq, message.to_vec())),
+            Found::Decoded(seq, frame) => (seq, frame),
+            Found::AsItCame(seq, message) => return Some((seq, message.to_vec())),
         };
         let rgba = tokio::task::spawn_blocking(move || frame_for_page(seq, &frame, fit))
             .await
@@ -164,6 +163,13 @@ impl Videos {
             .clear();
         self.encoded().clear();
     }
+}
+
+/// A frame for the page, as [`Videos::next`] finds it.
+enum Found {
+    Decoded(u64, Arc<VideoFrame>),
+    /// Its message made already.
+    AsItCame(u64, Arc<Vec<u8>>),
 }
 
 impl VideoSink for Videos {
