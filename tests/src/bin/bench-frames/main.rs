@@ -1,15 +1,18 @@
-//! Frames to the page, four ways, on this machine's WebKitGTK (the app's
-//! webview, in the MiniBrowser it ships): the app's path (each picture
-//! decoded in Rust, halved while the half still fills the tile, sent as
-//! RGBA over a loopback websocket, drawn with `putImageData`), the same
-//! with the planes sent as decoded (I420, made a `VideoFrame` in the page,
-//! or drawn by WebGL converting them in a shader), and WebCodecs (the VP8 frames sent as they came, decoded in the page by
-//! `VideoDecoder`). The same pictures (the test pattern with grain,
-//! encoded once ahead, 30 fps), the same socket, the same tile, one after
-//! the other. Cost is this process (the Rust side) plus the webview's
-//! processes; every picture drawn is acknowledged by its number, so latency
-//! is arrival → drawn on one clock, and at the end the canvas is read back
-//! for the pattern's colours.
+//! Frames to a tile, six ways. Four into this machine's WebKitGTK (the
+//! app's webview, in the MiniBrowser it ships): the app's path (each
+//! picture decoded in Rust, halved while the half still fills the tile,
+//! sent as RGBA over a loopback websocket, drawn with `putImageData`); the
+//! same with the planes sent as decoded (I420, made a `VideoFrame` in the
+//! page, or drawn by WebGL converting them in a shader); and WebCodecs
+//! (the VP8 frames sent as they came, decoded in the page by
+//! `VideoDecoder`). Two outside it (`native.rs`): decoded in the window's
+//! process and painted by GTK over the webview, or under it where the page
+//! leaves the tile transparent. The same pictures (the test pattern with
+//! grain, encoded once ahead, 30 fps), the same socket, the same tile, one
+//! after the other. Cost is this process (the Rust side) plus the window's
+//! and the webview's processes; every picture drawn is acknowledged by its
+//! number, so latency is arrival → drawn on one clock, and at the end the
+//! tile is read back for the pattern's colours.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -27,6 +30,19 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod native;
+
+/// The windows a run opens: the webview's browser, or the native tile.
+const VIEWERS: [&str; 2] = ["MiniBrowser", native::NAME];
+
+/// The display server's process: shown in the split, not counted.
+const DISPLAY: &str = "Xvfb";
+
+fn is_viewer(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|c| VIEWERS.contains(&c.trim_end()))
+}
+
 #[derive(Parser)]
 struct Args {
     /// Seconds measured per run.
@@ -35,6 +51,23 @@ struct Args {
     /// Seconds drawn before measuring.
     #[arg(long, default_value_t = 3)]
     settle: u64,
+    /// The paths run, in this order (the ratios need rgba).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rgba,i420,webgl,webcodecs,native,native-under"
+    )]
+    paths: Vec<String>,
+    /// The native path's window, on the socket at this port (the bench
+    /// starts it so).
+    #[arg(long, hide = true)]
+    native_port: Option<u16>,
+    /// Its tile, WIDTHxHEIGHT.
+    #[arg(long, hide = true, default_value = "320x180")]
+    native_tile: String,
+    /// Its picture under the webview, not over it.
+    #[arg(long, hide = true)]
+    native_under: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -47,7 +80,21 @@ enum Path {
     /// to RGB in a shader).
     WebGl,
     WebCodecs,
+    /// Outside the webview: decoded in the window's process and painted
+    /// by GTK in a widget over the webview (`native.rs`).
+    Native,
+    /// The same under the webview, which draws a caption on the picture.
+    NativeUnder,
 }
+
+const ALL: [Path; 6] = [
+    Path::Rgba,
+    Path::I420,
+    Path::WebGl,
+    Path::WebCodecs,
+    Path::Native,
+    Path::NativeUnder,
+];
 
 impl Path {
     fn name(self) -> &'static str {
@@ -56,7 +103,14 @@ impl Path {
             Path::I420 => "i420",
             Path::WebGl => "webgl",
             Path::WebCodecs => "webcodecs",
+            Path::Native => "native",
+            Path::NativeUnder => "native-under",
         }
+    }
+
+    /// The frames go as they came (VP8), for the other side to decode.
+    fn forwards(self) -> bool {
+        matches!(self, Path::WebCodecs | Path::Native | Path::NativeUnder)
     }
 }
 
@@ -250,10 +304,22 @@ async fn run(path: Path, case: Case, frames: &[Encoded], args: &Args) -> Result<
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("page.html");
     std::fs::write(&file, page(path, port, case))?;
-    let browser = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1920x1080x24"])
-        .arg(minibrowser()?)
-        .arg(format!("file://{}", file.display()))
+    let mut browser = Command::new("xvfb-run");
+    browser.args(["-a", "-s", "-screen 0 1920x1080x24"]);
+    if matches!(path, Path::Native | Path::NativeUnder) {
+        browser
+            .arg(std::env::current_exe()?)
+            .arg(format!("--native-port={port}"))
+            .arg(format!("--native-tile={}x{}", case.tile.0, case.tile.1));
+        if path == Path::NativeUnder {
+            browser.arg("--native-under");
+        }
+    } else {
+        browser
+            .arg(minibrowser()?)
+            .arg(format!("file://{}", file.display()));
+    }
+    let browser = browser
         // As the app runs on a display without a GPU (tests/src/app.rs).
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
@@ -277,10 +343,7 @@ async fn run(path: Path, case: Case, frames: &[Encoded], args: &Args) -> Result<
 fn resize(browser: u32, w: u32, h: u32) -> Result<()> {
     let mini = usage::tree(browser)
         .into_iter()
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .is_ok_and(|c| c.trim_end() == "MiniBrowser")
-        })
+        .find(|p| is_viewer(*p))
         .context("no MiniBrowser under xvfb-run")?;
     let env = std::fs::read(format!("/proc/{mini}/environ"))?;
     let var = |name: &str| {
@@ -330,9 +393,7 @@ impl Drop for Browser {
         // after itself. The whole group if it has not within 5 s.
         let pid = self.0.id();
         for p in usage::tree(pid) {
-            if std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .is_ok_and(|c| c.trim_end() == "MiniBrowser")
-            {
+            if is_viewer(p) {
                 let _ = kill(Pid::from_raw(p as i32), Signal::SIGTERM);
             }
         }
@@ -386,7 +447,7 @@ async fn serve(
                                 h.latency_ms.push(at.elapsed().as_secs_f64() * 1000.0);
                             }
                         }
-                        if path != Path::WebCodecs {
+                        if !path.forwards() {
                             let _ = asks_tx.send(());
                         }
                     }
@@ -428,19 +489,26 @@ async fn serve(
                 }
             }
             tokio::time::sleep(Duration::from_secs(settle)).await;
-            // The browser and the processes it started, not the display.
+            // The browser and the processes it started; the display
+            // server measured beside them (every path ends in it) but not
+            // counted.
             let mut pids = vec![own];
             pids.extend(usage::tree(browser).into_iter().filter(|p| {
                 std::fs::read_to_string(format!("/proc/{p}/comm"))
-                    .is_ok_and(|c| !matches!(c.trim_end(), "Xvfb" | "xvfb-run"))
+                    .is_ok_and(|c| c.trim_end() != "xvfb-run")
             }));
             let l0 = heard.lock().unwrap().latency_ms.len();
-            let (cost, by_process) = usage::cost_by_name(&pids, seconds).await?;
+            let (_, by_process) = usage::cost_by_name(&pids, seconds).await?;
             let h = heard.lock().unwrap();
             // Each picture drawn is acknowledged once.
             let window = h.latency_ms[l0..].to_vec();
             let fps = window.len() as f64 / seconds as f64;
-            Ok((cost.cpu_pct, by_process, fps, window))
+            let cpu = by_process
+                .iter()
+                .filter(|(n, _)| n != DISPLAY)
+                .map(|(_, c)| c)
+                .sum();
+            Ok((cpu, by_process, fps, window))
         })
     };
     let start = Instant::now();
@@ -481,7 +549,7 @@ async fn serve(
                 }
                 std::mem::take(&mut rgba)
             }
-            Path::WebCodecs => {
+            Path::WebCodecs | Path::Native | Path::NativeUnder => {
                 let mut m = Vec::with_capacity(f.data.len() + 9);
                 m.extend_from_slice(&k.to_le_bytes());
                 m.push(u8::from(f.key));
@@ -534,13 +602,29 @@ fn ms(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.0}"))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(port) = args.native_port {
+        let (w, h) = args
+            .native_tile
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+            .context("--native-tile is WIDTHxHEIGHT")?;
+        let layer = if args.native_under {
+            native::Layer::Under
+        } else {
+            native::Layer::Over
+        };
+        return native::run(port, (w, h), layer);
+    }
+    tokio::runtime::Runtime::new()?.block_on(measure(&args))
+}
+
+async fn measure(args: &Args) -> Result<()> {
     // Ctrl-C ends the runs (and so their browsers) before the process:
     // the browser's process group does not get the terminal's signal.
     tokio::select! {
-        r = bench(&args) => r,
+        r = bench(args) => r,
         _ = tokio::signal::ctrl_c() => bail!("interrupted"),
     }
 }
@@ -570,11 +654,21 @@ async fn bench(args: &Args) -> Result<()> {
         "{:>9} {:>9} | {:>9} | {:>6} {:>6} {:>6} | {:>6} | by process",
         "stream", "tile", "path", "cpu %", "fps", "p50 ms", "colours"
     );
+    if let Some(n) = args
+        .paths
+        .iter()
+        .find(|n| !ALL.iter().any(|p| p.name() == *n))
+    {
+        bail!("no path {n}: the paths are rgba, i420, webgl, webcodecs, native and native-under");
+    }
     let mut last = Vec::new();
     for case in cases {
         let frames = encode(case)?;
         let mut row = Vec::new();
-        for path in [Path::Rgba, Path::I420, Path::WebGl, Path::WebCodecs] {
+        for path in ALL
+            .into_iter()
+            .filter(|p| args.paths.iter().any(|n| n == p.name()))
+        {
             let o = match run(path, case, &frames, args).await {
                 // Said as a result: a webview may offer no WebGL.
                 Err(e) if path == Path::WebGl && format!("{e:#}").contains("no webgl") => {
@@ -611,6 +705,19 @@ async fn bench(args: &Args) -> Result<()> {
                 ms(p95(&o.latency_ms)),
             );
             if !o.reading.colours_match() {
+                if path == Path::NativeUnder {
+                    // Said as a result: a webview may paint the part it
+                    // leaves transparent over what is under it.
+                    println!(
+                        "{:>9} {:>9} | {:>9} | the webview hid the picture (read {:?})",
+                        "",
+                        "",
+                        path.name(),
+                        o.reading.colours
+                    );
+                    row.push((path, None));
+                    continue;
+                }
                 bail!("{} drew the pattern wrong: {:?}", path.name(), o.reading);
             }
             row.push((path, Some(o.cpu_pct)));
@@ -619,21 +726,24 @@ async fn bench(args: &Args) -> Result<()> {
     }
     println!(
         "(cpu: this process, which decodes and halves on the rgba, i420 and webgl paths (and converts \
-         to RGBA on the first) and only forwards on the webcodecs one, plus MiniBrowser and its \
-         WebKit processes; Xvfb not counted. p50: arrived → drawn, as the page acknowledges \
+         to RGBA on the first) and only forwards on the webcodecs and native ones, plus MiniBrowser \
+         and its WebKit processes, or on the native path the window that decodes, halves, converts \
+         and paints, with its webview's processes; Xvfb shown, not counted. p50: arrived → drawn, as the page acknowledges \
          each picture)"
     );
-    let cpu = |p: Path| last.iter().find(|(q, _)| *q == p).and_then(|(_, c)| *c);
-    let rgba = cpu(Path::Rgba).context("no rgba run")?;
-    for path in [Path::I420, Path::WebGl, Path::WebCodecs] {
-        match cpu(path) {
+    let Some((_, Some(rgba))) = last.iter().find(|(p, _)| *p == Path::Rgba) else {
+        println!("(no ratios: rgba was not run)");
+        return Ok(());
+    };
+    for (path, cpu) in last.iter().filter(|(p, _)| *p != Path::Rgba) {
+        match cpu {
             Some(c) => println!(
                 "frames: {}/rgba cpu ratio {:.2} at 1280x720",
                 path.name(),
                 c / rgba
             ),
             None => println!(
-                "frames: {}/rgba cpu ratio – at 1280x720 (not offered)",
+                "frames: {}/rgba cpu ratio – at 1280x720 (none: see its row)",
                 path.name()
             ),
         }
