@@ -6,6 +6,7 @@ use rtcstack_desktop_core::call::{CallView, JoinError, JoinRequest};
 use rtcstack_desktop_core::i18n::Sentence;
 use rtcstack_desktop_core::language::LanguageView;
 use rtcstack_desktop_core::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
+use rtcstack_desktop_core::video::native::Placement;
 use rtcstack_desktop_core::video::{CameraInfo, ShareTarget, Shareable, TileSize};
 use rtcstack_desktop_core::{CheckView, Desktop};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -52,6 +53,11 @@ pub async fn show_video(
 ) -> Result<(), ()> {
     desktop.calls.show_video(&track_sid, size).await;
     Ok(())
+}
+
+#[tauri::command]
+pub fn place_videos(desktop: State<'_, Desktop>, placements: Vec<Placement>) -> bool {
+    desktop.videos.place(placements)
 }
 
 #[tauri::command]

@@ -43,6 +43,7 @@ commands!(
         commands::set_muted,
         commands::retry_now,
         commands::show_video,
+        commands::place_videos,
         commands::video_socket,
         commands::shareables,
         commands::cameras,
@@ -111,6 +112,7 @@ pub fn run() {
             tray::look_for_host(app.handle());
             push_to_talk::setup(app.handle());
             links::setup(app.handle());
+            native_video(app);
             Ok(())
         })
         .on_window_event(tray::window_event)
@@ -120,6 +122,24 @@ pub fn run() {
         eprintln!("rtcstack-desktop could not start: {err}");
         std::process::exit(1);
     }
+}
+
+/// The window draws the tiles' pictures over its webview where it can
+/// (Linux); the page draws them elsewhere, or if this fails.
+fn native_video(app: &tauri::App) {
+    #[cfg(target_os = "linux")]
+    if let Some(window) = app.get_webview_window("main") {
+        let attached = window.with_webview(|webview| {
+            if let Err(e) = rtcstack_desktop_core::video::native::attach(&webview.inner()) {
+                eprintln!("rtcstack-desktop: the page draws the videos: {e}");
+            }
+        });
+        if let Err(e) = attached {
+            eprintln!("rtcstack-desktop: the page draws the videos: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
 }
 
 #[cfg(test)]

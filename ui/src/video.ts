@@ -7,12 +7,18 @@
 // nothing). Where this webview decodes VP8 (WebCodecs), a large tile may be
 // sent each frame as it came instead (a width of 0 in the header, then
 // flags: 1 for a key frame), and decodes it here: cheaper at that size.
+// Where the window can draw the pictures itself, over the page (Linux), the
+// page only says where each tile's picture goes, what of it shows through
+// (its caption, the speaker's ring) and whether it is greyed: much cheaper
+// than any way into the page.
 
 import type { ConnectionQuality } from "./generated/ConnectionQuality";
 import type { Participant } from "./generated/Participant";
 import type { TrackInfo as Track } from "./generated/TrackInfo";
 import type { QualityReason } from "./generated/QualityReason";
 import type { TileSize } from "./generated/TileSize";
+import type { Area } from "./generated/Area";
+import type { Placement } from "./generated/Placement";
 import * as ipc from "./generated/ipc";
 import { el } from "./dom";
 import { language, t } from "./i18n";
@@ -172,8 +178,93 @@ function ask(tile: Tile): string {
   return said;
 }
 
+/** Whether the window draws the pictures (known once it answered). */
+let native = false;
+/** The placements last sent, to send only changes. */
+let placed = "";
+let placing = 0;
+
+/** A box in device pixels. */
+function area(r: DOMRect): Area {
+  const d = devicePixelRatio;
+  return {
+    x: Math.round(r.left * d),
+    y: Math.round(r.top * d),
+    width: Math.round(r.width * d),
+    height: Math.round(r.height * d),
+  };
+}
+
+/** The ring's width, as the stylesheet draws it (px). */
+const RING = 3;
+
+/** Where each shown tile's picture is, for the window. */
+function placements(): Placement[] {
+  const seen: Area = {
+    x: 0,
+    y: 0,
+    width: Math.round(innerWidth * devicePixelRatio),
+    height: Math.round(innerHeight * devicePixelRatio),
+  };
+  const stale = el("video-tiles").classList.contains("stale");
+  const out: Placement[] = [];
+  for (const tile of tiles.values()) {
+    const f = tile.figure;
+    if (!tile.visible || f.classList.contains("off") || document.visibilityState !== "visible") continue;
+    const picture = area(tile.canvas.getBoundingClientRect());
+    if (picture.width <= 0 || picture.height <= 0) continue;
+    const holes: Area[] = [area(tile.caption.getBoundingClientRect())];
+    if (f.classList.contains("speaking")) {
+      const r = f.getBoundingClientRect();
+      holes.push(
+        area(new DOMRect(r.left, r.top, r.width, RING)),
+        area(new DOMRect(r.left, r.bottom - RING, r.width, RING)),
+        area(new DOMRect(r.left, r.top, RING, r.height)),
+        area(new DOMRect(r.right - RING, r.top, RING, r.height)),
+      );
+    }
+    out.push({ trackSid: tile.sid, picture, seen, holes, grey: stale, mirror: f.classList.contains("preview") });
+  }
+  return out;
+}
+
+/** Tells the window where the pictures go when that changed, each frame
+ * while there are tiles (a tile moves when anything above it does). */
+function place(): void {
+  placing = 0;
+  const list = placements();
+  const said = JSON.stringify(list);
+  if (said !== placed) {
+    placed = said;
+    void ipc.placeVideos(list).then(
+      (drawn) => {
+        if (drawn && !native) {
+          native = true;
+          tiles.forEach(drawnNatively);
+        }
+      },
+      () => undefined,
+    );
+  }
+  if (tiles.size > 0) placing = requestAnimationFrame(place);
+}
+
+/** The window draws this tile's picture: the page's way to it closes. */
+function drawnNatively(tile: Tile): void {
+  stopDecoding(tile);
+  const ws = tile.socket;
+  tile.socket = null;
+  ws?.close();
+  tile.figure.dataset["way"] = "native";
+  tile.figure.classList.add("live");
+}
+
 /** Draws frames as they come until the tile goes. */
 async function pull(tile: Tile): Promise<void> {
+  if (native) {
+    drawnNatively(tile);
+    return;
+  }
   socketBase ??= ipc.videoSocket().catch(() => null);
   const base = await socketBase;
   const ctx = tile.canvas.getContext("2d");
@@ -391,6 +482,7 @@ export function renderVideos(
   box.hidden = tiles.size === 0;
   box.classList.toggle("stale", reconnecting);
   box.dataset["count"] = String(tiles.size);
+  if (!placing) placing = requestAnimationFrame(place);
 }
 
 /** The call ended: every tile goes. */
@@ -398,4 +490,5 @@ export function resetVideos(): void {
   for (const tile of tiles.values()) removeTile(tile);
   tiles.clear();
   el("video-tiles").hidden = true;
+  if (!placing) placing = requestAnimationFrame(place);
 }

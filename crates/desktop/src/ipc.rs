@@ -19,6 +19,7 @@ use crate::links::LinkView;
 use crate::profiles::{ProfileDraft, ProfileError, ProfileInfo, ProfilesView};
 use crate::push_to_talk::PushToTalkView;
 use crate::update::UpdateView;
+use crate::video::native::Placement;
 use crate::video::{CameraInfo, ShareTarget, Shareable, TileSize};
 
 /// Event names.
@@ -154,6 +155,13 @@ pub fn commands() -> Vec<Command> {
         )
         .arg("trackSid", ts::<String>())
         .arg("size", ts::<Option<TileSize>>()),
+        command(
+            "place_videos",
+            "Where every tile's picture is in the window (device pixels), for the window \
+             to draw them over the page; true if it does, false if the page draws them.",
+            ts::<bool>(),
+        )
+        .arg("placements", ts::<Vec<Placement>>()),
         command(
             "shareables",
             "What can be shared now: the whole screen first, each monitor where there \

@@ -12,6 +12,7 @@ import type { JoinRequest } from "./JoinRequest";
 import type { LanguageView } from "./LanguageView";
 import type { LinkView } from "./LinkView";
 import type { MicActivity } from "./MicActivity";
+import type { Placement } from "./Placement";
 import type { ProfileDraft } from "./ProfileDraft";
 import type { ProfileError } from "./ProfileError";
 import type { ProfileInfo } from "./ProfileInfo";
@@ -32,6 +33,7 @@ export const commands = {
   leave: "leave",
   setMuted: "set_muted",
   showVideo: "show_video",
+  placeVideos: "place_videos",
   shareables: "shareables",
   cameras: "cameras",
   showCamera: "show_camera",
@@ -116,6 +118,11 @@ export function setMuted(muted: boolean): Promise<void> {
 /** How large a remote video (by track sid) is drawn, in device pixels, or null when it is not on screen: the server sends what fits. */
 export function showVideo(trackSid: string, size: TileSize | null): Promise<void> {
   return invoke<void>(commands.showVideo, { trackSid, size });
+}
+
+/** Where every tile's picture is in the window (device pixels), for the window to draw them over the page; true if it does, false if the page draws them. */
+export function placeVideos(placements: Array<Placement>): Promise<boolean> {
+  return invoke<boolean>(commands.placeVideos, { placements });
 }
 
 /** What can be shared now: the whole screen first, each monitor where there are several, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */

@@ -7,6 +7,7 @@
 //! instead (`encoded`).
 
 mod encoded;
+pub mod native;
 mod preview;
 mod socket;
 
@@ -69,6 +70,8 @@ pub struct Videos {
     numbered: AtomicU64,
     /// Bumped on every frame: askers wake and look.
     arrivals: watch::Sender<u64>,
+    /// The tracks the window draws itself, and the size of each's box.
+    native: Mutex<HashMap<String, TileSize>>,
 }
 
 impl Videos {
@@ -138,9 +141,47 @@ impl Videos {
         self.encoded().forget(track, owner);
     }
 
+    /// Where the page's tiles are, all of them; whether the window draws
+    /// their pictures (false: the page draws them).
+    pub fn place(&self, placements: Vec<native::Placement>) -> bool {
+        let sizes: HashMap<String, TileSize> = placements
+            .iter()
+            .map(|p| {
+                let size = TileSize {
+                    width: p.picture.width.max(1) as u32,
+                    height: p.picture.height.max(1) as u32,
+                };
+                (p.track_sid.clone(), size)
+            })
+            .collect();
+        let drawn = native::place(placements);
+        *self.native.lock().unwrap_or_else(PoisonError::into_inner) =
+            if drawn { sizes } else { HashMap::new() };
+        drawn
+    }
+
     /// `frame` is the newest of `key` (a track, or the preview).
     pub fn put(&self, key: &str, frame: &VideoFrame) {
         let seq = self.number();
+        let fit = self
+            .native
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .copied();
+        if let Some(fit) = fit {
+            let fitted = frame.fitted(fit.width, fit.height);
+            let shown = fitted.as_ref().unwrap_or(frame);
+            native::paint(
+                key.to_owned(),
+                native::Painted {
+                    seq,
+                    width: shown.width,
+                    height: shown.height,
+                    bgrx: shown.to_bgra(),
+                },
+            );
+        }
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
         latest.insert(key.to_owned(), (seq, Arc::new(frame.clone())));
         drop(latest);

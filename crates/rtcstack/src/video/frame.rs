@@ -161,6 +161,32 @@ impl VideoFrame {
         }
     }
 
+    /// The picture as B, G, R, A bytes, rows packed (what a native window's
+    /// 32-bit pixels are in memory on a little-endian machine).
+    pub fn to_bgra(&self) -> Vec<u8> {
+        let mut bgra = vec![0u8; self.width as usize * self.height as usize * 4];
+        let image = yuv::YuvPlanarImage {
+            y_plane: &self.y,
+            y_stride: self.width,
+            u_plane: &self.u,
+            u_stride: self.chroma_width(),
+            v_plane: &self.v,
+            v_stride: self.chroma_width(),
+            width: self.width,
+            height: self.height,
+        };
+        if let Err(e) = yuv::yuv420_to_bgra(
+            &image,
+            &mut bgra,
+            self.width * 4,
+            yuv::YuvRange::Limited,
+            yuv::YuvStandardMatrix::Bt601,
+        ) {
+            tracing::warn!("{self:?} to BGRA: {e}");
+        }
+        bgra
+    }
+
     /// The colour at a pixel as 8-bit RGB (BT.601, limited range: what
     /// VP8 and H.264 encoders are fed by WebRTC senders). `None` outside.
     pub fn rgb_at(&self, x: u32, y: u32) -> Option<[u8; 3]> {
