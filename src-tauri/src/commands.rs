@@ -61,6 +61,11 @@ pub fn place_videos(desktop: State<'_, Desktop>, placements: Vec<Placement>) -> 
 }
 
 #[tauri::command]
+pub fn videos_painted() -> u64 {
+    rtcstack_desktop_core::video::native::painted()
+}
+
+#[tauri::command]
 pub async fn shareables(desktop: State<'_, Desktop>) -> Result<Vec<Shareable>, Sentence> {
     desktop.calls.shareables().await
 }

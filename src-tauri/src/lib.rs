@@ -44,6 +44,7 @@ commands!(
         commands::retry_now,
         commands::show_video,
         commands::place_videos,
+        commands::videos_painted,
         commands::video_socket,
         commands::shareables,
         commands::cameras,

@@ -163,6 +163,11 @@ pub fn commands() -> Vec<Command> {
         )
         .arg("placements", ts::<Vec<Placement>>()),
         command(
+            "videos_painted",
+            "Pictures the window has painted over the page so far, all tiles.",
+            ts::<u64>(),
+        ),
+        command(
             "shareables",
             "What can be shared now: the whole screen first, each monitor where there \
              are several, then other applications' windows. Refused with the reason, a sentence.",

@@ -193,8 +193,26 @@ async fn app_side(
     // The app and its WebKit processes (web content, network).
     let pids = usage::tree(pid);
     js(&app, CANVAS_HOOK).await?;
+    let painted = "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('videos_painted').then(done, () => done(0));";
+    let p0 = app
+        .client
+        .execute_async(painted, vec![])
+        .await?
+        .as_u64()
+        .unwrap_or(0);
     let (usage::Cost { cpu_pct, peak_mib }, by_process) =
         usage::cost_by_name(&pids, args.seconds).await?;
+    let p1 = app
+        .client
+        .execute_async(painted, vec![])
+        .await?
+        .as_u64()
+        .unwrap_or(0);
+    eprintln!(
+        "painted by the window: {} ({:.1} a second per stream)",
+        p1 - p0,
+        per_stream((p1 - p0) as usize, n, args.seconds)
+    );
     let log = js(
         &app,
         "const l = window.__benchFrames; window.__benchFrames = []; return l;",

@@ -34,6 +34,7 @@ export const commands = {
   setMuted: "set_muted",
   showVideo: "show_video",
   placeVideos: "place_videos",
+  videosPainted: "videos_painted",
   shareables: "shareables",
   cameras: "cameras",
   showCamera: "show_camera",
@@ -123,6 +124,11 @@ export function showVideo(trackSid: string, size: TileSize | null): Promise<void
 /** Where every tile's picture is in the window (device pixels), for the window to draw them over the page; true if it does, false if the page draws them. */
 export function placeVideos(placements: Array<Placement>): Promise<boolean> {
   return invoke<boolean>(commands.placeVideos, { placements });
+}
+
+/** Pictures the window has painted over the page so far, all tiles. */
+export function videosPainted(): Promise<bigint> {
+  return invoke<bigint>(commands.videosPainted);
 }
 
 /** What can be shared now: the whole screen first, each monitor where there are several, then other applications' windows. Refused with the reason, a sentence. Rejects with `Refusals["shareables"]`. */

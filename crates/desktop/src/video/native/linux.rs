@@ -9,11 +9,20 @@ use gtk::{cairo, glib};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Whether the window's webview has the overlay: the page draws every
 /// picture itself until then.
 static ATTACHED: AtomicBool = AtomicBool::new(false);
+
+/// Pictures painted, all tiles: what the page's count of frames drawn is
+/// for its own tiles.
+static PAINTED: AtomicU64 = AtomicU64::new(0);
+
+/// Pictures the window has painted so far.
+pub fn painted() -> u64 {
+    PAINTED.load(Ordering::Relaxed)
+}
 
 thread_local! {
     /// The tiles, on the GTK thread (GTK's objects stay on it).
@@ -164,6 +173,7 @@ impl Tiles {
             return;
         };
         tile.look.borrow_mut().picture = Some(surface);
+        PAINTED.fetch_add(1, Ordering::Relaxed);
         for p in &tile.pieces {
             p.widget.set_visible(true);
             p.widget.queue_draw();

@@ -113,7 +113,7 @@ pub struct Painted {
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{attach, paint, place};
+pub use linux::{attach, paint, painted, place};
 
 /// Elsewhere the page draws every picture.
 #[cfg(not(target_os = "linux"))]
@@ -123,6 +123,11 @@ pub fn place(_: Vec<Placement>) -> bool {
 
 #[cfg(not(target_os = "linux"))]
 pub fn paint(_: String, _: Painted) {}
+
+#[cfg(not(target_os = "linux"))]
+pub fn painted() -> u64 {
+    0
+}
 
 #[cfg(test)]
 mod tests {
