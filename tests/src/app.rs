@@ -722,7 +722,7 @@ fn end(app: Option<u32>, grace: Duration) {
 }
 
 /// The X11 id of the top-level window titled `title`.
-fn window_id(title: &str) -> Result<String> {
+pub fn window_id(title: &str) -> Result<String> {
     let out = Command::new("xwininfo")
         .args(["-root", "-tree"])
         .output()

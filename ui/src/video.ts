@@ -178,8 +178,9 @@ function ask(tile: Tile): string {
   return said;
 }
 
-/** Whether the window draws the pictures (known once it answered). */
-let native = false;
+/** Whether the window draws the pictures: unknown (null) until it first
+ * answers; where it does not, the page stops asking. */
+let native: boolean | null = null;
 /** The placements last sent, to send only changes. */
 let placed = "";
 let placing = 0;
@@ -223,7 +224,16 @@ function placements(): Placement[] {
         area(new DOMRect(r.right - RING, r.top, RING, r.height)),
       );
     }
-    out.push({ trackSid: tile.sid, picture, seen, holes, grey: stale, mirror: f.classList.contains("preview") });
+    const radius = Math.round(parseFloat(getComputedStyle(f).borderTopLeftRadius) * devicePixelRatio) || 0;
+    out.push({
+      trackSid: tile.sid,
+      picture,
+      seen,
+      holes,
+      radius,
+      grey: stale,
+      mirror: f.classList.contains("preview"),
+    });
   }
   return out;
 }
@@ -232,18 +242,19 @@ function placements(): Placement[] {
  * while there are tiles (a tile moves when anything above it does). */
 function place(): void {
   placing = 0;
+  if (native === false) return;
   const list = placements();
   const said = JSON.stringify(list);
   if (said !== placed) {
     placed = said;
     void ipc.placeVideos(list).then(
       (drawn) => {
-        if (drawn && !native) {
-          native = true;
-          tiles.forEach(drawnNatively);
+        if (native === null) {
+          native = drawn;
+          if (drawn) tiles.forEach(drawnNatively);
         }
       },
-      () => undefined,
+      () => (native = false),
     );
   }
   if (tiles.size > 0) placing = requestAnimationFrame(place);
@@ -261,7 +272,7 @@ function drawnNatively(tile: Tile): void {
 
 /** Draws frames as they come until the tile goes. */
 async function pull(tile: Tile): Promise<void> {
-  if (native) {
+  if (native === true) {
     drawnNatively(tile);
     return;
   }

@@ -21,4 +21,9 @@ seen: Area,
 /**
  * Where the page shows through the picture.
  */
-holes: Array<Area>, grey: boolean, mirror: boolean, };
+holes: Array<Area>, 
+/**
+ * The tile's corners' radius (device pixels): drawn round, as the
+ * page draws the tile.
+ */
+radius: number, grey: boolean, mirror: boolean, };

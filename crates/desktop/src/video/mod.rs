@@ -175,7 +175,6 @@ impl Videos {
             native::paint(
                 key.to_owned(),
                 native::Painted {
-                    seq,
                     width: shown.width,
                     height: shown.height,
                     bgrx: shown.to_bgra(),

@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// Whether the window's webview has the overlay: the page draws every
 /// picture itself until then.
@@ -23,6 +24,10 @@ static PAINTED: AtomicU64 = AtomicU64::new(0);
 pub fn painted() -> u64 {
     PAINTED.load(Ordering::Relaxed)
 }
+
+/// The newest picture of each track not yet handed to the GTK thread: a
+/// GTK thread behind takes only the newest, never a queue.
+static WAITING: Mutex<Option<HashMap<String, Painted>>> = Mutex::new(None);
 
 thread_local! {
     /// The tiles, on the GTK thread (GTK's objects stay on it).
@@ -53,8 +58,12 @@ struct Look {
 }
 
 /// Puts the window's webview in an overlay the pictures go over. On the
-/// GTK thread, once.
+/// GTK thread, once. Not done where `RTCSTACK_VIDEO_IN_PAGE` is set (the
+/// tests' way to the page's own drawing, the other systems' way).
 pub fn attach(webview: &impl IsA<gtk::Widget>) -> Result<(), String> {
+    if std::env::var_os("RTCSTACK_VIDEO_IN_PAGE").is_some() {
+        return Err("RTCSTACK_VIDEO_IN_PAGE is set".into());
+    }
     let webview = webview.as_ref();
     let parent = webview.parent().ok_or("the webview has no parent")?;
     let container = parent
@@ -96,7 +105,21 @@ pub fn place(placements: Vec<Placement>) -> bool {
 
 /// A new picture for `track_sid`'s tile, from any thread.
 pub fn paint(track_sid: String, painted: Painted) {
+    let mut waiting = WAITING.lock().unwrap_or_else(PoisonError::into_inner);
+    let waiting = waiting.get_or_insert_with(HashMap::new);
+    // One hand-over per track in flight: it takes whatever is newest.
+    if waiting.insert(track_sid.clone(), painted).is_some() {
+        return;
+    }
     glib::MainContext::default().invoke(move || {
+        let newest = WAITING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+            .and_then(|w| w.remove(&track_sid));
+        let Some(painted) = newest else {
+            return;
+        };
         TILES.with(|t| {
             if let Some(tiles) = t.borrow_mut().as_mut() {
                 tiles.paint(&track_sid, painted);
@@ -216,6 +239,20 @@ fn draw(cr: &cairo::Context, look: &Look, part: Area) -> Result<(), cairo::Error
     // The picture's top-left in this piece's coordinates.
     let x = f64::from(p.picture.x - part.x) + (bw - dw) / 2.0;
     let y = f64::from(p.picture.y - part.y) + (bh - dh) / 2.0;
+    // Only within the tile's round corners (the page's ground outside).
+    let (tx, ty) = (
+        f64::from(p.picture.x - part.x),
+        f64::from(p.picture.y - part.y),
+    );
+    let r = f64::from(p.radius.max(0)).min(bw / 2.0).min(bh / 2.0);
+    let quarter = std::f64::consts::FRAC_PI_2;
+    cr.new_path();
+    cr.arc(tx + bw - r, ty + r, r, -quarter, 0.0);
+    cr.arc(tx + bw - r, ty + bh - r, r, 0.0, quarter);
+    cr.arc(tx + r, ty + bh - r, r, quarter, 2.0 * quarter);
+    cr.arc(tx + r, ty + r, r, 2.0 * quarter, 3.0 * quarter);
+    cr.close_path();
+    cr.clip();
     // The tile's ground where the picture does not reach.
     cr.set_source_rgb(31.0 / 255.0, 36.0 / 255.0, 48.0 / 255.0);
     cr.paint()?;

@@ -53,6 +53,9 @@ pub struct Placement {
     pub seen: Area,
     /// Where the page shows through the picture.
     pub holes: Vec<Area>,
+    /// The tile's corners' radius (device pixels): drawn round, as the
+    /// page draws the tile.
+    pub radius: i32,
     pub grey: bool,
     pub mirror: bool,
 }
@@ -106,7 +109,6 @@ pub fn pieces(shown: Area, holes: &[Area]) -> Vec<Area> {
 /// A picture ready to paint: BGRX rows (what cairo's RGB24 is in memory on
 /// a little-endian machine), fitted to its tile.
 pub struct Painted {
-    pub seq: u64,
     pub width: u32,
     pub height: u32,
     pub bgrx: Vec<u8>,
@@ -149,6 +151,7 @@ mod tests {
             picture: area(10, 600, 320, 180),
             seen: area(0, 0, 900, 640),
             holes: vec![],
+            radius: 0,
             grey: false,
             mirror: false,
         };
