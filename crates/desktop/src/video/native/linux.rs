@@ -77,6 +77,9 @@ pub fn attach(webview: &impl IsA<gtk::Widget>) -> Result<(), String> {
         Err(c) => c.add(&overlay),
     }
     overlay.show_all();
+    // Taken out of the window and put back, it lost the keyboard's focus
+    // (seen: the page drew no focus ring on Tab).
+    webview.grab_focus();
     TILES.with(|t| {
         *t.borrow_mut() = Some(Tiles {
             overlay,
