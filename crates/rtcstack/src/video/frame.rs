@@ -134,10 +134,9 @@ impl VideoFrame {
         rgba
     }
 
-    /// The same, written into `rgba` (width × height × 4 bytes): for a
-    /// message that carries other bytes before it, with no second copy.
-    pub fn write_rgba(&self, rgba: &mut [u8]) {
-        let image = yuv::YuvPlanarImage {
+    /// The planes as the `yuv` crate reads them.
+    fn planes(&self) -> yuv::YuvPlanarImage<'_, u8> {
+        yuv::YuvPlanarImage {
             y_plane: &self.y,
             y_stride: self.width,
             u_plane: &self.u,
@@ -146,7 +145,13 @@ impl VideoFrame {
             v_stride: self.chroma_width(),
             width: self.width,
             height: self.height,
-        };
+        }
+    }
+
+    /// The same, written into `rgba` (width × height × 4 bytes): for a
+    /// message that carries other bytes before it, with no second copy.
+    pub fn write_rgba(&self, rgba: &mut [u8]) {
+        let image = self.planes();
         if let Err(e) = yuv::yuv420_to_rgba(
             &image,
             rgba,
@@ -165,16 +170,7 @@ impl VideoFrame {
     /// 32-bit pixels are in memory on a little-endian machine).
     pub fn to_bgra(&self) -> Vec<u8> {
         let mut bgra = vec![0u8; self.width as usize * self.height as usize * 4];
-        let image = yuv::YuvPlanarImage {
-            y_plane: &self.y,
-            y_stride: self.width,
-            u_plane: &self.u,
-            u_stride: self.chroma_width(),
-            v_plane: &self.v,
-            v_stride: self.chroma_width(),
-            width: self.width,
-            height: self.height,
-        };
+        let image = self.planes();
         if let Err(e) = yuv::yuv420_to_bgra(
             &image,
             &mut bgra,
@@ -328,6 +324,26 @@ mod tests {
             }
             assert_eq!(px[3], 255);
         }
+    }
+
+    #[test]
+    fn bgra_is_rgba_with_red_and_blue_swapped() {
+        let f = VideoFrame {
+            width: 4,
+            height: 2,
+            y: vec![82, 82, 41, 41, 82, 82, 41, 41],
+            u: vec![90, 240],
+            v: vec![240, 110],
+            rtp_timestamp: 0,
+        };
+        let (rgba, bgra) = (f.to_rgba(), f.to_bgra());
+        assert_eq!(bgra.len(), rgba.len());
+        for (c, b) in rgba.chunks(4).zip(bgra.chunks(4)) {
+            assert_eq!([b[2], b[1], b[0], b[3]], [c[0], c[1], c[2], c[3]]);
+        }
+        // Red on the left, blue on the right, as B, G, R.
+        assert!(bgra[2] > 150 && bgra[0] < 100, "{:?}", &bgra[..4]);
+        assert!(bgra[12] > 150 && bgra[14] < 100, "{:?}", &bgra[12..16]);
     }
 
     #[test]

@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use gtk::prelude::*;
 use gtk::{cairo, gdk, glib};
-use rtcstack::video::VideoFrame;
 use rtcstack_testbench::vpx_frames;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -253,7 +252,9 @@ async fn socket(
                 let seq = u64::from_le_bytes(b[..8].try_into()?);
                 let picture = vpx_frames::decode(&mut decoder, &b[9..])?;
                 let shown = picture.fitted(tile.0, tile.1).unwrap_or(picture);
-                let bgrx = to_bgrx(&shown)?;
+                // B, G, R, A: what cairo's RGB24 is in memory on a
+                // little-endian machine (the last byte ignored).
+                let bgrx = shown.to_bgra();
                 let (w, h) = (shown.width, shown.height);
                 if to_gtk.send(Told::Picture { seq, bgrx, w, h }).is_err() {
                     break;
@@ -267,30 +268,4 @@ async fn socket(
         }
     }
     Ok(())
-}
-
-/// I420 to what cairo's RGB24 is in memory on a little-endian machine:
-/// B, G, R, then a byte it ignores.
-fn to_bgrx(f: &VideoFrame) -> Result<Vec<u8>> {
-    let chroma = f.width.div_ceil(2);
-    let image = yuv::YuvPlanarImage {
-        y_plane: &f.y,
-        y_stride: f.width,
-        u_plane: &f.u,
-        u_stride: chroma,
-        v_plane: &f.v,
-        v_stride: chroma,
-        width: f.width,
-        height: f.height,
-    };
-    let mut bgrx = vec![0u8; (f.width * f.height * 4) as usize];
-    yuv::yuv420_to_bgra(
-        &image,
-        &mut bgrx,
-        f.width * 4,
-        yuv::YuvRange::Limited,
-        yuv::YuvStandardMatrix::Bt601,
-    )
-    .map_err(|e| anyhow::anyhow!("I420 to BGRX: {e}"))?;
-    Ok(bgrx)
 }
