@@ -65,6 +65,14 @@ pub fn attach(webview: &impl IsA<gtk::Widget>) -> Result<(), String> {
         return Err("RTCSTACK_VIDEO_IN_PAGE is set".into());
     }
     let webview = webview.as_ref();
+    // The page's boxes are in device pixels and GTK lays out in its
+    // screen's units: on a scaled screen the page draws, for now.
+    if webview.scale_factor() != 1 {
+        return Err(format!(
+            "the screen is scaled by {}",
+            webview.scale_factor()
+        ));
+    }
     let parent = webview.parent().ok_or("the webview has no parent")?;
     let container = parent
         .downcast::<gtk::Container>()
