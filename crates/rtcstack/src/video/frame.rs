@@ -300,17 +300,21 @@ mod tests {
         assert_eq!(f.v, [9, 10]);
     }
 
-    #[test]
-    fn rgba_has_the_colours_of_each_pixel() {
-        // 4x2: left half red, right half blue (chroma per 2x2 block).
-        let f = VideoFrame {
+    /// 4x2: left half red, right half blue (chroma per 2x2 block).
+    fn red_and_blue() -> VideoFrame {
+        VideoFrame {
             width: 4,
             height: 2,
             y: vec![82, 82, 41, 41, 82, 82, 41, 41],
             u: vec![90, 240],
             v: vec![240, 110],
             rtp_timestamp: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn rgba_has_the_colours_of_each_pixel() {
+        let f = red_and_blue();
         let rgba = f.to_rgba();
         assert_eq!(rgba.len(), 4 * 2 * 4);
         for (i, px) in rgba.chunks(4).enumerate() {
@@ -328,14 +332,7 @@ mod tests {
 
     #[test]
     fn bgra_is_rgba_with_red_and_blue_swapped() {
-        let f = VideoFrame {
-            width: 4,
-            height: 2,
-            y: vec![82, 82, 41, 41, 82, 82, 41, 41],
-            u: vec![90, 240],
-            v: vec![240, 110],
-            rtp_timestamp: 0,
-        };
+        let f = red_and_blue();
         let (rgba, bgra) = (f.to_rgba(), f.to_bgra());
         assert_eq!(bgra.len(), rgba.len());
         for (c, b) in rgba.chunks(4).zip(bgra.chunks(4)) {
