@@ -16,10 +16,24 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// This thread's lines while a [`Kept`] lives.
+struct Lines {
+    since: Instant,
+    /// The targets kept (each with its modules below).
+    targets: Vec<String>,
+    /// Each: seconds in, target, message.
+    lines: Vec<String>,
+}
+
 thread_local! {
-    /// This thread's lines while a [`Kept`] lives: since when, and each
-    /// (seconds in, target, message).
-    static KEPT: RefCell<Option<(Instant, Vec<String>)>> = const { RefCell::new(None) };
+    static KEPT: RefCell<Option<Lines>> = const { RefCell::new(None) };
+}
+
+/// Whether `target` is `module` or one of its modules.
+fn within(target: &str, module: &str) -> bool {
+    target
+        .strip_prefix(module)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
 
 struct Keeper;
@@ -37,36 +51,46 @@ impl Visit for Message {
 impl<S: Subscriber> Layer<S> for Keeper {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         KEPT.with(|kept| {
-            if let Some((since, lines)) = kept.borrow_mut().as_mut() {
-                let mut message = Message(String::new());
-                event.record(&mut message);
-                lines.push(format!(
-                    "{:7.3} s {}: {}",
-                    since.elapsed().as_secs_f64(),
-                    event.metadata().target(),
-                    message.0
-                ));
+            let mut kept = kept.borrow_mut();
+            let Some(kept) = kept.as_mut() else {
+                return;
+            };
+            let target = event.metadata().target();
+            if !kept.targets.iter().any(|t| within(target, t)) {
+                return;
             }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            kept.lines.push(format!(
+                "{:7.3} s {target}: {}",
+                kept.since.elapsed().as_secs_f64(),
+                message.0
+            ));
         });
     }
 }
 
 /// This thread's engine lines of `targets` (each with its modules below)
 /// from now on, printed to stderr if the thread panics (a test failing)
-/// while this lives. The process's subscriber is installed by the first
-/// caller; its targets stay those asked then.
+/// while this lives. The process's subscriber, installed by the first
+/// caller, takes our crates' debug lines; each thread keeps its own
+/// targets of them.
 pub fn keep(targets: &[&str]) -> Kept {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let only = targets.iter().fold(Targets::new(), |t, target| {
-            t.with_target(target.to_string(), tracing::Level::DEBUG)
-        });
+        let ours = Targets::new().with_target("rtcstack", tracing::Level::DEBUG);
         tracing_subscriber::registry()
-            .with(Keeper.with_filter(only))
+            .with(Keeper.with_filter(ours))
             .try_init()
             .is_ok()
     });
-    KEPT.with(|kept| *kept.borrow_mut() = Some((Instant::now(), Vec::new())));
+    KEPT.with(|kept| {
+        *kept.borrow_mut() = Some(Lines {
+            since: Instant::now(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            lines: Vec::new(),
+        })
+    });
     Kept(())
 }
 
@@ -75,7 +99,7 @@ pub struct Kept(());
 
 impl Drop for Kept {
     fn drop(&mut self) {
-        let Some((_, lines)) = KEPT.with(|kept| kept.borrow_mut().take()) else {
+        let Some(Lines { lines, .. }) = KEPT.with(|kept| kept.borrow_mut().take()) else {
             return;
         };
         if std::thread::panicking() {

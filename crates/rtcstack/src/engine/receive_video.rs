@@ -70,6 +70,15 @@ impl Assembler {
         }
     }
 
+    /// See [`FrameAssembler::head`].
+    fn head(&self, p: &rtc::rtp::Packet) -> Option<bytes::Bytes> {
+        match self {
+            Assembler::Vp8(_) => FrameAssembler::<Vp8Packet>::head(p),
+            Assembler::Vp9(_) => FrameAssembler::<Vp9Fresh>::head(p),
+            Assembler::H264(_) => FrameAssembler::<H264Packet>::head(p),
+        }
+    }
+
     fn pop(&mut self, now: Instant) -> Option<Frame> {
         match self {
             Assembler::Vp8(b) => b.pop(now),
@@ -168,6 +177,7 @@ pub(crate) async fn receive_video(
                     .unwrap_or_else(PoisonError::into_inner)
                     .remb(now);
                 if let Some(remb) = remb {
+                    tracing::debug!("REMB {:.0} kbit/s", remb.bitrate / 1000.0);
                     if let Err(e) = track.write_rtcp(vec![Box::new(remb)]).await {
                         tracing::debug!("REMB: {e}");
                     }
@@ -207,6 +217,11 @@ pub(crate) async fn receive_video(
                 }
             }
             if let Some(s) = stream.as_mut() {
+                let key = s
+                    .assembler
+                    .head(&p)
+                    .map(|head| s.decoder.codec().is_keyframe(&head));
+                keyframes.on_packet(now, p.header.timestamp, key);
                 s.assembler.push(now, p);
             }
         }
@@ -265,6 +280,7 @@ pub(crate) async fn receive_video(
         }
         if let Some(s) = &stream {
             if keyframes.ask(now) {
+                tracing::debug!("video of {}: key frame asked for", from.identity);
                 let pli = PictureLossIndication {
                     sender_ssrc: 0,
                     media_ssrc: s.ssrc,

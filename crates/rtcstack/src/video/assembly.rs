@@ -81,6 +81,17 @@ impl<D: Depacketizer + Default> FrameAssembler<D> {
         }
     }
 
+    /// A frame's first packet's payload, depacketized on its own (what
+    /// the frame starts with: enough to tell a key frame); `None` for any
+    /// other packet.
+    pub fn head(packet: &Packet) -> Option<Bytes> {
+        let mut depacketizer = D::default();
+        if packet.payload.is_empty() || !depacketizer.is_partition_head(&packet.payload) {
+            return None;
+        }
+        depacketizer.depacketize(&packet.payload).ok()
+    }
+
     pub fn push(&mut self, now: Instant, packet: Packet) {
         let seq = self.extend(packet.header.sequence_number);
         let Some(next) = self.next else {
