@@ -181,6 +181,11 @@ function ask(tile: Tile): string {
 /** Whether the window draws the pictures: unknown (null) until it first
  * answers; where it does not, the page stops asking. */
 let native: boolean | null = null;
+/** Whether the window draws the pictures, as last answered (read anew
+ * after a wait: the answer may come meanwhile). */
+function windowDraws(): boolean {
+  return native === true;
+}
 /** The placements last sent, to send only changes. */
 let placed = "";
 let placing = 0;
@@ -201,11 +206,13 @@ const RING = 3;
 
 /** Where each shown tile's picture is, for the window. */
 function placements(): Placement[] {
+  // The viewport less its scroll bars: a picture must not cover them.
+  const view = document.documentElement;
   const seen: Area = {
     x: 0,
     y: 0,
-    width: Math.round(innerWidth * devicePixelRatio),
-    height: Math.round(innerHeight * devicePixelRatio),
+    width: Math.round(view.clientWidth * devicePixelRatio),
+    height: Math.round(view.clientHeight * devicePixelRatio),
   };
   const stale = el("video-tiles").classList.contains("stale");
   const out: Placement[] = [];
@@ -278,6 +285,11 @@ async function pull(tile: Tile): Promise<void> {
   }
   socketBase ??= ipc.videoSocket().catch(() => null);
   const base = await socketBase;
+  // The window may have said it draws while the page waited.
+  if (windowDraws()) {
+    drawnNatively(tile);
+    return;
+  }
   const ctx = tile.canvas.getContext("2d");
   if (!base || !ctx || !tile.alive) return;
   const ws = new WebSocket(`${base}/${encodeURIComponent(tile.sid)}`);

@@ -144,6 +144,10 @@ impl Videos {
     /// Where the page's tiles are, all of them; whether the window draws
     /// their pictures (false: the page draws them).
     pub fn place(&self, placements: Vec<native::Placement>) -> bool {
+        let placements: Vec<native::Placement> = placements
+            .into_iter()
+            .map(native::Placement::bounded)
+            .collect();
         let sizes: HashMap<String, TileSize> = placements
             .iter()
             .map(|p| {

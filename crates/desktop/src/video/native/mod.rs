@@ -60,7 +60,39 @@ pub struct Placement {
     pub mirror: bool,
 }
 
+/// Coordinates kept within what a window can be (and what sums of two of
+/// them can hold without overflow).
+const FARTHEST: i32 = 32_767;
+/// Holes a tile can have: its caption and the ring's four strips, with
+/// room to spare; more are dropped (each multiplies the pieces).
+const MOST_HOLES: usize = 16;
+
+impl Area {
+    fn bounded(self) -> Area {
+        Area {
+            x: self.x.clamp(-FARTHEST, FARTHEST),
+            y: self.y.clamp(-FARTHEST, FARTHEST),
+            width: self.width.clamp(0, FARTHEST),
+            height: self.height.clamp(0, FARTHEST),
+        }
+    }
+}
+
 impl Placement {
+    /// The page's numbers kept within a window's: what the page sends is
+    /// input, and a wrong one must not overflow a sum or make thousands
+    /// of widgets.
+    pub fn bounded(mut self) -> Placement {
+        self.picture = self.picture.bounded();
+        self.seen = self.seen.bounded();
+        self.holes.truncate(MOST_HOLES);
+        for h in &mut self.holes {
+            *h = h.bounded();
+        }
+        self.radius = self.radius.clamp(0, FARTHEST);
+        self
+    }
+
     /// The part of the window the picture covers.
     pub fn shown(&self) -> Option<Area> {
         self.picture.and(&self.seen)
@@ -162,6 +194,33 @@ mod tests {
         };
         assert_eq!(gone.shown(), None);
     }
+    #[test]
+    fn the_pages_numbers_are_bounded() {
+        let wild = Placement {
+            track_sid: "TR_a".into(),
+            picture: area(i32::MAX, i32::MIN, i32::MAX, -5),
+            seen: area(0, 0, i32::MAX, i32::MAX),
+            holes: vec![area(i32::MAX, 0, i32::MAX, i32::MAX); 1000],
+            radius: -3,
+            grey: false,
+            mirror: false,
+        }
+        .bounded();
+        assert_eq!(wild.picture, area(32_767, -32_767, 32_767, 0));
+        assert_eq!(wild.seen, area(0, 0, 32_767, 32_767));
+        assert_eq!(wild.holes.len(), 16);
+        assert_eq!(wild.radius, 0);
+        // Sums stay within i32: nothing overflows.
+        assert_eq!(wild.shown(), None);
+        let big = Placement {
+            picture: area(-100, -100, 40_000, 40_000),
+            ..wild.clone()
+        }
+        .bounded();
+        assert_eq!(big.shown(), Some(area(0, 0, 32_667, 32_667)));
+        assert!(pieces(big.shown().unwrap(), &big.holes).len() <= 4 * 17);
+    }
+
     /// The pieces cover exactly the shown area less the holes: every
     /// pixel once or not at all.
     fn covered(shown: Area, holes: &[Area]) {
