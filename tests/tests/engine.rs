@@ -213,6 +213,16 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
         .send(serde_json::json!({"cmd": "speech", "path": speech}))
         .await
         .unwrap();
+    // Its voice plays at our end before the loss (CI once found it not
+    // yet played when the hold began).
+    let heard_by = Instant::now() + SECS(10);
+    while !is_played(&call, &talker_track).await {
+        assert!(
+            Instant::now() < heard_by,
+            "the talker is not played 10 s after it published"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     while events.try_recv().is_ok() {} // the join's news
 
     let link = server.link().unwrap();
@@ -361,6 +371,15 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
         t1.elapsed()
     );
     call.leave().await;
+}
+
+/// Whether a received track (by sid) plays at our end.
+async fn is_played(call: &rtcstack::Call, track: &str) -> bool {
+    let counters = call.counters().await.unwrap();
+    let played = counters
+        .inbound()
+        .any(|s| s.track == track && s.playout.is_some());
+    played
 }
 
 /// How a received track (by sid) has played so far.
