@@ -130,8 +130,13 @@ pub fn run() {
 fn native_video(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     if let Some(window) = app.get_webview_window("main") {
-        let attached = window.with_webview(|webview| {
-            if let Err(e) = rtcstack_desktop_core::video::native::attach(&webview.inner()) {
+        let app = app.handle().clone();
+        let attached = window.with_webview(move |webview| {
+            let shown = move |track: &str| {
+                let shown = rtcstack_desktop_core::ipc::event::VIDEO_SHOWN;
+                let _ = tauri::Emitter::emit(&app, shown, track);
+            };
+            if let Err(e) = rtcstack_desktop_core::video::native::attach(&webview.inner(), shown) {
                 eprintln!("rtcstack-desktop: the page draws the videos: {e}");
             }
         });

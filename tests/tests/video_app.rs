@@ -63,8 +63,13 @@ async fn tile_reading(app: &AppSession, name: &str) -> Reading {
 
 /// The same, read as in a mirror (our own preview is shown mirrored).
 async fn tile_read(app: &AppSession, name: &str, mirrored: bool) -> Reading {
+    tile_read_css(app, name, mirrored, "[data-testid=video-canvas]").await
+}
+
+/// The same, of the canvas `css` selects.
+async fn tile_read_css(app: &AppSession, name: &str, mirrored: bool, css: &str) -> Reading {
     let shot = app.window_pixels(name).await.unwrap();
-    let canvas = app.seen("video-canvas").await;
+    let canvas = app.seen_css(css).await;
     assert!(canvas.visible(), "the tile's canvas is not seen: {canvas}");
     let r = shot.box_of(&canvas);
     pattern::read_with(r.w, r.h, |x, y| {
@@ -285,18 +290,31 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     let layout = "const t = [...document.querySelectorAll('[data-testid=video-tile]')]; \
                   return t.map((f) => { const r = f.getBoundingClientRect(); \
                   return [f.classList.contains('screen'), f.classList.contains('live'), r.x, r.y, r.width]; });";
+    // The screen's tile, first, is scrolled into view (the window, 900x640,
+    // shows it whole) as soon as it is there, before its picture.
+    let scroll = "const t = document.querySelector('[data-testid=video-tile]');                   if (t.classList.contains('screen')) t.scrollIntoView();                   return t.classList.contains('screen');";
     let deadline = Instant::now() + SECS(15);
+    let mut scrolled = false;
     let tiles: Vec<(bool, bool, f64, f64, f64)> = loop {
+        if !scrolled {
+            scrolled = app.client.execute(scroll, vec![]).await.unwrap() == json!(true);
+        }
         let v = app.client.execute(layout, vec![]).await.unwrap();
         let tiles: Vec<(bool, bool, f64, f64, f64)> = serde_json::from_value(v).unwrap();
-        if tiles.len() == 2 && tiles.iter().all(|t| t.1) {
+        if scrolled && tiles.len() == 2 && tiles.iter().all(|t| t.1) {
             break tiles;
         }
         assert!(Instant::now() < deadline, "no screen tile drawn: {tiles:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    app.screenshot_window("video-screen-large").unwrap();
     eprintln!("tiles (screen, live, x, y, width): {tiles:?}");
+    // Shown as live (its caption to the corner) only once its picture is
+    // there: seen at once, not an empty box.
+    let at_live = tile_reading(&app, "video-screen-large").await;
+    assert!(
+        at_live.colours_match(),
+        "the screen's tile live before its picture: {at_live:?}"
+    );
     let (screen, camera) = (tiles[0], tiles[1]);
     assert!(
         screen.0 && !camera.0,
@@ -327,15 +345,7 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The screen's tile is the first canvas; the window (900x640) shows
-    // it whole once scrolled to it.
-    app.client
-        .execute(
-            "document.querySelector('[data-testid=video-tile]').scrollIntoView(); return true;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    // The screen's tile is the first canvas, scrolled to above.
     let shot = "video-screen-large-drawn";
     back_in_colour(&app, shot, 0, "the screen's").await;
     let first = tile_reading(&app, shot).await;
@@ -346,6 +356,43 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     let still = ways(&app).await;
     assert_eq!(still[0], want[0], "the screen's tile drew {still:?} later");
     eprintln!("the screen decoded by the page: {first:?}, then a later picture");
+
+    // The camera's tile, below the window at the page's top, has no
+    // picture there (the server stops its video); scrolled back into
+    // view, it shows as live only once its picture is there again: every
+    // look at it live shows the pattern, never an empty box.
+    let camera_tile = "[data-testid=video-tile]:nth-child(2)";
+    let top = "window.scrollTo(0, 0); return true;";
+    app.client.execute(top, vec![]).await.unwrap();
+    let seen = app.seen_css(camera_tile).await;
+    assert!(!seen.in_view(), "the camera's tile is in view: {seen}");
+    tokio::time::sleep(SECS(2)).await;
+    let back = format!("document.querySelector('{camera_tile}').scrollIntoView(); return true;");
+    app.client.execute(&back, vec![]).await.unwrap();
+    let is_live =
+        format!("return document.querySelector('{camera_tile}').classList.contains('live');");
+    let deadline = Instant::now() + SECS(10);
+    let mut looks = 0;
+    loop {
+        let live = app.client.execute(&is_live, vec![]).await.unwrap() == json!(true);
+        if live {
+            let name = format!("video-camera-back-{looks}");
+            let css = format!("{camera_tile} [data-testid=video-canvas]");
+            let seen = tile_read_css(&app, &name, false, &css).await;
+            assert!(
+                seen.colours_match(),
+                "the camera's tile live without its picture, look {looks}: {seen:?}"
+            );
+            looks += 1;
+            if looks == 3 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the camera's tile not live again"
+        );
+    }
     sharer.leave().await.unwrap();
     peer.leave().await.unwrap();
     app.close().await.unwrap();
@@ -421,6 +468,16 @@ async fn a_video_we_cannot_decode_says_so_on_its_tile() {
     assert!(
         light >= 100 && dark * 2 >= area,
         "the note is not drawn: {light} light and {dark} dark pixels of {area}"
+    );
+    // Where a tile waiting for a picture has its caption: in the middle
+    // (the corner is a live picture's).
+    let (note, tile) = (app.seen("video-note").await, app.seen("video-tile").await);
+    let off =
+        |a: f64, a_len: f64, b: f64, b_len: f64| ((a + a_len / 2.0) - (b + b_len / 2.0)).abs();
+    assert!(
+        off(note.x, note.width, tile.x, tile.width) < tile.width * 0.1
+            && off(note.y, note.height, tile.y, tile.height) < tile.height * 0.25,
+        "the note is not in the middle of its tile: {note} in {tile}"
     );
     let caption = app.text("video-tile").await;
     assert!(caption.contains("py-av1"), "the tile says {caption:?}");

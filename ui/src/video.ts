@@ -254,6 +254,14 @@ function place(): void {
   const said = JSON.stringify(list);
   if (said !== placed) {
     placed = said;
+    // A tile not placed (out of view, off) loses its picture in the
+    // window: it is live again with the next one.
+    const named = new Set(list.map((p) => p.trackSid));
+    for (const sid of paintedByWindow) {
+      if (named.has(sid)) continue;
+      paintedByWindow.delete(sid);
+      if (windowDraws()) tiles.get(sid)?.figure.classList.remove("live");
+    }
     void ipc.placeVideos(list).then(
       (drawn) => {
         if (native === null) {
@@ -267,15 +275,25 @@ function place(): void {
   if (tiles.size > 0) placing = requestAnimationFrame(place);
 }
 
-/** The window draws this tile's picture: the page's way to it closes. */
+/** The window draws this tile's picture: the page's way to it closes. The
+ * tile shows as live once the window painted its first picture. */
 function drawnNatively(tile: Tile): void {
   stopDecoding(tile);
   const ws = tile.socket;
   tile.socket = null;
   ws?.close();
   tile.figure.dataset["way"] = "native";
-  tile.figure.classList.add("live");
+  tile.figure.classList.toggle("live", paintedByWindow.has(tile.sid));
 }
+
+/** Tracks whose tile the window has a picture for, as it told: it keeps
+ * one while the tile stays placed, and tells again after it was not. */
+const paintedByWindow = new Set<string>();
+void ipc.onVideoShown((sid) => {
+  paintedByWindow.add(sid);
+  const tile = tiles.get(sid);
+  if (tile && windowDraws()) tile.figure.classList.add("live");
+});
 
 /** Draws frames as they come until the tile goes. */
 async function pull(tile: Tile): Promise<void> {

@@ -41,6 +41,8 @@ pub mod event {
     /// Push-to-talk's key, when it changes outside a command (the desktop
     /// bound it, or the person picked another in the desktop's settings).
     pub const PUSH_TO_TALK_VIEW: &str = "push-to-talk-view";
+    /// A tile the window draws has its first picture (the track's sid).
+    pub const VIDEO_SHOWN: &str = "video-shown";
 }
 
 /// Writes a type's generated file, and those of the types it names.
@@ -365,6 +367,11 @@ pub fn events() -> Vec<Event> {
             name: event::PUSH_TO_TALK_VIEW,
             doc: "Push-to-talk's key, when it changes outside a command (the desktop bound it, or the person picked another in the desktop's settings).",
             payload: ts::<PushToTalkView>(),
+        },
+        Event {
+            name: event::VIDEO_SHOWN,
+            doc: "A tile the window draws has its first picture (the track's sid): the page shows the tile as live from then on.",
+            payload: ts::<String>(),
         },
     ]
 }

@@ -72,6 +72,7 @@ export const events = {
   checkView: "check-view",
   link: "link",
   pushToTalkView: "push-to-talk-view",
+  videoShown: "video-shown",
 } as const;
 
 /** The name our own camera's preview is asked for by, as a track's is. */
@@ -294,4 +295,9 @@ export function onLink(handle: (payload: LinkView) => void): Promise<UnlistenFn>
 /** Push-to-talk's key, when it changes outside a command (the desktop bound it, or the person picked another in the desktop's settings). */
 export function onPushToTalkView(handle: (payload: PushToTalkView) => void): Promise<UnlistenFn> {
   return listen<PushToTalkView>(events.pushToTalkView, (e) => handle(e.payload));
+}
+
+/** A tile the window draws has its first picture (the track's sid): the page shows the tile as live from then on. */
+export function onVideoShown(handle: (payload: string) => void): Promise<UnlistenFn> {
+  return listen<string>(events.videoShown, (e) => handle(e.payload));
 }

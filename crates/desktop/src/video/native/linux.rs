@@ -37,6 +37,9 @@ thread_local! {
 struct Tiles {
     overlay: gtk::Overlay,
     placed: HashMap<String, Tile>,
+    /// Told a placed tile's first picture (its track): the page shows the
+    /// tile as live from then on, not before (an empty box otherwise).
+    on_shown: Box<dyn Fn(&str)>,
 }
 
 struct Tile {
@@ -60,7 +63,11 @@ struct Look {
 /// Puts the window's webview in an overlay the pictures go over. On the
 /// GTK thread, once. Not done where `RTCSTACK_VIDEO_IN_PAGE` is set (the
 /// tests' way to the page's own drawing, the other systems' way).
-pub fn attach(webview: &impl IsA<gtk::Widget>) -> Result<(), String> {
+/// `on_shown` is told, on the GTK thread, each placed tile's first picture.
+pub fn attach(
+    webview: &impl IsA<gtk::Widget>,
+    on_shown: impl Fn(&str) + 'static,
+) -> Result<(), String> {
     if std::env::var_os("RTCSTACK_VIDEO_IN_PAGE").is_some() {
         return Err("RTCSTACK_VIDEO_IN_PAGE is set".into());
     }
@@ -92,6 +99,7 @@ pub fn attach(webview: &impl IsA<gtk::Widget>) -> Result<(), String> {
         *t.borrow_mut() = Some(Tiles {
             overlay,
             placed: HashMap::new(),
+            on_shown: Box::new(on_shown),
         })
     });
     ATTACHED.store(true, Ordering::Release);
@@ -206,8 +214,11 @@ impl Tiles {
         ) else {
             return;
         };
-        tile.look.borrow_mut().picture = Some(surface);
+        let first = tile.look.borrow_mut().picture.replace(surface).is_none();
         PAINTED.fetch_add(1, Ordering::Relaxed);
+        if first {
+            (self.on_shown)(track_sid);
+        }
         for p in &tile.pieces {
             p.widget.set_visible(true);
             p.widget.queue_draw();
