@@ -75,7 +75,9 @@ impl Assembler {
         match self {
             Assembler::Vp8(_) => FrameAssembler::<Vp8Packet>::head(p),
             Assembler::Vp9(_) => FrameAssembler::<Vp9Fresh>::head(p),
-            Assembler::H264(_) => FrameAssembler::<H264Packet>::head(p),
+            Assembler::H264(_) => {
+                h264_fragment_head(&p.payload).or_else(|| FrameAssembler::<H264Packet>::head(p))
+            }
         }
     }
 
@@ -85,6 +87,23 @@ impl Assembler {
             Assembler::Vp9(b) => b.pop(now),
             Assembler::H264(b) => b.pop(now),
         }
+    }
+}
+
+/// The start of a NAL unit split into fragments (FU-A, RFC 6184 5.8) as
+/// the unit begins (start code, its header, the first fragment): rtc's
+/// depacketizer gives it only at its end, and a key frame's first packet
+/// has to tell it is one. `None` for any other packet.
+fn h264_fragment_head(payload: &[u8]) -> Option<bytes::Bytes> {
+    const FU_A: u8 = 28;
+    const START: u8 = 0x80;
+    match *payload {
+        [indicator, header, ref rest @ ..] if indicator & 0x1f == FU_A && header & START != 0 => {
+            let mut unit = vec![0, 0, 0, 1, (indicator & 0xe0) | (header & 0x1f)];
+            unit.extend_from_slice(rest);
+            Some(unit.into())
+        }
+        _ => None,
     }
 }
 
@@ -309,6 +328,31 @@ mod tests {
         let [hi, lo] = (picture_id | 0x8000).to_be_bytes();
         // I P L F B E, Z; T=2 U S=0 D=0; P_DIFF 1, no other.
         bytes::Bytes::from(vec![0xfd, hi, lo, 0x52, 0x02, 0x87, 0x00, 0x20])
+    }
+
+    #[test]
+    fn an_h264_key_frame_is_told_from_its_first_fragment() {
+        let codec = VideoCodec::H264;
+        let assembler = Assembler::new(codec);
+        let packet = |payload: &[u8]| rtc::rtp::Packet {
+            payload: bytes::Bytes::copy_from_slice(payload),
+            ..Default::default()
+        };
+        let key = |payload: &[u8]| {
+            assembler
+                .head(&packet(payload))
+                .map(|head| codec.is_keyframe(&head))
+        };
+        // FU-A (NRI 3, type 28), start bit, an IDR slice (5) whose
+        // first_mb_in_slice is 0 (its first bit 1).
+        assert_eq!(key(&[0x7c, 0x85, 0x88, 0x80, 0x21]), Some(true));
+        // Its middle and end are no head.
+        assert_eq!(key(&[0x7c, 0x05, 0x11, 0x22]), None);
+        assert_eq!(key(&[0x7c, 0x45, 0x11, 0x22]), None);
+        // A fragmented non-IDR slice (1) starts no key frame.
+        assert_eq!(key(&[0x7c, 0x81, 0x9a, 0x00]), Some(false));
+        // An IDR slice whole in one packet (single NAL unit).
+        assert_eq!(key(&[0x65, 0x88, 0x80, 0x21]), Some(true));
     }
 
     #[test]
