@@ -72,7 +72,7 @@ impl<S: Subscriber> Layer<S> for Keeper {
 
 /// This thread's engine lines of `targets` (each with its modules below)
 /// from now on, printed to stderr if the thread panics (a test failing)
-/// while this lives. The process's subscriber, installed by the first
+/// while this lives, or always with `RTCSTACK_ENGINE_LINES` set. The process's subscriber, installed by the first
 /// caller, takes our crates' debug lines; each thread keeps its own
 /// targets of them.
 pub fn keep(targets: &[&str]) -> Kept {
@@ -102,7 +102,8 @@ impl Drop for Kept {
         let Some(Lines { lines, .. }) = KEPT.with(|kept| kept.borrow_mut().take()) else {
             return;
         };
-        if std::thread::panicking() {
+        // RTCSTACK_ENGINE_LINES=1 prints them for a test that passes too.
+        if std::thread::panicking() || std::env::var_os("RTCSTACK_ENGINE_LINES").is_some() {
             eprintln!("our engine's lines ({}):", lines.len());
             for line in lines {
                 eprintln!("  {line}");

@@ -60,6 +60,7 @@ use rtc::interceptor::{
     RateController, Usage,
 };
 
+use super::rate_control::RateControl;
 use super::standing_queue::StandingQueue;
 use super::trendline::Trendline;
 
@@ -88,13 +89,15 @@ pub(crate) struct Congestion {
     stood: bool,
     /// The last report with a packet lost.
     lost_at: Option<Instant>,
-    delay: RateController,
+    delay: Rate,
     loss: LossController,
     /// Arrived packets: their arrival on the far end's clock, and size.
     arrivals: VecDeque<(Duration, usize)>,
     bytes: usize,
     /// The latest of their arrivals.
     newest: Option<Duration>,
+    /// The latest of [`Self::also_arrived`]'s.
+    newest_untimed: Option<Duration>,
     /// The latest departure of the packets reported.
     latest_sent: Option<Instant>,
     /// For the latest arrived packets (up to [`ORDER_SAMPLE`]): whether
@@ -105,21 +108,73 @@ pub(crate) struct Congestion {
     target: f64,
 }
 
+/// What the estimate does with each reading of the queue.
+enum Rate {
+    /// rtc's AIMD, with its fixed steps near a limit met before (12 kbit/s
+    /// every 200 ms): with nothing probing ahead of it (our uplink) the
+    /// estimate finds more room only by climbing, so it climbs whatever
+    /// arrives.
+    Unprobed(RateController),
+    /// libwebrtc's, held to what arrives ([`RateControl`]): the far end
+    /// probes ahead of it.
+    Probed(RateControl),
+}
+
+impl Rate {
+    fn update(&mut self, now: Instant, usage: Usage, received: Option<f64>) -> f64 {
+        match self {
+            Rate::Unprobed(r) => r.update(now, usage, received),
+            Rate::Probed(r) => r.update(now, usage, received),
+        }
+    }
+
+    fn target(&self) -> f64 {
+        match self {
+            Rate::Unprobed(r) => r.target(),
+            Rate::Probed(r) => r.target(),
+        }
+    }
+}
+
 impl Congestion {
-    /// Starting at `initial` bit/s, held within `min..=max`.
+    /// Starting at `initial` bit/s, held within `min..=max`, for a sender
+    /// nothing probes ahead of.
     pub(crate) fn new(initial: f64, min: f64, max: f64) -> Self {
         let initial = initial.clamp(min, max);
+        Self::with(
+            initial,
+            min,
+            max,
+            Rate::Unprobed(RateController::new(initial, min, max)),
+        )
+    }
+
+    /// The same for a sender that probes ahead of the estimate (LiveKit
+    /// on our downlink): it is raised no further than what arrives shows
+    /// room for (libwebrtc's rule for the REMB), as the probes show it.
+    pub(crate) fn probed(initial: f64, min: f64, max: f64) -> Self {
+        let initial = initial.clamp(min, max);
+        Self::with(
+            initial,
+            min,
+            max,
+            Rate::Probed(RateControl::new(initial, min, max)),
+        )
+    }
+
+    fn with(initial: f64, min: f64, max: f64, delay: Rate) -> Self {
         Congestion {
             groups: ArrivalGroupAccumulator::default(),
             trend: Trendline::default(),
             standing: StandingQueue::default(),
             stood: false,
             lost_at: None,
-            delay: RateController::new(initial, min, max),
+            delay,
             loss: LossController::new(initial, min, max),
             arrivals: VecDeque::new(),
             bytes: 0,
             newest: None,
+            newest_untimed: None,
             latest_sent: None,
             overtaken: VecDeque::new(),
             min,
@@ -151,6 +206,7 @@ impl Congestion {
             self.arrivals.clear();
             self.bytes = 0;
             self.newest = None;
+            self.newest_untimed = None;
         }
         self.arrivals.push_back((at, size));
         self.bytes += size;
@@ -165,16 +221,32 @@ impl Congestion {
         too_many_overtaken(overtaken, self.overtaken.len())
     }
 
-    /// What arrived over the last [`WINDOW`] of arrivals (bit/s).
-    fn received(&mut self) -> Option<f64> {
-        let newest = self.newest?;
-        while let Some(&(at, size)) = self.arrivals.front() {
-            if newest.saturating_sub(at) <= WINDOW {
-                break;
-            }
-            self.arrivals.pop_front();
-            self.bytes -= size;
+    /// A packet that shares the path but says nothing of its queue (no
+    /// send time: our downlink's voice) arrived `at` on the far end's
+    /// clock: counted in what arrives, which a decrease backs off from.
+    pub(crate) fn also_arrived(&mut self, at: Duration, size: usize) {
+        if self.arrivals.len() >= MOST_ARRIVALS {
+            return;
         }
+        self.arrivals.push_back((at, size));
+        self.bytes += size;
+        // Apart from the newest timed one: these say nothing of order.
+        self.newest_untimed = Some(self.newest_untimed.map_or(at, |n| n.max(at)));
+    }
+
+    /// What arrived over the last [`WINDOW`] of arrivals (bit/s). They are
+    /// not kept in order (packets overtake, and [`Self::also_arrived`]'s
+    /// come between reports).
+    fn received(&mut self) -> Option<f64> {
+        let newest = self.newest?.max(self.newest_untimed.unwrap_or_default());
+        let bytes = &mut self.bytes;
+        self.arrivals.retain(|&(at, size)| {
+            let inside = newest.saturating_sub(at) <= WINDOW;
+            if !inside {
+                *bytes -= size;
+            }
+            inside
+        });
         let &(oldest, first) = self.arrivals.iter().min_by_key(|a| a.0)?;
         let span = newest.saturating_sub(oldest);
         // The first packet's bytes arrived at the span's start: not in it.
@@ -617,7 +689,10 @@ mod tests {
                 .collect();
             estimator.on_reports(start + Duration::from_millis(batch * 100 + 130), &reports);
             // Once the step has left the fitted line.
-            if batch >= 30 && estimator.delay.state() == RateControlState::Decrease {
+            let Rate::Unprobed(delay) = &estimator.delay else {
+                unreachable!("the uplink's")
+            };
+            if batch >= 30 && delay.state() == RateControlState::Decrease {
                 late_cuts += 1;
             }
         }

@@ -3,11 +3,12 @@
 //! or concealed, into the sink.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp::extension::HeaderExtension;
+use rtc::shared::marshal::MarshalSize;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -17,6 +18,7 @@ use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::level::{Meter, MicLevel};
 use crate::audio::{is_dtx_frame, FRAME_SAMPLES};
 
+use super::downlink::Downlink;
 use super::far_reports::FarReports;
 use super::numbering::Numbering;
 use super::voice_loss::VoiceLoss;
@@ -153,6 +155,7 @@ pub(crate) async fn receive_audio(
     sink: Arc<dyn AudioSink>,
     session: u64,
     book: super::stats::PlayoutBook,
+    downlink: Arc<Mutex<Downlink>>,
 ) {
     let mut decoder = match opus::Decoder::new(48_000, opus::Channels::Mono) {
         Ok(d) => d,
@@ -187,6 +190,11 @@ pub(crate) async fn receive_audio(
                         super::timeline::mark(session, "rtp_resumed");
                     }
                     last_rtp = Some(now);
+                    // The voice shares our downlink with the video.
+                    downlink
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .on_voice(now, p.header.marshal_size() + p.payload.len());
                     buffer.push(
                         p.header.sequence_number,
                         p.header.timestamp,

@@ -23,6 +23,7 @@ mod peer;
 mod protocol;
 mod publish;
 mod publish_video;
+mod rate_control;
 pub(crate) mod reach;
 mod receive_video;
 mod resume;

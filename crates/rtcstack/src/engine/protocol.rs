@@ -417,6 +417,7 @@ impl Protocol {
                     Arc::clone(&core.sink),
                     core.id,
                     core.playout.clone(),
+                    Arc::clone(&core.downlink),
                 ));
             }
         }

@@ -31,6 +31,9 @@ use crate::video::trailer;
 const MAX_LATE_PACKETS: u16 = 256;
 /// And at most this long.
 const MAX_LATE: Duration = Duration::from_millis(500);
+/// How often whether a REMB is due is looked at (they come every 200 ms
+/// at the most).
+const REMB_CHECK: Duration = Duration::from_millis(100);
 
 /// Whole frames out of RTP, for each codec. A VP9 picture's spatial layers
 /// share a timestamp and end at the marker: they come out as one frame, the
@@ -171,14 +174,18 @@ pub(crate) async fn receive_video(
     // A sender that did not answer a request is asked again.
     let mut retry = tokio::time::interval(REPEAT);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether a REMB is due is looked at more often than one can be.
+    let mut remb_check = tokio::time::interval(REMB_CHECK);
+    remb_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let packet = tokio::select! {
+        let (packet, remb_due) = tokio::select! {
             event = track.poll() => match event {
-                Some(TrackRemoteEvent::OnRtpPacket(p)) => Some(p),
+                Some(TrackRemoteEvent::OnRtpPacket(p)) => (Some(p), false),
                 Some(TrackRemoteEvent::OnEnded) | None => break,
-                Some(_) => None,
+                Some(_) => (None, false),
             },
-            _ = retry.tick() => None,
+            _ = retry.tick() => (None, false),
+            _ = remb_check.tick(), if downlink.is_some() => (None, true),
         };
         let now = Instant::now();
         if let (Some(p), Some((id, estimate))) = (&packet, &downlink) {
@@ -189,7 +196,7 @@ pub(crate) async fn receive_video(
                 estimate.on_packet(now, sent, size, p.header.ssrc);
             }
         }
-        if packet.is_none() {
+        if remb_due {
             if let Some((_, estimate)) = &downlink {
                 let remb = estimate
                     .lock()
@@ -202,6 +209,7 @@ pub(crate) async fn receive_video(
                     }
                 }
             }
+            continue;
         }
         if let Some(p) = packet {
             if stream.is_none() {
