@@ -90,6 +90,9 @@ impl Downlink {
 
     /// A voice packet of `size` bytes arrived `now`.
     pub(crate) fn on_voice(&mut self, now: Instant, size: usize) {
+        // Kept to the window here too: a call with no video asks for no
+        // REMB.
+        self.voice_bps(now);
         self.voice.push_back((now, size));
         self.voice_bytes += size;
         if let Some((first_at, _)) = self.start {
@@ -318,6 +321,18 @@ mod tests {
             (35_000.0..=45_000.0).contains(&voice),
             "REMB {shared} with the voice"
         );
+    }
+
+    #[test]
+    fn a_call_with_no_video_keeps_a_second_of_its_voice() {
+        let start = Instant::now();
+        let mut downlink = Downlink::new();
+        for n in 0..3_000 {
+            downlink.on_voice(start + Duration::from_millis(n * 20), 100);
+        }
+        assert_eq!(downlink.voice.len(), 51);
+        assert_eq!(downlink.voice_bytes, 5_100);
+        assert!(downlink.remb(start + Duration::from_secs(60)).is_none());
     }
 
     #[test]
