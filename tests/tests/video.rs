@@ -823,10 +823,10 @@ async fn received(call: &rtcstack::Call) -> ((u64, u64), (u64, u64)) {
 /// only from our REMB (LiveKit's default: no send-side estimate for
 /// subscribers), which it spends on video alone, so the REMB is what the
 /// voice leaves of our estimate of the link. The server sends layers that
-/// fit: the video under 75 kbit/s, pictures still coming (at least 2 a
-/// second), the queue mostly empty (pings through it p50 under 500 ms),
-/// and the voice mostly whole at our end (frames made up for lost ones
-/// under 10 %).
+/// fit: over 10 s the video at 75 kbit/s at most, pictures still coming
+/// (at least 2 a second), the queue less than full (pings through it p50
+/// under 600 ms; its 16 KB hold 850 ms), and the voice mostly whole at
+/// our end (frames made up for lost ones under 10 %).
 #[tokio::test]
 async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
     let Viewing {
@@ -867,7 +867,7 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
     let capped = Instant::now();
     // The estimate falls and the server moves us down.
     let moved = watch
-        .wait_until("py-cam", "a smaller layer", SECS(15), |s| {
+        .wait_until("py-cam", "a smaller layer", SECS(10), |s| {
             s.at > capped && !full(s)
         })
         .await;
@@ -878,13 +878,16 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
     tokio::time::sleep_until((capped + SECS(10)).into()).await;
     let ((played0, concealed0), (_, bytes0)) = received(&call).await;
     let from = Instant::now();
-    let rtts = pings(link.host_ip(), 50).await;
-    tokio::time::sleep_until((from + SECS(5)).into()).await;
+    // 10 s judged: LiveKit's probes fill the queue at times, and 5 s
+    // held one or two of them or none.
+    let rtts = pings(link.host_ip(), 100).await;
+    tokio::time::sleep_until((from + SECS(10)).into()).await;
     let ((played1, concealed1), (_, bytes1)) = received(&call).await;
-    let (played, concealed) = (played1 - played0, concealed1 - concealed0);
-    let video_kbps = (bytes1 - bytes0) * 8 / 5 / 1000;
+    let since = |a: u64, b: u64| b.checked_sub(a).expect("a counter went back");
+    let (played, concealed) = (since(played0, played1), since(concealed0, concealed1));
+    let video_kbps = since(bytes0, bytes1) * 8 / 10 / 1000;
     let frames = watch.since("py-cam", from);
-    let j = judge(&frames, 5.0);
+    let j = judge(&frames, 10.0);
     let p50 = quantile(&rtts, 0.5);
     eprintln!(
         "capped: audio {played} frames played, {concealed} made up; video {} kbit/s, \
@@ -896,17 +899,17 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
     );
     // Without our REMB: 41 of 346 frames made up, no picture decoded,
     // pings p50 927 ms. With a REMB of the video's packets alone (0.85 of
-    // what the video brought, the voice left out of what arrives), the
-    // video kept about 60 kbit/s, the queue stood full (pings p50
-    // 480–930 ms in 6 of 8 runs) and 5–9 % of the voice was made up;
-    // with the voice counted and left out of the REMB, 18 runs: video
-    // 29–62 kbit/s, pings p50 0 ms in 14 (30–256 in the others), 0–8 %
-    // made up, 3.0–6.8 fps. Sizes are told, not bounded: LiveKit may
-    // spend the REMB on 1280x720 at its lowest frame rate (about 60
-    // kbit/s for this pattern; seen once), which fits. Asking for a key
-    // frame again while one's packets were still coming (a key frame
-    // takes longer than the asks' spacing here) kept the stream in key
-    // frames: 0.8 and 1.6 fps in two of three runs.
+    // what the video brought, the voice left out of what arrives), four
+    // runs: pings p50 64–827 ms (over 700 in 3), 2.8–13.8 % made up;
+    // with the voice counted and left out of the REMB, eight: video
+    // 34–49 kbit/s, pings p50 0–439 ms, 2.8–8.7 % made up, 4.2–6.5 fps
+    // (LiveKit's probes, and GCC's increase finding the limit again,
+    // fill the queue at times: p95 766–946 ms). Sizes are told, not
+    // bounded: LiveKit may spend the REMB on 1280x720 at its lowest frame
+    // rate (about 60 kbit/s of this pattern; seen once), which fits.
+    // Asking for a key frame again while one's packets were still coming
+    // (a key frame takes longer than the asks' spacing here) kept the
+    // stream in key frames: 0.8 and 1.6 fps in two of three runs.
     assert!(
         concealed as f64 <= 0.10 * (played + concealed) as f64,
         "{concealed} of {} audio frames made up",
@@ -917,7 +920,7 @@ async fn under_a_150_kbit_downlink_the_video_gives_way_and_keeps_coming() {
         video_kbps <= 75,
         "the video at {video_kbps} kbit/s under the cap"
     );
-    assert!(p50 < 500.0, "the queue stood: pings p50 {p50:.0} ms");
+    assert!(p50 < 600.0, "the queue stood: pings p50 {p50:.0} ms");
     link.uncap_downlink().unwrap();
     call.leave().await;
     peer.leave().await.unwrap();

@@ -2,7 +2,9 @@
 //! half (rtc's arrival groups and AIMD rate control, our [`Trendline`]
 //! between them) over the server's transport-wide feedback, put together
 //! here rather than taken whole as rtc's `Gcc`, for reasons seen against
-//! LiveKit:
+//! LiveKit. Our downlink's estimate (`downlink.rs`) is the same with
+//! libwebrtc's rate control in place of rtc's ([`RateControl`]: the
+//! server probes ahead of it) and the voice counted in what arrives.
 //!
 //! - Loss is not acted on here: the uplink's own controller
 //!   (`video/uplink.rs`) follows what the server's receiver reports say

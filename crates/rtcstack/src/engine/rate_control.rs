@@ -16,7 +16,9 @@
 //!   elsewhere by 8 % a second. Never above 1.5 times what arrives and
 //!   10 kbit/s: an estimate is not raised past what has been shown to go
 //!   through.
-//! - Under (a queue draining): held.
+//! - Under (a queue draining): held. With no rate to go by (too little
+//!   arrived lately) nothing changes either, where libwebrtc would use
+//!   the last rate it had.
 //!
 //! Sans-IO: instants come in.
 
@@ -89,7 +91,8 @@ impl RateControl {
                 }
             }
             RateControlState::Increase => {
-                // Entering it starts the clock: the first step is none.
+                // Entering it starts the clock: the first step is the
+                // least (libwebrtc's too).
                 let since = match (before, self.last_change) {
                     (RateControlState::Increase, Some(at)) => now.saturating_duration_since(at),
                     _ => Duration::ZERO,
