@@ -6,10 +6,10 @@
 //! ask for whatever our link carries, and on a slow one the queue grows
 //! and our audio goes with the video. The estimate is the same GCC as our
 //! uplink's ([`Congestion`]), but raised no further than what arrives
-//! shows room for, as the server probes ahead of it; fed here with each
-//! video packet's send time
-//! (abs-send-time, on the server's clock) and our arrival time: a growing
-//! queue shows as arrivals falling behind sends. The voice we receive
+//! shows room for, as the server probes ahead of it. It is fed here with
+//! each video packet's send time (abs-send-time, on the server's clock)
+//! and our arrival time: a growing queue shows as arrivals falling behind
+//! sends. The voice we receive
 //! shares the link (its packets carry no send time, so they tell nothing
 //! of the queue): it counts in what arrives, and the estimate is of the
 //! whole link; the REMB is what is left of it for video, as LiveKit
