@@ -216,7 +216,7 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     // Its voice plays at our end before the loss (CI once found it not
     // yet played when the hold began).
     let heard_by = Instant::now() + SECS(10);
-    while !is_played(&call, &talker_track).await {
+    while played_as(&call, &talker_track).await.is_none() {
         assert!(
             Instant::now() < heard_by,
             "the talker is not played 10 s after it published"
@@ -373,21 +373,18 @@ async fn quality_is_poor_under_25_percent_loss_and_recovers() {
     call.leave().await;
 }
 
-/// Whether a received track (by sid) plays at our end.
-async fn is_played(call: &rtcstack::Call, track: &str) -> bool {
-    let counters = call.counters().await.unwrap();
-    let played = counters
-        .inbound()
-        .any(|s| s.track == track && s.playout.is_some());
-    played
-}
-
-/// How a received track (by sid) has played so far.
-async fn playout_of(call: &rtcstack::Call, track: &str) -> rtcstack::PlayoutCounters {
+/// How a received track (by sid) has played so far, if it plays at our
+/// end.
+async fn played_as(call: &rtcstack::Call, track: &str) -> Option<rtcstack::PlayoutCounters> {
     let counters = call.counters().await.unwrap();
     let stream = counters.inbound().find(|s| s.track == track).cloned();
-    stream
-        .and_then(|s| s.playout)
+    stream.and_then(|s| s.playout)
+}
+
+/// The same, which it must.
+async fn playout_of(call: &rtcstack::Call, track: &str) -> rtcstack::PlayoutCounters {
+    played_as(call, track)
+        .await
         .unwrap_or_else(|| panic!("{track} is not played"))
 }
 

@@ -292,7 +292,9 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
                   return [f.classList.contains('screen'), f.classList.contains('live'), r.x, r.y, r.width]; });";
     // The screen's tile, first, is scrolled into view (the window, 900x640,
     // shows it whole) as soon as it is there, before its picture.
-    let scroll = "const t = document.querySelector('[data-testid=video-tile]');                   if (t.classList.contains('screen')) t.scrollIntoView();                   return t.classList.contains('screen');";
+    let scroll = "const t = document.querySelector('[data-testid=video-tile]'); \
+                  if (t.classList.contains('screen')) t.scrollIntoView(); \
+                  return t.classList.contains('screen');";
     let deadline = Instant::now() + SECS(15);
     let mut scrolled = false;
     let tiles: Vec<(bool, bool, f64, f64, f64)> = loop {

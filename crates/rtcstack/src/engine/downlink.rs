@@ -93,7 +93,7 @@ impl Downlink {
     pub(crate) fn on_voice(&mut self, now: Instant, size: usize) {
         // Kept to the window here too: a call with no video asks for no
         // REMB.
-        self.voice_bps(now);
+        self.forget_old_voice(now);
         self.voice.push_back((now, size));
         self.voice_bytes += size;
         if let Some((first_at, _)) = self.start {
@@ -102,8 +102,8 @@ impl Downlink {
         }
     }
 
-    /// The voice's rate over the last [`VOICE_WINDOW`] (bit/s).
-    fn voice_bps(&mut self, now: Instant) -> f64 {
+    /// Drops the voice's packets older than [`VOICE_WINDOW`].
+    fn forget_old_voice(&mut self, now: Instant) {
         while let Some(&(at, size)) = self.voice.front() {
             if now.saturating_duration_since(at) < VOICE_WINDOW {
                 break;
@@ -111,6 +111,11 @@ impl Downlink {
             self.voice.pop_front();
             self.voice_bytes -= size;
         }
+    }
+
+    /// The voice's rate over the last [`VOICE_WINDOW`] (bit/s).
+    fn voice_bps(&mut self, now: Instant) -> f64 {
+        self.forget_old_voice(now);
         self.voice_bytes as f64 * 8.0 / VOICE_WINDOW.as_secs_f64()
     }
 
