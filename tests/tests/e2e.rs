@@ -757,8 +757,12 @@ async fn poor_quality_shows_the_warning() {
         states.iter().all(|s| s == "connected"),
         "the page showed {states:?} under 25 % loss"
     );
-    let shot = rig.app.window_pixels("e2e-poor-quality").await.unwrap();
-    let painted = rig.app.box_pixels(&shot, "local-warning").await.unwrap();
+    let (_, painted) = rig
+        .app
+        .wait_painted("e2e-poor-quality", &["local-warning"], SECS(3))
+        .await
+        .unwrap();
+    let painted = &painted[0];
     assert!(painted.ink >= 20, "the warning is not painted: {painted}");
     rig.server.link().unwrap().clear_degrade().unwrap();
     rig.close().await;
@@ -930,8 +934,13 @@ async fn bad_input_gets_a_clear_inline_error() {
         (empty.0.as_str(), empty.1.as_str()),
         ("emptyRoom", "Enter a room name.")
     );
-    let shot = app.window_pixels("e2e-inline-error").await.unwrap();
-    let painted = app.box_pixels(&shot, "join-error").await.unwrap();
+    // Shot again until painted (3 s): the toolkit paints after the DOM
+    // changes, and a shot can come first.
+    let (_, painted) = app
+        .wait_painted("e2e-inline-error", &["join-error"], SECS(3))
+        .await
+        .unwrap();
+    let painted = &painted[0];
     assert!(painted.ink >= 20, "the error is not painted: {painted}");
     let bad_url = inline_error(&app, "localhost:7880", "r", &empty).await;
     assert_eq!(bad_url.0, "invalidUrl", "{}", bad_url.1);
@@ -950,11 +959,11 @@ async fn bad_input_gets_a_clear_inline_error() {
         "{}",
         untrusted.1
     );
-    let shot = app
-        .window_pixels("e2e-certificate-not-trusted")
+    let (_, painted) = app
+        .wait_painted("e2e-certificate-not-trusted", &["join-error"], SECS(3))
         .await
         .unwrap();
-    let painted = app.box_pixels(&shot, "join-error").await.unwrap();
+    let painted = &painted[0];
     assert!(painted.ink >= 20, "the error is not painted: {painted}");
     // Nothing left of the check the unreachable address started: its
     // lines spoke of that address.
