@@ -21,7 +21,7 @@ use rtcstack_testbench::tokens::TokenSpec;
 use rtcstack_testbench::video_seen::{
     decoded_at, decoded_whole, listed_muted, of_track, peer_sees, peer_sees_after,
 };
-use rtcstack_testbench::x_window::{ColourWindow, Monitors};
+use rtcstack_testbench::x_window::{ColourWindow, Monitors, TopLevel};
 use serde_json::json;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -76,6 +76,29 @@ async fn tile_read_css(app: &AppSession, name: &str, mirrored: bool, css: &str) 
         let x = if mirrored { r.w.checked_sub(x + 1)? } else { x };
         (x < r.w && y < r.h).then(|| shot.pixel(r.x + x, r.y + y))
     })
+}
+
+/// The tile shows the pattern's colours (a screenshot saved as `shot`.png)
+/// and is live, not a still: a second look, half a second later (saved as
+/// `shot`-later.png), shows a later picture in them too. The second look.
+async fn live_in_colours(app: &AppSession, shot: &str) -> Reading {
+    let first = tile_reading(app, shot).await;
+    eprintln!("{shot}: the tile as seen: {first:?}");
+    assert!(
+        first.colours_match(),
+        "the tile's blocks are not the pattern's colours (worst channel off by {}): {:?}",
+        first.worst,
+        first.colours
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = tile_reading(app, &format!("{shot}-later")).await;
+    assert!(
+        second.number > first.number && second.colours_match(),
+        "the tile did not move on: frame {} then {} ({second:?})",
+        first.number,
+        second.number
+    );
+    second
 }
 
 /// Waits (10 s at most) until the tile shows a picture later than number
@@ -157,23 +180,7 @@ async fn the_peers_camera_is_drawn_in_a_tile_in_its_colours() {
     eprintln!("tile drawn at {fps:.1} fps");
     assert!(fps >= 10.0, "the tile is drawn at {fps:.1} fps");
 
-    let first = tile_reading(&app, "video-tile").await;
-    eprintln!("tile as seen: {first:?}");
-    assert!(
-        first.colours_match(),
-        "the tile's blocks are not the pattern's colours (worst channel off by {}): {:?}",
-        first.worst,
-        first.colours
-    );
-    // Live, not a still: a second look shows a later frame.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let second = tile_reading(&app, "video-tile-later").await;
-    assert!(
-        second.number > first.number && second.colours_match(),
-        "the tile did not move on: frame {} then {} ({second:?})",
-        first.number,
-        second.number
-    );
+    let second = live_in_colours(&app, "video-tile").await;
     // On Linux the window draws the picture over the page (its caption
     // showing through, above: the name read from the window's pixels);
     // elsewhere the page is sent no more pixels than it shows: 640x360
@@ -420,6 +427,83 @@ fn greyed_picture(seen: &[[u8; 3]; 4]) -> Result<(), String> {
     Ok(())
 }
 
+/// On a screen GTK scales by 2 (a HiDPI laptop's), the window still draws
+/// the peer's picture itself, on the screen's own pixels where the page's
+/// tile is: the pattern's colours, moving on, and the tile's caption
+/// showing through it, drawn.
+#[tokio::test]
+async fn on_a_screen_scaled_by_two_the_window_draws_the_peers_camera() {
+    let room = "video-app-hidpi";
+    let server = LiveKitServer::start().await.unwrap();
+    // Homes of its own: the window's size, changed below, is kept for the
+    // app's next start.
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [
+        ("GDK_SCALE", "2"),
+        ("XDG_CONFIG_HOME", config.path().to_str().unwrap()),
+        ("XDG_DATA_HOME", data.path().to_str().unwrap()),
+    ];
+    let (mut peer, app) = peer_and_app_with(&server, room, "py-hidpi", 0.0, &env).await;
+    // 900x640 units are 1800x1280 device pixels, past Xvfb's 1280x800:
+    // the window at its least, 480x400 units, fits.
+    TopLevel::titled("RTCstack")
+        .unwrap()
+        .place(0, 0, 960, 800)
+        .unwrap();
+    let deadline = Instant::now() + SECS(10);
+    loop {
+        let v = app
+            .client
+            .execute(
+                "return [innerWidth, innerHeight, devicePixelRatio];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let page: (f64, f64, f64) = serde_json::from_value(v).unwrap();
+        if page == (480.0, 400.0, 2.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page is {page:?} (width, height, device pixels to its px), not 480x400 at 2"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    peer.send(json!({"cmd": "video", "codec": "vp8", "width": 640, "height": 360, "fps": 30}))
+        .await
+        .unwrap();
+    app.wait_visible("video-tile", SECS(10)).await.unwrap();
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=video-tile]').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + SECS(15);
+    while drawn(&app).await == 0 {
+        assert!(Instant::now() < deadline, "no frame drawn in the tile");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ways(&app).await, ["native"]);
+    live_in_colours(&app, "video-hidpi").await;
+    let (light, dark, area) = light_on_dark(
+        &app,
+        "video-hidpi-caption",
+        "[data-testid=video-tile] figcaption",
+    )
+    .await;
+    eprintln!("the caption as drawn: {light} light and {dark} dark pixels of {area}");
+    assert!(
+        light >= 100 && dark * 2 >= area,
+        "the caption is not drawn over the picture: {light} light and {dark} dark pixels of {area}"
+    );
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+}
+
 /// The peer publishes its camera in AV1, which we cannot decode: the
 /// server says it cannot send it to us, and the tile says so under the
 /// name, as drawn, instead of waiting for a picture that will not come.
@@ -439,33 +523,8 @@ async fn a_video_we_cannot_decode_says_so_on_its_tile() {
         .unwrap();
     eprintln!("the tile's note {:?} after it was shown", asked.elapsed());
     assert_eq!(note, "AV1 video cannot be shown here");
-    // As drawn: light letters on the caption's dark ground (its ground is
-    // translucent, so not read from the page's styles).
-    let deadline = Instant::now() + SECS(3);
-    let (light, dark, area) = loop {
-        let shot = app.window_pixels("video-tile-unsupported").await.unwrap();
-        let seen = app.seen("video-note").await;
-        assert!(
-            seen.visible() && seen.in_view(),
-            "the note is not shown: {seen}"
-        );
-        let r = shot.box_of(&seen);
-        let sums: Vec<u32> = (0..r.h)
-            .flat_map(|y| (0..r.w).map(move |x| (x, y)))
-            .map(|(x, y)| {
-                shot.pixel(r.x + x, r.y + y)
-                    .iter()
-                    .map(|&c| u32::from(c))
-                    .sum()
-            })
-            .collect();
-        let light = sums.iter().filter(|&&v| v > 3 * 160).count();
-        let dark = sums.iter().filter(|&&v| v < 3 * 60).count();
-        if (light >= 100 && dark * 2 >= sums.len()) || Instant::now() > deadline {
-            break (light, dark, sums.len());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (light, dark, area) =
+        light_on_dark(&app, "video-tile-unsupported", "[data-testid=video-note]").await;
     eprintln!("the note as drawn: {light} light and {dark} dark pixels of {area}");
     assert!(
         light >= 100 && dark * 2 >= area,
@@ -486,6 +545,39 @@ async fn a_video_we_cannot_decode_says_so_on_its_tile() {
     assert_eq!(drawn(&app).await, 0, "a picture was drawn");
     peer.leave().await.unwrap();
     app.close().await.unwrap();
+}
+
+/// How the element `css` selects is drawn, from screenshots saved as
+/// `shot`, taken again for 3 s until it is light letters on the caption's
+/// dark ground (its ground is translucent, so not read from the page's
+/// styles): its light pixels, its dark ones, and all of them.
+async fn light_on_dark(app: &AppSession, shot: &str, css: &str) -> (usize, usize, usize) {
+    let deadline = Instant::now() + SECS(3);
+    loop {
+        let pixels = app.window_pixels(shot).await.unwrap();
+        let seen = app.seen_css(css).await;
+        assert!(
+            seen.visible() && seen.in_view(),
+            "{css} is not shown: {seen}"
+        );
+        let r = pixels.box_of(&seen);
+        let sums: Vec<u32> = (0..r.h)
+            .flat_map(|y| (0..r.w).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                pixels
+                    .pixel(r.x + x, r.y + y)
+                    .iter()
+                    .map(|&c| u32::from(c))
+                    .sum()
+            })
+            .collect();
+        let light = sums.iter().filter(|&&v| v > 3 * 160).count();
+        let dark = sums.iter().filter(|&&v| v < 3 * 60).count();
+        if (light >= 100 && dark * 2 >= sums.len()) || Instant::now() > deadline {
+            return (light, dark, sums.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Picks `choice` in the app's open share picker; returns our identity

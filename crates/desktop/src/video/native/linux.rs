@@ -3,7 +3,7 @@
 //! one widget per piece of it the page does not show through, each
 //! painting its part of the same picture; clicks pass through to the page.
 
-use super::{pieces, Area, Painted, Placement};
+use super::{in_units, pieces, Area, Painted, Placement};
 use gtk::prelude::*;
 use gtk::{cairo, glib};
 use std::cell::{Cell, RefCell};
@@ -48,7 +48,8 @@ struct Tile {
 }
 
 /// A widget painting one piece of a tile, and where that piece is in the
-/// webview (its allocation lags a move).
+/// webview, in device pixels (its allocation lags a move, and is in the
+/// toolkit's units).
 struct Piece {
     widget: gtk::DrawingArea,
     part: Rc<Cell<Area>>,
@@ -72,14 +73,6 @@ pub fn attach(
         return Err("RTCSTACK_VIDEO_IN_PAGE is set".into());
     }
     let webview = webview.as_ref();
-    // The page's boxes are in device pixels and GTK lays out in its
-    // screen's units: on a scaled screen the page draws, for now.
-    if webview.scale_factor() != 1 {
-        return Err(format!(
-            "the screen is scaled by {}",
-            webview.scale_factor()
-        ));
-    }
     let parent = webview.parent().ok_or("the webview has no parent")?;
     let container = parent
         .downcast::<gtk::Container>()
@@ -189,11 +182,15 @@ impl Tiles {
                 tile.pieces.push(p);
             }
             let has_picture = tile.look.borrow().picture.is_some();
+            // The page's boxes are device pixels; GTK lays out in its
+            // screen's units (2 device pixels each on a HiDPI screen).
+            let scale = self.overlay.scale_factor();
             for (p, part) in tile.pieces.iter().zip(&parts) {
                 p.part.set(*part);
-                p.widget.set_margin_start(part.x);
-                p.widget.set_margin_top(part.y);
-                p.widget.set_size_request(part.width, part.height);
+                let at = in_units(*part, scale);
+                p.widget.set_margin_start(at.x);
+                p.widget.set_margin_top(at.y);
+                p.widget.set_size_request(at.width, at.height);
                 p.widget.set_visible(has_picture);
                 p.widget.queue_draw();
             }
@@ -239,33 +236,46 @@ fn piece(look: &Rc<RefCell<Look>>) -> Piece {
     }));
     let look = Rc::clone(look);
     let at = Rc::clone(&part);
-    widget.connect_draw(move |_, cr| {
+    widget.connect_draw(move |w, cr| {
         // A failed paint leaves the piece as it was until the next picture.
-        let _ = draw(cr, &look.borrow(), at.get());
+        let _ = draw(cr, &look.borrow(), at.get(), w.scale_factor());
         glib::Propagation::Stop
     });
     Piece { widget, part }
 }
 
 /// The picture whole in its box, its aspect kept (as the page's
-/// `object-fit: contain`), seen through `part`.
-fn draw(cr: &cairo::Context, look: &Look, part: Area) -> Result<(), cairo::Error> {
+/// `object-fit: contain`), seen through `part` (device pixels) by a widget
+/// on a screen of `units` device pixels to its unit.
+fn draw(cr: &cairo::Context, look: &Look, part: Area, units: i32) -> Result<(), cairo::Error> {
     let Some(picture) = &look.picture else {
         return Ok(());
     };
     let p = &look.placement;
+    // Drawn in device pixels, from the widget's corner: the picture,
+    // fitted to the device box, lands on the screen's own pixels.
+    let units = units.max(1);
+    let widget = in_units(part, units);
+    let (ox, oy) = (widget.x * units, widget.y * units);
+    cr.scale(1.0 / f64::from(units), 1.0 / f64::from(units));
+    // Only the piece itself: the widget, in whole units, can reach past
+    // it into the caption.
+    cr.rectangle(
+        f64::from(part.x - ox),
+        f64::from(part.y - oy),
+        f64::from(part.width),
+        f64::from(part.height),
+    );
+    cr.clip();
     let (pw, ph) = (f64::from(picture.width()), f64::from(picture.height()));
     let (bw, bh) = (f64::from(p.picture.width), f64::from(p.picture.height));
     let scale = (bw / pw).min(bh / ph);
     let (dw, dh) = (pw * scale, ph * scale);
-    // The picture's top-left in this piece's coordinates.
-    let x = f64::from(p.picture.x - part.x) + (bw - dw) / 2.0;
-    let y = f64::from(p.picture.y - part.y) + (bh - dh) / 2.0;
+    // The picture's top-left in the widget's device pixels.
+    let x = f64::from(p.picture.x - ox) + (bw - dw) / 2.0;
+    let y = f64::from(p.picture.y - oy) + (bh - dh) / 2.0;
     // Only within the tile's round corners (the page's ground outside).
-    let (tx, ty) = (
-        f64::from(p.picture.x - part.x),
-        f64::from(p.picture.y - part.y),
-    );
+    let (tx, ty) = (f64::from(p.picture.x - ox), f64::from(p.picture.y - oy));
     let r = f64::from(p.radius.max(0)).min(bw / 2.0).min(bh / 2.0);
     let quarter = std::f64::consts::FRAC_PI_2;
     cr.new_path();

@@ -138,6 +138,24 @@ pub fn pieces(shown: Area, holes: &[Area]) -> Vec<Area> {
     out
 }
 
+/// The smallest rectangle in the toolkit's units (`scale` device pixels
+/// each, 2 on a HiDPI screen GTK scales) that holds `area`: the widgets
+/// are placed in those units, and what each paints is clipped to its
+/// piece itself, so a piece that does not start on a whole unit neither
+/// leaves a gap nor covers the page's caption.
+pub fn in_units(area: Area, scale: i32) -> Area {
+    let s = scale.max(1);
+    let (x, y) = (area.x.div_euclid(s), area.y.div_euclid(s));
+    let right = (area.x + area.width + s - 1).div_euclid(s);
+    let bottom = (area.y + area.height + s - 1).div_euclid(s);
+    Area {
+        x,
+        y,
+        width: right - x,
+        height: bottom - y,
+    }
+}
+
 /// A picture ready to paint: BGRX rows (what cairo's RGB24 is in memory on
 /// a little-endian machine), fitted to its tile.
 pub struct Painted {
@@ -219,6 +237,51 @@ mod tests {
         .bounded();
         assert_eq!(big.shown(), Some(area(0, 0, 32_667, 32_667)));
         assert!(pieces(big.shown().unwrap(), &big.holes).len() <= 4 * 17);
+    }
+
+    #[test]
+    fn a_piece_is_held_by_whole_units_of_a_scaled_screen() {
+        // Unscaled: the piece itself.
+        assert_eq!(in_units(area(3, 5, 7, 4), 1), area(3, 5, 7, 4));
+        // Scaled by 2: device 3..10 and 5..9 are held by units 1..5 and
+        // 2..5 (device 2..10, 4..10).
+        assert_eq!(in_units(area(3, 5, 7, 4), 2), area(1, 2, 4, 3));
+        assert_eq!(in_units(area(4, 6, 8, 2), 2), area(2, 3, 4, 1));
+        // Left of or above the webview's corner, and empty.
+        assert_eq!(in_units(area(-3, 0, 3, 1), 2), area(-2, 0, 2, 1));
+        assert_eq!(in_units(area(4, 4, 0, 0), 2), area(2, 2, 0, 0));
+        // A scale that cannot be is taken as 1.
+        assert_eq!(in_units(area(3, 5, 7, 4), 0), area(3, 5, 7, 4));
+        // Every device pixel of a piece is in its units, at 3 as well.
+        for scale in 1..=3 {
+            for x in -4..6 {
+                for w in 0..7 {
+                    let a = area(x, x + 1, w, w + 2);
+                    let u = in_units(a, scale);
+                    assert!(
+                        u.x * scale <= a.x && u.y * scale <= a.y,
+                        "{a:?} at {scale}: {u:?}"
+                    );
+                    assert!(
+                        (u.x + u.width) * scale >= a.x + a.width,
+                        "{a:?} at {scale}: {u:?}"
+                    );
+                    assert!(
+                        (u.y + u.height) * scale >= a.y + a.height,
+                        "{a:?} at {scale}: {u:?}"
+                    );
+                    // And no unit more than it needs: the first and
+                    // the last hold some of it.
+                    if w > 0 {
+                        assert!((u.x + 1) * scale > a.x, "{a:?} at {scale}: {u:?}");
+                        assert!(
+                            (u.x + u.width - 1) * scale < a.x + a.width,
+                            "{a:?} at {scale}: {u:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// The pieces cover exactly the shown area less the holes: every
