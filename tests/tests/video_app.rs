@@ -427,6 +427,106 @@ fn greyed_picture(seen: &[[u8; 3]; 4]) -> Result<(), String> {
     Ok(())
 }
 
+/// The picture size of `identity`'s video as the stats panel shows it
+/// (open: `innerText` is what is drawn), once `want` holds of it, within
+/// `within`.
+async fn picture_shown(
+    app: &AppSession,
+    identity: &str,
+    within: Duration,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let js = "const row = [...document.querySelectorAll('[data-testid=stats-row][data-way=in]')] \
+                .find((r) => r.dataset.identity === arguments[0] && r.cells[2].innerText === 'video'); \
+              return row ? row.cells[11].innerText : '';";
+    let deadline = Instant::now() + within;
+    loop {
+        let v = app.client.execute(js, vec![json!(identity)]).await.unwrap();
+        let seen = v.as_str().unwrap_or_default().to_string();
+        if want(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{identity}'s video: the panel says {seen:?} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A person pins the peer's camera: its tile goes first and across the
+/// row, drawn there in the pattern's colours, and the server sends us the
+/// layer that fits it (the stats panel's picture size: 320×180 in the
+/// grid, 640×360 pinned, of a 1280×720 camera sent in the SDK's three
+/// layers). Pressed again, by keyboard, the tile is back in the grid and
+/// sent small again.
+#[tokio::test]
+async fn a_pinned_camera_is_shown_large_and_sent_larger() {
+    let room = "video-app-pin";
+    let server = LiveKitServer::start().await.unwrap();
+    let (mut peer, app) = peer_and_app(&server, room, "py-pin").await;
+    peer.send(json!({"cmd": "video", "codec": "vp8", "width": 1280, "height": 720, "fps": 15, "preset": true}))
+        .await
+        .unwrap();
+    app.wait_visible("video-tile", SECS(10)).await.unwrap();
+    app.click("stats-open").await.unwrap();
+    let grid = picture_shown(&app, "py-pin", SECS(15), |p| p == "320×180").await;
+    let small = app.seen("video-tile").await;
+    let across = app.seen("video-tiles").await;
+    eprintln!(
+        "in the grid: {grid}, the tile {}x{} of the row's {}",
+        small.width, small.height, across.width
+    );
+    assert!(
+        small.width < across.width * 0.6,
+        "the tile is not in a grid: {small} in {across}"
+    );
+    let pressed = || async {
+        app.client
+            .execute(
+                "return document.querySelector('[data-testid=tile-pin]').getAttribute('aria-pressed');",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(pressed().await, "false");
+
+    let asked = Instant::now();
+    app.click("tile-pin").await.unwrap();
+    let large = picture_shown(&app, "py-pin", SECS(10), |p| p == "640×360").await;
+    eprintln!("pinned: {large} after {:?}", asked.elapsed());
+    let tile = app.seen("video-tile").await;
+    assert!(
+        (tile.width - across.width).abs() <= 1.0 && (tile.x - across.x).abs() <= 1.0,
+        "the pinned tile is not across the row: {tile} in {across}"
+    );
+    assert_eq!(pressed().await, "true");
+    assert!(tile.in_view(), "the pinned tile is not in view: {tile}");
+    // Drawn where the tile now is (the window repaints after the page
+    // moved it), then moving on.
+    back_in_colour(&app, "video-pinned", 0, "the pinned camera's").await;
+    live_in_colours(&app, "video-pinned-live").await;
+
+    app.client
+        .find(fantoccini::Locator::Css("[data-testid=tile-pin]"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    let back = picture_shown(&app, "py-pin", SECS(15), |p| p == "320×180").await;
+    let tile = app.seen("video-tile").await;
+    eprintln!("unpinned: {back}, the tile {}x{}", tile.width, tile.height);
+    assert!(
+        (tile.width - small.width).abs() <= 1.0,
+        "the tile is not back in the grid: {tile}, was {small}"
+    );
+    assert_eq!(pressed().await, "false");
+    peer.leave().await.unwrap();
+    app.close().await.unwrap();
+}
+
 /// On a screen GTK scales by 2 (a HiDPI laptop's), the window still draws
 /// the peer's picture itself, on the screen's own pixels where the page's
 /// tile is: the pattern's colours, moving on, and the tile's caption

@@ -30,6 +30,7 @@ function cells(r: StatsView["streams"][number]): string[] {
     r.concealedPercent == null ? "–" : `${r.concealedPercent.toFixed(1)} %`,
     r.repairedPercent == null ? "–" : `${r.repairedPercent.toFixed(1)} %`,
     ms(r.playoutDelayMs),
+    r.picture ?? "–",
   ];
 }
 

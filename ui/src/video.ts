@@ -33,6 +33,8 @@ interface Tile {
   figure: HTMLElement;
   canvas: HTMLCanvasElement;
   caption: HTMLElement;
+  /** Shows the tile large, across the row (pressed), or back in the grid. */
+  pin: HTMLButtonElement;
   /** What the caption says now (name, quality, why, in which language),
    * to redraw it only when that changes. */
   said: string;
@@ -221,7 +223,7 @@ function placements(): Placement[] {
     if (!tile.visible || f.classList.contains("off") || document.visibilityState !== "visible") continue;
     const picture = area(tile.canvas.getBoundingClientRect());
     if (picture.width <= 0 || picture.height <= 0) continue;
-    const holes: Area[] = [area(tile.caption.getBoundingClientRect())];
+    const holes: Area[] = [area(tile.caption.getBoundingClientRect()), area(tile.pin.getBoundingClientRect())];
     if (f.classList.contains("speaking")) {
       const r = f.getBoundingClientRect();
       holes.push(
@@ -388,12 +390,21 @@ function newTile(sid: string): Tile {
   const canvas = document.createElement("canvas");
   canvas.dataset["testid"] = "video-canvas";
   const caption = document.createElement("figcaption");
-  figure.append(canvas, caption);
+  const pin = document.createElement("button");
+  pin.type = "button";
+  pin.className = "pin";
+  pin.dataset["testid"] = "tile-pin";
+  pin.addEventListener("click", () => {
+    pinned = pinned === sid ? null : sid;
+    arrange();
+  });
+  figure.append(canvas, caption, pin);
   const tile: Tile = {
     sid,
     figure,
     canvas,
     caption,
+    pin,
     said: "",
     seq: 0,
     drawn: 0,
@@ -518,11 +529,35 @@ export function renderVideos(
     tile.figure.classList.toggle("screen", screen);
     // A screen shows what is said, not who says it.
     tile.figure.classList.toggle("speaking", p.speaking && !screen);
-    if (screen && box.firstElementChild !== tile.figure) box.prepend(tile.figure);
   }
+  arrange();
   box.hidden = tiles.size === 0;
   box.classList.toggle("stale", reconnecting);
   box.dataset["count"] = String(tiles.size);
+  if (!placing) placing = requestAnimationFrame(place);
+}
+
+/** The tile a person pinned: shown large, first, until they unpin it or
+ * it goes. */
+let pinned: string | null = null;
+
+/** Where each tile goes: the pinned one first and across the row, then
+ * shared screens (large too: their text has to be read), then the others
+ * as they came. Moved only when that order changed. */
+function arrange(): void {
+  const box = el("video-tiles");
+  if (pinned !== null && !tiles.has(pinned)) pinned = null;
+  const rank = (x: Tile): number => (x.sid === pinned ? 0 : x.figure.classList.contains("screen") ? 1 : 2);
+  const order = [...tiles.values()].sort((a, b) => rank(a) - rank(b));
+  for (const tile of order) {
+    const on = tile.sid === pinned;
+    tile.figure.classList.toggle("pinned", on);
+    tile.pin.setAttribute("aria-pressed", String(on));
+    const words = t("video.pin");
+    if (tile.pin.textContent !== words) tile.pin.textContent = words;
+  }
+  const now = [...box.children];
+  if (order.some((tile, i) => now[i] !== tile.figure)) box.append(...order.map((tile) => tile.figure));
   if (!placing) placing = requestAnimationFrame(place);
 }
 
@@ -530,6 +565,7 @@ export function renderVideos(
 export function resetVideos(): void {
   for (const tile of tiles.values()) removeTile(tile);
   tiles.clear();
+  pinned = null;
   el("video-tiles").hidden = true;
   if (!placing) placing = requestAnimationFrame(place);
 }

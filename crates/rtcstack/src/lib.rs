@@ -24,8 +24,8 @@ mod wire;
 
 pub use call::{Call, CallOptions};
 pub use engine::stats::{
-    CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, PlayoutCounters,
-    RelayProtocol, SentReport, StreamCounters,
+    CallCounters, ConnectionCounters, MediaPath, MediaPaths, PathProtocol, PictureSize,
+    PlayoutCounters, RelayProtocol, SentReport, StreamCounters,
 };
 pub use error::ConnectError;
 pub use events::{CallEvent, DisconnectReason};

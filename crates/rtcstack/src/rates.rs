@@ -34,6 +34,8 @@ pub struct StreamRates {
     pub repaired_percent: Option<f64>,
     /// A stream we play: how long our jitter buffer holds it now, ms.
     pub playout_delay_ms: Option<f64>,
+    /// A video we receive: its last picture's size.
+    pub picture: Option<crate::PictureSize>,
 }
 
 /// A received stream's stall.
@@ -250,6 +252,7 @@ fn rates(
         concealed_percent,
         repaired_percent,
         playout_delay_ms: now.playout.map(|p| p.delay_ms),
+        picture: now.picture,
     }
 }
 
@@ -278,6 +281,7 @@ mod tests {
                 repaired: (lost.max(0) as u64) * 2 / 5,
                 delay_ms: 40.0,
             }),
+            picture: None,
         };
         CallCounters {
             at,
@@ -341,6 +345,7 @@ mod tests {
                 }),
                 codec: None,
                 playout: None,
+                picture: None,
             }];
             c
         };
@@ -395,6 +400,7 @@ mod tests {
                     report: None,
                     codec: Some("vp8".into()),
                     playout: None,
+                    picture: None,
                 })
                 .collect();
             c

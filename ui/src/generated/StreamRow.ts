@@ -31,4 +31,9 @@ repairedPercent: number | null,
 /**
  * A stream we play: how long our jitter buffer holds it, ms.
  */
-playoutDelayMs: number | null, };
+playoutDelayMs: number | null, 
+/**
+ * A video we receive: its last picture's size (the layer the server
+ * sends us), as "640×360".
+ */
+picture: string | null, };

@@ -56,6 +56,9 @@ pub struct StreamRow {
     pub repaired_percent: Option<f64>,
     /// A stream we play: how long our jitter buffer holds it, ms.
     pub playout_delay_ms: Option<f64>,
+    /// A video we receive: its last picture's size (the layer the server
+    /// sends us), as "640×360".
+    pub picture: Option<String>,
 }
 
 /// The stats panel.
@@ -159,6 +162,7 @@ pub(crate) fn view_of(
                 concealed_percent: r.concealed_percent,
                 repaired_percent: r.repaired_percent,
                 playout_delay_ms: r.playout_delay_ms,
+                picture: r.picture.map(|p| format!("{}×{}", p.width, p.height)),
             })
         })
         .collect();

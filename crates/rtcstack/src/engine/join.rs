@@ -183,6 +183,7 @@ impl Session {
             subscribed: Mutex::default(),
             videos_muted: Mutex::default(),
             playout: Default::default(),
+            pictures: Default::default(),
             downlink: Arc::new(Mutex::new(super::downlink::Downlink::new())),
         });
         // The views already set (a rejoin's) go before any media: the

@@ -108,6 +108,8 @@ struct Core {
     videos_muted: Mutex<crate::video::io::VideosMuted>,
     /// How each received track plays.
     playout: stats::PlayoutBook,
+    /// Each received video's picture size.
+    pictures: stats::PictureBook,
     /// What our downlink carries, from the video we receive (told to the
     /// server as REMB).
     downlink: Arc<Mutex<downlink::Downlink>>,
@@ -165,7 +167,13 @@ impl Session {
 
     /// Both connections' statistics now.
     pub(crate) async fn counters(&self) -> stats::CallCounters {
-        stats::CallCounters::of(&self.core.transports, self.core.id, &self.core.playout).await
+        stats::CallCounters::of(
+            &self.core.transports,
+            self.core.id,
+            &self.core.playout,
+            &self.core.pictures,
+        )
+        .await
     }
 
     /// Which session this is (see [`NEXT_SESSION`]).

@@ -405,6 +405,7 @@ impl Protocol {
                         Arc::clone(&core.video_sink),
                         core.id,
                         downlink,
+                        core.pictures.clone(),
                     ));
                     return;
                 }

@@ -19,6 +19,7 @@ use rtc::shared::marshal::MarshalSize;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::downlink::{abs_send_time, Downlink};
+use super::stats::PictureSize;
 use crate::video::assembly::{Frame, FrameAssembler};
 use crate::video::decode::{Decoder, VideoCodec};
 use crate::video::io::{Delivery, EncodedVideo, RemoteVideo, VideoSink};
@@ -164,6 +165,7 @@ pub(crate) async fn receive_video(
     sink: Arc<dyn VideoSink>,
     session: u64,
     downlink: Option<(u8, Arc<Mutex<Downlink>>)>,
+    pictures: super::stats::PictureBook,
 ) {
     let mut stream: Option<Stream> = None;
     let mut keyframes = KeyframeWait::new();
@@ -295,6 +297,13 @@ pub(crate) async fn receive_video(
                         if std::mem::take(&mut first_decoded) {
                             super::timeline::mark(session, "first_video_frame");
                         }
+                        pictures.write(
+                            &from.track_sid,
+                            PictureSize {
+                                width: picture.width,
+                                height: picture.height,
+                            },
+                        );
                         sink.on_frame(&from, &picture);
                     }
                     Ok(None) => {}
@@ -318,6 +327,7 @@ pub(crate) async fn receive_video(
             }
         }
     }
+    pictures.remove(&from.track_sid);
 }
 
 /// Whether RTP timestamp `ts` is after `last` (serial arithmetic: the 32-bit

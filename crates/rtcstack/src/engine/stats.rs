@@ -16,25 +16,44 @@ use super::transport::{Transport, Transports};
 use crate::audio::jitter::JitterStats;
 use crate::wire::TurnStreams;
 
-/// Each received track's playout (our jitter buffer: what it played, what
-/// it concealed, how long it holds audio), by track sid: written by the
-/// track's receive task as it plays, read with the counters.
-#[derive(Clone, Default)]
-pub(crate) struct PlayoutBook(Arc<Mutex<HashMap<String, JitterStats>>>);
+/// Something each received track's task writes as it goes, by track sid,
+/// read with the counters.
+pub(crate) struct Book<T>(Arc<Mutex<HashMap<String, T>>>);
 
-impl PlayoutBook {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JitterStats>> {
+impl<T> Clone for Book<T> {
+    fn clone(&self) -> Self {
+        Book(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for Book<T> {
+    fn default() -> Self {
+        Book(Arc::default())
+    }
+}
+
+/// Each received track's playout (our jitter buffer: what it played, what
+/// it concealed, how long it holds audio).
+pub(crate) type PlayoutBook = Book<JitterStats>;
+
+/// Each received video's size as last decoded: which of the sender's
+/// layers the server forwards to us.
+pub(crate) type PictureBook = Book<PictureSize>;
+
+impl<T: Copy> Book<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, T>> {
         // Plain numbers, written whole.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn write(&self, track: &str, stats: JitterStats) {
+    pub(crate) fn write(&self, track: &str, value: T) {
         let mut book = self.lock();
         match book.get_mut(track) {
-            // Every 20 ms: no allocation once the track is in.
-            Some(s) => *s = stats,
+            // Often (every 20 ms, every picture): no allocation once the
+            // track is in.
+            Some(s) => *s = value,
             None => {
-                book.insert(track.to_string(), stats);
+                book.insert(track.to_string(), value);
             }
         }
     }
@@ -43,9 +62,16 @@ impl PlayoutBook {
         self.lock().remove(track);
     }
 
-    fn get(&self, track: &str) -> Option<JitterStats> {
+    fn get(&self, track: &str) -> Option<T> {
         self.lock().get(track).copied()
     }
+}
+
+/// A picture's size, pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PictureSize {
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A received track's playout since it began.
@@ -153,6 +179,8 @@ pub struct StreamCounters {
     pub codec: Option<String>,
     /// A stream we receive and play: our jitter buffer's counters.
     pub playout: Option<PlayoutCounters>,
+    /// A video we receive and decode: its last picture's size.
+    pub picture: Option<PictureSize>,
 }
 
 /// One peer connection's facts now.
@@ -172,6 +200,7 @@ impl ConnectionCounters {
         relays: &TurnStreams,
         now: Instant,
         book: &PlayoutBook,
+        pictures: &PictureBook,
     ) -> Self {
         let pc = transport.pc.as_ref();
         let report = pc.get_stats(now, StatsSelector::None).await;
@@ -237,6 +266,7 @@ impl ConnectionCounters {
                         repaired: j.repaired,
                         delay_ms: j.target_delay_ms,
                     }),
+                    picture: pictures.get(&s.track_identifier),
                 }
             })
             .collect();
@@ -271,6 +301,7 @@ impl ConnectionCounters {
                     codec: codec(&sent.rtp_stream_stats)
                         .or_else(|| transport.sent.codec(ssrc).map(str::to_owned)),
                     playout: None,
+                    picture: None,
                 }
             })
             .collect();
@@ -296,12 +327,25 @@ pub struct CallCounters {
 }
 
 impl CallCounters {
-    pub(crate) async fn of(transports: &Transports, session: u64, book: &PlayoutBook) -> Self {
+    pub(crate) async fn of(
+        transports: &Transports,
+        session: u64,
+        book: &PlayoutBook,
+        pictures: &PictureBook,
+    ) -> Self {
         let now = Instant::now();
-        let publisher =
-            ConnectionCounters::of(&transports.publisher, &transports.relays, now, book).await;
+        let publisher = ConnectionCounters::of(
+            &transports.publisher,
+            &transports.relays,
+            now,
+            book,
+            pictures,
+        )
+        .await;
         let subscriber = match &transports.subscriber {
-            Some(s) => Some(ConnectionCounters::of(s, &transports.relays, now, book).await),
+            Some(s) => {
+                Some(ConnectionCounters::of(s, &transports.relays, now, book, pictures).await)
+            }
             None => None,
         };
         CallCounters {
