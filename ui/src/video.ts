@@ -397,6 +397,8 @@ function newTile(sid: string): Tile {
   pin.addEventListener("click", () => {
     pinned = pinned === sid ? null : sid;
     arrange();
+    // Pinned to be seen: the whole of it brought into the window.
+    if (pinned === sid) figure.scrollIntoView({ block: "nearest" });
   });
   figure.append(canvas, caption, pin);
   const tile: Tile = {
