@@ -593,16 +593,16 @@ async fn on_a_screen_scaled_by_two_the_window_draws_the_peers_camera() {
     }
     assert_eq!(ways(&app).await, ["native"]);
     live_in_colours(&app, "video-hidpi").await;
-    let (light, dark, area) = light_on_dark(
+    let caption = light_on_dark(
         &app,
         "video-hidpi-caption",
         "[data-testid=video-tile] figcaption",
     )
     .await;
-    eprintln!("the caption as drawn: {light} light and {dark} dark pixels of {area}");
+    eprintln!("the caption as drawn: {caption}");
     assert!(
-        light >= 100 && dark * 2 >= area,
-        "the caption is not drawn over the picture: {light} light and {dark} dark pixels of {area}"
+        caption.drawn(),
+        "the caption is not drawn over the picture: {caption}"
     );
     peer.leave().await.unwrap();
     app.close().await.unwrap();
@@ -627,13 +627,10 @@ async fn a_video_we_cannot_decode_says_so_on_its_tile() {
         .unwrap();
     eprintln!("the tile's note {:?} after it was shown", asked.elapsed());
     assert_eq!(note, "AV1 video cannot be shown here");
-    let (light, dark, area) =
+    let drawn_note =
         light_on_dark(&app, "video-tile-unsupported", "[data-testid=video-note]").await;
-    eprintln!("the note as drawn: {light} light and {dark} dark pixels of {area}");
-    assert!(
-        light >= 100 && dark * 2 >= area,
-        "the note is not drawn: {light} light and {dark} dark pixels of {area}"
-    );
+    eprintln!("the note as drawn: {drawn_note}");
+    assert!(drawn_note.drawn(), "the note is not drawn: {drawn_note}");
     // Where a tile waiting for a picture has its caption: in the middle
     // (the corner is a live picture's).
     let (note, tile) = (app.seen("video-note").await, app.seen("video-tile").await);
@@ -651,11 +648,36 @@ async fn a_video_we_cannot_decode_says_so_on_its_tile() {
     app.close().await.unwrap();
 }
 
+/// Pixels of an element's box: light ones, dark ones, and all of them.
+struct LightOnDark {
+    light: usize,
+    dark: usize,
+    area: usize,
+}
+
+impl LightOnDark {
+    /// Light letters on the caption's dark ground: at least 100 light
+    /// pixels, and half the box dark.
+    fn drawn(&self) -> bool {
+        self.light >= 100 && self.dark * 2 >= self.area
+    }
+}
+
+impl std::fmt::Display for LightOnDark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} light and {} dark pixels of {}",
+            self.light, self.dark, self.area
+        )
+    }
+}
+
 /// How the element `css` selects is drawn, from screenshots saved as
 /// `shot`, taken again for 3 s until it is light letters on the caption's
 /// dark ground (its ground is translucent, so not read from the page's
-/// styles): its light pixels, its dark ones, and all of them.
-async fn light_on_dark(app: &AppSession, shot: &str, css: &str) -> (usize, usize, usize) {
+/// styles).
+async fn light_on_dark(app: &AppSession, shot: &str, css: &str) -> LightOnDark {
     let deadline = Instant::now() + SECS(3);
     loop {
         let pixels = app.window_pixels(shot).await.unwrap();
@@ -675,10 +697,13 @@ async fn light_on_dark(app: &AppSession, shot: &str, css: &str) -> (usize, usize
                     .sum()
             })
             .collect();
-        let light = sums.iter().filter(|&&v| v > 3 * 160).count();
-        let dark = sums.iter().filter(|&&v| v < 3 * 60).count();
-        if (light >= 100 && dark * 2 >= sums.len()) || Instant::now() > deadline {
-            return (light, dark, sums.len());
+        let seen = LightOnDark {
+            light: sums.iter().filter(|&&v| v > 3 * 160).count(),
+            dark: sums.iter().filter(|&&v| v < 3 * 60).count(),
+            area: sums.len(),
+        };
+        if seen.drawn() || Instant::now() > deadline {
+            return seen;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -551,11 +551,11 @@ function arrange(): void {
   if (pinned !== null && !tiles.has(pinned)) pinned = null;
   const rank = (x: Tile): number => (x.sid === pinned ? 0 : x.figure.classList.contains("screen") ? 1 : 2);
   const order = [...tiles.values()].sort((a, b) => rank(a) - rank(b));
+  const words = t("video.pin");
   for (const tile of order) {
     const on = tile.sid === pinned;
     tile.figure.classList.toggle("pinned", on);
     tile.pin.setAttribute("aria-pressed", String(on));
-    const words = t("video.pin");
     if (tile.pin.textContent !== words) tile.pin.textContent = words;
   }
   const now = [...box.children];

@@ -171,8 +171,9 @@ pub(crate) async fn receive_video(
     let mut keyframes = KeyframeWait::new();
     let mut unknown_codec_said = false;
     let mut first_decoded = true;
-    // The RTP timestamp of the last frame shown.
+    // The RTP timestamp of the last frame shown, and its size.
     let mut last_shown: Option<u32> = None;
+    let mut last_size: Option<PictureSize> = None;
     // A sender that did not answer a request is asked again.
     let mut retry = tokio::time::interval(REPEAT);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -297,13 +298,14 @@ pub(crate) async fn receive_video(
                         if std::mem::take(&mut first_decoded) {
                             super::timeline::mark(session, "first_video_frame");
                         }
-                        pictures.write(
-                            &from.track_sid,
-                            PictureSize {
-                                width: picture.width,
-                                height: picture.height,
-                            },
-                        );
+                        let size = PictureSize {
+                            width: picture.width,
+                            height: picture.height,
+                        };
+                        // Told on a change of layer, not with every picture.
+                        if last_size.replace(size) != Some(size) {
+                            pictures.write(&from.track_sid, size);
+                        }
                         sink.on_frame(&from, &picture);
                     }
                     Ok(None) => {}
