@@ -419,6 +419,21 @@ async fn the_stats_panel_shows_loss_and_round_trip_and_the_quality_says_why() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Every column within the call's width: nothing to scroll sideways to.
+    let widths: (f64, f64) = serde_json::from_value(
+        call.js(
+            "const t = document.querySelector('.stats-table'); return [t.scrollWidth, t.clientWidth];",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        widths.0 <= widths.1,
+        "the stats table is {} px wide in {} px: its last columns are cut off",
+        widths.0,
+        widths.1
+    );
 
     // 150 ms each way instead: a round trip of at least 280 ms shown.
     link.degrade(Netem {
